@@ -1,0 +1,41 @@
+"""ember: a deep learning framework with PyTorch's API, built on NumPy (and CuPy on GPUs).
+
+``import ember as torch`` runs ordinary PyTorch training scripts.
+"""
+from __future__ import annotations
+
+from ._tensor import Size, Tensor
+from .backend import dtypes as _dtypes
+from .backend.device import device
+from .backend.dtypes import (
+    bool_ as bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
+    int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
+)
+from .backend.random import (
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
+)
+from . import autograd
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from . import ops as _ops  # binds Tensor methods and operators
+from .ops.creation import *  # noqa: F401,F403
+from .ops.elementwise import *  # noqa: F401,F403
+from .ops.math import *  # noqa: F401,F403
+from .ops.reduce import *  # noqa: F401,F403
+from .ops.shape import *  # noqa: F401,F403
+from .ops.indexing import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
+from . import cuda
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()

@@ -1,0 +1,406 @@
+"""Tensor: a backend array plus what autograd needs to differentiate through it.
+
+The array lives in ``_data`` (a numpy.ndarray on the CPU, a cupy.ndarray on CUDA).
+``.data`` is PyTorch's: a tensor that shares the storage but not the graph.
+Math methods are the functions of ``ember.ops`` bound as methods (see ops/__init__.py).
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .autograd.grad_mode import state
+from .backend import dtypes
+from .backend.device import CPU, device_of, move, to_device
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints, printed like PyTorch's ``torch.Size``."""
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"ember.Size({list(self)})"
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base",
+                 "_hooks", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to the Tensor's reflected operator
+
+    def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
+        # torch.Tensor(2, 3) is an uninitialised 2x3 float tensor; torch.Tensor(data) copies data.
+        from .ops.creation import tensor, empty
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = tensor(args[0], dtype=dtype or dtypes.get_default_dtype(), device=device)
+        else:
+            src = empty(*args, dtype=dtype, device=device)
+        Tensor._init(self, src._data, requires_grad)
+
+    def _init(self, data, requires_grad=False, grad_fn=None, output_nr=0):
+        self._data = data
+        self.grad = None
+        self._requires_grad = requires_grad
+        self.grad_fn = grad_fn
+        self._output_nr = output_nr
+        self._vc = [0]
+        self._base = None
+        self._hooks = None
+
+    @classmethod
+    def _make(cls, data, requires_grad=False, grad_fn=None, output_nr=0) -> "Tensor":
+        """Wrap a backend array without copying or checking it (the ops' fast path)."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t.grad = None
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = [0]
+        t._base = None
+        t._hooks = None
+        return t
+
+    # ---- metadata ------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return CPU if type(self._data) is np.ndarray else device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
+        n = self._data.ndim if ndim is None else ndim
+        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
+        if not isinstance(dim, (int, np.integer)) or not lo <= dim <= hi:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+        return int(dim) % max(n, 1)
+
+    # ---- autograd ------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            if value:
+                return
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "only Tensors of floating point dtype can require gradients "
+                f"(got {self.dtype}; convert with .float() first)")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's storage, outside the graph."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    def detach(self) -> "Tensor":
+        """A new tensor on the same storage (and version counter), cut from the graph."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn, self._requires_grad, self._output_nr = None, False, 0
+        return self
+
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node._out_hooks is None:
+                node._out_hooks = {}
+            hooks = node._out_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            node = self.grad_fn
+            if node._retained is None:
+                node._retained = {}
+            node._retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node._retained and self._output_nr in node._retained)
+
+    # ---- in place ------------------------------------------------------------------
+    def _assign(self, result: "Tensor") -> "Tensor":
+        """Make this tensor hold ``result``: same storage, version bumped, result's graph."""
+        if state.enabled and (result._requires_grad or self._requires_grad):
+            if self.grad_fn is None and self._requires_grad:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place operation. "
+                    "Wrap the update in `with ember.no_grad():` or work on a copy (x = x.clone()).")
+            if self._base is not None and self._base._requires_grad:
+                raise RuntimeError(
+                    f"in-place operation on a view of a tensor that requires grad (view of shape "
+                    f"{tuple(self.shape)}): write it out of place, e.g. y = x.clone() before the change")
+        data = result._data
+        if data.shape != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                f"{list(data.shape)}")
+        if data.dtype != self._data.dtype and not np.can_cast(data.dtype, self._data.dtype, "same_kind"):
+            raise RuntimeError(
+                f"result type {dtypes.from_numpy_dtype(data.dtype)} can't be cast to the desired "
+                f"output type {self.dtype}")
+        if data is not self._data:
+            self._data[...] = data
+        self._vc[0] += 1
+        if state.enabled and result._requires_grad:
+            self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+        return self
+
+    # ---- conversion ----------------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        """Cast and/or move: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``."""
+        dtype, device, copy = kwargs.pop("dtype", None), kwargs.pop("device", None), kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, dtypes.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif a is not None:
+                device = a
+        from .ops.elementwise import cast
+        from .ops.shape import to_device
+        out = self
+        if device is not None:
+            out = to_device(out, device)
+        if dtype is not None:
+            out = cast(out, dtypes.to_dtype(dtype))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"ember.{self.dtype.name.capitalize()}Tensor"
+        return self.to(dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to(to_device(device if device is not None else "cuda"))
+
+    def float(self) -> "Tensor":
+        return self.to(dtypes.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(dtypes.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(dtypes.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(dtypes.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(dtypes.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(dtypes.int16)
+
+    def char(self) -> "Tensor":
+        return self.to(dtypes.int8)
+
+    def byte(self) -> "Tensor":
+        return self.to(dtypes.uint8)
+
+    def bool(self) -> "Tensor":
+        return self.to(dtypes.bool_)
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array (shared with the tensor when it lives on the CPU)."""
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if type(self._data) is not np.ndarray:
+            if not force:
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                    "to copy the tensor to host memory first.")
+            return move(self._data, CPU)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = move(self._data, CPU)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return move(self._data, CPU).tolist()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self) -> str:
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    __hash__ = object.__hash__
+
+    def __reduce_ex__(self, protocol):
+        # Pickling (DataLoader workers, multiprocessing) carries data and requires_grad only.
+        return (_rebuild, (move(self._data, CPU), str(self.device), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment.")
+        out = type(self).__new__(type(self))
+        Tensor._init(out, self._data.copy(), self._requires_grad)
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        out.__dict__.update({k: v for k, v in self.__dict__.items()})
+        memo[id(self)] = out
+        return out
+
+
+def _rebuild(array, device, requires_grad):
+    t = Tensor._make(move(array, to_device(device)))
+    t._requires_grad = requires_grad
+    return t
+
+
+class _RemovableHandle:
+    """Returned by register_hook: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)

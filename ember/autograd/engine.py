@@ -1,0 +1,195 @@
+"""The backward pass: walks the graph from the outputs to the leaves without recursion.
+
+Nodes run in dependency order (a node runs once every node that feeds it a gradient
+has run), so each node sees the sum of all gradients for its outputs. Broadcasting
+is undone here, once, for every op: a gradient whose shape differs from its input's
+is summed back to that shape.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .function import Function
+from .grad_mode import state
+
+
+def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
+                 inputs: Sequence | None = None, accumulate: bool = True, allow_unused: bool = True):
+    """Propagate ``root_grads`` from ``roots``.
+
+    With ``accumulate`` the gradients of leaves go to their ``.grad`` (restricted to
+    ``inputs`` when given); otherwise the gradients of ``inputs`` are returned.
+    """
+    from .._tensor import Tensor
+
+    # Where the gradient of each requested input will appear.
+    capture = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            key = id(t) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+            capture.setdefault(key, []).append(i)
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+
+    buffers: dict = {}
+    leaf_grads: dict = {}
+    for t, g in zip(roots, root_grads):
+        if t.grad_fn is not None:
+            _add_to_buffer(buffers, t.grad_fn, t._output_nr, g)
+        else:
+            _add_leaf(leaf_grads, t, g)
+
+    deps = _count_dependencies(buffers)
+    ready = [n for n in buffers if deps.get(n, 0) == 0]
+    stored_arrays = {id(g._data) for g in root_grads}  # the caller's arrays: never kept as .grad
+
+    prev, state.enabled = state.enabled, create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node)
+            if node._out_hooks:
+                for nr, hooks in node._out_hooks.items():
+                    if grads[nr] is not None:
+                        for hook in hooks:
+                            new = hook(grads[nr])
+                            if new is not None:
+                                grads[nr] = new
+            if node._retained:
+                for nr, ref in node._retained.items():
+                    t = ref()
+                    if t is not None and grads[nr] is not None:
+                        t.grad = _owned(grads[nr], stored_arrays, create_graph)
+            if capture:
+                for nr, g in enumerate(grads):
+                    for i in capture.get((node, nr), ()):
+                        captured[i] = g
+            if node._materialize and any(g is None for g in grads):
+                grads = _zeros_for_missing(node, grads)
+
+            in_grads = type(node).backward(node, *grads)
+            if not retain_graph:
+                node._release()
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            edges = node._edges
+            if len(in_grads) < len(edges) and any(e is not None for e in edges[len(in_grads):]):
+                raise RuntimeError(
+                    f"function {node.name()} returned an incorrect number of gradients "
+                    f"(expected {len(edges)}, got {len(in_grads)})")
+            for edge, g in zip(edges, in_grads):
+                if edge is None or g is None:
+                    continue
+                target, nr, shape, dtype = edge
+                g = _fit(g, shape, dtype, node)
+                if isinstance(target, Function):
+                    _add_to_buffer(buffers, target, nr, g)
+                    left = deps[target] - 1
+                    deps[target] = left
+                    if left == 0:
+                        ready.append(target)
+                else:
+                    _add_leaf(leaf_grads, target, g)
+
+        for t, g in leaf_grads.values():
+            for hook in t._hooks or ():
+                new = hook(g)
+                if new is not None:
+                    g = new
+            for i in capture.get(id(t), ()):
+                captured[i] = g
+            if accumulate and (inputs is None or id(t) in capture):
+                _accumulate(t, g, stored_arrays, create_graph)
+    finally:
+        state.enabled = prev
+
+    if not accumulate:
+        for i, g in enumerate(captured):
+            if g is None and not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}) appears to not have been used "
+                    "in the graph. Set allow_unused=True if this is the desired behavior.")
+        if not create_graph:
+            captured = [None if g is None else g.detach() for g in captured]
+        return tuple(captured)
+    return None
+
+
+def _count_dependencies(buffers: dict) -> dict:
+    """How many graph edges point at each node reachable from the roots."""
+    deps: dict = {}
+    stack = list(buffers)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node._edges:
+            if edge is not None and isinstance(edge[0], Function):
+                nxt = edge[0]
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    return deps
+
+
+def _add_to_buffer(buffers: dict, node, nr: int, g) -> None:
+    grads = buffers.get(node)
+    if grads is None:
+        grads = buffers[node] = [None] * _num_outputs(node)
+    grads[nr] = g if grads[nr] is None else grads[nr] + g
+
+
+def _add_leaf(leaf_grads: dict, t, g) -> None:
+    prev = leaf_grads.get(id(t))
+    leaf_grads[id(t)] = (t, g if prev is None else prev[1] + g)
+
+
+def _num_outputs(node) -> int:
+    arrays = node.__dict__.get("_out_meta")
+    return len(arrays) if arrays is not None else 1
+
+
+def _zeros_for_missing(node, grads):
+    from .._tensor import Tensor
+
+    meta = node.__dict__["_out_meta"]
+    return [Tensor._make(np.zeros(shape, dtype)) if g is None else g
+            for g, (shape, dtype) in zip(grads, meta)]
+
+
+def _fit(g, shape, dtype, node):
+    """Sum a broadcast gradient back to its input's shape and cast it to its dtype."""
+    if g._data.shape != shape:
+        from ..ops.reduce import sum_to_size
+        try:
+            g = sum_to_size(g, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient: got shape "
+                f"{tuple(g.shape)} but expected shape compatible with {tuple(shape)}") from None
+    if g._data.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _owned(g, stored_arrays: set, create_graph: bool):
+    """A gradient safe to keep in ``.grad``: never a view or an array kept elsewhere."""
+    if create_graph:
+        return g
+    arr = g._data
+    if arr.base is not None or id(arr) in stored_arrays:
+        arr = arr.copy()
+    stored_arrays.add(id(arr))
+    from .._tensor import Tensor
+    return Tensor._make(arr)
+
+
+def _accumulate(t, g, stored_arrays: set, create_graph: bool) -> None:
+    if t.grad is None:
+        t.grad = _owned(g, stored_arrays, create_graph)
+    elif create_graph or t.grad._requires_grad:
+        t.grad = t.grad + g
+    else:
+        t.grad._data += g._data
+        t.grad._vc[0] += 1

@@ -1,0 +1,217 @@
+"""Function: a differentiable op and, once applied, its node in the autograd graph.
+
+Built-in primitives receive tensors in ``forward``, compute on their backend arrays
+(``t._data``) and return an array; user-defined Functions may instead compute with
+tensor ops and return a tensor, as in PyTorch (forward runs without recording).
+``backward`` receives and returns tensors, so gradients are themselves
+differentiable when ``create_graph=True``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .grad_mode import state
+
+_FREED = None  # marks saved tensors released after backward
+
+
+class Function:
+    """Base class of every differentiable op (``torch.autograd.Function``).
+
+    Subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` as static
+    methods and are called through ``apply``. The instance is the ``ctx`` both receive
+    and, when a graph is recorded, the node that ``tensor.grad_fn`` points to.
+    """
+
+    _saved = ()            # resolved saved tensors; _FREED after backward releases them
+    _to_save = ()
+    _edges = ()            # per input: None, or (next node or leaf tensor, output_nr, shape, dtype)
+    _out_hooks = None      # output_nr -> hooks registered on non-leaf tensors
+    _retained = None       # output_nr -> weakref of a tensor that called retain_grad()
+    _materialize = True
+    needs_input_grad = ()
+
+    @classmethod
+    def apply(cls, *args):
+        from .._tensor import Tensor
+
+        ctx = cls.__new__(cls)
+        record = False
+        if state.enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    record = True
+                    break
+        if record:
+            edges = []
+            needs = []
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    fn = a.grad_fn
+                    edges.append((fn if fn is not None else a, a._output_nr, a._data.shape, a._data.dtype))
+                    needs.append(True)
+                else:
+                    edges.append(None)
+                    needs.append(False)
+            ctx._edges = tuple(edges)
+            ctx.needs_input_grad = tuple(needs)
+            prev, state.enabled = state.enabled, False
+            try:
+                out = cls.forward(ctx, *args)
+            finally:
+                state.enabled = prev
+        else:
+            ctx.needs_input_grad = _no_grads(len(args))
+            out = cls.forward(ctx, *args)
+
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        results = []
+        for i, o in enumerate(outs):
+            arr = o._data if isinstance(o, Tensor) else o
+            if not hasattr(arr, "shape") or isinstance(arr, np.generic):
+                arr = np.asarray(arr)
+            differentiable = record and arr.dtype.kind == "f"
+            results.append(Tensor._make(arr, differentiable, ctx if differentiable else None, i))
+        if record:
+            if not single:
+                ctx._out_meta = [(r._data.shape, r._data.dtype) for r in results]
+            ctx._resolve_saved(results, Tensor)
+        elif ctx._to_save:
+            ctx._to_save = ()
+        return results[0] if single else tuple(results)
+
+    # ---- what forward() may call -------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (or arrays) for backward; in-place changes to them are detected."""
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *outputs) -> None:
+        """Outputs (by identity, as returned from forward) that get no gradient."""
+        self._non_diff_objs = outputs
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self._materialize = value
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for PyTorch compatibility; ember detects in-place changes by version."""
+
+    # ---- what backward() may read ------------------------------------------------
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is _FREED:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        from .._tensor import Tensor
+
+        out = []
+        for t, counter, version in saved:
+            if t is None:
+                out.append(None)
+                continue
+            if counter is not None and counter[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [{t.dtype} {list(t.shape)}], which is saved by "
+                    f"{self.name()}, is at version {counter[0]}; expected version {version} "
+                    "instead. Hint: use .clone() before the in-place operation, or do it out of "
+                    "place (x = x * 2 instead of x *= 2).")
+            if isinstance(t, int):  # an output of this node: re-attached so double backward sees it
+                arr = self._out_arrays[t]
+                t = Tensor._make(arr, True, self, t)
+            out.append(t)
+        return tuple(out)
+
+    # ---- graph-node interface ----------------------------------------------------
+    def name(self) -> str:
+        return f"{type(self).__name__}Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        from .._tensor import Tensor
+
+        out = []
+        for e in self._edges:
+            if e is None:
+                out.append((None, 0))
+            elif isinstance(e[0], Tensor):
+                out.append((AccumulateGrad(e[0]), 0))
+            else:
+                out.append((e[0], e[1]))
+        return tuple(out)
+
+    def register_hook(self, hook):
+        raise NotImplementedError("Node.register_hook: register hooks on tensors (tensor.register_hook)")
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def _resolve_saved(self, results, Tensor) -> None:
+        to_save, self._to_save = self._to_save, ()
+        non_diff = self.__dict__.pop("_non_diff_objs", None)
+        if non_diff:
+            for i, r in enumerate(results):
+                if any(r._data is (o._data if isinstance(o, Tensor) else o) for o in non_diff):
+                    r._requires_grad, r.grad_fn = False, None
+        if not to_save:
+            return
+        out_arrays = [r._data for r in results]
+        saved = []
+        for x in to_save:
+            if x is None:
+                saved.append((None, None, 0))
+                continue
+            arr = x._data if isinstance(x, Tensor) else x
+            idx = next((i for i, a in enumerate(out_arrays) if a is arr), None)
+            if idx is not None and results[idx].grad_fn is self:
+                self._out_arrays = out_arrays
+                counter = results[idx]._vc
+                saved.append((idx, counter, counter[0]))
+            elif isinstance(x, Tensor):
+                saved.append((x, x._vc, x._vc[0]))
+            else:
+                saved.append((Tensor._make(np.asarray(x) if isinstance(x, np.generic) else x), None, 0))
+        self._saved = tuple(saved)
+
+    def _release(self) -> None:
+        if self._saved:
+            self._saved = _FREED
+            self.__dict__.pop("_out_arrays", None)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("a Function subclass must define backward(ctx, *grads)")
+
+
+class AccumulateGrad:
+    """The node a leaf tensor's gradient flows into (seen in ``next_functions``)."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+_NO_GRADS = [()]
+
+
+def _no_grads(n: int) -> tuple:
+    while len(_NO_GRADS) <= n:
+        _NO_GRADS.append((False,) * len(_NO_GRADS))
+    return _NO_GRADS[n]

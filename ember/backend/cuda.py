@@ -1,0 +1,38 @@
+"""CUDA through CuPy: imported only when a CUDA device is used."""
+from __future__ import annotations
+
+_cupy = None
+
+
+def cupy():
+    """The cupy module, with a clear error when it cannot be used."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy as cp
+            cp.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # ImportError, or CUDA driver/runtime errors
+            raise RuntimeError(
+                "CUDA is not available: ember runs CUDA tensors with CuPy "
+                "(pip install 'ember[cuda]') on a machine with an NVIDIA GPU "
+                f"({type(exc).__name__}: {exc})") from None
+        _cupy = cp
+    return _cupy
+
+
+def is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    try:
+        return cupy().cuda.runtime.getDeviceCount() > 0
+    except RuntimeError:
+        return False
+
+
+def device_count() -> int:
+    return cupy().cuda.runtime.getDeviceCount() if is_available() else 0
+
+
+def to_gpu(array, index: int):
+    cp = cupy()
+    with cp.cuda.Device(index):
+        return cp.asarray(array)

@@ -1,0 +1,95 @@
+"""Devices and the array library behind each: NumPy on the CPU, CuPy on CUDA.
+
+This is the only module that decides which array library runs. CuPy is imported
+the first time a CUDA device is used, never on a CPU-only run.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class device:
+    """Where a tensor's data lives: ``ember.device("cpu")`` or ``ember.device("cuda:0")``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type_or_spec, index: int | None = None):
+        if isinstance(type_or_spec, device):
+            type_or_spec, index = type_or_spec.type, type_or_spec.index
+        spec = str(type_or_spec)
+        if ":" in spec:
+            spec, _, idx = spec.partition(":")
+            if index is not None or not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type_or_spec}'")
+            index = int(idx)
+        if spec not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type_or_spec}")
+        if spec == "cuda" and index is None:
+            index = 0
+        self.type = spec
+        self.index = index
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) for arrays on this device."""
+        if self.type == "cpu":
+            return np
+        from . import cuda
+        return cuda.cupy()
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        idx = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{idx})"
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+CPU = device("cpu")
+
+
+def to_device(d) -> device:
+    """Accept a device, a string such as 'cuda:1', an int (a CUDA index) or None (CPU)."""
+    if d is None:
+        return CPU
+    if isinstance(d, device):
+        return d
+    if isinstance(d, int):
+        return device("cuda", d)
+    return device(d)
+
+
+def device_of(array) -> device:
+    """The device an array lives on."""
+    if isinstance(array, np.ndarray):
+        return CPU
+    return device("cuda", array.device.id)
+
+
+def move(array, dev: device):
+    """Copy an array to a device (no copy when it is already there)."""
+    if dev.type == "cpu":
+        return array if isinstance(array, np.ndarray) else array.get()
+    from . import cuda
+    return cuda.to_gpu(array, dev.index)
+
+
+def xp_of(array):
+    """The array module an array belongs to. Ops mostly call ``np.*`` directly, which
+    CuPy arrays dispatch to CuPy; this is for the calls that create new arrays."""
+    if type(array) is np.ndarray:
+        return np
+    from . import cuda
+    return cuda.cupy()

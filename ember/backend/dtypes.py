@@ -1,0 +1,126 @@
+"""ember dtypes, their array dtypes, and PyTorch's type-promotion rules."""
+from __future__ import annotations
+
+import builtins as _b
+
+import numpy as np
+
+
+class dtype:
+    """A tensor element type, e.g. ``ember.float32``. Compared by identity."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_kind")
+
+    def __init__(self, name: str, np_dtype, kind: int):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self._kind = kind  # 0 bool, 1 integer, 2 floating: the promotion category
+        self.is_floating_point = kind == 2
+        self.is_signed = kind == 2 or (kind == 1 and self.np.kind == "i")
+        self.itemsize = self.np.itemsize
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):  # dtypes are singletons, also across pickling (DataLoader workers)
+        return (_from_name, (self.name,))
+
+
+float16 = dtype("float16", np.float16, 2)
+float32 = dtype("float32", np.float32, 2)
+float64 = dtype("float64", np.float64, 2)
+int8 = dtype("int8", np.int8, 1)
+int16 = dtype("int16", np.int16, 1)
+int32 = dtype("int32", np.int32, 1)
+int64 = dtype("int64", np.int64, 1)
+uint8 = dtype("uint8", np.uint8, 1)
+bool_ = dtype("bool", np.bool_, 0)
+
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+_BY_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+
+
+def _from_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+_default = float32
+
+
+def get_default_dtype() -> dtype:
+    """The floating dtype of tensors made from Python floats (float32 unless changed)."""
+    return _default
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype (float32 or float64, as in PyTorch)."""
+    global _default
+    if d not in (float16, float32, float64):
+        raise TypeError(f"set_default_dtype: only floating dtypes are supported, got {d}")
+    _default = d
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The ember dtype that stores the same elements as a NumPy/CuPy dtype."""
+    try:
+        return _BY_NP[np.dtype(np_dtype)]
+    except KeyError:
+        raise TypeError(
+            f"can't convert array of dtype {np.dtype(np_dtype)}: ember supports "
+            "float16/32/64, int8/16/32/64, uint8 and bool") from None
+
+
+def to_dtype(d) -> dtype:
+    """Accept an ember dtype, a NumPy dtype, or a Python type (float/int/bool)."""
+    if isinstance(d, dtype):
+        return d
+    if d is _b.float:
+        return _default
+    if d is _b.int:
+        return int64
+    if d is _b.bool:
+        return bool_
+    if d is None:
+        raise TypeError("dtype must be an ember dtype, got None")
+    return from_numpy_dtype(d)
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """Result dtype of an operation on two tensors of these dtypes."""
+    if a is b:
+        return a
+    return _BY_NP[np.promote_types(a.np, b.np)]
+
+
+def scalar_dtype(value) -> dtype:
+    """The dtype PyTorch gives a tensor made from this Python scalar."""
+    if isinstance(value, _b.bool):
+        return bool_
+    if isinstance(value, _b.int):
+        return int64
+    if isinstance(value, _b.float):
+        return _default
+    if isinstance(value, np.generic):
+        return from_numpy_dtype(value.dtype)
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+def result_type(a: dtype, a_level: int, b: dtype, b_level: int) -> dtype:
+    """PyTorch's promotion of two operands. Levels rank the operands: 2 for a
+    dimensioned tensor, 1 for a 0-d tensor, 0 for a Python scalar. The higher level
+    decides the dtype unless the lower one is of a higher category
+    (bool < integer < floating), which then decides it."""
+    if a is b:
+        return a
+    if a_level == b_level:
+        return promote_types(a, b)
+    hi, lo = (a, b) if a_level > b_level else (b, a)
+    return lo if lo._kind > hi._kind else hi

@@ -1,0 +1,91 @@
+"""Every differentiable primitive, by topic. Importing this package binds each topic's
+functions to Tensor as methods (``ember.exp(x)`` and ``x.exp()`` are one function),
+adds the in-place ``name_`` forms, and Python's operators."""
+from __future__ import annotations
+
+from .._tensor import Tensor
+from . import creation, elementwise, indexing, linalg, math, reduce, shape
+
+TOPICS = (elementwise, math, reduce, shape, indexing, linalg)
+
+
+def _inplace(fn, name: str):
+    def method(self, *args, **kwargs):
+        return self._assign(fn(self, *args, **kwargs))
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :meth:`Tensor.{fn.__name__}`."
+    return method
+
+
+def _bind() -> None:
+    for topic in TOPICS:
+        for name, fn in topic.TENSOR_METHODS.items():
+            setattr(Tensor, name, fn)
+        for name in topic.INPLACE:
+            setattr(Tensor, name + "_", _inplace(topic.TENSOR_METHODS[name], name + "_"))
+
+    e = elementwise
+
+    def rsub(self, other):
+        return e.sub(other, self)
+
+    def rdiv(self, other):
+        return e.div(other, self)
+
+    def rpow(self, other):
+        return e.pow(other, self)
+
+    def rfloordiv(self, other):
+        return e.floor_divide(other, self)
+
+    def rmod(self, other):
+        return e.remainder(other, self)
+
+    def rmatmul(self, other):
+        return linalg.matmul(other, self)
+
+    ops = {
+        "__add__": e.add, "__radd__": e.add, "__sub__": e.sub, "__rsub__": rsub,
+        "__mul__": e.mul, "__rmul__": e.mul, "__truediv__": e.div, "__rtruediv__": rdiv,
+        "__floordiv__": e.floor_divide, "__rfloordiv__": rfloordiv,
+        "__mod__": e.remainder, "__rmod__": rmod, "__pow__": e.pow, "__rpow__": rpow,
+        "__matmul__": linalg.matmul, "__rmatmul__": rmatmul, "__neg__": e.neg,
+        "__pos__": lambda self: self, "__abs__": math.abs, "__invert__": _invert,
+        "__eq__": _operand_or_notimpl(e.eq), "__ne__": _operand_or_notimpl(e.ne), "__lt__": e.lt, "__le__": e.le, "__gt__": e.gt, "__ge__": e.ge,
+        "__and__": e.bitwise_and, "__rand__": e.bitwise_and, "__or__": e.bitwise_or,
+        "__ror__": e.bitwise_or, "__xor__": e.bitwise_xor, "__rxor__": e.bitwise_xor,
+        "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
+    }
+    for name, fn in ops.items():
+        setattr(Tensor, name, fn)
+    for name, method in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"),
+                         ("__itruediv__", "div_"), ("__ifloordiv__", "floor_divide_"),
+                         ("__imod__", "remainder_"), ("__ipow__", "pow_"), ("__iand__", "bitwise_and_"),
+                         ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")):
+        setattr(Tensor, name, getattr(Tensor, method))
+    Tensor.__hash__ = object.__hash__  # __eq__ above is element-wise; tensors hash by identity
+    Tensor.T = property(_T)
+    Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
+
+
+def _operand_or_notimpl(fn):
+    """`tensor == None` is False (not an error), as for any Python object."""
+    def op(self, other):
+        if other is None or isinstance(other, (str, list, dict, tuple)):
+            return NotImplemented
+        return fn(self, other)
+    return op
+
+
+def _invert(self):
+    if self._data.dtype.kind == "f":
+        raise TypeError("~ (bitwise not) is only defined for integer and bool tensors")
+    return elementwise.bitwise_not(self)
+
+
+def _T(self):
+    n = self._data.ndim
+    return self if n < 2 else shape.permute(self, tuple(range(n - 1, -1, -1)))
+
+
+_bind()

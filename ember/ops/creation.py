@@ -1,0 +1,295 @@
+"""Tensor creation: from data, filled, ranges, and random draws."""
+from __future__ import annotations
+
+import numbers
+from typing import Sequence
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..backend import dtypes
+from ..backend.device import CPU, move, to_device
+from ..backend.random import rng
+
+__all__ = [
+    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
+    "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye",
+    "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
+    "rand_like", "randn_like", "randint_like",
+]
+
+
+def _infer_dtype(data) -> dtypes.dtype:
+    """PyTorch's dtype for nested Python data: bool, else int64, else the default float."""
+    kinds = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, Tensor):
+            kinds.add(x.dtype)
+        elif isinstance(x, bool) or isinstance(x, np.bool_):
+            kinds.add(dtypes.bool_)
+        elif isinstance(x, numbers.Integral):
+            kinds.add(dtypes.int64)
+        elif isinstance(x, numbers.Real):
+            kinds.add(dtypes.get_default_dtype())
+        else:
+            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+    out = dtypes.bool_
+    for k in kinds:
+        out = dtypes.result_type(out, 2, k, 2) if out is not dtypes.bool_ else k
+    return out if kinds else dtypes.get_default_dtype()
+
+
+def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
+    dev = to_device(device)
+    if dev is not CPU and dev.type != "cpu":
+        array = move(array, dev)
+    t = Tensor._make(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
+    if isinstance(data, Tensor):
+        arr = move(data._data, to_device(device) if device is not None else data.device).copy()
+        if dtype is not None:
+            arr = arr.astype(dtypes.to_dtype(dtype).np)
+        return _finish(arr, None, None, requires_grad) if device is None else _finish(arr, None, device, requires_grad)
+    if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+        arr = data
+        d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(arr.dtype)
+        arr = arr.astype(d.np, copy=True)
+    else:
+        d = dtypes.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat_first(data)):
+            data = _tensors_to_lists(data)
+        arr = np.array(data, dtype=d.np)
+    return _finish(arr, None, device, requires_grad)
+
+
+def _flat_first(data):
+    while isinstance(data, (list, tuple)) and data:
+        yield from (x for x in data if isinstance(x, Tensor))
+        data = data[0]
+
+
+def _tensors_to_lists(data):
+    if isinstance(data, Tensor):
+        return data.tolist()
+    if isinstance(data, (list, tuple)):
+        return [_tensors_to_lists(x) for x in data]
+    return data
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like tensor(), but shares memory with a NumPy array or tensor when it can."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype) if (dtype or device) else data
+    if isinstance(data, np.ndarray) and device in (None, "cpu", CPU):
+        d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(data.dtype)
+        return Tensor._make(data.astype(d.np, copy=False))
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    try:
+        shape = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"size must be a sequence of ints, got {size!r}") from None
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    return shape
+
+
+def _dtype(dtype) -> dtypes.dtype:
+    return dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
+
+
+def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
+    arr = np.full(_shape(size), fill, dtype=_dtype(dtype).np) if fill is not None else \
+        np.empty(_shape(size), dtype=_dtype(dtype).np)
+    return _finish(arr, None, device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(1, size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(None, size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device, requires_grad)
+
+
+def _like(t: Tensor, dtype, device):
+    return (t.dtype if dtype is None else dtype), (t.device if device is None else device)
+
+
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return zeros(input.shape, dtype=_like(input, dtype, device)[0], device=_like(input, dtype, device)[1],
+                 requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return ones(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return empty(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return full(input.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Values from start (inclusive) to end (exclusive); int64 unless a bound is a float."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        dtype = dtypes.int64 if all(isinstance(v, (int, np.integer)) for v in vals) else dtypes.get_default_dtype()
+    d = dtypes.to_dtype(dtype)
+    n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
+    arr = (vals[0] + vals[2] * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np)
+    return _finish(arr, None, device, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    arr = np.linspace(float(start), float(end), int(steps)).astype(_dtype(dtype).np)
+    return _finish(arr, None, device, requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    arr = np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype(dtype).np)
+    return _finish(arr, None, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_dtype(dtype).np), None, device, requires_grad)
+
+
+# ---- random ---------------------------------------------------------------------------
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    d = _dtype(dtype)
+    arr = rng(generator).random(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np).astype(d.np, copy=False)
+    return _finish(arr, None, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    d = _dtype(dtype)
+    arr = rng(generator).standard_normal(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np)
+    return _finish(arr.astype(d.np, copy=False), None, device, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high)."""
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
+    arr = rng(generator).integers(low, high, size=_shape((size,) if isinstance(size, int) else tuple(size)))
+    return _finish(arr.astype(d.np), None, device, requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
+    return _finish(rng(generator).permutation(int(n)).astype(d.np), None, device, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples; mean and std may be tensors (broadcast) or numbers (then size is needed)."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        like = mean if isinstance(mean, Tensor) else std
+        if np.any(np.asarray(move(s if hasattr(s, "shape") else np.asarray(s), CPU)) < 0):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        z = rng(generator).standard_normal(shape)
+        return Tensor._make((m + s * move(z, like.device)).astype(like._data.dtype))
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    if size is None:
+        raise TypeError("normal() with float mean and std needs a size")
+    d = _dtype(dtype)
+    arr = rng(generator).normal(mean, std, _shape((size,) if isinstance(size, int) else tuple(size)))
+    return _finish(arr.astype(d.np), None, device, requires_grad)
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
+    """1 with probability ``input`` (or ``p``) element-wise, else 0; same dtype as input."""
+    probs = input._data if p is None else np.full_like(input._data, p)
+    if np.any((move(probs, CPU) < 0) | (move(probs, CPU) > 1)):
+        raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
+    u = move(rng(generator).random(input._data.shape), input.device)
+    return Tensor._make((u < probs).astype(input._data.dtype))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """Indices sampled from rows of non-negative weights (1-D or 2-D input)."""
+    w = move(input._data, CPU).astype(np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
+    rows = w.reshape(-1, w.shape[-1])
+    if np.any(rows < 0) or not np.all(np.isfinite(rows)):
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(rows.sum(-1) <= 0):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > (rows > 0).sum(-1).min():
+        raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    g = rng(generator)
+    out = np.stack([g.choice(r.size, size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    out = out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64)
+    return Tensor._make(move(out, input.device))
+
+
+def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return rand(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return randn(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
+    d, dev = _like(input, dtype, device)
+    return randint(low, high, input.shape, dtype=d, device=dev)

@@ -1,0 +1,119 @@
+"""Parity helpers: run the same code on ember and on PyTorch and compare everything.
+
+``check_op(shapes, fn)`` is the workhorse (after tinygrad's helper_test_op): identical
+random inputs, compare outputs, back-propagate the same random cotangent (not .sum(),
+which hides errors) and compare every input's gradient.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+DTYPES = {"float16": (ember.float16, torch.float16), "float32": (ember.float32, torch.float32),
+          "float64": (ember.float64, torch.float64), "int8": (ember.int8, torch.int8),
+          "int16": (ember.int16, torch.int16), "int32": (ember.int32, torch.int32),
+          "int64": (ember.int64, torch.int64), "uint8": (ember.uint8, torch.uint8),
+          "bool": (ember.bool, torch.bool)}
+TOL = {"float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-8)}
+
+
+def to_torch(t: ember.Tensor, requires_grad: bool | None = None):
+    out = torch.from_numpy(np.array(t.detach().numpy(), copy=True))
+    if requires_grad if requires_grad is not None else t.requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def to_ember(t, requires_grad: bool | None = None) -> ember.Tensor:
+    out = ember.tensor(t.detach().cpu().numpy())
+    if requires_grad if requires_grad is not None else t.requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def assert_close(e, t, atol: float = 1e-5, rtol: float = 1e-4, what: str = "value") -> None:
+    """Compare an ember result with a PyTorch one: shape, dtype name and values."""
+    if isinstance(t, (tuple, list)):
+        assert isinstance(e, (tuple, list)) and len(e) == len(t), f"{what}: {e!r} vs {t!r}"
+        for i, (a, b) in enumerate(zip(e, t)):
+            assert_close(a, b, atol, rtol, f"{what}[{i}]")
+        return
+    if not isinstance(t, torch.Tensor):
+        assert e == pytest.approx(t, rel=rtol, abs=atol), f"{what}: {e} vs {t}"
+        return
+    assert isinstance(e, ember.Tensor), f"{what}: expected a Tensor, got {type(e).__name__}"
+    assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} vs torch {tuple(t.shape)}"
+    assert e.dtype.name == str(t.dtype).replace("torch.", ""), f"{what}: dtype {e.dtype} vs {t.dtype}"
+    np.testing.assert_allclose(np.asarray(e.detach().numpy(), np.float64),
+                               t.detach().double().numpy(), atol=atol, rtol=rtol, err_msg=what)
+
+
+def make_inputs(shapes, dtype: str = "float32", low: float = -2.0, high: float = 2.0,
+                requires_grad: bool = True, seed: int = 0, values=None):
+    """The same random inputs as ember and torch tensors."""
+    rng = np.random.default_rng(seed)
+    e_dt, t_dt = DTYPES[dtype]
+    ins_e, ins_t = [], []
+    for i, shape in enumerate(shapes):
+        if values is not None and values[i] is not None:
+            arr = np.asarray(values[i])
+        elif dtype == "bool":
+            arr = rng.random(shape) > 0.5
+        elif e_dt.is_floating_point:
+            arr = rng.uniform(low, high, size=shape)
+        else:
+            arr = rng.integers(int(low), int(high) + 1, size=shape)
+        arr = np.asarray(arr).astype(e_dt.np)
+        rg = requires_grad and e_dt.is_floating_point
+        ins_e.append(ember.tensor(arr, requires_grad=rg))
+        ins_t.append(torch.tensor(arr, requires_grad=rg))
+    return ins_e, ins_t
+
+
+def _float_outputs(out):
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o for o in outs if hasattr(o, "is_floating_point") and o.is_floating_point() and o.requires_grad]
+
+
+def check_op(shapes, fn, ember_fn=None, *, dtype: str = "float32", low: float = -2.0,
+             high: float = 2.0, atol: float | None = None, rtol: float | None = None,
+             grad: bool = True, values=None, seed: int = 0):
+    """Run ``fn`` (or ``ember_fn`` for ember) on identical inputs; compare values and grads."""
+    d_atol, d_rtol = TOL.get(dtype, (0, 0))
+    atol = d_atol if atol is None else atol
+    rtol = d_rtol if rtol is None else rtol
+    ins_e, ins_t = make_inputs(shapes, dtype, low, high, grad, seed, values)
+    out_t = fn(*ins_t)
+    out_e = (ember_fn or fn)(*ins_e)
+    assert_close(out_e, out_t, atol, rtol, "forward")
+    if not grad or not DTYPES[dtype][0].is_floating_point:
+        return out_e, out_t
+    fo_t, fo_e = _float_outputs(out_t), _float_outputs(out_e)
+    assert len(fo_t) == len(fo_e), "different number of differentiable outputs"
+    if not fo_t:
+        return out_e, out_t
+    rng = np.random.default_rng(seed + 1)
+    cots = [rng.standard_normal(tuple(o.shape)).astype(DTYPES[dtype][0].np) for o in fo_t]
+    torch.autograd.backward(fo_t, [torch.tensor(c) for c in cots])
+    ember.autograd.backward(fo_e, [ember.tensor(c) for c in cots])
+    for i, (a, b) in enumerate(zip(ins_e, ins_t)):
+        if b.requires_grad:
+            if b.grad is None:
+                assert a.grad is None or not np.any(a.grad.numpy()), f"grad of input {i} should be None/zero"
+            else:
+                assert a.grad is not None, f"input {i}: torch has a gradient, ember has none"
+                assert_close(a.grad, b.grad, atol * 10, rtol * 10, f"grad of input {i}")
+    return out_e, out_t
+
+
+def check_gradcheck(shapes, fn, *, low: float = -2.0, high: float = 2.0, second_order: bool = True,
+                    values=None, seed: int = 0, atol: float = 1e-5, rtol: float = 1e-3):
+    """float64 finite differences of ember's first (and second) derivatives of ``fn``."""
+    ins, _ = make_inputs(shapes, "float64", low, high, True, seed, values)
+    assert ember.autograd.gradcheck(fn, ins, atol=atol, rtol=rtol)
+    if second_order:
+        assert ember.autograd.gradgradcheck(fn, ins, atol=atol, rtol=rtol)
