@@ -217,10 +217,7 @@ class Tensor:
     def _assign(self, result: "Tensor") -> "Tensor":
         """Make this tensor hold ``result``: same storage, version bumped, result's graph."""
         if state.enabled and (result._requires_grad or self._requires_grad):
-            if self.grad_fn is None and self._requires_grad:
-                raise RuntimeError(
-                    "a leaf Variable that requires grad is being used in an in-place operation. "
-                    "Wrap the update in `with ember.no_grad():` or work on a copy (x = x.clone()).")
+            self._check_inplace_allowed()
             if self._base is not None and self._base._requires_grad:
                 raise RuntimeError(
                     f"in-place operation on a view of a tensor that requires grad (view of shape "
@@ -240,6 +237,53 @@ class Tensor:
         if state.enabled and result._requires_grad:
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
         return self
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place."""
+        return self.fill_(0)
+
+    def fill_(self, value) -> "Tensor":
+        """Fill with ``value`` (a number or a 0-d tensor) in place."""
+        if isinstance(value, Tensor):
+            if value._data.ndim:
+                raise RuntimeError(
+                    f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions.")
+            if state.enabled and value._requires_grad:
+                from .ops.creation import zeros_like
+                return self._assign(zeros_like(self) + value)
+            value = value.item()
+        self._check_inplace_allowed()
+        self._data[...] = value
+        self._vc[0] += 1
+        if state.enabled and self.grad_fn is not None:
+            self.grad_fn, self._requires_grad = None, False  # constant now: no gradient flows back
+        return self
+
+    def copy_(self, src, non_blocking: bool = False) -> "Tensor":
+        """Copy ``src`` (broadcast, cast, moved across devices) into this tensor in place."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+        from .ops.elementwise import cast
+        from .ops.shape import expand, to_device
+        try:
+            value = expand(cast(to_device(src, self.device), self.dtype), self._data.shape)
+        except RuntimeError:
+            raise RuntimeError(
+                f"copy_: the size of src {list(src.shape)} must be broadcastable to {list(self.shape)}") from None
+        if state.enabled and value._requires_grad:
+            return self._assign(value.clone() if value._data is self._data else value + 0)
+        self._check_inplace_allowed()
+        self._data[...] = value._data
+        self._vc[0] += 1
+        if state.enabled and self.grad_fn is not None:
+            self.grad_fn, self._requires_grad = None, False
+        return self
+
+    def _check_inplace_allowed(self) -> None:
+        if state.enabled and self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "Wrap the update in `with ember.no_grad():` or work on a copy (x = x.clone()).")
 
     # ---- conversion ----------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":

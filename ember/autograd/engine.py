@@ -74,12 +74,12 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             edges = node._edges
-            if len(in_grads) < len(edges) and any(e is not None for e in edges[len(in_grads):]):
+            if len(in_grads) < len(edges) and any(edges[len(in_grads):]):
                 raise RuntimeError(
                     f"function {node.name()} returned an incorrect number of gradients "
                     f"(expected {len(edges)}, got {len(in_grads)})")
             for edge, g in zip(edges, in_grads):
-                if edge is None or g is None:
+                if not edge or g is None:
                     continue
                 target, nr, shape, dtype = edge
                 g = _fit(g, shape, dtype, node)
@@ -124,7 +124,7 @@ def _count_dependencies(buffers: dict) -> dict:
     while stack:
         node = stack.pop()
         for edge in node._edges:
-            if edge is not None and isinstance(edge[0], Function):
+            if edge and isinstance(edge[0], Function):
                 nxt = edge[0]
                 deps[nxt] = deps.get(nxt, 0) + 1
                 if nxt not in seen:

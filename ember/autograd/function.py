@@ -25,7 +25,8 @@ class Function:
 
     _saved = ()            # resolved saved tensors; _FREED after backward releases them
     _to_save = ()
-    _edges = ()            # per input: None, or (next node or leaf tensor, output_nr, shape, dtype)
+    _edges = ()            # per argument: (next node or leaf tensor, output_nr, shape, dtype);
+                           # None for a tensor that needs no grad, False for a non-tensor
     _out_hooks = None      # output_nr -> hooks registered on non-leaf tensors
     _retained = None       # output_nr -> weakref of a tensor that called retain_grad()
     _materialize = True
@@ -51,7 +52,7 @@ class Function:
                     edges.append((fn if fn is not None else a, a._output_nr, a._data.shape, a._data.dtype))
                     needs.append(True)
                 else:
-                    edges.append(None)
+                    edges.append(None if isinstance(a, Tensor) else False)
                     needs.append(False)
             ctx._edges = tuple(edges)
             ctx.needs_input_grad = tuple(needs)
@@ -115,6 +116,8 @@ class Function:
             if t is None:
                 out.append(None)
                 continue
+            if isinstance(t, int):  # an output of this node: re-attached so double backward sees it
+                t = Tensor._make(self._out_arrays[t], True, self, t)
             if counter is not None and counter[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
@@ -122,9 +125,6 @@ class Function:
                     f"{self.name()}, is at version {counter[0]}; expected version {version} "
                     "instead. Hint: use .clone() before the in-place operation, or do it out of "
                     "place (x = x * 2 instead of x *= 2).")
-            if isinstance(t, int):  # an output of this node: re-attached so double backward sees it
-                arr = self._out_arrays[t]
-                t = Tensor._make(arr, True, self, t)
             out.append(t)
         return tuple(out)
 
@@ -138,6 +138,8 @@ class Function:
 
         out = []
         for e in self._edges:
+            if e is False:
+                continue
             if e is None:
                 out.append((None, 0))
             elif isinstance(e[0], Tensor):

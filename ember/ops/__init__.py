@@ -6,7 +6,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from . import creation, elementwise, indexing, linalg, math, reduce, shape
 
-TOPICS = (elementwise, math, reduce, shape, indexing, linalg)
+TOPICS = (creation, elementwise, math, reduce, shape, indexing, linalg)
 
 
 def _inplace(fn, name: str):

@@ -293,3 +293,63 @@ def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = 
 def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
     d, dev = _like(input, dtype, device)
     return randint(low, high, input.shape, dtype=d, device=dev)
+
+
+# ---- in-place random fills and new_* (Tensor methods) ---------------------------------
+def _fill_random(self: Tensor, draw) -> Tensor:
+    """Overwrite ``self`` with draws (float64 samples cast to its dtype), outside autograd."""
+    self._check_inplace_allowed()
+    self._data[...] = move(draw(self._data.shape), self.device).astype(self._data.dtype, copy=False)
+    self._vc[0] += 1
+    return self
+
+
+def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
+    return _fill_random(self, lambda s: rng(generator).uniform(from_, to, s))
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    return _fill_random(self, lambda s: rng(generator).normal(mean, std, s))
+
+
+def bernoulli_(self: Tensor, p: float = 0.5, *, generator=None) -> Tensor:
+    return _fill_random(self, lambda s: rng(generator).random(s) < p)
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    return _fill_random(self, lambda s: rng(generator).exponential(1.0 / lambd, s))
+
+
+def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=None) -> Tensor:
+    if to is None:
+        from_, to = 0, (2 ** 24 if self.is_floating_point() else np.iinfo(self._data.dtype).max)
+    return _fill_random(self, lambda s: rng(generator).integers(from_, to, s))
+
+
+def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def new_zeros(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def new_ones(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def new_empty(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+TENSOR_METHODS = {f.__name__: f for f in (
+    uniform_, normal_, bernoulli_, exponential_, random_, new_tensor, new_zeros, new_ones,
+    new_empty, new_full)}
+TENSOR_METHODS["bernoulli"] = bernoulli
+TENSOR_METHODS["multinomial"] = multinomial
+INPLACE: list = []
