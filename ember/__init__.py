@@ -24,6 +24,7 @@ from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.activation import *  # noqa: F401,F403
 from . import cuda
 
 __version__ = "0.1.0"

@@ -60,7 +60,10 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, requires_grad=False, grad_fn=None, output_nr=0) -> "Tensor":
-        """Wrap a backend array without copying or checking it (the ops' fast path)."""
+        """Wrap a backend array without copying it (the ops' fast path). NumPy scalars,
+        which NumPy returns for 0-d results, become 0-d arrays."""
+        if type(data) is not np.ndarray and isinstance(data, np.generic):
+            data = np.asarray(data)
         t = object.__new__(Tensor)
         t._data = data
         t.grad = None

@@ -7,24 +7,30 @@ from .backend import dtypes
 from .backend.device import CPU, move
 
 
-def _format_array(arr: np.ndarray, indent: int) -> str:
+def _element_formatter(arr: np.ndarray):
+    """PyTorch's choice: integral floats as '1.', a wide range in scientific notation,
+    otherwise 4 decimals."""
     if arr.dtype == np.bool_:
-        fmt = {"bool": lambda v: "True" if v else "False"}
-    elif arr.dtype.kind == "f":
-        finite = arr[np.isfinite(arr)] if arr.size else arr
-        integral = finite.size == 0 or np.all(finite == np.round(finite))
-        big = finite.size and (np.abs(finite).max() >= 1e8 or
-                               (np.abs(finite[finite != 0]).min() < 1e-4 if np.any(finite != 0) else False))
-        if big:
-            fmt = {"float_kind": lambda v: f"{v:.4e}"}
-        elif integral:
-            fmt = {"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)}
-        else:
-            fmt = {"float_kind": lambda v: f"{v:.4f}"}
-    else:
-        fmt = None
-    return np.array2string(arr, separator=", ", formatter=fmt, prefix=" " * indent,
-                           threshold=1000, edgeitems=3, max_line_width=80)
+        return lambda v: "True" if v else "False"
+    if arr.dtype.kind != "f":
+        return str
+    finite = np.abs(arr[np.isfinite(arr)].astype(np.float64))
+    nonzero = finite[finite != 0]
+    if finite.size and np.all(finite == np.round(finite)):
+        if finite.max() > 1e8:
+            return lambda v: f"{v:.4e}"
+        return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
+    if nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8 or nonzero.min() < 1e-4):
+        return lambda v: f"{v:.4e}"
+    return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)
+
+
+def _format_array(arr: np.ndarray, indent: int) -> str:
+    fmt = _element_formatter(arr)
+    width = max((len(fmt(v)) for v in arr.reshape(-1)[:2000]), default=0)
+    kind = "bool" if arr.dtype == np.bool_ else ("float_kind" if arr.dtype.kind == "f" else "int")
+    return np.array2string(arr, separator=", ", formatter={kind: lambda v: fmt(v).rjust(width)},
+                           prefix=" " * indent, threshold=1000, edgeitems=3, max_line_width=80)
 
 
 def tensor_repr(t) -> str:

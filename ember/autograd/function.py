@@ -70,8 +70,6 @@ class Function:
         results = []
         for i, o in enumerate(outs):
             arr = o._data if isinstance(o, Tensor) else o
-            if not hasattr(arr, "shape") or isinstance(arr, np.generic):
-                arr = np.asarray(arr)
             differentiable = record and arr.dtype.kind == "f"
             results.append(Tensor._make(arr, differentiable, ctx if differentiable else None, i))
         if record:

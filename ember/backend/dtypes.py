@@ -94,9 +94,12 @@ def to_dtype(d) -> dtype:
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
-    """Result dtype of an operation on two tensors of these dtypes."""
+    """Result dtype of an operation on two tensors of these dtypes: the higher category
+    (bool < integer < floating) keeps its own dtype; within one category, the wider."""
     if a is b:
         return a
+    if a._kind != b._kind:
+        return a if a._kind > b._kind else b
     return _BY_NP[np.promote_types(a.np, b.np)]
 
 

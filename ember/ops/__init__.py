@@ -4,9 +4,9 @@ adds the in-place ``name_`` forms, and Python's operators."""
 from __future__ import annotations
 
 from .._tensor import Tensor
-from . import creation, elementwise, indexing, linalg, math, reduce, shape
+from . import activation, creation, elementwise, indexing, linalg, math, reduce, shape
 
-TOPICS = (creation, elementwise, math, reduce, shape, indexing, linalg)
+TOPICS = (creation, elementwise, math, reduce, shape, indexing, linalg, activation)
 
 
 def _inplace(fn, name: str):

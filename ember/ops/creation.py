@@ -20,7 +20,8 @@ __all__ = [
 
 
 def _infer_dtype(data) -> dtypes.dtype:
-    """PyTorch's dtype for nested Python data: bool, else int64, else the default float."""
+    """PyTorch's dtype for nested Python data: the default float if any element is a
+    float, else int64 if any is an integer, else bool."""
     kinds = set()
     stack = [data]
     while stack:
@@ -28,19 +29,17 @@ def _infer_dtype(data) -> dtypes.dtype:
         if isinstance(x, (list, tuple)):
             stack.extend(x)
         elif isinstance(x, Tensor):
-            kinds.add(x.dtype)
-        elif isinstance(x, bool) or isinstance(x, np.bool_):
-            kinds.add(dtypes.bool_)
+            kinds.add(x.dtype._kind)
+        elif isinstance(x, (bool, np.bool_)):
+            kinds.add(0)
         elif isinstance(x, numbers.Integral):
-            kinds.add(dtypes.int64)
+            kinds.add(1)
         elif isinstance(x, numbers.Real):
-            kinds.add(dtypes.get_default_dtype())
+            kinds.add(2)
         else:
             raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-    out = dtypes.bool_
-    for k in kinds:
-        out = dtypes.result_type(out, 2, k, 2) if out is not dtypes.bool_ else k
-    return out if kinds else dtypes.get_default_dtype()
+    top = max(kinds, default=2)
+    return (dtypes.bool_, dtypes.int64, dtypes.get_default_dtype())[top]
 
 
 def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
@@ -60,7 +59,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
         if dtype is not None:
             arr = arr.astype(dtypes.to_dtype(dtype).np)
         return _finish(arr, None, None, requires_grad) if device is None else _finish(arr, None, device, requires_grad)
-    if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+    if isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
         arr = data
         d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(arr.dtype)
         arr = arr.astype(d.np, copy=True)
