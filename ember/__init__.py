@@ -22,10 +22,16 @@ from .ops.elementwise import *  # noqa: F401,F403
 from .ops.math import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
+from .ops.join import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.sort import *  # noqa: F401,F403
 from .ops.activation import *  # noqa: F401,F403
+from .ops.distance import cosine_similarity, pairwise_distance  # noqa: F401
+from .ops.padding import *  # noqa: F401,F403
 from . import cuda
+from . import nn
+from . import optim
 
 __version__ = "0.1.0"
 

@@ -315,7 +315,7 @@ class Tensor:
 
     def type(self, dtype=None):
         if dtype is None:
-            return f"ember.{self.dtype.name.capitalize()}Tensor"
+            return f"ember.{_TYPE_NAMES[self.dtype.name]}Tensor"
         return self.to(dtype)
 
     def cpu(self) -> "Tensor":
@@ -434,6 +434,11 @@ class Tensor:
         out.__dict__.update({k: v for k, v in self.__dict__.items()})
         memo[id(self)] = out
         return out
+
+
+# PyTorch's legacy tensor type names, as Tensor.type() reports them (ember.FloatTensor, ...).
+_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
+               "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool"}
 
 
 def _rebuild(array, device, requires_grad):

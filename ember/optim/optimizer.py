@@ -1,0 +1,355 @@
+"""Optimizer: parameter groups, per-parameter state, state_dict and step hooks.
+
+Each algorithm (sgd.py, adam.py, ...) validates its arguments in ``__init__`` and
+implements ``_step_group(group)``: the update of one parameter group, written as
+in-place array math on ``p._data`` with state tensors created lazily, so no graph
+is recorded and no temporaries are made where a buffer can be reused.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from collections import defaultdict
+from copy import deepcopy
+from itertools import chain
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor, _RemovableHandle
+from ..autograd.grad_mode import enable_grad
+from ..backend import dtypes
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """The default of a hyper-parameter that every parameter group must set itself."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _typename(obj) -> str:
+    if isinstance(obj, Tensor):
+        return obj.type()
+    cls = type(obj)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _with_hooks(step: Callable) -> Callable:
+    """Wrap an optimizer's ``step`` to run the registered pre/post hooks around it."""
+    if getattr(step, "_with_hooks", False):
+        return step
+
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        if self._in_step:  # a subclass's step calling super().step(): hooks already ran
+            return step(self, *args, **kwargs)
+        self._opt_called = True  # read by LRScheduler to warn about a wrong call order
+        for hook in list(self._step_pre_hooks):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        f"optimizer step pre-hook must return None or a tuple of (new_args, "
+                        f"new_kwargs), but got {result}.")
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in list(self._step_post_hooks):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._with_hooks = True
+    return wrapper
+
+
+class Optimizer:
+    """Base class of all optimizers (``torch.optim.Optimizer``).
+
+    Args:
+        params: an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts
+            (parameter groups, each with a ``"params"`` entry and per-group options).
+        defaults: the options a group gets when it does not set them itself.
+    """
+
+    _in_step = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_hooks(cls.__dict__["step"])
+
+    def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self._step_pre_hooks: list = []
+        self._step_post_hooks: list = []
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {_typename(params)}")
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        groups = list(params)
+        if len(groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Hooks may be lambdas or closures: like PyTorch, pickling keeps only the optimizer's data.
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._step_pre_hooks, self._step_post_hooks = [], []
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        return "\n".join(lines) + "\n)"
+
+    # ---- parameter groups ------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (with its own options) to optimize, e.g. when unfreezing layers."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering "
+                "of tensors in sets will change between runs. Please use a list instead.")
+        else:
+            params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        param_group["params"] = params
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are missing")
+            param_group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is {_typename(p)}")
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required optimization "
+                                 f"parameter {name}")
+            param_group.setdefault(name, default)
+        if len(params) != len(set(params)):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error", stacklevel=3)
+
+        seen: set = set()
+        for group in self.param_groups:
+            seen.update(group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
+        if not seen.isdisjoint(params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors (to None, or to zeros in place)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if p.grad.grad_fn is not None:
+                        p.grad.detach_()
+                    else:
+                        p.grad.requires_grad_(False)
+                    p.grad.zero_()
+
+    # ---- the update ------------------------------------------------------------------
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one optimization step.
+
+        Args:
+            closure: re-evaluates the model and returns the loss (run with gradients enabled).
+        Returns:
+            the closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._step_group(group)
+        return loss
+
+    step = _with_hooks(step)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement step() (or _step_group(group) for the update "
+            "of one parameter group)")
+
+    def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each step; it may return new (args, kwargs)."""
+        self._step_pre_hooks.append(hook)
+        return _RemovableHandle(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each step."""
+        self._step_post_hooks.append(hook)
+        return _RemovableHandle(self._step_post_hooks, hook)
+
+    # ---- checkpoints -----------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as ``{'state': {index: {...}}, 'param_groups': [{...}]}``.
+
+        Parameters are replaced by their position across all groups, so the dict can
+        be loaded into an optimizer built over other tensors of the same shapes.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state from :meth:`state_dict`; floating state is cast to each parameter's
+        dtype and device (except ``'step'``)."""
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the "
+                             "size of optimizer's group")
+        id_map = dict(zip(chain.from_iterable(s["params"] for s in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+        state: defaultdict = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = _cast_state(param, v)
+            else:
+                state[k] = v
+        for group, saved in zip(groups, saved_groups):
+            saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+        self.state = state
+        self.param_groups = saved_groups
+
+
+def _cast_state(param: Tensor, value, key=None):
+    """A loaded state value on the parameter's device (and dtype, for floating parameters)."""
+    if isinstance(value, Tensor):
+        if key == "step":
+            return value
+        if param.is_floating_point():
+            return value.to(dtype=param.dtype, device=param.device)
+        return value.to(device=param.device)
+    if isinstance(value, dict):
+        return {k: _cast_state(param, v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_state(param, v) for v in value)
+    return value
+
+
+# ---- helpers shared by the algorithms ----------------------------------------------------
+def check_range(ok: bool, what: str, value) -> None:
+    """Raise PyTorch's ValueError for an invalid hyper-parameter, e.g. 'Invalid learning rate: -1'."""
+    if not ok:
+        raise ValueError(f"Invalid {what}: {value}")
+
+
+def check_lr(lr) -> None:
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    check_range(0.0 <= lr, "learning rate", lr)
+
+
+def check_betas(betas) -> None:
+    for i, beta in enumerate(betas):
+        check_range(0.0 <= beta < 1.0, f"beta parameter at index {i}", beta)
+
+
+def check_differentiable(differentiable: bool) -> None:
+    if differentiable:
+        raise ValueError(
+            "differentiable=True is not supported: ember's optimizers update parameters in place "
+            "outside the autograd graph; write the update with tensor ops to differentiate through it")
+
+
+def scalar(value) -> float:
+    """A hyper-parameter as a Python number (a 1-element tensor lr is read out)."""
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def step_tensor(fill: float = 0.0) -> Tensor:
+    """A 0-d host counter like PyTorch's ``state['step']`` (float32, or float64 when that is
+    the default dtype)."""
+    dt = np.float64 if dtypes.get_default_dtype() is dtypes.float64 else np.float32
+    return Tensor._make(np.full((), fill, dtype=dt))
+
+
+def increment(step: Tensor) -> float:
+    """Add one to a step counter in place and return its new value."""
+    step._data += 1
+    step._vc[0] += 1
+    return float(step._data)
+
+
+def state_zeros(p: Tensor) -> Tensor:
+    """A zero state buffer with the parameter's shape, dtype and device."""
+    return Tensor._make(np.zeros_like(p._data))
+
+
+def grad_of(p: Tensor, maximize: bool, weight_decay: float):
+    """The gradient array of ``p`` (negated for maximize) plus L2 weight decay (a new array
+    when changed, so ``p.grad`` itself is never modified)."""
+    g = p.grad._data
+    if maximize:
+        g = np.negative(g)
+    if weight_decay != 0:
+        g = g + weight_decay * p._data
+    return g
+
+
+def lerp_(start, end, weight: float) -> None:
+    """``start += weight * (end - start)`` in place, in the form that is exact at both ends."""
+    diff = np.subtract(end, start)
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        diff *= 1 - weight
+        np.subtract(end, diff, out=start)
+
+
+def add_scaled_(out, value: float, a, b=None, divide: bool = False) -> None:
+    """``out += value * a`` (times ``b``, or divided by ``b``), in place: addcmul_/addcdiv_."""
+    tmp = np.multiply(a, value)
+    if b is not None:
+        (np.divide if divide else np.multiply)(tmp, b, out=tmp)
+    out += tmp
