@@ -4,6 +4,14 @@
 """
 from __future__ import annotations
 
+import warnings as _warnings
+
+# Like PyTorch, ops give inf/nan silently; NumPy's floating-point warnings raised
+# inside ember's own code are noise to a user (and filtering costs nothing per op).
+_warnings.filterwarnings(
+    "ignore", category=RuntimeWarning, module=r"ember(\.|$)",
+    message=r"(divide by zero|invalid value|overflow|underflow) encountered")
+
 from ._tensor import Size, Tensor
 from .backend import dtypes as _dtypes
 from .backend.device import device
@@ -21,15 +29,19 @@ from .ops.creation import *  # noqa: F401,F403
 from .ops.elementwise import *  # noqa: F401,F403
 from .ops.math import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
+from .ops.cumulative import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.join import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
+from .ops.scatter import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.sort import *  # noqa: F401,F403
 from .ops.activation import *  # noqa: F401,F403
 from .ops.distance import cosine_similarity, pairwise_distance  # noqa: F401
 from .ops.padding import *  # noqa: F401,F403
 from . import cuda
+from . import utils
+from .serialization import load, save
 from . import nn
 from . import optim
 

@@ -117,3 +117,76 @@ def check_gradcheck(shapes, fn, *, low: float = -2.0, high: float = 2.0, second_
     assert ember.autograd.gradcheck(fn, ins, atol=atol, rtol=rtol)
     if second_order:
         assert ember.autograd.gradgradcheck(fn, ins, atol=atol, rtol=rtol)
+
+
+def copy_weights(e_mod, t_mod) -> None:
+    """Load a PyTorch module's weights into its ember twin, checking that both state_dicts
+    have the same keys (in order) and shapes."""
+    e_sd, t_sd = e_mod.state_dict(), t_mod.state_dict()
+    assert list(e_sd) == list(t_sd), f"state_dict keys {list(e_sd)} vs torch {list(t_sd)}"
+    for k in t_sd:
+        assert tuple(e_sd[k].shape) == tuple(t_sd[k].shape), f"{k}: {tuple(e_sd[k].shape)} vs {tuple(t_sd[k].shape)}"
+    e_mod.load_state_dict(t_sd)
+
+
+def check_module(e_mod, t_mod, shapes, *, dtype: str = "float32", low: float = -2.0, high: float = 2.0,
+                 atol: float | None = None, rtol: float | None = None, values=None, seed: int = 0,
+                 grad: bool = True):
+    """Copy ``t_mod``'s weights into ``e_mod``, run both on identical inputs, compare the
+    outputs, then back-propagate one random cotangent and compare the gradients of every
+    input and every parameter (by name)."""
+    d_atol, d_rtol = TOL.get(dtype, (0, 0))
+    atol = d_atol if atol is None else atol
+    rtol = d_rtol if rtol is None else rtol
+    if DTYPES[dtype][0].is_floating_point:
+        e_mod.to(DTYPES[dtype][0])
+        t_mod.to(DTYPES[dtype][1])
+    copy_weights(e_mod, t_mod)
+    ins_e, ins_t = make_inputs(shapes, dtype, low, high, grad, seed, values)
+    out_t = t_mod(*ins_t)
+    out_e = e_mod(*ins_e)
+    assert_close(out_e, out_t, atol, rtol, "forward")
+    fo_t, fo_e = _float_outputs(out_t), _float_outputs(out_e)
+    if not grad or not fo_t:
+        return out_e, out_t
+    rng = np.random.default_rng(seed + 1)
+    cots = [rng.standard_normal(tuple(o.shape)).astype(DTYPES[dtype][0].np) for o in fo_t]
+    torch.autograd.backward(fo_t, [torch.tensor(c) for c in cots])
+    ember.autograd.backward(fo_e, [ember.tensor(c) for c in cots])
+    for i, (a, b) in enumerate(zip(ins_e, ins_t)):
+        if b.grad is not None:
+            assert_close(a.grad, b.grad, atol * 10, rtol * 10, f"grad of input {i}")
+    e_params = dict(e_mod.named_parameters())
+    for name, p in t_mod.named_parameters():
+        if p.grad is None:
+            assert e_params[name].grad is None, f"{name}: torch has no gradient, ember has one"
+        else:
+            assert_close(e_params[name].grad, p.grad, atol * 10, rtol * 10, f"grad of {name}")
+    return out_e, out_t
+
+
+def assert_same_tree(e, t, what: str = "value") -> None:
+    """Same nested structure (container types, keys, lengths) with equal leaves; tensors
+    compared exactly with assert_close (shape, dtype, values)."""
+    if isinstance(t, torch.Tensor):
+        assert_close(e, t, 0, 0, what)
+        return
+    assert type(e) is type(t), f"{what}: {type(e).__name__} vs torch {type(t).__name__}"
+    if isinstance(t, dict):
+        assert list(e) == list(t), f"{what}: keys {list(e)} vs {list(t)}"
+        for k in t:
+            assert_same_tree(e[k], t[k], f"{what}[{k!r}]")
+    elif isinstance(t, (list, tuple)):
+        assert len(e) == len(t), f"{what}: length {len(e)} vs {len(t)}"
+        for i, (a, b) in enumerate(zip(e, t)):
+            assert_same_tree(a, b, f"{what}[{i}]")
+    elif isinstance(t, np.ndarray):
+        np.testing.assert_array_equal(e, t, err_msg=what)
+    else:
+        assert e == t, f"{what}: {e!r} vs {t!r}"
+
+
+def check_case(shapes, case, **kwargs):
+    """check_op for code written once as ``case(m, *tensors)``, where ``m`` is the torch or the
+    ember module (for cases that build tensors: ``lambda m, x: x[m.tensor([0, 2])]``)."""
+    return check_op(shapes, lambda *xs: case(torch, *xs), lambda *xs: case(ember, *xs), **kwargs)

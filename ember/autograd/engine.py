@@ -169,7 +169,8 @@ def _fit(g, shape, dtype, node):
                 f"Function {node.name()} returned an invalid gradient: got shape "
                 f"{tuple(g.shape)} but expected shape compatible with {tuple(shape)}") from None
     if g._data.dtype != dtype:
-        g = g.to(dtype)
+        from ..backend.dtypes import from_numpy_dtype
+        g = g.to(from_numpy_dtype(dtype))  # edges hold array dtypes; to() takes ember dtypes
     return g
 
 

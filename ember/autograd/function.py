@@ -75,7 +75,7 @@ class Function:
         if record:
             if not single:
                 ctx._out_meta = [(r._data.shape, r._data.dtype) for r in results]
-            ctx._resolve_saved(results, Tensor)
+            ctx._resolve_saved(results, outs, Tensor)
         elif ctx._to_save:
             ctx._to_save = ()
         return results[0] if single else tuple(results)
@@ -152,7 +152,7 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
 
-    def _resolve_saved(self, results, Tensor) -> None:
+    def _resolve_saved(self, results, raw_outputs, Tensor) -> None:
         to_save, self._to_save = self._to_save, ()
         non_diff = self.__dict__.pop("_non_diff_objs", None)
         if non_diff:
@@ -168,7 +168,9 @@ class Function:
                 saved.append((None, None, 0))
                 continue
             arr = x._data if isinstance(x, Tensor) else x
-            idx = next((i for i, a in enumerate(out_arrays) if a is arr), None)
+            # by identity with what forward returned (a 0-d result may have been a NumPy scalar)
+            idx = next((i for i, o in enumerate(raw_outputs)
+                        if (o._data if isinstance(o, Tensor) else o) is arr), None)
             if idx is not None and results[idx].grad_fn is self:
                 self._out_arrays = out_arrays
                 counter = results[idx]._vc

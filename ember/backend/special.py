@@ -16,5 +16,9 @@ def erf(x):
     return _module(x).erf(x)
 
 
+def erfc(x):
+    return _module(x).erfc(x)
+
+
 def erfinv(x):
     return _module(x).erfinv(x)

@@ -1,24 +1,450 @@
 """Activation functions with ``torch.nn.functional``'s signatures (relu, gelu, softmax, ...).
 
-Softmax and log-softmax are fused primitives: the max-shifted form is what keeps
-them finite for large logits, and their gradients are one short expression each.
+The activations used on hot paths are primitives with hand-written gradients (one
+array pass forward, one expression back); the rarer ones are composed. Softmax and
+log-softmax are fused: the max-shifted form is what keeps them finite for large logits.
+``inplace=True`` writes the result into the input (with PyTorch's leaf/version checks)
+and returns the input.
 """
 from __future__ import annotations
 
+import math as _m
 import warnings
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ..backend import dtypes
+from ..autograd.grad_mode import state
+from ..backend import dtypes, special
+from .creation import rand
+from .indexing import where
+from .math import _const, _masked, _stable_sigmoid, erf, relu as _relu, sigmoid, tanh
 
-__all__ = ["softmax", "log_softmax", "softmin"]
+__all__ = [
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu",
+    "celu_", "rrelu", "rrelu_", "gelu", "silu", "mish", "hardtanh", "hardtanh_", "hardsigmoid",
+    "hardswish", "softplus", "softsign", "threshold", "threshold_", "tanhshrink", "softshrink",
+    "hardshrink", "logsigmoid", "prelu", "glu", "sigmoid", "tanh",
+    "softmax", "log_softmax", "softmin",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _check_input(name: str, input) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+
+
+def _need_float(name: str, input) -> None:
+    _check_input(name, input)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{input.dtype.name}': {name} needs a "
+                                  "floating point input (convert with .float())")
+
+
+def _check_value(name: str, input, value: float) -> None:
+    """``value`` must fit the input's dtype (it is written into the result)."""
+    _check_input(name, input)
+    kind = input._data.dtype.kind
+    if kind in "iu" and not np.iinfo(input._data.dtype).min <= value <= np.iinfo(input._data.dtype).max:
+        raise RuntimeError(f"value cannot be converted to type {input.dtype.name} without overflow "
+                           f"(got {value})")
+
+
+def _write(input: Tensor, fn, *args) -> Tensor:
+    """``inplace=True`` for an op whose gradient needs its input: the op gets a copy of the
+    input's value, in the input's place in the graph, so overwriting the input leaves
+    what backward reads intact."""
+    src = input
+    if state.enabled and input.grad_fn is not None:
+        src = Tensor._make(input._data.copy(), True, input.grad_fn, input._output_nr)
+    return input._assign(fn(src, *args))
+
+
+# ---- piecewise-linear units ----------------------------------------------------------
+class LeakyRelu(Function):
+    """x where x > 0, else slope * x; the slope is a number or an array (rrelu's noise)."""
+
+    @staticmethod
+    def forward(ctx, a, slope):
+        x = a._data
+        mask = x > 0
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(np.where(mask, 1, slope).astype(x.dtype))
+        return np.where(mask, x, x * slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dydx, = ctx.saved_tensors
+        return grad * dydx, None
+
+
+class Hardtanh(Function):
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.lo, ctx.hi = lo, hi
+        x = a._data
+        out = np.minimum(np.maximum(x, lo), hi).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        y = out._data  # inside (lo, hi) exactly where x was: clipping keeps those values
+        return _masked(grad, (y > ctx.lo) & (y < ctx.hi)), None, None
+
+
+class Threshold(Function):
+    @staticmethod
+    def forward(ctx, a, threshold, value):
+        x = a._data
+        mask = x > threshold
+        ctx.save_for_backward(mask)
+        return np.where(mask, x, value).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, = ctx.saved_tensors
+        return _masked(grad, mask._data), None, None
+
+
+class Hardsigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward((x > -3) & (x < 3))
+        return np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, = ctx.saved_tensors
+        return _masked(grad, mask._data) * (1 / 6)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0), element-wise."""
+    return input._assign(_relu(input)) if inplace else _relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu, in place."""
+    return relu(input, inplace=True)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x."""
+    _need_float("leaky_relu", input)
+    out = LeakyRelu.apply(input, negative_slope)
+    return input._assign(out) if inplace else out
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu, in place."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x limited to [min_val, max_val]; gradient 1 strictly inside, 0 elsewhere."""
+    _check_input("hardtanh", input)
+    if min_val > max_val:
+        raise ValueError(f"min_val cannot be greater than max_val (got min_val={min_val}, "
+                         f"max_val={max_val})")
+    if input._data.dtype.kind in "iu":  # limits convert to the integer type, as in PyTorch
+        min_val, max_val = int(min_val), int(max_val)
+        if input._data.dtype.kind == "u" and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits "
+                               f"(min_val={min_val}, max_val={max_val})")
+    out = Hardtanh.apply(input, min_val, max_val)
+    return input._assign(out) if inplace else out
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh, in place."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    _check_value("threshold", input, value)
+    out = Threshold.apply(input, threshold, value)
+    return input._assign(out) if inplace else out
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold, in place."""
+    _check_value("threshold_", input, value)
+    return input._assign(Threshold.apply(input, threshold, value))
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: in training each negative element gets a slope drawn from
+    U(lower, upper); in evaluation the slope is their mean."""
+    _need_float("rrelu", input)
+    if training:
+        noise = rand(input.shape, dtype=input.dtype, device=input.device)._data
+        slope = noise * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2
+    out = LeakyRelu.apply(input, slope)
+    return input._assign(out) if inplace else out
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """rrelu, in place."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid."""
+    _need_float("hardsigmoid", input)
+    out = Hardsigmoid.apply(input)
+    return input._assign(out) if inplace else out
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    _need_float("hardswish", input)
+    if inplace:
+        return _write(input, hardswish)
+    return input * Hardsigmoid.apply(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 in between."""
+    _need_float("softshrink", input)
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambda must be in range [0, inf) for input dtype "
+                           f"{input.dtype.name}, but found {lambd}")
+    return input - input.clamp(-lambd, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    _need_float("hardshrink", input)
+    return _masked(input, np.abs(input._data) > lambd)
+
+
+# ---- smooth units --------------------------------------------------------------------
+class Elu(Function):
+    """scale * x for x > 0, else scale * alpha * (exp(x * input_scale) - 1): elu, selu, celu."""
+
+    @staticmethod
+    def forward(ctx, a, alpha, scale, input_scale):
+        x = a._data
+        mask = x > 0
+        with np.errstate(over="ignore"):  # the exp of the positive side is discarded
+            out = np.where(mask, x * scale, np.expm1(x * input_scale) * (alpha * scale))
+        ctx.coef = alpha * scale, scale, input_scale
+        ctx.save_for_backward(mask, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, out = ctx.saved_tensors
+        neg, scale, input_scale = ctx.coef
+        # On the negative side dy/dx = input_scale * (y + scale * alpha), from the output,
+        # so the in-place form (which overwrites x) has what it needs.
+        return where(mask, grad * scale, grad * (out + neg) * input_scale), None, None, None
+
+
+class Gelu(Function):
+    @staticmethod
+    def forward(ctx, a, approximate):
+        x = a._data
+        ctx.approximate = approximate
+        ctx.save_for_backward(a)
+        if approximate == "tanh":
+            inner = (x + x * x * x * 0.044715) * _m.sqrt(2 / _m.pi)
+            return x * (np.tanh(inner) + 1) * 0.5
+        return (x * (special.erf(x * _m.sqrt(0.5)) + 1) * 0.5).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = _m.sqrt(2 / _m.pi)
+            t = tanh((x + x * x * x * 0.044715) * k)
+            dinner = (x * x * (3 * 0.044715) + 1) * k
+            return grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner), None
+        cdf = (erf(x * _m.sqrt(0.5)) + 1) * 0.5
+        pdf = (x * x * -0.5).exp() * (1 / _m.sqrt(2 * _m.pi))
+        return grad * (cdf + x * pdf), None
+
+
+class Silu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(over="ignore"):
+            return a._data * _stable_sigmoid(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        s = sigmoid(x)
+        return grad * s * (x * (1 - s) + 1)
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, a, beta, threshold):
+        x = a._data
+        z = x * beta
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):  # beta = 0 gives inf, as in PyTorch
+            return np.where(z > threshold, x, np.logaddexp(0, z) / beta)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        z = x * ctx.beta
+        return where(_const(z._data > ctx.threshold), grad, grad * sigmoid(z)), None, None
+
+
+class LogSigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward(a)
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))  # exp of |x| <= 0 only
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * sigmoid(-x)
+
+
+def _elu(name: str, input: Tensor, alpha: float, scale: float, input_scale: float,
+         inplace: bool) -> Tensor:
+    _need_float(name, input)
+    out = Elu.apply(input, alpha, scale, input_scale)
+    return input._assign(out) if inplace else out
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else alpha * (exp(x) - 1)."""
+    return _elu("elu", input, alpha, 1.0, 1.0, inplace)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu, in place."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalizing constants (alpha 1.6733, scale 1.0507)."""
+    return _elu("selu", input, _SELU_ALPHA, _SELU_SCALE, 1.0, inplace)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu, in place."""
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _elu("celu", input, alpha, 1.0, 1.0 / alpha, inplace)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu, in place."""
+    return celu(input, alpha, inplace=True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF; approximate='tanh' uses the tanh formula."""
+    _need_float("gelu", input)
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh (got {approximate!r})")
+    return Gelu.apply(input, approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    _need_float("silu", input)
+    return _write(input, Silu.apply) if inplace else Silu.apply(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    _need_float("mish", input)
+    return _write(input, mish) if inplace else input * tanh(softplus(input))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
+    _need_float("softplus", input)
+    return Softplus.apply(input, beta, threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), finite for large |x|."""
+    _need_float("log_sigmoid", input)
+    return LogSigmoid.apply(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - tanh(input)
+
+
+# ---- with a parameter or a split -----------------------------------------------------
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x, with one learned slope per channel (dim 1) or one
+    shared by all.
+
+    Shape:
+        input: (N, C, *) or any shape when weight has one element; weight: (C,) or (1,).
+    """
+    _need_float("prelu", input)
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    n = weight.numel()
+    if n != 1 and n != channels:
+        raise RuntimeError(
+            f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} "
+            f"and channel size = {channels}.")
+    w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
+    return where(input > 0, input, w * input)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    _need_float("glu", input)
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = input._wrap_dim(dim)
+    size = input.shape[d]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {size}")
+    lead = (slice(None),) * d
+    return input[lead + (slice(0, size // 2),)] * sigmoid(input[lead + (slice(size // 2, size),)])
 
 
 # ---- softmax family ------------------------------------------------------------------
 def _shifted(x, dim: int):
-    """``x - max(x, dim)``: every exponent is <= 0, so exp never overflows."""
+    """``x - max(x, dim)`` (a 0-d x as shape (1,)): every exponent is <= 0, so exp never
+    overflows."""
+    if x.ndim == 0:
+        x = x.reshape(1)
     if x.size == 0:
         return x.copy()
     return x - x.max(axis=dim, keepdims=True)
@@ -28,7 +454,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
         e = np.exp(_shifted(a._data, dim))
-        out = e / e.sum(axis=dim, keepdims=True)
+        out = (e / e.sum(axis=dim, keepdims=True)).reshape(a._data.shape)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -43,7 +469,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
         z = _shifted(a._data, dim)
-        out = z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
+        out = (z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).reshape(a._data.shape)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -68,10 +494,9 @@ def _softmax_input(input: Tensor, dim, dtype, name: str, stacklevel: int) -> tup
         input = input.to(dtype)
     if not input.is_floating_point():
         raise NotImplementedError(
-            f"\"{name}\" not implemented for '{input.dtype}': {name} needs a floating point input "
+            f"\"{name}\" not implemented for '{input.dtype.name}': {name} needs a floating point input "
             f"(pass dtype=ember.float32 or convert with .float())")
-    d = input._wrap_dim(dim)
-    return (input.reshape(1), 0) if input._data.ndim == 0 else (input, d)
+    return input, input._wrap_dim(dim)
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,
@@ -82,26 +507,22 @@ def softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = 
         dim: the dimension that sums to 1.
         dtype: cast the input to this dtype first (e.g. to compute in float64).
     """
-    x, d = _softmax_input(input, dim, dtype, "softmax", _stacklevel)
-    out = Softmax.apply(x, d)
-    return out.reshape(()) if input._data.ndim == 0 else out
+    return Softmax.apply(*_softmax_input(input, dim, dtype, "softmax", _stacklevel))
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,
                 _stacklevel: int = 3) -> Tensor:
     """log(softmax(x)) along ``dim``, as one stable step (x - max - log(sum(exp(x - max))))."""
-    x, d = _softmax_input(input, dim, dtype, "log_softmax", _stacklevel)
-    out = LogSoftmax.apply(x, d)
-    return out.reshape(()) if input._data.ndim == 0 else out
+    return LogSoftmax.apply(*_softmax_input(input, dim, dtype, "log_softmax", _stacklevel))
 
 
 def softmin(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,
             _stacklevel: int = 3) -> Tensor:
     """softmax(-x) along ``dim``: the smallest elements get the largest weights."""
     x, d = _softmax_input(input, dim, dtype, "softmin", _stacklevel)
-    out = Softmax.apply(-x, d)
-    return out.reshape(()) if input._data.ndim == 0 else out
+    return Softmax.apply(-x, d)
 
 
-TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}
+TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax, "hardshrink": hardshrink,
+                  "prelu": prelu}
 INPLACE: list = []

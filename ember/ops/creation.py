@@ -308,6 +308,8 @@ def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=Non
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     return _fill_random(self, lambda s: rng(generator).normal(mean, std, s))
 
 

@@ -56,6 +56,31 @@ def promote(a, b):
     return (t, s) if ta else (s, t)
 
 
+def broadcast_error(a: Tensor, b: Tensor, op: str) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast, naming the first clash."""
+    sa, sb = a._data.shape, b._data.shape
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    d = next(i for i in range(n) if pa[i] != pb[i] and 1 not in (pa[i], pb[i]))
+    return RuntimeError(
+        f"{op}: the size of tensor a ({pa[d]}) must match the size of tensor b ({pb[d]}) at "
+        f"non-singleton dimension {d} (shapes {list(sa)} and {list(sb)})")
+
+
+def binary(fn, a: Tensor, b: Tensor, op: str):
+    """Apply a broadcasting primitive (or ufunc), turning NumPy's broadcast failure into PyTorch's."""
+    try:
+        return fn(a, b)
+    except ValueError:
+        if a._data.shape == b._data.shape:
+            raise
+        try:
+            np.broadcast_shapes(a._data.shape, b._data.shape)
+        except ValueError:
+            raise broadcast_error(a, b, op) from None
+        raise
+
+
 # ---- cast ----------------------------------------------------------------------------
 class Cast(Function):
     @staticmethod
@@ -166,7 +191,7 @@ def add(input, other, *, alpha=1) -> Tensor:
     a, b = promote(input, other)
     if a._data.dtype == np.bool_:
         return logical_or(a, b)
-    return Add.apply(a, b)
+    return binary(Add.apply, a, b, "add")
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
@@ -178,14 +203,14 @@ def sub(input, other, *, alpha=1) -> Tensor:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. "
             "Use the `^` or `logical_xor()` operator instead.")
-    return Sub.apply(a, b)
+    return binary(Sub.apply, a, b, "sub")
 
 
 def mul(input, other) -> Tensor:
     a, b = promote(input, other)
     if a._data.dtype == np.bool_:
         return logical_and(a, b)
-    return Mul.apply(a, b)
+    return binary(Mul.apply, a, b, "mul")
 
 
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
@@ -194,7 +219,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is None:
         if not a.is_floating_point():
             a, b = cast(a, dtypes.get_default_dtype()), cast(b, dtypes.get_default_dtype())
-        return Div.apply(a, b)
+        return binary(Div.apply, a, b, "div")
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
@@ -204,7 +229,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode == "trunc":
             q = np.where((q < 0) & (q * b._data != a._data), q + 1, q)
         return Tensor._make(q.astype(a._data.dtype))
-    q = Div.apply(a, b)
+    q = binary(Div.apply, a, b, "div")
     return q.floor() if rounding_mode == "floor" else q.trunc()
 
 
@@ -253,7 +278,7 @@ def pow(input, exponent) -> Tensor:
         if not input.is_floating_point() and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
     a, b = promote(input, exponent)
-    return Pow.apply(a, b)
+    return binary(Pow.apply, a, b, "pow")
 
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
@@ -263,7 +288,7 @@ subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 def _compare(ufunc):
     def op(input, other) -> Tensor:
         a, b = promote(input, other)
-        return Tensor._make(ufunc(a._data, b._data))
+        return binary(lambda x, y: Tensor._make(ufunc(x._data, y._data)), a, b, ufunc.__name__)
     op.__name__ = ufunc.__name__
     return op
 

@@ -1,13 +1,32 @@
-"""Reductions over dimensions (sum, mean, ...) and sum_to_size, which undoes broadcasting."""
+"""Reductions over dimensions: sums and products, extrema, statistics, norms and logical
+reductions, plus sum_to_size, which undoes broadcasting.
+
+``dim`` is None (every dimension), an int or a sequence of ints (negatives count from
+the end); ``keepdim`` keeps reduced dimensions with size 1, as in PyTorch.
+"""
 from __future__ import annotations
+
+import builtins
+import math as _pymath
+import warnings
+from functools import partial
 
 import numpy as np
 
+from .. import return_types
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.device import xp_of
+from . import math as _math
+from .creation import ones_like
+from .elementwise import cast
+from .indexing import where
+from .join import cat
 
-__all__ = ["sum", "mean", "sum_to_size"]
+__all__ = ["sum", "mean", "sum_to_size", "nansum", "nanmean", "prod", "amax", "amin", "max", "min",
+           "argmax", "argmin", "all", "any", "count_nonzero", "logsumexp", "var", "std", "var_mean",
+           "std_mean", "norm", "median", "nanmedian"]
 
 
 def normalize_dims(dim, ndim: int, op: str = "") -> tuple | None:
@@ -17,27 +36,65 @@ def normalize_dims(dim, ndim: int, op: str = "") -> tuple | None:
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not dims:
         return None
-    n = max(ndim, 1)
+    n = builtins.max(ndim, 1)
     out = []
     for d in dims:
         if not -n <= d < n:
             raise IndexError(
                 f"{op + ': ' if op else ''}Dimension out of range (expected to be in range of "
                 f"[{-n}, {n - 1}], but got {d})")
-        out.append(int(d) % n)
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"{op}: dim {list(dims)} appears multiple times in the list of dims")
+        d = int(d) % n
+        if d in out:
+            raise RuntimeError(f"{op + ': ' if op else ''}dim {d} appears multiple times in the list of dims")
+        out.append(d)
     return tuple(sorted(out)) if ndim else None
+
+
+def _unreduce(t: Tensor, shape: tuple, dims: tuple | None, keepdim: bool) -> Tensor:
+    """A reduction's result with its reduced dimensions back as size 1 (it broadcasts to ``shape``)."""
+    if keepdim or dims is None or t.ndim == len(shape):
+        return t
+    return t.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
 
 
 def expand_reduced(grad: Tensor, shape: tuple, dims: tuple | None, keepdim: bool) -> Tensor:
     """Broadcast the gradient of a reduction back over the reduced dimensions."""
-    if not keepdim and dims is not None and grad.ndim != len(shape):
-        for d in dims:
-            grad = grad.unsqueeze(d)
-    return grad.expand(shape)
+    return _unreduce(grad, shape, dims, keepdim).expand(shape)
 
 
+def _count(shape: tuple, dims: tuple | None) -> int:
+    """How many elements each output of a reduction over ``dims`` combines."""
+    return _pymath.prod(shape) if dims is None else _pymath.prod(shape[d] for d in dims)
+
+
+def _check_nonempty(input: Tensor, dims: tuple | None, op: str, error=RuntimeError) -> None:
+    """Reductions without an identity (max, argmax, ...) refuse empty slices, as in PyTorch."""
+    shape = input._data.shape
+    if dims is None:
+        if input._data.size == 0:
+            raise error(
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                f"reduction dim with the 'dim' argument (input shape {list(shape)}).")
+        return
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(
+                f"{op}(): Expected reduction dim {d} to have non-zero size (input shape {list(shape)}).")
+
+
+def _int64(result, like) -> Tensor:
+    """An index/count result (a NumPy scalar or array) as an int64 tensor on ``like``'s device."""
+    return Tensor._make(xp_of(like).asarray(result).astype(np.int64, copy=False))
+
+
+def _require_float(input: Tensor, op: str) -> None:
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"{op}(): expected input to have floating point or complex dtype but got {input.dtype}. "
+            f"Convert first, e.g. x.float().{op}()")
+
+
+# ---- sums and products -------------------------------------------------------------
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
@@ -97,11 +154,411 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {input.dtype}. Convert first, e.g. x.float().mean()")
     dims = normalize_dims(dim, input._data.ndim, "mean")
-    shape = input._data.shape
-    n = int(np.prod([shape[d] for d in dims])) if dims is not None else input._data.size
+    n = _count(input._data.shape, dims)
     total = Sum.apply(input, dims, keepdim)
     return total / n if n else total * float("nan")
 
 
-TENSOR_METHODS = {"sum": sum, "mean": mean, "sum_to_size": sum_to_size}
+class NanSum(Function):
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
+        if ctx.needs_input_grad[0]:
+            ctx.counted = ~np.isnan(a._data)
+        return np.nansum(a._data, axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # a product (not a select), so an infinite gradient gives NaN at NaNs, as in PyTorch
+        grad = expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
+        return grad * Tensor._make(ctx.counted), None, None
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """sum() counting NaNs as zero (they get no gradient)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.is_floating_point():
+        return sum(input, dim, keepdim)
+    return NanSum.apply(input, normalize_dims(dim, input._data.ndim, "nansum"), keepdim)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """mean() of the elements that are not NaN."""
+    if dtype is not None:
+        input = input.to(dtype)
+    _require_float(input, "nanmean")
+    count = sum(input.isnan().logical_not(), dim, keepdim)
+    with np.errstate(invalid="ignore", divide="ignore"):  # all-NaN slices give NaN, as in PyTorch
+        return nansum(input, dim, keepdim) / count
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, a, dim, keepdim):
+        ctx.dim, ctx.keepdim = dim, keepdim
+        out = xp_of(a._data).asarray(np.prod(a._data, axis=dim, keepdims=keepdim))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        dims = None if ctx.dim is None else (ctx.dim,)
+        grad = _unreduce(grad, a.shape, dims, ctx.keepdim)
+        if not np.any(a._data == 0):  # the quotient is exact wherever no factor is zero
+            return grad * _unreduce(out, a.shape, dims, ctx.keepdim) / a, None, None
+        return grad * _prod_of_others(a, ctx.dim), None, None
+
+
+def _prod_of_others(x: Tensor, dim: int | None) -> Tensor:
+    """For each element, the product of the other elements of its slice along ``dim``
+    (all elements when None), without dividing, so zeros are handled exactly."""
+    if dim is None:
+        return _prod_of_others(x.reshape(-1), 0).reshape(x.shape)
+    n = x.shape[dim]
+    one = ones_like(x.narrow(dim, 0, 1))
+    before = cat([one, x.narrow(dim, 0, n - 1)], dim).cumprod(dim)
+    after = cat([one, x.narrow(dim, 1, n - 1).flip(dim)], dim).cumprod(dim).flip(dim)
+    return before * after
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of elements over one ``dim`` (all when None). Integer and bool inputs give int64."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__} "
+                        "(reduce one dimension at a time)")
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input._data.dtype.kind in "biu":
+        input = input.to(dtypes.int64)
+    dims = normalize_dims(dim, input._data.ndim, "prod")
+    return Prod.apply(input, None if dims is None else dims[0], keepdim)
+
+
+# ---- extrema -----------------------------------------------------------------------
+class SelectValue(Function):
+    """A reduction that picks one value per slice (max, min, median of all); its gradient is
+    split evenly among the elements equal to the picked value, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, reducer):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        out = xp_of(a._data).asarray(reducer(a._data, axis=dims, keepdims=keepdim))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        shape = a.shape
+        out = _unreduce(out, shape, ctx.dims, ctx.keepdim)
+        hit = a == out
+        if np.isnan(out._data).any():
+            hit = hit | (a.isnan() & out.isnan())
+        hit = cast(hit, grad.dtype)
+        share = _unreduce(grad, shape, ctx.dims, ctx.keepdim) / hit.sum(ctx.dims, keepdim=True)
+        return share * hit, None, None, None
+
+
+class TakeAlong(Function):
+    """The elements at ``index`` along ``dim`` (``index`` has the input's shape with size 1 at
+    ``dim``): the values of max/min/median with a dim. Their gradient goes to those elements."""
+
+    @staticmethod
+    def forward(ctx, a, index, dim, keepdim):
+        ctx.index, ctx.dim, ctx.keepdim, ctx.size = index, dim, keepdim, a._data.shape[dim]
+        out = np.take_along_axis(a._data, index, axis=dim)
+        return out if keepdim else out.squeeze(dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, dim = ctx.index, ctx.dim
+        if not ctx.keepdim:
+            grad = grad.unsqueeze(dim)
+        shape = [1] * index.ndim
+        shape[dim] = ctx.size
+        chosen = xp_of(index).arange(ctx.size).reshape(shape) == index
+        return where(Tensor._make(chosen), grad, 0.0), None, None, None
+
+
+def _select_along(input: Tensor, dim: int, keepdim: bool, pick, op: str) -> tuple:
+    """Values and int64 indices of the element ``pick(array, dim)`` chooses in each slice
+    (``pick`` returns the index with the reduced dimension kept)."""
+    d = input._wrap_dim(dim)
+    if input._data.ndim == 0:
+        input, keepdim = input.reshape(1), False
+    _check_nonempty(input, (d,), op)
+    index = pick(input._data, d)
+    values = TakeAlong.apply(input, index, d, keepdim)
+    return values, _int64(index if keepdim else index.squeeze(d), input._data)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (all when empty); the gradient is split evenly among ties."""
+    dims = normalize_dims(dim, input._data.ndim, "amax")
+    _check_nonempty(input, dims, "amax")
+    return SelectValue.apply(input, dims, keepdim, np.max)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (all when empty); the gradient is split evenly among ties."""
+    dims = normalize_dims(dim, input._data.ndim, "amin")
+    _check_nonempty(input, dims, "amin")
+    return SelectValue.apply(input, dims, keepdim, np.min)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
+    """The largest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
+    first maximum; with another tensor, the element-wise maximum."""
+    if isinstance(dim, Tensor):
+        dim, other = None, dim
+    if other is not None:
+        return _math.maximum(input, other)
+    if dim is None:
+        _check_nonempty(input, None, "max")
+        return SelectValue.apply(input, None, False, np.max)
+    return return_types.max(*_select_along(input, dim, keepdim, partial(np.argmax, keepdims=True), "max"))
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
+    """The smallest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
+    first minimum; with another tensor, the element-wise minimum."""
+    if isinstance(dim, Tensor):
+        dim, other = None, dim
+    if other is not None:
+        return _math.minimum(input, other)
+    if dim is None:
+        _check_nonempty(input, None, "min")
+        return SelectValue.apply(input, None, False, np.min)
+    return return_types.min(*_select_along(input, dim, keepdim, partial(np.argmin, keepdims=True), "min"))
+
+
+def _arg_extreme(input: Tensor, dim, keepdim: bool, fn, op: str) -> Tensor:
+    arr = input._data
+    if dim is None:
+        _check_nonempty(input, None, op, IndexError)
+        return _int64(fn(arr, axis=None, keepdims=keepdim), arr)
+    d = input._wrap_dim(dim)
+    if arr.ndim == 0:
+        return _int64(0, arr)
+    _check_nonempty(input, (d,), op)
+    return _int64(fn(arr, axis=d, keepdims=keepdim), arr)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the first maximum over ``dim`` (of the flattened tensor when None)."""
+    return _arg_extreme(input, dim, keepdim, np.argmax, "argmax")
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the first minimum over ``dim`` (of the flattened tensor when None)."""
+    return _arg_extreme(input, dim, keepdim, np.argmin, "argmin")
+
+
+def _median_index(arr, d: int, ignore_nan: bool):
+    """Index (dimension ``d`` kept) of the lower median of each slice; a slice with NaN gives
+    its first NaN, unless NaNs are ignored."""
+    if ignore_nan:
+        order = np.argsort(arr, axis=d)  # NaNs sort last
+        valid = np.sum(~np.isnan(arr), axis=d, keepdims=True)
+        return np.take_along_axis(order, np.maximum((valid - 1) // 2, 0), axis=d)
+    k = (arr.shape[d] - 1) // 2
+    index = np.argpartition(arr, k, axis=d)[(slice(None),) * d + (slice(k, k + 1),)]
+    if arr.dtype.kind == "f":
+        nan = np.isnan(arr)
+        index = np.where(nan.any(axis=d, keepdims=True), np.argmax(nan, axis=d, keepdims=True), index)
+    return index
+
+
+def _median(input: Tensor, dim, keepdim: bool, ignore_nan: bool, op: str):
+    if dim is not None:
+        pick = partial(_median_index, ignore_nan=ignore_nan)
+        return getattr(return_types, op)(*_select_along(input, dim, keepdim, pick, op))
+    arr = input._data
+    if arr.size == 0:
+        _require_float(input, op)
+        return Tensor._make(xp_of(arr).full((), np.nan, dtype=arr.dtype))
+    flat = arr.reshape(-1)
+    value = flat[_median_index(flat, 0, ignore_nan)].reshape(())
+
+    def reducer(a, axis, keepdims):
+        return value
+    return SelectValue.apply(input, None, False, reducer)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median (NaN if any element is NaN); with ``dim``, ``(values, indices)``."""
+    return _median(input, dim, keepdim, False, "median")
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """median() of the elements that are not NaN."""
+    return _median(input, dim, keepdim, True, "nanmedian")
+
+
+# ---- logical reductions and counts -------------------------------------------------
+def _logical(input: Tensor, dim, keepdim: bool, fn, op: str) -> Tensor:
+    arr = input._data
+    dims = normalize_dims(dim, arr.ndim, op)
+    out = xp_of(arr).asarray(fn(arr, axis=dims, keepdims=keepdim))
+    return Tensor._make(out.astype(np.uint8) if arr.dtype == np.uint8 else out)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether every element over ``dim`` is nonzero (bool; uint8 for uint8 input)."""
+    return _logical(input, dim, keepdim, np.all, "all")
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether any element over ``dim`` is nonzero (bool; uint8 for uint8 input)."""
+    return _logical(input, dim, keepdim, np.any, "any")
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """Number of nonzero elements over ``dim`` (all when None), as int64."""
+    arr = input._data
+    return _int64(np.count_nonzero(arr, axis=normalize_dims(dim, arr.ndim, "count_nonzero")), arr)
+
+
+# ---- log-sum-exp, moments, norms ---------------------------------------------------
+def _drop_reduced(arr, dims: tuple | None, keepdim: bool):
+    """A keepdims-shaped reduction result without its reduced dimensions unless ``keepdim``."""
+    if keepdim:
+        return arr
+    return arr.reshape(()) if dims is None else arr.squeeze(dims)
+
+
+class LogSumExp(Function):
+    # Fused: two passes over the input (max shift, then exp-sum) instead of five ops, and a
+    # backward (the softmax) that needs only the input and the result.
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        x = a._data
+        ctx.dims, ctx.keepdim = dims, keepdim
+        if x.size:
+            m = np.max(x, axis=dims, keepdims=True)
+            m = np.where(np.isinf(m), 0, m).astype(x.dtype, copy=False)  # all -inf or +inf: no shift
+        else:
+            m = np.zeros(tuple(1 if dims is None or i in dims else s for i, s in enumerate(x.shape)),
+                         dtype=x.dtype, like=x)
+        with np.errstate(divide="ignore"):  # log(0) of an empty or all -inf slice is -inf
+            out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        out = _drop_reduced(out, dims, keepdim)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        shape = a.shape
+        g = _unreduce(grad, shape, ctx.dims, ctx.keepdim)
+        return g * (a - _unreduce(out, shape, ctx.dims, ctx.keepdim)).exp(), None, None
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(input))) over ``dim``, computed without overflow."""
+    input = _math._float(input)
+    return LogSumExp.apply(input, normalize_dims(dim, input._data.ndim, "logsumexp"), keepdim)
+
+
+class Root(Function):
+    """``s ** (1 / p)`` of a non-negative sum, with gradient 0 where ``s`` is 0: the subgradient
+    PyTorch uses for norms and std at zero (instead of inf * 0 = nan)."""
+
+    @staticmethod
+    def forward(ctx, s, p):
+        ctx.p = p
+        out = np.sqrt(s._data) if p == 2 else np.power(s._data, 1.0 / p)
+        out = xp_of(s._data).asarray(out)
+        ctx.save_for_backward(s, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, out = ctx.saved_tensors
+        zero = s == 0
+        return where(zero, 0.0, grad * out / (ctx.p * where(zero, 1.0, s))), None
+
+
+def _moments(input: Tensor, dim, unbiased, keepdim: bool, correction, op: str) -> tuple:
+    """Variance (with ``correction``) over ``dim`` and the mean with dimensions kept."""
+    if isinstance(dim, bool):  # legacy var(input, unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}(): pass either unbiased or correction, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"std and var only support floating point and complex dtypes (got {input.dtype}); "
+            f"convert first, e.g. x.float().{op}()")
+    dims = normalize_dims(dim, input._data.ndim, op)
+    dof = builtins.max(_count(input._data.shape, dims) - correction, 0)
+    if dof == 0:
+        warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than "
+                      "the reduction factor (input numel divided by output numel).", stacklevel=3)
+    mu = mean(input, dims, keepdim=True)
+    centered = input - mu
+    with np.errstate(divide="ignore", invalid="ignore"):  # dof == 0 gives inf or nan, as in PyTorch
+        return sum(centered * centered, dims, keepdim) / dof, mu
+
+
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Variance over ``dim``: sum((x - mean)^2) / (N - correction); correction defaults to 1
+    (``unbiased=False`` means 0)."""
+    return _moments(input, dim, unbiased, keepdim, correction, "var")[0]
+
+
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Standard deviation: the square root of var() with the same arguments."""
+    return Root.apply(_moments(input, dim, unbiased, keepdim, correction, "std")[0], 2)
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple:
+    """``(var, mean)`` over ``dim`` in one pass."""
+    v, mu = _moments(input, dim, unbiased, keepdim, correction, "var_mean")
+    return v, mu.reshape(v.shape)
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple:
+    """``(std, mean)`` over ``dim`` in one pass."""
+    v, mu = _moments(input, dim, unbiased, keepdim, correction, "std_mean")
+    return Root.apply(v, 2), mu.reshape(v.shape)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements when None): p = 2 ('fro'), 1, inf, -inf, 0 (the
+    count of nonzeros) or any other number."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{input.dtype}")
+    if isinstance(p, str):
+        if p != "fro":
+            raise RuntimeError(f"norm(): p='{p}' is not supported; use p='fro' or a number")
+        p = 2
+    elif p is None:
+        p = 2
+    dims = normalize_dims(dim, input._data.ndim, "norm")
+    if p == 2:
+        return Root.apply(sum(input * input, dims, keepdim), 2)
+    if p == _pymath.inf:
+        return amax(input.abs(), dims or (), keepdim)
+    if p == -_pymath.inf:
+        return amin(input.abs(), dims or (), keepdim)
+    if p == 0:
+        return sum(input != 0, dims, keepdim).to(input.dtype)
+    if p == 1:
+        return sum(input.abs(), dims, keepdim)
+    return Root.apply(sum(input.abs() ** p, dims, keepdim), p)
+
+
+TENSOR_METHODS = {name: globals()[name] for name in __all__}
 INPLACE: list = []
