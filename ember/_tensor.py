@@ -441,6 +441,11 @@ _TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8
                "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool"}
 
 
+from .autograd import function as _function  # noqa: E402  (needs Tensor, defined above)
+
+_function.Tensor, _function._make = Tensor, Tensor._make
+
+
 def _rebuild(array, device, requires_grad):
     t = Tensor._make(move(array, to_device(device)))
     t._requires_grad = requires_grad

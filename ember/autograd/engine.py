@@ -11,6 +11,9 @@ from typing import Sequence
 
 import numpy as np
 
+from .._tensor import Tensor  # the engine is first imported by a backward call, after Tensor exists
+from ..backend.dtypes import from_numpy_dtype
+from ..ops.reduce import sum_to_size
 from .function import Function
 from .grad_mode import state
 
@@ -22,8 +25,6 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     With ``accumulate`` the gradients of leaves go to their ``.grad`` (restricted to
     ``inputs`` when given); otherwise the gradients of ``inputs`` are returned.
     """
-    from .._tensor import Tensor
-
     # Where the gradient of each requested input will appear.
     capture = {}
     if inputs is not None:
@@ -151,8 +152,6 @@ def _num_outputs(node) -> int:
 
 
 def _zeros_for_missing(node, grads):
-    from .._tensor import Tensor
-
     meta = node.__dict__["_out_meta"]
     return [Tensor._make(np.zeros(shape, dtype)) if g is None else g
             for g, (shape, dtype) in zip(grads, meta)]
@@ -161,7 +160,6 @@ def _zeros_for_missing(node, grads):
 def _fit(g, shape, dtype, node):
     """Sum a broadcast gradient back to its input's shape and cast it to its dtype."""
     if g._data.shape != shape:
-        from ..ops.reduce import sum_to_size
         try:
             g = sum_to_size(g, shape)
         except ValueError:
@@ -169,7 +167,6 @@ def _fit(g, shape, dtype, node):
                 f"Function {node.name()} returned an invalid gradient: got shape "
                 f"{tuple(g.shape)} but expected shape compatible with {tuple(shape)}") from None
     if g._data.dtype != dtype:
-        from ..backend.dtypes import from_numpy_dtype
         g = g.to(from_numpy_dtype(dtype))  # edges hold array dtypes; to() takes ember dtypes
     return g
 
@@ -182,7 +179,6 @@ def _owned(g, stored_arrays: set, create_graph: bool):
     if arr.base is not None or id(arr) in stored_arrays:
         arr = arr.copy()
     stored_arrays.add(id(arr))
-    from .._tensor import Tensor
     return Tensor._make(arr)
 
 

@@ -34,50 +34,50 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        from .._tensor import Tensor
-
-        ctx = cls.__new__(cls)
-        record = False
+        ctx = _new(cls)
         if state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    record = True
-                    break
-        if record:
-            edges = []
-            needs = []
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    fn = a.grad_fn
-                    edges.append((fn if fn is not None else a, a._output_nr, a._data.shape, a._data.dtype))
-                    needs.append(True)
-                else:
-                    edges.append(None if isinstance(a, Tensor) else False)
-                    needs.append(False)
-            ctx._edges = tuple(edges)
-            ctx.needs_input_grad = tuple(needs)
-            prev, state.enabled = state.enabled, False
-            try:
-                out = cls.forward(ctx, *args)
-            finally:
-                state.enabled = prev
-        else:
-            ctx.needs_input_grad = _no_grads(len(args))
-            out = cls.forward(ctx, *args)
+                    return ctx._record(args)
+        # Nothing to differentiate: run forward and wrap, the path every no_grad op takes.
+        ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
+        out = cls.forward(ctx, *args)
+        if type(out) is tuple:
+            return tuple(_make(o._data if isinstance(o, Tensor) else o) for o in out)
+        return _make(out._data if isinstance(out, Tensor) else out)
 
-        single = not isinstance(out, tuple)
+    def _record(self, args: tuple):
+        """Run forward with recording off and make this node the outputs' grad_fn."""
+        edges = []
+        needs = []
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                fn = a.grad_fn
+                edges.append((fn if fn is not None else a, a._output_nr, a._data.shape, a._data.dtype))
+                needs.append(True)
+            else:
+                edges.append(None if isinstance(a, Tensor) else False)
+                needs.append(False)
+        self._edges = tuple(edges)
+        self.needs_input_grad = tuple(needs)
+        state.enabled = False
+        try:
+            out = type(self).forward(self, *args)
+        finally:
+            state.enabled = True
+
+        single = type(out) is not tuple
         outs = (out,) if single else out
         results = []
         for i, o in enumerate(outs):
             arr = o._data if isinstance(o, Tensor) else o
-            differentiable = record and arr.dtype.kind == "f"
-            results.append(Tensor._make(arr, differentiable, ctx if differentiable else None, i))
-        if record:
-            if not single:
-                ctx._out_meta = [(r._data.shape, r._data.dtype) for r in results]
-            ctx._resolve_saved(results, outs, Tensor)
-        elif ctx._to_save:
-            ctx._to_save = ()
+            if arr.dtype.kind == "f":
+                results.append(_make(arr, True, self, i))
+            else:
+                results.append(_make(arr))
+        if not single:
+            self._out_meta = [(r._data.shape, r._data.dtype) for r in results]
+        self._resolve_saved(results, outs)
         return results[0] if single else tuple(results)
 
     # ---- what forward() may call -------------------------------------------------
@@ -107,8 +107,6 @@ class Function:
                 "graph are freed when you call .backward() or autograd.grad(). Specify "
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward.")
-        from .._tensor import Tensor
-
         out = []
         for t, counter, version in saved:
             if t is None:
@@ -132,8 +130,6 @@ class Function:
 
     @property
     def next_functions(self) -> tuple:
-        from .._tensor import Tensor
-
         out = []
         for e in self._edges:
             if e is False:
@@ -152,7 +148,7 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
 
-    def _resolve_saved(self, results, raw_outputs, Tensor) -> None:
+    def _resolve_saved(self, results, raw_outputs) -> None:
         to_save, self._to_save = self._to_save, ()
         non_diff = self.__dict__.pop("_non_diff_objs", None)
         if non_diff:
@@ -210,10 +206,9 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
-_NO_GRADS = [()]
+_NO_GRADS = tuple((False,) * n for n in range(8))
+_new = object.__new__
 
-
-def _no_grads(n: int) -> tuple:
-    while len(_NO_GRADS) <= n:
-        _NO_GRADS.append((False,) * len(_NO_GRADS))
-    return _NO_GRADS[n]
+# Bound by ember/_tensor.py once Tensor exists (the two modules need each other).
+Tensor = None
+_make = None

@@ -22,9 +22,14 @@ __all__ = ["reshape", "permute", "transpose", "swapaxes", "swapdims", "unsqueeze
 
 
 def _as_view(out: Tensor, base: Tensor) -> Tensor:
-    if np.may_share_memory(out._data, base._data):
-        out._vc = base._vc
-        out._base = base if base._base is None else base._base
+    """Mark ``out`` as a view of ``base`` if NumPy made it one (reshape may copy)."""
+    return _view_of(out, base) if np.may_share_memory(out._data, base._data) else out
+
+
+def _view_of(out: Tensor, base: Tensor) -> Tensor:
+    """Mark ``out``, which NumPy always makes a view (transpose, expand, slicing), as one."""
+    out._vc = base._vc
+    out._base = base if base._base is None else base._base
     return out
 
 
@@ -174,12 +179,15 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 class Permute(Function):
     @staticmethod
     def forward(ctx, a, dims):
-        ctx.inverse = tuple(np.argsort(dims))
+        ctx.dims = dims
         return a._data.transpose(dims)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.permute(ctx.inverse), None
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        return grad.permute(inverse), None
 
 
 def permute(input: Tensor, dims, *more: int) -> Tensor:
@@ -194,7 +202,7 @@ def permute(input: Tensor, dims, *more: int) -> Tensor:
     dims = tuple(input._wrap_dim(d) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
-    return _as_view(Permute.apply(input, dims), input)
+    return _view_of(Permute.apply(input, dims), input)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -205,7 +213,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = input._wrap_dim(dim0), input._wrap_dim(dim1)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute(input, dims)
+    return _view_of(Permute.apply(input, tuple(dims)), input)
 
 
 swapaxes = swapdims = transpose
