@@ -42,11 +42,8 @@ def _infer_dtype(data) -> dtypes.dtype:
     return (dtypes.bool_, dtypes.int64, dtypes.get_default_dtype())[top]
 
 
-def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
-    dev = to_device(device)
-    if dev is not CPU and dev.type != "cpu":
-        array = move(array, dev)
-    t = Tensor._make(array)
+def _finish(array, device, requires_grad: bool) -> Tensor:
+    t = Tensor._make(move(array, to_device(device)))
     if requires_grad:
         t.requires_grad = True
     return t
@@ -55,20 +52,17 @@ def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
     if isinstance(data, Tensor):
-        arr = move(data._data, to_device(device) if device is not None else data.device).copy()
-        if dtype is not None:
-            arr = arr.astype(dtypes.to_dtype(dtype).np)
-        return _finish(arr, None, None, requires_grad) if device is None else _finish(arr, None, device, requires_grad)
-    if isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
-        arr = data
-        d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(arr.dtype)
-        arr = arr.astype(d.np, copy=True)
+        device = data.device if device is None else device
+        data = data._data
+    if hasattr(data, "dtype") and hasattr(data, "shape"):  # NumPy/CuPy arrays and scalars
+        d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(data.dtype)
+        arr = data.astype(d.np, copy=True)
     else:
         d = dtypes.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat_first(data)):
             data = _tensors_to_lists(data)
         arr = np.array(data, dtype=d.np)
-    return _finish(arr, None, device, requires_grad)
+    return _finish(arr, device, requires_grad)
 
 
 def _flat_first(data):
@@ -122,7 +116,7 @@ def _dtype(dtype) -> dtypes.dtype:
 def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
     arr = np.full(_shape(size), fill, dtype=_dtype(dtype).np) if fill is not None else \
         np.empty(_shape(size), dtype=_dtype(dtype).np)
-    return _finish(arr, None, device, requires_grad)
+    return _finish(arr, device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -179,22 +173,22 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     d = dtypes.to_dtype(dtype)
     n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
     arr = (vals[0] + vals[2] * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np)
-    return _finish(arr, None, device, requires_grad)
+    return _finish(arr, device, requires_grad)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     arr = np.linspace(float(start), float(end), int(steps)).astype(_dtype(dtype).np)
-    return _finish(arr, None, device, requires_grad)
+    return _finish(arr, device, requires_grad)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     arr = np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype(dtype).np)
-    return _finish(arr, None, device, requires_grad)
+    return _finish(arr, device, requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_dtype(dtype).np), None, device, requires_grad)
+    return _finish(np.eye(n, m, dtype=_dtype(dtype).np), device, requires_grad)
 
 
 # ---- random ---------------------------------------------------------------------------
@@ -202,14 +196,14 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
     """Uniform samples in [0, 1)."""
     d = _dtype(dtype)
     arr = rng(generator).random(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np).astype(d.np, copy=False)
-    return _finish(arr, None, device, requires_grad)
+    return _finish(arr, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     d = _dtype(dtype)
     arr = rng(generator).standard_normal(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np)
-    return _finish(arr.astype(d.np, copy=False), None, device, requires_grad)
+    return _finish(arr.astype(d.np, copy=False), device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -223,12 +217,12 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
     arr = rng(generator).integers(low, high, size=_shape((size,) if isinstance(size, int) else tuple(size)))
-    return _finish(arr.astype(d.np), None, device, requires_grad)
+    return _finish(arr.astype(d.np), device, requires_grad)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
-    return _finish(rng(generator).permutation(int(n)).astype(d.np), None, device, requires_grad)
+    return _finish(rng(generator).permutation(int(n)).astype(d.np), device, requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
@@ -249,7 +243,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise TypeError("normal() with float mean and std needs a size")
     d = _dtype(dtype)
     arr = rng(generator).normal(mean, std, _shape((size,) if isinstance(size, int) else tuple(size)))
-    return _finish(arr.astype(d.np), None, device, requires_grad)
+    return _finish(arr.astype(d.np), device, requires_grad)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
