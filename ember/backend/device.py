@@ -81,7 +81,7 @@ def device_of(array) -> device:
 def move(array, dev: device):
     """Copy an array to a device (no copy when it is already there)."""
     if dev.type == "cpu":
-        return array if isinstance(array, np.ndarray) else array.get()
+        return array if isinstance(array, (np.ndarray, np.generic)) else array.get()
     from . import cuda
     return cuda.to_gpu(array, dev.index)
 
