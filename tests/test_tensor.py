@@ -51,6 +51,7 @@ def test_random_reproducible_and_distributed():
     assert abs(a.mean().item()) < 0.15 and abs(a.std().item() - 1) < 0.1
     u = ember.rand(10000)
     assert 0 <= u.min().item() and u.max().item() < 1 and abs(u.mean().item() - 0.5) < 0.02
+    assert ember.randint(10, (3,)).shape == torch.randint(10, (3,)).shape  # randint(high, size)
     r = ember.randint(3, 7, (1000,))
     assert r.dtype == ember.int64 and set(r.tolist()) == {3, 4, 5, 6}
     p = ember.randperm(10)

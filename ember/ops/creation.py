@@ -209,6 +209,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high)."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        high, size = None, high
     if high is None:
         low, high = 0, low
     if size is None:
