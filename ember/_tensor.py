@@ -219,12 +219,9 @@ class Tensor:
     # ---- in place ------------------------------------------------------------------
     def _assign(self, result: "Tensor") -> "Tensor":
         """Make this tensor hold ``result``: same storage, version bumped, result's graph."""
-        if state.enabled and (result._requires_grad or self._requires_grad):
+        recording = state.enabled and (result._requires_grad or self._requires_grad)
+        if recording:
             self._check_inplace_allowed()
-            if self._base is not None and self._base._requires_grad:
-                raise RuntimeError(
-                    f"in-place operation on a view of a tensor that requires grad (view of shape "
-                    f"{tuple(self.shape)}): write it out of place, e.g. y = x.clone() before the change")
         data = result._data
         if data.shape != self._data.shape:
             raise RuntimeError(
@@ -234,6 +231,9 @@ class Tensor:
             raise RuntimeError(
                 f"result type {dtypes.from_numpy_dtype(data.dtype)} can't be cast to the desired "
                 f"output type {self.dtype}")
+        if recording and self._base is not None and (result._requires_grad or self._base._requires_grad):
+            from .ops.views import assign_through_base
+            return assign_through_base(self, result)  # the base changed too: it gets the new graph
         if data is not self._data:
             self._data[...] = data
         self._vc[0] += 1

@@ -93,3 +93,8 @@ def xp_of(array):
         return np
     from . import cuda
     return cuda.cupy()
+
+
+def data_ptr(array) -> int:
+    """Address of an array's first element (NumPy or CuPy)."""
+    return array.ctypes.data if isinstance(array, np.ndarray) else array.data.ptr
