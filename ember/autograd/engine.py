@@ -41,7 +41,9 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         else:
             _add_leaf(leaf_grads, t, g)
 
-    deps = _count_dependencies(buffers)
+    # With requested inputs, only nodes on a path to one of them run (autograd.grad stops there).
+    runs, keep = _nodes_to_run(buffers, capture) if inputs is not None else (None, None)
+    deps = _count_dependencies(buffers, runs, keep)
     ready = [n for n in buffers if deps.get(n, 0) == 0]
     stored_arrays = {id(g._data) for g in root_grads}  # the caller's arrays: never kept as .grad
 
@@ -66,6 +68,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 for nr, g in enumerate(grads):
                     for i in capture.get((node, nr), ()):
                         captured[i] = g
+            if runs is not None and node not in runs:
+                continue
             if node._materialize and any(g is None for g in grads):
                 grads = _zeros_for_missing(node, grads)
 
@@ -85,6 +89,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 target, nr, shape, dtype = edge
                 g = _fit(g, shape, dtype, node)
                 if isinstance(target, Function):
+                    if target not in deps:
+                        continue  # leads to no requested input
                     _add_to_buffer(buffers, target, nr, g)
                     left = deps[target] - 1
                     deps[target] = left
@@ -117,10 +123,10 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     return None
 
 
-def _count_dependencies(buffers: dict) -> dict:
-    """How many graph edges point at each node reachable from the roots."""
+def _count_dependencies(buffers: dict, runs: set | None, keep: set | None) -> dict:
+    """How many edges from running nodes point at each node reachable from the roots."""
     deps: dict = {}
-    stack = list(buffers)
+    stack = [n for n in buffers if runs is None or n in runs]
     seen = set(stack)
     while stack:
         node = stack.pop()
@@ -128,10 +134,37 @@ def _count_dependencies(buffers: dict) -> dict:
             if edge and isinstance(edge[0], Function):
                 nxt = edge[0]
                 deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
+                if nxt not in seen and (runs is None or nxt in runs):
                     seen.add(nxt)
                     stack.append(nxt)
+    if keep is not None:  # edges into nodes that neither run nor are captured carry nothing
+        deps = {n: c for n, c in deps.items() if n in keep}
     return deps
+
+
+def _nodes_to_run(buffers: dict, capture: dict) -> tuple[set, set]:
+    """Nodes with a path to a requested input (a captured leaf, or a node with a captured
+    output), and those plus the captured nodes: the ones the pass must reach."""
+    captured_nodes = {key[0] for key in capture if isinstance(key, tuple)}
+    runs: set = set()
+    done: set = set()
+    stack = [(n, False) for n in buffers]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            for edge in node._edges:
+                if edge and ((isinstance(edge[0], Function) and (edge[0] in runs or edge[0] in captured_nodes))
+                             or (not isinstance(edge[0], Function) and id(edge[0]) in capture)):
+                    runs.add(node)
+                    break
+            continue
+        if node in done:
+            continue
+        done.add(node)
+        stack.append((node, True))
+        stack.extend((e[0], False) for e in node._edges
+                     if e and isinstance(e[0], Function) and e[0] not in done)
+    return runs, runs | captured_nodes
 
 
 def _add_to_buffer(buffers: dict, node, nr: int, g) -> None:

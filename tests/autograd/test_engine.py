@@ -316,3 +316,28 @@ def test_backward_inputs_restricts_accumulation():
     a, b = leaf(2), leaf(2)
     (a * b).sum().backward(inputs=[a])
     assert a.grad is not None and b.grad is None
+
+
+def test_autograd_grad_runs_only_what_leads_to_the_inputs():
+    calls = []
+
+    class Probe(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            calls.append(1)
+            return grad
+
+    x = leaf(3)
+    h = Probe.apply(x)           # below the requested input: must not run
+    mid = h * 2
+    out = (mid * mid).sum()
+    (g,) = ember.autograd.grad(out, mid)
+    np.testing.assert_allclose(g.numpy(), 2 * mid.detach().numpy())
+    assert calls == []
+    out2 = (Probe.apply(x) * 3).sum()
+    (gx,) = ember.autograd.grad(out2, x)
+    assert calls == [1] and np.allclose(gx.numpy(), 3)
