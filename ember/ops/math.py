@@ -16,7 +16,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes, special
 from .elementwise import Mul, cast, pow, promote, scalar_tensor
-from .indexing import where
+from .indexing import Where, where
 
 __all__ = [
     "abs", "absolute", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
@@ -42,8 +42,9 @@ def _const(arr) -> Tensor:
 
 
 def _masked(grad: Tensor, mask) -> Tensor:
-    """grad where the boolean array ``mask`` holds, else 0 (the mask is a constant)."""
-    return Mul.apply(grad, _const(mask))
+    """grad where the boolean array ``mask`` holds, else 0 (the mask is a constant). Selected,
+    not multiplied, so an infinite gradient outside the mask gives 0, as in PyTorch."""
+    return Where.apply(_const(mask), grad, scalar_tensor(0, grad.dtype, grad._data))
 
 
 def _check_tensor(op: str, **args) -> None:
