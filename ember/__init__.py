@@ -39,6 +39,10 @@ from .ops.sort import *  # noqa: F401,F403
 from .ops.activation import *  # noqa: F401,F403
 from .ops.distance import cosine_similarity, pairwise_distance  # noqa: F401
 from .ops.padding import *  # noqa: F401,F403
+from .ops.norm import group_norm, layer_norm, rms_norm  # noqa: F401
+from .ops.resample import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
+from .ops.conv import *  # noqa: F401,F403
+from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool3d  # noqa: F401
 from . import cuda
 from . import utils
 from .serialization import load, save

@@ -190,3 +190,74 @@ def check_case(shapes, case, **kwargs):
     """check_op for code written once as ``case(m, *tensors)``, where ``m`` is the torch or the
     ember module (for cases that build tensors: ``lambda m, x: x[m.tensor([0, 2])]``)."""
     return check_op(shapes, lambda *xs: case(torch, *xs), lambda *xs: case(ember, *xs), **kwargs)
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1 serving ``directory`` from a background thread, for testing
+    downloads offline: ``with LocalServer(dir) as server: fetch(server.url + "/file")``.
+    ``requests`` lists the paths asked for; the server is shut down and joined on exit."""
+
+    def __init__(self, directory):
+        import functools
+        import http.server
+        import threading
+
+        requests = self.requests = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                requests.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def unused_local_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens (connections are refused at once)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+class _EmberCase(ember.nn.Module):
+    def __init__(self, inner, case):
+        super().__init__()
+        self.inner, self._case = inner, case
+
+    def forward(self, *xs):
+        return self._case(ember, self.inner, *xs)
+
+
+class _TorchCase(torch.nn.Module):
+    def __init__(self, inner, case):
+        super().__init__()
+        self.inner, self._case = inner, case
+
+    def forward(self, *xs):
+        return self._case(torch, self.inner, *xs)
+
+
+def check_module_case(e_mod, t_mod, shapes, case, **kwargs):
+    """check_module for calls written once as ``case(m, module, *tensors)``, where ``m`` is the
+    torch or the ember package (to pass masks or keyword arguments:
+    ``lambda m, mha, q: mha(q, q, q, attn_mask=m.ones(3, 3, dtype=m.bool))``)."""
+    return check_module(_EmberCase(e_mod, case), _TorchCase(t_mod, case), shapes, **kwargs)

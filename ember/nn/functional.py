@@ -13,11 +13,18 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend.device import xp_of
 from ..ops.activation import *  # noqa: F401,F403
+from ..ops.attention import *  # noqa: F401,F403
+from ..ops.conv import *  # noqa: F401,F403
 from ..ops.creation import rand
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.distance import *  # noqa: F401,F403
+from ..ops.embedding import embedding, embedding_bag  # noqa: F401
 from ..ops.loss import *  # noqa: F401,F403
 from ..ops.padding import pad  # noqa: F401
+from ..ops.norm import *  # noqa: F401,F403
+from ..ops.resample import *  # noqa: F401,F403
+from ..ops.unfold import *  # noqa: F401,F403
+from ..ops.pool import *  # noqa: F401,F403
 
 # SELU's negative saturation value, -scale * alpha: alpha dropout drops units to it.
 _SELU_SATURATION = 1.7580993408473766

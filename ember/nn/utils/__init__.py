@@ -1,5 +1,6 @@
 """Utilities for training modules: gradient clipping, parameter/vector conversion."""
 from . import clip_grad, convert_parameters
+from . import rnn  # noqa: F401  (ember.nn.utils.rnn: packing and padding of sequences)
 from .clip_grad import (
     clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
 )

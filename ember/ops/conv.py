@@ -1,0 +1,464 @@
+"""Convolution: conv1d/2d/3d and conv_transpose1d/2d/3d.
+
+Three primitives share one geometry (kernel, stride, padding, dilation, groups and
+both spatial sizes) and are each other's gradients, so derivatives of any order work:
+
+    Conv(x, w)           y = x * w                 (N, C, *in)  -> (N, O, *out)
+    ConvTranspose(y, w)  the adjoint in x          (N, O, *out) -> (N, C, *in)
+    ConvWeight(x, y)     the adjoint in w          -> (O, C / groups, *kernel)
+
+Each is one im2col or col2im (a copy per kernel tap, never a loop over pixels) and
+one GEMM per group over the whole batch. Columns are laid out channel-major,
+(C, *kernel, N, *out), so that GEMM is a single large matrix product. Hand-fused
+because convolution is the hot path of every CNN: the forward pass keeps its
+columns for the weight gradient, which is then a single GEMM too.
+"""
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.function import Function
+from ..backend import cpu  # noqa: F401  (the CPU allocator settings that keep columns cheap)
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+
+# Columns up to this size are kept from the forward pass for the weight gradient;
+# larger ones are rebuilt in backward rather than held in memory.
+_KEEP_COLUMNS_BYTES = 1 << 28
+
+
+class Geometry(NamedTuple):
+    """Where each kernel tap reads: ``in_size`` is x's spatial size, ``out_size`` y's."""
+    kernel: tuple
+    stride: tuple
+    pads: tuple       # (before, after) per spatial dim
+    dilation: tuple
+    groups: int
+    in_size: tuple
+    out_size: tuple
+
+
+# ---- array kernels ----------------------------------------------------------------------
+@functools.lru_cache(maxsize=512)
+def _taps(g: Geometry) -> tuple:
+    """Per kernel position: its index into the columns, and the slices of the padded
+    input (N and C first) that it reads, one element per output position."""
+    every = (slice(None), slice(None))
+    return tuple(((slice(None),) + tap,
+                  every + tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
+                                for t, d, s, o in zip(tap, g.dilation, g.stride, g.out_size)))
+                 for tap in np.ndindex(*g.kernel))
+
+
+def _padded_size(g: Geometry) -> tuple:
+    return tuple(i + lo + hi for i, (lo, hi) in zip(g.in_size, g.pads))
+
+
+def _interior(g: Geometry) -> tuple:
+    return tuple(slice(lo, lo + i) for i, (lo, _) in zip(g.in_size, g.pads))
+
+
+def im2col(x: np.ndarray, g: Geometry) -> np.ndarray:
+    """(N, C, *in) -> columns (C, *kernel, N, *out): one strided copy per kernel tap."""
+    n, c = x.shape[:2]
+    every = (slice(None), slice(None))
+    if any(lo or hi for lo, hi in g.pads):
+        src = np.zeros((c, n) + _padded_size(g), dtype=x.dtype, like=x)
+        src[every + _interior(g)] = x.swapaxes(0, 1)
+    else:
+        src = x.swapaxes(0, 1)
+    cols = np.empty((c,) + g.kernel + (n,) + g.out_size, dtype=x.dtype, like=x)
+    for col, window in _taps(g):
+        cols[col] = src[window]
+    return cols
+
+
+def col2im(cols: np.ndarray, g: Geometry) -> np.ndarray:
+    """Columns (C, *kernel, N, *out) -> (N, C, *in), summing where windows overlap."""
+    c, n = cols.shape[0], cols.shape[1 + len(g.kernel)]
+    every = (slice(None), slice(None))
+    dst = np.zeros((n, c) + _padded_size(g), dtype=cols.dtype, like=cols)
+    for col, window in _taps(g):
+        dst[window] += cols[col].swapaxes(0, 1)
+    if not any(lo or hi for lo, hi in g.pads):
+        return dst
+    return np.ascontiguousarray(dst[every + _interior(g)])
+
+
+def _channel_major(y: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, *out) -> (groups, O / groups, N * out): the GEMM operand of an output."""
+    return y.swapaxes(0, 1).reshape(groups, y.shape[1] // groups, y.shape[0] * _prod(y.shape[2:]))
+
+
+def _grouped(w: np.ndarray, groups: int) -> np.ndarray:
+    """A weight (O, C / groups, *kernel) as (groups, O / groups, C / groups * kernel)."""
+    return w.reshape(groups, w.shape[0] // groups, _prod(w.shape[1:]))
+
+
+def _conv_forward(x: np.ndarray, w: np.ndarray, b, g: Geometry, cols=None):
+    """The convolution's output (N, O, *out) and the columns it multiplied."""
+    if cols is None:
+        cols = im2col(x, g)
+    out_ch, n = w.shape[0], x.shape[0]
+    rows = cols.shape[0] // g.groups * _prod(g.kernel)
+    y = np.matmul(_grouped(w, g.groups), cols.reshape(g.groups, rows, n * _prod(g.out_size)))
+    y = y.reshape((out_ch, n) + g.out_size).swapaxes(0, 1)
+    out = np.empty(y.shape, dtype=y.dtype, like=y)
+    if b is None:
+        np.copyto(out, y)
+    else:  # the bias rides along the copy into (N, O, *out) order
+        np.add(y, b.reshape((out_ch,) + (1,) * len(g.out_size)), out=out)
+    return out, cols
+
+
+def _conv_transpose_forward(y: np.ndarray, w: np.ndarray, g: Geometry) -> np.ndarray:
+    """The adjoint of the convolution in x: (N, O, *out) -> (N, C, *in)."""
+    c, n = w.shape[1] * g.groups, y.shape[0]
+    full = _full_conv_geometry(g)
+    # With unit stride this is also a convolution of y with the flipped kernel, whose GEMM
+    # sums over O * kernel; col2im's GEMM sums over O alone, which BLAS does slowly for
+    # few channels. Measured (1 thread, 3x3 kernels): 16 -> 16 channels at 32x32 7.3 ms
+    # flipped vs 11.9 ms col2im, depthwise 4.8 vs 14.4; but 1 -> 6 channels (5x5, 28x28)
+    # 5.5 vs 1.3, as the flipped form's columns are then six times larger. So: the
+    # smaller columns win, and depthwise always takes the flipped form.
+    if full is not None and (g.groups == c or w.shape[0] * _prod(g.in_size) <= c * _prod(g.out_size)):
+        k = len(g.kernel)
+        wg = w.reshape((g.groups, w.shape[0] // g.groups, w.shape[1]) + g.kernel).swapaxes(1, 2)
+        flipped = wg[(Ellipsis,) + (slice(None, None, -1),) * k].reshape((c, wg.shape[2]) + g.kernel)
+        return _conv_forward(y, flipped, None, full)[0]
+    cols = np.matmul(_grouped(w, g.groups).transpose(0, 2, 1), _channel_major(y, g.groups))
+    return col2im(cols.reshape((c,) + g.kernel + (n,) + g.out_size), g)
+
+
+def _full_conv_geometry(g: Geometry) -> Geometry | None:
+    """For a unit-stride geometry, the one of the convolution from the output back to the
+    input's size whose taps are reversed; None where strides or padding rule it out."""
+    if any(s != 1 for s in g.stride):
+        return None
+    pads = []
+    for (lo, _), d, k, i, o in zip(g.pads, g.dilation, g.kernel, g.in_size, g.out_size):
+        before = d * (k - 1) - lo
+        after = i - o + lo
+        if before < 0 or after < 0:
+            return None
+        pads.append((before, after))
+    return Geometry(g.kernel, g.stride, tuple(pads), g.dilation, g.groups, g.out_size, g.in_size)
+
+
+def _conv_weight_forward(x: np.ndarray, y: np.ndarray, g: Geometry, cols=None) -> np.ndarray:
+    """The adjoint of the convolution in w: sum over the batch and positions of y x^T."""
+    if cols is None:
+        cols = im2col(x, g)
+    cm = cols.reshape(g.groups, x.shape[1] // g.groups * _prod(g.kernel), y.shape[0] * _prod(g.out_size))
+    dw = np.matmul(_channel_major(y, g.groups), cm.transpose(0, 2, 1))
+    return dw.reshape((y.shape[1], x.shape[1] // g.groups) + g.kernel)
+
+
+def _prod(size: tuple) -> int:
+    n = 1
+    for s in size:
+        n *= s
+    return n
+
+
+def _bias_grad(grad: Tensor) -> Tensor:
+    return grad.sum((0,) + tuple(range(2, grad.ndim)))
+
+
+# ---- primitives -------------------------------------------------------------------------
+class Conv(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, geometry):
+        ctx.geometry = geometry
+        out, cols = _conv_forward(x._data, weight._data, None if bias is None else bias._data, geometry)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        keep = need_w and cols.nbytes <= _KEEP_COLUMNS_BYTES
+        ctx.save_for_backward(x if need_w else None, weight if need_x else None, cols if keep else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, cols = ctx.saved_tensors
+        g = ctx.geometry
+        gx = ConvTranspose.apply(grad, weight, None, g) if ctx.needs_input_grad[0] else None
+        gw = None
+        if ctx.needs_input_grad[1]:
+            gw = ConvWeight.apply(x, grad, g, None if cols is None else cols._data)
+        gb = _bias_grad(grad) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb, None
+
+
+class ConvTranspose(Function):
+    @staticmethod
+    def forward(ctx, y, weight, bias, geometry):
+        ctx.geometry = geometry
+        ctx.save_for_backward(y if ctx.needs_input_grad[1] else None,
+                              weight if ctx.needs_input_grad[0] else None)
+        out = _conv_transpose_forward(y._data, weight._data, geometry)
+        if bias is not None:
+            out += bias._data.reshape((-1,) + (1,) * len(geometry.kernel))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, weight = ctx.saved_tensors
+        g = ctx.geometry
+        gy = Conv.apply(grad, weight, None, g) if ctx.needs_input_grad[0] else None
+        gw = ConvWeight.apply(grad, y, g, None) if ctx.needs_input_grad[1] else None
+        gb = _bias_grad(grad) if ctx.needs_input_grad[2] else None
+        return gy, gw, gb, None
+
+
+class ConvWeight(Function):
+    """The weight gradient of Conv as a function of x and the output's gradient y;
+    ``cols`` (optional) are x's columns, kept from the forward pass."""
+
+    @staticmethod
+    def forward(ctx, x, y, geometry, cols):
+        ctx.geometry = geometry
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
+                              y if ctx.needs_input_grad[0] else None)
+        return _conv_weight_forward(x._data, y._data, geometry, cols)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        g = ctx.geometry
+        gx = ConvTranspose.apply(y, grad, None, g) if ctx.needs_input_grad[0] else None
+        gy = Conv.apply(x, grad, None, g) if ctx.needs_input_grad[1] else None
+        return gx, gy, None, None
+
+
+# ---- argument checks --------------------------------------------------------------------
+def expand_param(value, k: int, name: str) -> tuple:
+    """An int or a sequence of 1 or k ints as a k-tuple of ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * k
+    values = tuple(int(v) for v in value)
+    if len(values) == 1:
+        return values * k
+    if len(values) != k:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {k} values to match "
+                           f"the convolution dimensions, but got {name}={list(values)}")
+    return values
+
+
+def _size_str(size) -> str:
+    return " x ".join(str(s) for s in size)
+
+
+def _check_input(input: Tensor, weight: Tensor, bias, k: int, op: str) -> bool:
+    """Validate the operands; returns whether the input has a batch dim."""
+    for what, t in (("input", input), ("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{op}(): argument '{what}' must be Tensor, not {type(t).__name__}")
+    if input.ndim not in (k + 1, k + 2):
+        raise RuntimeError(f"Expected {k + 1}D (unbatched) or {k + 2}D (batched) input to {op}, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.ndim != k + 2:
+        layout = "out_channels, in_channels / groups" if "transpose" not in op else \
+            "in_channels, out_channels / groups"
+        raise RuntimeError(f"{op}: expected a {k + 2}D weight ({layout}, *kernel_size), got weight of size "
+                           f"{list(weight.shape)}")
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(f"{op}: input type ({input.dtype}) and weight type ({weight.dtype}) should be the "
+                           f"same. Convert one of them, e.g. input.to({weight.dtype}).")
+    if bias is not None and bias._data.dtype != input._data.dtype:
+        raise RuntimeError(f"{op}: input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
+    if input.device != weight.device or (bias is not None and bias.device != input.device):
+        raise RuntimeError(f"{op}: expected input, weight and bias on the same device, got input on "
+                           f"{input.device} and weight on {weight.device}")
+    return input.ndim == k + 2
+
+
+def _check_params(stride: tuple, dilation: tuple, groups: int) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+
+
+def _check_bias(bias, weight: Tensor, channels: int, transposed: bool) -> None:
+    if bias is not None and tuple(bias.shape) != (channels,):
+        head = "Given transposed=1, weight" if transposed else "Given weight"
+        raise RuntimeError(f"{head} of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{channels} elements, but got bias of size {list(bias.shape)} instead")
+
+
+def _pads(padding, kernel: tuple, stride: tuple, dilation: tuple, k: int) -> tuple:
+    """Per-dim (before, after) padding from an int, a tuple or 'valid' / 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * k
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}' (expected 'valid', 'same', an int or a "
+                               "tuple of ints)")
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        # An odd total pads one more after than before, as PyTorch does.
+        totals = [d * (kk - 1) for d, kk in zip(dilation, kernel)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    pad = expand_param(padding, k, "padding")
+    if any(p < 0 for p in pad):
+        raise RuntimeError("negative padding is not supported")
+    return tuple((p, p) for p in pad)
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, k: int, op: str) -> Tensor:
+    batched = _check_input(input, weight, bias, k, op)
+    x = input if batched else input.unsqueeze(0)
+    kernel = tuple(weight.shape[2:])
+    stride, dilation = expand_param(stride, k, "stride"), expand_param(dilation, k, "dilation")
+    _check_params(stride, dilation, groups)
+    pads = _pads(padding, kernel, stride, dilation, k)
+    out_ch, in_per_group = weight.shape[:2]
+    if out_ch == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, but got "
+                           f"weight of size {list(weight.shape)} instead")
+    if out_ch % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != in_per_group * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {in_per_group * groups} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    _check_bias(bias, weight, out_ch, False)
+    in_size = tuple(x.shape[2:])
+    padded = tuple(i + lo + hi for i, (lo, hi) in zip(in_size, pads))
+    extent = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, kernel))
+    if any(p < e for p, e in zip(padded, extent)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({_size_str(padded)}). Kernel size: "
+                           f"({_size_str(extent)}). Kernel size can't be greater than actual input size")
+    out_size = tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride))
+    g = Geometry(kernel, stride, pads, dilation, groups, in_size, out_size)
+    out = Conv.apply(x, weight, bias, g)
+    return out if batched else out.squeeze(0)
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, k: int,
+                    op: str) -> Tensor:
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
+    batched = _check_input(input, weight, bias, k, op)
+    y = input if batched else input.unsqueeze(0)
+    kernel = tuple(weight.shape[2:])
+    stride, dilation = expand_param(stride, k, "stride"), expand_param(dilation, k, "dilation")
+    pad = expand_param(padding, k, "padding")
+    out_pad = expand_param(output_padding, k, "output_padding")
+    _check_params(stride, dilation, groups)
+    if any(p < 0 for p in pad) or any(p < 0 for p in out_pad):
+        raise RuntimeError("negative padding is not supported")
+    if any(o >= s and o >= d for o, s, d in zip(out_pad, stride, dilation)):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got "
+                           f"output_padding={list(out_pad)}, stride={list(stride)}, dilation={list(dilation)}")
+    in_ch = weight.shape[0]
+    if in_ch % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if y.shape[1] != in_ch:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+                           f"{list(y.shape)} to have {in_ch} channels, but got {y.shape[1]} channels instead")
+    _check_bias(bias, weight, weight.shape[1] * groups, True)
+    y_size = tuple(y.shape[2:])
+    out_size = tuple((i - 1) * s - 2 * p + d * (kk - 1) + o + 1
+                     for i, s, p, d, kk, o in zip(y_size, stride, pad, dilation, kernel, out_pad))
+    if any(o <= 0 for o in out_size) or any(i <= 0 for i in y_size):
+        raise RuntimeError(f"{op}: given input size per channel ({_size_str(y_size)}), calculated output size "
+                           f"per channel ({_size_str(out_size)}) is too small. Reduce the padding "
+                           f"{list(pad)} or increase the stride or kernel size.")
+    # The transposed convolution is the adjoint in x of the convolution from out_size to y_size.
+    g = Geometry(kernel, stride, tuple((p, p) for p in pad), dilation, groups, out_size, y_size)
+    out = ConvTranspose.apply(y, weight, bias, g)
+    return out if batched else out.squeeze(0)
+
+
+# ---- public functions -------------------------------------------------------------------
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D convolution (cross-correlation, as in PyTorch).
+
+    Args:
+        padding: an int, a 1-tuple, ``'valid'`` (none) or ``'same'`` (output as long as the input).
+    Shape:
+        input (N, C_in, L) or (C_in, L), weight (C_out, C_in / groups, kL), bias (C_out)
+        -> (N, C_out, L_out) with L_out = (L + 2 * padding - dilation * (kL - 1) - 1) // stride + 1.
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch).
+
+    Args:
+        stride, dilation: an int or an (h, w) pair.
+        padding: an int, an (h, w) pair, ``'valid'`` or ``'same'`` (stride 1 only; an even
+            kernel pads one more at the bottom and right).
+        groups: split the channels into this many independent convolutions
+            (``groups == C_in`` is a depthwise convolution).
+    Shape:
+        input (N, C_in, H, W) or (C_in, H, W), weight (C_out, C_in / groups, kH, kW),
+        bias (C_out) -> (N, C_out, H_out, W_out).
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-D convolution; arguments as in ``conv2d`` with (d, h, w) triples.
+
+    Shape:
+        input (N, C_in, D, H, W) or (C_in, D, H, W), weight (C_out, C_in / groups, kD, kH, kW)
+        -> (N, C_out, D_out, H_out, W_out).
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution (the gradient of conv1d with respect to its input).
+
+    Shape:
+        input (N, C_in, L) or (C_in, L), weight (C_in, C_out / groups, kL), bias (C_out)
+        -> (N, C_out, L_out) with L_out = (L - 1) * stride - 2 * padding
+        + dilation * (kL - 1) + output_padding + 1.
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution ("deconvolution"), e.g. for upsampling in decoders.
+
+    Args:
+        output_padding: extra size added to one side of the output, to pick among the
+            output sizes that a strided convolution maps to the same input size.
+    Shape:
+        input (N, C_in, H, W) or (C_in, H, W), weight (C_in, C_out / groups, kH, kW),
+        bias (C_out) -> (N, C_out, H_out, W_out).
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution; arguments as in ``conv_transpose2d``.
+
+    Shape:
+        input (N, C_in, D, H, W) or (C_in, D, H, W), weight (C_in, C_out / groups, kD, kH, kW)
+        -> (N, C_out, D_out, H_out, W_out).
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                           "conv_transpose3d")
+
+
+TENSOR_METHODS: dict = {}
+INPLACE: list = []

@@ -1,0 +1,398 @@
+"""Normalization: batch, layer, group, instance, local response and RMS normalization
+(``torch.nn.functional``'s forms).
+
+batch_norm (training mode) and layer_norm sit in the hot path of most networks, so each is
+one fused primitive: statistics, normalization and the affine map in one node (group norm
+shares layer norm's). Their first-order gradient is plain array math: einsum reductions,
+which need no temporary (4x faster than a product and a sum on a (64, 64, 32, 32) batch,
+measured), and in-place updates. Under ``create_graph`` the gradient is the same formula in
+ember ops on statistics recomputed from the input, so it is differentiable again.
+Everything else is composed from these and other primitives.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._tensor import Size, Tensor
+from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad, state
+from .loss import scalar_name
+from .padding import constant_pad_nd
+
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
+
+
+# ---- checks ------------------------------------------------------------------------------
+def _check_dtypes(op: str, input: Tensor, *others: Tensor | None) -> None:
+    """Floating input; weights and statistics of the input's dtype (float16 inputs, which are
+    computed in float32, may come with float32 ones)."""
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"{op}\" not implemented for '{scalar_name(input)}': normalization "
+                                  "needs a floating point input (convert with .float())")
+    for t in others:
+        if t is not None and t._data.dtype != input._data.dtype and not (
+                input._data.dtype == np.float16 and t._data.dtype == np.float32):
+            raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. {op}: input is "
+                               f"{input.dtype} but a weight or statistic is {t.dtype}; convert the module "
+                               f"(module.to({input.dtype})) or the input")
+
+
+def _verify_batch_size(shape) -> None:
+    """Batch statistics need more than one value per channel."""
+    if shape[0] * math.prod(shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {shape!r}")
+
+
+def _check_size(name: str, t: Tensor | None, n: int) -> None:
+    if t is not None and t.numel() != n:
+        raise RuntimeError(f"{name} should contain {n} elements not {t.numel()}")
+
+
+def _float32(*tensors: Tensor | None) -> list:
+    """float16 tensors as float32 ones: statistics of half inputs are computed in float32."""
+    return [t.float() if t is not None and t._data.dtype == np.float16 else t for t in tensors]
+
+
+def _normalized_shape(op: str, normalized_shape) -> tuple:
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError(f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
+    shape = tuple(int(s) for s in normalized_shape)
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+                           "least one element, but got normalized_shape = []")
+    return shape
+
+
+def _check_normalized(input: Tensor, shape: tuple, weight: Tensor | None, bias: Tensor | None,
+                      star: str = "*, ") -> None:
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[{star}{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                               f"shape {list(t.shape)} and normalized_shape = {list(shape)}")
+
+
+def _affine_of_empty(x: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
+    """The output for an empty input: nothing to normalize, but the parameters (viewed as
+    ``shape``) still get their (zero) gradients."""
+    out = x if weight is None else x * weight.reshape(shape)
+    return out + bias.reshape(shape) if bias is not None else out.clone()
+
+
+# ---- gradient under create_graph ---------------------------------------------------------
+def _composed_grads(ctx, x: Tensor, weight: Tensor | None, grad: Tensor, stat_dims: tuple,
+                    param_dims: tuple, param_shape: tuple) -> tuple:
+    """Gradients of (x - mean) * invstd * weight + bias in ember ops, with the statistics over
+    ``stat_dims`` recomputed from ``x`` so that the result depends on it in the graph.
+    The weight has shape ``param_shape`` (broadcasting against x) and sums over ``param_dims``."""
+    mean = x.mean(stat_dims, keepdim=True)
+    xc = x - mean
+    invstd = ((xc * xc).mean(stat_dims, keepdim=True) + ctx.eps).rsqrt()
+    xhat = xc * invstd
+    needs = ctx.needs_input_grad
+    dx = dw = db = None
+    if needs[0]:
+        gx = grad if weight is None else grad * weight.reshape(param_shape)
+        dx = invstd * (gx - gx.mean(stat_dims, keepdim=True)
+                       - xhat * (gx * xhat).mean(stat_dims, keepdim=True))
+    if needs[1]:
+        dw = (grad * xhat).sum(param_dims)
+    if needs[2]:
+        db = grad.sum(param_dims)
+    return dx, dw, db
+
+
+# ---- batch norm --------------------------------------------------------------------------
+class BatchNorm(Function):
+    """Training-mode batch normalization of (N, C, *) over every dim but C; updates the running
+    statistics (when given) in place, as PyTorch's kernel does."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
+        a = x._data
+        n, c = a.shape[0], a.shape[1]
+        a3 = a.reshape(n, c, -1)
+        count = n * a3.shape[2]
+        mean = np.einsum("ncl->c", a3) / count
+        y = a3 - mean[:, None]
+        # The mean of the centred values corrects the rounding of the first sum (float32 sums of
+        # many values far from 0 lose digits); it is folded into the shift, at the cost of one
+        # reduction instead of a pass over y.
+        residual = np.einsum("ncl->c", y) / count
+        mean += residual
+        var = np.einsum("ncl,ncl->c", y, y) / count - residual * residual
+        invstd = 1 / np.sqrt(var + eps)
+        scale = invstd if weight is None else invstd * weight._data
+        y *= scale[:, None]
+        y += (-residual * scale if bias is None else bias._data - residual * scale)[:, None]
+        for stat, value in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
+            if stat is not None:
+                stat._data[...] = momentum * value + (1 - momentum) * stat._data
+                stat._vc[0] += 1
+        ctx.save_for_backward(x, weight)
+        ctx.mean, ctx.invstd, ctx.eps = mean, invstd, eps
+        return y.reshape(a.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if state.enabled:  # create_graph: differentiable again
+            dims = (0,) + tuple(range(2, x.ndim))
+            shape = (-1,) + (1,) * (x.ndim - 2)
+            return _composed_grads(ctx, x, weight, grad, dims, dims, shape) + (None,) * 4
+        a, g = x._data, grad._data
+        n, c = a.shape[0], a.shape[1]
+        g3 = g.reshape(n, c, -1)
+        count = n * g3.shape[2]
+        invstd = ctx.invstd
+        xc = a.reshape(n, c, -1) - ctx.mean[:, None]
+        sum_g = np.einsum("ncl->c", g3)
+        sum_gxc = np.einsum("ncl,ncl->c", g3, xc)
+        dx = dw = db = None
+        if needs[0]:
+            # dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as a*g + b*xc + c per channel
+            scale = invstd if weight is None else invstd * weight._data
+            dx = np.empty_like(a)  # x's shape: a reshaped result would be copied again as a leaf's grad
+            d3 = np.multiply(g3, scale[:, None], out=dx.reshape(g3.shape))
+            xc *= (-scale * invstd * invstd * sum_gxc / count)[:, None]
+            d3 += xc
+            d3 -= (scale * sum_g / count)[:, None]
+            dx = Tensor._make(dx)
+        if needs[1]:
+            dw = Tensor._make(sum_gxc * invstd)
+        if needs[2]:
+            db = Tensor._make(sum_g)
+        return dx, dw, db, None, None, None, None
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of (N, C, *) to zero mean and unit variance, then scale and shift.
+
+    In training mode the batch's statistics are used and the running ones (when given) move
+    towards them by ``momentum`` (the variance unbiased); otherwise the running ones are used.
+    """
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if input.ndim < 2:
+        raise RuntimeError(f"batch_norm: expected an input of shape (N, C, *) with at least 2 dims, got "
+                           f"shape {list(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        _check_size(name, t, c)
+    _check_dtypes("batch_norm", input, weight, bias, running_mean, running_var)
+    if training:
+        _verify_batch_size(input.shape)
+    elif running_mean is None:
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t._requires_grad and state.enabled:
+            raise RuntimeError(f"The function 'batch_norm' is not differentiable with respect to argument "
+                               f"'{name}'. This input cannot have requires_grad True.")
+    half = input._data.dtype == np.float16
+    x, weight, bias = _float32(input, weight, bias)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if not training:
+        scale = (running_var + eps).rsqrt()
+        if weight is not None:
+            scale = scale * weight
+        shift = -running_mean * scale
+        if bias is not None:
+            shift = shift + bias
+        out = x * scale.reshape(shape) + shift.reshape(shape)
+    elif input.numel() == 0:
+        out = _affine_of_empty(x, weight, bias, shape)
+    else:
+        out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps)
+    return out.half() if half else out
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of each sample of (N, C, *) over its spatial dims.
+
+    With ``use_input_stats`` the running statistics (when given) move towards the batch's
+    average of the per-instance ones; otherwise they are used to normalize.
+    """
+    shape = tuple(input.shape)
+    if use_input_stats:
+        if math.prod(shape[2:]) == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                             f"{input.shape!r}")
+    else:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    # Each (sample, channel) pair is a channel of one batch-norm sample: (1, N * C, *).
+    n = shape[0]
+    rep = [None if t is None else t.repeat(n) for t in (running_mean, running_var, weight, bias)]
+    out = batch_norm(input.reshape((1, -1) + shape[2:]), *rep[:2], *rep[2:], True, momentum, eps)
+    with no_grad():
+        for stat, updated in zip((running_mean, running_var), rep[:2]):
+            if stat is not None:
+                stat.copy_(updated.reshape(n, -1).mean(0))
+    return out.reshape(shape)
+
+
+# ---- layer and group norm ----------------------------------------------------------------
+class GroupedNorm(Function):
+    """x seen as (A, G, K, L): normalize each (a, g) block of K * L values, then scale and shift
+    by a weight and bias over (g, k). Layer norm is (rows, 1, D, 1); group norm is
+    (N, groups, channels per group, spatial size)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, view, param_shape, eps):
+        a, g, k, l = view
+        n = k * l
+        a2 = x._data.reshape(a * g, n)
+        mean = (a2 @ _ones(n, a2)) / n  # a BLAS product: twice as fast as sum() here
+        y = a2 - mean[:, None]
+        invstd = 1 / np.sqrt(np.einsum("mn,mn->m", y, y) / n + eps)
+        y *= invstd[:, None]
+        y4 = y.reshape(view)
+        if weight is not None:
+            y4 *= weight._data.reshape(g, k, 1)
+        if bias is not None:
+            y4 += bias._data.reshape(g, k, 1)
+        ctx.save_for_backward(x, weight)
+        ctx.mean, ctx.invstd, ctx.view, ctx.param_shape, ctx.eps = mean, invstd, view, param_shape, eps
+        return y.reshape(x._data.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        view, param_shape = ctx.view, ctx.param_shape
+        a, g, k, l = view
+        if state.enabled:  # create_graph: differentiable again
+            w = weight.reshape(g, k, 1) if weight is not None else None
+            grads = _composed_grads(ctx, x.reshape(view), w, grad.reshape(view), (2, 3), (0, 3), (g, k, 1))
+            return tuple(None if t is None else t.reshape(shape)
+                         for t, shape in zip(grads, (x.shape, param_shape, param_shape))) + (None,) * 3
+        n = k * l
+        g4 = grad._data.reshape(view)
+        xhat = x._data.reshape(a * g, n) - ctx.mean[:, None]
+        xhat *= ctx.invstd[:, None]
+        dx = dw = db = None
+        if needs[1]:
+            dw = Tensor._make(np.einsum("agkl,agkl->gk", g4, xhat.reshape(view)).reshape(param_shape))
+        if needs[2]:
+            db = Tensor._make((_ones(a, g4) @ g4.reshape(a, g * k) if l == 1 else np.einsum("agkl->gk", g4))
+                              .reshape(param_shape))
+        if needs[0]:
+            # dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * w; written
+            # into an array of x's shape (a reshaped result would be copied again as a leaf's grad)
+            dx = np.empty_like(x._data)
+            d2 = dx.reshape(a * g, n)
+            dxhat = grad._data.reshape(a * g, n)
+            if weight is not None:
+                dxhat = np.multiply(g4, weight._data.reshape(g, k, 1), out=d2.reshape(view)).reshape(a * g, n)
+            s1 = (dxhat @ _ones(n, dxhat)) / n
+            xhat *= (np.einsum("mn,mn->m", dxhat, xhat) / n)[:, None]
+            np.subtract(dxhat, s1[:, None], out=d2)
+            d2 -= xhat
+            d2 *= ctx.invstd[:, None]
+            dx = Tensor._make(dx)
+        return dx, dw, db, None, None, None
+
+
+def _ones(n: int, like):
+    return np.ones(n, dtype=like.dtype, like=like)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dims, then scale and shift element-wise.
+
+    Shape: input (*, *normalized_shape); weight and bias normalized_shape.
+    """
+    shape = _normalized_shape("layer_norm", normalized_shape)
+    _check_normalized(input, shape, weight, bias)
+    _check_dtypes("LayerNormKernelImpl", input, weight, bias)
+    half = input._data.dtype == np.float16
+    x, weight, bias = _float32(input, weight, bias)
+    if input.numel() == 0:
+        out = _affine_of_empty(x, weight, bias, shape)
+    else:
+        d = math.prod(shape)
+        out = GroupedNorm.apply(x, weight, bias, (input.numel() // d, 1, d, 1), shape, eps)
+    return out.half() if half else out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize each group of ``C / num_groups`` channels of each sample of (N, C, *), then scale
+    and shift per channel."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    shape = tuple(input.shape)
+    n, c = shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
+                           f"input of shape {list(shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.numel() != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in "
+                               f"input, but got {name} of shape {list(t.shape)} and input of shape {list(shape)}")
+    _check_dtypes("GroupNormKernelImpl", input, weight, bias)
+    _verify_batch_size(Size((n * c // num_groups, num_groups) + shape[2:]))
+    half = input._data.dtype == np.float16
+    x, weight, bias = _float32(input, weight, bias)
+    view = (n, num_groups, c // num_groups, math.prod(shape[2:]))
+    if input.numel():
+        out = GroupedNorm.apply(x, weight, bias, view, (c,), eps)
+    else:
+        out = _affine_of_empty(x, weight, bias, (1, c) + (1,) * (len(shape) - 2))
+    return out.half() if half else out
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) over the trailing ``normalized_shape`` dims, times ``weight``.
+
+    ``eps`` None means the machine epsilon of the input's dtype.
+    """
+    shape = _normalized_shape("rms_norm", normalized_shape)
+    _check_normalized(input, shape, weight, None, star="*")
+    _check_dtypes("rms_norm", input, weight)
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    x = _float32(input)[0]
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    out = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    out = out.to(input.dtype)
+    return out * weight if weight is not None else out
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels) ^ beta, for (N, C, *).
+
+    The window is centred on each channel and zero-padded at the ends, as in AlexNet.
+    """
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    shape = tuple(input.shape)
+    sq = input.reshape(shape[0], shape[1], -1)
+    sq = constant_pad_nd(sq * sq, (0, 0, size // 2, (size - 1) // 2))
+    c = shape[1]
+    window = sq[:, 0:c]
+    for i in range(1, size):  # one slice per window tap
+        window = window + sq[:, i:i + c]
+    div = (window * (alpha / size) + k) ** beta
+    return input / div.reshape(shape)
+
+
+TENSOR_METHODS: dict = {}
+INPLACE: list = []

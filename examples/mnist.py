@@ -1,0 +1,48 @@
+"""LeNet-5 on MNIST with ember.
+
+    python examples/mnist.py --data-dir ../shared/data/mnist
+
+--data-dir is a torchvision-style root (DATA/MNIST/raw/...) or a folder holding the
+four MNIST files; with neither, the files are downloaded (checksums verified) into it.
+The default run (10 epochs, Adam, learning rate halved every 3 epochs) reaches
+RESULT_PLACEHOLDER
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ember  # noqa: E402
+from ember import nn  # noqa: E402
+from ember.utils.data import DataLoader, Subset  # noqa: E402
+from ember.vision import datasets, models, transforms  # noqa: E402
+
+from common import dataset_root, fit, parse_args  # noqa: E402
+
+RAW_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], epochs=10, batch_size=128, lr=1e-3, data_dir="data")
+    ember.manual_seed(args.seed)
+    root = dataset_root(args.data_dir, "MNIST", RAW_FILES)
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train_set = datasets.MNIST(root, train=True, download=True, transform=transform)
+    test_set = datasets.MNIST(root, train=False, download=True, transform=transform)
+    if args.limit:
+        train_set = Subset(train_set, range(args.limit))
+
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
+    test_loader = DataLoader(test_set, batch_size=1000, num_workers=args.workers)
+
+    model = models.lenet5(num_classes=10)
+    optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
+    scheduler = ember.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+    print(model)
+    fit(model, train_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
+        "mnist_lenet5", scheduler=scheduler)
+
+
+if __name__ == "__main__":
+    main()
