@@ -5,12 +5,15 @@ default) fresh pages from the kernel, which zeroes them on first touch, and retu
 them on free. Convolution columns, activations and their gradients of a CNN batch are
 that large and are reallocated every step: measured on a (64, 16, 32, 32) 3x3
 convolution, building its 38 MB of columns took 4.2 ms in fresh pages and 1.3 ms
-in reused memory. Raising the thresholds lets such arrays reuse freed heap memory,
-as PyTorch's caching allocator does.
+in reused memory, and its forward and backward pass 32 ms instead of 20 (1 thread).
+Raising the thresholds lets such arrays reuse freed heap memory, as PyTorch's
+caching allocator does. The setting is process-wide (the process keeps up to 512 MiB
+of freed memory); EMBER_REUSE_FREED_MEMORY=0 in the environment leaves malloc alone.
 """
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 _M_TRIM_THRESHOLD = -1
@@ -21,7 +24,7 @@ TRIM_THRESHOLD_BYTES = 1 << 29   # up to 512 MiB of freed memory is kept for reu
 
 def _reuse_freed_memory() -> bool:
     """Raise glibc's mmap and trim thresholds; False where there is no glibc malloc."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or os.environ.get("EMBER_REUSE_FREED_MEMORY") == "0":
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

@@ -75,6 +75,12 @@ def test_conv2d_float64_and_unbatched_conv1d():
     check_op([(2, 5, 4, 4), (3, 2, 3, 3, 3)], lambda x, w: _f(x).conv3d(x, w, padding=1))
 
 
+def test_noncontiguous_operands():
+    check_op([(2, 3, 6, 5), (3, 4, 3, 2)], lambda x, w: _f(x).conv2d(x.transpose(2, 3), w.transpose(0, 1), padding=1))
+    check_op([(2, 3, 6, 5), (4, 3, 2, 3)],
+             lambda x, w: _f(x).conv_transpose2d(x.transpose(2, 3), w.permute(1, 0, 3, 2), stride=2))
+
+
 def test_conv2d_integer_input():
     x = torch.randint(-3, 4, (2, 3, 5, 5))
     w = torch.randint(-3, 4, (4, 3, 3, 3))
@@ -174,7 +180,8 @@ def test_conv_errors():
     _raises(RuntimeError, r"Kernel size: \(5 x 5\)", lambda: F.conv2d(ember.randn(1, 3, 4, 4), w, dilation=2))
     _raises(RuntimeError, r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d, but got input of size: "
             r"\[28, 28\]", lambda: F.conv2d(ember.randn(28, 28), w))
-    _raises(RuntimeError, r"conv1d, but got input of size: \[2, 3, 5, 5\]", lambda: F.conv1d(ember.randn(2, 3, 5, 5), w))
+    _raises(RuntimeError, r"conv1d, but got input of size: \[2, 3, 5, 5\]",
+            lambda: F.conv1d(ember.randn(2, 3, 5, 5), w))
     _raises(RuntimeError, r"expected a 4D weight .*got weight of size \[3, 3, 3\]",
             lambda: F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(3, 3, 3)))
     _raises(RuntimeError, "expected weight to be divisible by 2 at dimension 0",
@@ -184,7 +191,8 @@ def test_conv_errors():
             lambda: F.conv2d(ember.randn(1, 3, 5, 5), w, ember.randn(10)))
     _raises(RuntimeError, "non-positive stride", lambda: F.conv2d(ember.randn(1, 3, 5, 5), w, stride=0))
     _raises(RuntimeError, "negative padding", lambda: F.conv2d(ember.randn(1, 3, 5, 5), w, padding=-1))
-    _raises(RuntimeError, "dilation should be greater than zero", lambda: F.conv2d(ember.randn(1, 3, 5, 5), w, dilation=0))
+    _raises(RuntimeError, "dilation should be greater than zero",
+            lambda: F.conv2d(ember.randn(1, 3, 5, 5), w, dilation=0))
     _raises(RuntimeError, "padding='same' is not supported for strided convolutions",
             lambda: F.conv2d(ember.randn(1, 3, 5, 5), w, stride=2, padding="same"))
     _raises(RuntimeError, "Invalid padding string: 'foo'", lambda: F.conv2d(ember.randn(1, 3, 5, 5), w, padding="foo"))
@@ -212,7 +220,8 @@ def test_conv_transpose_errors():
     _raises(RuntimeError, "expected weight to be divisible by 3 at dimension 0",
             lambda: F.conv_transpose2d(ember.randn(2, 16, 5, 5), w, groups=3))
     _raises(RuntimeError, r"transposed=1, weight of size \[16, 3, 3, 3\], expected bias to be 1-dimensional with 3 "
-            r"elements, but got bias of size \[4\]", lambda: F.conv_transpose2d(ember.randn(2, 16, 5, 5), w, ember.randn(4)))
+            r"elements, but got bias of size \[4\]",
+            lambda: F.conv_transpose2d(ember.randn(2, 16, 5, 5), w, ember.randn(4)))
 
 
 def test_unfold_fold_errors():
