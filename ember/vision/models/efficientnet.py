@@ -130,8 +130,8 @@ class EfficientNet(nn.Module):
                                            norm_layer=norm_layer, activation_layer=nn.SiLU))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        # Dropout out of place: its input, the flattened features, is a view of the pooled ones.
-        self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(lastconv_output_channels, num_classes))
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
+                                        nn.Linear(lastconv_output_channels, num_classes))
 
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
