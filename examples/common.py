@@ -19,6 +19,7 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     parser.add_argument("--limit", type=int, default=0, help="use only this many training images (0: all)")
     parser.add_argument("--out", default="runs", help="folder for the checkpoint and the curves")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--fake", action="store_true", help="random images instead of the data set")
     return parser.parse_args()
 
 
@@ -87,6 +88,7 @@ def plot_curves(history: dict, path: str, title: str) -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = range(1, len(history["train_loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -96,6 +98,7 @@ def plot_curves(history: dict, path: str, title: str) -> str:
     ax1.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
     ax2.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
     for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()

@@ -5,7 +5,8 @@
 --data-dir is a torchvision-style root (DATA/MNIST/raw/...) or a folder holding the
 four MNIST files; with neither, the files are downloaded (checksums verified) into it.
 The default run (10 epochs, Adam, learning rate halved every 3 epochs) reaches
-RESULT_PLACEHOLDER
+99.25% test accuracy (seed 0). Measured here: 20 minutes on 2 CPU cores that
+other jobs were sharing (about 2 minutes an epoch).
 """
 import os
 import sys
