@@ -1,8 +1,13 @@
 import os
 import sys
 
-import numpy as np
-import pytest
+# The suite's arrays are small: one BLAS thread per library avoids NumPy's and PyTorch's
+# thread pools spinning against each other on the same cores (set before NumPy loads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 
