@@ -1,0 +1,85 @@
+"""History: the per-epoch values a fit produced, and a plot of its learning curves."""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+
+__all__ = ["History"]
+
+
+class History:
+    """Per-epoch logs of a fit: ``history["val_loss"]`` is the list of values, one per epoch
+    that logged it, and ``history.epochs`` the matching epoch numbers."""
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.history: dict[str, list[float]] = {}
+
+    def append(self, epoch: int, logs: dict) -> None:
+        """Record the numeric entries of one epoch's ``logs``."""
+        self.epochs.append(epoch)
+        for k, v in logs.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.history.setdefault(k, []).append(float(v))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    def keys(self):
+        return self.history.keys()
+
+    def state_dict(self) -> dict:
+        return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in self.history.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epochs = list(state["epochs"])
+        self.history = {k: list(v) for k, v in state["history"].items()}
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epochs)}, keys={list(self.history)})"
+
+    def plot(self, path: str | os.PathLike, keys: list[str] | None = None) -> str:
+        """Save a PNG of the learning curves: one panel per quantity, the training value and
+        its ``val_`` counterpart on the same axes. The file is written atomically.
+
+        Args:
+            path: where to write the PNG.
+            keys: the quantities to plot (default: every logged one).
+        Returns:
+            the path written.
+        """
+        import matplotlib
+        matplotlib.use("Agg")
+        from matplotlib.figure import Figure
+
+        names = keys or [k for k in self.history if not k.startswith("val_") or k[4:] not in self.history]
+        if not names:
+            raise ValueError("History.plot: nothing was logged yet")
+        cols = min(len(names), 3)
+        rows = math.ceil(len(names) / cols)
+        fig = Figure(figsize=(4.5 * cols, 3.5 * rows))
+        for i, name in enumerate(names):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            for series in (name, "val_" + name):
+                if series in self.history:
+                    values = self.history[series]
+                    ax.plot(self.epochs[-len(values):], values, marker="o", label=series)
+            ax.set_xlabel("epoch")
+            ax.set_title(name)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        path = os.fspath(path)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".png.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fig.savefig(fh, format="png")
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return path

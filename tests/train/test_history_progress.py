@@ -1,0 +1,68 @@
+"""History (values and learning-curve plot) and the progress display."""
+import io
+
+import pytest
+
+import ember
+import ember.nn as nn
+from ember.train import History, ProgressBar, Trainer
+from trainutil import accuracy, make_data, make_model
+
+
+def test_history_values_and_state():
+    h = History()
+    h.append(0, {"loss": 2.0, "val_loss": 3.0, "note": "text", "flag": True})
+    h.append(1, {"loss": 1.0})
+    assert h.epochs == [0, 1] and h["loss"] == [2.0, 1.0] and h["val_loss"] == [3.0]
+    assert "note" not in h and "flag" not in h and set(h.keys()) == {"loss", "val_loss"}
+    other = History()
+    other.load_state_dict(h.state_dict())
+    assert other.history == h.history and other.epochs == h.epochs
+    assert repr(h) == "History(epochs=2, keys=['loss', 'val_loss'])"
+
+
+def test_plot_writes_png(tmp_path):
+    model = make_model()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                      metrics={"acc": accuracy}, progress=False)
+    history = trainer.fit(make_data(16), make_data(8), epochs=3)
+    path = history.plot(tmp_path / "curves.png")
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+    with pytest.raises(ValueError, match="nothing was logged"):
+        History().plot(tmp_path / "empty.png")
+
+
+def test_one_line_per_epoch_when_not_a_terminal(capsys):
+    model = make_model()
+    Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+            metrics={"acc": accuracy}).fit(make_data(16), make_data(8), epochs=2, batch_size=4)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch 1/2 loss=") and "acc=" in lines[0] and "val_loss=" in lines[0]
+    assert "samples/s" in lines[1]
+
+
+def test_quiet_without_progress(capsys):
+    model = make_model()
+    Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+            progress=False).fit(make_data(8), epochs=2)
+    assert capsys.readouterr().out == ""
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_bar_on_a_terminal():
+    stream = Terminal()
+    bar = ProgressBar(stream=stream)
+    assert bar.interactive
+    bar.epoch_start(0, 3, total=4)
+    for _ in range(4):
+        bar.batch_end(8, {"loss": 0.5})
+    bar.epoch_end({"loss": 0.25, "val_loss": 0.5})
+    out = stream.getvalue()
+    assert "epoch 1/3" in out and "4/4" in out and "loss=0.25" in out and "val_loss=0.5" in out
