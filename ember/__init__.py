@@ -48,6 +48,8 @@ from . import utils
 from .serialization import load, save
 from . import nn
 from . import optim
+from . import io, onnx
+from ._summary import summary
 
 __version__ = "0.1.0"
 

@@ -417,10 +417,7 @@ def _read_manifest(zf: zipfile.ZipFile, name: str) -> dict:
     try:
         raw = zf.read(_MANIFEST)
     except KeyError:
-        hint = ""
-        if any(n.endswith("data.pkl") for n in zf.namelist()):
-            hint = "; it looks like a PyTorch checkpoint, which stores pickles that ember does not load"
-        raise RuntimeError(f"ember.load: {name} is not an ember checkpoint (no manifest){hint}") from None
+        raise RuntimeError(f"ember.load: {name} is not an ember checkpoint (no manifest)") from None
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise RuntimeError(f"ember.load: {name} is truncated or corrupted ({e})") from None
     try:
@@ -436,6 +433,9 @@ def _read_manifest(zf: zipfile.ZipFile, name: str) -> dict:
 
 
 def _load_from(fh, name: str, map_location) -> Any:
+    from .io.torch_format import is_torch_checkpoint, read_checkpoint
+    if is_torch_checkpoint(fh):
+        return read_checkpoint(fh, name, map_location)
     with _open_archive(fh, name) as zf:
         manifest = _read_manifest(zf, name)
         try:
@@ -461,6 +461,10 @@ def load(f, map_location: str | device | dict | Callable | None = None, *, weigh
             for the default placement.
         weights_only: accepted for PyTorch compatibility. The format holds only data, never
             code, so every load is as safe as PyTorch's ``weights_only=True``.
+
+    Checkpoints written by ``torch.save`` (zip or legacy format) are read too, through
+    :func:`ember.io.load_torch`, which accepts only tensors, numbers, strings and containers
+    and never runs code from the file.
 
     Raises:
         RuntimeError: ``f`` is not an ember checkpoint, or is truncated or corrupted.

@@ -52,9 +52,8 @@ class History:
         Returns:
             the path written.
         """
-        import matplotlib
-        matplotlib.use("Agg")
-        from matplotlib.figure import Figure
+        from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
+        from matplotlib.ticker import MaxNLocator
 
         names = keys or [k for k in self.history if not k.startswith("val_") or k[4:] not in self.history]
         if not names:
@@ -67,7 +66,9 @@ class History:
             for series in (name, "val_" + name):
                 if series in self.history:
                     values = self.history[series]
-                    ax.plot(self.epochs[-len(values):], values, marker="o", label=series)
+                    epochs = [e + 1 for e in self.epochs[-len(values):]]  # 1-based, as printed
+                    ax.plot(epochs, values, marker="o", label=series)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("epoch")
             ax.set_title(name)
             ax.grid(alpha=0.3)

@@ -1,0 +1,171 @@
+"""The ``ember`` command: ``ember demo``, ``ember summary``, ``ember train`` and ``ember eval``.
+
+    ember summary resnet18
+    ember train --model lenet5 --dataset mnist --data-dir data --epochs 2 --out runs/mnist
+    ember eval runs/mnist/checkpoint.ember --dataset mnist --data-dir data
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import ember
+from ember import nn
+from ember.utils.data import DataLoader, Subset
+
+from .zoo import DATASETS, MODELS, Shape, adapt
+
+CHECKPOINT = "checkpoint.ember"
+CURVES = "curves.png"
+
+
+def _names(table: dict) -> str:
+    return "\n".join(f"  {name:16s} {spec.description}" for name, spec in table.items())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ember`` command and its subcommands."""
+    parser = argparse.ArgumentParser(prog="ember", description="ember: deep learning with PyTorch's API on NumPy.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("demo", add_help=False,
+                        help="train an MLP on scikit-learn's digits (options: ember demo --help)")
+
+    summary = commands.add_parser("summary", help="print a zoo model's layers and parameter counts",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter,
+                                  epilog="models:\n" + _names(MODELS))
+    summary.add_argument("model", choices=MODELS, metavar="MODEL", help="a model name (listed below)")
+    summary.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"),
+                         help="input image shape (default: the model's usual one)")
+    summary.add_argument("--num-classes", type=int, default=10)
+    summary.set_defaults(run=_summary, subparser=summary)
+
+    train = commands.add_parser("train", help="train a zoo model on a data set; saves a checkpoint and curves",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="models:\n" + _names(MODELS) + "\ndata sets:\n" + _names(DATASETS))
+    train.add_argument("--model", default="lenet5", choices=MODELS, metavar="MODEL")
+    train.add_argument("--dataset", default="mnist", choices=DATASETS, metavar="DATASET")
+    _add_data_args(train)
+    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--limit", type=int, default=0, help="use only this many training images (0: all)")
+    train.add_argument("--out", default=os.path.join("runs", "ember"),
+                       help=f"folder for {CHECKPOINT} and {CURVES}")
+    train.set_defaults(run=_train, subparser=train)
+
+    evaluate = commands.add_parser("eval", help="report a checkpoint's loss and accuracy on a data set",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog="data sets:\n" + _names(DATASETS))
+    evaluate.add_argument("checkpoint", help=f"a {CHECKPOINT} written by ember train")
+    evaluate.add_argument("--dataset", default=None, choices=DATASETS, metavar="DATASET",
+                          help="default: the data set the checkpoint was trained on")
+    _add_data_args(evaluate)
+    evaluate.add_argument("--limit", type=int, default=0, help="use only this many test images (0: all)")
+    evaluate.set_defaults(run=_eval, subparser=evaluate)
+    return parser
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default="data",
+                        help="torchvision-style root (DATA/MNIST/raw/...) or a folder holding the raw files")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+
+
+def _summary(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    spec = MODELS[args.model]
+    size = tuple(args.input_size) if args.input_size else spec.input_size
+    if spec.accepted_size(size) != size:
+        parser.error(f"{args.model} does not take inputs of shape {size}; "
+                     f"try --input-size {' '.join(map(str, spec.accepted_size(size)))}")
+    print(f"{args.model}, {args.num_classes} classes, for input (1, {', '.join(map(str, size))})")
+    ember.summary(spec.build(args.num_classes, size), input_size=(1, *size))
+
+
+def _load_split(name: str, data_dir: str, train: bool, size: Shape, limit: int):
+    spec = DATASETS[name]
+    dataset = adapt(spec.load(data_dir, train), spec.image_size, size)
+    return Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset
+
+
+def _trainer(model: nn.Module, optimizer: ember.optim.Optimizer | None, args: argparse.Namespace):
+    # Imported here so that ember summary and ember demo run without tqdm, which ember.train needs.
+    from ember.metrics import Accuracy
+    from ember.train import Trainer
+    return Trainer(model, nn.CrossEntropyLoss(), optimizer, metrics={"accuracy": Accuracy()}, device=args.device,
+                   seed=getattr(args, "seed", None))
+
+
+def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    from ember.train import save_checkpoint
+    model_spec, data_spec = MODELS[args.model], DATASETS[args.dataset]
+    size = model_spec.accepted_size(data_spec.image_size)
+    ember.manual_seed(args.seed)
+    try:
+        train_set = _load_split(args.dataset, args.data_dir, True, size, args.limit)
+        test_set = _load_split(args.dataset, args.data_dir, False, size, 0)
+    except ValueError as error:
+        parser.error(f"{args.model} on {args.dataset}: {error}")
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                              generator=ember.Generator().manual_seed(args.seed))
+    test_loader = DataLoader(test_set, batch_size=max(args.batch_size, 256))
+
+    model = model_spec.build(data_spec.num_classes, size)
+    if args.optimizer == "adam":
+        optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
+    else:
+        optimizer = ember.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{args.model} ({n_params:,} parameters, input {size}) on {args.dataset}: "
+          f"{len(train_set)} train / {len(test_set)} test images", flush=True)
+
+    trainer = _trainer(model, optimizer, args)
+    history = trainer.fit(train_loader, test_loader, epochs=args.epochs)
+
+    # The Trainer's whole state (resumable with Trainer.fit(resume_from=...)) plus what
+    # ember eval needs to rebuild the model.
+    state = trainer.state_dict()
+    state["config"] = {"model": args.model, "num_classes": data_spec.num_classes, "input_size": list(size),
+                       "dataset": args.dataset, "optimizer": args.optimizer, "lr": args.lr,
+                       "batch_size": args.batch_size, "seed": args.seed}
+    checkpoint = save_checkpoint(state, os.path.join(args.out, CHECKPOINT))
+    curves = history.plot(os.path.join(args.out, CURVES))
+    print(f"test loss {history['val_loss'][-1]:.4f}  accuracy {history['val_accuracy'][-1]:.2%}; "
+          f"checkpoint {checkpoint}; curves {curves}")
+
+
+def _eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    if not os.path.isfile(args.checkpoint):
+        parser.error(f"checkpoint not found: {args.checkpoint}")
+    state = ember.load(args.checkpoint)
+    if not isinstance(state, dict) or "config" not in state or "model" not in state:
+        parser.error(f"{args.checkpoint} is not a checkpoint written by ember train (no model config in it)")
+    config = state["config"]
+    dataset = args.dataset or config["dataset"]
+    size = tuple(config["input_size"])
+    model = MODELS[config["model"]].build(config["num_classes"], size)
+    model.load_state_dict(state["model"])
+    try:
+        test_set = _load_split(dataset, args.data_dir, False, size, args.limit)
+    except ValueError as error:
+        parser.error(f"{config['model']} on {dataset}: {error}")
+    logs = _trainer(model, None, args).evaluate(DataLoader(test_set, batch_size=args.batch_size))
+    print(f"{config['model']} on {dataset} test set ({len(test_set)} images): "
+          f"loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.2%}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``ember`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "demo":
+        from ember import demo
+        demo.main(extra)
+        return 0
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.run(args, args.subparser)
+    return 0
