@@ -291,17 +291,7 @@ class Tensor:
     # ---- conversion ----------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
         """Cast and/or move: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``."""
-        dtype, device, copy = kwargs.pop("dtype", None), kwargs.pop("device", None), kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, dtypes.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif a is not None:
-                device = a
+        device, dtype, copy = parse_to_args(args, kwargs)
         from .ops.elementwise import cast
         from .ops.shape import to_device
         out = self
@@ -444,6 +434,25 @@ _TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8
 from .autograd import function as _function  # noqa: E402  (needs Tensor, defined above)
 
 _function.Tensor, _function._make = Tensor, Tensor._make
+
+
+def parse_to_args(args: tuple, kwargs: dict) -> tuple:
+    """(device, dtype, copy) from ``to``'s PyTorch forms: ``to(dtype)``, ``to(device)``,
+    ``to(device, dtype)``, ``to(tensor)``, and keywords (Tensor.to and Module.to share it)."""
+    kwargs = dict(kwargs)
+    device, dtype, copy = kwargs.pop("device", None), kwargs.pop("dtype", None), kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, dtypes.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif a is not None:
+            device = a
+    return device, dtype, copy
 
 
 def _rebuild(array, device, requires_grad):

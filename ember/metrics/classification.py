@@ -5,7 +5,6 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor
 from ._base import Metric
 
 _AVERAGES = ("macro", "micro", "weighted", None)

@@ -225,3 +225,13 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Gener
     for c in range(cols):
         values[g.permutation(rows)[:num_zeros], c] = 0
     return _write(tensor, values)
+
+
+def _default_reset_(weight, bias) -> None:
+    """The default init of Linear and Conv layers in PyTorch: W ~ kaiming_uniform_(a=sqrt(5)),
+    i.e. U(+-1/sqrt(fan_in)), and b ~ U(+-1/sqrt(fan_in))."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

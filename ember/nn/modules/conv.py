@@ -1,7 +1,6 @@
 """Convolution layers: Conv1d/2d/3d, ConvTranspose1d/2d/3d, and Unfold/Fold (im2col/col2im)."""
 from __future__ import annotations
 
-import math
 
 from ..._tensor import Tensor
 from ...ops.creation import empty
@@ -78,14 +77,8 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's default: W ~ kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in)), and
-        b ~ U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        """PyTorch's default: W ~ kaiming_uniform_(a=sqrt(5)), b ~ U(+-1/sqrt(fan_in))."""
+        init._default_reset_(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

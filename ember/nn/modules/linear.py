@@ -51,13 +51,8 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's default: W ~ kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in)), and
-        b ~ U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        """PyTorch's default: W ~ kaiming_uniform_(a=sqrt(5)), b ~ U(+-1/sqrt(fan_in))."""
+        init._default_reset_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         weight = self.weight

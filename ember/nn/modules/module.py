@@ -10,9 +10,8 @@ import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from ..._tensor import Tensor
+from ..._tensor import Tensor, parse_to_args
 from ...autograd.grad_mode import no_grad
-from ...backend import dtypes
 from ...backend.device import to_device
 from ..parameter import Buffer, Parameter, UninitializedParameter
 from .hooks import RemovableHandle, _BackwardHook
@@ -368,18 +367,7 @@ class Module(StateDictMixin):
     def to(self, *args, **kwargs) -> "Module":
         """Move and/or cast the parameters and buffers in place: ``to(device)``,
         ``to(dtype)`` (floating ones only), ``to(device, dtype)`` or ``to(tensor)``."""
-        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, dtypes.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif a is not None:
-                device = a
+        device, dtype, _ = parse_to_args(args, kwargs)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
                             f"desired dtype={dtype}")
