@@ -42,6 +42,9 @@ def assert_close(e, t, atol: float = 1e-5, rtol: float = 1e-4, what: str = "valu
         for i, (a, b) in enumerate(zip(e, t)):
             assert_close(a, b, atol, rtol, f"{what}[{i}]")
         return
+    if t is None:  # e.g. attention weights when need_weights=False
+        assert e is None, f"{what}: expected None, got {e!r}"
+        return
     if not isinstance(t, torch.Tensor):
         assert e == pytest.approx(t, rel=rtol, abs=atol), f"{what}: {e} vs {t}"
         return
