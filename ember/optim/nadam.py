@@ -7,8 +7,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from .optimizer import (
-    Optimizer, add_scaled_, check_betas, check_differentiable, check_lr, check_range, grad_of,
-    increment, lerp_, scalar, state_zeros, step_tensor,
+    Optimizer, adam_moments_, add_scaled_, check_betas, check_differentiable, check_lr,
+    check_range, scalar, state_zeros, step_tensor,
 )
 
 __all__ = ["NAdam"]
@@ -54,7 +54,6 @@ class NAdam(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = scalar(group["lr"]), group["betas"], group["eps"]
-        weight_decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
         momentum_decay = group["momentum_decay"]
         for p in group["params"]:
             if p.grad is None:
@@ -65,10 +64,7 @@ class NAdam(Optimizer):
                 state["mu_product"] = step_tensor(1.0)
                 state["exp_avg"] = state_zeros(p)
                 state["exp_avg_sq"] = state_zeros(p)
-            step = increment(state["step"])
-            if decoupled and weight_decay != 0:
-                p._data *= 1 - lr * weight_decay
-            g = grad_of(p, group["maximize"], 0 if decoupled else weight_decay)
+            step, g, exp_avg, exp_avg_sq = adam_moments_(state, p, group, lr, beta1, beta2)
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
             # The product is kept in the counter's dtype (float32 by default), as PyTorch does.
@@ -76,10 +72,6 @@ class NAdam(Optimizer):
             mu_product_t._data *= mu
             mu_product = float(mu_product_t._data)
 
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            lerp_(exp_avg, g, 1 - beta1)
-            exp_avg_sq *= beta2
-            add_scaled_(exp_avg_sq, 1 - beta2, g, g)
             denom = exp_avg_sq / (1 - beta2 ** step)
             np.sqrt(denom, out=denom)
             denom += eps

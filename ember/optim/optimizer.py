@@ -336,6 +336,22 @@ def grad_of(p: Tensor, maximize: bool, weight_decay: float):
     return g
 
 
+def adam_moments_(state: dict, p: Tensor, group: dict, lr: float, beta1: float, beta2: float):
+    """The part of a step the Adam family shares: count the step, apply weight decay (L2
+    into the gradient, or decoupled onto the weights) and update the running moments in
+    place. Returns (step, gradient array, exp_avg array, exp_avg_sq array)."""
+    step = increment(state["step"])
+    weight_decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
+    if decoupled and weight_decay != 0:
+        p._data *= 1 - lr * weight_decay
+    g = grad_of(p, group["maximize"], 0 if decoupled else weight_decay)
+    exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+    lerp_(exp_avg, g, 1 - beta1)
+    exp_avg_sq *= beta2
+    add_scaled_(exp_avg_sq, 1 - beta2, g, g)
+    return step, g, exp_avg, exp_avg_sq
+
+
 def lerp_(start, end, weight: float) -> None:
     """``start += weight * (end - start)`` in place, in the form that is exact at both ends."""
     diff = np.subtract(end, start)

@@ -7,8 +7,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from .optimizer import (
-    Optimizer, add_scaled_, check_betas, check_differentiable, check_lr, check_range, grad_of,
-    increment, lerp_, scalar, state_zeros, step_tensor,
+    Optimizer, adam_moments_, check_betas, check_differentiable, check_lr, check_range, scalar,
+    state_zeros, step_tensor,
 )
 
 __all__ = ["RAdam"]
@@ -49,7 +49,6 @@ class RAdam(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = scalar(group["lr"]), group["betas"], group["eps"]
-        weight_decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
         for p in group["params"]:
             if p.grad is None:
@@ -59,14 +58,7 @@ class RAdam(Optimizer):
                 state["step"] = step_tensor()
                 state["exp_avg"] = state_zeros(p)
                 state["exp_avg_sq"] = state_zeros(p)
-            step = increment(state["step"])
-            if decoupled and weight_decay != 0:
-                p._data *= 1 - lr * weight_decay
-            g = grad_of(p, group["maximize"], 0 if decoupled else weight_decay)
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            lerp_(exp_avg, g, 1 - beta1)
-            exp_avg_sq *= beta2
-            add_scaled_(exp_avg_sq, 1 - beta2, g, g)
+            step, g, exp_avg, exp_avg_sq = adam_moments_(state, p, group, lr, beta1, beta2)
 
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step
