@@ -7,7 +7,7 @@ from .function import Function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck"]
+           "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 def _as_list(x) -> list:
@@ -82,4 +82,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     return result
 
 
-from .gradcheck import gradcheck, gradgradcheck  # noqa: E402  (gradcheck uses grad above)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402  (uses grad above)

@@ -308,30 +308,28 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     return SelectValue.apply(input, dims, keepdim, np.min)
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
-    """The largest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
-    first maximum; with another tensor, the element-wise maximum."""
+def _extreme(input: Tensor, dim, keepdim: bool, other, op: str, reduce, arg, elementwise, result):
+    """max/min: over everything, along ``dim`` with indices, or element-wise with ``other``."""
     if isinstance(dim, Tensor):
         dim, other = None, dim
     if other is not None:
-        return _math.maximum(input, other)
+        return elementwise(input, other)
     if dim is None:
-        _check_nonempty(input, None, "max")
-        return SelectValue.apply(input, None, False, np.max)
-    return return_types.max(*_select_along(input, dim, keepdim, partial(np.argmax, keepdims=True), "max"))
+        _check_nonempty(input, None, op)
+        return SelectValue.apply(input, None, False, reduce)
+    return result(*_select_along(input, dim, keepdim, partial(arg, keepdims=True), op))
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
+    """The largest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
+    first maximum; with another tensor, the element-wise maximum."""
+    return _extreme(input, dim, keepdim, other, "max", np.max, np.argmax, _math.maximum, return_types.max)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
     """The smallest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
     first minimum; with another tensor, the element-wise minimum."""
-    if isinstance(dim, Tensor):
-        dim, other = None, dim
-    if other is not None:
-        return _math.minimum(input, other)
-    if dim is None:
-        _check_nonempty(input, None, "min")
-        return SelectValue.apply(input, None, False, np.min)
-    return return_types.min(*_select_along(input, dim, keepdim, partial(np.argmin, keepdims=True), "min"))
+    return _extreme(input, dim, keepdim, other, "min", np.min, np.argmin, _math.minimum, return_types.min)
 
 
 def _arg_extreme(input: Tensor, dim, keepdim: bool, fn, op: str) -> Tensor:
