@@ -222,6 +222,8 @@ class Tensor:
         recording = state.enabled and (result._requires_grad or self._requires_grad)
         if recording:
             self._check_inplace_allowed()
+            if result.grad_fn is not None and result.grad_fn._saved:
+                result.grad_fn._keep_value_of(self)
         data = result._data
         if data.shape != self._data.shape:
             raise RuntimeError(

@@ -177,6 +177,14 @@ class Function:
                 saved.append((Tensor._make(np.asarray(x) if isinstance(x, np.generic) else x), None, 0))
         self._saved = tuple(saved)
 
+    def _keep_value_of(self, t) -> None:
+        """``t``, saved by this node, is about to be overwritten in place by this node's own
+        result: save a copy of its current value instead, in t's place in the graph, as
+        PyTorch does for in-place ops that need the old value."""
+        if any(s[0] is t for s in self._saved):
+            copy = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
+            self._saved = tuple((copy, None, 0) if s[0] is t else s for s in self._saved)
+
     def _release(self) -> None:
         if self._saved:
             self._saved = _FREED

@@ -13,22 +13,10 @@ TOPICS = (creation, elementwise, math, reduce, cumulative, shape, join, indexing
 
 def _inplace(fn, name: str):
     def method(self, *args, **kwargs):
-        result = fn(self, *args, **kwargs)
-        if result.grad_fn is not None and result.grad_fn._saved:
-            _keep_saved_value(result.grad_fn, self)
-        return self._assign(result)
+        return self._assign(fn(self, *args, **kwargs))
     method.__name__ = name
     method.__doc__ = f"In-place version of :meth:`Tensor.{fn.__name__}`."
     return method
-
-
-def _keep_saved_value(node, t: Tensor) -> None:
-    """``node`` saved ``t`` for its gradient and ``t`` is about to be overwritten in place:
-    save a copy of its value instead, in t's place in the graph, as PyTorch does."""
-    saved = node._saved
-    if any(s[0] is t for s in saved):
-        copy = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
-        node._saved = tuple((copy, None, 0) if s[0] is t else s for s in saved)
 
 
 def _bind() -> None:
