@@ -9,10 +9,11 @@ import numpy as np
 class dtype:
     """A tensor element type, e.g. ``ember.float32``. Compared by identity."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_kind")
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_kind", "kernel_name")
 
-    def __init__(self, name: str, np_dtype, kind: int):
+    def __init__(self, name: str, np_dtype, kind: int, kernel_name: str):
         self.name = name
+        self.kernel_name = kernel_name  # PyTorch's scalar-type name, used in "not implemented" errors
         self.np = np.dtype(np_dtype)
         self._kind = kind  # 0 bool, 1 integer, 2 floating: the promotion category
         self.is_floating_point = kind == 2
@@ -30,15 +31,15 @@ class dtype:
         return (_from_name, (self.name,))
 
 
-float16 = dtype("float16", np.float16, 2)
-float32 = dtype("float32", np.float32, 2)
-float64 = dtype("float64", np.float64, 2)
-int8 = dtype("int8", np.int8, 1)
-int16 = dtype("int16", np.int16, 1)
-int32 = dtype("int32", np.int32, 1)
-int64 = dtype("int64", np.int64, 1)
-uint8 = dtype("uint8", np.uint8, 1)
-bool_ = dtype("bool", np.bool_, 0)
+float16 = dtype("float16", np.float16, 2, "Half")
+float32 = dtype("float32", np.float32, 2, "Float")
+float64 = dtype("float64", np.float64, 2, "Double")
+int8 = dtype("int8", np.int8, 1, "Char")
+int16 = dtype("int16", np.int16, 1, "Short")
+int32 = dtype("int32", np.int32, 1, "Int")
+int64 = dtype("int64", np.int64, 1, "Long")
+uint8 = dtype("uint8", np.uint8, 1, "Byte")
+bool_ = dtype("bool", np.bool_, 0, "Bool")
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
@@ -127,3 +128,71 @@ def result_type(a: dtype, a_level: int, b: dtype, b_level: int) -> dtype:
         return promote_types(a, b)
     hi, lo = (a, b) if a_level > b_level else (b, a)
     return lo if lo._kind > hi._kind else hi
+
+
+def not_implemented(kernel: str, d: dtype, hint: str = "") -> NotImplementedError:
+    """PyTorch's error for an op that has no kernel for dtype ``d``."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{d.kernel_name}'"
+                               + (f": {hint}" if hint else ""))
+
+
+# ---- Python numbers as elements ------------------------------------------------------
+# PyTorch holds a Python int in 64 bits: as int64 when it fits, else as uint64.
+_INT64_MIN, _UINT64_END = -2 ** 63, 2 ** 64
+
+
+def _int64_bits(value: int) -> int:
+    """A Python int as PyTorch holds it (int64, or uint64 above int64's range), as int64 bits."""
+    if value >= _UINT64_END:
+        raise OverflowError(f"int too big to convert: {value} does not fit in 64 bits")
+    if value < _INT64_MIN:
+        raise OverflowError(f"can't convert negative int to unsigned: {value} does not fit in 64 bits")
+    return value - _UINT64_END if value >= 2 ** 63 else value
+
+
+def wrap_scalar(value, d: dtype):
+    """A Python number as an operand of an op on a ``d`` tensor: PyTorch casts it to ``d``
+    without a range check, so integers wrap around (``int8 + 200`` adds -56)."""
+    if isinstance(value, (_b.bool, np.bool_)) or d._kind == 0:
+        return _b.bool(value)
+    if d._kind == 2:
+        return _b.float(value) if isinstance(value, _b.int) else value
+    v = _int64_bits(_b.int(value))
+    bits = 8 * d.itemsize
+    lo = -(1 << (bits - 1)) if d.is_signed else 0
+    return (v - lo) % (1 << bits) + lo
+
+
+def checked_scalar(value, d: dtype, op: str):
+    """A Python number written into a ``d`` tensor (tensor(), full, fill_, ...): as PyTorch,
+    it must fit ``d``, except that an unsigned dtype also takes negatives down to -max,
+    which wrap around (``uint8`` takes -1 as 255). Returns the converted Python number."""
+    if d._kind == 0:
+        return _b.bool(value)
+    if isinstance(value, (_b.bool, np.bool_)):
+        return _b.int(value)
+    if isinstance(value, (_b.float, np.floating)):
+        value = _b.float(value)
+        if d._kind == 2:
+            lim = np.finfo(d.np).max
+            if value != value or abs(value) == _b.float("inf") or abs(value) <= lim:
+                return value
+            low, high = -lim, lim
+        else:
+            info = np.iinfo(d.np)
+            low, high = info.min, info.max
+            if low <= value <= high:
+                return _b.int(value)
+    else:
+        v = _b.int(value)
+        if v >= _UINT64_END or v < _INT64_MIN:
+            _int64_bits(v)  # raises PyTorch's OverflowError
+        if d._kind == 2:
+            return _b.float(v)
+        info = np.iinfo(d.np)
+        low, high = (info.min, info.max) if info.min < 0 else (-info.max, info.max)
+        if low <= v <= high:
+            return wrap_scalar(v, d)
+    raise RuntimeError(
+        f"{op}: value cannot be converted to type {d.name} without overflow: {value} is outside "
+        f"[{low}, {high}]; convert it first or pick a wider dtype")

@@ -46,6 +46,12 @@ def _bind() -> None:
     def rmatmul(self, other):
         return linalg.matmul(other, self)
 
+    def rlshift(self, other):
+        return e.bitwise_left_shift(other, self)
+
+    def rrshift(self, other):
+        return e.bitwise_right_shift(other, self)
+
     ops = {
         "__add__": e.add, "__radd__": e.add, "__sub__": e.sub, "__rsub__": rsub,
         "__mul__": e.mul, "__rmul__": e.mul, "__truediv__": e.div, "__rtruediv__": rdiv,
@@ -56,6 +62,8 @@ def _bind() -> None:
         "__eq__": _operand_or_notimpl(e.eq), "__ne__": _operand_or_notimpl(e.ne), "__lt__": e.lt, "__le__": e.le, "__gt__": e.gt, "__ge__": e.ge,
         "__and__": e.bitwise_and, "__rand__": e.bitwise_and, "__or__": e.bitwise_or,
         "__ror__": e.bitwise_or, "__xor__": e.bitwise_xor, "__rxor__": e.bitwise_xor,
+        "__lshift__": e.bitwise_left_shift, "__rlshift__": rlshift,
+        "__rshift__": e.bitwise_right_shift, "__rrshift__": rrshift,
         "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
     }
     for name, fn in ops.items():
@@ -63,7 +71,8 @@ def _bind() -> None:
     for name, method in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"),
                          ("__itruediv__", "div_"), ("__ifloordiv__", "floor_divide_"),
                          ("__imod__", "remainder_"), ("__ipow__", "pow_"), ("__iand__", "bitwise_and_"),
-                         ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")):
+                         ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_"),
+                         ("__ilshift__", "bitwise_left_shift_"), ("__irshift__", "bitwise_right_shift_")):
         setattr(Tensor, name, getattr(Tensor, method))
     Tensor.__hash__ = object.__hash__  # __eq__ above is element-wise; tensors hash by identity
     Tensor.T = property(_T)
@@ -81,7 +90,8 @@ def _operand_or_notimpl(fn):
 
 def _invert(self):
     if self._data.dtype.kind == "f":
-        raise TypeError("~ (bitwise not) is only defined for integer and bool tensors")
+        raise TypeError(f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, "
+                        f"got {self.dtype}; for a mask use (x == 0) or x.logical_not()")
     return elementwise.bitwise_not(self)
 
 

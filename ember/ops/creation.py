@@ -9,6 +9,7 @@ from .._tensor import Tensor
 from ..backend import dtypes
 from ..backend.device import CPU, move, to_device
 from ..backend.random import rng
+from .views import overwrite
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
@@ -60,8 +61,32 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
         d = dtypes.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat_first(data)):
             data = _tensors_to_lists(data)
-        arr = np.array(data, dtype=d.np)
+        arr = _array(data, d)
     return _finish(arr, device, requires_grad)
+
+
+def _array(data, d: dtypes.dtype) -> np.ndarray:
+    """Python data as an array of ``d``, each element converted as PyTorch converts it: floats
+    round (beyond float16's range to inf), bools take truthiness, and a value stored in an
+    integer dtype must fit it (an unsigned one also takes negatives down to -max, which wrap)."""
+    if d._kind != 1:
+        with np.errstate(over="ignore"):
+            return np.array(data, dtype=d.np)
+    raw = np.array(data)
+    if raw.dtype.kind in "uO":  # an int beyond int64 (NumPy keeps it as uint64 or object)
+        raise ValueError(f"Overflow when unpacking long long: tensor() data holds an integer outside "
+                         f"int64's range [{-2 ** 63}, {2 ** 63 - 1}]")
+    if raw.dtype.kind not in "bif":
+        raise TypeError(f"tensor(): can't convert elements of type {raw.dtype} to {d}")
+    if raw.dtype.kind != "b":
+        info = np.iinfo(d.np)
+        low = info.min if info.min < 0 or raw.dtype.kind == "f" else -info.max
+        fits = (raw >= low) & (raw <= info.max)  # False for NaN
+        if not fits.all():
+            dtypes.checked_scalar(raw[~fits].flat[0].item(), d, "tensor()")  # raises
+        if raw.dtype.kind == "f":
+            raw = np.trunc(raw)
+    return raw.astype(d.np)
 
 
 def _flat_first(data):
@@ -112,10 +137,12 @@ def _dtype(dtype) -> dtypes.dtype:
     return dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
 
 
-def _filled(fill, size, dtype, device, requires_grad) -> Tensor:
-    arr = np.full(_shape(size), fill, dtype=_dtype(dtype).np) if fill is not None else \
-        np.empty(_shape(size), dtype=_dtype(dtype).np)
-    return _finish(arr, device, requires_grad)
+def _filled(fill, size, dtype, device, requires_grad, op: str = "full") -> Tensor:
+    d = _dtype(dtype)
+    if fill is None:
+        return _finish(np.empty(_shape(size), dtype=d.np), device, requires_grad)
+    fill = dtypes.checked_scalar(fill.item() if isinstance(fill, Tensor) else fill, d, op)
+    return _finish(np.full(_shape(size), fill, dtype=d.np), device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -291,11 +318,9 @@ def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> T
 
 # ---- in-place random fills and new_* (Tensor methods) ---------------------------------
 def _fill_random(self: Tensor, draw) -> Tensor:
-    """Overwrite ``self`` with draws (float64 samples cast to its dtype), outside autograd."""
-    self._check_inplace_allowed()
-    self._data[...] = move(draw(self._data.shape), self.device).astype(self._data.dtype, copy=False)
-    self._vc[0] += 1
-    return self
+    """Overwrite ``self`` with draws (float64 samples cast to its dtype): a constant, so the
+    old value gets no gradient."""
+    return overwrite(self, move(draw(self._data.shape), self.device).astype(self._data.dtype, copy=False))
 
 
 def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:

@@ -13,13 +13,14 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import xp_of
+from .creation import ones_like, zeros_like
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
     "remainder", "fmod", "neg", "negative", "pow", "cast",
     "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "isclose", "isnan", "isinf", "isfinite",
     "logical_and", "logical_or", "logical_not", "logical_xor",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
 ]
 
 
@@ -28,57 +29,71 @@ def _level(t: Tensor) -> int:
     return 2 if t._data.ndim else 1
 
 
-def scalar_tensor(value, dtype: dtypes.dtype, like) -> Tensor:
-    """A constant 0-d tensor on the same device as the array ``like``."""
+def scalar_tensor(value, dtype: dtypes.dtype, like, *, wrap: bool = False) -> Tensor:
+    """A constant 0-d tensor on the same device as the array ``like``.
+
+    A number written into a tensor must fit ``dtype`` (PyTorch's RuntimeError otherwise); an
+    operand of arithmetic (``wrap=True``) is cast as PyTorch casts it, integers wrapping around.
+    """
+    value = dtypes.wrap_scalar(value, dtype) if wrap else dtypes.checked_scalar(value, dtype, "")
+    if dtype is dtypes.float16:  # a float beyond float16's range becomes inf, as in PyTorch
+        with np.errstate(over="ignore"):
+            return Tensor._make(xp_of(like).asarray(value, dtype=dtype.np))
     return Tensor._make(xp_of(like).asarray(value, dtype=dtype.np))
 
 
-def promote(a, b):
-    """Both operands as tensors of PyTorch's result dtype; numbers become 0-d constants."""
+def check_broadcast(sa: tuple, sb: tuple, op: str = "") -> None:
+    """Raise PyTorch's RuntimeError when shapes ``sa`` and ``sb`` do not broadcast."""
+    for k, (x, y) in enumerate(zip(reversed(sa), reversed(sb))):
+        if x != y and x != 1 and y != 1:
+            d = max(len(sa), len(sb)) - 1 - k
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                f"dimension {d}: {op + ' of ' if op else ''}shapes {list(sa)} and {list(sb)} do not "
+                "broadcast (sizes must be equal or 1, aligned from the last dimension)")
+
+
+def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
+    """Both operands as tensors of PyTorch's result dtype (a floating one when ``floating``);
+    numbers become 0-d constants. Shapes that do not broadcast raise PyTorch's RuntimeError,
+    here, for every binary op. A number is cast as PyTorch casts an arithmetic operand when
+    ``wrap`` (integers wrap around), else it must fit the result dtype."""
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
-        if a._data.dtype == b._data.dtype:
+        sa, sb = a._data.shape, b._data.shape
+        if sa != sb:
+            check_broadcast(sa, sb, op)
+        if a._data.dtype == b._data.dtype and not (floating and a._data.dtype.kind != "f"):
             return a, b
         if a.device != b.device:
             raise RuntimeError(
                 "Expected all tensors to be on the same device, but found at least two devices, "
                 f"{a.device} and {b.device}! Move one with .to(device).")
-        dt = dtypes.result_type(a.dtype, _level(a), b.dtype, _level(b))
+        dt = _floating(dtypes.result_type(a.dtype, _level(a), b.dtype, _level(b)), floating)
         return cast(a, dt), cast(b, dt)
     if not ta and not tb:
         raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
     t, s = (a, b) if ta else (b, a)
-    if not isinstance(s, (numbers.Number, np.generic)):
+    if not isinstance(s, (numbers.Number, np.generic)) or isinstance(s, complex):
         raise TypeError(f"unsupported operand type: Tensor and {type(s).__name__}")
-    dt = dtypes.result_type(t.dtype, _level(t), dtypes.scalar_dtype(s), 0)
+    dt = _floating(dtypes.result_type(t.dtype, _level(t), dtypes.scalar_dtype(s), 0), floating)
     t = cast(t, dt)
-    s = scalar_tensor(s, dt, t._data)
+    s = scalar_tensor(s, dt, t._data, wrap=wrap)
     return (t, s) if ta else (s, t)
 
 
-def broadcast_error(a: Tensor, b: Tensor, op: str) -> RuntimeError:
-    """PyTorch's message for shapes that do not broadcast, naming the first clash."""
-    sa, sb = a._data.shape, b._data.shape
-    n = max(len(sa), len(sb))
-    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
-    d = next(i for i in range(n) if pa[i] != pb[i] and 1 not in (pa[i], pb[i]))
-    return RuntimeError(
-        f"{op}: the size of tensor a ({pa[d]}) must match the size of tensor b ({pb[d]}) at "
-        f"non-singleton dimension {d} (shapes {list(sa)} and {list(sb)})")
+def _floating(dt: dtypes.dtype, floating: bool) -> dtypes.dtype:
+    return dtypes.get_default_dtype() if floating and not dt.is_floating_point else dt
 
 
-def binary(fn, a: Tensor, b: Tensor, op: str):
-    """Apply a broadcasting primitive (or ufunc), turning NumPy's broadcast failure into PyTorch's."""
-    try:
-        return fn(a, b)
-    except ValueError:
-        if a._data.shape == b._data.shape:
-            raise
-        try:
-            np.broadcast_shapes(a._data.shape, b._data.shape)
-        except ValueError:
-            raise broadcast_error(a, b, op) from None
-        raise
+def _operand_dtype(x) -> dtypes.dtype:
+    return x.dtype if isinstance(x, Tensor) else dtypes.scalar_dtype(x)
+
+
+def _no_kernel(kernel: str, a: Tensor, *dts: dtypes.dtype, hint: str = "") -> None:
+    """PyTorch's NotImplementedError when the op computes in one of ``dts``."""
+    if a.dtype in dts:
+        raise dtypes.not_implemented(kernel, a.dtype, hint)
 
 
 # ---- cast ----------------------------------------------------------------------------
@@ -162,7 +177,10 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        out = np.power(a._data, b._data)
+        if a._data.dtype.kind in "iu":
+            return _int_power(a._data, b._data)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf/nan as in PyTorch
+            out = np.power(a._data, b._data)
         ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
         return out
 
@@ -178,86 +196,167 @@ class Pow(Function):
         return ga, gb
 
 
+def _int_power(a, b):
+    """Integer powers as PyTorch computes them: wrapping around on overflow, and for a negative
+    exponent the truncated value (1 for base 1, +-1 for base -1, else 0) where NumPy raises."""
+    neg = b < 0
+    if not neg.any():
+        return np.power(a, b)
+    out = np.power(a, np.where(neg, 0, b))
+    odd = (b % 2) != 0
+    truncated = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(neg, truncated, out).astype(out.dtype, copy=False)
+
+
 def where_(cond, x, y):
     from .indexing import where
     return where(cond, x, y)
 
 
+def _check_int_divisor(b: Tensor, op: str) -> None:
+    if b._data.dtype.kind in "iub" and np.any(b._data == 0):
+        raise RuntimeError(f"ZeroDivisionError: integer division by zero in {op} (divisor has a 0 "
+                           "element); convert to a floating dtype to get inf/nan instead")
+
+
+class DivRounded(Function):
+    """a / b rounded toward zero ('trunc') or down ('floor'); the gradient is zero, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        x, y = a._data, b._data
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if mode == "floor":  # NumPy's float floor_divide is PyTorch's formula, bit for bit
+                return np.floor_divide(x, y)
+            if x.dtype.kind == "f":
+                return np.trunc(x / y)
+            q = np.floor_divide(x, y)
+            return q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0))).astype(q.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return zeros_like(grad), zeros_like(grad), None
+
+
+class Remainder(Function):
+    """Python's modulo (the sign of the divisor) as PyTorch computes it: the C remainder, plus b
+    where its sign differs from b's; a zero keeps the dividend's sign."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
+        x, y = a._data, b._data
+        if x.dtype.kind != "f":
+            return np.remainder(x, y)
+        with np.errstate(invalid="ignore"):
+            m = np.fmod(x, y)
+            return np.where((m != 0) & ((y < 0) != (m < 0)), m + y, m)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad, (-grad * div(a, b, rounding_mode="floor") if b is not None else None)
+
+
+class Fmod(Function):
+    """C's modulo: the result has the sign of the dividend."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
+        with np.errstate(invalid="ignore"):
+            return np.fmod(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad, (-grad * div(a, b, rounding_mode="trunc") if b is not None else None)
+
+
 # ---- public functions ----------------------------------------------------------------
+def _alpha(a: Tensor, alpha, op: str):
+    """``alpha`` checked as PyTorch checks it, converted to the operands' dtype."""
+    if isinstance(alpha, (bool, np.bool_)) and a.dtype is not dtypes.bool_:
+        raise RuntimeError(f"{op}: Boolean alpha only supported for Boolean results "
+                           f"(the operands are {a.dtype}); pass alpha=1 or 0")
+    if isinstance(alpha, (float, np.floating)) and not a.is_floating_point():
+        raise RuntimeError(f"{op}: For integral input tensors, argument alpha must not be a floating "
+                           f"point number (got alpha={alpha} for {a.dtype} operands)")
+    return dtypes.checked_scalar(alpha, a.dtype, op)
+
+
 def add(input, other, *, alpha=1) -> Tensor:
     """input + alpha * other, broadcast."""
-    if alpha != 1:
-        other = mul(other, alpha)
-    a, b = promote(input, other)
+    a, b = promote(input, other, "add", wrap=True)
+    if alpha != 1 or isinstance(alpha, bool):
+        alpha = _alpha(a, alpha, "add")
+        if a.dtype is dtypes.bool_:
+            return logical_or(a, b if alpha else zeros_like(b))
+        b = mul(b, alpha)
     if a._data.dtype == np.bool_:
         return logical_or(a, b)
-    return binary(Add.apply, a, b, "add")
+    return Add.apply(a, b)
+
+
+def _check_bool_sub(input, other) -> None:
+    bools = (_operand_dtype(input) is dtypes.bool_) + (_operand_dtype(other) is dtypes.bool_)
+    if bools == 2:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if bools:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """input - alpha * other, broadcast."""
-    if alpha != 1:
-        other = mul(other, alpha)
-    a, b = promote(input, other)
-    if a._data.dtype == np.bool_:
-        raise RuntimeError(
-            "Subtraction, the `-` operator, with two bool tensors is not supported. "
-            "Use the `^` or `logical_xor()` operator instead.")
-    return binary(Sub.apply, a, b, "sub")
+    _check_bool_sub(input, other)
+    a, b = promote(input, other, "sub", wrap=True)
+    if alpha != 1 or isinstance(alpha, bool):
+        b = mul(b, _alpha(a, alpha, "sub"))
+    return Sub.apply(a, b)
 
 
 def mul(input, other) -> Tensor:
-    a, b = promote(input, other)
+    a, b = promote(input, other, "mul", wrap=True)
     if a._data.dtype == np.bool_:
         return logical_and(a, b)
-    return binary(Mul.apply, a, b, "mul")
+    return Mul.apply(a, b)
 
 
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """True division (integers give floats), or rounded with 'trunc' / 'floor'."""
-    a, b = promote(input, other)
     if rounding_mode is None:
-        if not a.is_floating_point():
-            a, b = cast(a, dtypes.get_default_dtype()), cast(b, dtypes.get_default_dtype())
-        return binary(Div.apply, a, b, "div")
+        a, b = promote(input, other, "div", floating=True)
+        return Div.apply(a, b)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
-    if not a.is_floating_point():
-        _check_int_divisor(b, "div")
-        q = np.floor_divide(a._data, b._data)
-        if rounding_mode == "trunc":
-            q = np.where((q < 0) & (q * b._data != a._data), q + 1, q)
-        return Tensor._make(q.astype(a._data.dtype))
-    q = binary(Div.apply, a, b, "div")
-    return q.floor() if rounding_mode == "floor" else q.trunc()
+    a, b = promote(input, other, "div", wrap=True)
+    _no_kernel(f"div_{rounding_mode}_cpu", a, dtypes.bool_)
+    _check_int_divisor(b, "div")
+    return DivRounded.apply(a, b, rounding_mode)
 
 
 def floor_divide(input, other) -> Tensor:
+    """input // other: the quotient rounded down (Python's //)."""
     return div(input, other, rounding_mode="floor")
 
 
 def remainder(input, other) -> Tensor:
     """Python's modulo: the result has the sign of the divisor."""
-    a, b = promote(input, other)
-    if not a.is_floating_point():
-        _check_int_divisor(b, "remainder")
-        return Tensor._make(np.remainder(a._data, b._data))
-    return a - b * div(a, b, rounding_mode="floor").detach()
+    a, b = promote(input, other, "remainder", wrap=True)
+    _no_kernel("remainder_cpu", a, dtypes.bool_)
+    _check_int_divisor(b, "remainder")
+    return Remainder.apply(a, b)
 
 
 def fmod(input, other) -> Tensor:
     """C's modulo: the result has the sign of the dividend."""
-    a, b = promote(input, other)
-    if not a.is_floating_point():
-        _check_int_divisor(b, "fmod")
-        return Tensor._make(np.fmod(a._data, b._data))
-    return a - b * div(a, b, rounding_mode="trunc").detach()
-
-
-def _check_int_divisor(b: Tensor, op: str) -> None:
-    if np.any(b._data == 0):
-        raise RuntimeError(f"ZeroDivisionError: integer division by zero in {op}")
+    a, b = promote(input, other, "fmod", wrap=True)
+    _no_kernel("fmod_cpu", a, dtypes.bool_)
+    _check_int_divisor(b, "fmod")
+    return Fmod.apply(a, b)
 
 
 def neg(input: Tensor) -> Tensor:
@@ -270,37 +369,42 @@ def neg(input: Tensor) -> Tensor:
 
 def pow(input, exponent) -> Tensor:
     """input ** exponent; either may be a number."""
-    if isinstance(input, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
-        if exponent == 1:
-            return input.clone() if input._requires_grad else input
-        if exponent == 2 and input.is_floating_point():
-            return Mul.apply(input, input)
-        if not input.is_floating_point() and isinstance(exponent, int) and exponent < 0:
+    if isinstance(input, Tensor) and isinstance(exponent, (numbers.Number, np.generic)):
+        if (not input.is_floating_point() and isinstance(exponent, (int, np.integer))
+                and not isinstance(exponent, bool) and exponent < 0):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-    a, b = promote(input, exponent)
-    return binary(Pow.apply, a, b, "pow")
+        a, b = promote(input, exponent, "pow")  # the exponent must fit the result dtype
+        # PyTorch's shortcuts; they also serve bool tensors, which have no pow kernel
+        if exponent == 1:
+            return a.clone() if a is input else a
+        if exponent == 2 and a.is_floating_point():
+            return Mul.apply(a, a)
+        if a.dtype is dtypes.bool_:
+            return ones_like(a)
+        return Pow.apply(a, b)
+    a, b = promote(input, exponent, "pow")
+    _no_kernel("pow", a, dtypes.bool_)
+    return Pow.apply(a, b)
 
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 
 
 # ---- comparisons and logic (not differentiable: results are bool) --------------------
-def _compare(ufunc):
+def _compare(ufunc, name: str):
     def op(input, other) -> Tensor:
-        a, b = promote(input, other)
-        return binary(lambda x, y: Tensor._make(ufunc(x._data, y._data)), a, b, ufunc.__name__)
-    op.__name__ = ufunc.__name__
+        a, b = promote(input, other, name, wrap=True)
+        return Tensor._make(ufunc(a._data, b._data))
+    op.__name__ = name
     return op
 
 
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
-for _fn, _name in ((eq, "eq"), (ne, "ne"), (lt, "lt"), (le, "le"), (gt, "gt"), (ge, "ge")):
-    _fn.__name__ = _name
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
@@ -308,40 +412,51 @@ def _data(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def _logical(ufunc):
-    def op(input, other) -> Tensor:
-        return Tensor._make(np.asarray(ufunc(_data(input) != 0, _data(other) != 0)))
+def _logical(ufunc, name: str):
+    def op(input: Tensor, other: Tensor) -> Tensor:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
+                            f"{type(other).__name__}")
+        check_broadcast(input._data.shape, other._data.shape, name)
+        return Tensor._make(np.asarray(ufunc(input._data != 0, other._data != 0)))
+    op.__name__ = name
     return op
 
 
-logical_and = _logical(np.logical_and)
-logical_or = _logical(np.logical_or)
-logical_xor = _logical(np.logical_xor)
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
 
 
 def logical_not(input: Tensor) -> Tensor:
     return Tensor._make(np.logical_not(input._data))
 
 
-def _bitwise(ufunc, name):
+def _integer_op(ufunc, name: str, kernel: str, no_bool: bool = False):
+    """A bitwise op or shift: integer (and for and/or/xor, bool) operands, as in PyTorch."""
+    hint = "it takes integer" + ("" if no_bool else " or bool") + " tensors"
+
     def op(input, other) -> Tensor:
-        a, b = promote(input, other)
-        if a.is_floating_point():
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{a.dtype}': "
-                               "bitwise ops take integer or bool tensors")
+        a, b = promote(input, other, name, wrap=True)
+        _no_kernel(kernel, a, dtypes.float16, dtypes.float32, dtypes.float64,
+                   *((dtypes.bool_,) if no_bool else ()), hint=f"{name}: {hint}")
         return Tensor._make(ufunc(a._data, b._data))
     op.__name__ = name
     return op
 
 
-bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
-bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
-bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_and = _integer_op(np.bitwise_and, "bitwise_and", "bitwise_and_cpu")
+bitwise_or = _integer_op(np.bitwise_or, "bitwise_or", "bitwise_or_cpu")
+bitwise_xor = _integer_op(np.bitwise_xor, "bitwise_xor", "bitwise_xor_cpu")
+# NumPy's shifts are PyTorch's: a shift by a negative amount or by the width or more gives 0,
+# or for >> of a negative signed value, -1.
+bitwise_left_shift = _integer_op(np.left_shift, "bitwise_left_shift", "lshift_cpu", no_bool=True)
+bitwise_right_shift = _integer_op(np.right_shift, "bitwise_right_shift", "rshift_cpu", no_bool=True)
 
 
 def bitwise_not(input: Tensor) -> Tensor:
-    if input.is_floating_point():
-        raise RuntimeError(f"bitwise_not: expected an integer or bool tensor, got {input.dtype}")
+    _no_kernel("bitwise_not_cpu", input, dtypes.float16, dtypes.float32, dtypes.float64,
+               hint="bitwise_not takes integer or bool tensors")
     return Tensor._make(np.invert(input._data))
 
 
@@ -378,4 +493,5 @@ TENSOR_METHODS.update(equal=equal, greater=gt, greater_equal=ge, less=lt, less_e
 INPLACE = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "neg", "negative", "pow",
            "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not",
-           "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"]
+           "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+           "bitwise_left_shift", "bitwise_right_shift"]
