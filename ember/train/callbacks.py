@@ -2,18 +2,23 @@
 
 Every hook receives the trainer (``trainer.model``, ``trainer.optimizer``,
 ``trainer.global_step``, ``trainer.history``...); setting ``trainer.stop_training = True``
-ends the fit after the current epoch, ``trainer.stop_now = True`` right after the current batch. A callback that keeps state across epochs may define
-``state_dict()`` / ``load_state_dict()`` so that a resumed fit continues it.
+ends the fit after the current epoch, ``trainer.stop_now = True`` right after the current
+batch. A callback that keeps state across batches or epochs returns it from
+``state_dict()`` and takes it back in ``load_state_dict()``: the Trainer saves every
+callback's state in its checkpoints and restores it when a fit resumes.
 """
 from __future__ import annotations
 
 import copy
 import csv
+import io
 import math
 import os
 from typing import Callable
 
 import numpy as np
+
+from ..io._files import atomic_write
 
 __all__ = ["Callback", "LambdaCallback", "EarlyStopping", "ModelCheckpoint", "LearningRateMonitor",
            "TerminateOnNaN", "CSVLogger"]
@@ -35,6 +40,13 @@ class Callback:
     def on_batch_end(self, trainer, batch: int, logs: dict) -> None: ...
 
     def on_validation_end(self, trainer, epoch: int, logs: dict) -> None: ...
+
+    def state_dict(self) -> dict:
+        """What a resumed fit needs to continue this callback (none by default)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take back what :meth:`state_dict` returned."""
 
 
 _HOOKS = ("on_fit_start", "on_fit_end", "on_epoch_start", "on_epoch_end", "on_batch_start",
@@ -117,11 +129,12 @@ class EarlyStopping(Callback):
 
     def state_dict(self) -> dict:
         return {"best": self._monitor.best, "wait": self.wait, "best_epoch": self.best_epoch,
-                "best_weights": self.best_weights}
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
 
     def load_state_dict(self, state: dict) -> None:
         self._monitor.best, self.wait = state["best"], state["wait"]
-        self.best_epoch, self.best_weights = state["best_epoch"], state["best_weights"]
+        self.best_epoch, self.stopped_epoch = state["best_epoch"], state["stopped_epoch"]
+        self.best_weights = state["best_weights"]
 
 
 class ModelCheckpoint(Callback):
@@ -161,9 +174,7 @@ class ModelCheckpoint(Callback):
         if improved:
             self._monitor.best = value
         if improved or not self.save_best_only:
-            path = self.filepath.format(epoch=epoch, **logs)
-            trainer.save_checkpoint(path)
-            self.best_path = path
+            self.best_path = trainer.save_checkpoint(self.filepath.format(epoch=epoch, **logs))
         if self.save_last:
             trainer.save_checkpoint(self.last_path)
 
@@ -213,26 +224,45 @@ class TerminateOnNaN(Callback):
             trainer.stop_training = True
             trainer.stop_now = True
 
+    def state_dict(self) -> dict:
+        return {"reason": self.reason}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.reason = state["reason"]
+
 
 class CSVLogger(Callback):
     """Append one row per epoch (``epoch`` and every logged value) to a CSV file.
 
     Args:
         path: the CSV file.
-        append: keep an existing file's rows (a resumed fit) instead of starting over.
+        append: keep an existing file's rows instead of starting over.
+
+    A fit resumed from a checkpoint keeps the rows written up to that checkpoint and drops
+    any written after it, so the file ends as an uninterrupted fit's does.
     """
 
     def __init__(self, path: str | os.PathLike, append: bool = False):
         self.path, self.append = os.fspath(path), append
         self._keys: list[str] | None = None
+        self._rows = 0  # rows in the file
+        self._resumed_rows: int | None = None  # rows to keep, from a checkpoint
 
     def on_fit_start(self, trainer) -> None:
-        if not self.append and os.path.exists(self.path):
+        if self._resumed_rows is None and not self.append and os.path.exists(self.path):
             os.remove(self.path)
-        self._keys = None
+        lines: list[list[str]] = []
         if os.path.exists(self.path):
             with open(self.path, newline="") as fh:
-                self._keys = next(csv.reader(fh), None)
+                lines = list(csv.reader(fh))
+        if self._resumed_rows is not None and len(lines) > self._resumed_rows + 1:
+            lines = lines[:self._resumed_rows + 1]  # the header and the rows the checkpoint saw
+            text = io.StringIO()
+            csv.writer(text).writerows(lines)
+            atomic_write(self.path, lambda fh: fh.write(text.getvalue().encode()))
+        self._resumed_rows = None
+        self._keys = lines[0] if lines else None
+        self._rows = max(len(lines) - 1, 0)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         row = {"epoch": epoch, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}}
@@ -244,3 +274,10 @@ class CSVLogger(Callback):
             if new:
                 writer.writeheader()
             writer.writerow(row)
+        self._rows += 1
+
+    def state_dict(self) -> dict:
+        return {"rows": self._rows}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._resumed_rows = state["rows"]

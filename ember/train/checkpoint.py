@@ -4,9 +4,11 @@
 A checkpoint is a dict with ``model``, ``optimizer`` and ``scheduler`` state dicts, the
 position (``epoch``, ``batch`` consumed in it, ``global_step``), the epoch's batches of
 indices (the sampler's permutation, so a resumed epoch visits the remaining samples in the
-same order), the gradients accumulated so far, the running sums of the epoch's logs, the
-history, the callbacks' states and the states of every random generator (ember's default
-generator, the DataLoader's own generator, NumPy's global one and Python's ``random``).
+same order) and the seed the DataLoader's workers derive each batch's random state from,
+the gradients accumulated so far, the running sums of the epoch's logs, the history, every
+callback's state (``Callback.state_dict``), the stop flags, the validation split's indices
+and the states of every random generator (ember's default generator, the DataLoader's own
+generator, NumPy's global one and Python's ``random``).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import numpy as np
 from .. import serialization
 from ..backend import random as ember_random
 
-__all__ = ["capture_rng_state", "restore_rng_state", "save_checkpoint", "load_checkpoint"]
+__all__ = ["capture_rng_state", "restore_rng_state", "save_checkpoint", "load_checkpoint",
+           "callback_states", "load_callback_states"]
 
 
 def capture_rng_state(generator: ember_random.Generator | None = None) -> dict:
@@ -41,6 +44,32 @@ def restore_rng_state(state: dict, generator: ember_random.Generator | None = No
     np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
+
+
+def _keys(names: list[str]) -> list[tuple[str, int]]:
+    """Each callback's (class name, how many of that class come before it): what matches a
+    saved state to a callback when a fit resumes with callbacks added or removed."""
+    seen: dict[str, int] = {}
+    keys = []
+    for name in names:
+        keys.append((name, seen.get(name, 0)))
+        seen[name] = seen.get(name, 0) + 1
+    return keys
+
+
+def callback_states(callbacks) -> list[dict]:
+    """Every callback's ``state_dict()`` with its class name, in order."""
+    return [{"type": type(cb).__name__, "state": cb.state_dict() if hasattr(cb, "state_dict") else {}}
+            for cb in callbacks]
+
+
+def load_callback_states(callbacks, states: list[dict]) -> None:
+    """Give each callback the state saved for the callback of its class at the same place
+    among those of its class; a callback with none saved keeps its fresh state."""
+    saved = dict(zip(_keys([s["type"] for s in states]), states))
+    for cb, key in zip(callbacks, _keys([type(cb).__name__ for cb in callbacks])):
+        if key in saved and hasattr(cb, "load_state_dict"):
+            cb.load_state_dict(saved[key]["state"])
 
 
 def save_checkpoint(state: dict, path: str | os.PathLike) -> str:

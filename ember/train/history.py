@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+
+from ..io._files import atomic_write
 
 __all__ = ["History"]
 
@@ -75,12 +76,5 @@ class History:
             ax.legend()
         fig.tight_layout()
         path = os.fspath(path)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".png.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format="png")
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
         return path

@@ -17,9 +17,13 @@ from .._tensor import Tensor
 from ..backend import random as ember_random
 from ..ops.join import cat
 from ..optim.lr_scheduler import ReduceLROnPlateau
-from ..utils.data import DataLoader, Dataset, IterableDataset, TensorDataset, random_split
+from ..utils.data import DataLoader, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from ..utils.data._worker import create_fetcher
 from .callbacks import Callback
-from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from .checkpoint import (
+    callback_states, capture_rng_state, load_callback_states, load_checkpoint, restore_rng_state,
+    save_checkpoint,
+)
 from .history import History
 from .progress import ProgressBar
 
@@ -116,8 +120,15 @@ class Trainer:
 
     A map-style DataLoader's batches of indices are drawn at the start of each epoch and
     saved in checkpoints, so ``fit(resume_from=...)`` continues an interrupted epoch with the
-    same samples in the same order. Streaming metrics without ``state_dict`` start over at
-    such a resume (only the epoch's remaining batches count toward their value).
+    same samples in the same order. With worker processes, each worker reseeds Python's,
+    NumPy's and ember's generators before every batch from a seed drawn at the start of the
+    epoch (saved too) and the batch's position, so random augmentation drawn from them
+    resumes exactly as well. Streaming metrics without ``state_dict`` start over at such a
+    resume (only the epoch's remaining batches count toward their value).
+
+    A checkpoint asked for during a fit (``save_checkpoint`` from a callback's hook) is
+    written once the current batch, or epoch, has ended and every callback has seen it: the
+    states a fit can resume from exactly.
     """
 
     def __init__(self, model: nn.Module, loss_fn: Callable, optimizer, scheduler=None,
@@ -142,7 +153,10 @@ class Trainer:
         self.stop_training = self.stop_now = False
         self._position: dict = {}
         self._generator = None  # the training DataLoader's own generator, saved in checkpoints
-        self._pending: tuple | None = None  # an ended epoch's logs while its callbacks run
+        self._split: list | None = None  # validation_split's [train indices, val indices]
+        # Inside a fit's loop: checkpoint paths asked for since the last batch or epoch end,
+        # written there (None outside the loop, where checkpoints are written at once).
+        self._deferred: list[str] | None = None
 
     # ---- data ---------------------------------------------------------------------
 
@@ -183,16 +197,22 @@ class Trainer:
             return
         self._position["indices"] = indices
         if loader.num_workers == 0:
+            fetcher = create_fetcher(False, loader.dataset, True, loader.collate_fn, False)
             for idx in indices[start:]:
-                yield loader.collate_fn([loader.dataset[i] for i in idx])
+                yield fetcher.fetch(idx)
             return
-        # worker processes: a loader over the remaining batches, seeded by its own generator
-        # so that starting it draws nothing from the default generator
-        seed = int(np.random.SeedSequence([self.seed or 0, self.epoch]).generate_state(1)[0])
-        yield from DataLoader(loader.dataset, batch_sampler=indices[start:], num_workers=loader.num_workers,
-                              collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
-                              worker_init_fn=loader.worker_init_fn,
-                              generator=ember_random.Generator().manual_seed(seed))
+        # Worker processes: a loader over the remaining batches whose workers reseed before
+        # each batch from the epoch's saved seed and the batch's position. Its own generator
+        # (seeded from the same seed) keeps starting it from drawing on the default one.
+        seed = self._position["worker_seed"]
+        remaining = DataLoader(loader.dataset, batch_sampler=indices[start:], num_workers=loader.num_workers,
+                               collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
+                               timeout=loader.timeout, worker_init_fn=loader.worker_init_fn,
+                               multiprocessing_context=loader.multiprocessing_context,
+                               generator=ember_random.Generator().manual_seed(seed),
+                               prefetch_factor=loader.prefetch_factor)
+        remaining._batch_seeds = (seed, start)
+        yield from remaining
 
     # ---- steps --------------------------------------------------------------------
 
@@ -213,15 +233,34 @@ class Trainer:
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
 
-    def _train_epoch(self, loader: DataLoader, epochs: int, start: int, bar: ProgressBar) -> dict:
+    def _write_deferred(self) -> None:
+        """Write the checkpoints asked for since the last batch or epoch end (all callbacks
+        have now seen it, so the state is one a fit resumes from exactly)."""
+        paths, self._deferred = self._deferred, None
+        try:
+            if paths:
+                state = self.state_dict()
+                for path in paths:
+                    save_checkpoint(state, path)
+        finally:
+            self._deferred = []
+
+    def _train_epoch(self, loader: DataLoader, epochs: int, start: int, bar: ProgressBar,
+                     epoch_logs: dict) -> dict:
         self.model.train()
         total = len(loader) if hasattr(loader, "__len__") else None
         if start == 0:
-            self._position = {"loss_sum": 0.0, "count": 0}
+            # what on_epoch_start logged is kept, so a resumed epoch ends with it too
+            self._position = {"loss_sum": 0.0, "count": 0, "logs": dict(epoch_logs)}
             self.metrics.reset()
-            indices = list(loader.batch_sampler) if self._resumable(loader) else None
+            indices = None
+            if self._resumable(loader):
+                # drawn in the order iterating the loader draws them: the workers' seed, then the order
+                self._position["worker_seed"] = loader._get_shared_seed()
+                indices = list(loader.batch_sampler)
         else:
             indices = self._position["indices"]
+            epoch_logs.update(self._position.get("logs", {}))
         bar.epoch_start(self.epoch, epochs, total, start)
         scale = self._loss_scale()
         batch_idx = start - 1
@@ -246,6 +285,7 @@ class Trainer:
             running = {"loss": self._position["loss_sum"] / self._position["count"]}
             bar.batch_end(n, running)
             self._call("on_batch_end", batch_idx, logs)
+            self._write_deferred()
             if self.stop_now:
                 break
         if (batch_idx + 1) % self.accumulate_grad_batches and total is None:
@@ -285,7 +325,8 @@ class Trainer:
             resume_from: a checkpoint written by :meth:`save_checkpoint` (or ModelCheckpoint)
                 to continue from, exactly where it stopped.
         """
-        if resume_from is None and self.seed is not None:
+        state = None if resume_from is None else load_checkpoint(resume_from)
+        if state is None and self.seed is not None:
             ember_random.manual_seed(self.seed)
             np.random.seed(self.seed)
             random.seed(self.seed)
@@ -296,26 +337,36 @@ class Trainer:
             if not 0 < validation_split < 1:
                 raise ValueError(f"Trainer.fit: validation_split must be in (0, 1), got {validation_split}")
             train_set = self._loader(train_data, False, batch_size).dataset
-            n_val = int(round(len(train_set) * validation_split))
-            gen = ember_random.Generator().manual_seed(self.seed) if self.seed is not None else None
-            train_data, val_data = random_split(train_set, [len(train_set) - n_val, n_val],
-                                                generator=gen or ember_random.default_generator)
+            if state is not None and state.get("split") is not None:
+                self._split = [list(ix) for ix in state["split"]]  # the interrupted fit's split
+            else:
+                n_val = int(round(len(train_set) * validation_split))
+                gen = ember_random.Generator().manual_seed(self.seed) if self.seed is not None else None
+                parts = random_split(train_set, [len(train_set) - n_val, n_val],
+                                     generator=gen or ember_random.default_generator)
+                self._split = [list(part.indices) for part in parts]
+            train_data, val_data = (Subset(train_set, ix) for ix in self._split)
+        else:
+            self._split = None
         train_loader = self._loader(train_data, True, batch_size)
         val_loader = None if val_data is None else self._loader(val_data, False, batch_size)
         self._generator = train_loader.generator
-        start_batch = 0 if resume_from is None else self._load(resume_from)
-        self.stop_training = self.stop_now = False
+        if state is None:
+            start_batch = 0
+            self.stop_training = self.stop_now = False
+        else:
+            start_batch = self._load(state)
         bar = ProgressBar(self.progress)
         self._call("on_fit_start")
+        self._deferred = []
         try:
-            while self.epoch < epochs and not self.stop_training:
+            while self.epoch < epochs and not self.stop_training and not self.stop_now:
                 logs: dict = {}
                 if start_batch == 0:
                     self._call("on_epoch_start", self.epoch, logs)
-                logs.update(self._train_epoch(train_loader, epochs, start_batch, bar))
+                logs.update(self._train_epoch(train_loader, epochs, start_batch, bar, logs))
                 start_batch = 0
                 if self.stop_now:
-                    bar.close()
                     break
                 if val_loader is not None:
                     logs.update(self._run_eval(val_loader, "val_"))
@@ -323,12 +374,12 @@ class Trainer:
                 self._step_epoch_scheduler(logs)
                 self.epoch += 1
                 self._position = {}
-                self._pending = (self.epoch - 1, logs)
                 self._call("on_epoch_end", self.epoch - 1, logs)
-                self._pending = None
                 self.history.append(self.epoch - 1, logs)
+                self._write_deferred()
                 bar.epoch_end(logs)
         finally:
+            self._deferred = None
             bar.close()
         self._call("on_fit_end")
         return self.history
@@ -362,26 +413,32 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """The whole training state (see ``ember.train.checkpoint``)."""
+        if self._deferred is not None:
+            raise RuntimeError("Trainer.state_dict: called while a batch or epoch of the fit is under way "
+                               "(callbacks after this one have not seen it yet); call "
+                               "trainer.save_checkpoint(path), which writes once every callback has")
         params = list(self.model.parameters())
-        history = History()
-        history.load_state_dict(self.history.state_dict())
-        if self._pending is not None:
-            history.append(*self._pending)
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
                 "epoch": self.epoch, "batch": self._position.get("batch", 0), "global_step": self.global_step,
                 "position": dict(self._position), "metrics": self.metrics.state_dict(),
                 "grads": [None if p.grad is None else p.grad.detach().clone() for p in params],
-                "history": history.state_dict(),
-                "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else None for cb in self.callbacks],
-                "rng": capture_rng_state(self._generator)}
+                "history": self.history.state_dict(), "callbacks": callback_states(self.callbacks),
+                "stop_training": self.stop_training, "stop_now": self.stop_now, "last_loss": self.last_loss,
+                "split": self._split, "rng": capture_rng_state(self._generator)}
 
     def save_checkpoint(self, path: str | os.PathLike) -> str:
-        """Write :meth:`state_dict` to ``path`` atomically."""
+        """Write :meth:`state_dict` to ``path`` atomically. During a fit's batch or epoch (from a
+        callback's hook) the file is written once that batch or epoch has ended and every
+        callback has seen it."""
+        if self._deferred is not None:
+            path = os.fspath(path)
+            if path not in self._deferred:
+                self._deferred.append(path)
+            return path
         return save_checkpoint(self.state_dict(), path)
 
-    def _load(self, path) -> int:
-        state = load_checkpoint(path)
+    def _load(self, state: dict) -> int:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -392,9 +449,9 @@ class Trainer:
         for p, g in zip(self.model.parameters(), state["grads"]):
             p.grad = None if g is None else g.to(p.device)
         self.history.load_state_dict(state["history"])
-        for cb, s in zip(self.callbacks, state["callbacks"]):
-            if s is not None and hasattr(cb, "load_state_dict"):
-                cb.load_state_dict(s)
+        load_callback_states(self.callbacks, state["callbacks"])
+        self.stop_training, self.stop_now = state["stop_training"], state["stop_now"]
+        self.last_loss = state["last_loss"]
         restore_rng_state(state["rng"], self._generator)
         return state["batch"]
 

@@ -1,11 +1,12 @@
 """What runs inside a DataLoader worker process, and the fetchers both the workers and
 the single-process loader use to turn indices into a batch.
 
-Protocol: the main process puts ``(task_idx, indices)`` on a worker's index queue (or
+Protocol: the main process puts ``(task_idx, indices, task_seed)`` on a worker's index queue (or
 ``_ResumeIteration`` to start a new epoch on persistent workers, or ``None`` to stop);
 the worker puts the pickled ``(task_idx, batch)`` on the shared result queue, where the
 batch may be an ``ExceptionWrapper`` or, for an exhausted iterable dataset,
-``_IterableDatasetStopIteration``.
+``_IterableDatasetStopIteration``. ``task_seed`` is ``None``, or entropy from which the
+worker reseeds its generators before fetching that batch (see ``seed_task``).
 """
 from __future__ import annotations
 
@@ -154,6 +155,17 @@ def _seed_worker(seed: int, worker_id: int, base_seed: int) -> None:
     np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))
 
 
+def seed_task(entropy: list[int]) -> None:
+    """Seed Python's, NumPy's and ember's default generators from ``entropy`` alone, so the
+    random draws made while fetching one batch do not depend on which worker fetched it or
+    on what that worker fetched before (what lets a fit resume at any batch)."""
+    ss = np.random.SeedSequence(entropy)
+    seed = int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))  # below 2**63, as manual_seed takes
+    random.seed(seed)
+    manual_seed(seed)
+    np.random.seed(ss.generate_state(4))
+
+
 def _put(result_queue, idx, data, worker_id: int) -> None:
     # Pickle here rather than in the queue's feeder thread: a batch that cannot be pickled
     # then becomes an error the main process sees, instead of a result silently lost.
@@ -201,7 +213,9 @@ def worker_loop(iterable: bool, dataset, index_queue, result_queue, done_event, 
                 break
             if done_event.is_set() or iteration_end:
                 continue  # drain tasks the main process no longer waits for
-            idx, index = r
+            idx, index, task_seed = r
+            if task_seed is not None:
+                seed_task(task_seed)
             if init_error is not None:
                 data = init_error  # every task of a worker that failed to start reports why
             else:

@@ -61,6 +61,11 @@ class DataLoader:
     """
 
     _initialized = False
+    # ``(seed, first batch)`` or None. When set, workers reseed their generators before each
+    # batch from ``[seed, position of the batch]``, so a map-style dataset's random
+    # augmentation depends only on the batch, never on the worker or on earlier batches:
+    # the Trainer sets it to resume an epoch with worker processes at any batch.
+    _batch_seeds: tuple[int, int] | None = None
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
                  sampler: Sampler | Iterable | None = None, batch_sampler: Sampler | Iterable | None = None,
@@ -241,6 +246,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._prefetch_factor = loader.prefetch_factor
         self._persistent = loader.persistent_workers
         self._in_order = loader.in_order
+        self._batch_seeds = loader._batch_seeds
         ctx = loader.multiprocessing_context or _default_context()
         self._result_queue = ctx.Queue()
         self._done_event = ctx.Event()
@@ -294,7 +300,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 break
         else:
             return  # every worker has exhausted its iterable dataset
-        self._index_queues[worker_id].put((self._send_idx, index))
+        task_seed = None if self._batch_seeds is None else [self._batch_seeds[0],
+                                                              self._batch_seeds[1] + self._send_idx]
+        self._index_queues[worker_id].put((self._send_idx, index, task_seed))
         self._task_worker[self._send_idx] = worker_id
         self._send_idx += 1
 
