@@ -19,7 +19,7 @@ from ..autograd.grad_mode import state
 from ..backend import dtypes, special
 from .creation import rand
 from .indexing import where
-from .math import _const, _masked, _stable_sigmoid, erf, relu as _relu, sigmoid, tanh
+from .math import _const, _masked, _stable_sigmoid, erf, relu as _relu, sigmoid, tanh, tie
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu",
@@ -72,15 +72,15 @@ class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, a, slope):
         x = a._data
-        mask = x > 0
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(np.where(mask, 1, slope).astype(x.dtype))
-        return np.where(mask, x, x * slope)
+        ctx.slope = slope
+        ctx.save_for_backward(a)
+        return np.where(x > 0, x, x * slope)
 
     @staticmethod
     def backward(ctx, grad):
-        dydx, = ctx.saved_tensors
-        return grad * dydx, None
+        x, = ctx.saved_tensors
+        dydx = Tensor._make(np.where(x._data > 0, 1, ctx.slope).astype(x._data.dtype))
+        return tie(grad * dydx, x), None
 
 
 class Hardtanh(Function):
@@ -96,21 +96,25 @@ class Hardtanh(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         y = out._data  # inside (lo, hi) exactly where x was: clipping keeps those values
-        return _masked(grad, (y > ctx.lo) & (y < ctx.hi)), None, None
+        # not (y <= lo or y >= hi): a NaN input passes the gradient, as in PyTorch
+        return tie(_masked(grad, ~((y <= ctx.lo) | (y >= ctx.hi))), out), None, None
 
 
 class Threshold(Function):
+    """value where x <= threshold, else x (so NaN stays NaN and passes its gradient, as in
+    PyTorch)."""
+
     @staticmethod
     def forward(ctx, a, threshold, value):
         x = a._data
-        mask = x > threshold
-        ctx.save_for_backward(mask)
-        return np.where(mask, x, value).astype(x.dtype, copy=False)
+        ctx.threshold = threshold
+        ctx.save_for_backward(a)
+        return np.where(x <= threshold, value, x).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        mask, = ctx.saved_tensors
-        return _masked(grad, mask._data), None, None
+        x, = ctx.saved_tensors
+        return tie(_masked(grad, ~(x._data <= ctx.threshold)), x), None, None
 
 
 class Hardsigmoid(Function):
@@ -124,6 +128,42 @@ class Hardsigmoid(Function):
     def backward(ctx, grad):
         mask, = ctx.saved_tensors
         return _masked(grad, mask._data) * (1 / 6)
+
+
+class Hardswish(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward(a)
+        return x * (np.minimum(np.maximum(x + 3, 0), 6) / 6)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # PyTorch's formula: 0 up to -3, grad * (x / 3 + 1 / 2) below 3, grad from 3 on (and
+        # at NaN); the middle piece keeps x in the graph, so the second derivative is grad / 3.
+        x, = ctx.saved_tensors
+        low, mid = _const(x._data <= -3), _const(x._data < 3)
+        return where(low, 0.0, where(mid, grad * (x / 3 + 0.5), grad))
+
+
+class Shrink(Function):
+    """0 where -lambd <= x <= lambd; elsewhere x (hardshrink) or x -+ lambd (softshrink).
+    NaN is outside the band, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, lambd, soft):
+        x = a._data
+        band = (x >= -lambd) & (x <= lambd)
+        ctx.save_for_backward(a)
+        ctx.lambd = lambd
+        out = x - np.where(x > 0, lambd, -lambd).astype(x.dtype) if soft else x
+        return np.where(band, 0, out).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        band = (x._data >= -ctx.lambd) & (x._data <= ctx.lambd)
+        return tie(_masked(grad, ~band), x), None, None
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -217,7 +257,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     _need_float("hardswish", input)
     if inplace:
         return _write(input, hardswish)
-    return input * Hardsigmoid.apply(input)
+    return Hardswish.apply(input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -226,13 +266,13 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise RuntimeError(f"softshrink: lambda must be in range [0, inf) for input dtype "
                            f"{input.dtype.name}, but found {lambd}")
-    return input - input.clamp(-lambd, lambd)
+    return Shrink.apply(input, lambd, True)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
     _need_float("hardshrink", input)
-    return _masked(input, np.abs(input._data) > lambd)
+    return Shrink.apply(input, lambd, False)
 
 
 # ---- smooth units --------------------------------------------------------------------
@@ -242,7 +282,7 @@ class Elu(Function):
     @staticmethod
     def forward(ctx, a, alpha, scale, input_scale):
         x = a._data
-        mask = x > 0
+        mask = ~(x <= 0)  # NaN takes the positive side's gradient, as in PyTorch
         with np.errstate(over="ignore"):  # the exp of the positive side is discarded
             out = np.where(mask, x * scale, np.expm1(x * input_scale) * (alpha * scale))
         ctx.coef = alpha * scale, scale, input_scale
@@ -259,27 +299,38 @@ class Elu(Function):
 
 
 class Gelu(Function):
+    """x * Phi(x). float16 is computed in float32 (as PyTorch does), and x is halved before
+    it is scaled, so huge finite inputs give finite outputs (x * 2 would overflow)."""
+
     @staticmethod
     def forward(ctx, a, approximate):
         x = a._data
         ctx.approximate = approximate
         ctx.save_for_backward(a)
-        if approximate == "tanh":
-            inner = (x + x * x * x * 0.044715) * _m.sqrt(2 / _m.pi)
-            return x * (np.tanh(inner) + 1) * 0.5
-        return (x * (special.erf(x * _m.sqrt(0.5)) + 1) * 0.5).astype(x.dtype, copy=False)
+        xf = x.astype(np.float32) if x.dtype == np.float16 else x
+        with np.errstate(over="ignore", invalid="ignore"):  # x^3 overflows where tanh is +-1 anyway
+            if approximate == "tanh":
+                cdf = np.tanh((xf + xf * xf * xf * 0.044715) * _m.sqrt(2 / _m.pi)) + 1
+            else:
+                cdf = special.erf(xf * _m.sqrt(0.5)) + 1
+            return ((xf * 0.5) * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        half = x._data.dtype == np.float16
+        if half:  # the derivative's x^2 and x^3 overflow float16 from |x| ~ 40
+            x, grad = x.float(), grad.float()
         if ctx.approximate == "tanh":
             k = _m.sqrt(2 / _m.pi)
             t = tanh((x + x * x * x * 0.044715) * k)
             dinner = (x * x * (3 * 0.044715) + 1) * k
-            return grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner), None
-        cdf = (erf(x * _m.sqrt(0.5)) + 1) * 0.5
-        pdf = (x * x * -0.5).exp() * (1 / _m.sqrt(2 * _m.pi))
-        return grad * (cdf + x * pdf), None
+            dx = grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)
+        else:
+            cdf = (erf(x * _m.sqrt(0.5)) + 1) * 0.5
+            pdf = (x * x * -0.5).exp() * (1 / _m.sqrt(2 * _m.pi))
+            dx = grad * (cdf + x * pdf)
+        return (dx.half() if half else dx), None
 
 
 class Silu(Function):

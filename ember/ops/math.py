@@ -14,6 +14,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..backend import dtypes, special
 from .elementwise import Mul, cast, pow, promote, scalar_tensor
 from .indexing import where
@@ -61,6 +62,55 @@ class _Masked(Function):
 
 def _masked(grad: Tensor, mask) -> Tensor:
     return _Masked.apply(grad, mask)
+
+
+class _Tie(Function):
+    """``t`` itself, made to depend on ``source`` with derivative zero.
+
+    The gradient of a piecewise-linear op (relu, hardtanh, pooling, ...) is linear in the
+    incoming gradient, with coefficients that depend on the input only through a mask; its
+    derivative with respect to the input is zero, not undefined. Tying the gradient to the
+    input records that, so double backward returns zeros (and the gradient with respect to
+    the incoming gradient) instead of finding no path to the input, as PyTorch's
+    threshold_backward, max_pool2d_backward & co. do."""
+
+    @staticmethod
+    def forward(ctx, t, source):
+        ctx.source_shape = source._data.shape
+        return t._data
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, Tensor._make(np.zeros(ctx.source_shape, dtype=grad._data.dtype, like=grad._data))
+
+
+class _TieGrad(Function):
+    """The identity, whose gradient is tied to its input: in front of a linear map composed
+    of ops that do not read the input in backward (matmul with a constant), it gives that
+    map the same zero second derivative as a primitive that ties its own gradient."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a._data
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return tie(grad, a)
+
+
+def tie_grad(input: Tensor) -> Tensor:
+    """``input`` itself, whose incoming gradients are tied to it (see _TieGrad)."""
+    return _TieGrad.apply(input) if state.enabled and input.requires_grad else input
+
+
+def tie(t: Tensor, source: Tensor) -> Tensor:
+    """``t`` with a zero-derivative dependence on ``source`` (see _Tie); only recorded when
+    the gradient itself is being differentiated (create_graph) and ``source`` needs it."""
+    if state.enabled and source.requires_grad:
+        return _Tie.apply(t, source)
+    return t
 
 
 def _check_tensor(op: str, **args) -> None:
@@ -179,7 +229,8 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         out, = ctx.saved_tensors
-        return _masked(grad, out._data > 0)
+        # not (out <= 0): a NaN input passes the gradient, as in PyTorch's threshold_backward
+        return tie(_masked(grad, ~(out._data <= 0)), out)
 
 
 def abs(input: Tensor) -> Tensor:

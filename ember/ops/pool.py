@@ -11,6 +11,7 @@ from .._tensor import Tensor
 from .creation import zeros
 from .indexing import where
 from .linalg import matmul
+from .math import tie_grad
 from .window import MaxPool, WindowGather, adaptive, adaptive_bounds, avg_divisor, out_len, regular
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
@@ -257,7 +258,7 @@ def _adaptive_avg(op, n, input, output_size):
     if win is not None:
         return WindowGather.apply(input, win, None, math.prod(win.kernel))
     # Uneven windows: averaging along each dim is a product with a (size, out) matrix.
-    x = input
+    x = tie_grad(input)
     for d, s, o in zip(range(-n, 0), size, out):
         start, end = adaptive_bounds(s, o)
         j = np.arange(s)[:, None]

@@ -82,6 +82,24 @@ def _check_nonempty(input: Tensor, dims: tuple | None, op: str, error=RuntimeErr
                 f"{op}(): Expected reduction dim {d} to have non-zero size (input shape {list(shape)}).")
 
 
+def acc_dtype(dtype) -> np.dtype:
+    """The dtype a reduction of ``dtype`` accumulates in: float32 for float16 (as PyTorch's
+    kernels do; float16 sums overflow at 65504 and drift long before), else ``dtype`` itself.
+    Results are cast back to ``dtype``."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
+
+
+def pow2_scale(m):
+    """Per slice, a power of two ``s`` with ``m / s`` in [1, 2) (1 where ``m`` is 0 or not
+    finite; ``m`` is a max of absolute values): dividing by it is exact, and it keeps squares
+    and powers of values up to ``m`` from overflowing or underflowing. (A bound in [0.5, 1)
+    would need 2^128 for float32 values near their maximum, which is not representable.)"""
+    ok = np.isfinite(m) & (m > 0)
+    exponent = np.frexp(np.where(ok, m, 1))[1] - 1
+    return np.where(ok, np.ldexp(np.ones_like(m), exponent), 1).astype(m.dtype)
+
+
 def _int64(result, like) -> Tensor:
     """An index/count result (a NumPy scalar or array) as an int64 tensor on ``like``'s device."""
     return Tensor._make(xp_of(like).asarray(result).astype(np.int64, copy=False))
@@ -96,14 +114,24 @@ def _require_float(input: Tensor, op: str) -> None:
 
 # ---- sums and products -------------------------------------------------------------
 class Sum(Function):
+    """Sum over ``dims`` divided by ``divisor`` (1 for sum, the count for mean), accumulated
+    and divided in ``acc_dtype``, so a float16 mean is finite wherever its value is."""
+
     @staticmethod
-    def forward(ctx, a, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
-        return a._data.sum(axis=dims, keepdims=keepdim)
+    def forward(ctx, a, dims, keepdim, divisor=1):
+        x = a._data
+        ctx.shape, ctx.dims, ctx.keepdim, ctx.divisor = x.shape, dims, keepdim, divisor
+        out = x.sum(axis=dims, keepdims=keepdim, dtype=acc_dtype(x.dtype))
+        if divisor != 1:
+            with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan
+                out = out / out.dtype.type(divisor)
+        return xp_of(x).asarray(out).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        return expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim), None, None
+        if ctx.divisor != 1:
+            grad = grad / ctx.divisor if ctx.divisor else grad * float("nan")
+        return expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
 
 
 class SumToSize(Function):
@@ -154,9 +182,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {input.dtype}. Convert first, e.g. x.float().mean()")
     dims = normalize_dims(dim, input._data.ndim, "mean")
-    n = _count(input._data.shape, dims)
-    total = Sum.apply(input, dims, keepdim)
-    return total / n if n else total * float("nan")
+    return Sum.apply(input, dims, keepdim, _count(input._data.shape, dims))
 
 
 class NanSum(Function):
@@ -165,7 +191,8 @@ class NanSum(Function):
         ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
         if ctx.needs_input_grad[0]:
             ctx.counted = ~np.isnan(a._data)
-        return np.nansum(a._data, axis=dims, keepdims=keepdim)
+        x = a._data
+        return xp_of(x).asarray(np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc_dtype(x.dtype))).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -197,7 +224,8 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim):
         ctx.dim, ctx.keepdim = dim, keepdim
-        out = xp_of(a._data).asarray(np.prod(a._data, axis=dim, keepdims=keepdim))
+        x = a._data
+        out = xp_of(x).asarray(np.prod(x, axis=dim, keepdims=keepdim, dtype=acc_dtype(x.dtype))).astype(x.dtype)
         ctx.save_for_backward(a, out)
         return out
 
@@ -239,11 +267,13 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
 # ---- extrema -----------------------------------------------------------------------
 class SelectValue(Function):
     """A reduction that picks one value per slice (max, min, median of all); its gradient is
-    split evenly among the elements equal to the picked value, as in PyTorch."""
+    split evenly among the elements equal to the picked value, as in PyTorch. With
+    ``nan_ties`` (max/min/median) a NaN result is shared by the NaN elements; without
+    (amax/amin), nothing equals a NaN result, so its slice's gradient is NaN, as in PyTorch."""
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim, reducer):
-        ctx.dims, ctx.keepdim = dims, keepdim
+    def forward(ctx, a, dims, keepdim, reducer, nan_ties=True):
+        ctx.dims, ctx.keepdim, ctx.nan_ties = dims, keepdim, nan_ties
         out = xp_of(a._data).asarray(reducer(a._data, axis=dims, keepdims=keepdim))
         ctx.save_for_backward(a, out)
         return out
@@ -254,11 +284,12 @@ class SelectValue(Function):
         shape = a.shape
         out = _unreduce(out, shape, ctx.dims, ctx.keepdim)
         hit = a == out
-        if np.isnan(out._data).any():
+        if ctx.nan_ties and np.isnan(out._data).any():
             hit = hit | (a.isnan() & out.isnan())
         hit = cast(hit, grad.dtype)
-        share = _unreduce(grad, shape, ctx.dims, ctx.keepdim) / hit.sum(ctx.dims, keepdim=True)
-        return share * hit, None, None, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = _unreduce(grad, shape, ctx.dims, ctx.keepdim) / hit.sum(ctx.dims, keepdim=True)
+        return share * hit, None, None, None, None
 
 
 class TakeAlong(Function):
@@ -298,14 +329,14 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (all when empty); the gradient is split evenly among ties."""
     dims = normalize_dims(dim, input._data.ndim, "amax")
     _check_nonempty(input, dims, "amax")
-    return SelectValue.apply(input, dims, keepdim, np.max)
+    return SelectValue.apply(input, dims, keepdim, np.max, False)
 
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (all when empty); the gradient is split evenly among ties."""
     dims = normalize_dims(dim, input._data.ndim, "amin")
     _check_nonempty(input, dims, "amin")
-    return SelectValue.apply(input, dims, keepdim, np.min)
+    return SelectValue.apply(input, dims, keepdim, np.min, False)
 
 
 def _extreme(input: Tensor, dim, keepdim: bool, other, op: str, reduce, arg, elementwise, result):
@@ -432,7 +463,8 @@ class LogSumExp(Function):
     # backward (the softmax) that needs only the input and the result.
     @staticmethod
     def forward(ctx, a, dims, keepdim):
-        x = a._data
+        dtype = a._data.dtype
+        x = a._data.astype(acc_dtype(dtype), copy=False)
         ctx.dims, ctx.keepdim = dims, keepdim
         if x.size:
             m = np.max(x, axis=dims, keepdims=True)
@@ -442,7 +474,7 @@ class LogSumExp(Function):
                          dtype=x.dtype, like=x)
         with np.errstate(divide="ignore"):  # log(0) of an empty or all -inf slice is -inf
             out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
-        out = _drop_reduced(out, dims, keepdim)
+        out = _drop_reduced(out, dims, keepdim).astype(dtype, copy=False)
         ctx.save_for_backward(a, out)
         return out
 
@@ -479,8 +511,55 @@ class Root(Function):
         return where(zero, 0.0, grad * out / (ctx.p * where(zero, 1.0, s))), None
 
 
-def _moments(input: Tensor, dim, unbiased, keepdim: bool, correction, op: str) -> tuple:
-    """Variance (with ``correction``) over ``dim`` and the mean with dimensions kept."""
+def _scaled_mean(x, dims: tuple | None):
+    """mean(x) over ``dims`` (kept), and where the plain sum overflows, the mean of x / s
+    times s (s a power of two near the slice's max |x|): finite wherever the mean is."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mu = np.mean(x, axis=dims, keepdims=True)
+    if np.isfinite(mu).all():
+        return mu
+    s = pow2_scale(np.max(np.abs(x), axis=dims, keepdims=True, initial=0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isfinite(mu), mu, np.mean(x / s, axis=dims, keepdims=True) * s)
+
+
+class Variance(Function):
+    """sum((x - mean)^2) / dof over ``dims``, or its square root (``root``): one node, because
+    the value is computed in ``acc_dtype`` on (x - mean) / s, s a power of two near the largest
+    deviation, so neither squares nor their sum overflow or underflow where the result is
+    finite (PyTorch's CPU kernel accumulates in double). The gradient is PyTorch's formula,
+    (2 / dof) * grad * (x - mean), in ember ops (differentiable again)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, dof, root):
+        x = a._data
+        xa = x.astype(acc_dtype(x.dtype), copy=False)
+        c = xa - _scaled_mean(xa, dims)
+        s = pow2_scale(np.max(np.abs(c), axis=dims, keepdims=True, initial=0))
+        c /= s  # exact: a power of two
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # dof = 0: inf/nan
+            v = np.sum(c * c, axis=dims, keepdims=True) / dof
+            out = np.sqrt(v) * s if root else v * s * s
+        out = _drop_reduced(out, dims, keepdim).astype(x.dtype, copy=False)
+        ctx.dims, ctx.keepdim, ctx.dof, ctx.root = dims, keepdim, dof, root
+        ctx.save_for_backward(a, out if root else None)
+        return xp_of(x).asarray(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        shape, dims, keepdim = x.shape, ctx.dims, ctx.keepdim
+        if ctx.root:  # d std = d var / (2 std), 0 where std is 0 (PyTorch's subgradient)
+            zero = out == 0
+            grad = where(zero, 0.0, grad / (2 * where(zero, 1.0, out)))
+        with np.errstate(divide="ignore"):
+            k = 2.0 / ctx.dof if ctx.dof else float("inf")
+        centered = x - mean(x, dims, keepdim=True)
+        return _unreduce(grad * k, shape, dims, keepdim) * centered, None, None, None, None
+
+
+def _moments(input: Tensor, dim, unbiased, keepdim: bool, correction, op: str, root: bool) -> Tensor:
+    """Variance (``root``: standard deviation) over ``dim`` with ``correction``."""
     if isinstance(dim, bool):  # legacy var(input, unbiased)
         dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
@@ -496,42 +575,44 @@ def _moments(input: Tensor, dim, unbiased, keepdim: bool, correction, op: str) -
     if dof == 0:
         warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than "
                       "the reduction factor (input numel divided by output numel).", stacklevel=3)
-    mu = mean(input, dims, keepdim=True)
-    centered = input - mu
-    with np.errstate(divide="ignore", invalid="ignore"):  # dof == 0 gives inf or nan, as in PyTorch
-        return sum(centered * centered, dims, keepdim) / dof, mu
+    return Variance.apply(input, dims, keepdim, dof, root)
 
 
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
     """Variance over ``dim``: sum((x - mean)^2) / (N - correction); correction defaults to 1
     (``unbiased=False`` means 0)."""
-    return _moments(input, dim, unbiased, keepdim, correction, "var")[0]
+    return _moments(input, dim, unbiased, keepdim, correction, "var", False)
 
 
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
-    """Standard deviation: the square root of var() with the same arguments."""
-    return Root.apply(_moments(input, dim, unbiased, keepdim, correction, "std")[0], 2)
+    """Standard deviation: the square root of var() with the same arguments (computed without
+    squaring, so it is finite wherever it fits the dtype)."""
+    return _moments(input, dim, unbiased, keepdim, correction, "std", True)
 
 
 def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
-    """``(var, mean)`` over ``dim`` in one pass."""
-    v, mu = _moments(input, dim, unbiased, keepdim, correction, "var_mean")
-    return v, mu.reshape(v.shape)
+    """``(var, mean)`` over ``dim``."""
+    v = _moments(input, dim, unbiased, keepdim, correction, "var_mean", False)
+    return v, mean(input, dim if not isinstance(dim, bool) else None, keepdim)
 
 
 def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
-    """``(std, mean)`` over ``dim`` in one pass."""
-    v, mu = _moments(input, dim, unbiased, keepdim, correction, "std_mean")
-    return Root.apply(v, 2), mu.reshape(v.shape)
+    """``(std, mean)`` over ``dim``."""
+    v = _moments(input, dim, unbiased, keepdim, correction, "std_mean", True)
+    return v, mean(input, dim if not isinstance(dim, bool) else None, keepdim)
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements when None): p = 2 ('fro'), 1, inf, -inf, 0 (the
-    count of nonzeros) or any other number."""
+    count of nonzeros) or any other number.
+
+    Powers are taken of |x| / s, s a constant power of two near the slice's largest |x| (the
+    result is s times the norm of that), in ``acc_dtype``: no overflow or underflow wherever
+    the norm itself fits the dtype."""
     if dtype is not None:
         input = input.to(dtype)
     if not input.is_floating_point():
@@ -545,8 +626,6 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     elif p is None:
         p = 2
     dims = normalize_dims(dim, input._data.ndim, "norm")
-    if p == 2:
-        return Root.apply(sum(input * input, dims, keepdim), 2)
     if p == _pymath.inf:
         return amax(input.abs(), dims or (), keepdim)
     if p == -_pymath.inf:
@@ -555,7 +634,11 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         return sum(input != 0, dims, keepdim).to(input.dtype)
     if p == 1:
         return sum(input.abs(), dims, keepdim)
-    return Root.apply(sum(input.abs() ** p, dims, keepdim), p)
+    x = input.to(dtypes.from_numpy_dtype(acc_dtype(input._data.dtype)))
+    s = pow2_scale(np.max(np.abs(x._data), axis=dims, keepdims=True, initial=0))
+    y = x * Tensor._make(1 / s)  # exact: a power of two
+    total = sum(y * y if p == 2 else y.abs() ** p, dims, keepdim)
+    return (Root.apply(total, p) * Tensor._make(_drop_reduced(s, dims, keepdim))).to(input.dtype)
 
 
 TENSOR_METHODS = {name: globals()[name] for name in __all__}

@@ -12,7 +12,8 @@ four taps take 0.2 ms (the mean 3.9 ms against 0.3 ms).
 gradient at that tap's input position (``WindowScatter``), whose adjoint gathers the same
 positions (``WindowGather``); without ``kid``, the gather sums every tap, and divided by the
 window sizes that is average pooling. The two are each other's backward, so gradients of any
-order work.
+order work; each backward is tied (``math.tie``) to the input with derivative zero, so
+double backward with respect to the input gives zeros, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from functools import lru_cache
 import numpy as np
 
 from ..autograd.function import Function
+from .math import tie
+from .reduce import acc_dtype
 
 
 # ---- window geometry ---------------------------------------------------------------------
@@ -145,10 +148,8 @@ def avg_divisor(in_size: tuple, kernel: tuple, stride: tuple, padding: tuple, ce
 
 # ---- the primitives ----------------------------------------------------------------------
 def _acc_dtype(dtype: np.dtype) -> np.dtype:
-    """Sums run in float32 for float16 (as PyTorch's CPU kernels do) and in int64 for integers."""
-    if dtype == np.float16:
-        return np.dtype(np.float32)
-    return dtype if dtype.kind == "f" else np.dtype(np.int64)
+    """Window sums accumulate as reductions do (float16 in float32), integers in int64."""
+    return acc_dtype(dtype) if dtype.kind == "f" else np.dtype(np.int64)
 
 
 def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
@@ -262,13 +263,15 @@ class MaxPool(Function):
     def forward(ctx, x, win, return_indices):
         out, kid = _window_max(x._data, win, ctx.needs_input_grad[0] or return_indices)
         ctx.win, ctx.kid = win, kid
+        ctx.save_for_backward(x)
         if return_indices:
             return out, win.flat_indices(kid)
         return out
 
     @staticmethod
     def backward(ctx, grad, *_):
-        return WindowScatter.apply(grad, ctx.win, ctx.kid, None), None, None
+        x, = ctx.saved_tensors
+        return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, None), x), None, None
 
 
 class WindowGather(Function):
@@ -277,11 +280,13 @@ class WindowGather(Function):
     @staticmethod
     def forward(ctx, x, win, kid, divisor):
         ctx.win, ctx.kid, ctx.divisor = win, kid, divisor
+        ctx.save_for_backward(x)
         return _gather(x._data, win, kid, divisor)
 
     @staticmethod
     def backward(ctx, grad):
-        return WindowScatter.apply(grad, ctx.win, ctx.kid, ctx.divisor), None, None, None
+        x, = ctx.saved_tensors
+        return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, ctx.divisor), x), None, None, None
 
 
 class WindowScatter(Function):
