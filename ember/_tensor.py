@@ -35,8 +35,9 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base",
-                 "_hooks", "__weakref__", "__dict__")
+    # A view also has _view_version and _view_creation (set by ops.views.mark_view).
+    __slots__ = ("_data", "grad", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "_base",
+                 "_view_version", "_view_creation", "_hooks", "__weakref__", "__dict__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to the Tensor's reflected operator
 
     def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
@@ -52,7 +53,7 @@ class Tensor:
         self._data = data
         self.grad = None
         self._requires_grad = requires_grad
-        self.grad_fn = grad_fn
+        self._grad_fn = grad_fn
         self._output_nr = output_nr
         self._vc = [0]
         self._base = None
@@ -68,7 +69,7 @@ class Tensor:
         t._data = data
         t.grad = None
         t._requires_grad = requires_grad
-        t.grad_fn = grad_fn
+        t._grad_fn = grad_fn
         t._output_nr = output_nr
         t._vc = [0]
         t._base = None
@@ -130,7 +131,21 @@ class Tensor:
 
     # ---- autograd ------------------------------------------------------------------
     @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf). A view whose base changed in
+        place since is re-derived from the base first, as in PyTorch."""
+        if self._base is not None and self._vc[0] != self._view_version:
+            self._refresh_view()
+        return self._grad_fn
+
+    def _refresh_view(self) -> None:
+        from .ops.views import refresh_view
+        refresh_view(self)
+
+    @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._vc[0] != self._view_version:
+            self._refresh_view()
         return self._requires_grad
 
     @requires_grad.setter
@@ -176,7 +191,11 @@ class Tensor:
         return t
 
     def detach_(self) -> "Tensor":
-        self.grad_fn, self._requires_grad, self._output_nr = None, False, 0
+        if self._base is not None and self._base._requires_grad and self._view_creation is None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. (This tensor is a view of "
+                f"shape {list(self.shape)} of a tensor that requires grad.)")
+        self._grad_fn, self._requires_grad, self._output_nr = None, False, 0
         return self
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
@@ -218,12 +237,17 @@ class Tensor:
 
     # ---- in place ------------------------------------------------------------------
     def _assign(self, result: "Tensor") -> "Tensor":
-        """Make this tensor hold ``result``: same storage, version bumped, result's graph."""
-        recording = state.enabled and (result._requires_grad or self._requires_grad)
+        """Make this tensor hold ``result``: same storage, version bumped, result's graph.
+        Every in-place op ends here, so the view and leaf rules live here once."""
+        base = self._base
+        if base is not None and self._vc[0] != self._view_version:
+            self._refresh_view()
+        recording = state.enabled and (result._requires_grad or self._requires_grad
+                                       or (base is not None and base._requires_grad))
         if recording:
             self._check_inplace_allowed()
-            if result.grad_fn is not None and result.grad_fn._saved:
-                result.grad_fn._keep_value_of(self)
+            if result._grad_fn is not None and result._grad_fn._saved:
+                result._grad_fn._keep_value_of(self)
         data = result._data
         if data.shape != self._data.shape:
             raise RuntimeError(
@@ -233,15 +257,34 @@ class Tensor:
             raise RuntimeError(
                 f"result type {dtypes.from_numpy_dtype(data.dtype)} can't be cast to the desired "
                 f"output type {self.dtype}")
-        if recording and self._base is not None and (result._requires_grad or self._base._requires_grad):
-            from .ops.views import assign_through_base
-            return assign_through_base(self, result)  # the base changed too: it gets the new graph
+        if recording:
+            from .ops.views import Overwrite, assign_through_base
+            if base is not None:
+                return assign_through_base(self, result)  # the base changed too: it gets the new graph
+            if not result._requires_grad:  # a constant replaces a value with history
+                old = Tensor._make(self._data, True, self._grad_fn, self._output_nr)
+                result = Overwrite.apply(old, result)
         if data is not self._data:
-            self._data[...] = data
-        self._vc[0] += 1
-        if state.enabled and result._requires_grad:
-            self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+            self._store(data)
+        else:
+            self._vc[0] += 1
+        if recording:
+            self._grad_fn, self._output_nr, self._requires_grad = result._grad_fn, result._output_nr, True
         return self
+
+    def _store(self, value) -> None:
+        """Write ``value`` (broadcast) into this tensor's elements and bump the version."""
+        if not self._data.flags.writeable:
+            arr = self._data
+            if any(st == 0 and n > 1 for n, st in zip(arr.shape, arr.strides)):
+                raise RuntimeError(
+                    f"unsupported operation: more than one element of the written-to tensor (shape "
+                    f"{list(self.shape)}, e.g. made by expand) refers to a single memory location. "
+                    "Please clone() the tensor before performing the operation.")
+            raise RuntimeError(f"in-place write to a tensor of shape {list(self.shape)} whose memory "
+                               "is read-only (it wraps a read-only array): clone() it first")
+        self._data[...] = value
+        self._vc[0] += 1
 
     def zero_(self) -> "Tensor":
         """Fill with zeros in place."""
@@ -257,12 +300,8 @@ class Tensor:
                 from .ops.creation import zeros_like
                 return self._assign(zeros_like(self) + value)
             value = value.item()
-        self._check_inplace_allowed()
-        self._data[...] = value
-        self._vc[0] += 1
-        if state.enabled and self.grad_fn is not None:
-            self.grad_fn, self._requires_grad = None, False  # constant now: no gradient flows back
-        return self
+        from .ops.views import overwrite
+        return overwrite(self, value)
 
     def copy_(self, src, non_blocking: bool = False) -> "Tensor":
         """Copy ``src`` (broadcast, cast, moved across devices) into this tensor in place."""
@@ -270,6 +309,7 @@ class Tensor:
             raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
         from .ops.elementwise import cast
         from .ops.shape import expand, to_device
+        from .ops.views import overwrite
         try:
             value = expand(cast(to_device(src, self.device), self.dtype), self._data.shape)
         except RuntimeError:
@@ -277,15 +317,10 @@ class Tensor:
                 f"copy_: the size of src {list(src.shape)} must be broadcastable to {list(self.shape)}") from None
         if state.enabled and value._requires_grad:
             return self._assign(value.clone() if value._data is self._data else value + 0)
-        self._check_inplace_allowed()
-        self._data[...] = value._data
-        self._vc[0] += 1
-        if state.enabled and self.grad_fn is not None:
-            self.grad_fn, self._requires_grad = None, False
-        return self
+        return overwrite(self, value._data)
 
     def _check_inplace_allowed(self) -> None:
-        if state.enabled and self.grad_fn is None and self._requires_grad:
+        if state.enabled and self._grad_fn is None and self._requires_grad:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation. "
                 "Wrap the update in `with ember.no_grad():` or work on a copy (x = x.clone()).")

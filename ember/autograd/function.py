@@ -37,8 +37,11 @@ class Function:
         ctx = _new(cls)
         if state.enabled:
             for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    return ctx._record(args)
+                if isinstance(a, Tensor):
+                    if a._base is not None and a._vc[0] != a._view_version:
+                        a._refresh_view()  # a view whose base changed in place: re-derived first
+                    if a._requires_grad:
+                        return ctx._record(args)
         # Nothing to differentiate: run forward and wrap, the path every no_grad op takes.
         ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         out = cls.forward(ctx, *args)
@@ -51,12 +54,18 @@ class Function:
         edges = []
         needs = []
         for a in args:
-            if isinstance(a, Tensor) and a._requires_grad:
-                fn = a.grad_fn
+            if not isinstance(a, Tensor):
+                edges.append(False)
+                needs.append(False)
+                continue
+            if a._base is not None and a._vc[0] != a._view_version:
+                a._refresh_view()
+            if a._requires_grad:
+                fn = a._grad_fn
                 edges.append((fn if fn is not None else a, a._output_nr, a._data.shape, a._data.dtype))
                 needs.append(True)
             else:
-                edges.append(None if isinstance(a, Tensor) else False)
+                edges.append(None)
                 needs.append(False)
         self._edges = tuple(edges)
         self.needs_input_grad = tuple(needs)
@@ -154,7 +163,7 @@ class Function:
         if non_diff:
             for i, r in enumerate(results):
                 if any(r._data is (o._data if isinstance(o, Tensor) else o) for o in non_diff):
-                    r._requires_grad, r.grad_fn = False, None
+                    r._requires_grad, r._grad_fn = False, None
         if not to_save:
             return
         out_arrays = [r._data for r in results]
@@ -167,7 +176,7 @@ class Function:
             # by identity with what forward returned (a 0-d result may have been a NumPy scalar)
             idx = next((i for i, o in enumerate(raw_outputs)
                         if (o._data if isinstance(o, Tensor) else o) is arr), None)
-            if idx is not None and results[idx].grad_fn is self:
+            if idx is not None and results[idx]._grad_fn is self:
                 self._out_arrays = out_arrays
                 counter = results[idx]._vc
                 saved.append((idx, counter, counter[0]))
@@ -182,7 +191,7 @@ class Function:
         result: save a copy of its current value instead, in t's place in the graph, as
         PyTorch does for in-place ops that need the old value."""
         if any(s[0] is t for s in self._saved):
-            copy = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
+            copy = Tensor._make(t._data.copy(), t._requires_grad, t._grad_fn, t._output_nr)
             self._saved = tuple((copy, None, 0) if s[0] is t else s for s in self._saved)
 
     def _release(self) -> None:

@@ -17,7 +17,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes
 from .elementwise import cast, promote, scalar_tensor
-from .shape import _as_view
+from .shape import _as_view, expand
+from .views import records_inplace
 
 __all__ = ["where", "index_select", "index_add", "index_fill", "index_put", "masked_fill",
            "masked_select", "masked_scatter", "nonzero", "argwhere", "take", "tril", "triu"]
@@ -278,8 +279,14 @@ def setitem(self: Tensor, idx, value) -> None:
     """``x[idx] = value``; value is a tensor or number, broadcast to the indexed shape."""
     index = to_index(idx)
     value = _value(value, self, "setitem")
-    if state.enabled and (self._requires_grad or value._requires_grad):
-        self._assign(IndexPut.apply(self, value, index, False))
+    if (state.enabled and value._requires_grad) or records_inplace(self):
+        if index[1] is None:  # x[basic] = v writes through the view x[basic], as in PyTorch
+            target = _as_view(GetItem.apply(self, index), self)
+            while value._data.ndim > target._data.ndim and value._data.shape[0] == 1:
+                value = value.squeeze(0)  # leading 1s of the value are dropped, as in PyTorch
+            target._assign(expand(value, target._data.shape))
+        else:
+            self._assign(IndexPut.apply(self, value, index, False))
         return
     _write(self._data, index, value._data)
     self._vc[0] += 1

@@ -206,7 +206,8 @@ class Split(Function):
 
 
 def _split(input: Tensor, sizes: list, dim: int) -> tuple:
-    return tuple(_as_view(p, input) for p in Split.apply(input, tuple(sizes), dim))
+    return tuple(_as_view(p, input, ("multi_output", "SplitBackward0", i))
+                 for i, p in enumerate(Split.apply(input, tuple(sizes), dim)))
 
 
 def _split_dim(input: Tensor, dim: int, op: str) -> int:
@@ -285,7 +286,8 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     """Views of every entry along ``dim``, which is removed."""
     if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
-    return tuple(_as_view(p, input) for p in Unbind.apply(input, input._wrap_dim(dim)))
+    return tuple(_as_view(p, input, ("multi_output", "UnbindBackward0", i))
+                 for i, p in enumerate(Unbind.apply(input, input._wrap_dim(dim))))
 
 
 # ---- repetition --------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Shape and layout: views (reshape, permute, expand, narrow, diagonal, ...), copies
 that move elements (flip, roll) and device moves.
 
-Views share storage with their input, as in PyTorch: the result keeps the input's
-version counter and records it as ``_base``.
+Views share storage with their input, as in PyTorch: ``views.mark_view`` gives the
+result the input's version counter and root base (see views.py for in-place writes).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .._tensor import Size, Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import move, to_device as _to_device
+from .views import mark_view
 
 __all__ = ["reshape", "permute", "transpose", "swapaxes", "swapdims", "unsqueeze", "squeeze",
            "expand_copy", "broadcast_to", "broadcast_tensors", "broadcast_shapes", "clone",
@@ -21,16 +22,9 @@ __all__ = ["reshape", "permute", "transpose", "swapaxes", "swapdims", "unsqueeze
            "diagonal", "diag_embed", "diag", "flip", "fliplr", "flipud", "roll"]
 
 
-def _as_view(out: Tensor, base: Tensor) -> Tensor:
+def _as_view(out: Tensor, base: Tensor, creation=None) -> Tensor:
     """Mark ``out`` as a view of ``base`` if NumPy made it one (reshape may copy)."""
-    return _view_of(out, base) if np.may_share_memory(out._data, base._data) else out
-
-
-def _view_of(out: Tensor, base: Tensor) -> Tensor:
-    """Mark ``out``, which NumPy always makes a view (transpose, expand, slicing), as one."""
-    out._vc = base._vc
-    out._base = base if base._base is None else base._base
-    return out
+    return mark_view(out, base, creation) if np.may_share_memory(out._data, base._data) else out
 
 
 def _shape_arg(first, more: tuple = ()) -> tuple:
@@ -202,7 +196,7 @@ def permute(input: Tensor, dims, *more: int) -> Tensor:
     dims = tuple(input._wrap_dim(d) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
-    return _view_of(Permute.apply(input, dims), input)
+    return mark_view(Permute.apply(input, dims), input)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -213,7 +207,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = input._wrap_dim(dim0), input._wrap_dim(dim1)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return _view_of(Permute.apply(input, tuple(dims)), input)
+    return mark_view(Permute.apply(input, tuple(dims)), input)
 
 
 swapaxes = swapdims = transpose
