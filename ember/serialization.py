@@ -33,12 +33,9 @@ A VALUE is one of:
 from __future__ import annotations
 
 import collections
-import contextlib
 import io
 import json
-import math
 import os
-import secrets
 import zipfile
 from typing import Any, Callable
 
@@ -47,13 +44,15 @@ import numpy as np
 from ._tensor import Tensor
 from .backend import dtypes
 from .backend.device import CPU, device, move, to_device
+from .io import torch_format
+from .io._files import MAX_DIMS, ZipArchive, atomic_file, zip_info
 
 __all__ = ["save", "load"]
 
 FORMAT_VERSION = 1
 _MANIFEST = "ember/manifest.json"
 _DATA = "ember/data/"
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same object gives the same bytes
+_SIZE_LIMIT = 2 ** 63  # no dimension or byte count beyond int64
 
 
 def _parameter_class():
@@ -139,58 +138,12 @@ class _Encoder:
         return index
 
 
-def _zip_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_STORED
-    info.external_attr = 0o644 << 16
-    return info
-
-
 def _write_archive(fh, manifest: dict, arrays: list[np.ndarray]) -> None:
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-        zf.writestr(_zip_info(_MANIFEST), json.dumps(manifest, separators=(",", ":")).encode("utf-8"))
+        zf.writestr(zip_info(_MANIFEST), json.dumps(manifest, separators=(",", ":")).encode("utf-8"))
         for i, arr in enumerate(arrays):
-            with zf.open(_zip_info(f"{_DATA}{i}"), "w", force_zip64=arr.nbytes >= 2 ** 31) as out:
+            with zf.open(zip_info(f"{_DATA}{i}"), "w", force_zip64=arr.nbytes >= 2 ** 31) as out:
                 out.write(arr.reshape(-1).view(np.uint8))
-
-
-def _create_temp(path: str) -> tuple[int, str]:
-    """A new, exclusively created file next to ``path`` (same file system, so the final
-    rename is atomic), with the permissions a plain ``open(path, "wb")`` would give."""
-    directory, name = os.path.split(os.path.abspath(path))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-
-
-def _fsync_directory(path: str) -> None:
-    # Makes the rename itself durable; directories cannot be opened this way on Windows.
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: str, manifest: dict, arrays: list[np.ndarray]) -> None:
-    fd, tmp = _create_temp(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_archive(fh, manifest, arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(path)
 
 
 def save(obj: Any, f) -> None:
@@ -201,8 +154,10 @@ def save(obj: Any, f) -> None:
             namedtuples, str, int, float, bool, None, NumPy scalars, dtypes, devices,
             nested in any way. Tensors are saved by value (a view saves its elements).
         f: a path (``str`` or ``os.PathLike``) or a binary file object. A path is written
-            atomically: a temporary file in the same directory is written and synced, then
-            renamed over ``f``, so a crash leaves either the old file or the new one.
+            atomically: a temporary file in the same directory
+            (``.<name>.ember-partial-<pid>-<random>``) is written and synced, then renamed over
+            ``f``, so a crash leaves either the old file or the new one. Through a symlink the
+            link's target is replaced; an existing file keeps its permission bits.
 
     Raises:
         TypeError: ``obj`` holds an object of another type (the message says where).
@@ -213,7 +168,8 @@ def save(obj: Any, f) -> None:
                 "blobs": [{"dtype": dtypes.from_numpy_dtype(a.dtype).name, "shape": list(a.shape)}
                           for a in enc.arrays]}
     if isinstance(f, (str, os.PathLike)):
-        _atomic_write(os.fspath(f), manifest, enc.arrays)
+        with atomic_file(f) as fh:
+            _write_archive(fh, manifest, enc.arrays)
     elif hasattr(f, "write"):
         _write_archive(f, manifest, enc.arrays)
     else:
@@ -239,8 +195,8 @@ def _is_int(x) -> bool:
 class _Decoder:
     """Rebuilds the saved object from a manifest, reading each blob once."""
 
-    def __init__(self, zf: zipfile.ZipFile, manifest: dict, map_location, name: str):
-        self.zf, self.map_location, self.name = zf, map_location, name
+    def __init__(self, archive: ZipArchive, manifest: dict, map_location, name: str):
+        self.archive, self.map_location, self.name = archive, map_location, name
         self.tensor_meta = manifest.get("tensors")
         self.blob_meta = manifest.get("blobs")
         _expect(isinstance(self.tensor_meta, list) and isinstance(self.blob_meta, list),
@@ -267,6 +223,7 @@ class _Decoder:
             attrs = v.get("attrs", {})
             _expect(isinstance(attrs, dict), "odict 'attrs' must be an object")
             for attr, x in attrs.items():
+                _expect(attr.isidentifier() and not attr.startswith("__"), f"bad attribute name {attr!r:.100}")
                 setattr(out, attr, self.value(x))
             return out
         if "namedtuple" in v:
@@ -345,30 +302,22 @@ class _Decoder:
 
     def read(self, index: int) -> np.ndarray:
         meta = self.blob_meta[index]
-        _expect(isinstance(meta, dict) and meta.get("dtype") in dtypes._BY_NAME, f"bad blob record {meta!r}")
+        _expect(isinstance(meta, dict) and type(meta.get("dtype")) is str and meta["dtype"] in dtypes._BY_NAME,
+                f"bad blob record {meta!r:.200}")
         shape = meta.get("shape")
-        _expect(isinstance(shape, list) and all(_is_int(s) and s >= 0 for s in shape), f"bad shape {shape!r}")
-        np_dtype = dtypes._BY_NAME[meta["dtype"]].np
-        nbytes = math.prod(shape) * np_dtype.itemsize
+        _expect(isinstance(shape, list) and all(_is_int(s) and 0 <= s < _SIZE_LIMIT for s in shape),
+                f"bad shape {shape!r:.200}")
+        _expect(len(shape) <= MAX_DIMS, f"blob {index} has {len(shape)} dimensions, more than {MAX_DIMS}")
         entry = f"{_DATA}{index}"
-        try:
-            size = self.zf.getinfo(entry).file_size
-        except KeyError:
-            raise RuntimeError(f"ember.load: {self.name} is truncated or corrupted: {entry} is missing") from None
+        stored = dtypes._BY_NAME[meta["dtype"]].np.newbyteorder("<")
+        nbytes = stored.itemsize
+        for n in shape:
+            nbytes *= n
+        size = self.archive.size(entry)
         if size != nbytes:  # checked before allocating, so a forged shape cannot exhaust memory
             raise RuntimeError(f"ember.load: {self.name} is truncated or corrupted: {entry} holds {size} "
                                f"bytes, expected {nbytes} for a {meta['dtype']} tensor of shape {shape}")
-        arr = np.empty(shape, dtype=np_dtype.newbyteorder("<"))
-        with self.zf.open(entry) as src:
-            view = memoryview(arr.reshape(-1).view(np.uint8))
-            done = 0
-            while done < arr.nbytes:
-                n = src.readinto(view[done:])
-                if not n:
-                    raise RuntimeError(f"ember.load: {self.name} is truncated: {entry} ends early")
-                done += n
-            src.read()  # reaching the end makes zipfile verify the entry's checksum
-        return arr.astype(np_dtype, copy=False)
+        return self.archive.read_array(entry, tuple(shape), stored)
 
     def restore(self, array: np.ndarray, location: str):
         """Move a loaded array where ``map_location`` says (by default: where it was saved)."""
@@ -395,58 +344,56 @@ class _Decoder:
         return move(array, dev)
 
 
-def _open_archive(fh, name: str) -> zipfile.ZipFile:
-    start = fh.tell()
+def _not_a_zip(fh, name: str) -> RuntimeError:
     head = fh.read(4)
-    fh.seek(start)
-    try:
-        return zipfile.ZipFile(fh)
-    except zipfile.BadZipFile:
-        pass
     if not head:
-        raise RuntimeError(f"ember.load: {name} is empty")
+        return RuntimeError(f"ember.load: {name} is empty")
     if head.startswith(b"PK"):
-        raise RuntimeError(f"ember.load: {name} is truncated or corrupted (its zip directory is unreadable)")
+        return RuntimeError(f"ember.load: {name} is truncated or corrupted (its zip directory is unreadable)")
     if head[:1] == b"\x80":
-        raise RuntimeError(f"ember.load: {name} is not an ember checkpoint: it looks like a pickle file. "
-                           "ember never unpickles, because unpickling can run arbitrary code.")
-    raise RuntimeError(f"ember.load: {name} is not an ember checkpoint (not a zip archive)")
+        return RuntimeError(f"ember.load: {name} is not an ember checkpoint: it looks like a pickle file. "
+                            "ember never unpickles, because unpickling can run arbitrary code.")
+    return RuntimeError(f"ember.load: {name} is not an ember checkpoint (not a zip archive)")
 
 
-def _read_manifest(zf: zipfile.ZipFile, name: str) -> dict:
-    try:
-        raw = zf.read(_MANIFEST)
-    except KeyError:
-        raise RuntimeError(f"ember.load: {name} is not an ember checkpoint (no manifest)") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise RuntimeError(f"ember.load: {name} is truncated or corrupted ({e})") from None
+def _read_manifest(archive: ZipArchive, name: str) -> dict:
+    if _MANIFEST not in archive.names():
+        raise RuntimeError(f"ember.load: {name} is not an ember checkpoint (no manifest)")
+    raw = archive.read(_MANIFEST)
     try:
         manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: also numbers too long to parse
         raise RuntimeError(f"ember.load: {name} has a malformed manifest ({type(e).__name__}: {e})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != "ember":
         raise RuntimeError(f"ember.load: {name} is not an ember checkpoint (the manifest is not ember's)")
     if manifest.get("version") != FORMAT_VERSION:
-        raise RuntimeError(f"ember.load: {name} has format version {manifest.get('version')!r}; this ember "
+        raise RuntimeError(f"ember.load: {name} has format version {manifest.get('version')!r:.50}; this ember "
                            f"reads version {FORMAT_VERSION}")
     return manifest
 
 
 def _load_from(fh, name: str, map_location) -> Any:
-    from .io.torch_format import is_torch_checkpoint, read_checkpoint
-    if is_torch_checkpoint(fh):
-        return read_checkpoint(fh, name, map_location)
-    with _open_archive(fh, name) as zf:
-        manifest = _read_manifest(zf, name)
+    start = fh.tell()
+    if not zipfile.is_zipfile(fh):
+        fh.seek(start)
+        if fh.read(3) == torch_format.LEGACY_HEAD:
+            fh.seek(start)
+            return torch_format.read_checkpoint(fh, name, map_location)
+        fh.seek(start)
+        raise _not_a_zip(fh, name)
+    fh.seek(start)
+    with ZipArchive(fh, name, "ember.load") as archive:
+        if _MANIFEST not in archive.names() and any(n.endswith("/data.pkl") for n in archive.names()):
+            return torch_format.read_checkpoint(fh, name, map_location, archive)
+        manifest = _read_manifest(archive, name)
         try:
-            decoder = _Decoder(zf, manifest, map_location, name)
-            return decoder.value(manifest.get("root"))
+            return _Decoder(archive, manifest, map_location, name).value(manifest.get("root"))
         except _Malformed as e:
             raise RuntimeError(f"ember.load: {name} has a malformed manifest: {e}") from None
         except RecursionError:
             raise RuntimeError(f"ember.load: {name} has a malformed manifest: nested too deeply") from None
-        except (zipfile.BadZipFile, EOFError) as e:
-            raise RuntimeError(f"ember.load: {name} is truncated or corrupted ({e})") from None
+        except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError) as e:
+            raise RuntimeError(f"ember.load: {name} has a malformed manifest ({type(e).__name__}: {e})") from e
 
 
 def load(f, map_location: str | device | dict | Callable | None = None, *, weights_only: bool = True) -> Any:
@@ -466,8 +413,13 @@ def load(f, map_location: str | device | dict | Callable | None = None, *, weigh
     :func:`ember.io.load_torch`, which accepts only tensors, numbers, strings and containers
     and never runs code from the file.
 
+    Sizes are checked against the bytes present before anything is allocated, and each
+    tensor's bytes are read straight into its array, so loading a file of N bytes takes
+    about N bytes of memory.
+
     Raises:
-        RuntimeError: ``f`` is not an ember checkpoint, or is truncated or corrupted.
+        RuntimeError: ``f`` is not an ember checkpoint, or is truncated, corrupted or
+            malformed (the message names the file and what is wrong).
     """
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:

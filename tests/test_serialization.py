@@ -394,7 +394,7 @@ def test_pickle_payloads_are_never_executed(tmp_path):
     torch_like = tmp_path / "torch_like.pt"
     with zipfile.ZipFile(torch_like, "w") as zf:
         zf.writestr("archive/data.pkl", payload)
-    _load_error(torch_like, "refusing to load 'pathlib")
+    _load_error(torch_like, "refusing to load the global pathlib")
     # A well-formed ember archive whose tensor bytes are a pickle: they load as plain bytes.
     inside = _saved(tmp_path, ember.zeros(len(payload), dtype=ember.uint8), "inside.pt")
     _rewrite(inside, replace={"ember/data/0": payload})

@@ -7,10 +7,17 @@ are recorded in the file's metadata under ``"__ember_aliases__"`` (a JSON object
 ``{alias: name}``). :func:`load_safetensors` returns the same tensor object for a name and
 its aliases, so loading restores the tie. Tensors that only partly overlap (two different
 views of one array) are written as independent copies.
+
+Reading is ember's own: the header is checked whole before anything is allocated (its
+length within the file, no duplicate names, known dtypes, shapes within limits, data
+ranges that tile the data section exactly, as the format requires), then each tensor's
+bytes are read straight into its array. An alias may only name a stored tensor and may
+never replace one.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Mapping
 
@@ -18,11 +25,15 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend.device import CPU, move, to_device
-from ._files import atomic_write
+from ._files import MAX_DIMS, BoundedFile, atomic_write, read_array
 
 __all__ = ["save_safetensors", "load_safetensors", "save_file", "load_file"]
 
 ALIASES_KEY = "__ember_aliases__"
+_HEADER_LIMIT = 100_000_000  # the safetensors package's own cap on the JSON header
+_DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"),
+           "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"), "I8": np.dtype("i1"),
+           "U8": np.dtype("u1"), "BOOL": np.dtype("?")}
 
 
 def _safetensors_numpy():
@@ -85,29 +96,108 @@ def save_safetensors(state_dict: Mapping[str, Tensor], path: str | os.PathLike,
     atomic_write(path, lambda fh: fh.write(blob))
 
 
+class _Header:
+    """The parsed, checked header of one file; ``error`` builds messages naming it."""
+
+    def __init__(self, fh: BoundedFile, where: str):
+        self.where = where
+        if fh.size < 8:
+            raise self.error(f"is {fh.size} bytes long, too short for a safetensors header")
+        n = int.from_bytes(fh.read(8), "little")
+        if n > min(fh.size - 8, _HEADER_LIMIT):
+            raise self.error(f"declares a header of {n} bytes, beyond the file's {fh.size - 8} remaining bytes"
+                             if n > fh.size - 8 else f"declares a header of {n} bytes, over the limit of "
+                             f"{_HEADER_LIMIT}")
+        self.data_start, data_size = 8 + n, fh.size - 8 - n
+        header = self.json(fh.read(n), "header")
+        if not isinstance(header, dict):
+            raise self.error("has a header that is not a JSON object")
+        meta = header.pop("__metadata__", None) or {}
+        if not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
+            raise self.error("has '__metadata__' that is not an object of strings")
+        self.metadata: dict[str, str] = meta
+        self.tensors: dict[str, tuple[str, tuple, int]] = {}  # name -> (dtype, shape, begin)
+        ranges = []
+        for name, info in header.items():
+            ranges.append((*self.entry(name, info), name))
+        ranges.sort()
+        end = 0
+        for begin, stop, name in ranges:
+            if begin != end:
+                raise self.error(f"has tensor {name!r} at bytes {begin}..{stop} of the data, but the previous "
+                                 f"one ends at {end}: the data ranges must tile the data exactly")
+            end = stop
+        if end != data_size:
+            raise self.error(f"has {data_size} bytes of data but its tensors cover {end}")
+
+    def error(self, what: str) -> RuntimeError:
+        return RuntimeError(f"ember.io.load_safetensors: {self.where} {what}")
+
+    def json(self, raw: bytes, what: str):
+        def unique(pairs):
+            keys = [k for k, _ in pairs]
+            if len(set(keys)) != len(keys):
+                dup = next(k for k in keys if keys.count(k) > 1)
+                raise self.error(f"has {what} naming {dup!r:.100} twice")
+            return dict(pairs)
+
+        try:
+            return json.loads(raw.decode("utf-8"), object_pairs_hook=unique)
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise self.error(f"has a malformed {what} ({type(e).__name__}: {e})") from None
+
+    def entry(self, name: str, info) -> tuple[int, int]:
+        if not (isinstance(info, dict) and set(info) == {"dtype", "shape", "data_offsets"}):
+            raise self.error(f"has a malformed record for {name!r:.100}: expected dtype, shape and data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if type(dtype) is not str or dtype not in _DTYPES:
+            raise self.error(f"has tensor {name!r:.100} of dtype {dtype!r:.50}; ember reads {', '.join(_DTYPES)}")
+        if not (type(shape) is list and all(type(s) is int and 0 <= s < 2 ** 63 for s in shape)):
+            raise self.error(f"has tensor {name!r:.100} with shape {shape!r:.100}: not a list of sizes")
+        if len(shape) > MAX_DIMS:
+            raise self.error(f"has tensor {name!r:.100} with {len(shape)} dimensions, more than {MAX_DIMS}")
+        if not (type(offsets) is list and len(offsets) == 2 and all(type(o) is int and o >= 0 for o in offsets)):
+            raise self.error(f"has tensor {name!r:.100} with data_offsets {offsets!r:.100}: expected [begin, end]")
+        begin, stop = offsets
+        nbytes = math.prod(shape) * _DTYPES[dtype].itemsize
+        if stop - begin != nbytes:
+            raise self.error(f"has tensor {name!r:.100} of shape {shape} {dtype} ({nbytes} bytes) stored in "
+                             f"{stop - begin} bytes")
+        self.tensors[name] = (dtype, tuple(shape), begin)
+        return begin, stop
+
+
 def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> dict[str, Tensor]:
     """Read a safetensors file into ``{name: tensor}`` on ``device``.
 
     Names recorded as aliases by :func:`save_safetensors` map to the same tensor object as
-    the name they alias.
+    the name they alias. BF16 tensors load as float32 (exactly).
+
+    Raises:
+        RuntimeError: the file is truncated or malformed; the message names it and the problem.
     """
-    st = _safetensors_numpy()
-    from safetensors import safe_open
+    where = repr(os.fspath(path))
     dev = to_device(device)
-    with safe_open(os.fspath(path), framework="numpy") as f:
-        meta = f.metadata() or {}
-    arrays = st.load_file(os.fspath(path))
-    out = {name: Tensor._make(move(np.array(arr, copy=True), dev)) for name, arr in arrays.items()}
-    try:
-        aliases = json.loads(meta.get(ALIASES_KEY, "{}"))
-    except json.JSONDecodeError as e:
-        raise RuntimeError(f"ember.io.load_safetensors: {os.fspath(path)!r} has malformed "
-                           f"{ALIASES_KEY!r} metadata ({e})") from None
-    for alias, name in aliases.items():
-        if name not in out:
-            raise RuntimeError(f"ember.io.load_safetensors: {os.fspath(path)!r} names {alias!r} an alias of "
-                               f"{name!r}, which the file does not hold")
-        out[alias] = out[name]
+    with open(path, "rb") as raw:
+        fh = BoundedFile(raw)
+        header = _Header(fh, where)
+        out = {}
+        for name, (dtype, shape, begin) in header.tensors.items():
+            fh.seek(header.data_start + begin)
+            arr = read_array(fh.read, shape, _DTYPES[dtype], f"ember.io.load_safetensors: {where} tensor {name!r}",
+                             bf16=dtype == "BF16")
+            out[name] = Tensor._make(move(arr, dev))
+    if ALIASES_KEY in header.metadata:
+        aliases = header.json(header.metadata[ALIASES_KEY].encode("utf-8"), f"{ALIASES_KEY!r} metadata")
+        if not (isinstance(aliases, dict) and all(isinstance(v, str) for v in aliases.values())):
+            raise header.error(f"has {ALIASES_KEY!r} metadata that is not an object of names")
+        for alias, name in aliases.items():
+            if alias in header.tensors:
+                raise header.error(f"names {alias!r}, a stored tensor, an alias of {name!r}; an alias may "
+                                   "never replace a stored tensor")
+            if name not in header.tensors:
+                raise header.error(f"names {alias!r} an alias of {name!r}, which the file does not hold")
+            out[alias] = out[name]
     return out
 
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import os
 import pickle
+import struct
 import zipfile
 from typing import Any, BinaryIO, Callable
 
@@ -31,12 +33,13 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend.device import CPU, device, move, to_device
-from ..serialization import _zip_info
-from ._files import atomic_write
+from ._files import MAX_DIMS, BoundedFile, ZipArchive, atomic_write, read_array, zip_info
+from ._unpickler import AllowList, RestrictedUnpickler, UnsafePickleError
 
-__all__ = ["load_torch", "save_torch", "is_torch_checkpoint", "UnsafeCheckpointError"]
+__all__ = ["load_torch", "save_torch", "UnsafeCheckpointError"]
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_HEAD = b"\x80\x02\x8a"  # a legacy checkpoint: protocol 2, then the magic number as a LONG1
 _BFLOAT16 = "BFloat16Storage"
 # Storage class name -> element dtype as stored (little-endian).
 _STORAGES = {
@@ -46,90 +49,131 @@ _STORAGES = {
     _BFLOAT16: np.dtype("<u2"),
 }
 _STORAGE_OF = {np.dtype(v).newbyteorder("="): k for k, v in _STORAGES.items() if k != _BFLOAT16}
+_INDEX_LIMIT = 2 ** 63  # sizes, strides and offsets are int64 in PyTorch
 
-
-class UnsafeCheckpointError(pickle.UnpicklingError, RuntimeError):
-    """A checkpoint names a global that could run code (or is not a tensor, number, string or
-    container); raised before anything from the file runs. Both an ``UnpicklingError`` and
-    a ``RuntimeError``, so ``ember.load`` keeps raising ``RuntimeError`` for bad files."""
+# PyTorch's name for the one restricted-unpickler error (a pickle.UnpicklingError and a RuntimeError).
+UnsafeCheckpointError = UnsafePickleError
 
 
 class _StorageType:
-    """Stands for ``torch.<name>`` in a pickle: the element type of a storage."""
+    """Stands for ``torch.<name>`` in a pickle: the element type of a storage (a token: it
+    can be passed to a storage id, never called or altered)."""
+
+    __slots__ = ("name", "dtype")
 
     def __init__(self, name: str):
         self.name = name
         self.dtype = _STORAGES[name]
 
 
-class _Stored(np.ndarray):
-    """A storage read from a checkpoint: its elements, the device it was saved from
-    (``location``) and whether they are bfloat16 bits kept as uint16 (``bf16``)."""
-
-    location = "cpu"
-    bf16 = False
+_STORAGE_TOKENS = {("torch", name): _StorageType(name) for name in _STORAGES}
 
 
-def _rebuild_tensor(storage: _Stored, offset: int, size, stride, *_ignored) -> Tensor:
-    """A CPU tensor with ``size`` and ``stride`` (in elements) starting ``offset`` elements
-    into ``storage``; it is copied out, so it never aliases other tensors' memory."""
-    size, stride = tuple(size), tuple(stride)
-    if len(size) != len(stride):
-        raise pickle.UnpicklingError(f"tensor with size {size} and stride {stride} of different lengths")
-    if any(s < 0 for s in size) or any(s < 0 for s in stride) or offset < 0:
-        raise pickle.UnpicklingError(f"tensor with negative size, stride or offset: {size}, {stride}, {offset}")
-    if all(s > 0 for s in size):
-        last = offset + sum((n - 1) * s for n, s in zip(size, stride))
-        if last >= storage.size:
-            raise pickle.UnpicklingError(f"tensor of size {size}, stride {stride} and offset {offset} reaches "
-                                         f"past its storage of {storage.size} elements")
-        item = storage.itemsize
-        view = np.lib.stride_tricks.as_strided(storage[offset:], shape=size,
-                                               strides=tuple(s * item for s in stride), writeable=False)
-        arr = np.array(view, copy=True)
-    else:
-        arr = np.empty(size, dtype=storage.dtype)
-    if storage.bf16:
-        arr = (arr.astype(np.uint32) << 16).view(np.float32)
-    return Tensor._make(arr.astype(arr.dtype.newbyteorder("="), copy=False))
+class _Loaded:
+    """A storage of this load: its elements (None while only its size is known), the device
+    it was saved from, and the version counter its tensors share."""
+
+    __slots__ = ("array", "numel", "kind", "location", "vc")
+
+    def __init__(self, array, numel: int, kind: _StorageType, location: str):
+        self.array, self.numel, self.kind, self.location, self.vc = array, numel, kind, location, [0]
+
+
+def _overlapping(size: tuple, stride: tuple) -> bool:
+    """Whether two indices of a (non-empty) strided layout can reach the same element."""
+    extent = 1  # one past the furthest element the dimensions seen so far reach
+    for n, s in sorted(((n, s) for n, s in zip(size, stride) if n > 1), key=lambda p: p[1]):
+        if s < extent:
+            return True
+        extent += s * (n - 1)
+    return False
 
 
 def _rebuild_parameter(data: Tensor, requires_grad: bool, *_ignored):
     from ..nn import Parameter
+    if not isinstance(data, Tensor) or type(requires_grad) is not bool:
+        raise pickle.UnpicklingError("_rebuild_parameter expects a tensor and a bool")
     return Parameter(data, requires_grad=requires_grad and data.is_floating_point())
 
 
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    **{("torch", name): _StorageType(name) for name in _STORAGES},
-}
+class _Reader:
+    """One checkpoint's unpickling: the allow-list, bound to this load's storages and placement.
 
+    ``read_storage(kind, key, numel)`` returns a storage's elements, or None to only check
+    the object's structure (the legacy layout's first pass)."""
 
-class _Unpickler(pickle.Unpickler):
-    """Resolves only the globals in ``_ALLOWED``; storages come from ``read_storage``."""
-
-    def __init__(self, file: BinaryIO, name: str, read_storage: Callable[[_StorageType, str, int], np.ndarray],
+    def __init__(self, name: str, read_storage: Callable[[_StorageType, str, int], np.ndarray | None],
                  map_location=None):
-        super().__init__(file, encoding="utf-8")
         self.name, self.read_storage, self.map_location = name, read_storage, map_location
-        self.storages: dict[str, _Stored] = {}
+        self.storages: dict[str, _Loaded] = {}
+        self.allow = AllowList(
+            {("collections", "OrderedDict"): collections.OrderedDict,
+             ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor,
+             ("torch._utils", "_rebuild_tensor"): self.rebuild_tensor,
+             ("torch._utils", "_rebuild_parameter"): _rebuild_parameter},
+            _STORAGE_TOKENS, (collections.OrderedDict,),
+            "only tensors, numbers, strings and containers are allowed")
 
-    def find_class(self, module: str, name: str) -> Any:
-        found = _ALLOWED.get((module, name))
+    def error(self, what: str) -> RuntimeError:
+        return RuntimeError(f"ember.load: {self.name} {what}")
+
+    def load(self, fh: BinaryIO) -> Any:
+        return RestrictedUnpickler(fh, self.name, self.allow, self.persistent_load, "utf-8").load()
+
+    def persistent_load(self, pid) -> _Loaded:
+        if not (type(pid) is tuple and len(pid) >= 5 and pid[0] == "storage" and type(pid[1]) is _StorageType
+                and type(pid[2]) is str and type(pid[3]) is str and type(pid[4]) is int):
+            raise self.error(f"holds an unknown persistent id {pid!r:.200}")
+        kind, key, location, numel = pid[1:5]
+        if not 0 <= numel < _INDEX_LIMIT:
+            raise self.error(f"declares storage {key!r} of {numel} elements")
+        found = self.storages.get(key)
         if found is None:
-            raise UnsafeCheckpointError(
-                f"ember.load: refusing to load '{module}.{name}' from {self.name}: only tensors, numbers, "
-                "strings and containers are allowed")
-        return self._rebuild_placed if found is _rebuild_tensor else found
+            found = self.storages[key] = _Loaded(self.read_storage(kind, key, numel), numel, kind, location)
+        elif found.kind is not kind or found.numel != numel:
+            raise self.error(f"declares storage {key!r} twice, as {found.numel} {found.kind.name} and {numel} "
+                             f"{kind.name}")
+        return found
 
-    def _rebuild_placed(self, storage, *args) -> Tensor:
-        if not isinstance(storage, _Stored):
-            raise pickle.UnpicklingError(f"ember.load: {self.name} rebuilds a tensor from a non-storage")
-        t = _rebuild_tensor(storage, *args)
-        ml, location = self.map_location, storage.location
+    def rebuild_tensor(self, storage, offset, size, stride, requires_grad=False, *_ignored) -> Tensor:
+        """``torch._utils._rebuild_tensor_v2``: a view of ``size`` and ``stride`` (in elements)
+        into ``storage`` from ``offset``, as ``torch.load`` makes: tensors share their storage,
+        so loading copies nothing, and an expanded (stride-0) tensor stays a view."""
+        ints = (lambda xs: type(xs) is tuple and all(type(x) is int for x in xs))
+        if type(storage) is not _Loaded or type(offset) is not int or not ints(size) or not ints(stride) \
+                or type(requires_grad) is not bool:
+            raise self.error("rebuilds a tensor from arguments other than a storage, an offset, size and "
+                             "stride tuples of ints and a bool")
+        if len(size) != len(stride) or len(size) > MAX_DIMS:
+            raise self.error(f"declares a tensor with size {size} and stride {stride}: "
+                             f"{'too many dimensions' if len(size) > MAX_DIMS else 'lengths differ'}")
+        if not all(0 <= x < _INDEX_LIMIT for x in (offset, *size, *stride)):
+            raise self.error(f"declares a tensor with a negative or out-of-range size, stride or offset: "
+                             f"{size}, {stride}, {offset}")
+        numel, item = math.prod(size), storage.kind.dtype.itemsize
+        if numel * item >= _INDEX_LIMIT:
+            raise self.error(f"declares a tensor of size {size}: too many elements")
+        if numel and offset + sum((n - 1) * s for n, s in zip(size, stride)) >= storage.numel:
+            raise self.error(f"declares a tensor of size {size}, stride {stride} and offset {offset} that reaches "
+                             f"past its storage of {storage.numel} elements")
+        if storage.array is None:  # only checking: a zero-byte stand-in of the right shape
+            return Tensor._make(np.broadcast_to(np.zeros((), np.float32), size))
+        arr = storage.array
+        if numel == 0:
+            view = np.empty(size, arr.dtype)
+        else:
+            # An expanded or otherwise self-overlapping tensor is read-only, as ember's expand
+            # makes it: writing to one element would change others.
+            view = np.lib.stride_tricks.as_strided(arr[offset:], shape=size, strides=tuple(s * arr.itemsize
+                                                   for s in stride), writeable=not _overlapping(size, stride))
+        t = Tensor._make(view)
+        t._vc = storage.vc
+        if requires_grad and view.dtype.kind == "f":
+            t._requires_grad = True
+        return self.place(t, storage.location)
+
+    def place(self, t: Tensor, location: str) -> Tensor:
+        ml = self.map_location
         if callable(ml) and not isinstance(ml, (str, device)):
             result = ml(t, location)
             return t if result is None else result
@@ -137,105 +181,89 @@ class _Unpickler(pickle.Unpickler):
         t._data = move(t._data, to_device(str(target)))
         return t
 
-    def persistent_load(self, pid) -> _Stored:
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
-                and isinstance(pid[1], _StorageType)):
-            raise pickle.UnpicklingError(f"ember.load: {self.name} holds an unknown persistent id {pid!r}")
-        kind, key, numel = pid[1], str(pid[2]), pid[4]
-        if key not in self.storages:
-            arr = self.read_storage(kind, key, numel).view(_Stored)
-            arr.location, arr.bf16 = str(pid[3]), kind.name == _BFLOAT16
-            self.storages[key] = arr
-        return self.storages[key]
+
+def _checked_storage(kind: _StorageType, numel: int, have: int, where: str, name: str) -> None:
+    if numel * kind.dtype.itemsize != have:
+        raise RuntimeError(f"ember.load: {name} is truncated or corrupted: {where} holds {have} bytes, expected "
+                           f"{numel} elements of {kind.name}")
 
 
-def _frombuffer(raw: bytes, kind: _StorageType, numel: int, where: str) -> np.ndarray:
-    if not isinstance(numel, int) or len(raw) != numel * kind.dtype.itemsize:
-        raise RuntimeError(f"ember.load: {where} holds {len(raw)} bytes, expected {numel} elements of "
-                           f"{kind.name}")
-    return np.frombuffer(raw, dtype=kind.dtype)
-
-
-def _load_zip(zf: zipfile.ZipFile, name: str, map_location) -> Any:
-    pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+def load_zip(archive: ZipArchive, name: str, map_location) -> Any:
+    """A checkpoint in ``torch.save``'s zip layout from an opened, checked archive."""
+    pkl = [n for n in archive.names() if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pkl) != 1:
-        raise RuntimeError(f"ember.load: {name} is not a PyTorch checkpoint (no <name>/data.pkl entry)")
+        raise RuntimeError(f"ember.load: {name} is not a PyTorch checkpoint (no single <name>/data.pkl entry)")
     prefix = pkl[0][: -len("data.pkl")]
-    order = zf.read(prefix + "byteorder").decode() if prefix + "byteorder" in zf.namelist() else "little"
-    if order != "little":
-        raise RuntimeError(f"ember.load: {name} was written on a {order}-endian machine; only little-endian "
-                           "checkpoints are supported")
+    if prefix + "byteorder" in archive.names():
+        order = archive.read(prefix + "byteorder")
+        if order != b"little":
+            raise RuntimeError(f"ember.load: {name} was written on a {order[:10]!r}-endian machine; only "
+                               "little-endian checkpoints are supported")
 
     def read_storage(kind: _StorageType, key: str, numel: int) -> np.ndarray:
         entry = f"{prefix}data/{key}"
-        try:
-            raw = zf.read(entry)
-        except KeyError:
-            raise RuntimeError(f"ember.load: {name} is truncated or corrupted: {entry} is missing") from None
-        return _frombuffer(raw, kind, numel, f"{name} entry {entry}")
+        _checked_storage(kind, numel, archive.size(entry), f"entry {entry}", name)
+        return archive.read_array(entry, (numel,), kind.dtype, bf16=kind.name == _BFLOAT16)
 
-    return _Unpickler(io.BytesIO(zf.read(pkl[0])), name, read_storage, map_location).load()
+    return _Reader(name, read_storage, map_location).load(io.BytesIO(archive.read(pkl[0])))
 
 
-def _load_legacy(fh: BinaryIO, name: str, map_location) -> Any:
+def load_legacy(fh: BinaryIO, name: str, map_location) -> Any:
+    """A checkpoint in the legacy layout (``_use_new_zipfile_serialization=False``)."""
+    bounded = BoundedFile(fh)
+
     def no_storage(kind, key, numel):
-        raise pickle.UnpicklingError(f"ember.load: {name} names a storage outside its object")
+        raise RuntimeError(f"ember.load: {name} names a storage outside its object")
 
     def header():
-        return _Unpickler(fh, name, no_storage).load()
+        return _Reader(name, no_storage).load(fh)
 
-    try:
-        magic = header()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
-        magic = None
-    if magic != _LEGACY_MAGIC:
+    if header() != _LEGACY_MAGIC:
         raise RuntimeError(f"ember.load: {name} is neither an ember nor a PyTorch checkpoint")
     protocol = header()
     if protocol != 1001:
-        raise RuntimeError(f"ember.load: {name} has legacy protocol version {protocol!r}; 1001 is supported")
+        raise RuntimeError(f"ember.load: {name} has legacy protocol version {protocol!r:.50}; 1001 is supported")
     header()  # sys_info: byte order and type sizes of the writing machine
-    # The storages' bytes follow the object, and tensors are copied out of them while it
-    # unpickles: note the storages in a first pass, read their bytes, then unpickle again.
+    # The storages' bytes follow the object: a first pass checks the object and notes each
+    # storage's size without allocating, then the bytes are read and the object rebuilt.
     found: dict[str, tuple[_StorageType, int]] = {}
 
     def note(kind, key, numel):
+        if numel * kind.dtype.itemsize > bounded.left():
+            raise RuntimeError(f"ember.load: {name} declares storage {key!r} of {numel} {kind.name} elements, "
+                               f"more than the file holds")
         found[key] = (kind, numel)
-        return np.zeros(numel, dtype=kind.dtype)
+        return None
 
     start = fh.tell()
-    _Unpickler(fh, name, note).load()
+    _Reader(name, note).load(fh)
     keys = header()
-    if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+    if not (type(keys) is list and all(type(k) is str for k in keys)) or len(set(keys)) != len(keys):
         raise RuntimeError(f"ember.load: {name} has a malformed storage key list")
     storages = {}
     for key in keys:
         if key not in found:
             raise RuntimeError(f"ember.load: {name} holds storage {key!r} that no tensor uses")
         kind, numel = found[key]
-        count = np.frombuffer(fh.read(8), dtype="<i8")
+        count = np.frombuffer(bounded.read(8), dtype="<i8")
         if count.size != 1 or int(count[0]) != numel:
             raise RuntimeError(f"ember.load: {name} is truncated or corrupted at storage {key!r}")
-        storages[key] = _frombuffer(fh.read(numel * kind.dtype.itemsize), kind, numel, f"{name} storage {key!r}")
+        _checked_storage(kind, numel, min(bounded.left(), numel * kind.dtype.itemsize), f"storage {key!r}", name)
+        storages[key] = read_array(bounded.read, (numel,), kind.dtype, f"ember.load: {name} storage {key!r}",
+                                   bf16=kind.name == _BFLOAT16)
+    missing = set(found) - set(storages)
+    if missing:
+        raise RuntimeError(f"ember.load: {name} is truncated or corrupted: storages {sorted(missing)} are missing")
     fh.seek(start)
-    return _Unpickler(fh, name, lambda kind, key, numel: storages[key], map_location).load()
-
-
-def is_torch_checkpoint(fh: BinaryIO) -> bool:
-    """Whether the seekable binary file ``fh`` holds a ``torch.save`` checkpoint (zip or legacy)."""
-    start = fh.tell()
-    try:
-        if zipfile.is_zipfile(fh):
-            fh.seek(start)
-            with zipfile.ZipFile(fh) as zf:
-                return any(n.endswith("/data.pkl") and n.count("/") == 1 for n in zf.namelist())
-        fh.seek(start)
-        return fh.read(3) == b"\x80\x02\x8a"  # protocol 2, then the magic number as a LONG1
-    finally:
-        fh.seek(start)
+    return _Reader(name, lambda kind, key, numel: storages[key], map_location).load(fh)
 
 
 def load_torch(f: str | os.PathLike | BinaryIO, map_location: str | device | dict | Callable | None = None) -> Any:
     """Load a checkpoint written by ``torch.save`` without PyTorch and without running its code.
+
+    Tensors are views of their storages, as ``torch.load`` gives them: tensors saved from one
+    storage share it again, an expanded tensor loads as a stride-0 view, and the file's
+    bytes are held in memory once.
 
     Args:
         f: a path or a seekable binary file object.
@@ -246,8 +274,10 @@ def load_torch(f: str | os.PathLike | BinaryIO, map_location: str | device | dic
 
     Raises:
         UnsafeCheckpointError: the file names a global other than those that rebuild tensors
-            and ordered dicts (the message names it); a RuntimeError and an UnpicklingError.
-        RuntimeError: the file is not a PyTorch checkpoint, or is truncated or corrupted.
+            and ordered dicts, or tries to call or alter anything else (the message names it);
+            a RuntimeError and an UnpicklingError.
+        RuntimeError: the file is not a PyTorch checkpoint, or is truncated, corrupted or
+            inconsistent (the message names the file and what is wrong).
     """
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
@@ -255,20 +285,25 @@ def load_torch(f: str | os.PathLike | BinaryIO, map_location: str | device | dic
     return read_checkpoint(f, repr(getattr(f, "name", "<file object>")), map_location)
 
 
-def read_checkpoint(fh: BinaryIO, name: str, map_location) -> Any:
-    """:func:`load_torch` on an open seekable file; ``name`` is how messages refer to it."""
-    start = fh.tell()
+def read_checkpoint(fh: BinaryIO, name: str, map_location, archive: ZipArchive | None = None) -> Any:
+    """:func:`load_torch` on an open seekable file (or its already opened ``archive``);
+    ``name`` is how messages refer to it. Every error is a RuntimeError naming the file."""
     try:
-        if zipfile.is_zipfile(fh):
-            fh.seek(start)
-            with zipfile.ZipFile(fh) as zf:
-                return _load_zip(zf, name, map_location)
+        if archive is not None:
+            return load_zip(archive, name, map_location)
+        start = fh.tell()
+        head = fh.read(4)
         fh.seek(start)
-        return _load_legacy(fh, name, map_location)
-    except (UnsafeCheckpointError, RuntimeError):
+        if head.startswith(b"PK"):
+            with ZipArchive(fh, name, "ember.load") as opened:
+                return load_zip(opened, name, map_location)
+        if not head.startswith(LEGACY_HEAD):
+            raise RuntimeError(f"ember.load: {name} is neither an ember nor a PyTorch checkpoint")
+        return load_legacy(fh, name, map_location)
+    except RuntimeError:
         raise
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, TypeError, KeyError,
-            IndexError, AttributeError) as e:
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            struct.error, UnicodeDecodeError, OverflowError, RecursionError) as e:
         raise RuntimeError(f"ember.load: {name} is a truncated or corrupted PyTorch checkpoint "
                            f"({type(e).__name__}: {e})") from None
 
@@ -376,12 +411,12 @@ def _write_zip(fh: BinaryIO, obj: Any, name: str) -> None:
     pickler = _Pickler(buf)
     pickler.dump(obj)
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-        zf.writestr(_zip_info(f"{name}/data.pkl"), buf.getvalue())
-        zf.writestr(_zip_info(f"{name}/byteorder"), b"little")
+        zf.writestr(zip_info(f"{name}/data.pkl"), buf.getvalue())
+        zf.writestr(zip_info(f"{name}/byteorder"), b"little")
         for s in pickler.storages:
             data = s.array.astype(s.array.dtype.newbyteorder("<"), copy=False)
-            zf.writestr(_zip_info(f"{name}/data/{s.key}"), data.view(np.uint8).tobytes())
-        zf.writestr(_zip_info(f"{name}/version"), b"3\n")
+            zf.writestr(zip_info(f"{name}/data/{s.key}"), data.view(np.uint8).tobytes())
+        zf.writestr(zip_info(f"{name}/version"), b"3\n")
 
 
 def save_torch(obj: Any, f: str | os.PathLike | BinaryIO) -> None:

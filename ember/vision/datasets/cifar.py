@@ -1,65 +1,20 @@
-"""CIFAR-10 and CIFAR-100: 32x32 colour images, read from the publisher's Python pickle batches."""
+"""CIFAR-10 and CIFAR-100: 32x32 colour images, read from the publisher's Python pickle batches
+(md5-verified, then unpickled by ember's restricted unpickler)."""
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image
 
+# The one restricted unpickler ember reads every pickle with: data only, no code, no mutation.
+from ...io._unpickler import restricted_load
 from .utils import check_integrity, download_from_mirrors, extract_archive, require_md5
 from .vision import VisionDataset
 
 __all__ = ["CIFAR10", "CIFAR100"]
-
-
-def _latin1_encode(text: str, encoding: str = "latin1", errors: str = "strict") -> bytes:
-    # Pickle protocol 2 stores bytes as a call to _codecs.encode(text, "latin1").
-    if encoding not in ("latin1", "latin-1") or errors != "strict":
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin1")
-
-
-def _numpy_globals() -> dict[tuple[str, str], Any]:
-    """The globals a pickled NumPy array refers to, under the module names NumPy 1 and 2 use."""
-    reconstruct = np.empty(0).__reduce__()[0]
-    frombuffer = np.empty(0).__reduce_ex__(5)[0]
-    scalar = np.float64(0).__reduce__()[0]
-    allowed: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
-    for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = reconstruct
-        allowed[(f"{package}.multiarray", "scalar")] = scalar
-        allowed[(f"{package}.numeric", "_frombuffer")] = frombuffer
-    return allowed
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler for data files: it rebuilds dicts, lists, strings, bytes, numbers and NumPy
-    arrays, and raises ``pickle.UnpicklingError`` for any other global a file names.
-
-    A pickle can call any importable function while it loads; only the few globals that
-    rebuild arrays and bytes are let through, so loading never runs a file's code.
-    """
-
-    # Protocol 2 writes b"" as a call to bytes() (under its Python 2 module name).
-    _allowed = {**_numpy_globals(), ("_codecs", "encode"): _latin1_encode, ("__builtin__", "bytes"): bytes,
-                ("builtins", "bytes"): bytes}
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return self._allowed[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refusing to load the global {module}.{name}: data files may only hold dicts, lists, "
-                f"strings, bytes, numbers and NumPy arrays") from None
-
-
-def restricted_load(file: BinaryIO) -> Any:
-    """Unpickle ``file`` with :class:`RestrictedUnpickler`; Python 2 strings decode as latin-1,
-    as CIFAR's batches need."""
-    return RestrictedUnpickler(file, encoding="latin1").load()
 
 
 class CIFAR10(VisionDataset):
