@@ -1,34 +1,16 @@
 """Files for ember.text: atomic writes, md5 checks and checksum-verified downloads."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import urllib.request
 from typing import Any, Iterable
 
-from ..serialization import _create_temp, _fsync_directory
+# Writes replace their file only when complete (see ember.io._files.atomic_file).
+from ..io._files import atomic_file as _atomic_file
 
 _CHUNK = 1 << 20
-
-
-@contextlib.contextmanager
-def _atomic_file(path: str):
-    """A binary file object whose contents replace ``path`` only if the block completes,
-    so a crash or an error leaves either the old file or none, never a partial one."""
-    fd, tmp = _create_temp(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(path)
 
 
 def save_json(obj: Any, path: str | os.PathLike) -> None:
