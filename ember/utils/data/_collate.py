@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+import operator
 import re
 from typing import Any, Callable
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...backend import dtypes
-from ...ops.creation import as_tensor, tensor
+from ...ops.creation import as_tensor
 from ...ops.join import stack
 
 __all__ = ["collate", "default_collate", "default_collate_fn_map", "default_convert"]
@@ -64,6 +65,71 @@ def default_convert(data: Any) -> Any:
     return data
 
 
+# ---- a batch of scalars -----------------------------------------------------------
+# PyTorch batches numbers with torch.tensor(batch): the dtype promotes over every element
+# (a 0-d tensor or NumPy scalar counts with its own dtype, a Python float as the default
+# dtype), then each element is read as one number of that dtype through Python's number
+# protocols, which decide the errors. The batch's first element is a number here (that is
+# how collate dispatched), so the result is 1-d.
+
+def _element_dtype(x) -> dtypes.dtype:
+    if isinstance(x, (np.ndarray, np.generic)):  # before float: np.float64 is a float
+        return dtypes.from_numpy_dtype(x.dtype)
+    if isinstance(x, float):
+        return dtypes.get_default_dtype()
+    if isinstance(x, bool):
+        return dtypes.bool_
+    if isinstance(x, int):
+        return dtypes.int64
+    if isinstance(x, Tensor):
+        return x.dtype
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+    if isinstance(x, collections.abc.Sequence):
+        return _promoted_dtype(x)
+    raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+
+
+def _promoted_dtype(items) -> dtypes.dtype:
+    result = None
+    for x in items:
+        d = _element_dtype(x)
+        result = d if result is None else dtypes.promote_types(result, d)
+    return dtypes.get_default_dtype() if result is None else result
+
+
+def _as_float(x) -> float:
+    if isinstance(x, Tensor) and x.numel() != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    if hasattr(type(x), "__float__"):
+        return float(x)
+    if hasattr(type(x), "__index__"):
+        return float(operator.index(x))
+    raise TypeError(f"must be real number, not {type(x).__name__}")
+
+
+def _as_int(x) -> int:
+    if isinstance(x, float):  # truncated, as PyTorch still accepts floats for integer dtypes
+        return int(x)
+    value = operator.index(x)
+    if not -2 ** 63 <= value < 2 ** 63:
+        raise ValueError("Overflow when unpacking long long")
+    return value
+
+
+def _as_bool(x) -> bool:
+    if isinstance(x, (float, np.bool_)):
+        return bool(x)
+    return operator.index(x) != 0
+
+
+def _scalar_batch(batch, dtype: dtypes.dtype | None = None) -> Tensor:
+    d = _promoted_dtype(batch) if dtype is None else dtype
+    read = _as_float if d.is_floating_point else _as_bool if d is dtypes.bool_ else _as_int
+    with np.errstate(over="ignore"):  # a float too large for float16 becomes inf, as in PyTorch
+        return as_tensor(np.array([read(x) for x in batch], dtype=d.np))
+
+
 def collate_tensor_fn(batch, *, collate_fn_map=None) -> Tensor:
     return stack(batch, 0)
 
@@ -75,16 +141,16 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None) -> Tensor:
 
 
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None) -> Tensor:
-    return as_tensor(np.asarray(batch))
+    return _scalar_batch(batch)
 
 
 def collate_float_fn(batch, *, collate_fn_map=None) -> Tensor:
-    return tensor(batch, dtype=dtypes.float64)
+    return _scalar_batch(batch, dtypes.float64)
 
 
 def collate_int_fn(batch, *, collate_fn_map=None) -> Tensor:
     # bool is an int: a batch of bools becomes a bool tensor, as tensor([True, False]) is.
-    return tensor(batch)
+    return _scalar_batch(batch)
 
 
 def collate_str_fn(batch, *, collate_fn_map=None):
@@ -147,9 +213,11 @@ def collate(batch: list, *, collate_fn_map: dict | None = None) -> Any:
 def default_collate(batch: list) -> Any:
     """Stack a list of samples into a batch, keeping the samples' structure.
 
-    Tensors and NumPy arrays are stacked along a new first dimension; Python ints become
-    an int64 tensor, floats a float64 tensor, bools a bool tensor; strings stay a
-    sequence; dicts, namedtuples and sequences are collated field by field (a batch of
-    tuples becomes a list of batches).
+    The first sample's type decides, as in PyTorch. Tensors and NumPy arrays are stacked
+    along a new first dimension; Python ints become an int64 tensor, floats a float64
+    tensor, bools a bool tensor (later samples that are 0-d tensors or NumPy scalars
+    promote the dtype, as in ``torch.tensor``); strings stay a sequence; dicts,
+    namedtuples and sequences are collated field by field (a batch of tuples becomes a
+    list of batches).
     """
     return collate(batch, collate_fn_map=default_collate_fn_map)
