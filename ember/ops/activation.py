@@ -20,6 +20,7 @@ from ..backend import dtypes, special
 from .creation import rand
 from .indexing import where
 from .math import _const, _masked, _stable_sigmoid, erf, relu as _relu, sigmoid, tanh, tie
+from .reduce import acc_dtype
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu",
@@ -191,6 +192,8 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x limited to [min_val, max_val]; gradient 1 strictly inside, 0 elsewhere."""
     _check_input("hardtanh", input)
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Bool inputs not supported for hardtanh (convert with .float())")
     if min_val > max_val:
         raise ValueError(f"min_val cannot be greater than max_val (got min_val={min_val}, "
                          f"max_val={max_val})")
@@ -455,6 +458,10 @@ def softsign(input: Tensor) -> Tensor:
 
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
+    _check_input("tanhshrink", input)
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("tanhshrink: Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported; convert with .float() first")
     return input - tanh(input)
 
 
@@ -502,10 +509,12 @@ def _shifted(x, dim: int):
 
 
 class Softmax(Function):
+    # float16 is computed in float32 and rounded once (acc_dtype), as PyTorch does.
     @staticmethod
     def forward(ctx, a, dim):
-        e = np.exp(_shifted(a._data, dim))
-        out = (e / e.sum(axis=dim, keepdims=True)).reshape(a._data.shape)
+        x = a._data
+        e = np.exp(_shifted(x.astype(acc_dtype(x.dtype), copy=False), dim))
+        out = (e / e.sum(axis=dim, keepdims=True)).reshape(x.shape).astype(x.dtype, copy=False)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -519,8 +528,9 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
-        z = _shifted(a._data, dim)
-        out = (z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).reshape(a._data.shape)
+        x = a._data
+        z = _shifted(x.astype(acc_dtype(x.dtype), copy=False), dim)
+        out = (z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).reshape(x.shape).astype(x.dtype, copy=False)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -541,13 +551,14 @@ def _softmax_input(input: Tensor, dim, dtype, name: str, stacklevel: int) -> tup
     """The input cast to ``dtype`` and the wrapped dim (PyTorch's implicit choice when None)."""
     if dim is None:
         dim = _softmax_dim(name, input._data.ndim, stacklevel + 1)
+    dim = input._wrap_dim(dim)  # an out-of-range dim is reported first, as in PyTorch
     if dtype is not None:
         input = input.to(dtype)
-    if not input.is_floating_point():
+    if not input.is_floating_point() and input._data.size:  # PyTorch returns an empty one as is
         raise NotImplementedError(
             f"\"{name}\" not implemented for '{input.dtype.name}': {name} needs a floating point input "
             f"(pass dtype=ember.float32 or convert with .float())")
-    return input, input._wrap_dim(dim)
+    return input, dim
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,
@@ -558,13 +569,15 @@ def softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = 
         dim: the dimension that sums to 1.
         dtype: cast the input to this dtype first (e.g. to compute in float64).
     """
-    return Softmax.apply(*_softmax_input(input, dim, dtype, "softmax", _stacklevel))
+    x, d = _softmax_input(input, dim, dtype, "softmax", _stacklevel)
+    return Softmax.apply(x, d) if x.is_floating_point() else x.clone()
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,
                 _stacklevel: int = 3) -> Tensor:
     """log(softmax(x)) along ``dim``, as one stable step (x - max - log(sum(exp(x - max))))."""
-    return LogSoftmax.apply(*_softmax_input(input, dim, dtype, "log_softmax", _stacklevel))
+    x, d = _softmax_input(input, dim, dtype, "log_softmax", _stacklevel)
+    return LogSoftmax.apply(x, d) if x.is_floating_point() else x.clone()
 
 
 def softmin(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,

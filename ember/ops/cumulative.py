@@ -8,6 +8,7 @@ from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import xp_of
 from .indexing import where
+from .reduce import acc_dtype
 
 __all__ = ["cumsum", "cumprod"]
 
@@ -29,7 +30,8 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        return np.cumsum(a._data, axis=dim)
+        x = a._data
+        return np.cumsum(x, axis=dim, dtype=acc_dtype(x.dtype)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -40,7 +42,8 @@ class CumProd(Function):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        out = np.cumprod(a._data, axis=dim)
+        x = a._data
+        out = np.cumprod(x, axis=dim, dtype=acc_dtype(x.dtype)).astype(x.dtype, copy=False)
         ctx.save_for_backward(a, out)
         return out
 

@@ -29,8 +29,9 @@ __all__ = ["sum", "mean", "sum_to_size", "nansum", "nanmean", "prod", "amax", "a
            "std_mean", "norm", "median", "nanmedian"]
 
 
-def normalize_dims(dim, ndim: int, op: str = "") -> tuple | None:
-    """``dim`` (None, an int or a sequence, negatives allowed) as a sorted tuple, or None for all."""
+def normalize_dims(dim, ndim: int, op: str = "", unique: bool = True) -> tuple | None:
+    """``dim`` (None, an int or a sequence, negatives allowed) as a sorted tuple, or None for all.
+    A dim given twice is an error unless ``unique`` is False (then it appears once)."""
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
@@ -44,6 +45,8 @@ def normalize_dims(dim, ndim: int, op: str = "") -> tuple | None:
                 f"{op + ': ' if op else ''}Dimension out of range (expected to be in range of "
                 f"[{-n}, {n - 1}], but got {d})")
         d = int(d) % n
+        if d in out and not unique:
+            continue
         if d in out:
             raise RuntimeError(f"{op + ': ' if op else ''}dim {d} appears multiple times in the list of dims")
         out.append(d)
@@ -327,15 +330,17 @@ def _select_along(input: Tensor, dim: int, keepdim: bool, pick, op: str) -> tupl
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (all when empty); the gradient is split evenly among ties."""
+    # an empty reduced dim is reported before a repeated one, as in PyTorch
+    _check_nonempty(input, normalize_dims(dim, input._data.ndim, "amax", unique=False), "amax")
     dims = normalize_dims(dim, input._data.ndim, "amax")
-    _check_nonempty(input, dims, "amax")
     return SelectValue.apply(input, dims, keepdim, np.max, False)
 
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (all when empty); the gradient is split evenly among ties."""
+    # an empty reduced dim is reported before a repeated one, as in PyTorch
+    _check_nonempty(input, normalize_dims(dim, input._data.ndim, "amin", unique=False), "amin")
     dims = normalize_dims(dim, input._data.ndim, "amin")
-    _check_nonempty(input, dims, "amin")
     return SelectValue.apply(input, dims, keepdim, np.min, False)
 
 
@@ -343,6 +348,9 @@ def _extreme(input: Tensor, dim, keepdim: bool, other, op: str, reduce, arg, ele
     """max/min: over everything, along ``dim`` with indices, or element-wise with ``other``."""
     if isinstance(dim, Tensor):
         dim, other = None, dim
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__} (amax/amin "
+                        "reduce several dims)")
     if other is not None:
         return elementwise(input, other)
     if dim is None:
@@ -365,6 +373,8 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None 
 
 def _arg_extreme(input: Tensor, dim, keepdim: bool, fn, op: str) -> Tensor:
     arr = input._data
+    if arr.dtype == np.bool_:
+        raise RuntimeError(f"{op}(): does not support bool input (convert with .int() or .float())")
     if dim is None:
         _check_nonempty(input, None, op, IndexError)
         return _int64(fn(arr, axis=None, keepdims=keepdim), arr)
@@ -401,6 +411,12 @@ def _median_index(arr, d: int, ignore_nan: bool):
 
 
 def _median(input: Tensor, dim, keepdim: bool, ignore_nan: bool, op: str):
+    if dim is not None and input._data.ndim:  # a bad or empty dim is reported first, as in PyTorch
+        _check_nonempty(input, (input._wrap_dim(dim),), op)
+    elif dim is not None:
+        input._wrap_dim(dim)
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for 'Bool' (convert with .int() first)")
     if dim is not None:
         pick = partial(_median_index, ignore_nan=ignore_nan)
         return getattr(return_types, op)(*_select_along(input, dim, keepdim, pick, op))
@@ -429,6 +445,9 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
 # ---- logical reductions and counts -------------------------------------------------
 def _logical(input: Tensor, dim, keepdim: bool, fn, op: str) -> Tensor:
     arr = input._data
+    if isinstance(dim, (tuple, list)) and not dim:  # dim=() reduces nothing here, as in PyTorch
+        out = arr != 0
+        return Tensor._make(out.astype(np.uint8) if arr.dtype == np.uint8 else out)
     dims = normalize_dims(dim, arr.ndim, op)
     out = xp_of(arr).asarray(fn(arr, axis=dims, keepdims=keepdim))
     return Tensor._make(out.astype(np.uint8) if arr.dtype == np.uint8 else out)
