@@ -31,7 +31,7 @@ def served(tmp_path):
 
 
 def leftovers(folder):
-    return sorted(name for name in os.listdir(folder) if name.endswith(".part"))
+    return sorted(name for name in os.listdir(folder) if ".ember-partial-" in name)
 
 
 def test_calculate_md5_and_check_integrity(tmp_path):

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..._tensor import Tensor
+from ...io._files import CHUNK, MAX_DIMS
 from ...ops.creation import from_numpy
 from .utils import download_from_mirrors, extract_archive, require_md5, verify_str_arg
 from .vision import VisionDataset
@@ -29,24 +30,30 @@ _IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _IMAGES_MAGIC = 0x00000803  # uint8, 3 dimensions (N, rows, columns)
 _LABELS_MAGIC = 0x00000801  # uint8, 1 dimension (N,)
+_DEFLATE_MAX_RATIO = 1032  # deflate's limit: no gzip file expands further
 
 
-def _read_bytes(path: str | Path) -> bytes:
-    """A file's bytes, decompressed when it is gzip data (whatever its name)."""
+def _read_idx(path: str | Path, expected_magic: int | None = None, strict: bool = True) -> np.ndarray:
+    """An IDX file's array, plain or gzip-compressed (whatever its name). Decompression
+    stops at the size the header declares, and a declared size the file cannot hold is
+    refused before anything is read, so a gzip bomb costs nothing."""
     with open(path, "rb") as f:
-        if f.read(2) != b"\x1f\x8b":
-            f.seek(0)
-            return f.read()
+        size = os.fstat(f.fileno()).st_size
+        compressed = f.read(2) == b"\x1f\x8b"
         f.seek(0)
+        if not compressed:
+            return _parse_idx(f.read, size, path, expected_magic, strict)
         try:
             with gzip.GzipFile(fileobj=f) as g:
-                return g.read()
+                return _parse_idx(g.read, None, path, expected_magic, strict, gzip_size=size)
         except (OSError, EOFError, zlib.error) as error:
             raise RuntimeError(f"{path} is a corrupt or truncated gzip file ({error}). Delete it and "
                                f"use download=True, or put an intact copy there.") from None
 
 
-def _parse_idx(buf: bytes, path: str | Path, expected_magic: int | None = None, strict: bool = True) -> np.ndarray:
+def _parse_idx(read, size: int | None, path: str | Path, expected_magic: int | None, strict: bool,
+               gzip_size: int = 0) -> np.ndarray:
+    buf = read(4)
     magic = int.from_bytes(buf[:4], "big")
     valid = len(buf) >= 4 and buf[:2] == b"\0\0" and buf[2] in _IDX_TYPES and buf[3] > 0
     if not valid or (expected_magic is not None and magic != expected_magic):
@@ -55,17 +62,31 @@ def _parse_idx(buf: bytes, path: str | Path, expected_magic: int | None = None, 
         raise RuntimeError(f"{path} is not a valid IDX file: magic number 0x{magic:08X} "
                            f"(first bytes {buf[:4].hex()}), expected {expected}.")
     dtype, ndim = _IDX_TYPES[buf[2]], buf[3]
+    if ndim > MAX_DIMS:
+        raise RuntimeError(f"{path} is not a valid IDX file: it declares {ndim} dimensions, more than {MAX_DIMS}.")
     header = 4 + 4 * ndim
+    buf += read(header - 4)
     if len(buf) < header:
         raise RuntimeError(f"{path} is truncated: its IDX header needs {header} bytes, the file has {len(buf)}.")
     shape = tuple(int.from_bytes(buf[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    need, have = math.prod(shape) * dtype.itemsize, len(buf) - header
-    if have < need or (strict and have > need):
-        problem = "is truncated" if have < need else "has trailing bytes"
-        raise RuntimeError(f"{path} {problem}: its IDX header declares shape {shape} of {dtype.name} "
-                           f"({need} bytes), but {have} bytes follow the header.")
-    # astype copies into native byte order, giving a writable array that owns its memory.
-    return np.frombuffer(buf, dtype, math.prod(shape), header).reshape(shape).astype(dtype.newbyteorder("="))
+    need = math.prod(shape) * dtype.itemsize
+    declared = f"its IDX header declares shape {shape} of {dtype.name} ({need} bytes)"
+    if size is not None and need > size - header:
+        raise RuntimeError(f"{path} is truncated: {declared}, but {size - header} bytes follow the header.")
+    if size is None and need > _DEFLATE_MAX_RATIO * gzip_size:
+        raise RuntimeError(f"{path} is corrupt: {declared}, more than a gzip file of {gzip_size} bytes can hold.")
+    want = need + 1 if strict else need  # one byte more tells whether anything trails the data
+    data = bytearray()
+    while len(data) < want:
+        chunk = read(min(CHUNK, want - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) != need:
+        problem, more = ("is truncated", "") if len(data) < need else ("has trailing bytes", " or more")
+        raise RuntimeError(f"{path} {problem}: {declared}, but {len(data)}{more} bytes follow the header.")
+    # The bytearray makes the array writable; multi-byte types are copied into native order.
+    return np.frombuffer(data, dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
 
 
 def read_sn3_pascalvincent_tensor(path: str | Path, strict: bool = True) -> Tensor:
@@ -73,17 +94,17 @@ def read_sn3_pascalvincent_tensor(path: str | Path, strict: bool = True) -> Tens
 
     ``strict=False`` tolerates bytes after the declared data.
     """
-    return from_numpy(_parse_idx(_read_bytes(path), path, strict=strict))
+    return from_numpy(_read_idx(path, strict=strict))
 
 
 def read_image_file(path: str | Path) -> Tensor:
     """Read an IDX image file (magic 0x00000803): a uint8 tensor (N, rows, columns)."""
-    return from_numpy(_parse_idx(_read_bytes(path), path, _IMAGES_MAGIC))
+    return from_numpy(_read_idx(path, _IMAGES_MAGIC))
 
 
 def read_label_file(path: str | Path) -> Tensor:
     """Read an IDX label file (magic 0x00000801): an int64 tensor (N,)."""
-    return from_numpy(_parse_idx(_read_bytes(path), path, _LABELS_MAGIC).astype(np.int64))
+    return from_numpy(_read_idx(path, _LABELS_MAGIC).astype(np.int64))
 
 
 class MNIST(VisionDataset):

@@ -1,13 +1,13 @@
 """Fetching, verifying and unpacking data set files.
 
-Downloads are written to a temporary file next to the target, checked against their
-md5, and only then renamed into place: an interrupted or corrupt download never
-leaves a file under the final name.
+Downloads are written to a temporary file next to the target (ember's atomic writer),
+checked against their md5, and only then renamed into place: an interrupted or corrupt
+download never leaves a file under the final name. Zip archives are checked whole
+before extraction (see ``ember.io._files.ZipArchive``).
 """
 from __future__ import annotations
 
 import bz2
-import contextlib
 import gzip
 import hashlib
 import lzma
@@ -16,11 +16,13 @@ import shutil
 import tarfile
 import urllib.error
 import urllib.request
-import uuid
 import zipfile
 from http.client import HTTPException
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
+
+from ...io._files import ZipArchive
+from ...io._files import atomic_file as _atomic_file
 
 __all__ = ["ChecksumError", "calculate_md5", "check_md5", "check_integrity", "require_md5", "download_url",
            "download_from_mirrors", "extract_archive", "download_and_extract_archive", "verify_str_arg"]
@@ -68,21 +70,6 @@ def require_md5(fpath: str | Path, md5: str | None) -> None:
     if actual != md5:
         raise ChecksumError(f"Checksum mismatch for {fpath}: expected md5 {md5}, got {actual}. The file is "
                             f"corrupt or incomplete: delete it and use download=True to fetch it again.")
-
-
-@contextlib.contextmanager
-def _atomic_file(path: str) -> Iterator[IO[bytes]]:
-    """A binary file handle whose contents replace ``path`` only if the block completes."""
-    # open() (unlike mkstemp) gives the file the usual permissions under the umask.
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.part")
-    try:
-        with open(tmp, "xb") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _opener(max_redirect_hops: int) -> urllib.request.OpenerDirector:
@@ -210,9 +197,12 @@ def extract_archive(from_path: str | Path, to_path: str | Path | None = None,
             else:
                 tar.extractall(to_path, members=members)
     elif kind == "zip":
-        # ZipFile.extractall drops absolute prefixes and ".." from member names.
-        with zipfile.ZipFile(from_path) as archive:
-            archive.extractall(to_path)
+        # Duplicate, overlapping or over-declared entries are refused first; extraction then
+        # stops at each entry's declared size. ZipFile.extractall drops absolute prefixes
+        # and ".." from member names.
+        with open(from_path, "rb") as fh, ZipArchive(fh, repr(from_path), "extract_archive",
+                                                     compressed=(zipfile.ZIP_DEFLATED,)) as archive:
+            archive.zf.extractall(to_path)
     else:
         os.makedirs(to_path, exist_ok=True)
         result = os.path.join(to_path, os.path.basename(from_path)[:-len(suffix)])
