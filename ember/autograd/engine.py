@@ -55,10 +55,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             if node._out_hooks:
                 for nr, hooks in node._out_hooks.items():
                     if grads[nr] is not None:
-                        for hook in hooks:
-                            new = hook(grads[nr])
-                            if new is not None:
-                                grads[nr] = new
+                        grads[nr] = _call_hooks(hooks, grads[nr])
             if node._retained:
                 for nr, ref in node._retained.items():
                     t = ref()
@@ -100,10 +97,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     _add_leaf(leaf_grads, target, g)
 
         for t, g in leaf_grads.values():
-            for hook in t._hooks or ():
-                new = hook(g)
-                if new is not None:
-                    g = new
+            if t._hooks:
+                g = _call_hooks(t._hooks, g)
             for i in capture.get(id(t), ()):
                 captured[i] = g
             if accumulate and (inputs is None or id(t) in capture):
@@ -121,6 +116,26 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             captured = [None if g is None else g.detach() for g in captured]
         return tuple(captured)
     return None
+
+
+def _call_hooks(hooks, g):
+    """Pass ``g`` through tensor hooks; one may replace it by a tensor of the same shape and dtype."""
+    for hook in hooks:
+        new = hook(g)
+        if new is None:
+            continue
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if not isinstance(new, Tensor):
+            raise TypeError(f"hook '{name}' returned a {type(new).__name__}; a gradient hook must "
+                            "return a Tensor or None")
+        if new._data.dtype != g._data.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} got "
+                               f"{new.type()})")
+        if new._data.shape != g._data.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value (was {list(g.shape)} "
+                               f"got {list(new.shape)})")
+        g = new
+    return g
 
 
 def _count_dependencies(buffers: dict, runs: set | None, keep: set | None) -> dict:

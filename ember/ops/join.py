@@ -275,7 +275,7 @@ class Unbind(Function):
     def forward(ctx, a, dim):
         ctx.dim = dim
         lead = (slice(None),) * dim
-        return tuple(a._data[lead + (i,)] for i in range(a._data.shape[dim]))
+        return tuple(a._data[lead + (i, Ellipsis)] for i in range(a._data.shape[dim]))  # 0-d views, not scalars
 
     @staticmethod
     def backward(ctx, *grads):

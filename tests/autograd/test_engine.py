@@ -164,6 +164,22 @@ def test_hooks_on_leaf_and_intermediate():
     np.testing.assert_allclose(x.grad.numpy(), 10 * 3 * 2 * h.detach().numpy())
 
 
+@pytest.mark.parametrize("on", ["leaf", "intermediate"])
+@pytest.mark.parametrize("change, words", [(lambda g: g.double(), "changed the type of value"),
+                                           (lambda g: g[:2], "changed the size of value")])
+def test_hook_changing_dtype_or_size_raises_as_torch(on, change, words):
+    errors = []
+    for lib in (ember, torch):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        (x if on == "leaf" else y).register_hook(change)
+        with pytest.raises(Exception) as info:
+            y.sum().backward()
+        errors.append(info)
+    assert errors[0].type is errors[1].type is RuntimeError
+    assert words in str(errors[0].value) and words in str(errors[1].value)
+
+
 def test_hook_handle_remove():
     x = leaf(2)
     handle = x.register_hook(lambda g: g * 0)

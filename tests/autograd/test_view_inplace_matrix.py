@@ -55,7 +55,9 @@ OPS = {
     "uniform_": lambda lib, t, x: t.uniform_(),
 }
 
-BASES = ("leaf", "non-leaf", "buffer")
+# "transposed": the base is a view of a root whose memory is not C-ordered (x.t() * 1.5 keeps
+# the transposed layout in both libraries), so views are located by index, not by stride.
+BASES = ("leaf", "non-leaf", "buffer", "transposed")
 TARGETS = ("view", "base", "sibling")
 USED = ("view", "base", "sibling")
 
@@ -68,7 +70,8 @@ def _run(lib, view_fn, op, base_kind, target, used):
     try:
         x = lib.tensor(X, requires_grad=True)
         base = {"leaf": lambda: x, "non-leaf": lambda: x * 1.5,
-                "buffer": lambda: lib.zeros(2, 3, dtype=lib.float64)}[base_kind]()
+                "buffer": lambda: lib.zeros(2, 3, dtype=lib.float64),
+                "transposed": lambda: (x.t() * 1.5).t()}[base_kind]()
         view = view_fn(base)
         sibling = base[:, 1]
         tensors = {"view": view, "base": base, "sibling": sibling}
@@ -79,7 +82,7 @@ def _run(lib, view_fn, op, base_kind, target, used):
         w = lib.tensor(W[:out.numel()].reshape(out.shape))
         (out * w).sum().backward()
         return out.detach().numpy().copy(), (None if x.grad is None else x.grad.numpy().copy())
-    except Exception as e:  # the exception's type is what is compared
+    except Exception as e:  # noqa: BLE001 (the exception's type is what is compared)
         return type(e)
 
 
