@@ -19,7 +19,7 @@ from ..autograd.grad_mode import state
 from ..backend import dtypes, special
 from .creation import rand
 from .indexing import where
-from .math import _const, _masked, _stable_sigmoid, erf, relu as _relu, sigmoid, tanh, tie
+from .math import _const, _masked, _stable_sigmoid, erf, relu as _relu, sigmoid, tanh, tie, tie_grad
 from .reduce import acc_dtype
 
 __all__ = [
@@ -481,7 +481,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
             f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} "
             f"and channel size = {channels}.")
     w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
-    return where(input > 0, input, w * input)
+    x = tie_grad(input)  # its gradient reads x only through the mask: zero second derivative in x
+    return where(x > 0, x, w * x)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

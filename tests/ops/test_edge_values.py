@@ -1,0 +1,182 @@
+"""Numbers at the edges: float16 reductions and losses accumulate in float32, large finite
+values do not overflow where the result is finite, and gradients at NaN inputs follow PyTorch.
+Each case compares forward values, gradients of a random cotangent and output dtypes."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from tests.helpers import check_case, make_inputs, torch
+
+FLOATS = ["float16", "float32", "float64"]
+
+# Ordinary magnitudes at which float16 arithmetic (max 65504) overflows or drifts.
+HALF_CASES = {
+    "mean": lambda m, x: x.mean(),
+    "mean_dim": lambda m, x: x.mean(0),
+    "sum_dim": lambda m, x: x.sum(1),
+    "std": lambda m, x: x.std(),
+    "var_dim": lambda m, x: x.var(0),
+    "norm": lambda m, x: x.norm(),
+    "norm_dim": lambda m, x: x.norm(dim=1),
+    "normalize": lambda m, x: m.nn.functional.normalize(x, dim=1),
+    "cumsum": lambda m, x: x.cumsum(0),
+    "logsumexp": lambda m, x: x.logsumexp(1),
+    "mse_loss": lambda m, x: m.nn.functional.mse_loss(x, x.detach() * 0.5),
+    "l1_loss": lambda m, x: m.nn.functional.l1_loss(x, m.zeros_like(x)),
+    "smooth_l1_loss": lambda m, x: m.nn.functional.smooth_l1_loss(x, m.zeros_like(x)),
+    "huber_loss": lambda m, x: m.nn.functional.huber_loss(x, m.zeros_like(x)),
+    "cosine_similarity": lambda m, x: m.nn.functional.cosine_similarity(x, x.flip(0)),
+    "pairwise_distance": lambda m, x: m.nn.functional.pairwise_distance(x, x.flip(0) * 0.5),
+    "layer_norm": lambda m, x: m.nn.functional.layer_norm(x, (x.shape[1],)),
+    "group_norm": lambda m, x: m.nn.functional.group_norm(x.reshape(4, 10, -1), 2),
+}
+
+
+@pytest.mark.parametrize("name", list(HALF_CASES))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_reductions_at_float16_overflowing_magnitudes(name, dtype):
+    # (40, 100) values in [60, 200]: sums reach 1e6 and squares 4e4, both past float16's range
+    rel = 2e-2 if dtype == "float16" else None
+    check_case([(40, 100)], HALF_CASES[name], dtype=dtype, low=60, high=200, rtol=rel, atol=rel)
+
+
+def test_half_mean_of_constant_is_exact():
+    e = ember.full((1000,), 100.).half().mean()
+    t = torch.full((1000,), 100.).half().mean()
+    assert e.dtype == ember.float16 and e.item() == t.item() == 100.0
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_family_in_float16_accumulates_in_float32(dtype):
+    for fn in (lambda m, x: x.softmax(-1), lambda m, x: x.log_softmax(-1),
+               lambda m, x: m.nn.functional.cross_entropy(x, m.zeros(x.shape[0], dtype=m.long))):
+        tol = 2e-2 if dtype == "float16" else None
+        check_case([(8, 3000)], fn, dtype=dtype, low=-4, high=4, rtol=tol, atol=tol)
+
+
+# Large values whose statistics still fit each dtype, though squares (or their sums) computed
+# in the dtype itself overflow. The reference is PyTorch in float64 (exact here), rounded to
+# the dtype: PyTorch's own float32 norm overflows at these values.
+LARGE = {"float16": 2.0e4, "float32": 1.0e19, "float64": 1.0e153}
+LARGE_CASES = {
+    "var": (lambda m, x: x.var(), ("float32", "float64")),
+    "var_dim": (lambda m, x: x.var(1, correction=0), ("float32", "float64")),
+    "std": (lambda m, x: x.std(), FLOATS),
+    "std_dim": (lambda m, x: x.std(0), FLOATS),
+    "norm": (lambda m, x: x.norm(), FLOATS),
+    "norm_dim": (lambda m, x: x.norm(dim=1), FLOATS),
+    "mean": (lambda m, x: x.mean(), FLOATS),
+    # float16 gradients of normalize at these values are subnormal (below 6e-5): no digits to compare
+    "normalize": (lambda m, x: m.nn.functional.normalize(x, dim=1), ("float32", "float64")),
+    "layer_norm": (lambda m, x: m.nn.functional.layer_norm(x, (x.shape[1],)), FLOATS),
+}
+
+
+@pytest.mark.parametrize("name", list(LARGE_CASES))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_statistics_of_large_finite_values_stay_finite(name, dtype):
+    fn, dtypes = LARGE_CASES[name]
+    if dtype not in dtypes:
+        pytest.skip(f"{name} of such values exceeds {dtype}'s range")
+    big = LARGE[dtype]
+    (xe,), (xt,) = make_inputs([(3, 4)], dtype, -big, big)
+    xt64 = xt.detach().double().requires_grad_(True)
+    out_e, out_t = fn(ember, xe), fn(torch, xt64)
+    cot = np.random.default_rng(1).standard_normal(tuple(out_t.shape))
+    out_e.backward(ember.tensor(cot.astype(xe.detach().numpy().dtype)))
+    out_t.backward(torch.tensor(cot))
+    rel = 2e-2 if dtype == "float16" else 1e-5
+    assert torch.isfinite(out_t).all() and out_e.dtype.name == dtype
+    assert np.isfinite(out_e.detach().numpy()).all()
+    np.testing.assert_allclose(out_e.detach().numpy().astype(np.float64), out_t.detach().numpy(), rtol=rel)
+    np.testing.assert_allclose(xe.grad.numpy().astype(np.float64), xt64.grad.numpy(), rtol=rel * 10,
+                               atol=rel * float(np.abs(xt64.grad.numpy()).max()))
+
+
+@pytest.mark.parametrize("dtype,value", [("float32", 1.0e38), ("float64", 1.0e307)])
+def test_std_and_norm_near_the_largest_finite_value(dtype, value):
+    # The exact results fit the dtype; computed from squares in the dtype they would be inf.
+    x = np.array([value, -0.9 * value, 0.8 * value, 0.95 * value], dtype=dtype)
+    xe = ember.tensor(x, requires_grad=True)
+    big = x.astype(object)  # exact reference in Python integers/fractions-free floats
+    mean = sum(float(v) / 4 for v in big)
+    std = math.sqrt(sum(((float(v) - mean) / value) ** 2 for v in big) / 3) * value
+    norm = math.sqrt(sum((float(v) / value) ** 2 for v in big)) * value
+    for out, ref in ((xe.std(), std), (xe.norm(), norm)):
+        assert out.dtype.name == dtype and np.isfinite(out.item())
+        assert out.item() == pytest.approx(ref, rel=1e-5)
+    g = ember.autograd.grad(xe.norm(), xe)[0]
+    np.testing.assert_allclose(g.numpy(), x / norm, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_norm_of_tiny_values_does_not_underflow(dtype):
+    x = np.full(4, 1e-30 if dtype == "float32" else 1e-200, dtype=dtype)
+    out = ember.tensor(x).norm()
+    assert out.item() == pytest.approx(2 * float(x[0]), rel=1e-6)
+
+
+# ---- NaN inputs: forward and gradient as PyTorch ------------------------------------------
+SPECIAL = [np.nan, -np.inf, np.inf, -1e30, 1e30, 0.0, -0.0, 1.0, 6.0, -1.0, 0.5, -0.5, 3.0, -3.0, 20.0]
+NAN_ACTIVATIONS = ["relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "celu", "silu", "mish",
+                   "softplus", "logsigmoid", "hardsigmoid", "hardswish", "tanhshrink", "softshrink",
+                   "hardshrink", "sigmoid", "tanh"]
+# PyTorch's vectorized CPU loop (8 or more elements) gives these a zero gradient at NaN, its
+# element-wise formula (and ember) the incoming gradient: compared at NaN on short tensors.
+VECTOR_NAN_QUIRK = {"relu6", "hardtanh", "softshrink", "hardshrink"}
+
+
+@pytest.mark.parametrize("name", NAN_ACTIVATIONS)
+def test_activation_values_and_gradients_at_nan_and_inf(name):
+    fn = lambda m, x: getattr(m.nn.functional, name)(x)  # noqa: E731
+    values = [v for v in SPECIAL if not (name in VECTOR_NAN_QUIRK and np.isnan(v))]
+    for dtype in FLOATS:
+        tol = 5e-3 if dtype == "float16" else 1e-5
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check_case([(len(values),)], fn, dtype=dtype, values=[values], rtol=tol, atol=tol)
+            check_case([(2,)], fn, dtype=dtype, values=[[np.nan, 0.2]])
+
+
+def test_threshold_and_prelu_at_nan():
+    check_case([(len(SPECIAL),)], lambda m, x: m.nn.functional.threshold(x, 0.5, -2.0), values=[SPECIAL])
+    check_case([(len(SPECIAL),), (1,)], lambda m, x, w: m.nn.functional.prelu(x, w),
+               values=[SPECIAL, [0.25]])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_gelu_of_huge_finite_inputs_is_finite(approximate, dtype):
+    big = {"float16": 6.0e4, "float32": 1.0e38, "float64": 1.5e308}[dtype]
+    values = [[big, -big, big / 2, 0.5 * big, 1.0, -1.0]]
+    out_e, out_t = check_case([(6,)], lambda m, x: m.nn.functional.gelu(x, approximate=approximate),
+                              dtype=dtype, values=values, grad=False)
+    assert np.isfinite(out_e.numpy()).all() and torch.isfinite(out_t).all()
+    if dtype == "float16":  # float16 is computed in float32, so its gradient is finite too
+        check_case([(6,)], lambda m, x: m.nn.functional.gelu(x, approximate=approximate),
+                   dtype=dtype, values=values)
+
+
+@pytest.mark.parametrize("op", ["amax", "amin", "max", "min", "median"])
+@pytest.mark.parametrize("dim", [None, 1])
+def test_reduction_gradients_at_nan(op, dim):
+    values = [[[np.nan, 1.0, 2.0], [3.0, 5.0, 5.0], [np.nan, np.nan, 0.0]]]
+
+    def case(m, x):
+        if op in ("amax", "amin"):
+            return getattr(x, op)() if dim is None else getattr(x, op)(dim)
+        return getattr(x, op)() if dim is None else getattr(x, op)(dim)[0]
+    check_case([(3, 3)], case, values=values)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_output_dtypes_of_half_reductions(dtype):
+    (xe,), (xt,) = make_inputs([(40, 100)], dtype)
+    for fn in HALF_CASES.values():
+        out_e, out_t = fn(ember, xe), fn(torch, xt)
+        assert out_e.dtype.name == str(out_t.dtype).replace("torch.", "")
