@@ -245,7 +245,8 @@ class Tensor:
         recording = state.enabled and (result._requires_grad or self._requires_grad
                                        or (base is not None and base._requires_grad))
         if recording:
-            self._check_inplace_allowed()
+            from .ops.views import check_inplace
+            check_inplace(self, result._requires_grad)
             if result._grad_fn is not None and result._grad_fn._saved:
                 result._grad_fn._keep_value_of(self)
         data = result._data
@@ -274,6 +275,11 @@ class Tensor:
 
     def _store(self, value) -> None:
         """Write ``value`` (broadcast) into this tensor's elements and bump the version."""
+        self._check_writeable()
+        self._data[...] = value
+        self._vc[0] += 1
+
+    def _check_writeable(self) -> None:
         if not self._data.flags.writeable:
             arr = self._data
             if any(st == 0 and n > 1 for n, st in zip(arr.shape, arr.strides)):
@@ -283,8 +289,6 @@ class Tensor:
                     "Please clone() the tensor before performing the operation.")
             raise RuntimeError(f"in-place write to a tensor of shape {list(self.shape)} whose memory "
                                "is read-only (it wraps a read-only array): clone() it first")
-        self._data[...] = value
-        self._vc[0] += 1
 
     def zero_(self) -> "Tensor":
         """Fill with zeros in place."""

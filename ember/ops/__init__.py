@@ -6,6 +6,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from . import activation, creation, cumulative, elementwise, indexing, join, linalg, math, norm, padding, reduce, resample, scatter, shape, sort
 from . import conv, unfold
+from .views import check_inplace
 from . import pool
 
 TOPICS = (creation, elementwise, math, reduce, cumulative, shape, join, indexing, scatter, linalg, activation, padding, sort, norm, resample, conv, unfold, pool)
@@ -13,6 +14,9 @@ TOPICS = (creation, elementwise, math, reduce, cumulative, shape, join, indexing
 
 def _inplace(fn, name: str):
     def method(self, *args, **kwargs):
+        # PyTorch's leaf and view rules come before the op's own errors
+        check_inplace(self, any(isinstance(a, Tensor) and a._requires_grad
+                                for a in (*args, *kwargs.values())))
         return self._assign(fn(self, *args, **kwargs))
     method.__name__ = name
     method.__doc__ = f"In-place version of :meth:`Tensor.{fn.__name__}`."

@@ -18,7 +18,7 @@ from ..autograd.grad_mode import state
 from ..backend import dtypes
 from .elementwise import cast, promote, scalar_tensor
 from .shape import _as_view, expand
-from .views import records_inplace
+from .views import check_inplace, records_inplace
 
 __all__ = ["where", "index_select", "index_add", "index_fill", "index_put", "masked_fill",
            "masked_select", "masked_scatter", "nonzero", "argwhere", "take", "tril", "triu"]
@@ -279,6 +279,7 @@ def setitem(self: Tensor, idx, value) -> None:
     """``x[idx] = value``; value is a tensor or number, broadcast to the indexed shape."""
     index = to_index(idx)
     value = _value(value, self, "setitem")
+    check_inplace(self)
     if (state.enabled and value._requires_grad) or records_inplace(self):
         if index[1] is None:  # x[basic] = v writes through the view x[basic], as in PyTorch
             target = _as_view(GetItem.apply(self, index), self)
@@ -288,6 +289,7 @@ def setitem(self: Tensor, idx, value) -> None:
         else:
             self._assign(IndexPut.apply(self, value, index, False))
         return
+    self._check_writeable()
     _write(self._data, index, value._data)
     self._vc[0] += 1
 

@@ -165,15 +165,27 @@ def _located(view: Tensor, base: Tensor) -> Layout:
     return layout_of(view, base)
 
 
+def check_inplace(t: Tensor, value_requires_grad: bool = False) -> None:
+    """PyTorch's rules for an in-place write to ``t`` with grad mode on: no leaf that requires
+    grad, no view of one, no view made in no-grad mode or by a multi-output op when the
+    write would be recorded. In-place methods check before computing, as PyTorch does."""
+    if not state.enabled:
+        return
+    t._check_inplace_allowed()
+    base = t._base
+    if base is not None and (base._requires_grad or value_requires_grad):
+        if t._view_creation is not None:
+            raise RuntimeError(_creation_error(t, "is being modified inplace"))
+        if base._grad_fn is None and base._requires_grad:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation. Wrap the update in `with ember.no_grad():` or clone the leaf first.")
+
+
 def assign_through_base(view: Tensor, result: Tensor) -> Tensor:
-    """Write ``result`` into ``view`` in place and give its base the matching graph node."""
+    """Write ``result`` into ``view`` in place and give its base the matching graph node
+    (``check_inplace`` has passed)."""
     base = view._base
-    if view._view_creation is not None:
-        raise RuntimeError(_creation_error(view, "is being modified inplace"))
-    if base._grad_fn is None and base._requires_grad:
-        raise RuntimeError(
-            "a view of a leaf Variable that requires grad is being used in an in-place operation. "
-            "Wrap the update in `with ember.no_grad():` or clone the leaf first.")
     layout = _located(view, base)
     old_base = Tensor._make(base._data, base._requires_grad, base._grad_fn, base._output_nr)
     old_base._vc = base._vc
@@ -198,7 +210,7 @@ def overwrite(t: Tensor, value) -> Tensor:
     if records_inplace(t):
         data = t._data
         return t._assign(Tensor._make(np.broadcast_to(np.asarray(value, dtype=data.dtype), data.shape)))
-    t._check_inplace_allowed()
+    check_inplace(t)
     t._store(value)
     return t
 
