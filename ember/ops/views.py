@@ -26,7 +26,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..backend.device import data_ptr
+from ..backend.device import data_ptr, xp_of
 
 
 class Layout:
@@ -46,7 +46,7 @@ class Layout:
             return array[np.unravel_index(self.index, array.shape)]
         flat = array.reshape(-1)  # C-contiguous: a view
         item = flat.itemsize
-        return np.lib.stride_tricks.as_strided(
+        return xp_of(flat).lib.stride_tricks.as_strided(
             flat[self.offset:], self.shape, tuple(s * item for s in self.strides))
 
     def write(self, array, value) -> None:
@@ -99,7 +99,7 @@ class ViewScatter(Function):
     @staticmethod
     def forward(ctx, base, value, layout, inplace):
         ctx.layout = layout
-        out = base._data if inplace else np.array(base._data, order="C")
+        out = base._data if inplace else base._data.copy(order="C")
         layout.write(out, value._data)
         return out
 
