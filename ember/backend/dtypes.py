@@ -141,7 +141,7 @@ def not_implemented(kernel: str, d: dtype, hint: str = "") -> NotImplementedErro
 _INT64_MIN, _UINT64_END = -2 ** 63, 2 ** 64
 
 
-def _int64_bits(value: int) -> int:
+def int64_bits(value: int) -> int:
     """A Python int as PyTorch holds it (int64, or uint64 above int64's range), as int64 bits."""
     if value >= _UINT64_END:
         raise OverflowError(f"int too big to convert: {value} does not fit in 64 bits")
@@ -157,42 +157,41 @@ def wrap_scalar(value, d: dtype):
         return _b.bool(value)
     if d._kind == 2:
         return _b.float(value) if isinstance(value, _b.int) else value
-    v = _int64_bits(_b.int(value))
+    v = int64_bits(_b.int(value))
     bits = 8 * d.itemsize
     lo = -(1 << (bits - 1)) if d.is_signed else 0
     return (v - lo) % (1 << bits) + lo
 
 
+def _limits(d: dtype) -> tuple:
+    if d._kind == 2:
+        return -_b.float(np.finfo(d.np).max), _b.float(np.finfo(d.np).max)
+    return _b.int(np.iinfo(d.np).min), _b.int(np.iinfo(d.np).max)
+
+
 def checked_scalar(value, d: dtype, op: str):
     """A Python number written into a ``d`` tensor (tensor(), full, fill_, ...): as PyTorch,
-    it must fit ``d``, except that an unsigned dtype also takes negatives down to -max,
+    it must fit ``d``, except that an unsigned dtype also takes negative integers down to -max,
     which wrap around (``uint8`` takes -1 as 255). Returns the converted Python number."""
     if d._kind == 0:
         return _b.bool(value)
     if isinstance(value, (_b.bool, np.bool_)):
         return _b.int(value)
+    low, high = _limits(d)
     if isinstance(value, (_b.float, np.floating)):
         value = _b.float(value)
-        if d._kind == 2:
-            lim = np.finfo(d.np).max
-            if value != value or abs(value) == _b.float("inf") or abs(value) <= lim:
+        if value != value or abs(value) == _b.float("inf"):  # only a floating dtype holds them
+            if d._kind == 2:
                 return value
-            low, high = -lim, lim
-        else:
-            info = np.iinfo(d.np)
-            low, high = info.min, info.max
-            if low <= value <= high:
-                return _b.int(value)
+        elif low <= value <= high:
+            return value if d._kind == 2 else _b.int(value)
     else:
-        v = _b.int(value)
-        if v >= _UINT64_END or v < _INT64_MIN:
-            _int64_bits(v)  # raises PyTorch's OverflowError
-        if d._kind == 2:
-            return _b.float(v)
-        info = np.iinfo(d.np)
-        low, high = (info.min, info.max) if info.min < 0 else (-info.max, info.max)
-        if low <= v <= high:
-            return wrap_scalar(v, d)
+        value = _b.int(value)
+        int64_bits(value)  # PyTorch's OverflowError beyond 64 bits
+        if not d.is_signed:
+            low = -high
+        if low <= value <= high:
+            return _b.float(value) if d._kind == 2 else wrap_scalar(value, d)
     raise RuntimeError(
-        f"{op}: value cannot be converted to type {d.name} without overflow: {value} is outside "
-        f"[{low}, {high}]; convert it first or pick a wider dtype")
+        f"{op + ': ' if op else ''}value cannot be converted to type {d.name} without overflow: "
+        f"{value} is outside [{low}, {high}]; convert it first or pick a wider dtype")

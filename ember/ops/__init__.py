@@ -35,8 +35,8 @@ def _bind() -> None:
     def rsub(self, other):
         return e.sub(other, self)
 
-    def rdiv(self, other):
-        return e.div(other, self)
+    def rdiv(self, other):  # PyTorch's: the reciprocal times the number (rounds unlike other / self)
+        return e.mul(e.div(1, self), other)
 
     def rpow(self, other):
         return e.pow(other, self)

@@ -33,13 +33,18 @@ def scalar_tensor(value, dtype: dtypes.dtype, like, *, wrap: bool = False) -> Te
     """A constant 0-d tensor on the same device as the array ``like``.
 
     A number written into a tensor must fit ``dtype`` (PyTorch's RuntimeError otherwise); an
-    operand of arithmetic (``wrap=True``) is cast as PyTorch casts it, integers wrapping around.
+    operand of arithmetic (``wrap=True``) is cast as PyTorch casts it, integers wrapping around
+    and floats beyond the dtype's range becoming inf.
     """
     value = dtypes.wrap_scalar(value, dtype) if wrap else dtypes.checked_scalar(value, dtype, "")
-    if dtype is dtypes.float16:  # a float beyond float16's range becomes inf, as in PyTorch
+    xp = xp_of(like)
+    if dtype.is_floating_point and abs(value) > _FLOAT_MAX[dtype.itemsize]:
         with np.errstate(over="ignore"):
-            return Tensor._make(xp_of(like).asarray(value, dtype=dtype.np))
-    return Tensor._make(xp_of(like).asarray(value, dtype=dtype.np))
+            return Tensor._make(xp.asarray(value, dtype=dtype.np))
+    return Tensor._make(xp.asarray(value, dtype=dtype.np))
+
+
+_FLOAT_MAX = {2: float(np.finfo(np.float16).max), 4: float(np.finfo(np.float32).max), 8: float("inf")}
 
 
 def check_broadcast(sa: tuple, sb: tuple, op: str = "") -> None:
@@ -76,6 +81,11 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
     t, s = (a, b) if ta else (b, a)
     if not isinstance(s, (numbers.Number, np.generic)) or isinstance(s, complex):
         raise TypeError(f"unsupported operand type: Tensor and {type(s).__name__}")
+    if isinstance(s, int) and not isinstance(s, bool) and dtypes.int64_bits(s) != s:
+        # PyTorch holds ints in [2**63, 2**64) as uint64, which does not promote with bool
+        if t.dtype is dtypes.bool_:
+            raise RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, attempted "
+                               f"to promote Bool and UInt64 (the number {s} needs uint64)")
     dt = _floating(dtypes.result_type(t.dtype, _level(t), dtypes.scalar_dtype(s), 0), floating)
     t = cast(t, dt)
     s = scalar_tensor(s, dt, t._data, wrap=wrap)
@@ -213,8 +223,9 @@ def where_(cond, x, y):
     return where(cond, x, y)
 
 
-def _check_int_divisor(b: Tensor, op: str) -> None:
-    if b._data.dtype.kind in "iub" and np.any(b._data == 0):
+def _check_int_divisor(a: Tensor, b: Tensor, op: str) -> None:
+    """PyTorch's error for an integer division by zero (an empty result divides nothing)."""
+    if b._data.dtype.kind in "iub" and a._data.size and np.any(b._data == 0):
         raise RuntimeError(f"ZeroDivisionError: integer division by zero in {op} (divisor has a 0 "
                            "element); convert to a floating dtype to get inf/nan instead")
 
@@ -310,8 +321,8 @@ def _check_bool_sub(input, other) -> None:
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """input - alpha * other, broadcast."""
-    _check_bool_sub(input, other)
     a, b = promote(input, other, "sub", wrap=True)
+    _check_bool_sub(input, other)
     if alpha != 1 or isinstance(alpha, bool):
         b = mul(b, _alpha(a, alpha, "sub"))
     return Sub.apply(a, b)
@@ -321,20 +332,38 @@ def mul(input, other) -> Tensor:
     a, b = promote(input, other, "mul", wrap=True)
     if a._data.dtype == np.bool_:
         return logical_and(a, b)
+    if _float16_by_scalar(a, other):
+        return _in_float32(Mul.apply, a, other, "mul")
     return Mul.apply(a, b)
+
+
+def _float16_by_scalar(a: Tensor, other) -> bool:
+    """Whether PyTorch computes ``a * other`` or ``a / other`` in float32: when ``a`` is float16
+    and ``other`` a number or a 0-d tensor of another dtype, which is not rounded to float16."""
+    if a.dtype is not dtypes.float16:
+        return False
+    return not isinstance(other, Tensor) or (other._data.ndim == 0 and other.dtype is not dtypes.float16)
+
+
+def _in_float32(fn, a: Tensor, other, op: str) -> Tensor:
+    """``fn`` of ``a`` and ``other`` computed in float32, rounded to float16 once at the end."""
+    x, y = promote(cast(a, dtypes.float32), other, op, wrap=True)
+    return cast(fn(x, y), dtypes.float16)
 
 
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """True division (integers give floats), or rounded with 'trunc' / 'floor'."""
     if rounding_mode is None:
-        a, b = promote(input, other, "div", floating=True)
+        a, b = promote(input, other, "div", wrap=True, floating=True)
+        if _float16_by_scalar(a, other):
+            return _in_float32(Div.apply, a, other, "div")
         return Div.apply(a, b)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
     a, b = promote(input, other, "div", wrap=True)
     _no_kernel(f"div_{rounding_mode}_cpu", a, dtypes.bool_)
-    _check_int_divisor(b, "div")
+    _check_int_divisor(a, b, "div")
     return DivRounded.apply(a, b, rounding_mode)
 
 
@@ -347,7 +376,7 @@ def remainder(input, other) -> Tensor:
     """Python's modulo: the result has the sign of the divisor."""
     a, b = promote(input, other, "remainder", wrap=True)
     _no_kernel("remainder_cpu", a, dtypes.bool_)
-    _check_int_divisor(b, "remainder")
+    _check_int_divisor(a, b, "remainder")
     return Remainder.apply(a, b)
 
 
@@ -355,7 +384,7 @@ def fmod(input, other) -> Tensor:
     """C's modulo: the result has the sign of the dividend."""
     a, b = promote(input, other, "fmod", wrap=True)
     _no_kernel("fmod_cpu", a, dtypes.bool_)
-    _check_int_divisor(b, "fmod")
+    _check_int_divisor(a, b, "fmod")
     return Fmod.apply(a, b)
 
 
@@ -370,10 +399,14 @@ def neg(input: Tensor) -> Tensor:
 def pow(input, exponent) -> Tensor:
     """input ** exponent; either may be a number."""
     if isinstance(input, Tensor) and isinstance(exponent, (numbers.Number, np.generic)):
+        if isinstance(exponent, int) and not isinstance(exponent, bool):
+            dtypes.int64_bits(exponent)  # PyTorch's OverflowError for ints beyond 64 bits comes first
         if (not input.is_floating_point() and isinstance(exponent, (int, np.integer))
                 and not isinstance(exponent, bool) and exponent < 0):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        a, b = promote(input, exponent, "pow")  # the exponent must fit the result dtype
+        a, b = promote(input, exponent, "pow", wrap=True)
+        if a.dtype not in (dtypes.float32, dtypes.float64):  # PyTorch casts the exponent to a.dtype
+            dtypes.checked_scalar(exponent, a.dtype, "pow")
         # PyTorch's shortcuts; they also serve bool tensors, which have no pow kernel
         if exponent == 1:
             return a.clone() if a is input else a
@@ -382,7 +415,7 @@ def pow(input, exponent) -> Tensor:
         if a.dtype is dtypes.bool_:
             return ones_like(a)
         return Pow.apply(a, b)
-    a, b = promote(input, exponent, "pow")
+    a, b = promote(input, exponent, "pow", wrap=True)  # a number base is an operand, as in +
     _no_kernel("pow", a, dtypes.bool_)
     return Pow.apply(a, b)
 
