@@ -8,7 +8,8 @@ import pytest
 import ember
 import ember.nn as nn
 from ember.train import (
-    LambdaCallback, ModelCheckpoint, Trainer, capture_rng_state, load_checkpoint, restore_rng_state,
+    CSVLogger, EarlyStopping, LambdaCallback, LearningRateMonitor, ModelCheckpoint, Trainer,
+    capture_rng_state, load_checkpoint, restore_rng_state,
 )
 from ember.utils.data import DataLoader
 from trainutil import accuracy, make_data, make_model
@@ -129,4 +130,106 @@ def test_worker_processes_give_the_same_run():
         return [p.detach().numpy() for p in model.parameters()]
 
     for a, b in zip(run(0), run(2)):
+        assert np.array_equal(a, b)
+
+
+class Noisy(ember.utils.data.Dataset):
+    """make_data's samples plus noise from all three process-wide generators (augmentation)."""
+
+    def __init__(self, n):
+        self.data = make_data(n)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, i):
+        x, y = self.data[i]
+        return x + ember.randn(4) * 0.1 + float(np.random.normal(0, 0.1)) + random.random() * 0.1, y
+
+
+def _fit_with_workers(num_workers, callbacks=(), resume_from=None):
+    model = make_model(seed=2, dropout=0.2)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      callbacks=list(callbacks), seed=4, progress=False)
+    loader = DataLoader(Noisy(30), batch_size=6, shuffle=True, num_workers=num_workers)
+    trainer.fit(loader, epochs=3, resume_from=resume_from)
+    return _weights(trainer)
+
+
+def test_worker_augmentation_resumes_mid_epoch(tmp_path):
+    """Random augmentation in worker processes: each batch's draws come from the epoch's saved
+    seed and the batch's position, so neither a resume nor the number of workers changes them."""
+    reference = _fit_with_workers(2)
+    for a, b in zip(reference, _fit_with_workers(3)):
+        assert np.array_equal(a, b)
+    with pytest.raises(KeyboardInterrupt):
+        _fit_with_workers(2, [ModelCheckpoint(dirpath=tmp_path, monitor="loss", every_n_steps=1), Interrupt(8)])
+    ember.manual_seed(999)
+    np.random.seed(999)
+    random.seed(999)
+    for a, b in zip(_fit_with_workers(2, resume_from=tmp_path / "last.ckpt"), reference):
+        assert np.array_equal(a, b)
+
+
+def test_epoch_end_checkpoint_holds_every_callbacks_update(tmp_path):
+    """ModelCheckpoint before EarlyStopping: the epoch's checkpoint is written once EarlyStopping
+    has seen the epoch too, with its decision to stop; a resume from it trains no further."""
+    early = EarlyStopping(monitor="loss", patience=0, min_delta=100.0)
+    trainer = _trainer([ModelCheckpoint(dirpath=tmp_path, monitor="loss", save_best_only=False), early])
+    trainer.fit(_loader(), epochs=5)
+    assert early.stopped_epoch == 1 and trainer.global_step == 18
+    state = load_checkpoint(tmp_path / "last.ckpt")
+    assert state["stop_training"] and state["history"]["epochs"] == [0, 1]
+    assert state["callbacks"][1] == {"type": "EarlyStopping", "state": early.state_dict()}
+    resumed_early = EarlyStopping(monitor="loss", patience=0, min_delta=100.0)
+    resumed = _trainer([resumed_early])
+    history = resumed.fit(_loader(), epochs=5, resume_from=tmp_path / "last.ckpt")
+    assert resumed.global_step == 18 and history.epochs == [0, 1]
+    assert (resumed_early.stopped_epoch, resumed_early.wait, resumed_early.best) == (1, 1, early.best)
+
+
+def test_state_dict_inside_a_batch_is_refused(tmp_path):
+    peek = LambdaCallback(on_batch_end=lambda t, b, logs: t.state_dict())
+    with pytest.raises(RuntimeError, match="Trainer.state_dict.*save_checkpoint"):
+        _trainer([peek]).fit(_loader(), epochs=1)
+
+
+def test_callback_states_follow_their_class(tmp_path):
+    """A resume with callbacks added, removed or reordered gives each callback the state saved
+    for the one of its class at the same place among those of its class."""
+    first, second = EarlyStopping(monitor="loss", patience=9), EarlyStopping(monitor="acc", mode="max", patience=9)
+    _trainer([ModelCheckpoint(dirpath=tmp_path, monitor="loss"), first, second]).fit(_loader(), epochs=2)
+    again = [EarlyStopping(monitor="loss", patience=9), EarlyStopping(monitor="acc", mode="max", patience=9)]
+    resumed = _trainer([LearningRateMonitor(), *again])
+    resumed.fit(_loader(), epochs=2, resume_from=tmp_path / "last.ckpt")
+    assert again[0].state_dict() == first.state_dict() and again[1].state_dict() == second.state_dict()
+    assert first.best != second.best
+
+
+def test_csv_log_resumes_without_repeated_rows(tmp_path):
+    log = tmp_path / "log.csv"
+    ckpt = ModelCheckpoint(filepath=str(tmp_path / "ckpt-{epoch}.ckpt"), monitor="loss", save_best_only=False)
+    _trainer([CSVLogger(log), ckpt]).fit(_loader(), epochs=3)
+    expected = log.read_text()
+    resumed = _trainer([CSVLogger(log), ckpt])
+    resumed.fit(_loader(), epochs=3, resume_from=tmp_path / "ckpt-0.ckpt")  # rows 1 and 2 written again
+    assert log.read_text() == expected and expected.count("\n") == 4
+
+
+def test_validation_split_is_resumed(tmp_path):
+    """Without a seed the split is drawn from the default generator; a resume reuses it."""
+    def run(default_seed, callbacks=(), resume_from=None):
+        model = make_model(seed=3)
+        trainer = Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                          callbacks=list(callbacks), progress=False)
+        ember.manual_seed(default_seed)  # what the split is drawn from
+        trainer.fit(make_data(40), epochs=2, batch_size=8, validation_split=0.25, resume_from=resume_from)
+        return trainer
+
+    reference = run(0)
+    with pytest.raises(KeyboardInterrupt):
+        run(0, [ModelCheckpoint(dirpath=tmp_path, monitor="loss", every_n_steps=1), Interrupt(6)])
+    resumed = run(999, resume_from=tmp_path / "last.ckpt")
+    assert resumed.history.history == reference.history.history
+    for a, b in zip(_weights(resumed), _weights(reference)):
         assert np.array_equal(a, b)

@@ -333,3 +333,32 @@ def test_collated_dicts_cross_processes():
     for a, b in zip(got, expected):
         assert_same_tree(a, b)
     assert len(got) == len(expected)
+
+
+class _Noisy(edata.Dataset):
+    """Draws from Python's, NumPy's and ember's process-wide generators, as augmentation does."""
+
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, i):
+        return ember.tensor([float(i), random.random(), float(np.random.rand()), ember.rand(1).item()])
+
+
+def test_per_batch_seeds_make_batches_independent_of_workers():
+    """With ``_batch_seeds`` set, each batch's random draws depend only on the seed and the
+    batch's position: any number of workers gives the same batches, and a loader started at
+    batch k (position offset k) gives the batches from k on."""
+    batches = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+
+    def load(num_workers, start=0, seed=123):
+        loader = edata.DataLoader(_Noisy(), batch_sampler=batches[start:], num_workers=num_workers)
+        loader._batch_seeds = (seed, start)
+        return _as_lists(loader)
+
+    full = load(2)
+    assert full == load(1) == load(3)
+    assert load(2, start=1) == full[1:] and load(3, start=3) == full[3:]
+    assert load(2, seed=124) != full
+    assert len({tuple(b[0][1:]) for b in full}) == 4  # the batches' draws differ from each other
+    _assert_no_children()
