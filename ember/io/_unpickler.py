@@ -141,7 +141,10 @@ class RestrictedUnpickler(pickle._Unpickler):
             raise self.unsafe(f"refusing to call a {type(func).__name__} (only allowed globals may be called)")
         if type(args) is not tuple:
             raise self.unsafe(f"refusing REDUCE with {type(args).__name__} arguments")
-        self.stack[-1] = func(*args)
+        try:
+            self.stack[-1] = func(*args)
+        except UnsafePickleError as e:  # a builder's refusal: say where
+            raise self.unsafe(str(e)) from None
 
     def load_build(self):
         state = self.stack.pop()
@@ -184,6 +187,12 @@ class RestrictedUnpickler(pickle._Unpickler):
         items = self.pop_mark()
         self._target(-1, (set,), "ADDITEMS").update(items)
 
+    def load_frame(self):
+        n, = struct.unpack("<Q", self.read(8))
+        self._unframer.load_frame(n)
+        if len(self._unframer.current_frame.getbuffer()) != n:
+            raise pickle.UnpicklingError(f"a frame of {n} bytes reaches past the end of the pickle")
+
     def load_bytearray8(self):
         # The stock handler allocates the declared length before reading it.
         n, = struct.unpack("<Q", self.read(8))
@@ -195,7 +204,8 @@ class RestrictedUnpickler(pickle._Unpickler):
 
 for _op, _name in ((_P.REDUCE, "load_reduce"), (_P.BUILD, "load_build"), (_P.SETITEM, "load_setitem"),
                    (_P.SETITEMS, "load_setitems"), (_P.APPEND, "load_append"), (_P.APPENDS, "load_appends"),
-                   (_P.ADDITEMS, "load_additems"), (_P.BYTEARRAY8, "load_bytearray8")):
+                   (_P.ADDITEMS, "load_additems"), (_P.BYTEARRAY8, "load_bytearray8"),
+                   (_P.FRAME, "load_frame")):
     RestrictedUnpickler.dispatch[_op[0]] = getattr(RestrictedUnpickler, _name)
 for _op, _what in _REFUSED.items():
     RestrictedUnpickler.dispatch[_op[0]] = _refuse(_what)
@@ -207,14 +217,14 @@ for _op, _what in _REFUSED.items():
 def _latin1_encode(text: str, encoding: str = "latin1", errors: str = "strict") -> bytes:
     # Pickle protocol 2 stores bytes as a call to _codecs.encode(text, "latin1").
     if encoding not in ("latin1", "latin-1") or errors != "strict" or type(text) is not str:
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+        raise UnsafePickleError(f"refusing _codecs.encode with encoding {encoding!r}")
     return text.encode("latin1")
 
 
 def _bytes(*args) -> bytes:
     # Protocol 2 writes b"" as bytes(); bytes(n) would allocate n zero bytes the file never held.
     if args and not (len(args) == 1 and type(args[0]) in (bytes, bytearray)):
-        raise pickle.UnpicklingError("refusing bytes() of anything but bytes")
+        raise UnsafePickleError("refusing bytes() of anything but bytes")
     return bytes(*args)
 
 
@@ -232,19 +242,19 @@ def _reconstruct(cls, shape, dtype_code) -> np.ndarray:
     # NumPy pickles an array as an empty one whose BUILD (ndarray.__setstate__) supplies the
     # data; any other shape would allocate memory the file does not hold.
     if cls is not np.ndarray or shape != (0,):
-        raise pickle.UnpicklingError("refusing an ndarray reconstruction other than NumPy's own")
+        raise UnsafePickleError("refusing an ndarray reconstruction other than NumPy's own")
     return _RECONSTRUCT(np.ndarray, (0,), dtype_code)
 
 
 def _scalar(dtype, data=None):
     if not isinstance(dtype, np.dtype):
-        raise pickle.UnpicklingError("refusing a NumPy scalar without a dtype")
+        raise UnsafePickleError("refusing a NumPy scalar without a dtype")
     return _SCALAR(dtype) if data is None else _SCALAR(dtype, data)
 
 
 def _frombuffer(buf, dtype, shape, order) -> np.ndarray:
     if type(buf) not in (bytes, bytearray) or not isinstance(dtype, np.dtype):
-        raise pickle.UnpicklingError("refusing a NumPy buffer that is not bytes from the file")
+        raise UnsafePickleError("refusing a NumPy buffer that is not bytes from the file")
     return _FROMBUFFER(buf, dtype, shape, order)
 
 
@@ -278,9 +288,7 @@ def restricted_load(file: BinaryIO, encoding: str = "latin1") -> Any:
         return RestrictedUnpickler(file, source, NUMPY_DATA, encoding=encoding, who="restricted_load").load()
     except UnsafePickleError:
         raise
-    except pickle.UnpicklingError as e:  # a builder's refusal
-        raise UnsafePickleError(f"restricted_load: {e} in {source}") from None
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, struct.error,
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, struct.error,
             UnicodeDecodeError, OverflowError, RecursionError) as e:
         raise RuntimeError(f"restricted_load: {source} is a truncated or corrupted pickle "
                            f"({type(e).__name__}: {e})") from None
