@@ -281,8 +281,7 @@ class Tensor:
 
     def _check_writeable(self) -> None:
         if not self._data.flags.writeable:
-            arr = self._data
-            if any(st == 0 and n > 1 for n, st in zip(arr.shape, arr.strides)):
+            if _overlaps(self._data):
                 raise RuntimeError(
                     f"unsupported operation: more than one element of the written-to tensor (shape "
                     f"{list(self.shape)}, e.g. made by expand) refers to a single memory location. "
@@ -494,6 +493,17 @@ def parse_to_args(args: tuple, kwargs: dict) -> tuple:
         elif a is not None:
             device = a
     return device, dtype, copy
+
+
+def _overlaps(array) -> bool:
+    """Whether some elements of ``array`` share memory (expand, or overlapping strides): the
+    dims sorted by stride must each step past everything the smaller ones span."""
+    extent = array.itemsize
+    for stride, n in sorted((abs(st), n) for st, n in zip(array.strides, array.shape) if n > 1):
+        if stride < extent:
+            return True
+        extent = stride * (n - 1) + extent
+    return False
 
 
 def _rebuild(array, device, requires_grad):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, _overlaps
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend.device import data_ptr, xp_of
@@ -63,7 +63,7 @@ def layout_of(view: Tensor, base: Tensor) -> Layout:
     """The layout of ``view`` inside its root ``base``, from where their memory lies."""
     b, v = base._data, view._data
     item = b.itemsize
-    repeats = v.size > 1 and any(st == 0 and n > 1 for n, st in zip(v.shape, v.strides))
+    repeats = _overlaps(v)
     if b.flags.c_contiguous and not repeats:
         return Layout((data_ptr(v) - data_ptr(b)) // item, v.shape, tuple(s // item for s in v.strides))
     # Another memory layout: label each base element with its flat index, lay the labels
@@ -157,7 +157,7 @@ def refresh_view(view: Tensor) -> None:
 
 
 def _located(view: Tensor, base: Tensor) -> Layout:
-    if view._data.size > 1 and any(st == 0 and n > 1 for n, st in zip(view._data.shape, view._data.strides)):
+    if _overlaps(view._data):
         raise RuntimeError(
             f"unsupported operation: more than one element of the written-to tensor (a view of "
             f"shape {list(view.shape)}, e.g. made by expand) refers to a single memory location. "
