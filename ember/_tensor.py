@@ -276,16 +276,23 @@ class Tensor:
     def _store(self, value) -> None:
         """Write ``value`` (broadcast) into this tensor's elements and bump the version."""
         self._check_writeable()
-        self._data[...] = value
+        if self._data.flags.writeable:
+            self._data[...] = value
+        else:  # a NumPy view of an expanded array, itself one-to-one: write through the root
+            from .ops.views import layout_of
+            layout_of(self, self._base).write(self._base._data, value)
         self._vc[0] += 1
 
     def _check_writeable(self) -> None:
-        if not self._data.flags.writeable:
-            if _overlaps(self._data):
-                raise RuntimeError(
-                    f"unsupported operation: more than one element of the written-to tensor (shape "
-                    f"{list(self.shape)}, e.g. made by expand) refers to a single memory location. "
-                    "Please clone() the tensor before performing the operation.")
+        """Refuse in-place writes to memory shared by several elements (expand) or read-only."""
+        if self._data.flags.writeable:
+            return
+        if _overlaps(self._data):
+            raise RuntimeError(
+                f"unsupported operation: more than one element of the written-to tensor (shape "
+                f"{list(self.shape)}, e.g. made by expand) refers to a single memory location. "
+                "Please clone() the tensor before performing the operation.")
+        if self._base is None or not self._base._data.flags.writeable:
             raise RuntimeError(f"in-place write to a tensor of shape {list(self.shape)} whose memory "
                                "is read-only (it wraps a read-only array): clone() it first")
 

@@ -279,17 +279,26 @@ def setitem(self: Tensor, idx, value) -> None:
     """``x[idx] = value``; value is a tensor or number, broadcast to the indexed shape."""
     index = to_index(idx)
     value = _value(value, self, "setitem")
-    check_inplace(self)
-    if (state.enabled and value._requires_grad) or records_inplace(self):
-        if index[1] is None:  # x[basic] = v writes through the view x[basic], as in PyTorch
-            target = _as_view(GetItem.apply(self, index), self)
-            while value._data.ndim > target._data.ndim and value._data.shape[0] == 1:
-                value = value.squeeze(0)  # leading 1s of the value are dropped, as in PyTorch
-            target._assign(expand(value, target._data.shape))
+    grad = state.enabled and value._requires_grad
+    if index[1] is None:  # x[basic] = v writes through the view x[basic], as in PyTorch
+        target = _as_view(GetItem.apply(self, index), self)
+        check_inplace(target, grad)
+        while value._data.ndim > target._data.ndim and value._data.shape[0] == 1:
+            value = value.squeeze(0)  # leading 1s of the value are dropped, as in PyTorch
+        try:
+            value = expand(value, target._data.shape)
+        except RuntimeError:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be "
+                               f"broadcast to indexing result of shape {list(target.shape)}") from None
+        if grad or records_inplace(target):
+            target._assign(value)
         else:
-            self._assign(IndexPut.apply(self, value, index, False))
+            target._store(value._data)
         return
-    self._check_writeable()
+    check_inplace(self, grad)
+    if grad or records_inplace(self):
+        self._assign(IndexPut.apply(self, value, index, False))
+        return
     _write(self._data, index, value._data)
     self._vc[0] += 1
 
@@ -334,6 +343,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """A copy of input with ``alpha * source`` slices added at ``index`` along ``dim``."""
+    input._wrap_dim(dim)  # IndexError out of range, 0-d included
     if input._data.ndim == 0:
         return index_add(input.reshape(1), 0, index, source.reshape(-1), alpha=alpha).reshape(())
     idx = _index_vector(index, "index_add")

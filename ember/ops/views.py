@@ -166,9 +166,11 @@ def _located(view: Tensor, base: Tensor) -> Layout:
 
 
 def check_inplace(t: Tensor, value_requires_grad: bool = False) -> None:
-    """PyTorch's rules for an in-place write to ``t`` with grad mode on: no leaf that requires
-    grad, no view of one, no view made in no-grad mode or by a multi-output op when the
-    write would be recorded. In-place methods check before computing, as PyTorch does."""
+    """PyTorch's rules for an in-place write to ``t``: memory that can be written, and with
+    grad mode on no leaf that requires grad, no view of one, no view made in no-grad mode or
+    by a multi-output op when the write would be recorded. In-place methods check before
+    computing, as PyTorch does."""
+    t._check_writeable()  # before any work: an expanded tensor may stand for billions of elements
     if not state.enabled:
         return
     t._check_inplace_allowed()

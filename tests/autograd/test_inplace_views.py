@@ -170,3 +170,23 @@ def test_stale_view_reports_regenerated_history():
     assert not v.requires_grad and v.grad_fn is None
     b.add_(x)
     assert v.requires_grad and not v.is_leaf and v.grad_fn is not None
+
+
+def test_write_to_expanded_tensor_is_refused_before_any_work():
+    huge = ember.zeros(1).expand(65536, 32768)  # 2**31 elements over one float
+    with pytest.raises(RuntimeError, match="single memory location"):
+        huge.add_(1)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        huge[:2] = 1.0
+
+
+def test_row_of_expanded_buffer_is_written_as_in_torch():
+    outs = []
+    for lib in (ember, torch):
+        base = lib.zeros(1, 3)
+        view = base.expand(4, 3)
+        view[1] = lib.tensor([1.0, 2.0, 3.0])
+        view[2, 1:].fill_(7.0)
+        outs.append((base.numpy().copy(), view.numpy().copy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

@@ -7,6 +7,7 @@ stop early."""
 import math
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,12 @@ def test_killed_and_resumed_fit_is_bit_identical(tmp_path, reference, trial):
             # never the very last signal, so the first kill lands before the fit completes
             kill = (phase, rng.randint(1, max(1, counts[phase] - 1)), rng.uniform(0, 0.003))
         code, _, took = _run(scenario, workdir, kill)
+        while n == 0 and code == 0 and phase == "time" and kill[2] > 1e-3:
+            # a loaded machine can run the fit faster than the reference did: start over, sooner
+            shutil.rmtree(workdir)
+            os.makedirs(workdir)
+            kill = ("time", 0, kill[2] / 4)
+            code, _, took = _run(scenario, workdir, kill)
         if n == 0:
             assert code == -signal.SIGKILL, f"the first kill {kill} came after the fit ended ({took:.2f}s)"
         if code == 0:
