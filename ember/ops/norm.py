@@ -20,6 +20,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
 from .loss import scalar_name
 from .padding import constant_pad_nd
+from .reduce import acc_dtype, pow2_scale
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
 
@@ -52,7 +53,7 @@ def _check_size(name: str, t: Tensor | None, n: int) -> None:
 
 def _float32(*tensors: Tensor | None) -> list:
     """float16 tensors as float32 ones: statistics of half inputs are computed in float32."""
-    return [t.float() if t is not None and t._data.dtype == np.float16 else t for t in tensors]
+    return [t.float() if t is not None and acc_dtype(t._data.dtype) != t._data.dtype else t for t in tensors]
 
 
 def _normalized_shape(op: str, normalized_shape) -> tuple:
@@ -107,34 +108,77 @@ def _composed_grads(ctx, x: Tensor, weight: Tensor | None, grad: Tensor, stat_di
 
 
 # ---- batch norm --------------------------------------------------------------------------
+def _moments(a3):
+    """Per channel of (N, C, L): ``a3`` minus a first estimate of the mean (a new array, later
+    reused as the output), that estimate, its correction and the (biased) variance. The mean of
+    the centred values corrects the rounding of the first sum (float32 sums of many values far
+    from 0 lose digits); it is folded into the shift, at the cost of one reduction instead of a
+    pass over the centred values."""
+    count = a3.shape[0] * a3.shape[2]
+    first = np.einsum("ncl->c", a3) / count
+    y = a3 - first[:, None]
+    residual = np.einsum("ncl->c", y) / count
+    # never below 0: a rounding of the difference would make sqrt(var + eps) nan where eps is negligible
+    return y, first, residual, np.maximum(np.einsum("ncl,ncl->c", y, y) / count - residual * residual, 0)
+
+
+def _channel_moments(a3):
+    """``_moments`` of each channel of x / s, s a power of two near the channel's largest |x|
+    (1 for most channels, so the returned values are x's own): the sum, the centred values and
+    their squares stay finite and normal wherever the statistics are. The scaled pass runs only
+    on the channels whose plain statistics overflowed or whose variance is below the smallest
+    normal number (squares lost to underflow), so ordinary inputs pay a check of C numbers."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y, first, residual, var = _moments(a3)
+    redo = ~(np.isfinite(first) & np.isfinite(var) & (var >= np.finfo(var.dtype).tiny))
+    if not redo.any():
+        return y, first, residual, var, None
+    part = a3[:, redo]
+    s = np.ones_like(var)
+    s[redo] = pow2_scale(np.max(np.abs(part), axis=(0, 2), initial=0))
+    part /= s[redo][:, None]  # exact: a power of two
+    y[:, redo], first[redo], residual[redo], var[redo] = _moments(part)
+    return y, first, residual, var, s
+
+
 class BatchNorm(Function):
     """Training-mode batch normalization of (N, C, *) over every dim but C; updates the running
-    statistics (when given) in place, as PyTorch's kernel does."""
+    statistics (when given) in place, as PyTorch's kernel does.
+
+    Statistics are kept in units of a per-channel power of two ``s`` (``ctx.s``; None when 1
+    everywhere): mean = shift * s and invstd = rstd / s, so values near the dtype's largest
+    (whose variance may not even fit it) normalize as ordinary ones do. ``round_to`` (float16
+    inputs with float16 or no parameters) rounds the mean and invstd to it before they are used,
+    as PyTorch's kernel stores them in the input's dtype."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
+    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, round_to):
         a = x._data
         n, c = a.shape[0], a.shape[1]
-        a3 = a.reshape(n, c, -1)
-        count = n * a3.shape[2]
-        mean = np.einsum("ncl->c", a3) / count
-        y = a3 - mean[:, None]
-        # The mean of the centred values corrects the rounding of the first sum (float32 sums of
-        # many values far from 0 lose digits); it is folded into the shift, at the cost of one
-        # reduction instead of a pass over y.
-        residual = np.einsum("ncl->c", y) / count
-        mean += residual
-        var = np.einsum("ncl,ncl->c", y, y) / count - residual * residual
-        invstd = 1 / np.sqrt(var + eps)
-        scale = invstd if weight is None else invstd * weight._data
-        y *= scale[:, None]
+        y, first, residual, var, s = _channel_moments(a.reshape(n, c, -1))
+        count = n * y.shape[2]
+        with np.errstate(over="ignore", divide="ignore"):
+            if s is None:
+                rstd = 1 / np.sqrt(var + eps)
+            else:  # invstd * s; eps / s^2 would overflow for s < 1, where var * s^2 cannot
+                rstd = np.where(s > 1, 1 / np.sqrt(var + eps / s / s), s / np.sqrt(var * s * s + eps))
+        # the mean; inf or nan where the input holds them (the corrected one would be nan for inf)
+        shift, su = np.where(np.isfinite(first), first + residual, first), 1 if s is None else s
+        with np.errstate(over="ignore"):  # a variance past the dtype's range is inf, as its true value
+            for stat, value in ((running_mean, shift * momentum * su),
+                                (running_var, var * (momentum * count / (count - 1)) * su * su)):
+                if stat is not None:
+                    stat._data[...] = value + (1 - momentum) * stat._data
+                    stat._vc[0] += 1
+        if round_to is not None:
+            shift = (shift * su).astype(round_to).astype(a.dtype) / su
+            rstd = (rstd / su).astype(round_to).astype(a.dtype) * su
+            residual = shift - first
+        scale = rstd if weight is None else rstd * weight._data
+        y *= scale[:, None]  # y is x / s - first
         y += (-residual * scale if bias is None else bias._data - residual * scale)[:, None]
-        for stat, value in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
-            if stat is not None:
-                stat._data[...] = momentum * value + (1 - momentum) * stat._data
-                stat._vc[0] += 1
         ctx.save_for_backward(x, weight)
-        ctx.mean, ctx.invstd, ctx.eps = mean, invstd, eps
+        ctx.shift, ctx.rstd, ctx.s, ctx.eps = shift, rstd, s, eps
         return y.reshape(a.shape)
 
     @staticmethod
@@ -144,30 +188,36 @@ class BatchNorm(Function):
         if state.enabled:  # create_graph: differentiable again
             dims = (0,) + tuple(range(2, x.ndim))
             shape = (-1,) + (1,) * (x.ndim - 2)
-            return _composed_grads(ctx, x, weight, grad, dims, dims, shape) + (None,) * 4
+            return _composed_grads(ctx, x, weight, grad, dims, dims, shape) + (None,) * 5
         a, g = x._data, grad._data
         n, c = a.shape[0], a.shape[1]
         g3 = g.reshape(n, c, -1)
         count = n * g3.shape[2]
-        invstd = ctx.invstd
-        xc = a.reshape(n, c, -1) - ctx.mean[:, None]
+        rstd, s = ctx.rstd, ctx.s
+        a3 = a.reshape(n, c, -1)
+        # x - mean in units of s (so its products with g stay finite)
+        xc = a3 - ctx.shift[:, None] if s is None else np.subtract(a3 / s[:, None], ctx.shift[:, None])
         sum_g = np.einsum("ncl->c", g3)
         sum_gxc = np.einsum("ncl,ncl->c", g3, xc)
         dx = dw = db = None
         if needs[0]:
-            # dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as a*g + b*xc + c per channel
-            scale = invstd if weight is None else invstd * weight._data
+            # dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as a*g + b*xc + c per channel,
+            # with invstd = rstd / s and xhat = xc * rstd
+            scale = rstd if weight is None else rstd * weight._data
+            coef = scale * rstd * rstd * sum_gxc / count
+            if s is not None:  # divided last: the products before it are of ordinary size
+                scale, coef = scale / s, coef / s
             dx = np.empty_like(a)  # x's shape: a reshaped result would be copied again as a leaf's grad
             d3 = np.multiply(g3, scale[:, None], out=dx.reshape(g3.shape))
-            xc *= (-scale * invstd * invstd * sum_gxc / count)[:, None]
+            xc *= -coef[:, None]
             d3 += xc
             d3 -= (scale * sum_g / count)[:, None]
             dx = Tensor._make(dx)
         if needs[1]:
-            dw = Tensor._make(sum_gxc * invstd)
+            dw = Tensor._make(sum_gxc * rstd)
         if needs[2]:
             db = Tensor._make(sum_g)
-        return dx, dw, db, None, None, None, None
+        return dx, dw, db, None, None, None, None, None
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -201,20 +251,31 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError(f"The function 'batch_norm' is not differentiable with respect to argument "
                                f"'{name}'. This input cannot have requires_grad True.")
     half = input._data.dtype == np.float16
+    # PyTorch keeps a float16 input's statistics in float16 unless its parameters are float32
+    round_to = np.float16 if half and not any(t is not None and t._data.dtype == np.float32 for t in
+                                              (weight, bias, running_mean, running_var)) else None
     x, weight, bias = _float32(input, weight, bias)
     shape = (1, c) + (1,) * (input.ndim - 2)
     if not training:
-        scale = (running_var + eps).rsqrt()
-        if weight is not None:
-            scale = scale * weight
-        shift = -running_mean * scale
-        if bias is not None:
-            shift = shift + bias
-        out = x * scale.reshape(shape) + shift.reshape(shape)
+        mean, var = _float32(running_mean, running_var)
+        scale = (var + eps).rsqrt()
+        if weight is not None and weight._requires_grad and state.enabled:
+            # the weight's gradient is sum(g * xhat): xhat is formed first, as x * scale would make
+            # it invstd * (sum(g * x) - mean * sum(g)), whose terms overflow for x near the largest value
+            out = (x * scale.reshape(shape) - (mean * scale).reshape(shape)) * weight.reshape(shape)
+            if bias is not None:
+                out = out + bias.reshape(shape)
+        else:  # one multiply-add pass
+            if weight is not None:
+                scale = scale * weight
+            shift = -mean * scale
+            if bias is not None:
+                shift = shift + bias
+            out = x * scale.reshape(shape) + shift.reshape(shape)
     elif input.numel() == 0:
         out = _affine_of_empty(x, weight, bias, shape)
     else:
-        out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps)
+        out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps, round_to)
     return out.half() if half else out
 
 
