@@ -173,6 +173,8 @@ def checked_scalar(value, d: dtype, op: str):
     """A Python number written into a ``d`` tensor (tensor(), full, fill_, ...): as PyTorch,
     it must fit ``d``, except that an unsigned dtype also takes negative integers down to -max,
     which wrap around (``uint8`` takes -1 as 255). Returns the converted Python number."""
+    if isinstance(value, (_b.int, np.integer)) and not isinstance(value, _b.bool):
+        int64_bits(_b.int(value))  # PyTorch's OverflowError beyond 64 bits, whatever the dtype
     if d._kind == 0:
         return _b.bool(value)
     if isinstance(value, (_b.bool, np.bool_)):
@@ -187,7 +189,6 @@ def checked_scalar(value, d: dtype, op: str):
             return value if d._kind == 2 else _b.int(value)
     else:
         value = _b.int(value)
-        int64_bits(value)  # PyTorch's OverflowError beyond 64 bits
         if not d.is_signed:
             low = -high
         if low <= value <= high:

@@ -141,7 +141,11 @@ def _filled(fill, size, dtype, device, requires_grad, op: str = "full") -> Tenso
     d = _dtype(dtype)
     if fill is None:
         return _finish(np.empty(_shape(size), dtype=d.np), device, requires_grad)
-    fill = dtypes.checked_scalar(fill.item() if isinstance(fill, Tensor) else fill, d, op)
+    if isinstance(fill, Tensor):
+        fill = fill.item()
+    if not isinstance(fill, (numbers.Number, np.generic)):
+        raise TypeError(f"{op}(): argument 'fill_value' (position 2) must be Number, not {type(fill).__name__}")
+    fill = dtypes.checked_scalar(fill, d, op)
     return _finish(np.full(_shape(size), fill, dtype=d.np), device, requires_grad)
 
 
@@ -197,6 +201,14 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if dtype is None:
         dtype = dtypes.int64 if all(isinstance(v, (int, np.integer)) for v in vals) else dtypes.get_default_dtype()
     d = dtypes.to_dtype(dtype)
+    if d is dtypes.bool_:
+        raise dtypes.not_implemented("arange_cpu", d, "arange makes numbers; compare them for a bool tensor")
+    if not all(np.isfinite(v) for v in vals):
+        raise RuntimeError(f"arange: unsupported range: start={vals[0]}, end={vals[1]}, step={vals[2]} "
+                           "(bounds must be finite)")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError(f"upper bound and lower bound inconsistent with step sign: start={vals[0]}, "
+                           f"end={vals[1]}, step={vals[2]}")
     n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
     arr = (vals[0] + vals[2] * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np)
     return _finish(arr, device, requires_grad)

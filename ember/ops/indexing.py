@@ -332,6 +332,7 @@ def _along(dim: int, arr) -> tuple:
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices of ``input`` along ``dim`` at the positions in the 1-D ``index``."""
+    input._wrap_dim(dim)  # IndexError out of range, 0-d included
     idx = _index_vector(index, "index_select")
     if input._data.ndim == 0:
         _check_bounds(idx, 1, 0, negative=False)

@@ -122,12 +122,12 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     shape = tensors[0]._data.shape
+    d = tensors[0]._wrap_dim(dim, len(shape) + 1)  # PyTorch checks the dim first
     for i, t in enumerate(tensors):
         if t._data.shape != shape:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
                 f"{list(t.shape)} at entry {i}")
-    d = tensors[0]._wrap_dim(dim, len(shape) + 1)
     return Stack.apply(d, *_common(tensors))
 
 
@@ -219,12 +219,13 @@ def _split_dim(input: Tensor, dim: int, op: str) -> int:
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Views of consecutive pieces along ``dim``: of ``split_size`` each (the last may be
     smaller), or of the given list of sizes."""
+    if isinstance(split_size_or_sections, (int, np.integer)) and split_size_or_sections < 0:
+        raise RuntimeError("split expects split_size be non-negative, but got "
+                           f"split_size={int(split_size_or_sections)}")  # checked before dim, as PyTorch
     d = _split_dim(tensor, dim, "split")
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
         s = int(split_size_or_sections)
-        if s < 0:
-            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
         if s == 0:
             if n:
                 raise RuntimeError(
@@ -242,9 +243,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of ceil(size / chunks) (fewer when they run out)."""
-    d = _split_dim(input, dim, "chunk")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = _split_dim(input, dim, "chunk")
     n = input._data.shape[d]
     if n == 0:
         return _split(input, [0] * chunks, d)
@@ -346,6 +347,9 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
         return Tensor._make(idx)
     if dim is None:
         input, d = reshape(input, (-1,)), 0
+    elif input._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions (repeat_interleave "
+                         "of a 0-d tensor takes dim=None)")
     else:
         d = input._wrap_dim(dim)
     if input._data.ndim == 0:

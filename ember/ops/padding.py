@@ -5,6 +5,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend import dtypes
 
 __all__ = ["constant_pad_nd"]
 
@@ -41,6 +42,8 @@ class ConstantPad(Function):
 def constant_pad_nd(input: Tensor, pad, value: float = 0) -> Tensor:
     """Pad with ``value`` (negative amounts crop); ``pad`` = (last_lo, last_hi, prev_lo, ...)."""
     pad = _check_pad(input, pad)
+    if any(p > 0 for p in pad):  # the fill must fit the dtype, where there is one to write
+        value = dtypes.checked_scalar(value, input.dtype, "pad")
     shape = input._data.shape
     for d, (lo, hi) in enumerate(_pairs(pad, len(shape))):
         if shape[d] + lo + hi < 0:
@@ -123,6 +126,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                 f"padding ({lo}, {hi}) at dimension {d} of input {list(shape)}")
         if mode == "circular" and (lo > size or hi > size):
             raise RuntimeError("Padding value causes wrapping around more than once.")
+        if size + lo + hi < (0 if mode == "circular" else 1):
+            name = "DHW"[3 - k + d - (len(shape) - k)]
+            raise RuntimeError(
+                f"input ({name}: {size}) is too small. Calculated output {name}: {size + lo + hi} "
+                f"(padding ({lo}, {hi}) at dimension {d} of input {list(shape)} in {mode} mode)")
         idx = Tensor._make(_source_index(size, lo, hi, mode))
         out = out[(slice(None),) * d + (idx,)]
     return out if out is not input else input.clone()

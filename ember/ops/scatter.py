@@ -92,11 +92,18 @@ class Scatter(Function):
         return ga, gs, None, None
 
 
+def _vector_case(input: Tensor, index) -> bool:
+    """PyTorch takes a 0-d input or index as a vector of one element next to a 0-d or 1-d one."""
+    n, m = input._data.ndim, index._data.ndim if isinstance(index, Tensor) else 1
+    return min(n, m) == 0 and max(n, m) <= 1
+
+
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """out[i][j][k] = input[index[i][j][k]][j][k] (for dim=0); out has index's shape.
     The gradient is dense (``sparse_grad`` is accepted for compatibility)."""
-    if input._data.ndim == 0:
-        return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
+    input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    if _vector_case(input, index):
+        return gather(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
     d = _check_gather("gather", input, dim, index)
     return Gather.apply(input, d, index._data)
 
@@ -115,8 +122,9 @@ def _src(src, index: Tensor, input: Tensor, op: str) -> Tensor:
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of input with src[i][j][k] added at [index[i][j][k]][j][k] (for dim=0)."""
-    if input._data.ndim == 0:
-        return scatter_add(input.reshape(1), 0, index.reshape(-1), src.reshape(-1)).reshape(())
+    input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    if _vector_case(input, index):
+        return scatter_add(input.reshape(-1), 0, index.reshape(-1), src.reshape(-1)).reshape(input.shape)
     d = _check_gather("scatter_add", input, dim, index, src if isinstance(src, Tensor) else None)
     return ScatterAdd.apply(input, _src(src, index, input, "scatter_add"), d, index._data)
 
@@ -128,9 +136,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
     if (src is None) == (value is None):
         raise TypeError("scatter() expects exactly one of src or value")
     src = value if src is None else src
-    if input._data.ndim == 0:
+    input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    if _vector_case(input, index):
         src = src.reshape(-1) if isinstance(src, Tensor) else src
-        return scatter(input.reshape(1), 0, index.reshape(-1), src, reduce=reduce).reshape(())
+        return scatter(input.reshape(-1), 0, index.reshape(-1), src, reduce=reduce).reshape(input.shape)
     if reduce == "add":
         return scatter_add(input, dim, index, src if isinstance(src, Tensor) else
                            _value(src, input, "scatter").expand(index.shape))
@@ -157,6 +166,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         raise RuntimeError(
             "take_along_dim(): input and indices should have the same number of dimensions, but got "
             f"{input.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+    if input._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions (take_along_dim of a "
+                         "0-d tensor takes dim=None)")
     d = input._wrap_dim(dim)
     if input.ndim:
         a, i = list(input.shape), list(indices.shape)
@@ -168,6 +180,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
                                f"{list(indices.shape)} do not broadcast apart from dimension {d}") from None
         input = input.expand(common[:d] + [input.shape[d]] + common[d + 1:])
         indices = indices.expand(common[:d] + [indices.shape[d]] + common[d + 1:])
+        if np.any(indices._data < 0):  # negative indices count from the end, as in PyTorch
+            indices = Tensor._make(np.where(indices._data < 0, indices._data + input.shape[d], indices._data))
     return gather(input, d, indices)
 
 

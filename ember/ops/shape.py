@@ -114,6 +114,7 @@ def reshape_as(input: Tensor, other: Tensor) -> Tensor:
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim..end_dim`` into one (a view when possible)."""
+    input._wrap_dim(start_dim), input._wrap_dim(end_dim)  # IndexError out of range, 0-d included
     shape = input._data.shape
     if not shape:
         return reshape(input, (1,))
@@ -201,6 +202,7 @@ def permute(input: Tensor, dims, *more: int) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with dimensions ``dim0`` and ``dim1`` swapped."""
+    input._wrap_dim(dim0), input._wrap_dim(dim1)  # IndexError out of range, 0-d included
     n = input._data.ndim
     if n == 0:
         return input
@@ -402,6 +404,7 @@ class DiagonalScatter(Function):
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """A view of the diagonal of the ``dim1`` x ``dim2`` planes, appended as the last dimension."""
+    input._wrap_dim(dim1), input._wrap_dim(dim2)  # IndexError out of range, 0-d included
     if input._data.ndim < 2:
         raise RuntimeError(
             f"diagonal(): expected a tensor with at least 2 dimensions, got {input._data.ndim}")
@@ -479,6 +482,11 @@ class Roll(Function):
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements cyclically along ``dims`` (the flattened tensor when None)."""
+    if input._data.size == 0:  # PyTorch copies an empty tensor before looking at the arguments
+        return input.clone()
+    if dims is not None and input._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims} but tensor has no dimensions (roll of a 0-d "
+                         "tensor takes dims=None)")
     shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
     if dims is None:
         if len(shifts) != 1:

@@ -1,7 +1,7 @@
 """Property-based parity: random broadcastable shapes and ops, values and gradients vs PyTorch."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from helpers import check_op
 from outcome import assert_same_outcome
@@ -138,3 +138,135 @@ UNARY_OPS = {
 @given(op=st.sampled_from(sorted(UNARY_OPS)), x=arrays())
 def test_unary_outcome_like_torch(op, x):
     assert_same_outcome(UNARY_OPS[op], x, what=f"{op} {x!r}")
+
+
+CREATION = {
+    "tensor": lambda m, v, d: m.tensor(v, dtype=getattr(m, d) if d else None),
+    "full": lambda m, v, d: m.full((2,), v, dtype=getattr(m, d) if d else None),
+    "arange": lambda m, v, d: m.arange(0, v, 7, dtype=getattr(m, d) if d else None)
+    if isinstance(v, int) and abs(v) < 300 else m.zeros(0),
+}
+DATA = SCALARS + [[1, -1], [True, 2], [0.5, -1.5], [[1, 2], [3]], [2 ** 63], [[]], [1, 2.5, True]]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(op=st.sampled_from(sorted(CREATION)), v=st.sampled_from(DATA), d=st.sampled_from([None] + DTYPE_NAMES))
+def test_creation_outcome_like_torch(op, v, d):
+    assert_same_outcome(lambda m: CREATION[op](m, v, d), what=f"{op}({v!r}, dtype={d})")
+
+
+DIM = st.integers(-4, 3)
+SHAPE_OPS = {
+    "transpose": (2, lambda m, x, a, b: x.transpose(a, b)), "flatten": (2, lambda m, x, a, b: x.flatten(a, b)),
+    "squeeze": (1, lambda m, x, a: x.squeeze(a)), "unsqueeze": (1, lambda m, x, a: x.unsqueeze(a)),
+    "select": (2, lambda m, x, a, b: x.select(a, b)), "narrow": (2, lambda m, x, a, b: x.narrow(a, b, 1)),
+    "movedim": (2, lambda m, x, a, b: m.movedim(x, a, b)), "flip": (1, lambda m, x, a: x.flip(a)),
+    "roll": (2, lambda m, x, a, b: x.roll(b, a)), "t": (0, lambda m, x: x.t()),
+    "reshape": (2, lambda m, x, a, b: x.reshape(a, b)), "unbind": (1, lambda m, x, a: x.unbind(a)),
+    "chunk": (2, lambda m, x, a, b: x.chunk(b, a)), "split": (2, lambda m, x, a, b: x.split(b, a)),
+    "diagonal": (2, lambda m, x, a, b: x.diagonal(0, a, b)), "cumsum_dim_check": (1, lambda m, x, a: x.size(a)),
+    "expand": (2, lambda m, x, a, b: x.expand(a, b)), "permute": (2, lambda m, x, a, b: x.permute(a, b)),
+    "repeat": (2, lambda m, x, a, b: x.repeat(a, b)), "tile": (2, lambda m, x, a, b: x.tile((a, b))),
+    "repeat_interleave": (1, lambda m, x, a: x.repeat_interleave(2, a)),
+}
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(op=st.sampled_from(sorted(SHAPE_OPS)), x=arrays(dtype="float32"), data=st.data())
+def test_shape_ops_outcome_like_torch(op, x, data):
+    n, fn = SHAPE_OPS[op]
+    args = [data.draw(DIM) for _ in range(n)]
+    # PyTorch makes tensors of negative size when expanding an empty or 0-d tensor
+    assume(op != "expand" or min(args) >= 0 or (x.ndim == 2 and x.size and min(args) == -1))
+    assume(op != "movedim" or x.ndim)  # not yet PyTorch's: movedim of a 0-d tensor
+    assume(op not in ("repeat", "tile") or x.size or min(args) >= 0)  # PyTorch allows -1 when empty
+    assert_same_outcome(lambda m, t: fn(m, t, *args), x, what=f"{op}{tuple(args)} of shape {x.shape}")
+
+
+INDEX_PART = st.one_of(st.integers(-4, 3), st.just(None), st.just(Ellipsis),
+                       st.builds(slice, st.one_of(st.none(), st.integers(-4, 4)),
+                                 st.one_of(st.none(), st.integers(-4, 4)),
+                                 st.one_of(st.none(), st.integers(-2, 2))),
+                       st.lists(st.integers(-4, 3), max_size=3).map(lambda v: ("index", v)),
+                       st.lists(st.booleans(), min_size=1, max_size=3).map(lambda v: ("mask", v)))
+
+
+def _index(m, part):
+    if isinstance(part, tuple):
+        kind, v = part
+        return m.tensor(v, dtype=m.int64 if kind == "index" else m.bool)
+    return part
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(x=arrays(dtype="int64"), parts=st.lists(INDEX_PART, min_size=1, max_size=3))
+def test_getitem_outcome_like_torch(x, parts):
+    # Not yet PyTorch's: x[..., ...] (PyTorch lets each Ellipsis skip the unindexed dims), the
+    # order of checks for a zero slice step among too many indices, an empty bool mask,
+    assume(parts.count(Ellipsis) < 2)
+    assume(sum(p is not None and p is not Ellipsis for p in parts) <= x.ndim
+           or not any(isinstance(p, slice) and p.step is not None and p.step <= 0 for p in parts))
+    # and PyTorch's skipping of the bounds check when an index tensor selects from an empty tensor
+    # (also where other parts leave nothing to select)
+    assume(not any(isinstance(p, tuple) and p[0] == "index" for p in parts)
+           or (x.size and all(not isinstance(p, slice) or p == slice(None) for p in parts)))
+    assert_same_outcome(lambda m, t: t[tuple(_index(m, p) for p in parts)], x,
+                        what=f"x{list(x.shape)}[{parts}]")
+
+
+GATHER_OPS = {
+    "index_select": lambda m, x, d, i: x.index_select(d, i),
+    "gather": lambda m, x, d, i: x.gather(d, i),
+    "scatter": lambda m, x, d, i: x.scatter(d, i, m.ones_like(i, dtype=x.dtype)),
+    "scatter_value": lambda m, x, d, i: x.scatter(d, i, 5),
+    "scatter_add": lambda m, x, d, i: x.scatter_add(d, i, m.ones_like(i, dtype=x.dtype)),
+}
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(op=st.sampled_from(sorted(GATHER_OPS)), x=arrays(dtype="int64"), dim=DIM,
+       index=st.sampled_from(SHAPES).flatmap(lambda s: st.lists(
+           st.integers(-4, 4), min_size=int(np.prod(s)), max_size=int(np.prod(s))).map(
+           lambda v, s=s: np.array(v, dtype=np.int64).reshape(s))))
+def test_gather_scatter_outcome_like_torch(op, x, dim, index):
+    # Not yet PyTorch's: the shape checks PyTorch skips for an empty index, and index_select's
+    # error type for a 0-d index out of range (PyTorch: RuntimeError, else IndexError).
+    assume(op != "index_select" or index.ndim)
+    assume(index.size or index.ndim == x.ndim)
+    assert_same_outcome(lambda m, t, i: GATHER_OPS[op](m, t, dim, i), x, index,
+                        what=f"{op} x{list(x.shape)} dim={dim} index={index.tolist()}")
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(xs=st.lists(arrays(), min_size=1, max_size=3), dim=DIM, stack=st.booleans())
+def test_cat_stack_outcome_like_torch(xs, dim, stack):
+    assert_same_outcome(lambda m, *ts: (m.stack if stack else m.cat)(ts, dim), *xs,
+                        what=f"{'stack' if stack else 'cat'} {[x.shape for x in xs]} dim={dim}")
+
+
+PAD_SHAPES = [(3,), (2, 3), (1, 2, 3), (1, 1, 2, 3), (2, 0, 3), (1, 2, 1)]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(shape=st.sampled_from(PAD_SHAPES), mode=st.sampled_from(["constant", "reflect", "replicate", "circular"]),
+       pad=st.lists(st.integers(-3, 4), min_size=1, max_size=4), value=st.sampled_from([None, 0, 1.5, 300]),
+       dtype=st.sampled_from(["float32", "int8", "uint8"]), data=st.data())
+def test_pad_outcome_like_torch(shape, mode, pad, value, dtype, data):
+    x = data.draw(arrays(dtype=dtype, shape=shape))
+    assert_same_outcome(lambda m, t: m.nn.functional.pad(t, tuple(pad), mode=mode, value=value), x,
+                        what=f"pad {shape} {pad} {mode} value={value} {dtype}")
+
+
+MATMUL_SHAPES = [(), (3,), (4,), (2, 3), (3, 4), (4, 3), (2, 2, 3), (1, 3, 4), (2, 4, 2), (0, 3), (3, 0)]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(a=st.sampled_from(MATMUL_SHAPES), b=st.sampled_from(MATMUL_SHAPES),
+       dtypes=st.sampled_from([("float32", "float32"), ("int64", "int64"), ("float32", "float64"),
+                               ("int32", "int64"), ("float32", "int64")]), data=st.data())
+def test_matmul_outcome_like_torch(a, b, dtypes, data):
+    x = np.asarray(data.draw(st.lists(st.integers(-3, 3), min_size=int(np.prod(a)), max_size=int(np.prod(a)))),
+                   dtype=dtypes[0]).reshape(a)
+    y = np.asarray(data.draw(st.lists(st.integers(-3, 3), min_size=int(np.prod(b)), max_size=int(np.prod(b)))),
+                   dtype=dtypes[1]).reshape(b)
+    assert_same_outcome(lambda m, s, t: s @ t, x, y, what=f"matmul {a} {dtypes[0]} @ {b} {dtypes[1]}")
