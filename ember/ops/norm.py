@@ -90,16 +90,23 @@ def _composed_grads(ctx, x: Tensor, weight: Tensor | None, grad: Tensor, stat_di
     """Gradients of (x - mean) * invstd * weight + bias in ember ops, with the statistics over
     ``stat_dims`` recomputed from ``x`` so that the result depends on it in the graph.
     The weight has shape ``param_shape`` (broadcasting against x) and sums over ``param_dims``."""
+    # On x / s, s a power of two (at least 1) near each slice's largest |x|, where squares stay
+    # finite: xhat does not change under it, and invstd = rstd / s.
+    s = np.maximum(pow2_scale(np.max(np.abs(x._data), axis=stat_dims, keepdims=True, initial=0)), 1)
+    eps = ctx.eps
+    if (s > 1).any():
+        x, eps = x / Tensor._make(s), Tensor._make(eps / s / s)
     mean = x.mean(stat_dims, keepdim=True)
     xc = x - mean
-    invstd = ((xc * xc).mean(stat_dims, keepdim=True) + ctx.eps).rsqrt()
-    xhat = xc * invstd
+    rstd = ((xc * xc).mean(stat_dims, keepdim=True) + eps).rsqrt()
+    xhat = xc * rstd
     needs = ctx.needs_input_grad
     dx = dw = db = None
     if needs[0]:
         gx = grad if weight is None else grad * weight.reshape(param_shape)
-        dx = invstd * (gx - gx.mean(stat_dims, keepdim=True)
-                       - xhat * (gx * xhat).mean(stat_dims, keepdim=True))
+        dx = rstd * (gx - gx.mean(stat_dims, keepdim=True) - xhat * (gx * xhat).mean(stat_dims, keepdim=True))
+        if isinstance(eps, Tensor):
+            dx = dx / Tensor._make(s)
     if needs[1]:
         dw = (grad * xhat).sum(param_dims)
     if needs[2]:

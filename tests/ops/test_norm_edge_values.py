@@ -216,3 +216,35 @@ def test_batch_norm_eval_with_running_statistics_near_the_largest_value(dtype):
     _assert_matches(got, {k: v.astype(dtype) for k, v in ref.items()}, rtol)
     if dtype != "float16":  # PyTorch itself in the dtype: finite, and as close
         _assert_matches(got, _run(torch, a, training=False), rtol)
+
+
+# ---- create_graph: the composed gradient sees the same scaling --------------------------------
+@pytest.mark.parametrize("case", ["float32-1e37", "float64-1e307", "float32-1e-30"])
+def test_batch_norm_gradient_under_create_graph_at_large_values(case):
+    dtype, scales = CASES[case]
+    a = _arrays(dtype, scales)
+    x = ember.tensor(a["x"], requires_grad=True)
+    w, b = ember.tensor(a["w"], requires_grad=True), ember.tensor(a["b"], requires_grad=True)
+    out = ember.nn.functional.batch_norm(x, None, None, w, b, True, MOMENTUM, EPS)
+    gx, gw, gb = ember.autograd.grad(out, (x, w, b), ember.tensor(a["cot"]), create_graph=True)
+    ref = _reference(a)
+    _assert_matches({"gx": gx.detach().numpy(), "gw": gw.detach().numpy(), "gb": gb.detach().numpy()},
+                    {k: ref[k] for k in ("gx", "gw", "gb")}, 1e-5 if dtype == "float32" else 1e-12)
+
+
+def test_batch_norm_second_derivative_at_large_values():
+    """d/dweight of sum(v * d out / d x): float32 at 1e37 against PyTorch in float64."""
+    scales = np.array([1e37, 1.0, 1e30])
+    a = _arrays("float32", scales)
+    # v scaled by each channel's magnitude, so that sum(v * d out / d x) is of ordinary size
+    v = np.random.default_rng(5).standard_normal(a["x"].shape) * scales.reshape(1, -1, 1)
+    grads = []
+    for m, dt in ((ember, np.float32), (torch, np.float64)):
+        x = m.tensor(a["x"].astype(dt), requires_grad=True)
+        w = m.tensor(a["w"].astype(dt), requires_grad=True)
+        out = m.nn.functional.batch_norm(x, None, None, w, None, True, MOMENTUM, EPS)
+        (gx,) = m.autograd.grad(out, x, m.tensor(a["cot"].astype(dt)), create_graph=True)
+        (gx * m.tensor(v.astype(dt))).sum().backward()
+        grads.append(w.grad.detach().numpy())
+    assert np.isfinite(grads[0]).all()
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-4 * np.abs(grads[1]).max())
