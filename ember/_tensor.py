@@ -309,7 +309,9 @@ class Tensor:
             if state.enabled and value._requires_grad:
                 from .ops.creation import zeros_like
                 return self._assign(zeros_like(self) + value)
-            value = value.item()
+            value = value._data.astype(self._data.dtype)  # as a cast converts it (wrapping)
+        else:
+            value = dtypes.checked_scalar(value, self.dtype, "fill_")  # must fit, as in PyTorch
         from .ops.views import overwrite
         return overwrite(self, value)
 

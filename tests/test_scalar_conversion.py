@@ -1,4 +1,5 @@
-"""Converting a tensor to a Python scalar: values and exception types as in PyTorch."""
+"""Converting tensors to Python scalars and writing Python scalars into tensors: values and
+exception types as in PyTorch."""
 import pytest
 
 import ember
@@ -15,6 +16,19 @@ def test_scalar_conversion_matches_torch(name, values):
     for lib in (ember, torch):
         try:
             outcomes.append(CONVERSIONS[name](lib.tensor(values)))
+        except Exception as e:  # noqa: BLE001 (the exception's type is what is compared)
+            outcomes.append(type(e))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "float16", "bool"])
+@pytest.mark.parametrize("value", [200, -1, 2.7, 1e6, float("nan"), True, "tensor 200"])
+def test_fill_converts_values_as_torch(dtype, value):
+    outcomes = []
+    for lib in (ember, torch):
+        try:
+            v = lib.tensor(200) if value == "tensor 200" else value
+            outcomes.append(str(lib.zeros(3, dtype=getattr(lib, dtype)).fill_(v).tolist()))  # nan == nan
         except Exception as e:  # noqa: BLE001 (the exception's type is what is compared)
             outcomes.append(type(e))
     assert outcomes[0] == outcomes[1]
