@@ -422,10 +422,7 @@ clip = clamp
 def _pair(op: str, input, other, floating: bool = True) -> tuple[Tensor, Tensor]:
     """Both tensor operands at their promoted dtype (a float one when ``floating``)."""
     _check_tensor(op, input=input, other=other)
-    a, b = promote(input, other)
-    if floating and a._data.dtype.kind != "f":
-        a, b = _float(a), _float(b)
-    return a, b
+    return promote(input, other, op, wrap=True, floating=floating)
 
 
 class Atan2(Function):
@@ -550,8 +547,11 @@ def atan2(input: Tensor, other: Tensor) -> Tensor:
 
 
 def hypot(input: Tensor, other: Tensor) -> Tensor:
-    """sqrt(input^2 + other^2), without overflow for large values."""
-    return Hypot.apply(*_pair("hypot", input, other))
+    """sqrt(input^2 + other^2), without overflow for large values (floating dtypes only)."""
+    a, b = _pair("hypot", input, other, floating=False)
+    if a._data.dtype.kind != "f":
+        raise dtypes.not_implemented("hypot_cpu", a.dtype, "convert the operands with .float()")
+    return Hypot.apply(a, b)
 
 
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:
@@ -582,10 +582,7 @@ def xlogy(input, other) -> Tensor:
     """input * log(other), and 0 where input is 0 (unless other is NaN). Either may be a number."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("xlogy(): expected at least one Tensor argument")
-    a, b = promote(input, other)
-    if a._data.dtype.kind != "f":
-        a, b = _float(a), _float(b)
-    return Xlogy.apply(a, b)
+    return Xlogy.apply(*promote(input, other, "xlogy", wrap=True, floating=True))
 
 
 def heaviside(input: Tensor, values: Tensor) -> Tensor:

@@ -21,6 +21,8 @@ CASES = {
     "int8 + -2**63-1 overflows": (lambda m, x: x + (-2 ** 63 - 1), np.array([5], dtype=np.int8)),
     "bool + 2**63": (lambda m, x: x + 2 ** 63, np.array([True])),
     "int8 / 200 is true division": (lambda m, x: x / 200, np.array([1, -7], dtype=np.int8)),
+    "maximum int8, uint8": (lambda m, x, y: m.maximum(x, y), np.array([-3, 7], dtype=np.int8),
+                            np.array([200, 1], dtype=np.uint8)),
     "tensor(-1, uint8)": (lambda m: m.tensor([-1, -255], dtype=m.uint8),),
     "tensor(-256, uint8)": (lambda m: m.tensor([-256], dtype=m.uint8),),
     "tensor(300, int8)": (lambda m: m.tensor([300], dtype=m.int8),),
@@ -95,3 +97,21 @@ CASES = {
 def test_integer_and_special_value_semantics_match_torch(name):
     case, *arrays = CASES[name]
     assert_same_outcome(case, *arrays, what=name)
+
+
+# Integer operands of float functions: the number is an operand (no range error), the result
+# a float; values within a float32 rounding of PyTorch's (its log differs in the last bit).
+FLOAT_RESULTS = {
+    "xlogy(int8, 200)": (lambda m, x: m.xlogy(x, 200), np.array([1, -7, 0], dtype=np.int8)),
+    "xlogy(300, int8)": (lambda m, x: m.xlogy(300, x), np.array([1, 7], dtype=np.int8)),
+    "hypot of int8": (lambda m, x, y: m.hypot(x, y), np.array([3, -7], dtype=np.int8),
+                      np.array([4, 100], dtype=np.int8)),
+    "atan2 of uint8": (lambda m, x, y: m.atan2(x, y), np.array([3, 255], dtype=np.uint8),
+                       np.array([4, 1], dtype=np.uint8)),
+}
+
+
+@pytest.mark.parametrize("name", list(FLOAT_RESULTS))
+def test_float_functions_of_integer_operands_match_torch(name):
+    case, *arrays = FLOAT_RESULTS[name]
+    assert_same_outcome(case, *arrays, rtol=2e-7, what=name)
