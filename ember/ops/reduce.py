@@ -60,6 +60,13 @@ def _unreduce(t: Tensor, shape: tuple, dims: tuple | None, keepdim: bool) -> Ten
     return t.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
 
 
+def _drop_reduced(arr, dims: tuple | None, keepdim: bool):
+    """A keepdims-shaped reduction result without its reduced dimensions unless ``keepdim``."""
+    if keepdim:
+        return arr
+    return arr.reshape(()) if dims is None else arr.squeeze(dims)
+
+
 def expand_reduced(grad: Tensor, shape: tuple, dims: tuple | None, keepdim: bool) -> Tensor:
     """Broadcast the gradient of a reduction back over the reduced dimensions."""
     return _unreduce(grad, shape, dims, keepdim).expand(shape)
@@ -103,6 +110,43 @@ def pow2_scale(m):
     return np.where(ok, np.ldexp(np.ones_like(m), exponent), 1).astype(m.dtype)
 
 
+def slice_scale(x, dims: tuple | None):
+    """``pow2_scale`` of each slice's largest |x| over ``dims`` (kept, with size 1)."""
+    return pow2_scale(np.max(np.abs(x), axis=dims, keepdims=True, initial=0))
+
+
+def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = False):
+    """The sum of ``x`` over ``dims`` (NaNs counted as zero with ``skip_nan``) in ``acc_dtype``,
+    divided there by ``divisor`` (None, a count, or an ``acc_dtype`` array of the result's shape).
+
+    Where that result is not finite, it is recomputed on x / s (s = ``slice_scale``, exact), whose
+    partial sums cannot overflow, and multiplied by s after dividing: so a mean of finite values is
+    always finite, and a sum is finite wherever its true value fits the dtype (its partial sums may
+    not) and inf where not, as in PyTorch. Slices holding inf or NaN get s = 1, their plain result.
+    Ordinary inputs pay one check of the result."""
+    acc = acc_dtype(x.dtype)
+    if isinstance(divisor, (int, float)):
+        divisor = acc.type(divisor)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the mean of nothing is nan
+        if skip_nan:
+            out = np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc)
+        else:
+            out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
+        if divisor is not None:
+            out = out / divisor
+        # (a scalar is checked in Python: a third of the time of a 100-element mean otherwise)
+        if _pymath.isfinite(out) if out.ndim == 0 else np.isfinite(out).all():
+            return out
+        bad = ~np.isfinite(out)
+        if skip_nan:
+            x = np.where(np.isnan(x), 0, x)
+        s = slice_scale(x, dims).astype(acc, copy=False)
+        scaled = np.sum(x / s, axis=dims, keepdims=keepdim, dtype=acc)
+        if divisor is not None:
+            scaled = scaled / divisor
+        return np.where(bad, scaled * _drop_reduced(s, dims, keepdim), out)
+
+
 def _int64(result, like) -> Tensor:
     """An index/count result (a NumPy scalar or array) as an int64 tensor on ``like``'s device."""
     return Tensor._make(xp_of(like).asarray(result).astype(np.int64, copy=False))
@@ -117,24 +161,29 @@ def _require_float(input: Tensor, op: str) -> None:
 
 # ---- sums and products -------------------------------------------------------------
 class Sum(Function):
-    """Sum over ``dims`` divided by ``divisor`` (1 for sum, the count for mean), accumulated
-    and divided in ``acc_dtype``, so a float16 mean is finite wherever its value is."""
+    """sum, nansum (``skip_nan``), mean and nanmean: ``sum_of`` over ``dims`` divided by
+    ``divisor`` (None for sums, the count for means: a number, or for nanmean an ``acc_dtype``
+    array of the result's shape), cast back to the input's dtype."""
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim, divisor=1):
+    def forward(ctx, a, dims, keepdim, divisor=None, skip_nan=False):
         x = a._data
         ctx.shape, ctx.dims, ctx.keepdim, ctx.divisor = x.shape, dims, keepdim, divisor
-        out = x.sum(axis=dims, keepdims=keepdim, dtype=acc_dtype(x.dtype))
-        if divisor != 1:
-            with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan
-                out = out / out.dtype.type(divisor)
-        return xp_of(x).asarray(out).astype(x.dtype, copy=False)
+        ctx.counted = ~np.isnan(x) if skip_nan and ctx.needs_input_grad[0] else None
+        return xp_of(x).asarray(sum_of(x, dims, keepdim, divisor, skip_nan)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.divisor != 1:
-            grad = grad / ctx.divisor if ctx.divisor else grad * float("nan")
-        return expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
+        divisor = ctx.divisor
+        if isinstance(divisor, int):
+            grad = grad / divisor if divisor else grad * float("nan")
+        elif divisor is not None:
+            grad = grad / Tensor._make(divisor)
+        grad = expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
+        if ctx.counted is not None:
+            # a product (not a select), so an infinite gradient gives NaN at NaNs, as in PyTorch
+            grad = grad * Tensor._make(ctx.counted)
+        return grad, None, None, None, None
 
 
 class SumToSize(Function):
@@ -188,39 +237,25 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     return Sum.apply(input, dims, keepdim, _count(input._data.shape, dims))
 
 
-class NanSum(Function):
-    @staticmethod
-    def forward(ctx, a, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
-        if ctx.needs_input_grad[0]:
-            ctx.counted = ~np.isnan(a._data)
-        x = a._data
-        return xp_of(x).asarray(np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc_dtype(x.dtype))).astype(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        # a product (not a select), so an infinite gradient gives NaN at NaNs, as in PyTorch
-        grad = expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
-        return grad * Tensor._make(ctx.counted), None, None
-
-
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """sum() counting NaNs as zero (they get no gradient)."""
     if dtype is not None:
         input = input.to(dtype)
     if not input.is_floating_point():
         return sum(input, dim, keepdim)
-    return NanSum.apply(input, normalize_dims(dim, input._data.ndim, "nansum"), keepdim)
+    return Sum.apply(input, normalize_dims(dim, input._data.ndim, "nansum"), keepdim, None, True)
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """mean() of the elements that are not NaN."""
+    """mean() of the elements that are not NaN (NaN where there are none)."""
     if dtype is not None:
         input = input.to(dtype)
     _require_float(input, "nanmean")
-    count = sum(input.isnan().logical_not(), dim, keepdim)
-    with np.errstate(invalid="ignore", divide="ignore"):  # all-NaN slices give NaN, as in PyTorch
-        return nansum(input, dim, keepdim) / count
+    dims = normalize_dims(dim, input._data.ndim, "nanmean")
+    x = input._data
+    # divided in acc_dtype: a float16 count past 65504 would be inf
+    count = np.sum(~np.isnan(x), axis=dims, keepdims=keepdim).astype(acc_dtype(x.dtype))
+    return Sum.apply(input, dims, keepdim, xp_of(x).asarray(count), True)
 
 
 class Prod(Function):
@@ -470,13 +505,6 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
 
 
 # ---- log-sum-exp, moments, norms ---------------------------------------------------
-def _drop_reduced(arr, dims: tuple | None, keepdim: bool):
-    """A keepdims-shaped reduction result without its reduced dimensions unless ``keepdim``."""
-    if keepdim:
-        return arr
-    return arr.reshape(()) if dims is None else arr.squeeze(dims)
-
-
 class LogSumExp(Function):
     # Fused: two passes over the input (max shift, then exp-sum) instead of five ops, and a
     # backward (the softmax) that needs only the input and the result.
@@ -530,18 +558,6 @@ class Root(Function):
         return where(zero, 0.0, grad * out / (ctx.p * where(zero, 1.0, s))), None
 
 
-def _scaled_mean(x, dims: tuple | None):
-    """mean(x) over ``dims`` (kept), and where the plain sum overflows, the mean of x / s
-    times s (s a power of two near the slice's max |x|): finite wherever the mean is."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        mu = np.mean(x, axis=dims, keepdims=True)
-    if np.isfinite(mu).all():
-        return mu
-    s = pow2_scale(np.max(np.abs(x), axis=dims, keepdims=True, initial=0))
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.where(np.isfinite(mu), mu, np.mean(x / s, axis=dims, keepdims=True) * s)
-
-
 class Variance(Function):
     """sum((x - mean)^2) / dof over ``dims``, or its square root (``root``): one node, because
     the value is computed in ``acc_dtype`` on (x - mean) / s, s a power of two near the largest
@@ -553,11 +569,16 @@ class Variance(Function):
     def forward(ctx, a, dims, keepdim, dof, root):
         x = a._data
         xa = x.astype(acc_dtype(x.dtype), copy=False)
-        c = xa - _scaled_mean(xa, dims)
-        s = pow2_scale(np.max(np.abs(c), axis=dims, keepdims=True, initial=0))
+        n = _count(x.shape, dims)
+        c = xa - sum_of(xa, dims, True, n)
+        s = slice_scale(c, dims)
         c /= s  # exact: a power of two
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # dof = 0: inf/nan
-            v = np.sum(c * c, axis=dims, keepdims=True) / dof
+            # minus the centred values' own mean square: it corrects the rounding of the mean (a
+            # constant input has variance 0 exactly, not (1 ulp of the mean)^2, which overflows
+            # near the dtype's maximum)
+            first = np.sum(c, axis=dims, keepdims=True)
+            v = np.maximum(np.sum(c * c, axis=dims, keepdims=True) - first * first / n, 0) / dof
             out = np.sqrt(v) * s if root else v * s * s
         out = _drop_reduced(out, dims, keepdim).astype(x.dtype, copy=False)
         ctx.dims, ctx.keepdim, ctx.dof, ctx.root = dims, keepdim, dof, root
@@ -654,7 +675,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     if p == 1:
         return sum(input.abs(), dims, keepdim)
     x = input.to(dtypes.from_numpy_dtype(acc_dtype(input._data.dtype)))
-    s = pow2_scale(np.max(np.abs(x._data), axis=dims, keepdims=True, initial=0))
+    s = slice_scale(x._data, dims)
     y = x * Tensor._make(1 / s)  # exact: a power of two
     total = sum(y * y if p == 2 else y.abs() ** p, dims, keepdim)
     return (Root.apply(total, p) * Tensor._make(_drop_reduced(s, dims, keepdim))).to(input.dtype)
