@@ -9,6 +9,7 @@ from .._tensor import Tensor
 from ..backend import dtypes
 from ..backend.device import CPU, move, to_device
 from ..backend.random import rng
+from .data import array_from_data
 from .views import overwrite
 
 __all__ = [
@@ -17,29 +18,6 @@ __all__ = [
     "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
     "rand_like", "randn_like", "randint_like",
 ]
-
-
-def _infer_dtype(data) -> dtypes.dtype:
-    """PyTorch's dtype for nested Python data: the default float if any element is a
-    float, else int64 if any is an integer, else bool."""
-    kinds = set()
-    stack = [data]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif isinstance(x, Tensor):
-            kinds.add(x.dtype._kind)
-        elif isinstance(x, (bool, np.bool_)):
-            kinds.add(0)
-        elif isinstance(x, numbers.Integral):
-            kinds.add(1)
-        elif isinstance(x, numbers.Real):
-            kinds.add(2)
-        else:
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-    top = max(kinds, default=2)
-    return (dtypes.bool_, dtypes.int64, dtypes.get_default_dtype())[top]
 
 
 def _finish(array, device, requires_grad: bool) -> Tensor:
@@ -58,49 +36,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
         d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(data.dtype)
         arr = data.astype(d.np, copy=True)
     else:
-        d = dtypes.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
-        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat_first(data)):
-            data = _tensors_to_lists(data)
-        arr = _array(data, d)
+        arr = array_from_data(data, dtype)
     return _finish(arr, device, requires_grad)
-
-
-def _array(data, d: dtypes.dtype) -> np.ndarray:
-    """Python data as an array of ``d``, each element converted as PyTorch converts it: floats
-    round (beyond float16's range to inf), bools take truthiness, and a value stored in an
-    integer dtype must fit it (an unsigned one also takes negatives down to -max, which wrap)."""
-    if d._kind != 1:
-        with np.errstate(over="ignore"):
-            return np.array(data, dtype=d.np)
-    raw = np.array(data)
-    if raw.dtype.kind in "uO":  # an int beyond int64 (NumPy keeps it as uint64 or object)
-        raise ValueError(f"Overflow when unpacking long long: tensor() data holds an integer outside "
-                         f"int64's range [{-2 ** 63}, {2 ** 63 - 1}]")
-    if raw.dtype.kind not in "bif":
-        raise TypeError(f"tensor(): can't convert elements of type {raw.dtype} to {d}")
-    if raw.dtype.kind != "b":
-        info = np.iinfo(d.np)
-        low = info.min if info.min < 0 or raw.dtype.kind == "f" else -info.max
-        fits = (raw >= low) & (raw <= info.max)  # False for NaN
-        if not fits.all():
-            dtypes.checked_scalar(raw[~fits].flat[0].item(), d, "tensor()")  # raises
-        if raw.dtype.kind == "f":
-            raw = np.trunc(raw)
-    return raw.astype(d.np)
-
-
-def _flat_first(data):
-    while isinstance(data, (list, tuple)) and data:
-        yield from (x for x in data if isinstance(x, Tensor))
-        data = data[0]
-
-
-def _tensors_to_lists(data):
-    if isinstance(data, Tensor):
-        return data.tolist()
-    if isinstance(data, (list, tuple)):
-        return [_tensors_to_lists(x) for x in data]
-    return data
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections.abc
 import copy
-import operator
 import re
 from typing import Any, Callable
 
@@ -12,7 +11,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...backend import dtypes
-from ...ops.creation import as_tensor
+from ...ops.creation import as_tensor, tensor
 from ...ops.join import stack
 
 __all__ = ["collate", "default_collate", "default_collate_fn_map", "default_convert"]
@@ -67,67 +66,11 @@ def default_convert(data: Any) -> Any:
 
 # ---- a batch of scalars -----------------------------------------------------------
 # PyTorch batches numbers with torch.tensor(batch): the dtype promotes over every element
-# (a 0-d tensor or NumPy scalar counts with its own dtype, a Python float as the default
-# dtype), then each element is read as one number of that dtype through Python's number
-# protocols, which decide the errors. The batch's first element is a number here (that is
-# how collate dispatched), so the result is 1-d.
-
-def _element_dtype(x) -> dtypes.dtype:
-    if isinstance(x, (np.ndarray, np.generic)):  # before float: np.float64 is a float
-        return dtypes.from_numpy_dtype(x.dtype)
-    if isinstance(x, float):
-        return dtypes.get_default_dtype()
-    if isinstance(x, bool):
-        return dtypes.bool_
-    if isinstance(x, int):
-        return dtypes.int64
-    if isinstance(x, Tensor):
-        return x.dtype
-    if isinstance(x, (str, bytes)):
-        raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
-    if isinstance(x, collections.abc.Sequence):
-        return _promoted_dtype(x)
-    raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
-
-
-def _promoted_dtype(items) -> dtypes.dtype:
-    result = None
-    for x in items:
-        d = _element_dtype(x)
-        result = d if result is None else dtypes.promote_types(result, d)
-    return dtypes.get_default_dtype() if result is None else result
-
-
-def _as_float(x) -> float:
-    if isinstance(x, Tensor) and x.numel() != 1:
-        raise ValueError("only one element tensors can be converted to Python scalars")
-    if hasattr(type(x), "__float__"):
-        return float(x)
-    if hasattr(type(x), "__index__"):
-        return float(operator.index(x))
-    raise TypeError(f"must be real number, not {type(x).__name__}")
-
-
-def _as_int(x) -> int:
-    if isinstance(x, float):  # truncated, as PyTorch still accepts floats for integer dtypes
-        return int(x)
-    value = operator.index(x)
-    if not -2 ** 63 <= value < 2 ** 63:
-        raise ValueError("Overflow when unpacking long long")
-    return value
-
-
-def _as_bool(x) -> bool:
-    if isinstance(x, (float, np.bool_)):
-        return bool(x)
-    return operator.index(x) != 0
-
+# (a 0-d tensor or NumPy scalar counts with its own dtype), and ember.tensor follows the same
+# rules. The batch's first element is a number here (that is how collate dispatched).
 
 def _scalar_batch(batch, dtype: dtypes.dtype | None = None) -> Tensor:
-    d = _promoted_dtype(batch) if dtype is None else dtype
-    read = _as_float if d.is_floating_point else _as_bool if d is dtypes.bool_ else _as_int
-    with np.errstate(over="ignore"):  # a float too large for float16 becomes inf, as in PyTorch
-        return as_tensor(np.array([read(x) for x in batch], dtype=d.np))
+    return tensor(batch, dtype=dtype)
 
 
 def collate_tensor_fn(batch, *, collate_fn_map=None) -> Tensor:
