@@ -87,4 +87,14 @@ def load_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
     if missing:
         raise ValueError(f"load_checkpoint: {path} is not a training checkpoint (missing {sorted(missing)}); "
                          "a model's state dict loads with model.load_state_dict(ember.load(path))")
+    missing = sorted(_STATE_KEYS - set(state))
+    if missing:
+        raise ValueError(f"load_checkpoint: {path} lacks {missing}, so a fit cannot resume from it exactly "
+                         "(an older ember wrote it); start a new fit from its weights with "
+                         "model.load_state_dict(ember.load(path)['model'])")
     return state
+
+
+# What Trainer.state_dict() holds: a checkpoint needs all of it to resume exactly.
+_STATE_KEYS = {"model", "optimizer", "scheduler", "epoch", "batch", "global_step", "position", "metrics",
+               "grads", "history", "callbacks", "stop_training", "stop_now", "last_loss", "split", "rng"}

@@ -120,6 +120,17 @@ def test_load_checkpoint_rejects_state_dict(tmp_path):
         load_checkpoint(tmp_path / "w.pt")
 
 
+def test_load_checkpoint_names_what_an_older_checkpoint_lacks(tmp_path):
+    model = make_model()
+    state = Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1)).state_dict()
+    ember.save(state, tmp_path / "new.ckpt")
+    assert sorted(load_checkpoint(tmp_path / "new.ckpt")) == sorted(state)
+    del state["callbacks"], state["split"]
+    ember.save(state, tmp_path / "old.ckpt")
+    with pytest.raises(ValueError, match=r"lacks \['callbacks', 'split'\].*load_state_dict"):
+        load_checkpoint(tmp_path / "old.ckpt")
+
+
 def test_worker_processes_give_the_same_run():
     """Batches fetched by DataLoader workers are those fetched in-process, in the same order."""
     def run(num_workers):
