@@ -20,7 +20,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
 from .loss import scalar_name
 from .padding import constant_pad_nd
-from .reduce import acc_dtype, pow2_scale
+from .reduce import acc_dtype, pow2_scale, slice_scale
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
 
@@ -92,7 +92,7 @@ def _composed_grads(ctx, x: Tensor, weight: Tensor | None, grad: Tensor, stat_di
     The weight has shape ``param_shape`` (broadcasting against x) and sums over ``param_dims``."""
     # On x / s, s a power of two (at least 1) near each slice's largest |x|, where squares stay
     # finite: xhat does not change under it, and invstd = rstd / s.
-    s = np.maximum(pow2_scale(np.max(np.abs(x._data), axis=stat_dims, keepdims=True, initial=0)), 1)
+    s = np.maximum(slice_scale(x._data, stat_dims), 1)
     eps = ctx.eps
     if (s > 1).any():
         x, eps = x / Tensor._make(s), Tensor._make(eps / s / s)
@@ -129,23 +129,38 @@ def _moments(a3):
     return y, first, residual, np.maximum(np.einsum("ncl,ncl->c", y, y) / count - residual * residual, 0)
 
 
-def _channel_moments(a3):
-    """``_moments`` of each channel of x / s, s a power of two near the channel's largest |x|
-    (1 for most channels, so the returned values are x's own): the sum, the centred values and
-    their squares stay finite and normal wherever the statistics are. The scaled pass runs only
-    on the channels whose plain statistics overflowed or whose variance is below the smallest
-    normal number (squares lost to underflow), so ordinary inputs pay a check of C numbers."""
+def _rescaled_moments(moments, a, axis: int, floor: float) -> tuple:
+    """``moments(a)``, which gives centred values (a new array of ``a``'s shape) then statistics
+    of each slice along ``axis`` ending with the variance, computed where needed on the slice's
+    x / s, s a power of two near its largest |x|: the sum, the centred values and their squares
+    stay finite and normal wherever the statistics are. The scaled pass runs only on the slices
+    whose plain statistics overflowed or whose variance is below ``floor`` (where squares lost to
+    underflow, each below the smallest normal number, would matter), so ordinary inputs pay a
+    check of one number per slice. Returns the results of x / s and s (None where all s are 1)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        y, first, residual, var = _moments(a3)
-    redo = ~(np.isfinite(first) & np.isfinite(var) & (var >= np.finfo(var.dtype).tiny))
+        y, *stats = moments(a)
+    redo = ~(np.isfinite(stats[0]) & np.isfinite(stats[-1]) & (stats[-1] >= floor))
     if not redo.any():
-        return y, first, residual, var, None
-    part = a3[:, redo]
-    s = np.ones_like(var)
-    s[redo] = pow2_scale(np.max(np.abs(part), axis=(0, 2), initial=0))
-    part /= s[redo][:, None]  # exact: a power of two
-    y[:, redo], first[redo], residual[redo], var[redo] = _moments(part)
-    return y, first, residual, var, s
+        return y, *stats, None
+    index = (slice(None),) * axis + (redo,)
+    others = tuple(d for d in range(a.ndim) if d != axis)
+    part = a[index]  # a copy: boolean indexing
+    s = np.ones_like(stats[-1])
+    s[redo] = pow2_scale(np.max(np.abs(part), axis=others, initial=0))
+    part /= np.expand_dims(s[redo], others)  # exact: a power of two
+    y[index], *scaled = moments(part)
+    for stat, value in zip(stats, scaled):
+        stat[redo] = value
+    return y, *stats, s
+
+
+def _scaled_rstd(var, eps: float, s):
+    """invstd * s from the variance of x / s (s None: 1 everywhere)."""
+    with np.errstate(over="ignore", divide="ignore"):
+        if s is None:
+            return 1 / np.sqrt(var + eps)
+        # eps / s^2 would overflow for s < 1, where var * s^2 cannot
+        return np.where(s > 1, 1 / np.sqrt(var + eps / s / s), s / np.sqrt(var * s * s + eps))
 
 
 class BatchNorm(Function):
@@ -162,13 +177,11 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, round_to):
         a = x._data
         n, c = a.shape[0], a.shape[1]
-        y, first, residual, var, s = _channel_moments(a.reshape(n, c, -1))
+        # channels whose variance is subnormal are rescaled (their running variance keeps it)
+        y, first, residual, var, s = _rescaled_moments(_moments, a.reshape(n, c, -1), 1,
+                                                       np.finfo(a.dtype).tiny)
         count = n * y.shape[2]
-        with np.errstate(over="ignore", divide="ignore"):
-            if s is None:
-                rstd = 1 / np.sqrt(var + eps)
-            else:  # invstd * s; eps / s^2 would overflow for s < 1, where var * s^2 cannot
-                rstd = np.where(s > 1, 1 / np.sqrt(var + eps / s / s), s / np.sqrt(var * s * s + eps))
+        rstd = _scaled_rstd(var, eps, s)
         # the mean; inf or nan where the input holds them (the corrected one would be nan for inf)
         shift, su = np.where(np.isfinite(first), first + residual, first), 1 if s is None else s
         with np.errstate(over="ignore"):  # a variance past the dtype's range is inf, as its true value
@@ -313,27 +326,39 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
 
 
 # ---- layer and group norm ----------------------------------------------------------------
+def _row_moments(a2):
+    """Per row of (M, n): the centred rows (a new array, later reused as the output), the mean
+    and the (biased) variance."""
+    n = a2.shape[1]
+    mean = (a2 @ _ones(n, a2)) / n  # a BLAS product: twice as fast as sum() here
+    y = a2 - mean[:, None]
+    return y, mean, np.einsum("mn,mn->m", y, y) / n
+
+
 class GroupedNorm(Function):
     """x seen as (A, G, K, L): normalize each (a, g) block of K * L values, then scale and shift
     by a weight and bias over (g, k). Layer norm is (rows, 1, D, 1); group norm is
-    (N, groups, channels per group, spatial size)."""
+    (N, groups, channels per group, spatial size).
+
+    As in BatchNorm, statistics are kept in units of a per-block power of two ``s`` (``ctx.s``;
+    None when 1 everywhere): mean = shift * s and invstd = rstd / s, so blocks whose sums or
+    squares overflow (or underflow, next to eps) normalize as ordinary ones do."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, view, param_shape, eps):
         a, g, k, l = view
-        n = k * l
-        a2 = x._data.reshape(a * g, n)
-        mean = (a2 @ _ones(n, a2)) / n  # a BLAS product: twice as fast as sum() here
-        y = a2 - mean[:, None]
-        invstd = 1 / np.sqrt(np.einsum("mn,mn->m", y, y) / n + eps)
-        y *= invstd[:, None]
+        a2 = x._data.reshape(a * g, k * l)
+        # only var + eps is used: a variance lost to underflow matters only where that is subnormal
+        y, shift, var, s = _rescaled_moments(_row_moments, a2, 0, np.finfo(a2.dtype).tiny - eps)
+        rstd = _scaled_rstd(var, eps, s)
+        y *= rstd[:, None]
         y4 = y.reshape(view)
         if weight is not None:
             y4 *= weight._data.reshape(g, k, 1)
         if bias is not None:
             y4 += bias._data.reshape(g, k, 1)
         ctx.save_for_backward(x, weight)
-        ctx.mean, ctx.invstd, ctx.view, ctx.param_shape, ctx.eps = mean, invstd, view, param_shape, eps
+        ctx.shift, ctx.rstd, ctx.s, ctx.view, ctx.param_shape, ctx.eps = shift, rstd, s, view, param_shape, eps
         return y.reshape(x._data.shape)
 
     @staticmethod
@@ -349,8 +374,10 @@ class GroupedNorm(Function):
                          for t, shape in zip(grads, (x.shape, param_shape, param_shape))) + (None,) * 3
         n = k * l
         g4 = grad._data.reshape(view)
-        xhat = x._data.reshape(a * g, n) - ctx.mean[:, None]
-        xhat *= ctx.invstd[:, None]
+        x2, s = x._data.reshape(a * g, n), ctx.s
+        # x - mean in units of s (so its products with g stay finite)
+        xhat = x2 - ctx.shift[:, None] if s is None else np.subtract(x2 / s[:, None], ctx.shift[:, None])
+        xhat *= ctx.rstd[:, None]
         dx = dw = db = None
         if needs[1]:
             dw = Tensor._make(np.einsum("agkl,agkl->gk", g4, xhat.reshape(view)).reshape(param_shape))
@@ -369,7 +396,9 @@ class GroupedNorm(Function):
             xhat *= (np.einsum("mn,mn->m", dxhat, xhat) / n)[:, None]
             np.subtract(dxhat, s1[:, None], out=d2)
             d2 -= xhat
-            d2 *= ctx.invstd[:, None]
+            d2 *= ctx.rstd[:, None]
+            if s is not None:  # invstd = rstd / s, divided last: rstd / s alone may be subnormal
+                d2 /= s[:, None]
             dx = Tensor._make(dx)
         return dx, dw, db, None, None, None
 
