@@ -8,7 +8,7 @@ from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import xp_of
 from .indexing import where
-from .reduce import acc_dtype
+from .reduce import scan_dtype
 
 __all__ = ["cumsum", "cumprod"]
 
@@ -31,7 +31,7 @@ class CumSum(Function):
     def forward(ctx, a, dim):
         ctx.dim = dim
         x = a._data
-        return np.cumsum(x, axis=dim, dtype=acc_dtype(x.dtype)).astype(x.dtype, copy=False)
+        return np.cumsum(x, axis=dim, dtype=scan_dtype(x.dtype)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -43,7 +43,7 @@ class CumProd(Function):
     def forward(ctx, a, dim):
         ctx.dim = dim
         x = a._data
-        out = np.cumprod(x, axis=dim, dtype=acc_dtype(x.dtype)).astype(x.dtype, copy=False)
+        out = np.cumprod(x, axis=dim, dtype=scan_dtype(x.dtype)).astype(x.dtype, copy=False)
         ctx.save_for_backward(a, out)
         return out
 

@@ -100,6 +100,14 @@ def acc_dtype(dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
+def scan_dtype(dtype) -> np.dtype:
+    """The dtype running sums and products (cumsum, cumprod) accumulate in: float64 for float32,
+    as PyTorch's CPU scans do (a million float32 steps do not drift, and a running sum past
+    float32's range comes back when later terms cancel it); otherwise ``acc_dtype``."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float64) if dtype == np.float32 else acc_dtype(dtype)
+
+
 def pow2_scale(m):
     """Per slice, a power of two ``s`` with ``m / s`` in [1, 2) (1 where ``m`` is 0 or not
     finite; ``m`` is a max of absolute values): dividing by it is exact, and it keeps squares
