@@ -85,17 +85,22 @@ def _affine_of_empty(x: Tensor, weight: Tensor | None, bias: Tensor | None, shap
 
 
 # ---- gradient under create_graph ---------------------------------------------------------
+def _scaled_down(x: Tensor, dims: tuple, eps: float) -> tuple:
+    """x / s, eps / s^2 and s, s a power of two (at least 1) near the largest |x| of each slice
+    over ``dims``: squares of x / s stay finite, and normalization over ``dims`` does not change
+    under it. ``x``, ``eps`` and None where s is 1 everywhere."""
+    s = np.maximum(slice_scale(x._data, dims), 1)
+    if not (s > 1).any():
+        return x, eps, None
+    return x / Tensor._make(s), Tensor._make(eps / s / s), s
+
+
 def _composed_grads(ctx, x: Tensor, weight: Tensor | None, grad: Tensor, stat_dims: tuple,
                     param_dims: tuple, param_shape: tuple) -> tuple:
     """Gradients of (x - mean) * invstd * weight + bias in ember ops, with the statistics over
     ``stat_dims`` recomputed from ``x`` so that the result depends on it in the graph.
     The weight has shape ``param_shape`` (broadcasting against x) and sums over ``param_dims``."""
-    # On x / s, s a power of two (at least 1) near each slice's largest |x|, where squares stay
-    # finite: xhat does not change under it, and invstd = rstd / s.
-    s = np.maximum(slice_scale(x._data, stat_dims), 1)
-    eps = ctx.eps
-    if (s > 1).any():
-        x, eps = x / Tensor._make(s), Tensor._make(eps / s / s)
+    x, eps, s = _scaled_down(x, stat_dims, ctx.eps)  # invstd = rstd / s
     mean = x.mean(stat_dims, keepdim=True)
     xc = x - mean
     rstd = ((xc * xc).mean(stat_dims, keepdim=True) + eps).rsqrt()
@@ -105,7 +110,7 @@ def _composed_grads(ctx, x: Tensor, weight: Tensor | None, grad: Tensor, stat_di
     if needs[0]:
         gx = grad if weight is None else grad * weight.reshape(param_shape)
         dx = rstd * (gx - gx.mean(stat_dims, keepdim=True) - xhat * (gx * xhat).mean(stat_dims, keepdim=True))
-        if isinstance(eps, Tensor):
+        if s is not None:
             dx = dx / Tensor._make(s)
     if needs[1]:
         dw = (grad * xhat).sum(param_dims)
@@ -156,11 +161,13 @@ def _rescaled_moments(moments, a, axis: int, floor: float) -> tuple:
 
 def _scaled_rstd(var, eps: float, s):
     """invstd * s from the variance of x / s (s None: 1 everywhere)."""
-    with np.errstate(over="ignore", divide="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         if s is None:
             return 1 / np.sqrt(var + eps)
-        # eps / s^2 would overflow for s < 1, where var * s^2 cannot
-        return np.where(s > 1, 1 / np.sqrt(var + eps / s / s), s / np.sqrt(var * s * s + eps))
+        # eps / s^2 overflows only for tiny s, where eps outweighs var * s^2 (then computed, though
+        # subnormal); elsewhere that product would lose the digits that scaling kept
+        e = eps / s / s
+        return np.where(np.isfinite(e), 1 / np.sqrt(var + e), s / np.sqrt(var * s * s + eps))
 
 
 class BatchNorm(Function):
@@ -465,7 +472,11 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
         eps = float(np.finfo(input._data.dtype).eps)
     x = _float32(input)[0]
     dims = tuple(range(x.ndim - len(shape), x.ndim))
-    out = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    ms = (x * x).mean(dims, keepdim=True)
+    if not np.isfinite(ms._data).all():  # squares overflowed (or x holds inf or NaN)
+        x, eps, _ = _scaled_down(x, dims, eps)
+        ms = (x * x).mean(dims, keepdim=True)
+    out = x * (ms + eps).rsqrt()
     out = out.to(input.dtype)
     return out * weight if weight is not None else out
 
