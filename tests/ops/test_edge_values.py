@@ -180,3 +180,119 @@ def test_output_dtypes_of_half_reductions(dtype):
     for fn in HALF_CASES.values():
         out_e, out_t = fn(ember, xe), fn(torch, xt)
         assert out_e.dtype.name == str(out_t.dtype).replace("torch.", "")
+
+
+# ---- sums and means whose partial sums overflow ------------------------------------------------
+MAXES = {dt: float(np.finfo(dt).max) for dt in FLOATS}
+SUMS = {
+    "mean": lambda m, x: x.mean(), "mean_dim0": lambda m, x: x.mean(0),
+    "mean_dim1": lambda m, x: x.mean(1, keepdim=True), "sum": lambda m, x: x.sum(),
+    "sum_dim0": lambda m, x: x.sum(0), "sum_dim1": lambda m, x: x.sum(-1), "nansum": lambda m, x: x.nansum(),
+    "nansum_dim1": lambda m, x: x.nansum(1), "nanmean": lambda m, x: x.nanmean(),
+    "nanmean_dim0": lambda m, x: x.nanmean(0), "nanmean_dim1": lambda m, x: x.nanmean(1),
+}
+
+
+def _near_max(dtype: str, nan: bool) -> np.ndarray:
+    """Rows of mixed signs, of equal positive values and of cancelling values, all near the
+    dtype's maximum: partial sums overflow, though every mean (and some sums) fits."""
+    big = 0.9 * MAXES[dtype]
+    x = np.stack([np.random.default_rng(2).uniform(-1, 1, 8), np.ones(8),
+                  [1, 1, 1, 1, -1, -1, -1, -0.5]]) * big
+    if nan:
+        x[0, 3] = x[2, 5] = np.nan
+    return x.astype(dtype)
+
+
+def _scaled_reference(fn, x: np.ndarray) -> np.ndarray:
+    """``fn`` of PyTorch in float64 on x / 2^k (exact; 2^k near the largest |x|), times 2^k, rounded
+    to x's dtype: the exact result, inf where it exceeds the dtype's range."""
+    k = int(np.frexp(np.nanmax(np.abs(x.astype(np.float64))))[1])
+    out = fn(torch, torch.tensor(np.ldexp(x.astype(np.float64), -k))).numpy()
+    with np.errstate(over="ignore"):
+        return np.ldexp(out, k).astype(x.dtype)
+
+
+@pytest.mark.parametrize("name", list(SUMS))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_sums_and_means_near_the_largest_value(name, dtype):
+    fn = SUMS[name]
+    x = _near_max(dtype, name.startswith("nan"))
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_e = fn(ember, xe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out_t = fn(torch, xt)
+    got, ref, theirs = out_e.detach().numpy(), _scaled_reference(fn, x), out_t.detach().numpy()
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    if "mean" in name:  # a mean of finite values always fits
+        assert np.isfinite(got).all()
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
+    rtol = 2e-3 if dtype == "float16" else 1e-6
+    np.testing.assert_allclose(got.astype(np.float64), ref.astype(np.float64), rtol=rtol)
+    # where PyTorch's own result is finite, it agrees (it overflows on float32 and float64 means)
+    finite = np.isfinite(theirs)
+    np.testing.assert_allclose(got[finite].astype(np.float64), theirs[finite].astype(np.float64), rtol=rtol)
+    cot = np.random.default_rng(3).standard_normal(got.shape).astype(dtype)
+    out_e.backward(ember.tensor(cot))
+    out_t.backward(torch.tensor(cot))
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(SUMS))
+def test_sums_and_means_of_inf_and_nan_match_pytorch(name):
+    # each row holds an inf or a NaN, so the result is PyTorch's (no overflow of finite values)
+    x = np.array([[np.inf, 3e38, 3e38, 1.0], [np.inf, -np.inf, 1.0, 2.0], [np.nan, 3e38, -3e38, 1.0],
+                  [-np.inf, 1.0, np.nan, 2.0]], np.float32)
+    check_case([(4, 4)], SUMS[name], values=[x])
+
+
+def test_half_nanmean_of_many_values_is_finite():
+    # PyTorch's float16 nanmean sums in float16 (inf past 65504) before dividing; ember divides in float32
+    x = np.ones(70000, np.float16)
+    x[::20] = np.nan  # 66500 values left: their float16 sum is inf
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = xe.nanmean()
+    assert out.dtype == ember.float16 and out.item() == 1.0
+    out.backward()
+    xt.nanmean().backward()  # its gradient is right: 1 / count, 0 at NaNs
+    np.testing.assert_allclose(xe.grad.numpy().astype(np.float64), xt.grad.numpy().astype(np.float64), rtol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_variance_of_a_constant_near_the_largest_value_is_zero(dtype):
+    # a mean rounded by one ulp would give a variance of ulp^2, past the dtype's range there
+    x = np.full((2, 6), 0.9 * MAXES[dtype], dtype)
+    for fn in (lambda m, t: t.var(1), lambda m, t: t.std(1), lambda m, t: t.var(), lambda m, t: t.std()):
+        got = fn(ember, ember.tensor(x)).numpy()
+        assert got.dtype == x.dtype and not got.any()
+    np.testing.assert_array_equal(ember.tensor(x).var(1).numpy(), torch.tensor(x).var(1).numpy())
+
+
+# ---- scans, softmax and products at large values: as PyTorch --------------------------------------
+def test_float32_cumsum_accumulates_in_double_as_pytorch():
+    # a float32 running sum of 200000 * 0.1 drifts by about 1%; PyTorch's CPU scan accumulates in double
+    check_case([(200000,)], lambda m, x: x.cumsum(0), values=[np.full(200000, 0.1)], rtol=1e-7, atol=0)
+    check_case([(2, 30000)], lambda m, x: x.cumprod(1), low=1 - 1e-4, high=1 + 1e-4, rtol=1e-6, atol=0)
+
+
+NEAR_MAX_OPS = {
+    "cumsum": lambda m, x: x.cumsum(1), "cumsum_dim0": lambda m, x: x.cumsum(0),
+    "cumprod": lambda m, x: x.cumprod(1), "prod": lambda m, x: x.prod(1), "logsumexp": lambda m, x: x.logsumexp(1),
+    "logsumexp_all": lambda m, x: x.logsumexp((0, 1)), "softmax": lambda m, x: x.softmax(1),
+    "softmax_dim0": lambda m, x: x.softmax(0), "log_softmax": lambda m, x: x.log_softmax(1),
+}
+
+
+@pytest.mark.parametrize("name", list(NEAR_MAX_OPS))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_scans_and_softmax_near_the_largest_value_match_pytorch(name, dtype):
+    x = _near_max(dtype, False)
+    tol = 2e-2 if dtype == "float16" else 1e-5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out_e, _ = check_case([x.shape], NEAR_MAX_OPS[name], dtype=dtype, values=[x], rtol=tol, atol=tol)
+    if name == "cumsum" and dtype != "float64":
+        # the cancelling row's last running sums fit again: float16 and float32 scans accumulate
+        # in a wider dtype, as PyTorch's (float64 ones stay inf once past the maximum, in both)
+        assert np.isfinite(out_e.detach().numpy()[2, -2:]).all()
