@@ -86,11 +86,15 @@ def _affine_of_empty(x: Tensor, weight: Tensor | None, bias: Tensor | None, shap
 
 # ---- gradient under create_graph ---------------------------------------------------------
 def _scaled_down(x: Tensor, dims: tuple, eps: float) -> tuple:
-    """x / s, eps / s^2 and s, s a power of two (at least 1) near the largest |x| of each slice
-    over ``dims``: squares of x / s stay finite, and normalization over ``dims`` does not change
-    under it. ``x``, ``eps`` and None where s is 1 everywhere."""
-    s = np.maximum(slice_scale(x._data, dims), 1)
-    if not (s > 1).any():
+    """x / s, eps / s^2 and s, s a power of two per slice over ``dims``: near the slice's largest
+    |x| where that is at least 2 (squares of x / s stay finite) or where squares underflow (unless
+    eps / s^2 would overflow: then eps outweighs them), else 1. Normalization over ``dims`` does
+    not change under it. ``x``, ``eps`` and None where s is 1 everywhere."""
+    s = slice_scale(x._data, dims)
+    with np.errstate(over="ignore"):
+        tiny = (s * s < np.finfo(s.dtype).tiny) & np.isfinite(eps / s / s)
+    s = np.where((s > 1) | tiny, s, 1).astype(s.dtype, copy=False)
+    if not (s != 1).any():
         return x, eps, None
     return x / Tensor._make(s), Tensor._make(eps / s / s), s
 
@@ -473,7 +477,8 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     x = _float32(input)[0]
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     ms = (x * x).mean(dims, keepdim=True)
-    if not np.isfinite(ms._data).all():  # squares overflowed (or x holds inf or NaN)
+    # squares overflowed (or x holds inf or NaN), or underflowed where eps does not outweigh them
+    if not (np.isfinite(ms._data) & (ms._data + eps >= np.finfo(ms._data.dtype).tiny)).all():
         x, eps, _ = _scaled_down(x, dims, eps)
         ms = (x * x).mean(dims, keepdim=True)
     out = x * (ms + eps).rsqrt()

@@ -1,4 +1,4 @@
-"""Batch and instance norm at the edges of each dtype: values whose squares (or whose variance)
+"""Batch, instance, layer, group and RMS norm at the edges of each dtype: values whose squares (or whose variance)
 overflow, values whose squares underflow, float16 inputs (computed in float32 with PyTorch's
 float16 statistics), NaN and inf inputs, and evaluation with running statistics near the
 largest finite value. Each case compares outputs, running statistics and the gradients of a
@@ -248,3 +248,129 @@ def test_batch_norm_second_derivative_at_large_values():
         grads.append(w.grad.detach().numpy())
     assert np.isfinite(grads[0]).all()
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-4 * np.abs(grads[1]).max())
+
+
+# ---- layer, group and RMS norm: rows whose sums or squares overflow, or underflow ---------------
+# Row magnitudes: an ordinary row next to rows of 4096 features whose squares (or their sum) overflow
+# in the dtype, and a tiny one (with eps = 0 its squares' underflow matters). PyTorch's own kernels
+# overflow there too (checked below), so the reference is PyTorch in float64, block by block, on
+# x / 2^k with eps / 4^k (exact), its results scaled back.
+ROWS = {
+    "float32": ("float32", [1.0, 1e19, 1e37, 3e38, 1e-30], EPS),
+    "float32-eps0": ("float32", [1e-30, 1.0, 1e-25], 0.0),
+    "float64": ("float64", [1.0, 1e154, 1e307, 1.7e308, 1e-300], EPS),
+    "float64-eps0": ("float64", [1e-300, 1.0, 1e-170], 0.0),
+}
+FEATURES = 4096
+
+
+def _row_arrays(dtype: str, scales, seed: int = 0) -> dict:
+    """(rows, FEATURES) input, row r of magnitude scales[r] (offset by 1.5 times its spread where
+    that fits), weight, bias and a cotangent."""
+    rng = np.random.default_rng(seed)
+    scales = np.asarray(scales, np.float64)[:, None]
+    offset = np.where(scales * 2.5 < np.finfo(dtype).max, 1.5, 0.0)
+    return {"x": ((rng.uniform(-1, 1, (len(scales), FEATURES)) + offset) * scales).astype(dtype),
+            "w": rng.uniform(0.5, 1.5, FEATURES).astype(dtype), "b": rng.uniform(-1, 1, FEATURES).astype(dtype),
+            "cot": rng.standard_normal((len(scales), FEATURES)).astype(dtype)}
+
+
+# each: the function of (m, x, w, b, eps) and how x and the parameters split into normalized blocks
+ROW_FNS = {
+    "layer_norm": (lambda m, x, w, b, eps: m.nn.functional.layer_norm(x, (FEATURES,), w, b, eps),
+                   lambda x: [((slice(r, r + 1),), slice(None)) for r in range(x.shape[0])], None),
+    "rms_norm": (lambda m, x, w, b, eps: m.nn.functional.rms_norm(x, (FEATURES,), w, eps),
+                 lambda x: [((slice(r, r + 1),), slice(None)) for r in range(x.shape[0])], None),
+    # (rows, 8, 512) in 2 groups; the second group of each sample has the next row's magnitude
+    "group_norm": (lambda m, x, w, b, eps: m.nn.functional.group_norm(x, x.shape[1] // 4, w, b, eps),
+                   lambda x: [((slice(n, n + 1), slice(4 * g, 4 * g + 4)), slice(4 * g, 4 * g + 4))
+                              for n in range(x.shape[0]) for g in (0, 1)], (8, 512)),
+}
+
+
+def _as_groups(a: dict, shape) -> dict:
+    """Group-norm arrays: samples of ``shape`` whose second group is the next row's first half."""
+    x = a["x"].reshape((-1,) + shape)
+    x[:, 4:] = np.roll(x[:, :4], -1, axis=0)
+    c = shape[0]
+    return {"x": x, "w": a["w"][:c], "b": a["b"][:c], "cot": a["cot"].reshape(x.shape)}
+
+
+def _run_rows(m, a: dict, fn, eps: float, create_graph: bool = False) -> dict:
+    x, w, b = (m.tensor(a[k], requires_grad=True) for k in ("x", "w", "b"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's own overflows
+        out = fn(m, x, w, b, eps)
+        gx, gw, gb = m.autograd.grad(out, (x, w, b), m.tensor(a["cot"]), create_graph=create_graph,
+                                     allow_unused=True)
+    gb = m.zeros_like(b) if gb is None else gb  # rms_norm has no bias
+    return {k: v.detach().numpy() for k, v in dict(out=out, gx=gx, gw=gw, gb=gb).items()}
+
+
+def _blockwise_reference(a: dict, fn, blocks, eps: float) -> dict:
+    dtype = a["x"].dtype
+    ref = {"out": np.zeros(a["x"].shape), "gx": np.zeros(a["x"].shape), "gw": np.zeros(a["w"].shape),
+           "gb": np.zeros(a["b"].shape)}
+    for index, params in blocks:
+        xb = a["x"][index].astype(np.float64)
+        k = int(np.frexp(np.abs(xb).max())[1])
+        k = k if k > 500 or (k < -500 and eps == 0) else 0  # where float64 itself would overflow or underflow
+        xt = torch.tensor(np.ldexp(xb, -k), requires_grad=True)
+        w, b = (torch.tensor(a[n][params].astype(np.float64), requires_grad=True) for n in ("w", "b"))
+        out = fn(torch, xt, w, b, np.ldexp(eps, -2 * k))
+        out.backward(torch.tensor(a["cot"][index].astype(np.float64)))
+        ref["out"][index] = out.detach().numpy()
+        ref["gx"][index] = np.ldexp(xt.grad.numpy(), -k)
+        ref["gw"][params] += w.grad.numpy()
+        ref["gb"][params] += 0 if b.grad is None else b.grad.numpy()
+    return {k: v.astype(dtype) for k, v in ref.items()}
+
+
+def _assert_blocks_match(got: dict, ref: dict, blocks, rtol: float) -> None:
+    """Outputs and input gradients block by block (their magnitudes differ by hundreds of orders),
+    parameter gradients whole."""
+    tiny = float(np.finfo(ref["out"].dtype).smallest_subnormal)
+    for key in ("out", "gx"):
+        for index, _ in blocks:
+            g, r = got[key][index].astype(np.float64), ref[key][index].astype(np.float64)
+            np.testing.assert_allclose(g, r, rtol=rtol, atol=rtol * np.abs(r).max() + 4 * tiny,
+                                       err_msg=f"{key}{index}")
+    _assert_matches({k: got[k] for k in ("gw", "gb")}, {k: ref[k] for k in ("gw", "gb")}, rtol)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("fn_name", list(ROW_FNS))
+@pytest.mark.parametrize("case", list(ROWS))
+def test_row_norms_at_large_and_tiny_magnitudes(case, fn_name, create_graph):
+    dtype, scales, eps = ROWS[case]
+    fn, blocks_of, group_shape = ROW_FNS[fn_name]
+    a = _row_arrays(dtype, scales)
+    if group_shape is not None:
+        a = _as_groups(a, group_shape)
+    blocks = blocks_of(a["x"])
+    got = _run_rows(ember, a, fn, eps, create_graph)
+    for key, value in got.items():
+        assert value.dtype == a["x"].dtype and np.isfinite(value).all(), key
+    _assert_blocks_match(got, _blockwise_reference(a, fn, blocks, eps), blocks,
+                         1e-5 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("fn_name", list(ROW_FNS))
+@pytest.mark.parametrize("dtype,big", [("float32", 1e19), ("float64", 1e154)])
+def test_pytorch_row_norms_overflow_where_the_reference_does_not(fn_name, dtype, big):
+    """Why the large rows are checked against a float64 reference: PyTorch's own kernels give
+    non-finite or all-zero normalized values there. On ordinary rows it is finite and right, and
+    ember agrees with it directly."""
+    fn, blocks_of, group_shape = ROW_FNS[fn_name]
+    a = _row_arrays(dtype, [big, 1.0])
+    if group_shape is not None:
+        a = _as_groups(a, group_shape)
+        a["x"][1] = np.tile(a["x"][1, :4], (2, 1))  # both groups of sample 1 ordinary
+    theirs, ours = _run_rows(torch, a, fn, EPS), _run_rows(ember, a, fn, EPS)
+    blocks = blocks_of(a["x"])
+    big_block = blocks[0][0]  # the first block of sample 0, of magnitude big
+    ref = _blockwise_reference(a, fn, blocks, EPS)
+    assert not np.allclose(theirs["out"][big_block], ref["out"][big_block], rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(ours["out"][big_block], ref["out"][big_block], rtol=1e-5, atol=1e-5)
+    for key in ("out", "gx"):
+        np.testing.assert_allclose(ours[key][1], theirs[key][1], rtol=1e-5, atol=1e-5, err_msg=key)
