@@ -1,8 +1,8 @@
-"""Batch, instance, layer, group and RMS norm at the edges of each dtype: values whose squares (or whose variance)
-overflow, values whose squares underflow, float16 inputs (computed in float32 with PyTorch's
-float16 statistics), NaN and inf inputs, and evaluation with running statistics near the
-largest finite value. Each case compares outputs, running statistics and the gradients of a
-random cotangent with respect to input, weight and bias.
+"""Batch, instance, layer, group and RMS norm at the edges of each dtype: values whose squares
+(or whose variance) overflow, values whose squares underflow, float16 inputs (computed in
+float32 with PyTorch's float16 statistics), NaN and inf inputs, and evaluation with running
+statistics near the largest finite value. Each case compares outputs, running statistics and
+the gradients of a random cotangent with respect to input, weight and bias.
 
 PyTorch's own float32 and float64 kernels sum squares in the input's dtype, so at these
 magnitudes they return an all-zero output and an infinite running variance (checked below);
