@@ -8,6 +8,7 @@ and boolean masks). PyTorch selects integers before advanced indexing, which is 
 from __future__ import annotations
 
 import numbers
+import operator
 import warnings
 
 import numpy as np
@@ -25,12 +26,65 @@ __all__ = ["where", "index_select", "index_add", "index_fill", "index_put", "mas
 
 
 # ---- normalising an index ------------------------------------------------------------
+# An index is read in PyTorch's order: its entries are first counted against the tensor's
+# dimensions ("too many indices"), then taken one by one (a bad slice step or an int out of
+# range raises at its turn), and index tensors are checked last, as the gather itself does.
+# Each `...` skips the dimensions the other entries leave unindexed, so a second one passes
+# the last dimension: x[..., 0, ...] is x[..., 0], and x[..., ..., 0] of a 2-d x fails.
+_INVALID = ("only integers, slices (`:`), ellipsis (`...`), None, lists and long, int, byte or bool "
+            "tensors are valid indices (got {})")
+
+
+class _Written(tuple):
+    """An index as written, ``(entries, None)`` when it makes a view (ints, slices, None and
+    ...) or ``(None, entries)`` when it gathers; ``_numpy_index`` checks it against a shape."""
+
+
 def _is_array(e) -> bool:
     return hasattr(e, "dtype") and hasattr(e, "shape")
 
 
+def _dims(e) -> int:
+    """Dimensions of the indexed array a NumPy index entry uses up (a k-d mask k)."""
+    if _is_array(e):
+        return e.ndim if e.dtype == np.bool_ else 1
+    return 0 if e is None or type(e) is bool else 1
+
+
+def _gathers(e) -> bool:
+    """Whether an entry as written is an advanced index (a mask, a list or a non-scalar tensor)."""
+    if isinstance(e, Tensor):
+        return not (e._data.ndim == 0 and e._data.dtype.kind in "iu" and e._data.dtype != np.uint8)
+    return type(e) is bool or isinstance(e, (list, tuple, np.ndarray))
+
+
+def _span(e) -> int:
+    """Dimensions an entry as written indexes, counted as PyTorch counts them before indexing."""
+    if isinstance(e, Tensor):
+        return e._data.ndim if e._data.dtype in (np.bool_, np.uint8) else 1
+    return 0 if e is None or e is Ellipsis or type(e) is bool else 1
+
+
+def _sequence(i):
+    """A list, tuple or NumPy array as an index array: bool stays a mask, numbers become int64."""
+    try:
+        arr = np.asarray(i)
+    except ValueError:
+        raise ValueError("nested index lists must be rectangular (every inner list the same "
+                         "length)") from None
+    if arr.dtype == np.uint8 and isinstance(i, np.ndarray):
+        warnings.warn("indexing with dtype uint8 is deprecated, use a bool tensor instead")
+        return arr.astype(np.bool_)
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype.kind not in "iuf" and arr.size:
+        raise TypeError(f"index lists must hold integers or bools (got an element of type "
+                        f"{arr.dtype})")
+    return arr.astype(np.int64)  # floats truncate toward zero, as PyTorch converts them
+
+
 def _entry(i):
-    """One entry of an index as NumPy reads it: int, slice, None, Ellipsis, bool or an array."""
+    """One entry as NumPy reads it: int, slice, None, Ellipsis, bool or an array."""
     if isinstance(i, Tensor):
         i = i._data
         if i.dtype == np.uint8:
@@ -38,32 +92,82 @@ def _entry(i):
             i = i.astype(np.bool_)
         if i.dtype.kind in "iu" and i.ndim == 0:
             return int(i)  # a 0-d integer tensor selects like an int
-    elif isinstance(i, (bool, np.bool_)):
-        return bool(i)
-    elif isinstance(i, (int, np.integer)):
+        return i  # its dtype is checked after the other entries (_check_dtypes)
+    if type(i) is bool or i is None or i is Ellipsis:
+        return i
+    if isinstance(i, (int, np.integer)):
         return int(i)
-    elif isinstance(i, slice):
-        if i.step is not None and int(i.step) <= 0:
-            raise ValueError("slice step cannot be zero" if int(i.step) == 0 else
+    if isinstance(i, slice):
+        start, stop, step = (None if v is None else operator.index(v) for v in (i.start, i.stop, i.step))
+        if step is not None and step <= 0:
+            raise ValueError("slice step cannot be zero" if step == 0 else
                              "step must be greater than zero (reverse with x.flip(dim) instead)")
-        return i
-    elif i is None or i is Ellipsis:
-        return i
-    elif isinstance(i, (list, tuple, np.ndarray)):
-        try:
-            i = np.asarray(i)
-        except ValueError:
-            raise IndexError("nested index lists must be rectangular") from None
-        if i.size == 0:
-            i = i.astype(np.int64)
-    else:
-        raise TypeError(
-            "only integers, slices (`:`), ellipsis (`...`), None, lists and long, int, byte or bool "
-            f"tensors are valid indices (got {type(i).__name__})")
-    if i.dtype.kind not in "biu":
-        raise IndexError(
-            f"tensors used as indices must be long, int, byte or bool tensors (got {i.dtype})")
-    return i
+        return slice(start, stop, step)
+    if isinstance(i, (list, tuple, np.ndarray)):
+        return _sequence(i)
+    if isinstance(i, str):
+        raise TypeError(f"a str cannot index a tensor (got {i!r})")
+    raise IndexError(_INVALID.format(type(i).__name__))
+
+
+def _place(entries: tuple, shape: tuple) -> tuple:
+    """The entries with each ... written out as full slices; PyTorch's checks in its order."""
+    ndim = len(shape)
+    count = sum(_span(e) for e in entries)
+    if count > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}: the index has {count} "
+                         f"entries that each index a dimension, the tensor's shape is {list(shape)}")
+    gap = ndim - count
+    out, arrays, room = [], [], ndim  # room: dimensions not yet passed by the entries placed so far
+    for raw in entries:
+        e = _entry(raw)
+        if e is Ellipsis:
+            out.extend([slice(None)] * max(0, min(gap, room)))
+            room -= gap
+            continue
+        need = _dims(e)  # 0 for None and bools: a new dimension where the entries have got to
+        if room < need:  # only after a second ... has passed the last dimension
+            if isinstance(e, slice) and e == slice(None):
+                room -= 1  # a full slice there changes nothing
+                continue
+            raise IndexError(f"too many indices for tensor of dimension {ndim} (shape {list(shape)}): "
+                             "each `...` skips the dimensions not indexed, so a second one leaves "
+                             f"none for the entry {raw!r} after it")
+        d = ndim - room
+        if type(e) is int and not -shape[d] <= e < shape[d]:
+            raise IndexError(f"index {e} is out of bounds for dimension {d} with size {shape[d]}")
+        if _is_array(e):
+            arrays.append((d, e))
+        out.append(e)
+        room -= need
+    for d, e in arrays:  # checked after the other entries, as PyTorch's gather checks them
+        if e.dtype not in (np.int64, np.int32, np.bool_):
+            raise IndexError(
+                f"tensors used as indices must be long, int, byte or bool tensors (got {e.dtype})")
+        if e.dtype == np.bool_ and e.shape != shape[d:d + e.ndim]:  # NumPy lets an empty mask pass
+            raise IndexError(f"The shape of the mask {list(e.shape)} does not match the shape "
+                             f"{list(shape[d:d + e.ndim])} of the dimensions it indexes, from dimension "
+                             f"{d} of a tensor of shape {list(shape)}")
+    return tuple(out)
+
+
+def _split(entries: tuple) -> tuple:
+    """Placed entries as ``(basic, advanced)``: two NumPy index tuples (either may be None)."""
+    if not any(_is_array(e) or type(e) is bool for e in entries):
+        return entries + (Ellipsis,), None  # the ... keeps an index of only ints a 0-d view
+    if not any(type(e) is int for e in entries):
+        return None, entries
+    basic, adv = [], []
+    for e in entries:
+        if type(e) is int:
+            basic.append(e)
+        elif e is None or isinstance(e, slice):
+            basic.append(e)
+            adv.append(slice(None))
+        else:
+            basic.extend([slice(None)] * _dims(e))
+            adv.append(e)
+    return tuple(basic) + (Ellipsis,), tuple(adv)  # a view even when every dimension gets an int
 
 
 def _as_tuple(idx) -> tuple:
@@ -78,28 +182,34 @@ def _as_tuple(idx) -> tuple:
 
 
 def to_index(idx) -> tuple:
-    """An index as ``(basic, advanced)``: two NumPy index tuples (either may be None)."""
-    entries = tuple(_entry(i) for i in _as_tuple(idx))
-    if not any(_is_array(e) or type(e) is bool for e in entries):
-        if not any(e is Ellipsis for e in entries):
-            entries += (Ellipsis,)  # so an index of only ints gives a 0-d view, not a scalar
-        return entries, None
-    if not any(type(e) is int for e in entries):
-        return None, entries
-    basic, adv = [], []
-    for e in entries:
-        if type(e) is int:
-            basic.append(e)
-        elif e is None or isinstance(e, slice):
-            basic.append(e)
-            adv.append(slice(None))
-        else:
-            if _is_array(e):  # a k-d mask spans k dimensions, an integer array one
-                basic.extend([slice(None)] * (e.ndim if e.dtype == np.bool_ else 1))
-            elif e is Ellipsis:
-                basic.append(e)
-            adv.append(e)
-    return tuple(basic), tuple(adv)
+    """An index as written: ``index[1] is None`` when it makes a view. Applying it to an array
+    (``_read``, ``_write``) checks it against the array's shape."""
+    entries = _as_tuple(idx)
+    return _Written((None, entries) if any(_gathers(e) for e in entries) else (entries, None))
+
+
+def _numpy_index(index: tuple, shape: tuple) -> tuple:
+    """``(basic, advanced)`` NumPy index tuples for an index from ``to_index`` (or already so)."""
+    if type(index) is not _Written:
+        return index
+    return _split(_place(index[0] if index[1] is None else index[1], shape))
+
+
+def _unread_values_unchecked(shape: tuple, adv: tuple) -> tuple:
+    """``adv`` with its index arrays zeroed when the result is empty through a dimension they
+    do not index: PyTorch checks an index value only when it reads an element through it, so
+    x[[9], 0:0] is empty, not an error (NumPy checks even then). An index into a dimension of
+    size 0 is left as it is: it fails when not empty, in both."""
+    d, empty, arrays = 0, False, {}
+    for k, e in enumerate(adv):
+        if isinstance(e, slice):
+            empty |= len(range(*e.indices(shape[d]))) == 0
+        elif _is_array(e) and e.dtype != np.bool_ and shape[d]:
+            arrays[k] = np.zeros_like(e)
+        d += _dims(e)
+    if not arrays or not (empty or 0 in shape[d:]):
+        return adv
+    return tuple(arrays.get(k, e) for k, e in enumerate(adv))
 
 
 def _index_error(e: Exception, shape) -> IndexError:
@@ -108,17 +218,17 @@ def _index_error(e: Exception, shape) -> IndexError:
 
 
 def _read(arr, index):
-    basic, adv = index
+    basic, adv = _numpy_index(index, arr.shape)
     try:
         out = arr if basic is None else arr[basic]
-        return out if adv is None else out[adv]
+        return out if adv is None else out[_unread_values_unchecked(out.shape, adv)]
     except IndexError as e:
         raise _index_error(e, arr.shape) from None
 
 
 def _write(arr, index, vals, accumulate: bool = False) -> None:
     """arr[index] = vals, or += vals with repeated positions adding up (accumulate)."""
-    basic, adv = index
+    basic, adv = _numpy_index(index, arr.shape)
     try:
         if adv is None:
             if accumulate:
@@ -127,6 +237,7 @@ def _write(arr, index, vals, accumulate: bool = False) -> None:
                 arr[basic] = vals
             return
         target = arr if basic is None else arr[basic]
+        adv = _unread_values_unchecked(target.shape, adv)
         if accumulate and any(_is_array(e) and e.dtype.kind in "iu" for e in adv):
             _accumulate(target, adv, vals)
         elif accumulate:  # masks never select a position twice
@@ -158,25 +269,19 @@ def _check_bounds(arr, size: int, dim: int, negative: bool = True, error=IndexEr
 def _adjacent(shape: tuple, adv: tuple):
     """``(first dim, dims spanned, integer arrays)`` when ``adv`` is full slices around one run
     of adjacent index arrays (embedding lookups, gather, index_select); otherwise None."""
-    def span(e) -> int:  # dims an entry consumes: a k-d mask k, anything else one
-        return e.ndim if _is_array(e) and e.dtype == np.bool_ else 1
-
-    ellipsis = len(shape) - sum(span(e) for e in adv if e is not Ellipsis)
     arrays, first, end, pos = [], None, None, 0
     for e in adv:
-        if _is_array(e):
+        if _is_array(e) and e.ndim:
             if end is not None and end != pos:
                 return None  # a second run of arrays
             first = pos if first is None else first
             arrays.extend(np.nonzero(e) if e.dtype == np.bool_ else (e,))
-            pos = end = pos + span(e)
-        elif e is Ellipsis and not (arrays and ellipsis == 0):
-            pos += ellipsis
+            pos = end = pos + _dims(e)
         elif isinstance(e, slice) and e == slice(None):
             pos += 1
-        else:  # None, a bool, a partial slice, or an empty ... between arrays
+        else:  # None, a bool, a 0-d array or a partial slice
             return None
-    return first, end - first, arrays
+    return (first, end - first, arrays) if arrays else None
 
 
 def _accumulate(out, adv: tuple, vals) -> None:
@@ -211,8 +316,8 @@ def _accumulate(out, adv: tuple, vals) -> None:
 class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
-        ctx.shape, ctx.index = a._data.shape, index
-        return _read(a._data, index)
+        ctx.shape, ctx.index = a._data.shape, _numpy_index(index, a._data.shape)
+        return _read(a._data, ctx.index)
 
     @staticmethod
     def backward(ctx, grad):
@@ -239,9 +344,10 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, a, values, index, accumulate):
-        ctx.index, ctx.accumulate, ctx.value_ndim = index, accumulate, values._data.ndim
+        ctx.index = _numpy_index(index, a._data.shape)
+        ctx.accumulate, ctx.value_ndim = accumulate, values._data.ndim
         out = a._data.copy()
-        _write(out, index, values._data, accumulate)
+        _write(out, ctx.index, values._data, accumulate)
         return out
 
     @staticmethod
@@ -316,12 +422,15 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
 
 
 # ---- dim-wise indexing -----------------------------------------------------------------
+# PyTorch's CPU kernels differ in the error they raise for an index out of range: its type is
+# kept here, since code catching IndexError from x[i] may also wrap these ops.
 def _index_vector(index: Tensor, op: str):
+    """A 0-d or 1-d int32/int64 index tensor as a 1-D array (its shape is checked first)."""
+    if isinstance(index, Tensor) and index._data.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector (got shape {list(index.shape)})")
     if not isinstance(index, Tensor) or index._data.dtype not in (np.int64, np.int32):
         got = index.dtype if isinstance(index, Tensor) else type(index).__name__
         raise RuntimeError(f"{op}(): Expected dtype int32 or int64 for index (got {got})")
-    if index._data.ndim > 1:
-        raise IndexError(f"{op}(): Index is supposed to be a vector (got shape {list(index.shape)})")
     return index._data.reshape(-1)
 
 
@@ -330,47 +439,95 @@ def _along(dim: int, arr) -> tuple:
     return None, (slice(None),) * dim + (arr,)
 
 
+def _check_in_range(idx, input: Tensor, d: int, op: str, error) -> None:
+    """Every index in [0, size of dim d): negative indices are out of range for index_*."""
+    size = input._data.shape[d] if input._data.ndim else 1
+    bad = _out_of_bounds(idx, size, negative=False)
+    if bad is not None:
+        raise error(f"{op}(): index {bad} is out of range for dimension {d} of size {size} (input "
+                    f"of shape {list(input.shape)}; index_* ops take no negative indices)")
+
+
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices of ``input`` along ``dim`` at the positions in the 1-D ``index``."""
-    input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    d = input._wrap_dim(dim)  # IndexError out of range, 0-d included
     idx = _index_vector(index, "index_select")
     if input._data.ndim == 0:
-        _check_bounds(idx, 1, 0, negative=False)
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} "
+                               "value(s)")
+        _check_in_range(idx, input, d, "index_select", IndexError)
         return input.clone()
-    d = input._wrap_dim(dim)
-    _check_bounds(idx, input._data.shape[d], d, negative=False)
+    if input._data.ndim == 1 or (d != 1 and input._data.size):
+        _check_in_range(idx, input, d, "index_select", IndexError)
+    elif idx.size:  # PyTorch's other kernels (dim 1, or an empty input) raise RuntimeError
+        if input._data.shape[d] == 0:
+            raise RuntimeError(f"index_select(): self indexing axis dim should be positive: dimension "
+                               f"{d} of the input of shape {list(input.shape)} is empty")
+        _check_in_range(idx, input, d, "index_select", RuntimeError)
     return GetItem.apply(input, _along(d, idx))
+
+
+def _check_source(input: Tensor, d: int, n: int, source: Tensor) -> None:
+    """index_add's source: the input's dtype and shape with ``n`` (the index length) at dim d."""
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must "
+                           "have the same scalar type")
+    if d >= max(source._data.ndim, 1):
+        raise RuntimeError(f"index_add_(): Indexing dim {d} is out of bounds of the source of shape "
+                           f"{list(source.shape)}")
+    if n != 1 or source._data.ndim:  # a 0-d source goes with one index
+        if not source._data.ndim:
+            raise IndexError(f"index_add_(): a 0-d source goes with a single index, got {n} indices "
+                             f"(give a source with {n} slices at dim {d})")
+        if source._data.shape[d] != n:
+            raise RuntimeError(f"index_add_(): Number of indices ({n}) should be equal to "
+                               f"source.size(dim) ({source._data.shape[d]})")
+    want, got = list(input.shape), list(source.shape)
+    if want and got:
+        del want[d], got[d]
+    if want != got:
+        raise RuntimeError(
+            "index_add_(): source tensor shape must match self tensor shape, excluding the specified "
+            f"dimension. Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """A copy of input with ``alpha * source`` slices added at ``index`` along ``dim``."""
-    input._wrap_dim(dim)  # IndexError out of range, 0-d included
-    if input._data.ndim == 0:
-        return index_add(input.reshape(1), 0, index, source.reshape(-1), alpha=alpha).reshape(())
-    idx = _index_vector(index, "index_add")
-    d = input._wrap_dim(dim)
-    if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must "
-                           "have the same scalar type")
-    want = list(input.shape)
-    want[d] = idx.size
-    if list(source.shape) != want:
-        raise RuntimeError(f"index_add_(): source of shape {list(source.shape)} should have shape "
-                           f"{want} (input {list(input.shape)} with dim {d} of size len(index)={idx.size})")
-    _check_bounds(idx, input._data.shape[d], d, negative=False, error=RuntimeError)
+    d = input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    idx = _index_vector(index, "index_add_")
+    _check_source(input, d, idx.size, source)
+    ndim = input._data.ndim
+    if ndim > 1 and input._data.size == 0:  # PyTorch adds nothing to an empty input, checking no index
+        return input.clone()
+    # PyTorch's kernel for an int64 index along the first or last of several dims raises
+    # RuntimeError, its others IndexError
+    outer = ndim > 1 and idx.dtype == np.int64 and d in (0, ndim - 1)
+    _check_in_range(idx, input, d, "index_add_", RuntimeError if outer else IndexError)
     if alpha != 1:
         source = source * alpha
+    if input._data.ndim == 0:
+        return IndexPut.apply(input.reshape(1), source.reshape(1), _along(0, idx), True).reshape(())
     return IndexPut.apply(input, source, _along(d, idx), True)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """A copy of input with the slices at ``index`` along ``dim`` set to ``value``."""
-    idx = _index_vector(index, "index_fill")
+    if not isinstance(index, Tensor) or index._data.dtype != np.int64:
+        got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+        raise IndexError(f"index_fill_(): Expected dtype int64 for index (got {got})")
     d = input._wrap_dim(dim)
+    if index._data.ndim > 1:
+        raise RuntimeError(f"index_fill_(): Index has to be a vector/scalar (got shape {list(index.shape)})")
+    idx = index._data.reshape(-1)
     n = input._data.shape[d] if input._data.ndim else 1
-    _check_bounds(idx, n, d)
     mask = np.zeros(n, dtype=np.bool_, like=input._data)
-    mask[idx] = True
+    if input._data.size:
+        _check_bounds(idx, n, d)
+        mask[idx] = True
+    elif idx.size and not n:  # PyTorch checks no index of an empty input, but fails on an empty dim
+        raise RuntimeError(f"index_fill_(): cannot fill at {idx.size} indices along dimension {d} of "
+                           f"size 0 (input of shape {list(input.shape)})")
     shape = [1] * input._data.ndim
     if shape:
         shape[d] = n

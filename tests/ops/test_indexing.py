@@ -4,6 +4,7 @@ import pytest
 
 import ember
 from helpers import assert_close, check_case as run, check_gradcheck, make_inputs, torch
+from outcome import assert_same_outcome
 
 
 def raises(case, shapes, exc, *fragments, dtype="float32"):
@@ -48,6 +49,9 @@ GETITEM = {
     "mixed_none_array": lambda m, x: x[None, [0, 1], None, [1, 2]],
     "int_ellipsis_array": lambda m, x: x[1, ..., [0, 2, 2]],
     "uint8_mask": lambda m, x: x[m.tensor([1, 0, 1, 1], dtype=m.uint8)],
+    "repeated_ellipsis": lambda m, x: x[..., 1, ...],
+    "repeated_ellipsis_array": lambda m, x: x[..., m.tensor([0, 2, 2]), ..., ...],
+    "float_list": lambda m, x: x[[0.5, 3.9, -1.5]],
 }
 
 
@@ -139,6 +143,120 @@ def test_getitem_errors(case, exc, fragments):
     raises(case, [(4, 5, 6)], exc, *fragments)
 
 
+# PyTorch's outcome, value or exception type, for indices at the edges of its rules.
+def _i(m, v, dtype="int64"):
+    return m.tensor(v, dtype=getattr(m, dtype))
+
+
+EDGE_INDICES = {
+    # each ... skips the dimensions the other entries leave, so a second one passes the end
+    "ellipsis_twice": lambda m: (..., ...),
+    "ellipsis_int_ellipsis": lambda m: (..., 0, ...),
+    "int_ellipsis_twice": lambda m: (0, ..., ...),
+    "ellipsis_none_ellipsis": lambda m: (..., None, ...),
+    "ellipsis_twice_then_int": lambda m: (..., ..., 0),
+    "ellipsis_twice_then_none": lambda m: (..., ..., None),
+    "ellipsis_twice_then_true": lambda m: (..., ..., True),
+    "ellipsis_twice_then_array": lambda m: (..., ..., _i(m, [0, 1])),
+    "ellipsis_twice_then_full_slice": lambda m: (..., ..., slice(None), slice(None)),
+    "ints_between_ellipses": lambda m: (0, ..., 1, ..., 1),
+    "all_ints_ellipsis_twice": lambda m: (0, 1, 2, ..., ...),
+    "array_ellipsis_array_ellipsis": lambda m: (_i(m, [0, 1]), ..., _i(m, [1, 0]), ...),
+    "mask_ellipsis_twice_none": lambda m: (_i(m, [[True, False, True]] * 2, "bool"), ..., ..., None),
+    "ellipsis_twice_bad_step": lambda m: (..., ..., slice(None, None, -1)),
+    # PyTorch counts the entries first, then takes them in order, then checks index tensors
+    "too_many_then_zero_step": lambda m: (0, 1, 2, 0, slice(None, None, 0)),
+    "too_many_then_negative_step": lambda m: (0, 1, 2, 0, slice(None, None, -1)),
+    "int_out_of_range_then_zero_step": lambda m: (5, slice(None, None, 0)),
+    "zero_step_then_int_out_of_range": lambda m: (slice(None, None, 0), 5),
+    "float_tensor_then_zero_step": lambda m: (_i(m, [1.0], "float32"), slice(None, None, 0)),
+    "array_out_of_range_then_negative_step": lambda m: (_i(m, [9]), slice(None, None, -2)),
+    "ragged_list_then_zero_step": lambda m: ([[0, 1], [1]], slice(None, None, 0)),
+    # masks must match the dimensions they index exactly, even when empty
+    "empty_mask": lambda m: _i(m, [], "bool"),
+    "empty_mask_dim1": lambda m: (slice(None), _i(m, [], "bool")),
+    "short_mask": lambda m: _i(m, [True], "bool"),
+    # index values are checked only when an element is read through them
+    "array_out_of_range_empty_slice": lambda m: ([9], slice(0, 0)),
+    "empty_slice_array_out_of_range": lambda m: (slice(5, None), [9]),
+    "empty_array_with_out_of_range": lambda m: ([], [9]),
+    "false_mask_with_out_of_range": lambda m: (_i(m, [False, False], "bool"), [9]),
+    "python_false_with_out_of_range": lambda m: (False, [9]),
+    "out_of_range_read": lambda m: ([9], [0, 1]),
+    "negative_out_of_range": lambda m: [-3],
+    "negative_int_out_of_range": lambda m: (0, -4),
+    # the kinds of entry PyTorch takes, and those it refuses
+    "numpy_bool": lambda m: np.True_,
+    "python_float": lambda m: 1.5,
+    "dict": lambda m: {},
+    "float_list": lambda m: [0, 1.5],
+    "bool_list": lambda m: [True, False],
+    "mixed_bool_int_list": lambda m: [True, 0],
+    "float_ndarray": lambda m: np.array([1.7]),
+    "int8_tensor": lambda m: _i(m, [1], "int8"),
+    "int16_tensor": lambda m: _i(m, [1], "int16"),
+    "int32_tensor": lambda m: _i(m, [1, -1], "int32"),
+    "int32_tensor_out_of_range": lambda m: _i(m, [1, -3], "int32"),
+    "int8_zero_d": lambda m: _i(m, 1, "int8"),
+    "zero_d_out_of_range": lambda m: _i(m, -3),
+    "zero_d_bool": lambda m: (0, _i(m, True, "bool")),
+    "zero_d_float": lambda m: _i(m, 1.0, "float32"),
+}
+EDGE_SHAPES = [(2, 3), (3,), (), (0, 3), (2, 0), (2, 3, 4)]
+
+
+@pytest.mark.parametrize("shape", EDGE_SHAPES)
+@pytest.mark.parametrize("name", list(EDGE_INDICES))
+def test_getitem_edges_like_torch(name, shape):
+    x = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    assert_same_outcome(lambda m, t: t[EDGE_INDICES[name](m)], x, what=f"x{list(shape)}[{name}]")
+
+
+@pytest.mark.parametrize("shape", EDGE_SHAPES)
+@pytest.mark.parametrize("name", list(EDGE_INDICES))
+def test_setitem_edges_like_torch(name, shape):
+    def case(m, t):
+        t[EDGE_INDICES[name](m)] = -1
+        return t
+    x = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    assert_same_outcome(case, x, what=f"x{list(shape)}[{name}] = -1")
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("indices", [
+    lambda m: (_i(m, [9]),), lambda m: (_i(m, [9]), _i(m, [], "int64")), lambda m: (_i(m, [], "bool"),),
+    lambda m: (_i(m, [1, -2]),), lambda m: (_i(m, [1]), _i(m, [3])),
+])
+@pytest.mark.parametrize("shape", [(2, 3), (2, 0)])
+def test_index_put_edges_like_torch(indices, accumulate, shape):
+    assert_same_outcome(lambda m, t: m.index_put(t, indices(m), _i(m, 1.0, "float32"), accumulate),
+                        np.zeros(shape, dtype=np.float32))
+
+
+DIMWISE = {
+    "index_select": lambda m, x, d, i: x.index_select(d, i),
+    "index_add": lambda m, x, d, i: x.index_add(d, i, m.ones_like(x.index_select(d, i.clamp(0, 0)))
+                                                if x.ndim and x.shape[d] else m.ones(())),
+    "index_add_0d_source": lambda m, x, d, i: x.index_add(d, i, m.ones((), dtype=x.dtype)),
+    "index_add_1d_source": lambda m, x, d, i: x.index_add(d, i, m.ones(i.numel(), dtype=x.dtype)),
+    "index_fill": lambda m, x, d, i: x.index_fill(d, i, -1),
+}
+DIMWISE_INDICES = [[0], [1, 0], [2], [-1], [5], [], 0, 2, -1, [[0]], [0.0], [0, 0]]
+
+
+@pytest.mark.parametrize("index_dtype", ["int64", "int32"])
+@pytest.mark.parametrize("index", DIMWISE_INDICES)
+@pytest.mark.parametrize("shape,dim", [((), 0), ((), -1), ((3,), 0), ((2, 3), 0), ((2, 3), 1), ((2, 3), -1),
+                                       ((2, 3, 2), 0), ((2, 3, 2), 1), ((2, 3, 2), 2), ((2, 3, 2, 2), 2),
+                                       ((2, 0), 0), ((2, 0), 1), ((0,), 0), ((2, 0, 2), 1)])
+@pytest.mark.parametrize("op", list(DIMWISE))
+def test_dimwise_indexing_like_torch(op, shape, dim, index, index_dtype):
+    x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    dtype = "float32" if isinstance(index, list) and 0.0 in index and type(index[0]) is float else index_dtype
+    assert_same_outcome(lambda m, t: DIMWISE[op](m, t, dim, _i(m, index, dtype)), x,
+                        what=f"{op} x{list(shape)} dim={dim} index={index} {dtype}")
+
+
 # ---- x[idx] = v ----------------------------------------------------------------------------
 SETITEM = {
     "int_scalar": (lambda m, x: (1, 3.5), None),
@@ -153,6 +271,7 @@ SETITEM = {
     "mask_values": (lambda m, x: (x.detach() > 0, None), None),
     "mask_row": (lambda m, x: (m.tensor([True, False, True]), None), (4,)),
     "zero_d_value": (lambda m, x: ((slice(None), 2), None), ()),
+    "repeated_ellipsis": (lambda m, x: ((Ellipsis, 1, Ellipsis), None), (3,)),
 }
 
 
@@ -300,8 +419,9 @@ def test_index_put_errors():
         ember.index_put(x, (ember.tensor([0, 3]),), ember.ones(4), accumulate=True)
     with pytest.raises(TypeError, match="tuple of tensors"):
         ember.index_put(x, ember.tensor([0]), ember.ones(4))
-    with pytest.raises(IndexError, match="rectangular"):
-        x[[[0, 1], [1]], 0]
+    for m in (ember, torch):  # a ragged index list, as ragged data for torch.tensor
+        with pytest.raises(ValueError):
+            m.zeros(3, 4)[[[0, 1], [1]], 0]
 
 
 @pytest.mark.parametrize("dim,index", [(0, [2, 0, 2]), (1, [3]), (-1, [0, 0, 1]), (1, []), (0, 1)])
@@ -317,8 +437,10 @@ def test_index_select_zero_d_and_gradcheck():
 
 def test_index_select_errors():
     x = ember.zeros(2, 3)
-    with pytest.raises(IndexError, match="out of bounds for dimension 1 with size 3"):
+    with pytest.raises(RuntimeError, match="index 3 is out of range for dimension 1 of size 3"):
         ember.index_select(x, 1, ember.tensor([3]))
+    with pytest.raises(IndexError, match="index 2 is out of range for dimension 0 of size 2"):
+        ember.index_select(x, 0, ember.tensor(2))
     with pytest.raises(IndexError, match="vector"):
         ember.index_select(x, 1, ember.tensor([[0]]))
     with pytest.raises(RuntimeError, match="int32 or int64"):
@@ -342,9 +464,9 @@ def test_index_add_zero_d():
 def test_index_add_gradcheck_and_errors():
     check_gradcheck([(3, 2), (3, 2)], lambda x, s: ember.index_add(x, 0, ember.tensor([1, 1, 0]), s) ** 2)
     x = ember.zeros(2, 3)
-    with pytest.raises(RuntimeError, match="index 5 is out of bounds for dimension 1 with size 3"):
+    with pytest.raises(RuntimeError, match="index 5 is out of range for dimension 1 of size 3"):
         ember.index_add(x, 1, ember.tensor([0, 5]), ember.ones(2, 2))
-    with pytest.raises(RuntimeError, match="source of shape"):
+    with pytest.raises(RuntimeError, match="Number of indices"):
         ember.index_add(x, 1, ember.tensor([0, 1]), ember.ones(2, 3))
     with pytest.raises(RuntimeError, match="same scalar type"):
         ember.index_add(x, 1, ember.tensor([0, 1]), ember.ones(2, 2, dtype=ember.float64))
