@@ -235,10 +235,12 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     for name, ds in (("source", src), ("destination", dst)):
         if len(set(ds)) != len(ds):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(ds)})")
+    if input._data.ndim == 0:  # dim 0 (or -1) of a 0-d tensor can only stay where it is
+        return input
     order = [d for d in range(input._data.ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return permute(input, order) if order else input
+    return permute(input, order)
 
 
 moveaxis = movedim
@@ -481,22 +483,20 @@ class Roll(Function):
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
-    """Shift elements cyclically along ``dims`` (the flattened tensor when None)."""
-    if input._data.size == 0:  # PyTorch copies an empty tensor before looking at the arguments
-        return input.clone()
-    if dims is not None and input._data.ndim == 0:
-        raise IndexError(f"Dimension specified as {dims} but tensor has no dimensions (roll of a 0-d "
-                         "tensor takes dims=None)")
+    """Shift elements cyclically along ``dims`` (the flattened tensor when None or empty)."""
     shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
-    if dims is None:
-        if len(shifts) != 1:
-            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
-        return Roll.apply(input, (int(shifts[0]),), None)
-    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    if len(shifts) != len(dims):
+    dims = () if dims is None else (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if not shifts:
+        raise RuntimeError("roll: `shifts` required (got an empty sequence of shifts)")
+    if len(shifts) != len(dims) and (dims or len(shifts) != 1):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
-    if input._data.ndim == 0:
+    if input._data.size == 0:  # PyTorch copies an empty tensor without looking at the dims
+        return input.clone()
+    if not dims:
         return Roll.apply(input, (int(shifts[0]),), None)
+    if input._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions (roll of a 0-d "
+                         "tensor takes dims=None)")
     return Roll.apply(input, tuple(int(s) for s in shifts), tuple(input._wrap_dim(d) for d in dims))
 
 

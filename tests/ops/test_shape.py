@@ -3,6 +3,7 @@ import pytest
 
 import ember
 from helpers import check_gradcheck, check_op, torch
+from outcome import assert_same_outcome
 
 
 # ---- reshape / view ------------------------------------------------------------------------
@@ -135,6 +136,17 @@ def test_t_and_T():
 def test_movedim(src, dst):
     check_op([(2, 3, 4)], lambda x: x.movedim(src, dst))
     check_op([(2, 3, 4)], lambda x: torch.moveaxis(x, src, dst), lambda x: ember.moveaxis(x, src, dst))
+
+
+@pytest.mark.parametrize("src,dst", [(0, 0), (-1, -1), (0, -1), ([0], [0]), ([], []), ([0, 0], [0, 0]),
+                                     ([0, -1], [0, -1]), (1, 0), (0, 1), ([0], [])])
+def test_movedim_zero_d_like_torch(src, dst):
+    assert_same_outcome(lambda m, t: m.movedim(t, src, dst), np.array(2.5, dtype=np.float32))
+    assert_same_outcome(lambda m, t: t.moveaxis(src, dst), np.array(2.5, dtype=np.float32))
+
+
+def test_movedim_zero_d_gradient():
+    check_op([()], lambda x: x.movedim(0, -1) * 3)
 
 
 def test_permute_movedim_errors():
@@ -303,6 +315,16 @@ def test_roll_edge_cases_and_errors():
     with pytest.raises(RuntimeError, match="shifts and dimensions must align. shifts: 2, dims:0"):
         ember.zeros(3, 4).roll((1, 2))
     check_gradcheck([(3, 4)], lambda x: x.roll((1, -1), (0, 1)) * x.flip(1) + x.roll(2))
+
+
+# An empty dims rolls the flattened tensor; no shifts at all is an error, even for empty or 0-d
+# tensors, and the counts must align before an empty tensor is copied.
+@pytest.mark.parametrize("shifts,dims", [(1, []), ([1], ()), ((1, 2), []), ((), ()), ([], []), ((), 0), (1, 0),
+                                         ((1, 2), (0,)), (1, 5), (-7, None), ((1, 2), (0, 0))])
+@pytest.mark.parametrize("shape", [(), (3, 4), (0,), (2, 0)])
+def test_roll_arguments_like_torch(shape, shifts, dims):
+    x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    assert_same_outcome(lambda m, t: t.roll(shifts, dims), x, what=f"roll{shape} {shifts} {dims}")
 
 
 # ---- clone / contiguous / devices -------------------------------------------------------------
