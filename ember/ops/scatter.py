@@ -26,6 +26,10 @@ def _coords(index, dim: int) -> tuple:
     return tuple(grid)
 
 
+def _empty(index) -> bool:
+    return isinstance(index, Tensor) and index._data.size == 0
+
+
 def _check_gather(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor | None = None):
     if not isinstance(index, Tensor) or index._data.dtype != np.int64:
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
@@ -102,6 +106,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     """out[i][j][k] = input[index[i][j][k]][j][k] (for dim=0); out has index's shape.
     The gradient is dense (``sparse_grad`` is accepted for compatibility)."""
     input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    if _empty(index):  # PyTorch checks nothing more: an empty result of index's shape
+        return input.reshape(-1)[:0].reshape(index.shape).clone()
     if _vector_case(input, index):
         return gather(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
     d = _check_gather("gather", input, dim, index)
@@ -123,6 +129,8 @@ def _src(src, index: Tensor, input: Tensor, op: str) -> Tensor:
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of input with src[i][j][k] added at [index[i][j][k]][j][k] (for dim=0)."""
     input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    if _empty(index):  # PyTorch checks nothing more: input unchanged
+        return input.clone()
     if _vector_case(input, index):
         return scatter_add(input.reshape(-1), 0, index.reshape(-1), src.reshape(-1)).reshape(input.shape)
     d = _check_gather("scatter_add", input, dim, index, src if isinstance(src, Tensor) else None)
@@ -137,6 +145,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
         raise TypeError("scatter() expects exactly one of src or value")
     src = value if src is None else src
     input._wrap_dim(dim)  # IndexError out of range, 0-d included
+    if _empty(index):  # PyTorch checks nothing more: input unchanged
+        return input.clone()
     if _vector_case(input, index):
         src = src.reshape(-1) if isinstance(src, Tensor) else src
         return scatter(input.reshape(-1), 0, index.reshape(-1), src, reduce=reduce).reshape(input.shape)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ember
-from helpers import check_case as run, check_gradcheck
+from helpers import check_case as run, check_gradcheck, torch
 
 
 GATHER_INDEX = {0: [[0, 2, 1, 0], [2, 2, 0, 1]], 1: [[3, 3], [0, 1], [2, 0]], -1: [[0, 1, 2, 3, 3]]}
@@ -117,3 +117,24 @@ def test_take_along_dim_with_sort_indices_and_errors():
         ember.take_along_dim(ember.zeros(2, 3), ember.tensor([0, 2]), 1)
     with pytest.raises(RuntimeError, match="broadcast"):
         ember.take_along_dim(ember.zeros(2, 3), ember.tensor([[0], [1], [2]]), 1)
+
+
+@pytest.mark.parametrize("case", [
+    lambda m, x: m.gather(x, 1, m.zeros(2, 0, dtype=m.int64)),
+    lambda m, x: m.gather(x, 1, m.zeros(0, dtype=m.int64)),
+    lambda m, x: m.gather(x, 0, m.zeros(5, 0, dtype=m.int32)),
+    lambda m, x: x.scatter(1, m.zeros(2, 0, dtype=m.int64), m.zeros(2, 0)),
+    lambda m, x: x.scatter_add(1, m.zeros(2, 0, dtype=m.int64), m.zeros(2, 0)),
+    lambda m, x: m.gather(x, 5, m.zeros(2, 0, dtype=m.int64)),
+])
+def test_empty_index_skips_shape_checks_as_torch(case):
+    outs = []
+    for lib in (ember, torch):
+        x = lib.ones(1, 3, requires_grad=True)
+        try:
+            out = case(lib, x)
+            out.sum().backward()
+            outs.append((tuple(out.shape), out.requires_grad, x.grad.tolist()))
+        except Exception as e:  # noqa: BLE001 (the exception's type is what is compared)
+            outs.append(type(e))
+    assert outs[0] == outs[1]
