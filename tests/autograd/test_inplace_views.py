@@ -190,3 +190,18 @@ def test_row_of_expanded_buffer_is_written_as_in_torch():
         outs.append((base.numpy().copy(), view.numpy().copy()))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def _writes_through_views(x, y):
+    base = (x.t() * 1.5).t()  # a view of a root in transposed memory: an indexed layout
+    view, sibling = base[:, 1:], base[1]
+    view.mul_(y)  # through a view
+    base.add_(x * x)  # to the base: view and sibling go stale
+    return view.exp() * sibling[1:] + base.expand(2, 2, 3).sum(0)[0, :2]
+
+
+def test_view_writes_pass_gradcheck_and_gradgradcheck():
+    x = ember.randn(2, 3, dtype=ember.float64, requires_grad=True)
+    y = ember.randn(2, 2, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(_writes_through_views, (x, y))
+    assert ember.autograd.gradgradcheck(_writes_through_views, (x, y))
