@@ -28,6 +28,7 @@ from . import ops as _ops  # binds Tensor methods and operators
 from .ops.creation import *  # noqa: F401,F403
 from .ops.elementwise import *  # noqa: F401,F403
 from .ops.math import *  # noqa: F401,F403
+from .ops.binary import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
 from .ops.moments import *  # noqa: F401,F403
 from .ops.cumulative import *  # noqa: F401,F403

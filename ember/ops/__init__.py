@@ -4,12 +4,12 @@ adds the in-place ``name_`` forms, and Python's operators."""
 from __future__ import annotations
 
 from .._tensor import Tensor
-from . import activation, creation, cumulative, elementwise, indexing, join, linalg, math, moments, norm, padding, reduce, resample, scatter, shape, sort
+from . import activation, binary, creation, cumulative, elementwise, indexing, join, linalg, math, moments, norm, padding, reduce, resample, scatter, shape, sort
 from . import conv, unfold
 from .views import check_inplace
 from . import pool
 
-TOPICS = (creation, elementwise, math, reduce, moments, cumulative, shape, join, indexing, scatter, linalg, activation, padding, sort, norm, resample, conv, unfold, pool)
+TOPICS = (creation, elementwise, math, binary, reduce, moments, cumulative, shape, join, indexing, scatter, linalg, activation, padding, sort, norm, resample, conv, unfold, pool)
 
 
 def _inplace(fn, name: str):

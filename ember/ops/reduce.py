@@ -18,7 +18,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import xp_of
-from . import math as _math
+from .binary import maximum, minimum
 from .creation import ones_like
 from .elementwise import cast
 from .indexing import where
@@ -404,13 +404,13 @@ def _extreme(input: Tensor, dim, keepdim: bool, other, op: str, reduce, arg, ele
 def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
     """The largest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
     first maximum; with another tensor, the element-wise maximum."""
-    return _extreme(input, dim, keepdim, other, "max", np.max, np.argmax, _math.maximum, return_types.max)
+    return _extreme(input, dim, keepdim, other, "max", np.max, np.argmax, maximum, return_types.max)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
     """The smallest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
     first minimum; with another tensor, the element-wise minimum."""
-    return _extreme(input, dim, keepdim, other, "min", np.min, np.argmin, _math.minimum, return_types.min)
+    return _extreme(input, dim, keepdim, other, "min", np.min, np.argmin, minimum, return_types.min)
 
 
 def _arg_extreme(input: Tensor, dim, keepdim: bool, fn, op: str) -> Tensor:
