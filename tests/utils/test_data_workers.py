@@ -362,3 +362,53 @@ def test_per_batch_seeds_make_batches_independent_of_workers():
     assert load(2, seed=124) != full
     assert len({tuple(b[0][1:]) for b in full}) == 4  # the batches' draws differ from each other
     _assert_no_children()
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+import ember
+from ember.utils.data import DataLoader, Dataset
+
+class Big(Dataset):
+    def __len__(self):
+        return 64
+    def __getitem__(self, i):
+        return ember.zeros(256, 1024)  # 1 MiB: a few fill the result pipe
+
+loader = iter(DataLoader(Big(), batch_size=2, num_workers=2, prefetch_factor=4))
+next(loader)
+time.sleep(0.5)  # the workers fill the result pipe
+import multiprocessing as mp
+print(" ".join(str(p.pid) for p in mp.active_children()), flush=True)
+time.sleep(60)
+"""
+
+
+def test_workers_exit_when_the_main_process_is_killed():
+    import signal
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": root}, cwd=root)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in pids if _alive(p)]
+    for p in alive:  # do not leave them behind even when the test fails
+        os.kill(p, 9)
+    assert not alive, "DataLoader workers outlived the killed main process"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

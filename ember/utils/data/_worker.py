@@ -183,6 +183,7 @@ def worker_loop(iterable: bool, dataset, index_queue, result_queue, done_event, 
                 worker_id: int, num_workers: int) -> None:
     """Body of a worker process: seed, run ``init_fn``, then fetch batches until told to stop."""
     global _worker_info
+    parent = os.getppid()
     try:
         seed = base_seed + worker_id
         _seed_worker(seed, worker_id, base_seed)
@@ -194,7 +195,6 @@ def worker_loop(iterable: bool, dataset, index_queue, result_queue, done_event, 
             fetcher = create_fetcher(iterable, dataset, auto_collation, collate_fn, drop_last)
         except Exception:
             init_error = ExceptionWrapper(f"in DataLoader worker process {worker_id}")
-        parent = os.getppid()
         iteration_end = False
         while os.getppid() == parent:
             try:
@@ -229,7 +229,8 @@ def worker_loop(iterable: bool, dataset, index_queue, result_queue, done_event, 
             _put(result_queue, idx, data, worker_id)
     except KeyboardInterrupt:
         pass  # the main process got the same signal and shuts everything down
-    if done_event.is_set():
-        # Results nobody will read must not keep this process waiting to flush them.
+    if done_event.is_set() or os.getppid() != parent:
+        # Results nobody will read (the loader shut down, or the main process died) must not
+        # keep this process waiting to flush them.
         result_queue.cancel_join_thread()
         result_queue.close()
