@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests.helpers import check_gradcheck, make_inputs, torch
+from helpers import check_gradcheck, make_inputs, torch
 
 CASES = {
     "relu": lambda m, x: m.nn.functional.relu(x),

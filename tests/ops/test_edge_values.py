@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests.helpers import check_case, make_inputs, torch
+from helpers import check_case, make_inputs, torch
 
 FLOATS = ["float16", "float32", "float64"]
 

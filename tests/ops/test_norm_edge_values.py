@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests.helpers import torch
+from helpers import torch
 
 MOMENTUM, EPS = 0.3, 1e-5
 

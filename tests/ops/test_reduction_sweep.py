@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests.helpers import DTYPES, assert_close, torch
+from helpers import DTYPES, assert_close, torch
 
 SHAPES = [(), (0,), (3,), (2, 0), (0, 3), (2, 3), (2, 1, 4), (1, 3, 0, 2)]
 DIM_ARGS = [None, 0, 1, -1, 2, -3, 5, (0, 1), (0, 0), (1, -1), (-1, 1), ()]
