@@ -45,6 +45,8 @@ from .ops.norm import group_norm, layer_norm, rms_norm  # noqa: F401
 from .ops.resample import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .ops.conv import *  # noqa: F401,F403
 from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool3d  # noqa: F401
+from . import linalg
+from .linalg.legacy import *  # noqa: F401,F403  (det, logdet, slogdet, inverse, pinverse, cholesky, qr, svd, ...)
 from . import cuda
 from . import utils
 from .serialization import load, save
