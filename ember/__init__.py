@@ -14,7 +14,16 @@ _warnings.filterwarnings(
 
 from ._tensor import Size, Tensor
 from .backend import dtypes as _dtypes
-from .backend.device import device
+from .backend.device import device, get_default_device, set_default_device
+from ._layout import (
+    channels_last, channels_last_3d, contiguous_format, layout, memory_format, preserve_format, sparse_coo,
+    strided,
+)
+from ._defaults import (
+    are_deterministic_algorithms_enabled, get_deterministic_debug_mode, get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
+    set_float32_matmul_precision, use_deterministic_algorithms,
+)
 from .backend.dtypes import (
     bool_ as bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
     int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
@@ -47,7 +56,7 @@ from .ops.conv import *  # noqa: F401,F403
 from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool3d  # noqa: F401
 from . import linalg
 from .linalg.legacy import *  # noqa: F401,F403  (det, logdet, slogdet, inverse, pinverse, cholesky, qr, svd, ...)
-from . import cuda
+from . import accelerator, backends, cuda
 from . import utils
 from .serialization import load, save
 from . import nn

@@ -12,7 +12,8 @@ def cupy():
             import cupy as cp
             cp.cuda.runtime.getDeviceCount()
         except Exception as exc:  # ImportError, or CUDA driver/runtime errors
-            raise RuntimeError(
+            from .device import CudaUnavailableError
+            raise CudaUnavailableError(
                 "CUDA is not available: ember runs CUDA tensors with CuPy "
                 "(pip install 'ember[cuda]') on a machine with an NVIDIA GPU "
                 f"({type(exc).__name__}: {exc})") from None

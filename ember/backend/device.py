@@ -8,8 +8,17 @@ from __future__ import annotations
 import numpy as np
 
 
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """CUDA was asked for where none can run. PyTorch's CPU-only build raises AssertionError
+    for some such calls and RuntimeError for others; this is both, so either handler catches it."""
+
+
 class device:
-    """Where a tensor's data lives: ``ember.device("cpu")`` or ``ember.device("cuda:0")``."""
+    """Where a tensor's data lives: ``ember.device("cpu")`` or ``ember.device("cuda:0")``.
+
+    As a context manager (``with ember.device("cuda"):``) it is the default device of the
+    tensors created inside the block, as in PyTorch.
+    """
 
     __slots__ = ("type", "index")
 
@@ -56,8 +65,45 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    def __enter__(self) -> "device":
+        _entered.append(_default[0])
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default[0] = _entered.pop()
+
 
 CPU = device("cpu")
+
+# The device creation functions use when given none: [device] (a list, so the context
+# manager and set_default_device share one cell); _entered holds what each `with` replaced.
+_default: list = [CPU]
+_entered: list = []
+
+
+def set_default_device(d) -> None:
+    """Make ``d`` the device of tensors created without a ``device=`` argument (None: the CPU)."""
+    if isinstance(d, int):  # PyTorch reads an int as an index on the current accelerator
+        from . import cuda
+        if not cuda.is_available():
+            raise CudaUnavailableError("Cannot access accelerator device when none is available.")
+        d = device("cuda", d)
+    _default[0] = CPU if d is None else device(d)
+
+
+def get_default_device() -> device:
+    """The device of tensors created without a ``device=`` argument."""
+    d = _default[0]
+    if d.type == "cuda":
+        from . import cuda
+        cuda.cupy()  # raises, as PyTorch does, when CUDA cannot be used
+    return d
+
+
+def resolve(d) -> device:
+    """A creation function's ``device=`` argument: None means the default device."""
+    return _default[0] if d is None else to_device(d)
 
 
 def to_device(d) -> device:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from . import activation, binary, creation, cumulative, elementwise, indexing, join, linalg, math, moments, norm, padding, reduce, resample, scatter, shape, sort
 from . import conv, unfold
+from ._out import plain
 from .views import check_inplace
 from . import pool
 
@@ -25,10 +26,10 @@ def _inplace(fn, name: str):
 
 def _bind() -> None:
     for topic in TOPICS:
-        for name, fn in topic.TENSOR_METHODS.items():
-            setattr(Tensor, name, fn)
+        for name, fn in topic.TENSOR_METHODS.items():  # methods and operators take no out=
+            setattr(Tensor, name, plain(fn))
         for name in topic.INPLACE:
-            setattr(Tensor, name + "_", _inplace(topic.TENSOR_METHODS[name], name + "_"))
+            setattr(Tensor, name + "_", _inplace(plain(topic.TENSOR_METHODS[name]), name + "_"))
 
     e = elementwise
 
@@ -71,7 +72,7 @@ def _bind() -> None:
         "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
     }
     for name, fn in ops.items():
-        setattr(Tensor, name, fn)
+        setattr(Tensor, name, plain(fn))
     for name, method in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"),
                          ("__itruediv__", "div_"), ("__ifloordiv__", "floor_divide_"),
                          ("__imod__", "remainder_"), ("__ipow__", "pow_"), ("__iand__", "bitwise_and_"),

@@ -13,6 +13,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import xp_of
+from ._out import with_out
 from .creation import ones_like, zeros_like
 
 __all__ = [
@@ -296,6 +297,7 @@ def _alpha(a: Tensor, alpha, op: str):
     return dtypes.checked_scalar(alpha, a.dtype, op)
 
 
+@with_out()
 def add(input, other, *, alpha=1) -> Tensor:
     """input + alpha * other, broadcast."""
     a, b = promote(input, other, "add", wrap=True)
@@ -319,6 +321,7 @@ def _check_bool_sub(input, other) -> None:
                            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
+@with_out()
 def sub(input, other, *, alpha=1) -> Tensor:
     """input - alpha * other, broadcast."""
     a, b = promote(input, other, "sub", wrap=True)
@@ -328,6 +331,7 @@ def sub(input, other, *, alpha=1) -> Tensor:
     return Sub.apply(a, b)
 
 
+@with_out()
 def mul(input, other) -> Tensor:
     a, b = promote(input, other, "mul", wrap=True)
     if a._data.dtype == np.bool_:
@@ -351,6 +355,7 @@ def _in_float32(fn, a: Tensor, other, op: str) -> Tensor:
     return cast(fn(x, y), dtypes.float16)
 
 
+@with_out()
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """True division (integers give floats), or rounded with 'trunc' / 'floor'."""
     if rounding_mode is None:
@@ -367,11 +372,13 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     return DivRounded.apply(a, b, rounding_mode)
 
 
+@with_out()
 def floor_divide(input, other) -> Tensor:
     """input // other: the quotient rounded down (Python's //)."""
     return div(input, other, rounding_mode="floor")
 
 
+@with_out()
 def remainder(input, other) -> Tensor:
     """Python's modulo: the result has the sign of the divisor."""
     a, b = promote(input, other, "remainder", wrap=True)
@@ -380,6 +387,7 @@ def remainder(input, other) -> Tensor:
     return Remainder.apply(a, b)
 
 
+@with_out()
 def fmod(input, other) -> Tensor:
     """C's modulo: the result has the sign of the dividend."""
     a, b = promote(input, other, "fmod", wrap=True)
@@ -396,6 +404,7 @@ def neg(input: Tensor) -> Tensor:
     return Neg.apply(input)
 
 
+@with_out()
 def pow(input, exponent) -> Tensor:
     """input ** exponent; either may be a number."""
     if isinstance(input, Tensor) and isinstance(exponent, (numbers.Number, np.generic)):
@@ -429,7 +438,7 @@ def _compare(ufunc, name: str):
         a, b = promote(input, other, name, wrap=True)
         return Tensor._make(ufunc(a._data, b._data))
     op.__name__ = name
-    return op
+    return with_out()(op)
 
 
 eq = _compare(np.equal, "eq")
@@ -453,7 +462,7 @@ def _logical(ufunc, name: str):
         check_broadcast(input._data.shape, other._data.shape, name)
         return Tensor._make(np.asarray(ufunc(input._data != 0, other._data != 0)))
     op.__name__ = name
-    return op
+    return with_out()(op)
 
 
 logical_and = _logical(np.logical_and, "logical_and")
@@ -475,7 +484,7 @@ def _integer_op(ufunc, name: str, kernel: str, no_bool: bool = False):
                    *((dtypes.bool_,) if no_bool else ()), hint=f"{name}: {hint}")
         return Tensor._make(ufunc(a._data, b._data))
     op.__name__ = name
-    return op
+    return with_out()(op)
 
 
 bitwise_and = _integer_op(np.bitwise_and, "bitwise_and", "bitwise_and_cpu")

@@ -15,6 +15,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import xp_of
+from ._out import with_out
 from .elementwise import cast
 from .indexing import index_select
 from .shape import _as_view, _index_view, _shape_arg, expand, reshape, unsqueeze
@@ -71,6 +72,7 @@ class Cat(Function):
         return tuple(out)
 
 
+@with_out("cat")
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate tensors along an existing dimension ``dim``; other sizes must match."""
     tensors = _tensor_list(tensors, "cat")
@@ -116,6 +118,7 @@ class Stack(Function):
                                for i, needed in enumerate(ctx.needs_input_grad[1:]))
 
 
+@with_out("cat")
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dimension ``dim``."""
     tensors = _tensor_list(tensors, "stack")

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ._out import with_out
 from .indexing import index_select, where
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "inner", "einsum", "tensordot",
@@ -67,6 +68,7 @@ class MatMul(Function):
         return ga, gb
 
 
+@with_out("exact")
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: vectors, matrices, broadcast batches."""
     if input._data.ndim == 0 or other._data.ndim == 0:
@@ -88,13 +90,20 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             raise RuntimeError(
                 f"matmul: batch dimensions {list(input.shape[:-2])} and {list(other.shape[:-2])} "
                 f"cannot be broadcast (shapes {list(input.shape)} and {list(other.shape)})") from None
-    return MatMul.apply(input, other)
+    return _MATMUL_NODES.get((input._data.ndim, other._data.ndim), _BATCHED).apply(input, other)
+
+
+# PyTorch's node names of matmul by operand dims (a batched product ends in a view there)
+_MATMUL_NODES = {(1, 1): MatMul.node("DotBackward0"), (2, 1): MatMul.node("MvBackward0"),
+                 (2, 2): MatMul._node, (1, 2): MatMul.node("SqueezeBackward4")}
+_BATCHED = MatMul.node("UnsafeViewBackward0")
 
 
 def _rows(t: Tensor) -> int:
     return int(np.prod(t._data.shape[:-1])) if t._data.ndim > 1 else 1
 
 
+@with_out("exact")
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
     if input._data.ndim != 2 or mat2._data.ndim != 2:
@@ -111,12 +120,14 @@ def _check_batches(input: Tensor, mat2: Tensor, op: str) -> None:
                            f"{list(mat2.shape)}")
 
 
+@with_out("exact")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of two 3-D tensors with the same batch size."""
     _check_batches(input, mat2, "bmm")
     return matmul(input, mat2)
 
 
+@with_out("exact")
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product."""
     if input._data.ndim != 2 or vec._data.ndim != 1:
@@ -125,6 +136,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     return matmul(input, vec)
 
 
+@with_out("exact")
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length."""
     if input._data.ndim != 1 or other._data.ndim != 1:
@@ -192,6 +204,10 @@ class Linear(Function):
         return gx, gw, gb
 
 
+_LINEAR_NODES = (Linear._node, Linear.node("MmBackward0"))  # by "bias is None"
+_LINEAR_VIEW = Linear.node("ViewBackward0")
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias.
 
@@ -211,9 +227,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight._data.ndim == 1:
         out = matmul(input, weight)
     elif bias is None or bias._data.shape in ((), (1,), weight._data.shape[:1]):
-        return Linear.apply(input, weight, bias)
+        # PyTorch's node: addmm (mm without bias) on a matrix; a view of it otherwise
+        node = _LINEAR_NODES[bias is None] if input._data.ndim == 2 else _LINEAR_VIEW
+        return node.apply(input, weight, bias)
     else:  # a bias of another shape broadcasts as in any sum
-        out = Linear.apply(input, weight, None)
+        out = _LINEAR_VIEW.apply(input, weight, None)
     if bias is None:
         return out
     try:
@@ -419,6 +437,7 @@ def _scaled_sum(input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     return product + (input if beta == 1 else input * beta)
 
 
+@with_out("exact")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
     return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
@@ -434,6 +453,7 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tenso
     return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
 
 
+@with_out("exact")
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)

@@ -18,6 +18,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.device import xp_of
+from ._out import with_out
 from .binary import maximum, minimum
 from .creation import ones_like
 from .elementwise import cast
@@ -222,6 +223,7 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     return SumToSize.apply(input, shape)
 
 
+@with_out("accumulate")
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum of elements over ``dim`` (all when None). Integer and bool inputs sum to int64."""
     dims = normalize_dims(dim, input._data.ndim, "sum")
@@ -232,6 +234,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     return Sum.apply(input, dims, keepdim)
 
 
+@with_out()
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim`` (all when None); needs a floating dtype, as in PyTorch."""
     if dtype is not None:
@@ -244,6 +247,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     return Sum.apply(input, dims, keepdim, _count(input._data.shape, dims))
 
 
+@with_out("accumulate")
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """sum() counting NaNs as zero (they get no gradient)."""
     if dtype is not None:
@@ -253,6 +257,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
     return Sum.apply(input, normalize_dims(dim, input._data.ndim, "nansum"), keepdim, None, True)
 
 
+@with_out()
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """mean() of the elements that are not NaN (NaN where there are none)."""
     if dtype is not None:
@@ -296,6 +301,7 @@ def _prod_of_others(x: Tensor, dim: int | None) -> Tensor:
     return before * after
 
 
+@with_out("accumulate")
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of elements over one ``dim`` (all when None). Integer and bool inputs give int64."""
     if dim is not None and not isinstance(dim, (int, np.integer)):
@@ -370,6 +376,7 @@ def _select_along(input: Tensor, dim: int, keepdim: bool, pick, op: str) -> tupl
     return values, _int64(index if keepdim else index.squeeze(d), input._data)
 
 
+@with_out("input")
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (all when empty); the gradient is split evenly among ties."""
     # an empty reduced dim is reported before a repeated one, as in PyTorch
@@ -378,6 +385,7 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     return SelectValue.apply(input, dims, keepdim, np.max, False)
 
 
+@with_out("input")
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (all when empty); the gradient is split evenly among ties."""
     # an empty reduced dim is reported before a repeated one, as in PyTorch
@@ -401,12 +409,14 @@ def _extreme(input: Tensor, dim, keepdim: bool, other, op: str, reduce, arg, ele
     return result(*_select_along(input, dim, keepdim, partial(arg, keepdims=True), op))
 
 
+@with_out()
 def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
     """The largest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
     first maximum; with another tensor, the element-wise maximum."""
     return _extreme(input, dim, keepdim, other, "max", np.max, np.argmax, maximum, return_types.max)
 
 
+@with_out()
 def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
     """The smallest element (a 0-d tensor); with ``dim``, ``(values, indices)`` of each slice's
     first minimum; with another tensor, the element-wise minimum."""
@@ -427,11 +437,13 @@ def _arg_extreme(input: Tensor, dim, keepdim: bool, fn, op: str) -> Tensor:
     return _int64(fn(arr, axis=d, keepdims=keepdim), arr)
 
 
+@with_out("exact")
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the first maximum over ``dim`` (of the flattened tensor when None)."""
     return _arg_extreme(input, dim, keepdim, np.argmax, "argmax")
 
 
+@with_out("exact")
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the first minimum over ``dim`` (of the flattened tensor when None)."""
     return _arg_extreme(input, dim, keepdim, np.argmin, "argmin")
@@ -474,11 +486,13 @@ def _median(input: Tensor, dim, keepdim: bool, ignore_nan: bool, op: str):
     return SelectValue.apply(input, None, False, reducer)
 
 
+@with_out()
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """The lower median (NaN if any element is NaN); with ``dim``, ``(values, indices)``."""
     return _median(input, dim, keepdim, False, "median")
 
 
+@with_out()
 def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """median() of the elements that are not NaN."""
     return _median(input, dim, keepdim, True, "nanmedian")
