@@ -13,6 +13,7 @@ _warnings.filterwarnings(
     message=r"(divide by zero|invalid value|overflow|underflow) encountered")
 
 from ._tensor import Size, Tensor
+from ._tensor_types import *  # noqa: F401,F403  (FloatTensor, LongTensor, ...)
 from .backend import dtypes as _dtypes
 from .backend.device import device, get_default_device, set_default_device
 from ._layout import (
@@ -62,6 +63,7 @@ from .serialization import load, save
 from . import nn
 from . import optim
 from . import io, onnx
+from . import jit, random, testing
 from ._summary import summary
 
 __version__ = "0.1.0"

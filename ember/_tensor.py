@@ -42,11 +42,8 @@ class Tensor:
 
     def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
         # torch.Tensor(2, 3) is an uninitialised 2x3 float tensor; torch.Tensor(data) copies data.
-        from .ops.creation import tensor, empty
-        if len(args) == 1 and not isinstance(args[0], int):
-            src = tensor(args[0], dtype=dtype or dtypes.get_default_dtype(), device=device)
-        else:
-            src = empty(*args, dtype=dtype, device=device)
+        from ._tensor_types import legacy_new
+        src = legacy_new(dtype or dtypes.get_default_dtype(), args, device, "Tensor")
         Tensor._init(self, src._data, requires_grad)
 
     def _init(self, data, requires_grad=False, grad_fn=None, output_nr=0):
@@ -352,10 +349,19 @@ class Tensor:
             out = self.clone()
         return out
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False):
+        """The legacy type name ("ember.FloatTensor"), or a cast to ``dtype``: a dtype, a
+        legacy type (ember.LongTensor) or its name ("torch.LongTensor" too)."""
         if dtype is None:
-            return f"ember.{_TYPE_NAMES[self.dtype.name]}Tensor"
-        return self.to(dtype)
+            return f"ember.{'cuda.' if self.is_cuda else ''}{self.dtype.kernel_name}Tensor"
+        from ._tensor_types import parse_type
+        dtype, device = parse_type(dtype)
+        return self.to(device, dtype)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        """This tensor cast to ``other``'s dtype (and moved to its device), like
+        ``self.type(other.type())``."""
+        return self.to(other.device, other.dtype)
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -479,11 +485,6 @@ class Tensor:
         out.__dict__.update({k: v for k, v in self.__dict__.items()})
         memo[id(self)] = out
         return out
-
-
-# PyTorch's legacy tensor type names, as Tensor.type() reports them (ember.FloatTensor, ...).
-_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
-               "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool"}
 
 
 from .autograd import function as _function  # noqa: E402  (needs Tensor, defined above)

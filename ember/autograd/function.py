@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .grad_mode import state
+from .node_names import node_name
 
 _FREED = None  # marks saved tensors released after backward
 
@@ -32,9 +33,25 @@ class Function:
     _materialize = True
     needs_input_grad = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_node" not in cls.__dict__:  # not itself a node class (node_class defines _node)
+            cls._node = node_class(cls, node_name(cls))
+
+    @classmethod
+    def node(cls, name: str) -> type:
+        """The node class of this op named ``name`` (PyTorch's name for the overload that
+        reuses this primitive, e.g. mean is a Sum that says MeanBackward0)."""
+        key = (cls, name)
+        if key not in _NAMED:
+            _NAMED[key] = node_class(cls, name)
+        return _NAMED[key]
+
     @classmethod
     def apply(cls, *args):
-        ctx = _new(cls)
+        if PROFILER is not None:  # the only cost of profiling support when no profiler runs
+            return PROFILER.record(cls, args)
+        ctx = _new(cls._node)
         if state.enabled:
             for a in args:
                 if isinstance(a, Tensor):
@@ -135,7 +152,7 @@ class Function:
 
     # ---- graph-node interface ----------------------------------------------------
     def name(self) -> str:
-        return f"{type(self).__name__}Backward0"
+        return type(self).__name__
 
     @property
     def next_functions(self) -> tuple:
@@ -223,8 +240,22 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
+def node_class(cls: type, name: str) -> type:
+    """The class of ``cls``'s graph nodes: ``cls`` itself under PyTorch's node name, so
+    ``type(t.grad_fn).__name__`` and ``t.grad_fn.name()`` read "MulBackward0" while the op
+    keeps its own name (a user's ``MyFn`` makes ``MyFnBackward`` nodes, as in PyTorch)."""
+    node = type(cls)(name, (cls,), {"_node": None, "__module__": cls.__module__,
+                                    "__qualname__": name})
+    node._node = node
+    return node
+
+
 _NO_GRADS = tuple((False,) * n for n in range(8))
+_NAMED: dict = {}
 _new = object.__new__
+
+# The active autograd profiler (ember.autograd.profiler sets it), timing every apply.
+PROFILER = None
 
 # Bound by ember/_tensor.py once Tensor exists (the two modules need each other).
 Tensor = None

@@ -176,8 +176,31 @@ class IndexPut(Function):
 def getitem(self: Tensor, idx) -> Tensor:
     """``x[idx]``: ints, slices with steps, None, Ellipsis, bool masks and integer tensors."""
     index = to_index(idx)
-    out = GetItem.apply(self, index)
-    return _as_view(out, self) if index[1] is None else out
+    if index[1] is not None:
+        return GetItem.apply(self, index)
+    return _as_view(_basic_node(idx).apply(self, index), self)
+
+
+# PyTorch's node names of a basic index: the last step it takes (x[0] selects, x[1:] slices,
+# x[:, None] unsqueezes; x[...] and x[:, :] only alias).
+_SELECT, _SLICE, _UNSQUEEZE, _ALIAS = (GetItem.node(n) for n in (
+    "SelectBackward0", "SliceBackward0", "UnsqueezeBackward0", "AliasBackward0"))
+_FULL = slice(None)
+
+
+def _basic_node(idx) -> type:
+    if isinstance(idx, slice):
+        return _SLICE  # a lone slice, even a full one, is a slice in PyTorch
+    node = _ALIAS
+    for c in idx if isinstance(idx, tuple) else (idx,):
+        if c is None:
+            node = _UNSQUEEZE
+        elif isinstance(c, slice):
+            if c != _FULL:
+                node = _SLICE
+        elif c is not Ellipsis:
+            node = _SELECT
+    return node
 
 
 def _value(value, like: Tensor, op: str) -> Tensor:

@@ -90,7 +90,13 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             raise RuntimeError(
                 f"matmul: batch dimensions {list(input.shape[:-2])} and {list(other.shape[:-2])} "
                 f"cannot be broadcast (shapes {list(input.shape)} and {list(other.shape)})") from None
-    return MatMul.apply(input, other)
+    return _MATMUL_NODES.get((input._data.ndim, other._data.ndim), _BATCHED).apply(input, other)
+
+
+# PyTorch's node names of matmul by operand dims (a batched product ends in a view there)
+_MATMUL_NODES = {(1, 1): MatMul.node("DotBackward0"), (2, 1): MatMul.node("MvBackward0"),
+                 (2, 2): MatMul._node, (1, 2): MatMul.node("SqueezeBackward4")}
+_BATCHED = MatMul.node("UnsafeViewBackward0")
 
 
 def _rows(t: Tensor) -> int:
@@ -198,6 +204,10 @@ class Linear(Function):
         return gx, gw, gb
 
 
+_LINEAR_NODES = (Linear._node, Linear.node("MmBackward0"))  # by "bias is None"
+_LINEAR_VIEW = Linear.node("ViewBackward0")
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias.
 
@@ -217,9 +227,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight._data.ndim == 1:
         out = matmul(input, weight)
     elif bias is None or bias._data.shape in ((), (1,), weight._data.shape[:1]):
-        return Linear.apply(input, weight, bias)
+        # PyTorch's node: addmm (mm without bias) on a matrix; a view of it otherwise
+        node = _LINEAR_NODES[bias is None] if input._data.ndim == 2 else _LINEAR_VIEW
+        return node.apply(input, weight, bias)
     else:  # a bias of another shape broadcasts as in any sum
-        out = Linear.apply(input, weight, None)
+        out = _LINEAR_NODES[True].apply(input, weight, None)
     if bias is None:
         return out
     try:

@@ -132,7 +132,10 @@ def _moments(input: Tensor, dim, unbiased, keepdim: bool, correction, op: str, r
     if dof == 0:
         warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than "
                       "the reduction factor (input numel divided by output numel).", stacklevel=3)
-    return Variance.apply(input, dims, keepdim, dof, root)
+    return (_STD if root else Variance).apply(input, dims, keepdim, dof, root)
+
+
+_STD = Variance.node("StdBackward0")
 
 
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,

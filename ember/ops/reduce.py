@@ -223,6 +223,12 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     return SumToSize.apply(input, shape)
 
 
+# PyTorch's node names of the overloads Sum serves (sum(dim) and mean(dim) are a second overload).
+_SUM_DIM, _MEAN, _MEAN_DIM, _NANSUM = (Sum.node(n) for n in (
+    "SumBackward1", "MeanBackward0", "MeanBackward1", "NansumBackward0"))
+_SUM = Sum._node
+
+
 @with_out("accumulate")
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum of elements over ``dim`` (all when None). Integer and bool inputs sum to int64."""
@@ -231,7 +237,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         input = input.to(dtype)
     elif input._data.dtype.kind in "biu":
         input = input.to(dtypes.int64)
-    return Sum.apply(input, dims, keepdim)
+    return (_SUM if dim is None else _SUM_DIM).apply(input, dims, keepdim)
 
 
 @with_out()
@@ -244,7 +250,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {input.dtype}. Convert first, e.g. x.float().mean()")
     dims = normalize_dims(dim, input._data.ndim, "mean")
-    return Sum.apply(input, dims, keepdim, _count(input._data.shape, dims))
+    return (_MEAN if dim is None else _MEAN_DIM).apply(input, dims, keepdim,
+                                                       _count(input._data.shape, dims))
 
 
 @with_out("accumulate")
@@ -254,7 +261,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
         input = input.to(dtype)
     if not input.is_floating_point():
         return sum(input, dim, keepdim)
-    return Sum.apply(input, normalize_dims(dim, input._data.ndim, "nansum"), keepdim, None, True)
+    return _NANSUM.apply(input, normalize_dims(dim, input._data.ndim, "nansum"), keepdim, None, True)
 
 
 @with_out()
@@ -364,6 +371,10 @@ class TakeAlong(Function):
         return where(Tensor._make(chosen), grad, 0.0), None, None, None
 
 
+# max/min along a dim: PyTorch's names of their nodes (other ops keep TakeAlong's)
+_ALONG_NODES = {"max": TakeAlong.node("MaxBackward0"), "min": TakeAlong.node("MinBackward0")}
+
+
 def _select_along(input: Tensor, dim: int, keepdim: bool, pick, op: str) -> tuple:
     """Values and int64 indices of the element ``pick(array, dim)`` chooses in each slice
     (``pick`` returns the index with the reduced dimension kept)."""
@@ -372,7 +383,7 @@ def _select_along(input: Tensor, dim: int, keepdim: bool, pick, op: str) -> tupl
         input, keepdim = input.reshape(1), False
     _check_nonempty(input, (d,), op)
     index = pick(input._data, d)
-    values = TakeAlong.apply(input, index, d, keepdim)
+    values = (_ALONG_NODES.get(op) or TakeAlong).apply(input, index, d, keepdim)
     return values, _int64(index if keepdim else index.squeeze(d), input._data)
 
 
@@ -382,7 +393,7 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     # an empty reduced dim is reported before a repeated one, as in PyTorch
     _check_nonempty(input, normalize_dims(dim, input._data.ndim, "amax", unique=False), "amax")
     dims = normalize_dims(dim, input._data.ndim, "amax")
-    return SelectValue.apply(input, dims, keepdim, np.max, False)
+    return SelectValue.node("AmaxBackward0").apply(input, dims, keepdim, np.max, False)
 
 
 @with_out("input")
@@ -391,7 +402,7 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     # an empty reduced dim is reported before a repeated one, as in PyTorch
     _check_nonempty(input, normalize_dims(dim, input._data.ndim, "amin", unique=False), "amin")
     dims = normalize_dims(dim, input._data.ndim, "amin")
-    return SelectValue.apply(input, dims, keepdim, np.min, False)
+    return SelectValue.node("AminBackward0").apply(input, dims, keepdim, np.min, False)
 
 
 def _extreme(input: Tensor, dim, keepdim: bool, other, op: str, reduce, arg, elementwise, result):
@@ -405,7 +416,7 @@ def _extreme(input: Tensor, dim, keepdim: bool, other, op: str, reduce, arg, ele
         return elementwise(input, other)
     if dim is None:
         _check_nonempty(input, None, op)
-        return SelectValue.apply(input, None, False, reduce)
+        return SelectValue.node(f"{op.capitalize()}Backward1").apply(input, None, False, reduce)
     return result(*_select_along(input, dim, keepdim, partial(arg, keepdims=True), op))
 
 

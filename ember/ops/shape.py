@@ -149,11 +149,16 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
+# PyTorch's node names of the views Reshape and Permute make
+_UNSQUEEZE = Reshape.node("UnsqueezeBackward0")
+_SQUEEZE = tuple(Reshape.node(f"SqueezeBackward{i}") for i in range(3))  # (), (dim), (dims)
+
+
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """A view with a size-1 dimension inserted at ``dim``."""
     d = input._wrap_dim(dim, input._data.ndim + 1)
     shape = input._data.shape[:d] + (1,) + input._data.shape[d:]
-    return _as_view(Reshape.apply(input, shape), input)
+    return _as_view(_UNSQUEEZE.apply(input, shape), input)
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
@@ -167,7 +172,8 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     if not dims:
         return input
     new = tuple(s for i, s in enumerate(shape) if i not in dims)
-    return _as_view(Reshape.apply(input, new), input)
+    overload = 0 if dim is None else 1 if isinstance(dim, (int, np.integer)) else 2
+    return _as_view(_SQUEEZE[overload].apply(input, new), input)
 
 
 # ---- permuting ---------------------------------------------------------------------
@@ -209,17 +215,18 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = input._wrap_dim(dim0), input._wrap_dim(dim1)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return mark_view(Permute.apply(input, tuple(dims)), input)
+    return mark_view(_TRANSPOSE.apply(input, tuple(dims)), input)
 
 
 swapaxes = swapdims = transpose
+_TRANSPOSE, _T = Permute.node("TransposeBackward0"), Permute.node("TBackward0")
 
 
 def t(input: Tensor) -> Tensor:
     """Transpose of a matrix (0-d and 1-d tensors are returned as they are)."""
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
-    return transpose(input, 0, 1) if input._data.ndim == 2 else input
+    return mark_view(_T.apply(input, (1, 0)), input) if input._data.ndim == 2 else input
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
