@@ -96,8 +96,9 @@ class _ConvNd(Module):
             s += f", padding_mode={self.padding_mode}"
         return s
 
-    def _check_input(self, input: Tensor) -> None:
-        """Raise an error naming this layer for an input it cannot take."""
+    def _check_input(self, input: Tensor, weight: Tensor) -> None:
+        """Raise an error naming this layer for an input it cannot take (``weight`` passed in:
+        a parametrized weight is recomputed at every read of ``self.weight``)."""
         if not isinstance(input, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(input).__name__}")
         k, c = self._k, self.in_channels
@@ -116,9 +117,9 @@ class _ConvNd(Module):
                         f"inputs add the channel dim with x.unsqueeze(1).")
             raise RuntimeError(f"{self!r}: expected input with {c} channels (shape (N, {c}, {spatial})), got "
                                f"shape {shape}.{hint}")
-        if input.dtype != self.weight.dtype:
-            raise RuntimeError(f"{self!r}: expected input of dtype {self.weight.dtype} (the weight's), got "
-                               f"{input.dtype}. Convert the input (x.to({self.weight.dtype})) or the layer "
+        if input.dtype != weight.dtype:
+            raise RuntimeError(f"{self!r}: expected input of dtype {weight.dtype} (the weight's), got "
+                               f"{input.dtype}. Convert the input (x.to({weight.dtype})) or the layer "
                                f"(layer.to({input.dtype})).")
 
 
@@ -139,9 +140,10 @@ class _Conv(_ConvNd):
         return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def forward(self, input: Tensor) -> Tensor:
-        self._check_input(input)
+        weight = self.weight
+        self._check_input(input, weight)
         try:
-            return self._conv_forward(input, self.weight, self.bias)
+            return self._conv_forward(input, weight, self.bias)
         except RuntimeError as e:  # e.g. an input smaller than the kernel: say which layer
             raise RuntimeError(f"{self!r}: {e}") from None
 
@@ -214,10 +216,11 @@ class _ConvTranspose(_ConvNd):
         return tuple(o - m for o, m in zip(size, smallest))
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        self._check_input(input)
+        weight = self.weight
+        self._check_input(input, weight)
         output_padding = self._output_padding(input, output_size)
         try:
-            return type(self)._conv_transpose(input, self.weight, self.bias, self.stride, self.padding,
+            return type(self)._conv_transpose(input, weight, self.bias, self.stride, self.padding,
                                               output_padding, self.groups, self.dilation)
         except RuntimeError as e:
             raise RuntimeError(f"{self!r}: {e}") from None
