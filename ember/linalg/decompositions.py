@@ -21,7 +21,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """(L, info): info (int32, per matrix) is 0 on success, else the order of the first leading
     minor that is not positive-definite (L is NaN for that matrix here)."""
-    check_matrix(A, "linalg.cholesky_ex")
+    check_matrix(A, "linalg.cholesky")
     try:
         out = Cholesky.apply(A, upper)
         info = np.zeros(A.shape[:-2], np.int32)

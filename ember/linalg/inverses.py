@@ -31,7 +31,7 @@ def guarded(A: Tensor, info: np.ndarray, fn) -> Tensor:
 def inv_ex(A: Tensor, *, check_errors: bool = False):
     """(inverse, info): info (int32, per matrix) is LAPACK's getrf code, 0 on success and the
     index of the first zero pivot for a singular matrix, whose inverse is NaN here."""
-    check_matrix(A, "linalg.inv_ex")
+    check_matrix(A, "linalg.inv")
     try:
         out = Inverse.apply(A)
         info = np.zeros(A.shape[:-2], np.int32)

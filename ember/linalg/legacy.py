@@ -16,7 +16,7 @@ __all__ = ["det", "logdet", "slogdet", "inverse", "pinverse", "cholesky", "qr", 
 def logdet(input: Tensor) -> Tensor:
     """log(det(A)): nan where det < 0, -inf where it is 0."""
     sign, logabs = _slogdet(input)
-    return logabs + sign.log()  # log(1) = 0, log(-1) = nan, log(0) = -inf; sign has no gradient
+    return logabs + sign.log()  # log(1) = 0, log(-1) = nan, log(0) = -inf; sign's gradient is 0
 
 
 def slogdet(input: Tensor):

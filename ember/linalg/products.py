@@ -34,12 +34,13 @@ def multi_dot(tensors) -> Tensor:
     tensors = list(tensors)
     if len(tensors) < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    last = len(tensors) - 1
     for i, t in enumerate(tensors):
-        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
-        if t.ndim not in allowed:
-            where_ = "first and last tensors" if i in (0, len(tensors) - 1) else f"tensor {i}"
-            raise RuntimeError(f"multi_dot(): {where_} must be {' or '.join(f'{d}D' for d in allowed)} "
+        if i in (0, last) and t.ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the {'first' if i == 0 else 'last'} tensor must be 1D or 2D "
                                f"but got {t.ndim}D")
+        if 0 < i < last and t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
     out = tensors[0]
     for t in tensors[1:]:
         out = out @ t

@@ -17,12 +17,15 @@ def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:
 
 
 def _as_matrix_rhs(A: Tensor, B: Tensor, op: str, left: bool = True):
-    check_matrix(A, op, square=op != "torch.linalg.lstsq")
+    check_matrix(A, op.replace("torch.", ""), square=op != "torch.linalg.lstsq")
     if not isinstance(B, Tensor):
         raise TypeError(f"{op}: expected a Tensor as B, got {type(B).__name__}")
     check_same_dtype(A, B, op.replace("torch.", ""))
     vector = _is_vector_rhs(A, B)
     b = B.unsqueeze(-1) if vector else B
+    if b.shape[-2] != A.shape[-2] and op == "torch.linalg.lstsq":
+        raise RuntimeError(f"{op}: input.size(-2) should match other.size(-2) (A is {list(A.shape)}, B is "
+                           f"{list(B.shape)})")
     if b.shape[-2] != A.shape[-2]:
         raise RuntimeError(f"{op.replace('torch.', '')}: Incompatible shapes of A and B for the "
                            f"equation {'AX = B' if left else 'XA = B'} ({A.shape[-2]}x{A.shape[-1]} and "

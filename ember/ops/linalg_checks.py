@@ -51,6 +51,11 @@ def lu_info(m: np.ndarray) -> int:
     """getrf's info of one square matrix: the 1-based index of the first zero pivot of its
     partially pivoted LU (0 when there is none). Rounding may leave a tiny pivot where LAPACK
     found an exact zero; the smallest pivot is reported then."""
+    try:
+        np.linalg.inv(m)  # LAPACK's own verdict on singularity
+        return 0
+    except np.linalg.LinAlgError:
+        pass
     u = np.array(m, dtype=np.float64, copy=True)
     n = u.shape[0]
     pivots = np.empty(n)

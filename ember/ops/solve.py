@@ -65,11 +65,10 @@ class SlogDet(Function):
     def forward(ctx, a):
         sign, logabs = (_array(v) for v in np.linalg.slogdet(a._data))
         ctx.save_for_backward(a)
-        ctx.mark_non_differentiable(sign)
         return sign, logabs
 
     @staticmethod
-    def backward(ctx, gsign, glog):
+    def backward(ctx, gsign, glog):  # sign is piecewise constant: its gradient is 0 (as in PyTorch)
         a, = ctx.saved_tensors
         return glog[..., None, None] * Inverse.apply(a).mT
 
