@@ -59,8 +59,8 @@ def _compare(actual, expected, path: tuple, opts: dict) -> None:
     elif not a_tensor and not e_tensor and _is_number(actual) and _is_number(expected):
         _compare_scalars(actual, expected, path, opts)
     else:
-        raise TypeError(f"No comparison pair was able to handle inputs of type {type(actual)} and "
-                        f"{type(expected)}.")
+        raise TypeError(f"No comparison pair was able to handle inputs of type {_type_name(actual)} "
+                        f"and {_type_name(expected)}.")
 
 
 def _compare_tensors(actual, expected, path: tuple, opts: dict) -> None:
@@ -84,9 +84,12 @@ def _compare_tensors(actual, expected, path: tuple, opts: dict) -> None:
     if close.all():
         return
     exact = rtol == 0 and atol == 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        abs_diff = np.array(np.abs(a64 - e64))  # np.array: 0-d results stay writable arrays
-        rel_diff = np.array(abs_diff / np.abs(e64))
+    # the reported differences are computed in the promoted floating dtype, as PyTorch does
+    work = np.result_type(a.dtype, e.dtype)
+    work = work if work.kind == "f" else dtypes.get_default_dtype().np
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        abs_diff = np.array(np.abs(a64 - e64)).astype(work)  # np.array: 0-d stays an array
+        rel_diff = np.array(abs_diff / np.abs(e64).astype(work))
     abs_diff[close], rel_diff[close] = 0, 0
     bad, total = int((~close).sum()), close.size
     i_abs, i_rel = _argmax(abs_diff), _argmax(rel_diff)
@@ -108,9 +111,12 @@ def _compare_scalars(actual, expected, path: tuple, opts: dict) -> None:
         rtol, atol = (0.0, 0.0) if opts["rtol"] is None else (opts["rtol"], opts["atol"])
     else:
         rtol, atol = _SCALAR_TOL if opts["rtol"] is None else (opts["rtol"], opts["atol"])
-    a, e = complex(actual), complex(expected)
+    if isinstance(actual, complex) or isinstance(expected, complex):
+        a, e = complex(actual), complex(expected)
+    else:  # kept int when both are, so the difference prints as PyTorch's does
+        a, e = actual, expected
     if a == e or abs(a - e) <= atol + rtol * abs(e) or (
-            opts["equal_nan"] and _isnan(a) and _isnan(e)):
+            opts["equal_nan"] and _isnan(complex(a)) and _isnan(complex(e))):
         return
     diff = abs(a - e)
     rel = diff / abs(e) if e != 0 else math.inf
@@ -152,6 +158,10 @@ def _array(x) -> np.ndarray:
 
 def _tensor_like(x) -> bool:
     return isinstance(x, (Tensor, np.ndarray))
+
+
+def _type_name(x) -> str:
+    return "<class 'ember.Tensor'>" if isinstance(x, Tensor) else str(type(x))
 
 
 def _is_number(x) -> bool:
