@@ -87,10 +87,9 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     s = np.linalg.svd(A._data, compute_uv=False)
     rank = np.sum(s > rcond * np.max(s, axis=-1, keepdims=True, initial=0), axis=-1).astype(np.int64)
     empty = Tensor._make(np.empty((0,), dt))
-    residuals = empty
+    residuals = x.flatten()[:0]  # empty, but attached to the graph as PyTorch's is
     if driver != "gelsy" and m > n and (driver == "gels" or bool(np.all(rank == n))):
-        residuals = ((A @ x - b) ** 2).sum(-2)
-        residuals = residuals.squeeze(-1) if vector else residuals
+        residuals = ((A @ x - b) ** 2).sum(-2)  # (*, 1) for a vector B, as in PyTorch
     return return_types.linalg_lstsq(
         x.squeeze(-1) if vector else x, residuals,
         Tensor._make(np.empty((0,), np.int64) if driver == "gels" else rank),
