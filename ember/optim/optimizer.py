@@ -1,4 +1,5 @@
-"""Optimizer: parameter groups, per-parameter state, state_dict and step hooks.
+"""Optimizer: parameter groups, per-parameter state, state_dict, and hooks around step,
+state_dict and load_state_dict.
 
 Each algorithm (sgd.py, adam.py, ...) validates its arguments in ``__init__`` and
 implements ``_step_group(group)``: the update of one parameter group, written as
@@ -9,16 +10,17 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .._tensor import Tensor, _RemovableHandle
+from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from ..backend import dtypes
+from ..nn.modules.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
 
@@ -50,20 +52,23 @@ def _with_hooks(step: Callable) -> Callable:
         if self._in_step:  # a subclass's step calling super().step(): hooks already ran
             return step(self, *args, **kwargs)
         self._opt_called = True  # read by LRScheduler to warn about a wrong call order
-        for hook in list(self._step_pre_hooks):
+        # As in PyTorch, hooks see the optimizer itself as args[0], and a pre-hook's new
+        # args must keep it there.
+        args = (self, *args)
+        for hook in list(self._step_pre_hooks.values()):
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
                     raise RuntimeError(
-                        f"optimizer step pre-hook must return None or a tuple of (new_args, "
-                        f"new_kwargs), but got {result}.")
+                        f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                        f"{result}.")
                 args, kwargs = result
         self._in_step = True
         try:
-            out = step(self, *args, **kwargs)
+            out = step(*args, **kwargs)
         finally:
             self._in_step = False
-        for hook in list(self._step_post_hooks):
+        for hook in list(self._step_post_hooks.values()):
             hook(self, args, kwargs)
         return out
 
@@ -81,6 +86,9 @@ class Optimizer:
     """
 
     _in_step = False
+    _HOOK_TABLES = ("_step_pre_hooks", "_step_post_hooks", "_state_dict_pre_hooks",
+                    "_state_dict_post_hooks", "_load_state_dict_pre_hooks",
+                    "_load_state_dict_post_hooks")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -89,8 +97,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self._step_pre_hooks: list = []
-        self._step_post_hooks: list = []
+        self._init_hooks()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {_typename(params)}")
@@ -110,7 +117,11 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._step_pre_hooks, self._step_post_hooks = [], []
+        self._init_hooks()
+
+    def _init_hooks(self) -> None:
+        for name in self._HOOK_TABLES:
+            setattr(self, name, OrderedDict())
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -206,15 +217,34 @@ class Optimizer:
             f"{type(self).__name__} must implement step() (or _step_group(group) for the update "
             "of one parameter group)")
 
-    def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` before each step; it may return new (args, kwargs)."""
-        self._step_pre_hooks.append(hook)
-        return _RemovableHandle(self._step_pre_hooks, hook)
+        return _add_hook(self._step_pre_hooks, hook)
 
-    def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` after each step."""
-        self._step_post_hooks.append(hook)
-        return _RemovableHandle(self._step_post_hooks, hook)
+        return _add_hook(self._step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer)`` before :meth:`state_dict` builds the dict (first, with
+        ``prepend``)."""
+        return _add_hook(self._state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` on the dict :meth:`state_dict` built; a non-None
+        result replaces it."""
+        return _add_hook(self._state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable,
+                                          prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` before :meth:`load_state_dict` reads the dict (a
+        shallow copy of the caller's); a non-None result is loaded instead."""
+        return _add_hook(self._load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable,
+                                           prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer)`` after :meth:`load_state_dict` has loaded the state."""
+        return _add_hook(self._load_state_dict_post_hooks, hook, prepend)
 
     # ---- checkpoints -----------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -223,6 +253,8 @@ class Optimizer:
         Parameters are replaced by their position across all groups, so the dict can
         be loaded into an optimizer built over other tensors of the same shapes.
         """
+        for hook in list(self._state_dict_pre_hooks.values()):
+            hook(self)
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -232,11 +264,21 @@ class Optimizer:
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
         state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
-        return {"state": state, "param_groups": groups}
+        state_dict = {"state": state, "param_groups": groups}
+        for hook in list(self._state_dict_post_hooks.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state from :meth:`state_dict`; floating state is cast to each parameter's
         dtype and device (except ``'step'``)."""
+        state_dict = state_dict.copy()  # pre-hooks may change the dict, never the caller's
+        for hook in list(self._load_state_dict_pre_hooks.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -259,6 +301,16 @@ class Optimizer:
                 saved["param_names"] = group["param_names"]
         self.state = state
         self.param_groups = saved_groups
+        for hook in list(self._load_state_dict_post_hooks.values()):
+            hook(self)
+
+
+def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 
 
 def _cast_state(param: Tensor, value, key=None):

