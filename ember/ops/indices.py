@@ -44,7 +44,7 @@ def _gathers(e) -> bool:
     """Whether an entry as written is an advanced index (a mask, a list or a non-scalar tensor)."""
     if isinstance(e, Tensor):
         return not (e._data.ndim == 0 and e._data.dtype.kind in "iu" and e._data.dtype != np.uint8)
-    return type(e) is bool or isinstance(e, (list, tuple, np.ndarray))
+    return type(e) is bool or isinstance(e, (list, tuple, range, np.ndarray))
 
 
 def _span(e) -> int:
@@ -92,7 +92,7 @@ def _entry(i):
             raise ValueError("slice step cannot be zero" if step == 0 else
                              "step must be greater than zero (reverse with x.flip(dim) instead)")
         return slice(start, stop, step)
-    if isinstance(i, (list, tuple, np.ndarray)):
+    if isinstance(i, (list, tuple, range, np.ndarray)):  # x[range(n), y] as x[list(range(n)), y]
         return _sequence(i)
     if isinstance(i, str):
         raise TypeError(f"a str cannot index a tensor (got {i!r})")
@@ -165,7 +165,7 @@ def _as_tuple(idx) -> tuple:
     # A short list holding sequences, tensors, slices, None or ... is a tuple of indices (NumPy's
     # legacy rule, kept by PyTorch): x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]].
     if isinstance(idx, list) and len(idx) < 32 and any(
-            isinstance(i, (list, tuple, Tensor, slice)) or i is None or i is Ellipsis for i in idx):
+            isinstance(i, (list, tuple, range, Tensor, slice)) or i is None or i is Ellipsis for i in idx):
         return tuple(idx)
     return (idx,)
 

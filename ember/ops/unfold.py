@@ -1,10 +1,15 @@
 """nn.functional.unfold and fold: sliding blocks of an image as columns (im2col) and back
-(col2im, summing overlaps). Each is the other's gradient."""
+(col2im, summing overlaps), each the other's gradient; and Tensor.unfold, the sliding windows
+of one dimension as a view."""
 from __future__ import annotations
+
+import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend.device import xp_of
 from .conv import Geometry, col2im, expand_param, im2col
+from .views import mark_view
 
 __all__ = ["unfold", "fold"]
 
@@ -115,5 +120,67 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     return out if batched else out.squeeze(0)
 
 
-TENSOR_METHODS: dict = {}
+# ---- Tensor.unfold: the windows of one dimension, as a view -----------------------------
+class SlidingWindows(Function):
+    """Windows of ``size`` elements every ``step`` along ``dim``, as a new last dimension: a
+    strided view of the input (read-only where windows overlap, as for expand)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        ctx.args = (x._data.shape, dim, size, step)
+        return _windows(x._data, dim, size, step)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return UnfoldBackward.apply(grad, *ctx.args), None, None, None
+
+
+class UnfoldBackward(Function):
+    """The adjoint of SlidingWindows: each window's gradient added back where it read."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, dim, size, step):
+        ctx.args = (dim, size, step)
+        g = grad._data
+        out = xp_of(g).zeros(shape, dtype=g.dtype)
+        n = g.shape[dim]
+        for k in range(size):  # one strided slice per window position, never per window
+            out[(slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # a copy: the gathered windows of a gradient must not be a read-only overlapping view
+        return SlidingWindows.apply(grad, *ctx.args).clone(), None, None, None, None
+
+
+def _windows(x, dim: int, size: int, step: int):
+    n = (x.shape[dim] - size) // step + 1
+    shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
+    strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
+    if isinstance(x, np.ndarray):
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=step >= size)
+    return xp_of(x).lib.stride_tricks.as_strided(x, shape, strides)
+
+
+_TENSOR_UNFOLD = SlidingWindows.node("UnfoldBackward0")
+
+
+def tensor_unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """A view of the windows of ``size`` elements every ``step`` along ``dimension``, which
+    becomes the number of windows; the window is a new last dimension."""
+    d = self._wrap_dim(dimension)
+    length = self._data.shape[d] if self._data.ndim else 1
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if self._data.ndim == 0:  # a 0-d tensor unfolds as one element: shape (size,)
+        return self.reshape(1).unfold(0, size, step).reshape(size)
+    return mark_view(_TENSOR_UNFOLD.apply(self, d, int(size), int(step)), self)
+
+
+TENSOR_METHODS: dict = {"unfold": tensor_unfold}
 INPLACE: list = []
