@@ -1,4 +1,5 @@
-"""``ember.utils``: data loading (``ember.utils.data``)."""
-from . import data
+"""``ember.utils``: data loading (``ember.utils.data``), activation checkpointing
+(``ember.utils.checkpoint``); ``ember.utils.tensorboard`` is imported on demand, as PyTorch's."""
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]
