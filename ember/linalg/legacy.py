@@ -3,8 +3,11 @@ PyTorch's older conventions where they differ from ember.linalg's: svd returns V
 and takes ``some``, qr takes ``some``, pinverse takes ``rcond``."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import return_types
 from .._tensor import Tensor
+from ..ops.indexing import where
 from .decompositions import cholesky as _cholesky, qr as _qr, svd as _svd, svdvals
 from .inverses import det, inv, pinv, slogdet as _slogdet
 from .products import matrix_exp, matrix_power
@@ -16,7 +19,8 @@ __all__ = ["det", "logdet", "slogdet", "inverse", "pinverse", "cholesky", "qr", 
 def logdet(input: Tensor) -> Tensor:
     """log(det(A)): nan where det < 0, -inf where it is 0."""
     sign, logabs = _slogdet(input)
-    return logabs + sign.log()  # log(1) = 0, log(-1) = nan, log(0) = -inf; sign's gradient is 0
+    # nan where det < 0, with a zero gradient there (as PyTorch's): not log(sign) + logabs
+    return where(sign < 0, Tensor._make(np.asarray(np.nan, logabs._data.dtype)), logabs)
 
 
 def slogdet(input: Tensor):
