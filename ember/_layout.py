@@ -20,7 +20,7 @@ class layout:
         return f"ember.{self.name}"
 
     def __reduce__(self):  # singletons, also across pickling
-        return (getattr, (_module(), self.name))
+        return (_from_name, (self.name,))
 
 
 class memory_format:
@@ -35,12 +35,11 @@ class memory_format:
         return f"ember.{self.name}"
 
     def __reduce__(self):
-        return (getattr, (_module(), self.name))
+        return (_from_name, (self.name,))
 
 
-def _module():
-    import importlib
-    return importlib.import_module(__name__)
+def _from_name(name: str):
+    return globals()[name]
 
 
 strided = layout("strided")

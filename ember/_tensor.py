@@ -10,6 +10,7 @@ import weakref
 
 import numpy as np
 
+from ._layout import check_memory_format, is_contiguous_as
 from .autograd.grad_mode import state
 from .backend import dtypes
 from .backend.device import CPU, device_of, move, to_device
@@ -115,8 +116,8 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None) -> bool:
+        return is_contiguous_as(self._data, memory_format)
 
     def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
         n = self._data.ndim if ndim is None else ndim
@@ -338,6 +339,7 @@ class Tensor:
     def to(self, *args, **kwargs) -> "Tensor":
         """Cast and/or move: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``."""
         device, dtype, copy = parse_to_args(args, kwargs)
+        check_memory_format(kwargs.get("memory_format"), self._data.ndim, "to")
         from .ops.elementwise import cast
         from .ops.shape import to_device
         out = self
@@ -363,11 +365,11 @@ class Tensor:
         ``self.type(other.type())``."""
         return self.to(other.device, other.dtype)
 
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
+    def cpu(self, memory_format=None) -> "Tensor":
+        return self.to("cpu", memory_format=memory_format)
 
-    def cuda(self, device=None) -> "Tensor":
-        return self.to(to_device(device if device is not None else "cuda"))
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> "Tensor":
+        return self.to(to_device(device if device is not None else "cuda"), memory_format=memory_format)
 
     def float(self) -> "Tensor":
         return self.to(dtypes.float32)

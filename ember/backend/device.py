@@ -66,19 +66,19 @@ class device:
         return (device, (str(self),))
 
     def __enter__(self) -> "device":
-        _entered.append(_default[0])
+        _entered.append(tuple(_default))
         set_default_device(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _default[0] = _entered.pop()
+        _default[:] = _entered.pop()
 
 
 CPU = device("cpu")
 
-# The device creation functions use when given none: [device] (a list, so the context
-# manager and set_default_device share one cell); _entered holds what each `with` replaced.
-_default: list = [CPU]
+# The device creation functions use when given none, and whether it names its index: one
+# cell the context manager and set_default_device share; _entered holds what each `with` replaced.
+_default: list = [CPU, True]
 _entered: list = []
 
 
@@ -89,21 +89,23 @@ def set_default_device(d) -> None:
         if not cuda.is_available():
             raise CudaUnavailableError("Cannot access accelerator device when none is available.")
         d = device("cuda", d)
-    _default[0] = CPU if d is None else device(d)
+    _default[:] = (CPU, True) if d is None else (device(d), not isinstance(d, str) or ":" in d)
 
 
 def get_default_device() -> device:
     """The device of tensors created without a ``device=`` argument."""
-    d = _default[0]
-    if d.type == "cuda":
+    d, index_given = _default
+    if d.type == "cuda" and not index_given:
         from . import cuda
-        cuda.cupy()  # raises, as PyTorch does, when CUDA cannot be used
+        return device("cuda", cuda.cupy().cuda.Device().id)  # the current GPU; raises without CUDA
     return d
 
 
 def resolve(d) -> device:
     """A creation function's ``device=`` argument: None means the default device."""
-    return _default[0] if d is None else to_device(d)
+    if d is None:
+        return _default[0] if _default[1] else get_default_device()
+    return to_device(d)
 
 
 def to_device(d) -> device:

@@ -85,8 +85,8 @@ def write(out: Tensor, result: Tensor, op: str, rule: str = "cast", input_dtype=
                 f"An output with one or more elements was resized since it had shape {list(out.shape)}, "
                 f"which does not match the required output shape {list(result.shape)}. This behavior "
                 "is deprecated, and in a future release outputs will not be resized unless they have "
-                "zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to "
-                "zero elements with t.resize_(0).", UserWarning, stacklevel=3)
+                "zero elements. Pass an out tensor of the result's shape, or one with zero elements "
+                "(ember.empty(0)) to have it sized without this warning.", UserWarning, stacklevel=3)
         _resize(out, value.shape)
     return overwrite(out, value.astype(out._data.dtype, copy=False))
 

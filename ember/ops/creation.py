@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
+from .._layout import check_layout, check_memory_format, strided
 from .._tensor import Tensor
-from ..backend import dtypes
-from ..backend.device import CPU, move, to_device
+from ..backend import cuda as _cuda, dtypes
+from ..backend.device import CPU, CudaUnavailableError, move, resolve
 from ..backend.random import rng
+from . import _out
 from .data import array_from_data
 from .views import overwrite
 
@@ -20,15 +23,41 @@ __all__ = [
 ]
 
 
-def _finish(array, device, requires_grad: bool) -> Tensor:
-    t = Tensor._make(move(array, to_device(device)))
+def _options(op: str, layout, pin_memory: bool) -> None:
+    """PyTorch's checks of ``layout=`` and ``pin_memory=``: pinned (page-locked) host memory
+    needs an accelerator; with one, ember's host arrays are ordinary NumPy memory."""
+    check_layout(layout, op)
+    if pin_memory and not _cuda.is_available():
+        raise RuntimeError(f"{op}(): pin_memory=True requires a CUDA or other accelerator backend; no "
+                           "pinned memory allocator is available on this system (pass pin_memory=False)")
+
+
+def _out_dtype(out, dtype, op: str):
+    """The dtype a creation function makes with ``out=``: out's, which an explicit dtype must equal."""
+    if out is None:
+        return dtype
+    _out.check_out(out, op)
+    if dtype is not None and dtypes.to_dtype(dtype) is not out.dtype:
+        raise RuntimeError(f"{op}(): dtype {dtypes.to_dtype(dtype).kernel_name} does not match dtype of "
+                           f"out parameter ({out.dtype.kernel_name})")
+    return out.dtype
+
+
+def _finish(array, device, requires_grad: bool, out=None, op: str = "") -> Tensor:
+    """The new tensor on ``device`` (None: the default device), or ``out`` resized and
+    filled (creation functions resize ``out`` without a warning, as PyTorch's do)."""
+    if out is not None:
+        t = _out.write(out, Tensor._make(move(array, out.device)), op, "exact", warn_resize=False)
+    else:
+        t = Tensor._make(move(array, resolve(device)))
     if requires_grad:
         t.requires_grad = True
     return t
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
+    _options("tensor", None, pin_memory)
     if isinstance(data, Tensor):
         device = data.device if device is None else device
         data = data._data
@@ -44,7 +73,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like tensor(), but shares memory with a NumPy array or tensor when it can."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
-    if isinstance(data, np.ndarray) and device in (None, "cpu", CPU):
+    if isinstance(data, np.ndarray) and resolve(device) == CPU:
         d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(data.dtype)
         return Tensor._make(data.astype(d.np, copy=False))
     return tensor(data, dtype=dtype, device=device)
@@ -74,62 +103,80 @@ def _dtype(dtype) -> dtypes.dtype:
     return dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
 
 
-def _filled(fill, size, dtype, device, requires_grad, op: str = "full") -> Tensor:
-    d = _dtype(dtype)
+def _filled(fill, size, dtype, device, requires_grad, op: str = "full", out=None, layout=None,
+            pin_memory: bool = False) -> Tensor:
+    _options(op, layout, pin_memory)
+    d = _dtype(_out_dtype(out, dtype, op))
     if fill is None:
-        return _finish(np.empty(_shape(size), dtype=d.np), device, requires_grad)
+        return _finish(np.empty(_shape(size), dtype=d.np), device, requires_grad, out, op)
     if isinstance(fill, Tensor):
         fill = fill.item()
     if not isinstance(fill, (numbers.Number, np.generic)):
         raise TypeError(f"{op}(): argument 'fill_value' (position 2) must be Number, not {type(fill).__name__}")
     fill = dtypes.checked_scalar(fill, d, op)
-    return _finish(np.full(_shape(size), fill, dtype=d.np), device, requires_grad)
+    return _finish(np.full(_shape(size), fill, dtype=d.np), device, requires_grad, out, op)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(0, size, dtype, device, requires_grad)
+def zeros(*size, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False) -> Tensor:
+    return _filled(0, size, dtype, device, requires_grad, "zeros", out, layout, pin_memory)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(1, size, dtype, device, requires_grad)
+def ones(*size, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
+    return _filled(1, size, dtype, device, requires_grad, "ones", out, layout, pin_memory)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(None, size, dtype, device, requires_grad)
+def empty(*size, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _filled(None, size, dtype, device, requires_grad, "empty", out, layout, pin_memory)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    if dtype is None:
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None and out is None:
         dtype = dtypes.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
-    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device, requires_grad)
+    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device, requires_grad,
+                   "full", out, layout, pin_memory)
 
 
-def _like(t: Tensor, dtype, device):
+def _like(t: Tensor, dtype, device, layout=None, memory_format=None, op: str = ""):
+    """dtype and device of a ``*_like`` result (the source's unless given), after PyTorch's
+    checks of layout and memory_format."""
+    check_layout(layout, op)
+    check_memory_format(memory_format, t.ndim, op)
     return (t.dtype if dtype is None else dtype), (t.device if device is None else device)
 
 
-def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return zeros(input.shape, dtype=_like(input, dtype, device)[0], device=_like(input, dtype, device)[1],
-                 requires_grad=requires_grad)
+def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    d, dev = _like(input, dtype, device, layout, memory_format, "zeros_like")
+    return zeros(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    d, dev = _like(input, dtype, device)
+def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    d, dev = _like(input, dtype, device, layout, memory_format, "ones_like")
     return ones(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    d, dev = _like(input, dtype, device)
+def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    d, dev = _like(input, dtype, device, layout, memory_format, "empty_like")
     return empty(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    d, dev = _like(input, dtype, device)
+def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    d, dev = _like(input, dtype, device, layout, memory_format, "full_like")
     return full(input.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+           requires_grad: bool = False) -> Tensor:
     """Values from start (inclusive) to end (exclusive); int64 unless a bound is a float."""
+    _options("arange", layout, pin_memory)
+    dtype = _out_dtype(out, dtype, "arange")
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -147,43 +194,69 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         raise RuntimeError(f"upper bound and lower bound inconsistent with step sign: start={vals[0]}, "
                            f"end={vals[1]}, step={vals[2]}")
     n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
+    if out is not None and out.numel() not in (0, n):
+        warnings.warn(f"The number of elements in the out tensor of shape {list(out.shape)} is {out.numel()} "
+                      f"which does not match the computed number of elements {n}. Note that this may occur "
+                      f"as a result of rounding error. The out tensor will be resized to a tensor of shape "
+                      f"({n},).", UserWarning, stacklevel=2)
     arr = (vals[0] + vals[2] * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np)
-    return _finish(arr, device, requires_grad)
+    return _finish(arr, device, requires_grad, out, "arange")
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    arr = np.linspace(float(start), float(end), int(steps)).astype(_dtype(dtype).np)
-    return _finish(arr, device, requires_grad)
-
-
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
              requires_grad: bool = False) -> Tensor:
-    arr = np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype(dtype).np)
-    return _finish(arr, device, requires_grad)
+    _options("linspace", layout, pin_memory)
+    d = _dtype(_out_dtype(out, dtype, "linspace"))
+    arr = np.linspace(float(start), float(end), int(steps)).astype(d.np)
+    return _finish(arr, device, requires_grad, out, "linspace")
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_dtype(dtype).np), device, requires_grad)
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None, device=None,
+             pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    _options("logspace", layout, pin_memory)
+    d = _dtype(_out_dtype(out, dtype, "logspace"))
+    arr = np.logspace(float(start), float(end), int(steps), base=base).astype(d.np)
+    return _finish(arr, device, requires_grad, out, "logspace")
+
+
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+        pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    _options("eye", layout, pin_memory)
+    d = _dtype(_out_dtype(out, dtype, "eye"))
+    return _finish(np.eye(n, m, dtype=d.np), device, requires_grad, out, "eye")
 
 
 # ---- random ---------------------------------------------------------------------------
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def _float_draws(d: dtypes.dtype, kernel: str) -> dtypes.dtype:
+    """Uniform and normal draws are floating point, as PyTorch's kernels are."""
+    if not d.is_floating_point:
+        raise dtypes.not_implemented(kernel, d, "draw floats and convert, or use randint for integers")
+    return d
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    d = _dtype(dtype)
+    _options("rand", layout, pin_memory)
+    d = _float_draws(_dtype(_out_dtype(out, dtype, "rand")), "check_uniform_bounds")
     arr = rng(generator).random(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np).astype(d.np, copy=False)
-    return _finish(arr, device, requires_grad)
+    return _finish(arr, device, requires_grad, out, "rand")
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    d = _dtype(dtype)
+    _options("randn", layout, pin_memory)
+    d = _float_draws(_dtype(_out_dtype(out, dtype, "randn")), "normal_kernel_cpu")
     arr = rng(generator).standard_normal(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np)
-    return _finish(arr.astype(d.np, copy=False), device, requires_grad)
+    return _finish(arr.astype(d.np, copy=False), device, requires_grad, out, "randn")
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
+def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+            pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high)."""
+    _options("randint", layout, pin_memory)
+    dtype = _out_dtype(out, dtype, "randint")
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
         high, size = None, high
     if high is None:
@@ -194,18 +267,25 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
     arr = rng(generator).integers(low, high, size=_shape((size,) if isinstance(size, int) else tuple(size)))
-    return _finish(arr.astype(d.np), device, requires_grad)
+    return _finish(arr.astype(d.np), device, requires_grad, out, "randint")
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+             requires_grad: bool = False) -> Tensor:
+    _options("randperm", layout, pin_memory)
+    dtype = _out_dtype(out, dtype, "randperm")
     d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
-    return _finish(rng(generator).permutation(int(n)).astype(d.np), device, requires_grad)
+    return _finish(rng(generator).permutation(int(n)).astype(d.np), device, requires_grad, out, "randperm")
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+           pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Normal samples; mean and std may be tensors (broadcast) or numbers (then size is needed)."""
+    _options("normal", layout, pin_memory)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if out is not None:
+            _out.check_out(out, "normal", (mean, std))
+            return _out.write(out, normal(mean, std, generator=generator), "normal")
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
         like = mean if isinstance(mean, Tensor) else std
@@ -218,9 +298,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if size is None:
         raise TypeError("normal() with float mean and std needs a size")
-    d = _dtype(dtype)
+    d = _dtype(_out_dtype(out, dtype, "normal"))
     arr = rng(generator).normal(mean, std, _shape((size,) if isinstance(size, int) else tuple(size)))
-    return _finish(arr.astype(d.np), device, requires_grad)
+    return _finish(arr.astype(d.np), device, requires_grad, out, "normal")
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
@@ -250,19 +330,22 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     return Tensor._make(move(out, input.device))
 
 
-def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    d, dev = _like(input, dtype, device)
+def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    d, dev = _like(input, dtype, device, layout, memory_format, "rand_like")
     return rand(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    d, dev = _like(input, dtype, device)
+def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    d, dev = _like(input, dtype, device, layout, memory_format, "randn_like")
     return randn(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
-    d, dev = _like(input, dtype, device)
-    return randint(low, high, input.shape, dtype=d, device=dev)
+def randint_like(input: Tensor, low, high=None, *, dtype=None, layout=None, device=None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
+    d, dev = _like(input, dtype, device, layout, memory_format, "randint_like")
+    return randint(low, high, input.shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
 # ---- in-place random fills and new_* (Tensor methods) ---------------------------------
@@ -317,9 +400,29 @@ def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None, require
                 requires_grad=requires_grad)
 
 
+def pin_memory(self: Tensor, device=None) -> Tensor:
+    """A copy for fast transfers to the GPU. PyTorch pins (page-locks) it, which needs an
+    accelerator; ember's host arrays are ordinary memory, so with one it is a plain copy."""
+    if not _cuda.is_available():
+        raise CudaUnavailableError("pin_memory(): Cannot access accelerator device when none is available.")
+    if self.device != CPU:
+        raise RuntimeError(f"pin_memory(): cannot pin a tensor on {self.device}: only dense CPU tensors "
+                           "can be pinned")
+    return self.clone()
+
+
+def is_pinned(self: Tensor, device=None) -> bool:
+    """False: ember never page-locks host memory."""
+    if device is not None:
+        warnings.warn("The argument 'device' of Tensor.is_pinned() is deprecated. Please do not pass this "
+                      "argument.", DeprecationWarning, stacklevel=2)
+    return False
+
+
 TENSOR_METHODS = {f.__name__: f for f in (
     uniform_, normal_, bernoulli_, exponential_, random_, new_tensor, new_zeros, new_ones,
-    new_empty, new_full)}
+    new_empty, new_full, pin_memory, is_pinned)}
+TENSOR_METHODS["layout"] = property(lambda self: strided, doc="ember.strided: tensors are dense arrays")
 TENSOR_METHODS["bernoulli"] = bernoulli
 TENSOR_METHODS["multinomial"] = multinomial
 INPLACE: list = []

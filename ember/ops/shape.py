@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .._layout import check_memory_format
 from .._tensor import Size, Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -519,11 +520,13 @@ class Clone(Function):
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy with its own storage; gradients flow back to the input."""
+    check_memory_format(memory_format, input._data.ndim, "clone")  # accepted; results stay row-major
     return Clone.apply(input)
 
 
 def contiguous(input: Tensor, memory_format=None) -> Tensor:
     """The tensor itself when its storage is C-contiguous, else a contiguous copy."""
+    check_memory_format(memory_format, input._data.ndim, "contiguous")  # accepted; results stay row-major
     return input if input._data.flags.c_contiguous else Clone.apply(input)
 
 

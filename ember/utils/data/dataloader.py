@@ -13,8 +13,10 @@ import pickle
 import queue
 import sys
 import time
+import warnings
 from typing import Any, Callable, Iterable
 
+from ...backend import cuda as _cuda
 from ...backend.random import Generator, rng
 from . import _worker
 from ._collate import default_collate, default_convert
@@ -49,7 +51,9 @@ class DataLoader:
         sampler / batch_sampler: the order of indices, or of lists of indices.
         num_workers: worker processes loading batches (0: load in the main process).
         collate_fn: merges a list of samples into a batch (default :func:`default_collate`).
-        pin_memory, pin_memory_device: accepted for compatibility; host arrays need no pinning.
+        pin_memory: accepted; without an accelerator iterating warns, as PyTorch does, that
+            pinned memory won't be used (ember's host arrays are ordinary memory either way).
+        pin_memory_device: deprecated in PyTorch (with a warning); the accelerator is used.
         drop_last: drop the last, incomplete batch.
         timeout: seconds to wait for a batch from the workers (0: wait for ever).
         worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after seeding.
@@ -213,6 +217,12 @@ class _BaseDataLoaderIter:
         # Drawn even without workers, so the generator advances the same way either way.
         self._base_seed = loader._get_shared_seed()
         self._sampler_iter = iter(self._index_sampler)
+        if loader.pin_memory and loader.pin_memory_device:
+            warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the "
+                          f"device, ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=2)
+        if loader.pin_memory and not _cuda.is_available():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device "
+                          "pinned memory won't be used.", stacklevel=2)
 
     def _reset(self, loader: DataLoader) -> None:
         self._sampler_iter = iter(self._index_sampler)
