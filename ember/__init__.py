@@ -63,7 +63,7 @@ from .serialization import load, save
 from . import nn
 from . import optim
 from . import io, onnx
-from . import jit, random, testing
+from . import jit, profiler, random, testing
 from ._summary import summary
 
 __version__ = "0.1.0"

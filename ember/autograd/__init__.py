@@ -83,3 +83,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 
 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402  (uses grad above)
+from . import profiler  # noqa: E402,F401
