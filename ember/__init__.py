@@ -63,7 +63,8 @@ from .serialization import load, save
 from . import nn
 from . import optim
 from . import io, onnx
-from . import jit, profiler, random, testing
+from . import functional, jit, profiler, random, testing
+from .functional import block_diag, cartesian_prod, cdist, chain_matmul, meshgrid  # noqa: F401
 from ._summary import summary
 
 __version__ = "0.1.0"
