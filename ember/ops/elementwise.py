@@ -420,14 +420,17 @@ def pow(input, exponent) -> Tensor:
         if exponent == 1:
             return a.clone() if a is input else a
         if exponent == 2 and a.is_floating_point():
-            return Mul.apply(a, a)
+            return _SQUARE.apply(a, a)
         if a.dtype is dtypes.bool_:
             return ones_like(a)
         return Pow.apply(a, b)
     a, b = promote(input, exponent, "pow", wrap=True)  # a number base is an operand, as in +
     _no_kernel("pow", a, dtypes.bool_)
-    return Pow.apply(a, b)
+    return (_POW_TENSOR if isinstance(input, Tensor) else _POW_BASE).apply(a, b)
 
+
+# PyTorch's node names of pow's overloads: x ** 2 (a product here), x ** tensor, number ** x
+_SQUARE, _POW_TENSOR, _POW_BASE = Mul.node("PowBackward0"), Pow.node("PowBackward1"), Pow.node("PowBackward2")
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 
