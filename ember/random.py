@@ -22,7 +22,7 @@ _MASK = (1 << 64) - 1
 def get_rng_state():
     """The default generator's state as a uint8 tensor."""
     from .ops.creation import tensor
-    return tensor(_pack(_random.get_rng_state()))
+    return tensor(_pack(_random.get_rng_state()), device="cpu")  # on the CPU whatever the default device
 
 
 def set_rng_state(new_state) -> None:
