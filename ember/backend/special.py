@@ -1,4 +1,6 @@
-"""Special functions NumPy lacks (erf, erfinv), from SciPy on the CPU and CuPy on CUDA."""
+"""Special functions NumPy lacks (erf, gamma functions, Bessel functions, ...), from SciPy on
+the CPU and CuPy's cupyx.scipy.special on CUDA. ``ops/special.py`` and a few other ops call
+them by the names below; nothing else chooses between the two libraries."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,3 +24,15 @@ def erfc(x):
 
 def erfinv(x):
     return _module(x).erfinv(x)
+
+
+def gammaln(x):
+    return _module(x).gammaln(x)
+
+
+def digamma(x):
+    return _module(x).digamma(x)
+
+
+def polygamma(n: int, x):
+    return _module(x).polygamma(n, x)
