@@ -55,6 +55,7 @@ from .ops.norm import group_norm, layer_norm, rms_norm  # noqa: F401
 from .ops.resample import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .ops.conv import *  # noqa: F401,F403
 from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool3d  # noqa: F401
+from .ops.special import *  # noqa: F401,F403  (lgamma, digamma, polygamma, mvlgamma, i0, sinc, igamma, ...)
 from . import linalg
 from .linalg.legacy import *  # noqa: F401,F403  (det, logdet, slogdet, inverse, pinverse, cholesky, qr, svd, ...)
 from . import accelerator, backends, cuda
@@ -64,6 +65,7 @@ from . import nn
 from . import optim
 from . import io, onnx
 from . import functional, jit, profiler, random, testing
+from . import special
 from .functional import block_diag, cartesian_prod, cdist, chain_matmul, meshgrid  # noqa: F401
 from ._summary import summary
 

@@ -36,3 +36,16 @@ def digamma(x):
 
 def polygamma(n: int, x):
     return _module(x).polygamma(n, x)
+
+
+def _same_name(name: str):
+    """The function ``name`` of whichever library holds the last argument's array."""
+    def fn(*args):
+        return getattr(_module(args[-1]), name)(*args)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+erfcx, i0, i0e, i1, i1e = (_same_name(n) for n in ("erfcx", "i0", "i0e", "i1", "i1e"))
+ndtr, ndtri, log_ndtr, entr = (_same_name(n) for n in ("ndtr", "ndtri", "log_ndtr", "entr"))
+gammainc, gammaincc, zeta, j0, j1 = (_same_name(n) for n in ("gammainc", "gammaincc", "zeta", "j0", "j1"))

@@ -3,6 +3,7 @@ forward on arrays from ``backend.special``, the derivatives in ember ops so that
 backward works (the derivative of lgamma is digamma, of digamma polygamma(1, .), ...)."""
 from __future__ import annotations
 
+import math as _m
 import numbers
 
 import numpy as np
@@ -14,7 +15,9 @@ from .elementwise import promote
 from .indexing import where
 from .math import _check_tensor, _const, _float, _float_unary
 
-__all__ = ["lgamma", "digamma", "polygamma", "xlog1py"]
+__all__ = ["lgamma", "digamma", "polygamma", "xlog1py", "mvlgamma", "i0", "sinc", "igamma", "igammac"]
+
+_SQRT_2PI = _m.sqrt(2 * _m.pi)
 
 
 lgamma = _float_unary("lgamma", special.gammaln, lambda g, x: g * digamma(x),
@@ -75,9 +78,137 @@ def xlog1py(input, other) -> Tensor:
     return Xlog1py.apply(*promote(input, other, "xlog1py", wrap=True, floating=True))
 
 
+# ---- functions of one tensor (torch.special's own names; the public ones are in __all__) ----
+erfcx = _float_unary("erfcx", special.erfcx,
+                     lambda g, x: g * (x * erfcx(x) * 2 - 2 / _m.sqrt(_m.pi)),
+                     doc="The scaled complementary error function, exp(x^2) * erfc(x).")
+i0 = _float_unary("i0", special.i0, lambda g, x: g * i1(x),
+                  doc="The modified Bessel function of the first kind of order 0.")
+i0e = _float_unary("i0e", special.i0e, lambda g, x: g * (i1e(x) - x.sign() * i0e(x)),
+                   doc="The exponentially scaled i0: exp(-|x|) * i0(x).")
+# i1(x) / x and i1e(x) / x tend to 1/2 at 0, where PyTorch's gradients take that limit
+i1 = _float_unary("i1", special.i1,
+                  lambda g, x: g * where(_const(x._data == 0), 0.5, i0(x) - i1(x) / x),
+                  doc="The modified Bessel function of the first kind of order 1.")
+i1e = _float_unary("i1e", special.i1e,
+                   lambda g, x: g * where(_const(x._data == 0), 0.5,
+                                          i0e(x) - i1e(x) * (x.sign() + 1 / x)),
+                   doc="The exponentially scaled i1: exp(-|x|) * i1(x).")
+ndtr = _float_unary("ndtr", special.ndtr, lambda g, x: g * (x * x * -0.5).exp() / _SQRT_2PI,
+                    doc="The standard normal CDF.")
+ndtri = _float_unary("ndtri", special.ndtri, lambda g, y: g * (y * y * 0.5).exp() * _SQRT_2PI, "y",
+                     doc="The inverse of the standard normal CDF.")
+log_ndtr = _float_unary("log_ndtr", special.log_ndtr,
+                        lambda g, x: g * (-(log_ndtr(x) + x * x * 0.5)).exp() / _SQRT_2PI,
+                        doc="log of the standard normal CDF, accurate far into both tails.")
+entr = _float_unary("entr", special.entr, lambda g, x: g * -(x.log() + 1),
+                    doc="-x * log(x) for x > 0, 0 at 0, -inf for x < 0.")
+
+
+def _sinc(x):
+    px = x * np.pi
+    return np.where(x == 0, x.dtype.type(1), np.sin(px) / np.where(x == 0, 1, px))
+
+
+def _dsinc(g: Tensor, x: Tensor) -> Tensor:
+    px = x * _m.pi
+    return g * where(_const(x._data == 0), 0.0, (px * px.cos() - px.sin()) / (px * x))
+
+
+sinc = _float_unary("sinc", _sinc, _dsinc, doc="sin(pi x) / (pi x), and 1 at 0.")
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``:
+    sum of lgamma(x - i/2) for i < p, plus p (p - 1) / 4 log(pi)."""
+    _check_tensor("mvlgamma", input=input)
+    if not isinstance(p, numbers.Integral) or isinstance(p, bool):
+        raise TypeError(f"mvlgamma(): argument 'p' (position 2) must be int, not {type(p).__name__}")
+    if p < 1:
+        raise RuntimeError(f"mvlgamma(): p has to be greater than or equal to 1 (got p={p})")
+    x = _float(input)
+    offsets = Tensor._make(np.arange(p, dtype=x._data.dtype, like=x._data) * -0.5)
+    return lgamma(x.unsqueeze(-1) + offsets).sum(-1) + p * (p - 1) / 4 * _m.log(_m.pi)
+
+
+# ---- functions without a derivative (PyTorch's outputs of these never require grad) ----
+def _no_grad(name: str, fn, doc: str):
+    def op(input: Tensor) -> Tensor:
+        _check_tensor(name, input=input)
+        x = _float(input)._data
+        with np.errstate(all="ignore"):
+            return Tensor._make(np.asarray(fn(x)).astype(x.dtype, copy=False))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+def _spherical_j0(x):
+    # sin(x) / x, whose limit at +-inf is 0 (the quotient would be nan)
+    out = np.sin(x) / np.where(x == 0, 1, x)
+    return np.where(x == 0, x.dtype.type(1), np.where(np.isinf(x), x.dtype.type(0), out))
+
+
+bessel_j0 = _no_grad("bessel_j0", special.j0, "The Bessel function of the first kind of order 0.")
+bessel_j1 = _no_grad("bessel_j1", special.j1, "The Bessel function of the first kind of order 1.")
+spherical_bessel_j0 = _no_grad("spherical_bessel_j0", _spherical_j0,
+                               "The spherical Bessel function of the first kind of order 0, sin(x) / x.")
+
+
+# ---- functions of two tensors differentiable in the second only ----------------------
+def _not_implemented(what: str):
+    raise NotImplementedError(f"the derivative for '{what}' is not implemented.")
+
+
+class _SecondOnly(Function):
+    """f(a, x) whose derivative exists only with respect to x (``dx``, in tensor ops);
+    asking for the one with respect to a raises PyTorch's NotImplementedError."""
+
+    @staticmethod
+    def forward(ctx, a, x):
+        ctx.save_for_backward(a, x)
+        with np.errstate(all="ignore"):
+            out = np.asarray(ctx.fn(a._data, x._data))
+        return out.astype(a._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            _not_implemented(ctx.first)
+        return None, ctx.dx(grad, a, x)
+
+
+def _igamma_dx(g: Tensor, a: Tensor, x: Tensor) -> Tensor:
+    """d/dx of the regularized lower incomplete gamma: x^(a-1) e^-x / Gamma(a)."""
+    return g * ((a - 1) * x.log() - x - lgamma(a)).exp()
+
+
+def _binary(name: str, fn, dx, first: str, doc: str):
+    cls = type(name.capitalize(), (_SecondOnly,), {
+        "fn": staticmethod(fn), "dx": staticmethod(dx), "first": first, "__module__": __name__})
+
+    def op(input, other) -> Tensor:
+        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): expected at least one Tensor argument")
+        return cls.apply(*promote(input, other, name, floating=True))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+igamma = _binary("igamma", special.gammainc, _igamma_dx, "igamma: input",
+                 "The regularized lower incomplete gamma function P(input, other).")
+igammac = _binary("igammac", special.gammaincc, lambda g, a, x: -_igamma_dx(g, a, x), "igammac: input",
+                  "The regularized upper incomplete gamma function Q(input, other) = 1 - P.")
+zeta = _binary("zeta", special.zeta, lambda g, s, q: g * -s * zeta(s + 1, q), "zeta",
+               "The Hurwitz zeta function: sum over k >= 0 of (k + other)^-input.")
+
+
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
     return polygamma(n, self)
 
 
-TENSOR_METHODS = {"lgamma": lgamma, "digamma": digamma, "polygamma": _polygamma_method}
+TENSOR_METHODS = {"lgamma": lgamma, "digamma": digamma, "polygamma": _polygamma_method,
+                  "mvlgamma": mvlgamma, "i0": i0, "sinc": sinc, "igamma": igamma, "igammac": igammac}
 INPLACE = list(TENSOR_METHODS)
