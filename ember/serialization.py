@@ -1,9 +1,16 @@
-"""``ember.save`` / ``ember.load``: checkpoints as a zip archive of a JSON manifest and raw
-arrays. Nothing in a file is ever executed: loading parses JSON and copies bytes into
-arrays, so a file from an untrusted source can at worst fail to load.
+"""``ember.save`` / ``ember.load``: PyTorch's checkpoint format, read and written without PyTorch.
 
-File format, version 1
-----------------------
+``save`` writes what ``torch.save`` writes (a zip of ``archive/data.pkl`` and one entry per
+storage, see :mod:`ember.io.torch_format`), so files move both ways between ember and
+PyTorch. ``load`` is ``weights_only=True`` by default, as ``torch.load`` since PyTorch
+2.6: only tensors, containers, numbers, strings and globals allowed with
+:func:`add_safe_globals` load, and nothing in the file runs. ``weights_only=False`` is the
+user's declaration of trust: the file is unpickled fully.
+
+ember's earlier format (version 1) is still read; it is described below.
+
+Format version 1
+----------------
 A zip archive whose entries are stored uncompressed:
 
 ``ember/manifest.json``
@@ -36,6 +43,7 @@ import collections
 import io
 import json
 import os
+import pickle
 import zipfile
 from typing import Any, Callable
 
@@ -43,11 +51,12 @@ import numpy as np
 
 from ._tensor import Tensor
 from .backend import dtypes
-from .backend.device import CPU, device, move, to_device
+from .backend.device import device, move, to_device
 from .io import torch_format
-from .io._files import MAX_DIMS, ZipArchive, atomic_file, zip_info
+from .io._files import MAX_DIMS, ZipArchive
+from .io.torch_format import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals"]
 
 FORMAT_VERSION = 1
 _MANIFEST = "ember/manifest.json"
@@ -67,113 +76,34 @@ def _parameter_class():
 # ---- save --------------------------------------------------------------------------
 
 
-class _Encoder:
-    """Turns an object into a manifest VALUE, collecting its tensors and their arrays."""
-
-    def __init__(self):
-        self.tensors: list[dict] = []
-        self.arrays: list[np.ndarray] = []
-        self._tensor_ids: dict[int, int] = {}
-        self._blob_ids: dict[int, int] = {}
-        self._keep: list = []  # holds saved objects so the ids above stay theirs
-        self._open: set[int] = set()
-        self._parameter = _parameter_class()
-
-    def value(self, obj, path: str):
-        t = type(obj)
-        if obj is None or t in (bool, int, float, str):
-            return obj
-        if isinstance(obj, Tensor):
-            return {"tensor": self.tensor(obj)}
-        if isinstance(obj, dtypes.dtype):
-            return {"dtype": obj.name}
-        if t is device:
-            return {"device": str(obj)}
-        if isinstance(obj, (np.bool_, np.integer, np.floating)) and obj.dtype in dtypes._BY_NP:
-            return {"scalar": obj.dtype.name, "value": obj.item()}
-        if t in (list, tuple, dict, collections.OrderedDict) or (isinstance(obj, tuple) and hasattr(t, "_fields")):
-            if id(obj) in self._open:
-                raise ValueError(f"ember.save: circular reference at {path}")
-            self._open.add(id(obj))
-            try:
-                return self.container(obj, path)
-            finally:
-                self._open.discard(id(obj))
-        raise TypeError(f"ember.save: cannot save object of type {t.__name__} at {path}")
-
-    def container(self, obj, path: str):
-        t = type(obj)
-        if t is list:
-            return {"list": [self.value(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
-        if t is tuple:
-            return {"tuple": [self.value(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
-        if isinstance(obj, tuple):
-            return {"namedtuple": t.__name__, "fields": list(t._fields),
-                    "values": [self.value(v, f"{path}.{f}") for f, v in zip(t._fields, obj)]}
-        items = [[self.key(k, path), self.value(v, f"{path}[{k!r}]")] for k, v in obj.items()]
-        if t is dict:
-            return {"dict": items}
-        attrs = {name: self.value(v, f"{path}.{name}") for name, v in vars(obj).items()}
-        return {"odict": items, "attrs": attrs}
-
-    def key(self, k, path: str):
-        if k is None or type(k) in (bool, int, float, str, tuple):
-            return self.value(k, f"{path} (a key)")
-        raise TypeError(f"ember.save: cannot save a dict key of type {type(k).__name__} ({k!r}) at {path}")
-
-    def tensor(self, t: Tensor) -> int:
-        index = self._tensor_ids.get(id(t))
-        if index is not None:
-            return index
-        arr = t._data
-        blob = self._blob_ids.get(id(arr))
-        if blob is None:
-            blob = self._blob_ids[id(arr)] = len(self.arrays)
-            host = move(arr, CPU)
-            self.arrays.append(host.astype(host.dtype.newbyteorder("<"), order="C", copy=False))
-        self._keep.append(t)
-        index = self._tensor_ids[id(t)] = len(self.tensors)
-        self.tensors.append({"blob": blob, "device": str(t.device), "requires_grad": t.requires_grad,
-                             "parameter": self._parameter is not None and isinstance(t, self._parameter)})
-        return index
-
-
-def _write_archive(fh, manifest: dict, arrays: list[np.ndarray]) -> None:
-    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-        zf.writestr(zip_info(_MANIFEST), json.dumps(manifest, separators=(",", ":")).encode("utf-8"))
-        for i, arr in enumerate(arrays):
-            with zf.open(zip_info(f"{_DATA}{i}"), "w", force_zip64=arr.nbytes >= 2 ** 31) as out:
-                out.write(arr.reshape(-1).view(np.uint8))
-
-
-def save(obj: Any, f) -> None:
-    """Save tensors, parameters and containers of them (state dicts, checkpoints) to ``f``.
+def save(obj: Any, f, pickle_module=pickle, pickle_protocol: int = 2, _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
+    """Save ``obj`` to ``f`` in PyTorch's checkpoint format (``torch.load`` reads it).
 
     Args:
-        obj: tensors, ``nn.Parameter``, dicts (also ``OrderedDict``), lists, tuples,
-            namedtuples, str, int, float, bool, None, NumPy scalars, dtypes, devices,
-            nested in any way. Tensors are saved by value (a view saves its elements).
+        obj: anything picklable: tensors, ``nn.Parameter``, state dicts, whole modules,
+            NumPy arrays, your own objects. Tensors are written as PyTorch writes them;
+            views of one tensor share one storage in the file.
         f: a path (``str`` or ``os.PathLike``) or a binary file object. A path is written
             atomically: a temporary file in the same directory
             (``.<name>.ember-partial-<pid>-<random>``) is written and synced, then renamed over
             ``f``, so a crash leaves either the old file or the new one. Through a symlink the
             link's target is replaced; an existing file keeps its permission bits.
+        pickle_module: must be :mod:`pickle`.
+        pickle_protocol: the protocol of the pickled object (PyTorch's default, 2).
+        _use_new_zipfile_serialization, _disable_byteorder_record: accepted for PyTorch
+            compatibility; ember always writes the zip layout with its byte order, which
+            every PyTorch since 1.6 reads.
 
-    Raises:
-        TypeError: ``obj`` holds an object of another type (the message says where).
+    Files holding only tensors, containers, numbers and strings load with
+    ``torch.load(f, weights_only=True)`` and ``ember.load(f)``; other objects need
+    ``weights_only=False`` (or allow-listed globals) on either side.
     """
-    enc = _Encoder()
-    root = enc.value(obj, "obj")
-    manifest = {"format": "ember", "version": FORMAT_VERSION, "root": root, "tensors": enc.tensors,
-                "blobs": [{"dtype": dtypes.from_numpy_dtype(a.dtype).name, "shape": list(a.shape)}
-                          for a in enc.arrays]}
-    if isinstance(f, (str, os.PathLike)):
-        with atomic_file(f) as fh:
-            _write_archive(fh, manifest, enc.arrays)
-    elif hasattr(f, "write"):
-        _write_archive(f, manifest, enc.arrays)
-    else:
+    if pickle_module is not pickle:
+        raise TypeError(f"ember.save: pickle_module must be the pickle module, got {pickle_module!r:.100}")
+    if not isinstance(f, (str, os.PathLike)) and not hasattr(f, "write"):
         raise TypeError(f"ember.save: f must be a path or a binary file object, got {type(f).__name__}")
+    torch_format.save_torch(obj, f, pickle_protocol)
 
 
 # ---- load --------------------------------------------------------------------------
@@ -351,8 +281,9 @@ def _not_a_zip(fh, name: str) -> RuntimeError:
     if head.startswith(b"PK"):
         return RuntimeError(f"ember.load: {name} is truncated or corrupted (its zip directory is unreadable)")
     if head[:1] == b"\x80":
-        return RuntimeError(f"ember.load: {name} is not an ember checkpoint: it looks like a pickle file. "
-                            "ember never unpickles, because unpickling can run arbitrary code.")
+        return RuntimeError(f"ember.load: {name} is not a checkpoint: it looks like a bare pickle file, not "
+                            "what torch.save or ember.save write. A bare pickle can run code when loaded; use "
+                            "pickle.load only on a file you trust.")
     return RuntimeError(f"ember.load: {name} is not an ember checkpoint (not a zip archive)")
 
 
@@ -372,19 +303,19 @@ def _read_manifest(archive: ZipArchive, name: str) -> dict:
     return manifest
 
 
-def _load_from(fh, name: str, map_location) -> Any:
+def _load_from(fh, name: str, map_location, weights_only: bool, mmap: bool) -> Any:
     start = fh.tell()
     if not zipfile.is_zipfile(fh):
         fh.seek(start)
         if fh.read(3) == torch_format.LEGACY_HEAD:
             fh.seek(start)
-            return torch_format.read_checkpoint(fh, name, map_location)
+            return torch_format.read_checkpoint(fh, name, map_location, None, weights_only, mmap)
         fh.seek(start)
         raise _not_a_zip(fh, name)
     fh.seek(start)
     with ZipArchive(fh, name, "ember.load") as archive:
         if _MANIFEST not in archive.names() and any(n.endswith("/data.pkl") for n in archive.names()):
-            return torch_format.read_checkpoint(fh, name, map_location, archive)
+            return torch_format.read_checkpoint(fh, name, map_location, archive, weights_only, mmap)
         manifest = _read_manifest(archive, name)
         try:
             return _Decoder(archive, manifest, map_location, name).value(manifest.get("root"))
@@ -396,8 +327,9 @@ def _load_from(fh, name: str, map_location) -> Any:
             raise RuntimeError(f"ember.load: {name} has a malformed manifest ({type(e).__name__}: {e})") from e
 
 
-def load(f, map_location: str | device | dict | Callable | None = None, *, weights_only: bool = True) -> Any:
-    """Load an object written by :func:`save`.
+def load(f, map_location: str | device | dict | Callable | None = None, pickle_module=None, *,
+         weights_only: bool | None = None, mmap: bool | None = None) -> Any:
+    """Load an object written by :func:`save` or ``torch.save``.
 
     Args:
         f: a path (``str`` or ``os.PathLike``) or a binary file object.
@@ -406,27 +338,36 @@ def load(f, map_location: str | device | dict | Callable | None = None, *, weigh
             callable ``fn(tensor, location)`` given each tensor on the CPU and its saved
             location (``"cpu"``, ``"cuda:0"``) that returns the tensor to use, or ``None``
             for the default placement.
-        weights_only: accepted for PyTorch compatibility. The format holds only data, never
-            code, so every load is as safe as PyTorch's ``weights_only=True``.
+        pickle_module: must be None or :mod:`pickle`.
+        weights_only: ``True`` (the default, as PyTorch's since 2.6): only tensors,
+            containers, numbers, strings, dtypes, devices and the globals allowed with
+            :func:`add_safe_globals` load, and nothing in the file runs. ``False``: unpickle
+            fully, importing and running what the file names; only for files you trust.
+        mmap: map the file into memory and make each tensor a view of its bytes (copy-on-write,
+            as ``torch.load(mmap=True)``), so loading copies nothing. ``f`` must be a file on disk.
 
-    Checkpoints written by ``torch.save`` (zip or legacy format) are read too, through
-    :func:`ember.io.load_torch`, which accepts only tensors, numbers, strings and containers
-    and never runs code from the file.
-
-    Sizes are checked against the bytes present before anything is allocated, and each
-    tensor's bytes are read straight into its array, so loading a file of N bytes takes
-    about N bytes of memory.
+    ember's earlier checkpoint format (version 1, a JSON manifest) is read as well. Sizes are
+    checked against the bytes present before anything is allocated, and each tensor's bytes
+    are read straight into its array, so loading a file of N bytes takes about N bytes of memory.
 
     Raises:
-        RuntimeError: ``f`` is not an ember checkpoint, or is truncated, corrupted or
-            malformed (the message names the file and what is wrong).
+        pickle.UnpicklingError: with ``weights_only=True``, the file holds a global that is not
+            allowed (the message names it and says how to allow it); also a RuntimeError.
+        RuntimeError: ``f`` is not a checkpoint, or is truncated, corrupted or malformed (the
+            message names the file and what is wrong).
     """
+    if pickle_module not in (None, pickle):
+        raise TypeError(f"ember.load: pickle_module must be the pickle module, got {pickle_module!r:.100}")
+    weights_only = True if weights_only is None else bool(weights_only)
+    mmap = bool(mmap)
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
-            return _load_from(fh, repr(os.fspath(f)), map_location)
+            return _load_from(fh, repr(os.fspath(f)), map_location, weights_only, mmap)
     if not hasattr(f, "read"):
         raise TypeError(f"ember.load: f must be a path or a binary file object, got {type(f).__name__}")
     name = repr(getattr(f, "name", "<file object>"))
     if not (hasattr(f, "seekable") and f.seekable()):
+        if mmap:
+            raise RuntimeError(f"ember.load: mmap=True needs a file path or a file opened on disk, got {name}")
         f = io.BytesIO(f.read())  # zip archives are read from their end
-    return _load_from(f, name, map_location)
+    return _load_from(f, name, map_location, weights_only, mmap)

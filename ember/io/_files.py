@@ -264,6 +264,7 @@ class ZipArchive:
     def _check(self, compressed: tuple[int, ...]) -> None:
         seen: set[str] = set()
         extents = []
+        self._data_offsets: dict[str, int] = {}
         end = min(self.zf.start_dir, self.file.size)
         for info in self.zf.infolist():
             entry = info.filename
@@ -293,6 +294,7 @@ class ZipArchive:
                 raise self.error(f"is truncated or corrupted: entry {entry!r} declares {info.compress_size} "
                                  f"bytes, which reach past the {end} bytes of entry data in the file")
             extents.append((info.header_offset, data_end, entry))
+            self._data_offsets[entry] = data_end - info.compress_size
         extents.sort()
         for (_, prev_end, prev), (start, _, entry) in zip(extents, extents[1:]):
             if start < prev_end:
@@ -313,6 +315,18 @@ class ZipArchive:
             return self.zf.getinfo(entry).file_size
         except KeyError:
             raise self.error(f"is truncated or corrupted: {entry} is missing") from None
+
+    def map_array(self, mapped, entry: str, count: int, stored: np.dtype) -> np.ndarray | None:
+        """The stored entry's ``count`` elements as a view of ``mapped`` (the file mapped into
+        memory), without a copy; None when the entry is compressed and must be read.
+        Its size must be exactly ``count`` elements."""
+        info = self.zf.getinfo(entry)
+        if info.file_size != count * stored.itemsize:
+            raise self.error(f"is truncated or corrupted: {entry} holds {info.file_size} bytes, expected "
+                             f"{count * stored.itemsize}")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        return np.frombuffer(mapped, dtype=stored.newbyteorder("<"), count=count, offset=self._data_offsets[entry])
 
     def read(self, entry: str) -> bytes:
         """The whole entry (its size was checked against the file when the archive opened)."""

@@ -15,6 +15,10 @@ stack. Loading one here can change nothing but its own result:
 * Opcodes that call or import outside that scheme are refused: INST, OBJ, NEWOBJ(_EX),
   EXT1/2/4 (the global extension registry), out-of-band buffers, and persistent ids
   unless the reader supplies ``persistent_load``.
+* The one widening is the user's: ``trusted`` globals (``ember.serialization.add_safe_globals``)
+  may be called (REDUCE), instantiated (NEWOBJ) and given state (BUILD on their instances),
+  as ``torch.load(weights_only=True)`` allows its safe globals. Nothing else changes, and
+  no file can add to them.
 * Reads are capped at the bytes present (:class:`BoundedFile`), so a length field cannot
   make the unpickler allocate memory the file does not back.
 
@@ -52,12 +56,17 @@ class AllowList:
         tokens: ``(module, name)`` -> a value that may only appear as an argument.
         buildable: the exact types BUILD may set state on (objects this load created).
         description: what the files may hold, for error messages.
+        trusted: ``(module, name)`` -> a class or function the user declared safe.
+        advice: appended to a refused global's message: what the user can do (it gets
+            the global's ``module.name``).
     """
 
     builders: dict[tuple[str, str], Callable]
     tokens: dict[tuple[str, str], Any] = field(default_factory=dict)
     buildable: tuple[type, ...] = ()
     description: str = "only plain data"
+    trusted: dict[tuple[str, str], Any] = field(default_factory=dict)
+    advice: Callable[[str], str] | None = None
 
 
 def _refuse(what: str):
@@ -68,7 +77,7 @@ def _refuse(what: str):
 
 _P = pickle
 _REFUSED = {_P.INST: "INST (instantiate a class)", _P.OBJ: "OBJ (instantiate a class)",
-            _P.NEWOBJ: "NEWOBJ (instantiate a class)", _P.NEWOBJ_EX: "NEWOBJ_EX (instantiate a class)",
+            _P.NEWOBJ_EX: "NEWOBJ_EX (instantiate a class)",
             _P.EXT1: "EXT1 (extension registry)", _P.EXT2: "EXT2 (extension registry)",
             _P.EXT4: "EXT4 (extension registry)", _P.NEXT_BUFFER: "NEXT_BUFFER (out-of-band buffer)",
             _P.READONLY_BUFFER: "READONLY_BUFFER (out-of-band buffer)"}
@@ -109,18 +118,20 @@ class RestrictedUnpickler(pickle._Unpickler):
         super().__init__(BoundedFile(file), encoding=encoding)
         self.source, self.allow, self.who = source, allow, who
         self._persistent = persistent_load
-        self._callable_ids = {id(f) for f in allow.builders.values()}
+        self._callable_ids = {id(f) for f in (*allow.builders.values(), *allow.trusted.values())}
+        self._trusted_types = tuple(t for t in allow.trusted.values() if isinstance(t, type))
 
     def unsafe(self, what: str) -> UnsafePickleError:
         return UnsafePickleError(f"{self.who}: {what} in {self.source}: {self.allow.description}")
 
     def find_class(self, module: str, name: str) -> Any:
         key = (module, name)
-        found = self.allow.builders.get(key, self.allow.tokens.get(key))
-        if found is None:
-            raise UnsafePickleError(f"{self.who}: refusing to load the global {module}.{name} from {self.source}: "
-                                    f"{self.allow.description}")
-        return found
+        for table in (self.allow.builders, self.allow.tokens, self.allow.trusted):
+            if key in table:
+                return table[key]
+        advice = "" if self.allow.advice is None else " " + self.allow.advice(f"{module}.{name}")
+        raise UnsafePickleError(f"{self.who}: refusing to load the global {module}.{name} from {self.source}: "
+                                f"{self.allow.description}.{advice}")
 
     def persistent_load(self, pid) -> Any:
         if self._persistent is None:
@@ -146,9 +157,19 @@ class RestrictedUnpickler(pickle._Unpickler):
         except UnsafePickleError as e:  # a builder's refusal: say where
             raise self.unsafe(str(e)) from None
 
+    def load_newobj(self):
+        args = self.stack.pop()
+        cls = self.stack[-1]
+        if not (type(cls) is type and cls in self._trusted_types):
+            raise self.unsafe(f"refusing the NEWOBJ opcode (instantiate a class) on {cls!r:.80}: only classes "
+                              "given to add_safe_globals may be instantiated")
+        if type(args) is not tuple:
+            raise self.unsafe(f"refusing NEWOBJ with {type(args).__name__} arguments")
+        self.stack[-1] = cls.__new__(cls, *args)
+
     def load_build(self):
         state = self.stack.pop()
-        inst = self._target(-1, self.allow.buildable, "BUILD")
+        inst = self._target(-1, self.allow.buildable + self._trusted_types, "BUILD")
         setstate = getattr(inst, "__setstate__", None)
         if setstate is not None:
             setstate(state)
@@ -205,7 +226,7 @@ class RestrictedUnpickler(pickle._Unpickler):
 for _op, _name in ((_P.REDUCE, "load_reduce"), (_P.BUILD, "load_build"), (_P.SETITEM, "load_setitem"),
                    (_P.SETITEMS, "load_setitems"), (_P.APPEND, "load_append"), (_P.APPENDS, "load_appends"),
                    (_P.ADDITEMS, "load_additems"), (_P.BYTEARRAY8, "load_bytearray8"),
-                   (_P.FRAME, "load_frame")):
+                   (_P.FRAME, "load_frame"), (_P.NEWOBJ, "load_newobj")):
     RestrictedUnpickler.dispatch[_op[0]] = getattr(RestrictedUnpickler, _name)
 for _op, _what in _REFUSED.items():
     RestrictedUnpickler.dispatch[_op[0]] = _refuse(_what)

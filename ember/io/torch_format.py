@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import io
 import math
+import mmap
 import os
 import pickle
 import struct
@@ -31,10 +32,11 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Size, Tensor
+from ..backend import dtypes
 from ..backend.device import CPU, device, move, to_device
 from ._files import MAX_DIMS, BoundedFile, ZipArchive, atomic_write, read_array, zip_info
-from ._unpickler import AllowList, RestrictedUnpickler, UnsafePickleError
+from ._unpickler import NUMPY_DATA, AllowList, RestrictedUnpickler, UnsafePickleError
 
 __all__ = ["load_torch", "save_torch", "UnsafeCheckpointError"]
 
@@ -96,29 +98,125 @@ def _rebuild_parameter(data: Tensor, requires_grad: bool, *_ignored):
     return Parameter(data, requires_grad=requires_grad and data.is_floating_point())
 
 
+def _device(spec, index=None):
+    if type(spec) is not str or not (index is None or type(index) is int):
+        raise UnsafePickleError("torch.device expects a string and an optional int index")
+    return device(spec) if index is None else device(spec, index)
+
+
+def _size(dims=()):
+    if type(dims) is not tuple or not all(type(d) is int for d in dims):
+        raise UnsafePickleError("torch.Size expects a tuple of ints")
+    return Size(dims)
+
+
+def _set_builder(kind: type) -> Callable:
+    def build(items=()):
+        if type(items) not in (list, tuple):
+            raise UnsafePickleError(f"{kind.__name__}() expects a list")
+        return kind(items)
+    return build
+
+
+_SETS = {(module, kind.__name__): _set_builder(kind) for module in ("builtins", "__builtin__")
+         for kind in (set, frozenset)}
+_DTYPE_TOKENS = {("torch", name): dt for name, dt in dtypes._BY_NAME.items()}
+
+
+# Globals the user declared safe for weights_only loads (add_safe_globals): (module, name) -> object.
+_safe_globals: dict[tuple[str, str], Any] = {}
+
+
+def _global_key(entry) -> tuple[tuple[str, str], Any]:
+    """``obj`` or ``(obj, "module.name")``, as ``add_safe_globals`` takes them."""
+    if type(entry) is tuple and len(entry) == 2 and isinstance(entry[1], str):
+        obj, qualname = entry
+        module, _, name = qualname.rpartition(".")
+        return (module, name), obj
+    module, name = getattr(entry, "__module__", None), getattr(entry, "__qualname__", None)
+    if not (isinstance(module, str) and isinstance(name, str)):
+        raise TypeError(f"add_safe_globals: expected classes or functions, or (object, 'module.name') pairs, "
+                        f"got {entry!r:.100}")
+    return (module, name), entry
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow these classes and functions in ``weights_only=True`` loads, as
+    ``torch.serialization.add_safe_globals``: only for globals you trust, since a load may
+    call them and set their instances' state from the file."""
+    _safe_globals.update(_global_key(g) for g in safe_globals)
+
+
+def get_safe_globals() -> list:
+    """The globals :func:`add_safe_globals` allowed."""
+    return list(_safe_globals.values())
+
+
+def clear_safe_globals() -> None:
+    """Forget every global :func:`add_safe_globals` allowed."""
+    _safe_globals.clear()
+
+
+class safe_globals:
+    """``with safe_globals([...]):`` allows these globals in ``weights_only=True`` loads
+    inside the block only."""
+
+    def __init__(self, safe_globals: list):
+        self.entries = dict(_global_key(g) for g in safe_globals)
+
+    def __enter__(self) -> None:
+        self.saved = dict(_safe_globals)
+        _safe_globals.update(self.entries)
+
+    def __exit__(self, *exc) -> None:
+        _safe_globals.clear()
+        _safe_globals.update(self.saved)
+
+
+def _weights_only_advice(qualname: str) -> str:
+    return (f"If you trust the file, load it with weights_only=False (which can run code from the file), or "
+            f"allow this global with ember.serialization.add_safe_globals([{qualname}]) or the "
+            f"ember.serialization.safe_globals([{qualname}]) context manager.")
+
+
 class _Reader:
     """One checkpoint's unpickling: the allow-list, bound to this load's storages and placement.
 
     ``read_storage(kind, key, numel)`` returns a storage's elements, or None to only check
-    the object's structure (the legacy layout's first pass)."""
+    the object's structure (the legacy layout's first pass). ``weights_only=False`` is the
+    user's explicit trust: the file is unpickled fully (its classes imported, its code run),
+    with PyTorch's tensor, storage, dtype and device names read as ember's."""
 
     def __init__(self, name: str, read_storage: Callable[[_StorageType, str, int], np.ndarray | None],
-                 map_location=None):
+                 map_location=None, weights_only: bool = True):
         self.name, self.read_storage, self.map_location = name, read_storage, map_location
+        self.weights_only = weights_only
         self.storages: dict[str, _Loaded] = {}
-        self.allow = AllowList(
-            {("collections", "OrderedDict"): collections.OrderedDict,
-             ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor,
-             ("torch._utils", "_rebuild_tensor"): self.rebuild_tensor,
-             ("torch._utils", "_rebuild_parameter"): _rebuild_parameter},
-            _STORAGE_TOKENS, (collections.OrderedDict,),
-            "only tensors, numbers, strings and containers are allowed")
+        builders = {("collections", "OrderedDict"): collections.OrderedDict,
+                    ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor,
+                    ("torch._utils", "_rebuild_tensor"): self.rebuild_tensor,
+                    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+                    ("torch", "device"): _device, ("torch", "Size"): _size, **_SETS}
+        tokens = {**_STORAGE_TOKENS, **_DTYPE_TOKENS}
+        buildable: tuple[type, ...] = (collections.OrderedDict,)
+        trusted = dict(_safe_globals)
+        numpy_keys = [k for k in trusted if k in NUMPY_DATA.builders or k in NUMPY_DATA.tokens]
+        if numpy_keys:  # allowed NumPy globals resolve to the checked builders data files use
+            for k in numpy_keys:
+                (builders if k in NUMPY_DATA.builders else tokens)[k] = \
+                    NUMPY_DATA.builders.get(k, NUMPY_DATA.tokens.get(k))
+                del trusted[k]
+            buildable += NUMPY_DATA.buildable
+        self.allow = AllowList(builders, tokens, buildable, "only tensors, numbers, strings and containers are "
+                               "allowed while weights_only=True", trusted, _weights_only_advice)
 
     def error(self, what: str) -> RuntimeError:
         return RuntimeError(f"ember.load: {self.name} {what}")
 
     def load(self, fh: BinaryIO) -> Any:
-        return RestrictedUnpickler(fh, self.name, self.allow, self.persistent_load, "utf-8").load()
+        if self.weights_only:
+            return RestrictedUnpickler(fh, self.name, self.allow, self.persistent_load, "utf-8").load()
+        return _TrustingUnpickler(fh, self).load()
 
     def persistent_load(self, pid) -> _Loaded:
         if not (type(pid) is tuple and len(pid) >= 5 and pid[0] == "storage" and type(pid[1]) is _StorageType
@@ -182,14 +280,39 @@ class _Reader:
         return t
 
 
+class _TrustingUnpickler(pickle.Unpickler):
+    """Python's own unpickler (``weights_only=False``): any class the file names is imported;
+    PyTorch's names resolve to ember's, and one ember lacks is refused by name."""
+
+    def __init__(self, fh: BinaryIO, reader: _Reader):
+        super().__init__(fh, encoding="utf-8")
+        self.reader = reader
+
+    def find_class(self, module: str, name: str) -> Any:
+        allow = self.reader.allow
+        for table in (allow.builders, allow.tokens):
+            if (module, name) in table:
+                return table[(module, name)]
+        if module == "torch" or module.startswith("torch."):
+            raise UnsafePickleError(
+                f"ember.load: {self.reader.name} holds PyTorch's {module}.{name}, which ember does not have "
+                "(a whole PyTorch module or object saved with torch.save). Save its state_dict() with PyTorch "
+                "instead and load that into the matching ember module.")
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid) -> Any:
+        return self.reader.persistent_load(pid)
+
+
 def _checked_storage(kind: _StorageType, numel: int, have: int, where: str, name: str) -> None:
     if numel * kind.dtype.itemsize != have:
         raise RuntimeError(f"ember.load: {name} is truncated or corrupted: {where} holds {have} bytes, expected "
                            f"{numel} elements of {kind.name}")
 
 
-def load_zip(archive: ZipArchive, name: str, map_location) -> Any:
-    """A checkpoint in ``torch.save``'s zip layout from an opened, checked archive."""
+def load_zip(archive: ZipArchive, name: str, map_location, weights_only: bool = True, mapped=None) -> Any:
+    """A checkpoint in ``torch.save``'s zip layout from an opened, checked archive; storages
+    are views of ``mapped`` (the file mapped into memory) when given and stored uncompressed."""
     pkl = [n for n in archive.names() if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pkl) != 1:
         raise RuntimeError(f"ember.load: {name} is not a PyTorch checkpoint (no single <name>/data.pkl entry)")
@@ -203,13 +326,20 @@ def load_zip(archive: ZipArchive, name: str, map_location) -> Any:
     def read_storage(kind: _StorageType, key: str, numel: int) -> np.ndarray:
         entry = f"{prefix}data/{key}"
         _checked_storage(kind, numel, archive.size(entry), f"entry {entry}", name)
-        return archive.read_array(entry, (numel,), kind.dtype, bf16=kind.name == _BFLOAT16)
+        bf16 = kind.name == _BFLOAT16
+        if mapped is not None and not bf16:  # bfloat16 widens to float32, which needs a copy
+            view = archive.map_array(mapped, entry, numel, kind.dtype)
+            if view is not None:
+                return view
+        return archive.read_array(entry, (numel,), kind.dtype, bf16=bf16)
 
-    return _Reader(name, read_storage, map_location).load(io.BytesIO(archive.read(pkl[0])))
+    return _Reader(name, read_storage, map_location, weights_only).load(io.BytesIO(archive.read(pkl[0])))
 
 
-def load_legacy(fh: BinaryIO, name: str, map_location) -> Any:
-    """A checkpoint in the legacy layout (``_use_new_zipfile_serialization=False``)."""
+def load_legacy(fh: BinaryIO, name: str, map_location, weights_only: bool = True) -> Any:
+    """A checkpoint in the legacy layout (``_use_new_zipfile_serialization=False``). Its object
+    is unpickled twice (first only to size its storages), so with ``weights_only=False`` the
+    code it runs runs twice."""
     bounded = BoundedFile(fh)
 
     def no_storage(kind, key, numel):
@@ -236,7 +366,7 @@ def load_legacy(fh: BinaryIO, name: str, map_location) -> Any:
         return None
 
     start = fh.tell()
-    _Reader(name, note).load(fh)
+    _Reader(name, note, weights_only=weights_only).load(fh)
     keys = header()
     if not (type(keys) is list and all(type(k) is str for k in keys)) or len(set(keys)) != len(keys):
         raise RuntimeError(f"ember.load: {name} has a malformed storage key list")
@@ -255,7 +385,7 @@ def load_legacy(fh: BinaryIO, name: str, map_location) -> Any:
     if missing:
         raise RuntimeError(f"ember.load: {name} is truncated or corrupted: storages {sorted(missing)} are missing")
     fh.seek(start)
-    return _Reader(name, lambda kind, key, numel: storages[key], map_location).load(fh)
+    return _Reader(name, lambda kind, key, numel: storages[key], map_location, weights_only).load(fh)
 
 
 def load_torch(f: str | os.PathLike | BinaryIO, map_location: str | device | dict | Callable | None = None) -> Any:
@@ -285,27 +415,46 @@ def load_torch(f: str | os.PathLike | BinaryIO, map_location: str | device | dic
     return read_checkpoint(f, repr(getattr(f, "name", "<file object>")), map_location)
 
 
-def read_checkpoint(fh: BinaryIO, name: str, map_location, archive: ZipArchive | None = None) -> Any:
+def read_checkpoint(fh: BinaryIO, name: str, map_location, archive: ZipArchive | None = None,
+                    weights_only: bool = True, mmap: bool = False) -> Any:
     """:func:`load_torch` on an open seekable file (or its already opened ``archive``);
-    ``name`` is how messages refer to it. Every error is a RuntimeError naming the file."""
+    ``name`` is how messages refer to it. ``weights_only=False`` unpickles fully (only for
+    files the user trusts); ``mmap`` maps the file and makes storages views of it. Every
+    error about the file is a RuntimeError naming it."""
+    corrupt = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+               struct.error, UnicodeDecodeError, OverflowError, RecursionError)
+    if not weights_only:  # the file's own code may raise anything; only the pickle's errors mean corruption
+        corrupt = (pickle.UnpicklingError, EOFError, struct.error)
     try:
-        if archive is not None:
-            return load_zip(archive, name, map_location)
         start = fh.tell()
         head = fh.read(4)
         fh.seek(start)
-        if head.startswith(b"PK"):
+        if archive is None and head.startswith(b"PK"):
             with ZipArchive(fh, name, "ember.load") as opened:
-                return load_zip(opened, name, map_location)
+                return load_zip(opened, name, map_location, weights_only, _mapped(fh, name) if mmap else None)
+        if archive is not None:
+            return load_zip(archive, name, map_location, weights_only, _mapped(fh, name) if mmap else None)
         if not head.startswith(LEGACY_HEAD):
             raise RuntimeError(f"ember.load: {name} is neither an ember nor a PyTorch checkpoint")
-        return load_legacy(fh, name, map_location)
+        if mmap:
+            raise RuntimeError(f"ember.load: {name} is a legacy (non-zip) PyTorch checkpoint, which cannot be "
+                               "memory-mapped; load it with mmap=False")
+        return load_legacy(fh, name, map_location, weights_only)
     except RuntimeError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            struct.error, UnicodeDecodeError, OverflowError, RecursionError) as e:
+    except corrupt as e:
         raise RuntimeError(f"ember.load: {name} is a truncated or corrupted PyTorch checkpoint "
                            f"({type(e).__name__}: {e})") from None
+
+
+def _mapped(fh: BinaryIO, name: str):
+    """The whole file mapped copy-on-write, as ``torch.load(mmap=True)`` maps it: arrays
+    over it are writable, and writes stay in this process."""
+    try:
+        fileno = fh.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        raise RuntimeError(f"ember.load: mmap=True needs a file path or a file opened on disk, got {name}") from None
+    return mmap.mmap(fileno, 0, access=mmap.ACCESS_COPY)
 
 
 # ---- save --------------------------------------------------------------------------
@@ -334,104 +483,137 @@ _REBUILD_PARAMETER = _Global("torch._utils", "_rebuild_parameter")
 
 
 class _Storage:
-    """One storage to write: a contiguous array and its key in the archive."""
+    """One storage to write: a contiguous array, its key in the archive and its device."""
 
-    def __init__(self, key: str, array: np.ndarray):
-        self.key, self.array = key, array
+    def __init__(self, key: str, array: np.ndarray, location: str):
+        self.key, self.array, self.location = key, array, location
 
 
 class _Pickler(pickle._Pickler):
-    """Writes tensors as ``torch._utils._rebuild_tensor_v2`` calls on persistent storages.
+    """Pickles anything Python's pickle does, with ember's tensors, dtypes, devices and sizes
+    written under PyTorch's names: a tensor is a ``torch._utils._rebuild_tensor_v2`` call on
+    a persistent storage, as ``torch.save`` writes it.
 
     The pure-Python pickler is used because it lets :meth:`save` write a GLOBAL opcode
     for a name whose module (torch) is not importable here.
     """
 
-    def __init__(self, file: BinaryIO):
-        super().__init__(file, protocol=2)
+    def __init__(self, file: BinaryIO, protocol: int):
+        super().__init__(file, protocol=protocol)
         self.storages: list[_Storage] = []
-        self._by_root: dict[int, _Storage] = {}
+        self._by_root: dict[tuple[int, str], _Storage] = {}
         self._keep: list = []  # holds copied arrays so the ids in _by_root stay theirs
 
     def save(self, obj, save_persistent_id=True):
+        if isinstance(obj, dtypes.dtype):
+            obj = _Global("torch", obj.name)
         if isinstance(obj, _Global):
             self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("ascii"))
             return
-        if isinstance(obj, (Tensor, _Storage, _Call)) or type(obj) in _SAFE_TYPES or obj is collections.OrderedDict:
-            return super().save(obj, save_persistent_id)
-        raise TypeError(f"ember.io.save_torch: cannot save an object of type {type(obj).__name__}")
+        return super().save(obj, save_persistent_id)
 
     def persistent_id(self, obj):
         if isinstance(obj, _Storage):
             return ("storage", _Global("torch", _STORAGE_OF[obj.array.dtype.newbyteorder("=")]), obj.key,
-                    "cpu", obj.array.size)
+                    obj.location, obj.array.size)
         return None
 
     def reducer_override(self, obj):
         if isinstance(obj, _Call):
             return (obj.func, obj.args)
+        if type(obj) is device:
+            return (_Global("torch", "device"), (str(obj),))
+        if type(obj) is Size:
+            return (_Global("torch", "Size"), (tuple(obj),))
         if not isinstance(obj, Tensor):
             return NotImplemented
         from ..nn import Parameter
-        storage, offset, stride = self._storage_of(move(obj._data, CPU))
+        storage, offset, stride = self._storage_of(obj._data, str(obj.device))
         tensor_args = (storage, offset, tuple(obj.shape), stride, obj.requires_grad and not
                        isinstance(obj, Parameter), collections.OrderedDict())
         if isinstance(obj, Parameter):
             return (_REBUILD_PARAMETER, (_Call(_REBUILD_TENSOR, tensor_args), obj.requires_grad, collections.OrderedDict()))
         return (_REBUILD_TENSOR, tensor_args)
 
-    def _storage_of(self, arr: np.ndarray) -> tuple[_Storage, int, tuple]:
+    def _storage_of(self, data, location: str) -> tuple[_Storage, int, tuple]:
         """The storage an array lies in, its offset and strides in elements: views of one
         C-contiguous array share that array's storage, as they do in PyTorch."""
-        if arr.dtype.newbyteorder("=") not in _STORAGE_OF:
-            raise TypeError(f"ember.io.save_torch: cannot save a tensor of dtype {arr.dtype}")
-        root = arr
-        while isinstance(root.base, np.ndarray):
+        root = data
+        while getattr(root, "base", None) is not None and type(root.base) is type(data):
             root = root.base
+        arr = move(data, CPU)
+        if arr.dtype.newbyteorder("=") not in _STORAGE_OF:
+            raise TypeError(f"ember.save: cannot save a tensor of dtype {arr.dtype}")
+        host_root = root
         item = arr.itemsize
-        delta = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-        shares = (root is not arr and root.flags.c_contiguous and root.dtype == arr.dtype
+        # Views are matched to their base on the host only (a device array's view copies apart).
+        shares = arr is data and root is not data
+        delta = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0] if shares else 0
+        shares = (shares and host_root.flags.c_contiguous and host_root.dtype == arr.dtype
                   and delta % item == 0 and all(s >= 0 and s % item == 0 for s in arr.strides))
-        if not shares:
-            arr = root = np.asarray(arr, order="C")  # no copy when already contiguous
+        if not shares:  # a storage of its own: its elements in C order (no copy when already so)
+            root = data if data.flags.c_contiguous else None
+            arr = host_root = np.asarray(arr, order="C")
             delta = 0
-        storage = self._by_root.get(id(root))
+        storage = self._by_root.get((id(root), location)) if root is not None else None
         if storage is None:
-            storage = self._by_root[id(root)] = _Storage(str(len(self.storages)), root.reshape(-1))
+            storage = _Storage(str(len(self.storages)), host_root.reshape(-1), location)
+            if root is not None:
+                self._by_root[(id(root), location)] = storage
+                self._keep.append(root)
             self.storages.append(storage)
-            self._keep.append(root)
         return storage, delta // item, tuple(s // item for s in arr.strides)
 
 
-_SAFE_TYPES = {type(None), bool, int, float, str, list, tuple, dict, collections.OrderedDict}
+_ALIGNMENT = 64  # storages start at multiples of 64 bytes in the file, as torch.save puts them, for mmap
 
 
-def _write_zip(fh: BinaryIO, obj: Any, name: str) -> None:
+def _aligned_info(zf: zipfile.ZipFile, name: str, zip64: bool) -> zipfile.ZipInfo:
+    """A stored entry whose local header is padded (an extra field, id 'FB' as PyTorch's)
+    so that its data start at a multiple of :data:`_ALIGNMENT` in the file."""
+    info = zip_info(name)
+    header = 30 + len(name.encode("utf-8")) + 4 + (20 if zip64 else 0)
+    pad = -(zf.fp.tell() + header) % _ALIGNMENT
+    info.extra = struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+    return info
+
+
+def _write_zip(fh: BinaryIO, obj: Any, name: str, protocol: int) -> None:
     buf = io.BytesIO()
-    pickler = _Pickler(buf)
+    pickler = _Pickler(buf, protocol)
     pickler.dump(obj)
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(zip_info(f"{name}/data.pkl"), buf.getvalue())
+        zf.writestr(zip_info(f"{name}/.format_version"), b"1")
+        zf.writestr(zip_info(f"{name}/.storage_alignment"), str(_ALIGNMENT).encode())
         zf.writestr(zip_info(f"{name}/byteorder"), b"little")
         for s in pickler.storages:
             data = s.array.astype(s.array.dtype.newbyteorder("<"), copy=False)
-            zf.writestr(zip_info(f"{name}/data/{s.key}"), data.view(np.uint8).tobytes())
+            zip64 = data.nbytes >= 2 ** 31
+            with zf.open(_aligned_info(zf, f"{name}/data/{s.key}", zip64), "w", force_zip64=zip64) as out:
+                out.write(data.view(np.uint8))
         zf.writestr(zip_info(f"{name}/version"), b"3\n")
 
 
-def save_torch(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
-    """Write ``obj`` in ``torch.save``'s zip format, loadable by ``torch.load(f, weights_only=True)``.
+def save_torch(obj: Any, f: str | os.PathLike | BinaryIO, pickle_protocol: int = 2) -> None:
+    """Write ``obj`` in ``torch.save``'s zip format (what :func:`ember.save` writes).
+
+    Tensors, parameters and containers of them (a ``state_dict()``), numbers and strings
+    load with ``torch.load(f, weights_only=True)``; other objects (modules, NumPy arrays,
+    instances of your classes) are pickled as Python pickles them and need
+    ``weights_only=False`` or allow-listed globals to load. Views of one array keep
+    sharing storage.
 
     Args:
-        obj: tensors, parameters, and dicts, OrderedDicts (a ``state_dict()``), lists and
-            tuples of them, numbers, strings and None. Views of one array keep
-            sharing storage.
+        obj: any picklable object.
         f: a path (written atomically) or a binary file object.
+        pickle_protocol: the pickle protocol of the object (2, as PyTorch's default).
 
     Raises:
-        TypeError: ``obj`` holds another type, or a tensor of a dtype PyTorch lacks.
+        TypeError: ``obj`` holds a tensor of a dtype PyTorch lacks.
+        pickle.PicklingError, AttributeError, TypeError: ``obj`` holds something Python cannot pickle.
     """
     if isinstance(f, (str, os.PathLike)):
-        atomic_write(f, lambda fh: _write_zip(fh, obj, "archive"))
+        atomic_write(f, lambda fh: _write_zip(fh, obj, "archive", pickle_protocol))
     else:
-        _write_zip(f, obj, "archive")
+        _write_zip(f, obj, "archive", pickle_protocol)
