@@ -2,4 +2,4 @@
 (torchvision's place). Needs Pillow: ``pip install 'ember[vision]'``."""
 from . import datasets
 from . import models
-from . import transforms, utils
+from . import io, ops, transforms, utils
