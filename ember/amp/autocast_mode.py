@@ -1,0 +1,220 @@
+"""autocast: ops run in the dtype PyTorch's op lists give them while a region is active.
+
+One dispatch point: a public op whose name appears in `op_lists.POLICIES` is wrapped once,
+at its definition, by ``@autocast_op(name)``. While no autocast region is active the
+wrapper costs one global check; inside one, the op's floating tensor arguments on the
+region's device type are cast (differentiably, so gradients return to each parameter in
+its own dtype) before the op runs, and ops the op calls internally are left alone, as
+PyTorch's dispatcher does. The state is process-wide (ember runs ops on one thread).
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+
+from .._tensor import Tensor
+from ..backend import dtypes
+from .op_lists import FP32, LISTED, LOWER, POLICIES, REFUSE
+
+__all__ = ["autocast", "autocast_op", "is_autocast_available", "is_autocast_enabled",
+           "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype"]
+
+_DEVICE_TYPES = ("cpu", "cuda")
+# ember has no bfloat16, PyTorch's CPU default: the CPU region runs in float16, which
+# PyTorch also supports there (the narrower range shows up as inf, never silently).
+_SUPPORTED = (dtypes.float16,)
+_enabled = {"cpu": False, "cuda": False}
+_dtype = {"cpu": dtypes.float16, "cuda": dtypes.float16}
+_ACTIVE = False  # any device type enabled, and not inside an autocast op already
+
+
+def _refresh() -> None:
+    global _ACTIVE
+    _ACTIVE = _enabled["cpu"] or _enabled["cuda"]
+
+
+def _check_device_type(device_type, what: str = "autocast") -> str:
+    if not isinstance(device_type, str):
+        raise ValueError(f"{what}: expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if device_type not in _DEVICE_TYPES:
+        raise RuntimeError(
+            f"User specified an unsupported autocast device_type '{device_type}'; ember's "
+            f"autocast supports 'cpu' and 'cuda'")
+    return device_type
+
+
+def is_autocast_available(device_type: str) -> bool:
+    """Whether autocast has op lists for ``device_type``."""
+    return device_type in _DEVICE_TYPES
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """Whether autocast is on for ``device_type`` (CUDA's state when None, as in PyTorch)."""
+    return _enabled[_check_device_type("cuda" if device_type is None else device_type,
+                                       "is_autocast_enabled")]
+
+
+def set_autocast_enabled(device_type: str, enabled: bool) -> None:
+    _enabled[_check_device_type(device_type, "set_autocast_enabled")] = bool(enabled)
+    _refresh()
+
+
+def get_autocast_dtype(device_type: str) -> dtypes.dtype:
+    """The dtype "lower precision" ops run in under ``device_type``'s autocast."""
+    return _dtype[_check_device_type(device_type, "get_autocast_dtype")]
+
+
+def set_autocast_dtype(device_type: str, dtype) -> None:
+    _dtype[_check_device_type(device_type, "set_autocast_dtype")] = _lower_dtype(dtype)
+
+
+def _lower_dtype(dtype) -> dtypes.dtype:
+    if isinstance(dtype, dtypes.dtype):
+        return dtype
+    if str(getattr(dtype, "name", dtype)).endswith("bfloat16"):
+        raise TypeError("autocast: ember has no bfloat16 dtype; use dtype=ember.float16 "
+                        "(autocast's supported lower-precision dtype on both 'cpu' and 'cuda')")
+    raise TypeError(f"autocast: dtype must be an ember dtype such as ember.float16, got {dtype!r}")
+
+
+class autocast:
+    """Run the ops of a region (or of a decorated function) in mixed precision.
+
+    Args:
+        device_type: "cpu" or "cuda"; only tensors on that device type are cast.
+        dtype: the lower-precision dtype (ember.float16, the default on both device types;
+            PyTorch's CPU default, bfloat16, does not exist in ember).
+        enabled: False turns autocast off inside the region (nested regions too).
+        cache_enabled: accepted for PyTorch's signature; ember casts a weight at each use,
+            which gives the same values (PyTorch's cache only saves the repeated cast).
+    """
+
+    def __init__(self, device_type: str, dtype=None, enabled: bool = True,
+                 cache_enabled: bool | None = None):
+        self.device = _check_device_type(device_type)
+        self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else _lower_dtype(dtype)
+        self._cache_enabled = True if cache_enabled is None else bool(cache_enabled)
+        if not isinstance(enabled, bool):
+            raise TypeError(f"autocast: expected enabled to be a bool, got {type(enabled).__name__}")
+        if enabled and device_type == "cuda":
+            from .. import cuda
+            if not cuda.is_available():
+                warnings.warn("User provided device_type of 'cuda', but CUDA is not available. "
+                              "Disabling")
+                enabled = False
+        if enabled and self.fast_dtype not in _SUPPORTED:
+            warnings.warn(
+                f"In {device_type.upper()} autocast, but the target dtype is not supported. "
+                f"Disabling autocast.\n{device_type.upper()} Autocast only supports dtype of "
+                f"ember.float16 currently (got {self.fast_dtype}).")
+            enabled = False
+        self._enabled = enabled
+
+    def __enter__(self):
+        self._prev = (_enabled[self.device], _dtype[self.device])
+        _enabled[self.device] = self._enabled
+        _dtype[self.device] = self.fast_dtype
+        _refresh()
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb) -> None:
+        _enabled[self.device], _dtype[self.device] = self._prev
+        _refresh()
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def decorated(*args, **kwargs):
+            with autocast(self.device, self.fast_dtype, self._enabled, self._cache_enabled):
+                return func(*args, **kwargs)
+        return decorated
+
+
+# ---- the dispatch point -------------------------------------------------------------------
+def autocast_op(name: str):
+    """Decorate the public op ``name`` so autocast regions apply its listed policy.
+
+    Ops listed on no device type are returned unwrapped (factories may apply this to every
+    op they build). An out= wrapper keeps its unwrapped form for Tensor methods
+    (``_without_out``): that form gets the policy too, and an explicit ``out=`` or
+    ``dtype=`` makes the call ineligible, as in PyTorch.
+    """
+    def wrap(fn):
+        if name not in LISTED:
+            return fn
+
+        @functools.wraps(fn)
+        def op(*args, **kwargs):
+            if not _ACTIVE or kwargs.get("out") is not None or kwargs.get("dtype") is not None:
+                return fn(*args, **kwargs)
+            return _dispatch(name, fn, args, kwargs)
+
+        if hasattr(fn, "_without_out"):
+            op._without_out = wrap(fn._without_out)
+        return op
+    return wrap
+
+
+def _first_tensor(values):
+    for v in values:
+        if isinstance(v, Tensor):
+            return v
+        if isinstance(v, (list, tuple)):
+            t = _first_tensor(v)
+            if t is not None:
+                return t
+    return None
+
+
+def _eligible(v, device_type: str) -> bool:
+    return (isinstance(v, Tensor) and v.dtype.is_floating_point and v.dtype is not dtypes.float64
+            and v.device.type == device_type)
+
+
+def _widest(values, device_type: str, widest):
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            widest = _widest(v, device_type, widest)
+        elif _eligible(v, device_type) and (widest is None or v.dtype.itemsize > widest.itemsize):
+            widest = v.dtype
+    return widest
+
+
+def _cast(v, target: dtypes.dtype, device_type: str):
+    if isinstance(v, (list, tuple)) and not isinstance(v, Tensor):
+        return type(v)(_cast(x, target, device_type) for x in v)
+    if _eligible(v, device_type) and v.dtype is not target:
+        return v.to(target)
+    return v
+
+
+def _dispatch(name: str, fn, args: tuple, kwargs: dict):
+    first = _first_tensor((*args, *kwargs.values()))
+    if first is None:
+        return fn(*args, **kwargs)
+    device_type = first.device.type
+    policy = POLICIES[device_type].get(name) if _enabled.get(device_type) else None
+    if policy is None:
+        return fn(*args, **kwargs)
+    if policy == REFUSE:
+        raise RuntimeError(
+            f"ember.nn.functional.{name} and ember.nn.BCELoss are unsafe to autocast.\nMany "
+            f"models use a sigmoid layer right before the binary cross entropy layer.\nIn this "
+            f"case, combine the two layers using ember.nn.functional.binary_cross_entropy_with_logits"
+            f"\nor ember.nn.BCEWithLogitsLoss. binary_cross_entropy_with_logits and BCEWithLogits "
+            f"are\nsafe to autocast.")
+    if policy == LOWER:
+        target = _dtype[device_type]
+    elif policy == FP32:
+        target = dtypes.float32
+    else:
+        target = _widest((*args, *kwargs.values()), device_type, None)
+        if target is None:  # nothing floating to promote
+            return fn(*args, **kwargs)
+    args = tuple(_cast(a, target, device_type) for a in args)
+    kwargs = {k: _cast(v, target, device_type) for k, v in kwargs.items()}
+    global _ACTIVE
+    _ACTIVE = False  # the op's own inner ops run as written, as under PyTorch's dispatcher
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _refresh()
