@@ -59,6 +59,9 @@ from .ops.special import *  # noqa: F401,F403  (lgamma, digamma, polygamma, mvlg
 from . import linalg
 from .linalg.legacy import *  # noqa: F401,F403  (det, logdet, slogdet, inverse, pinverse, cholesky, qr, svd, ...)
 from . import accelerator, backends, cuda
+from . import amp, cpu
+from .amp import (autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled,  # noqa: F401
+                  set_autocast_dtype, set_autocast_enabled)
 from . import utils
 from .serialization import load, save
 from . import nn

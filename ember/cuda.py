@@ -7,11 +7,16 @@ there, and a RuntimeError).
 """
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 
 from .backend import cuda as _cuda
 from .backend.device import CudaUnavailableError, device as _device
 from .backend.random import manual_seed as _manual_seed
+from .amp.device_aliases import cuda_amp as amp
+
+# `from ember.cuda.amp import autocast, GradScaler` finds the alias module by its dotted name
+sys.modules[amp.__name__] = amp
 
 __all__ = ["is_available", "device_count", "is_initialized", "init", "current_device", "set_device",
            "device", "synchronize", "manual_seed", "manual_seed_all", "empty_cache", "memory_allocated",

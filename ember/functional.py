@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import warnings
 
+from .amp.autocast_mode import autocast_op
 from ._tensor import Tensor
 from .backend import dtypes
 from .ops.join import atleast_1d, atleast_2d, atleast_3d, cat, split, stack  # noqa: F401
@@ -69,6 +70,7 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
     return stack([g.reshape(-1) for g in grids], dim=1)
 
 
+@autocast_op("cdist")
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
           compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """p-norm distances between each row vector of ``x1`` (..., P, M) and of ``x2`` (..., R, M):
@@ -107,6 +109,7 @@ def block_diag(*tensors: Tensor) -> Tensor:
     return cat(rows, 0)
 
 
+@autocast_op("chain_matmul")
 def chain_matmul(*matrices: Tensor) -> Tensor:
     """The product of 2-D matrices, left to right (PyTorch deprecates it for linalg.multi_dot)."""
     matrices = _tensors(matrices)

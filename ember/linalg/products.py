@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..ops import linalg as _ops_linalg
 from ..ops.indexing import where
@@ -28,6 +29,7 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     return _diagonal(A, offset, dim1, dim2)
 
 
+@autocast_op("multi_dot")
 def multi_dot(tensors) -> Tensor:
     """The product of a chain of matrices; the first and last may be vectors (a row and a
     column), as in ``A @ B @ C``."""

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
@@ -439,6 +440,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return _write(input, mish) if inplace else input * tanh(softplus(input))
 
 
+@autocast_op("softplus")
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
     _need_float("softplus", input)
@@ -466,6 +468,7 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 
 # ---- with a parameter or a split -----------------------------------------------------
+@autocast_op("prelu")
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x where x > 0, else weight * x, with one learned slope per channel (dim 1) or one
     shared by all.
@@ -562,6 +565,7 @@ def _softmax_input(input: Tensor, dim, dtype, name: str, stacklevel: int) -> tup
     return input, dim
 
 
+@autocast_op("softmax")
 def softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,
             _stacklevel: int = 3) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed without overflow.
@@ -574,6 +578,7 @@ def softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = 
     return Softmax.apply(x, d) if x.is_floating_point() else x.clone()
 
 
+@autocast_op("log_softmax")
 def log_softmax(input: Tensor, dim: int | None = None, dtype: dtypes.dtype | None = None, *,
                 _stacklevel: int = 3) -> Tensor:
     """log(softmax(x)) along ``dim``, as one stable step (x - max - log(sum(exp(x - max))))."""

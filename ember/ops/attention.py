@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -148,6 +149,7 @@ def _repeat_heads(query: Tensor, t: Tensor, name: str) -> Tensor:
     return t if h == hq else repeat_interleave(t, hq // h, -3)
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:

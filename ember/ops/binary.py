@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -141,6 +142,7 @@ class Heaviside(Function):
                            "everywhere and undefined at 0); detach the input first")
 
 
+@autocast_op("atan2")
 def atan2(input: Tensor, other: Tensor) -> Tensor:
     """The angle of the point (other, input): atan(input / other) in the right quadrant."""
     return Atan2.apply(*_pair("atan2", input, other))
@@ -236,6 +238,7 @@ def _value_check(op: str, input: Tensor, value) -> None:
                            f"floating point number (got {value})")
 
 
+@autocast_op("addcmul")
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: numbers.Number = 1) -> Tensor:
     """input + value * tensor1 * tensor2, broadcast."""
     _check_tensor("addcmul", input=input, tensor1=tensor1, tensor2=tensor2)
@@ -244,6 +247,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: numbers.N
     return input + (prod if value == 1 else prod * value)
 
 
+@autocast_op("addcdiv")
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: numbers.Number = 1) -> Tensor:
     """input + value * tensor1 / tensor2, broadcast (floating point tensors only)."""
     _check_tensor("addcdiv", input=input, tensor1=tensor1, tensor2=tensor2)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -67,12 +68,14 @@ def _cumprod_grad_with_zeros(x: Tensor, grad: Tensor, dim: int) -> Tensor:
     return (where(later, without_i, 0.0) * grad.unsqueeze(-2)).sum(-1).movedim(-1, dim)
 
 
+@autocast_op("cumsum")
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sums along ``dim``. Integer and bool inputs give int64."""
     input, d = _scan_input(input, dim, dtype)
     return CumSum.apply(input, d) if input._data.ndim else input.clone()
 
 
+@autocast_op("cumprod")
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running products along ``dim`` (gradients exact with zeros). Integer and bool inputs give int64."""
     input, d = _scan_input(input, dim, dtype)

@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -404,6 +405,7 @@ def neg(input: Tensor) -> Tensor:
     return Neg.apply(input)
 
 
+@autocast_op("pow")
 @with_out()
 def pow(input, exponent) -> Tensor:
     """input ** exponent; either may be a number."""

@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ._out import with_out
@@ -68,6 +69,7 @@ class MatMul(Function):
         return ga, gb
 
 
+@autocast_op("matmul")
 @with_out("exact")
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: vectors, matrices, broadcast batches."""
@@ -103,6 +105,7 @@ def _rows(t: Tensor) -> int:
     return int(np.prod(t._data.shape[:-1])) if t._data.ndim > 1 else 1
 
 
+@autocast_op("mm")
 @with_out("exact")
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
@@ -120,6 +123,7 @@ def _check_batches(input: Tensor, mat2: Tensor, op: str) -> None:
                            f"{list(mat2.shape)}")
 
 
+@autocast_op("bmm")
 @with_out("exact")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of two 3-D tensors with the same batch size."""
@@ -127,6 +131,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
+@autocast_op("mv")
 @with_out("exact")
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product."""
@@ -136,6 +141,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     return matmul(input, vec)
 
 
+@autocast_op("dot")
 @with_out("exact")
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length."""
@@ -208,6 +214,7 @@ _LINEAR_NODES = (Linear._node, Linear.node("MmBackward0"))  # by "bias is None"
 _LINEAR_VIEW = Linear.node("ViewBackward0")
 
 
+@autocast_op("linear")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias.
 
@@ -374,6 +381,7 @@ def _sublist(sub) -> str:
                          f"Ellipsis, got {sub}") from None
 
 
+@autocast_op("einsum")
 def einsum(*args) -> Tensor:
     """Einstein summation: ``einsum('bij,bjk->bik', a, b)``. Supports '...', implicit output
     (subscripts appearing once, sorted), repeated subscripts (diagonals), size-1 broadcasting,
@@ -401,6 +409,7 @@ def einsum(*args) -> Tensor:
     return Einsum.apply(spec, *ops)
 
 
+@autocast_op("tensordot")
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Contract the last ``dims`` dims of a with the first of b, or the dims listed in
     ``dims = ([a dims], [b dims])``."""
@@ -437,28 +446,33 @@ def _scaled_sum(input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     return product + (input if beta == 1 else input * beta)
 
 
+@autocast_op("addmm")
 @with_out("exact")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
     return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
 
 
+@autocast_op("addmv")
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
     return _scaled_sum(input, mv(mat, vec), beta, alpha)
 
 
+@autocast_op("addr")
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2)."""
     return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
 
 
+@autocast_op("baddbmm")
 @with_out("exact")
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
+@autocast_op("addbmm")
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * sum over the batch of batch1[b] @ batch2[b]."""
     _check_batches(batch1, batch2, "addbmm")
@@ -476,6 +490,7 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     return (a * b).reshape([x * y for x, y in zip(sa, sb)])
 
 
+@autocast_op("cross")
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (by default the first dim of size 3)."""
     if input._data.ndim != other._data.ndim:
@@ -500,6 +515,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
             - index_select(a, d, i2) * index_select(b, d, i1))
 
 
+@autocast_op("trace")
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix (integers sum to int64)."""
     if input._data.ndim != 2:

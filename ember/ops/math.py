@@ -11,6 +11,7 @@ import math as _m
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
@@ -164,7 +165,7 @@ def _float_unary(name: str, fn, dx, saves: str | None = "x", doc: str = ""):
         return cls.apply(_float(input))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
-    return op
+    return autocast_op(name)(op)
 
 
 def _stable_sigmoid(x):

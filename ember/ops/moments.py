@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -50,6 +51,7 @@ class LogSumExp(Function):
         return g * (a - _unreduce(out, shape, ctx.dims, ctx.keepdim)).exp(), None, None
 
 
+@autocast_op("logsumexp")
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over ``dim``, computed without overflow."""
     input = _math._float(input)
@@ -166,6 +168,7 @@ def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
     return v, mean(input, dim if not isinstance(dim, bool) else None, keepdim)
 
 
+@autocast_op("norm")
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements when None): p = 2 ('fro'), 1, inf, -inf, 0 (the
     count of nonzeros) or any other number.

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Size, Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
@@ -418,6 +419,7 @@ def _ones(n: int, like):
     return np.ones(n, dtype=like.dtype, like=like)
 
 
+@autocast_op("layer_norm")
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` dims, then scale and shift element-wise.
@@ -437,6 +439,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     return out.half() if half else out
 
 
+@autocast_op("group_norm")
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalize each group of ``C / num_groups`` channels of each sample of (N, C, *), then scale

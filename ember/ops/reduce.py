@@ -14,6 +14,7 @@ from functools import partial
 import numpy as np
 
 from .. import return_types
+from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -229,6 +230,7 @@ _SUM_DIM, _MEAN, _MEAN_DIM, _NANSUM = (Sum.node(n) for n in (
 _SUM = Sum._node
 
 
+@autocast_op("sum")
 @with_out("accumulate")
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum of elements over ``dim`` (all when None). Integer and bool inputs sum to int64."""
@@ -308,6 +310,7 @@ def _prod_of_others(x: Tensor, dim: int | None) -> Tensor:
     return before * after
 
 
+@autocast_op("prod")
 @with_out("accumulate")
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of elements over one ``dim`` (all when None). Integer and bool inputs give int64."""
