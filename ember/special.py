@@ -5,6 +5,7 @@ topics); this module names them as torch.special does and gives each PyTorch's `
 """
 from __future__ import annotations
 
+from ._tensor import Tensor as _Tensor
 from .ops import activation as _activation
 from .ops import binary as _binary
 from .ops import math as _math
@@ -38,10 +39,20 @@ _SOURCES = {
     "log1p": _math.log1p, "log_ndtr": _special.log_ndtr, "logit": _math.logit,
     "logsumexp": _moments.logsumexp, "multigammaln": _special.mvlgamma, "ndtr": _special.ndtr,
     "ndtri": _special.ndtri, "polygamma": _special.polygamma, "psi": _special.digamma,
-    "round": _math.round, "sinc": _special.sinc, "spherical_bessel_j0": _special.spherical_bessel_j0,
+    "sinc": _special.sinc, "spherical_bessel_j0": _special.spherical_bessel_j0,
     "xlog1py": _special.xlog1py, "xlogy": _binary.xlogy, "zeta": _special.zeta,
 }
 globals().update({name: _named(fn, name) for name, fn in _SOURCES.items()})
+
+
+@_with_out()
+def round(input, *, decimals: int = 0):
+    """x rounded to ``decimals`` places, halves to even; unlike the top-level round,
+    integer and bool tensors are refused, as in PyTorch."""
+    if isinstance(input, _Tensor) and not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{input.dtype.kernel_name}': "
+                                  "special.round needs a floating point tensor")
+    return _math.round(input, decimals=decimals)
 
 
 def softmax(input, dim: int, *, dtype=None):

@@ -20,7 +20,12 @@ __all__ = ["lgamma", "digamma", "polygamma", "xlog1py", "mvlgamma", "i0", "sinc"
 _SQRT_2PI = _m.sqrt(2 * _m.pi)
 
 
-lgamma = _float_unary("lgamma", special.gammaln, lambda g, x: g * digamma(x),
+def _lgamma(x):
+    # PyTorch's lgamma(-inf) is +inf (log|Gamma| grows without bound there); SciPy's is -inf
+    return np.where(x == -np.inf, x.dtype.type(np.inf), special.gammaln(x))
+
+
+lgamma = _float_unary("lgamma", _lgamma, lambda g, x: g * digamma(x),
                       doc="log|Gamma(x)|, element-wise.")
 digamma = _float_unary("digamma", special.digamma, lambda g, x: g * polygamma(1, x),
                        doc="The logarithmic derivative of Gamma, Gamma'(x) / Gamma(x).")
@@ -34,6 +39,9 @@ class Polygamma(Function):
         x = a._data
         with np.errstate(all="ignore"):  # poles give inf/nan, as in PyTorch, without warnings
             out = np.asarray(special.polygamma(n, x))
+        # PyTorch's at the infinities: trigamma(-inf) and, through zeta(n + 1, +inf), the
+        # higher orders at +inf are nan (the other infinities agree with SciPy)
+        out = np.where((x == (-np.inf if n == 1 else np.inf)) & (n >= 1), np.nan, out)
         return out.astype(x.dtype, copy=False)  # SciPy computes float32 in float64
 
     @staticmethod
@@ -126,6 +134,8 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
         raise TypeError(f"mvlgamma(): argument 'p' (position 2) must be int, not {type(p).__name__}")
     if p < 1:
         raise RuntimeError(f"mvlgamma(): p has to be greater than or equal to 1 (got p={p})")
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("mvlgamma(): the input tensor may not be a boolean tensor")
     x = _float(input)
     offsets = Tensor._make(np.arange(p, dtype=x._data.dtype, like=x._data) * -0.5)
     return lgamma(x.unsqueeze(-1) + offsets).sum(-1) + p * (p - 1) / 4 * _m.log(_m.pi)
@@ -184,25 +194,54 @@ def _igamma_dx(g: Tensor, a: Tensor, x: Tensor) -> Tensor:
     return g * ((a - 1) * x.log() - x - lgamma(a)).exp()
 
 
-def _binary(name: str, fn, dx, first: str, doc: str):
+def _incomplete_gamma(lower: bool):
+    """SciPy's P (lower) or Q, with PyTorch's values where an argument is nan: its checks
+    x == 0, a == inf and x == inf come before any nan test."""
+    fn = special.gammainc if lower else special.gammaincc
+
+    def forward(a, x):
+        out = fn(a, x)
+        one, zero = (1, 0) if lower else (0, 1)
+        out = np.where(np.isnan(a) & (x == 0), zero, out)
+        out = np.where(np.isnan(a) & (x == np.inf), one, out)
+        return np.where((a == np.inf) & np.isnan(x), zero, out)
+    return forward
+
+
+def _zeta(s, q):
+    # PyTorch's zeta(s, +inf) is nan (SciPy's 0, the limit), except the pole at s = 1
+    return np.where((q == np.inf) & (s != 1), np.nan, special.zeta(s, q))
+
+
+def _binary(name: str, fn, dx, first: str, doc: str, numbers: bool):
+    """The public function: ``numbers`` says whether an argument may be a Python number
+    (zeta's may; igamma's must be tensors, and integer tensors are refused, as in PyTorch)."""
     cls = type(name.capitalize(), (_SecondOnly,), {
         "fn": staticmethod(fn), "dx": staticmethod(dx), "first": first, "__module__": __name__})
 
     def op(input, other) -> Tensor:
-        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-            raise TypeError(f"{name}(): expected at least one Tensor argument")
-        return cls.apply(*promote(input, other, name, floating=True))
+        if numbers:
+            if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+                raise TypeError(f"{name}(): expected at least one Tensor argument")
+            return cls.apply(*promote(input, other, name, floating=True))
+        _check_tensor(name, input=input, other=other)
+        a, x = promote(input, other, name)
+        if not a.dtype.is_floating_point:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{a.dtype.kernel_name}': "
+                                      f"{name} needs floating point tensors (use .double())")
+        return cls.apply(a, x)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     return op
 
 
-igamma = _binary("igamma", special.gammainc, _igamma_dx, "igamma: input",
-                 "The regularized lower incomplete gamma function P(input, other).")
-igammac = _binary("igammac", special.gammaincc, lambda g, a, x: -_igamma_dx(g, a, x), "igammac: input",
-                  "The regularized upper incomplete gamma function Q(input, other) = 1 - P.")
-zeta = _binary("zeta", special.zeta, lambda g, s, q: g * -s * zeta(s + 1, q), "zeta",
-               "The Hurwitz zeta function: sum over k >= 0 of (k + other)^-input.")
+igamma = _binary("igamma", _incomplete_gamma(True), _igamma_dx, "igamma: input",
+                 "The regularized lower incomplete gamma function P(input, other).", False)
+igammac = _binary("igammac", _incomplete_gamma(False), lambda g, a, x: -_igamma_dx(g, a, x),
+                  "igammac: input", "The regularized upper incomplete gamma function Q(input, other) = 1 - P.",
+                  False)
+zeta = _binary("zeta", _zeta, lambda g, s, q: g * -s * zeta(s + 1, q), "zeta",
+               "The Hurwitz zeta function: sum over k >= 0 of (k + other)^-input.", True)
 
 
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
