@@ -68,6 +68,8 @@ from . import nn
 from . import optim
 from . import io, onnx
 from . import functional, jit, profiler, random, testing
+from . import func
+from .func import vmap  # noqa: F401
 from . import special
 from .functional import block_diag, cartesian_prod, cdist, chain_matmul, meshgrid  # noqa: F401
 from ._summary import summary

@@ -5,9 +5,11 @@ from typing import Sequence
 
 from .function import Function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .variable import Variable
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck", "GradcheckError"]
+           "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck", "GradcheckError",
+           "Variable", "functional", "graph"]
 
 
 def _as_list(x) -> list:
@@ -83,4 +85,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 
 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402  (uses grad above)
-from . import profiler  # noqa: E402,F401
+from . import functional, graph, profiler  # noqa: E402,F401

@@ -140,6 +140,8 @@ class Function:
                 continue
             if isinstance(t, int):  # an output of this node: re-attached so double backward sees it
                 t = Tensor._make(self._out_arrays[t], True, self, t)
+            elif type(t) is PACKED_TYPE:  # saved while saved-tensor hooks were active
+                t = t.unpack(self)
             if counter is not None and counter[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
@@ -201,7 +203,7 @@ class Function:
                 saved.append((x, x._vc, x._vc[0]))
             else:
                 saved.append((Tensor._make(np.asarray(x) if isinstance(x, np.generic) else x), None, 0))
-        self._saved = tuple(saved)
+        self._saved = tuple(saved) if SAVED_HOOKS is None else SAVED_HOOKS.pack(self, saved, results)
 
     def _keep_value_of(self, t) -> None:
         """``t``, saved by this node, is about to be overwritten in place by this node's own
@@ -210,6 +212,9 @@ class Function:
         if any(s[0] is t for s in self._saved):
             copy = Tensor._make(t._data.copy(), t._requires_grad, t._grad_fn, t._output_nr)
             self._saved = tuple((copy, None, 0) if s[0] is t else s for s in self._saved)
+        elif any(type(s[0]) is PACKED_TYPE for s in self._saved):
+            self._saved = tuple(s[0].keep_value_of(t, s) if type(s[0]) is PACKED_TYPE else s
+                                for s in self._saved)
 
     def _release(self) -> None:
         if self._saved:
@@ -256,6 +261,11 @@ _new = object.__new__
 
 # The active autograd profiler (ember.autograd.profiler sets it), timing every apply.
 PROFILER = None
+
+# The innermost active saved_tensors_hooks (ember.autograd.graph sets it), and the type of
+# the entries it packs; while None, saving for backward is untouched.
+SAVED_HOOKS = None
+PACKED_TYPE = None
 
 # Bound by ember/_tensor.py once Tensor exists (the two modules need each other).
 Tensor = None
