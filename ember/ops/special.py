@@ -119,8 +119,9 @@ def _sinc(x):
 
 
 def _dsinc(g: Tensor, x: Tensor) -> Tensor:
-    px = x * _m.pi
-    return g * where(_const(x._data == 0), 0.0, (px * px.cos() - px.sin()) / (px * x))
+    px, pxx = x * _m.pi, x * x * _m.pi
+    # 0 where pi x^2 underflows to 0 (x = 1e-300 as well as x = 0), as PyTorch's
+    return g * where(_const(pxx._data == 0), 0.0, (px * px.cos() - px.sin()) / pxx)
 
 
 sinc = _float_unary("sinc", _sinc, _dsinc, doc="sin(pi x) / (pi x), and 1 at 0.")
