@@ -51,7 +51,7 @@ import numpy as np
 
 from ._tensor import Tensor
 from .backend import dtypes
-from .backend.device import device, move, to_device
+from .backend.device import device
 from .io import torch_format
 from .io._files import MAX_DIMS, ZipArchive
 from .io.torch_format import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
@@ -261,17 +261,7 @@ class _Decoder:
             result = ml(Tensor._make(array), location)
             if result is not None:
                 return result._data if isinstance(result, Tensor) else result
-        try:
-            dev = to_device(target)
-        except RuntimeError as e:
-            raise _Malformed(f"bad device {target!r}") from e
-        if dev.type == "cuda":
-            from . import cuda
-            if not cuda.is_available():
-                raise RuntimeError(
-                    f"ember.load: {self.name} holds tensors saved on {location}, but CUDA is not "
-                    "available. Pass map_location='cpu' to load them on the CPU.")
-        return move(array, dev)
+        return torch_format.move_to(array, target, location, self.name)
 
 
 def _not_a_zip(fh, name: str) -> RuntimeError:

@@ -120,6 +120,8 @@ def _set_builder(kind: type) -> Callable:
 
 _SETS = {(module, kind.__name__): _set_builder(kind) for module in ("builtins", "__builtin__")
          for kind in (set, frozenset)}
+# Protocol 2 writes bytes as _codecs.encode(text, "latin1"); torch.load allows it, not bytes() (b"").
+_BYTES = {("_codecs", "encode"): NUMPY_DATA.builders[("_codecs", "encode")]}
 _DTYPE_TOKENS = {("torch", name): dt for name, dt in dtypes._BY_NAME.items()}
 
 
@@ -196,7 +198,7 @@ class _Reader:
                     ("torch._utils", "_rebuild_tensor_v2"): self.rebuild_tensor,
                     ("torch._utils", "_rebuild_tensor"): self.rebuild_tensor,
                     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-                    ("torch", "device"): _device, ("torch", "Size"): _size, **_SETS}
+                    ("torch", "device"): _device, ("torch", "Size"): _size, **_SETS, **_BYTES}
         tokens = {**_STORAGE_TOKENS, **_DTYPE_TOKENS}
         buildable: tuple[type, ...] = (collections.OrderedDict,)
         trusted = dict(_safe_globals)
@@ -275,9 +277,24 @@ class _Reader:
         if callable(ml) and not isinstance(ml, (str, device)):
             result = ml(t, location)
             return t if result is None else result
-        target = ml.get(location, "cpu") if isinstance(ml, dict) else (ml or "cpu")
-        t._data = move(t._data, to_device(str(target)))
+        target = ml.get(location, location) if isinstance(ml, dict) else (ml or location)
+        t._data = move_to(t._data, target, location, self.name)
         return t
+
+
+def move_to(array, target, location: str, name: str):
+    """``array`` moved to the ``target`` device of a load from ``name``, where it was saved on
+    ``location``; without CUDA, a CUDA target says how to load on the CPU instead."""
+    try:
+        dev = to_device(str(target))
+    except (RuntimeError, TypeError) as e:
+        raise RuntimeError(f"ember.load: {name} asks for the unknown device {str(target)!r:.50}: {e}") from None
+    if dev.type == "cuda":
+        from .. import cuda
+        if not cuda.is_available():
+            raise RuntimeError(f"ember.load: {name} holds tensors saved on {location}, but CUDA is not available. "
+                               "Pass map_location='cpu' to load them on the CPU.")
+    return move(array, dev)
 
 
 class _TrustingUnpickler(pickle.Unpickler):
@@ -397,9 +414,9 @@ def load_torch(f: str | os.PathLike | BinaryIO, map_location: str | device | dic
 
     Args:
         f: a path or a seekable binary file object.
-        map_location: where tensors go: ``None`` (the CPU), a device or device string, a dict
-            from saved locations (``"cpu"``, ``"cuda:0"``) to devices (unlisted ones go to the
-            CPU), or a callable ``fn(tensor, location)`` given each tensor on the CPU that
+        map_location: where tensors go: ``None`` (the device they were saved from), a device
+            or device string, a dict from saved locations (``"cpu"``, ``"cuda:0"``) to devices
+            (unlisted ones stay where they were saved), or a callable ``fn(tensor, location)`` given each tensor on the CPU that
             returns the tensor to use, or ``None`` to keep it.
 
     Raises:
