@@ -66,6 +66,7 @@ from . import utils
 from .serialization import load, save
 from . import nn
 from . import optim
+from . import distributions
 from . import io, onnx
 from . import functional, jit, profiler, random, testing
 from . import func
