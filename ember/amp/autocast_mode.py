@@ -144,7 +144,7 @@ def autocast_op(name: str):
 
         @functools.wraps(fn)
         def op(*args, **kwargs):
-            if not _ACTIVE or kwargs.get("out") is not None or kwargs.get("dtype") is not None:
+            if not _ACTIVE:
                 return fn(*args, **kwargs)
             return _dispatch(name, fn, args, kwargs)
 
@@ -188,13 +188,32 @@ def _cast(v, target: dtypes.dtype, device_type: str):
 
 
 def _dispatch(name: str, fn, args: tuple, kwargs: dict):
+    target = _target(name, args, kwargs)
+    if target is not None:
+        device_type = target[1]
+        args = tuple(_cast(a, target[0], device_type) for a in args)
+        kwargs = {k: _cast(v, target[0], device_type) for k, v in kwargs.items()}
+    global _ACTIVE
+    # The op's own inner ops run as written, as under PyTorch's dispatcher, whether or not
+    # this call was cast: an out= call or an op another device type lists keeps its dtypes.
+    _ACTIVE = False
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _refresh()
+
+
+def _target(name: str, args: tuple, kwargs: dict):
+    """(dtype, device type) the op's inputs are cast to, or None when the call is ineligible."""
+    if kwargs.get("out") is not None or kwargs.get("dtype") is not None:
+        return None
     first = _first_tensor((*args, *kwargs.values()))
     if first is None:
-        return fn(*args, **kwargs)
+        return None
     device_type = first.device.type
     policy = POLICIES[device_type].get(name) if _enabled.get(device_type) else None
     if policy is None:
-        return fn(*args, **kwargs)
+        return None
     if policy == REFUSE:
         raise RuntimeError(
             f"ember.nn.functional.{name} and ember.nn.BCELoss are unsafe to autocast.\nMany "
@@ -203,18 +222,8 @@ def _dispatch(name: str, fn, args: tuple, kwargs: dict):
             f"\nor ember.nn.BCEWithLogitsLoss. binary_cross_entropy_with_logits and BCEWithLogits "
             f"are\nsafe to autocast.")
     if policy == LOWER:
-        target = _dtype[device_type]
-    elif policy == FP32:
-        target = dtypes.float32
-    else:
-        target = _widest((*args, *kwargs.values()), device_type, None)
-        if target is None:  # nothing floating to promote
-            return fn(*args, **kwargs)
-    args = tuple(_cast(a, target, device_type) for a in args)
-    kwargs = {k: _cast(v, target, device_type) for k, v in kwargs.items()}
-    global _ACTIVE
-    _ACTIVE = False  # the op's own inner ops run as written, as under PyTorch's dispatcher
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        _refresh()
+        return _dtype[device_type], device_type
+    if policy == FP32:
+        return dtypes.float32, device_type
+    widest = _widest((*args, *kwargs.values()), device_type, None)
+    return None if widest is None else (widest, device_type)

@@ -53,9 +53,9 @@ class GradScaler:
                 self._enabled = False
         if self._enabled:
             if growth_factor <= 1.0:
-                raise ValueError(f"GradScaler: the growth factor must be > 1.0, got {growth_factor}")
+                raise AssertionError(f"GradScaler: the growth factor must be > 1.0, got {growth_factor}")
             if backoff_factor >= 1.0:
-                raise ValueError(f"GradScaler: the backoff factor must be < 1.0, got {backoff_factor}")
+                raise AssertionError(f"GradScaler: the backoff factor must be < 1.0, got {backoff_factor}")
         self._init_scale = init_scale
         self._scale: Tensor | None = None
         self._growth_factor = growth_factor
@@ -84,8 +84,8 @@ class GradScaler:
 
     def _check_scale(self, funcname: str) -> Tensor:
         if self._scale is None:
-            raise RuntimeError(f"Attempted {funcname} but _scale is None. This may indicate your "
-                               f"script did not use scaler.scale(loss or outputs) earlier in the iteration.")
+            raise AssertionError(f"Attempted {funcname} but _scale is None.  This may indicate your "
+                                 f"script did not use scaler.scale(loss or outputs) earlier in the iteration.")
         return self._scale
 
     def unscale_(self, optimizer) -> None:
@@ -146,7 +146,7 @@ class GradScaler:
             if new_scale is not None:
                 if isinstance(new_scale, Tensor):
                     if new_scale.numel() != 1 or new_scale.requires_grad:
-                        raise ValueError("new_scale should be a float or a 1-element tensor with "
+                        raise AssertionError("new_scale should be a float or a 1-element tensor with "
                                          "requires_grad=False.")
                     scale.copy_(new_scale.reshape(()))
                 else:
@@ -155,7 +155,7 @@ class GradScaler:
                 found = [s["found_inf"] for s in self._per_optimizer_states.values()
                          if s["found_inf"] is not None]
                 if not found:
-                    raise RuntimeError("No inf checks were recorded prior to update.")
+                    raise AssertionError("No inf checks were recorded prior to update.")
                 if any(found):
                     scale.mul_(self._backoff_factor)
                     self._growth_tracker = 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from ..._tensor import Tensor
+from ...amp.autocast_mode import is_autocast_enabled
 from ...ops.creation import empty
 from .. import functional as F
 from .. import init
@@ -117,7 +118,7 @@ class _ConvNd(Module):
                         f"inputs add the channel dim with x.unsqueeze(1).")
             raise RuntimeError(f"{self!r}: expected input with {c} channels (shape (N, {c}, {spatial})), got "
                                f"shape {shape}.{hint}")
-        if input.dtype != weight.dtype:
+        if input.dtype != weight.dtype and not is_autocast_enabled(input.device.type):  # autocast casts
             raise RuntimeError(f"{self!r}: expected input of dtype {weight.dtype} (the weight's), got "
                                f"{input.dtype}. Convert the input (x.to({weight.dtype})) or the layer "
                                f"(layer.to({input.dtype})).")

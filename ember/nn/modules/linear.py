@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 from ..._tensor import Tensor
+from ...amp.autocast_mode import is_autocast_enabled
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty
 from .. import functional as F
@@ -60,7 +61,9 @@ class Linear(Module):
             shape, dtype = input._data.shape, input._data.dtype
         except AttributeError:
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(input).__name__}") from None
-        if not shape or shape[-1] != self.in_features or dtype != weight._data.dtype:
+        # under autocast the op casts mismatched floating dtypes itself
+        if not shape or shape[-1] != self.in_features or (
+                dtype != weight._data.dtype and not is_autocast_enabled(input.device.type)):
             raise RuntimeError(self._input_error(input))
         return F.linear(input, weight, self.bias)
 
