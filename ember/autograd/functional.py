@@ -138,8 +138,8 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
     from ..ops.join import stack
 
     if strategy not in ("reverse-mode", "forward-mode"):
-        raise ValueError(f'jacobian: expected strategy to be either "forward-mode" or '
-                         f'"reverse-mode", got {strategy!r}')
+        raise AssertionError(f'jacobian: expected strategy to be either "forward-mode" or '
+                             f'"reverse-mode", got {strategy!r}')  # PyTorch's exception type
     if strategy == "forward-mode":
         if not vectorize:
             raise NotImplementedError("jacobian: computing the Jacobian in forward-mode is only "

@@ -24,6 +24,10 @@ def _split_aux(out, has_aux: bool, fn_name: str):
     if not (isinstance(out, tuple) and len(out) == 2):
         raise RuntimeError(f"{fn_name}(f, ...)(*args): output of function f should be a tuple: "
                            "(output, aux) if has_aux is True")
+    for leaf in flatten(out[1])[0]:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"{fn_name}(f, ..., has_aux=True): Expected the aux output to hold "
+                               f"only tensors (in tuples, lists or dicts), got {type(leaf).__name__}")
     return out
 
 
