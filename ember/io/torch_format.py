@@ -27,6 +27,7 @@ import mmap
 import os
 import pickle
 import struct
+import types
 import zipfile
 from typing import Any, BinaryIO, Callable
 
@@ -538,6 +539,9 @@ class _Pickler(pickle._Pickler):
     def reducer_override(self, obj):
         if isinstance(obj, _Call):
             return (obj.func, obj.args)
+        if isinstance(obj, (type, types.FunctionType)) and "<locals>" in obj.__qualname__:
+            # The C pickler's error, which torch.save raises
+            raise AttributeError(f"Can't pickle local object {obj.__qualname__!r}")
         if type(obj) is device:
             return (_Global("torch", "device"), (str(obj),))
         if type(obj) is Size:

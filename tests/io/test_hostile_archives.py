@@ -16,6 +16,7 @@ import ember
 import ember.io as eio
 from ember.vision.datasets import utils
 from ember.vision.datasets.mnist import read_label_file, read_sn3_pascalvincent_tensor
+from v1_archives import write_v1
 
 LIMIT = 8 << 20  # no refusal below may allocate more than this
 
@@ -62,9 +63,8 @@ def _patch_sizes(path, entry: str, size: int):
 
 
 def _ember_file(tmp_path, obj=None, name="m.pt"):
-    path = tmp_path / name
-    ember.save({"w": ember.arange(6.0).reshape(2, 3)} if obj is None else obj, path)
-    return path
+    """A file in ember's version-1 format (manifest and raw arrays), which ember.load still reads."""
+    return write_v1(tmp_path / name, {"w": ember.arange(6.0).reshape(2, 3)} if obj is None else obj)
 
 
 def _edit_manifest(path, edit):

@@ -4,6 +4,7 @@ import collections
 import io
 import pathlib
 import pickle
+import threading
 import zipfile
 
 import numpy as np
@@ -172,10 +173,16 @@ def test_ember_export_loads_in_torch(tmp_path):
 
 
 def test_save_torch_errors(tmp_path):
+    """What pickle cannot save fails as torch.save fails, and leaves no file behind."""
     path = tmp_path / "bad.pt"
-    with pytest.raises(TypeError, match="cannot save an object of type set"):
-        eio.save_torch({"s": {1, 2}}, path)
-    assert not path.exists()
+    local = lambda: 0  # noqa: E731
+    for obj in ({"f": local}, [threading.Lock()]):
+        with pytest.raises(Exception) as ref:
+            torch.save(obj, tmp_path / "torch.pt")
+        with pytest.raises(type(ref.value)) as got:
+            eio.save_torch(obj, path)
+        assert str(got.value) == str(ref.value)
+        assert not path.exists()
     buf = io.BytesIO()
     eio.save_torch([ember.ones(1)], buf)
     buf.seek(0)
