@@ -382,3 +382,55 @@ def test_permute_and_shared_layers():
     assert tuple(ops.Permute([0, 2, 3, 1])(x).shape) == (2, 4, 5, 3)
     assert ops.Conv2dNormActivation is ember.vision.models._utils.Conv2dNormActivation
     assert ops.stochastic_depth(x, 0.5, "row", training=False) is x
+
+
+def numpy_roi_pool(x, rois, out_size, scale):
+    """torchvision's RoI pooling loop, transcribed; also returns the winners' flat indices."""
+    ph_n, pw_n = out_size
+    _, c, height, width = x.shape
+    out = np.zeros((len(rois), c, ph_n, pw_n))
+    arg = -np.ones((len(rois), c, ph_n, pw_n), dtype=np.int64)
+    rnd = lambda v: int(math.floor(abs(v) + 0.5)) * (1 if v >= 0 else -1)   # noqa: E731  (std::round)
+    for k, (b, x1, y1, x2, y2) in enumerate(rois):
+        sw, sh, ew, eh = rnd(x1 * scale), rnd(y1 * scale), rnd(x2 * scale), rnd(y2 * scale)
+        bh, bw = max(eh - sh + 1, 1) / ph_n, max(ew - sw + 1, 1) / pw_n
+        for ph in range(ph_n):
+            for pw in range(pw_n):
+                hs = min(max(math.floor(ph * bh) + sh, 0), height)
+                he = min(max(math.ceil((ph + 1) * bh) + sh, 0), height)
+                ws = min(max(math.floor(pw * bw) + sw, 0), width)
+                we = min(max(math.ceil((pw + 1) * bw) + sw, 0), width)
+                for ch in range(c):
+                    if he <= hs or we <= ws:
+                        continue
+                    best, best_i = -np.inf, -1
+                    for h in range(hs, he):
+                        for w in range(ws, we):
+                            if x[int(b), ch, h, w] > best:
+                                best, best_i = x[int(b), ch, h, w], ((int(b) * c + ch) * height + h) * width + w
+                    out[k, ch, ph, pw], arg[k, ch, ph, pw] = best, best_i
+    return out, arg
+
+
+@pytest.mark.parametrize("scale,out_size", [(1.0, (3, 3)), (0.5, (2, 4)), (0.7, (4, 3))])
+def test_roi_pool_against_numpy_reference_values_and_gradient(scale, out_size):
+    rng = np.random.default_rng(5)
+    x = rng.integers(-3, 4, (2, 3, 10, 12)).astype(np.float64)     # many ties: the first maximum wins
+    e = ember.tensor(x, requires_grad=True)
+    out = ops.roi_pool(e, ember.tensor(ROIS), out_size, scale)
+    ref, arg = numpy_roi_pool(x, ROIS, out_size, scale)
+    np.testing.assert_array_equal(out.detach().numpy(), ref)
+    cot = rng.standard_normal(ref.shape)
+    out.backward(ember.tensor(cot))
+    expected = np.zeros(x.size)
+    np.add.at(expected, arg[arg >= 0], cot[arg >= 0])
+    np.testing.assert_allclose(e.grad.numpy().reshape(-1), expected, atol=1e-12)
+
+
+def test_roi_pool_module_and_box_list():
+    x = ember.randn(2, 2, 6, 6)
+    per_image = [ember.tensor([[0.0, 0.0, 3.0, 3.0]]), ember.tensor([[1.0, 1.0, 5.0, 4.0]])]
+    rows = ember.tensor([[0, 0.0, 0.0, 3.0, 3.0], [1, 1.0, 1.0, 5.0, 4.0]])
+    layer = ops.RoIPool(2, 1.0)
+    np.testing.assert_array_equal(layer(x, per_image).numpy(), ops.roi_pool(x, rows, 2).numpy())
+    assert repr(layer) == "RoIPool(output_size=2, spatial_scale=1.0)"

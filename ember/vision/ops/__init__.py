@@ -1,4 +1,4 @@
-"""``ember.vision.ops`` (torchvision.ops): box utilities and IoUs, NMS, RoI Align, the
+"""``ember.vision.ops`` (torchvision.ops): box utilities and IoUs, NMS, RoI Align and RoI pooling, the
 detection losses and the layers torchvision keeps here."""
 from .boxes import (batched_nms, box_area, box_convert, box_iou, clip_boxes_to_image, complete_box_iou,
                     distance_box_iou, generalized_box_iou, nms, remove_small_boxes)
@@ -6,9 +6,10 @@ from .losses import complete_box_iou_loss, distance_box_iou_loss, generalized_bo
 from .misc import (MLP, Conv2dNormActivation, FrozenBatchNorm2d, Permute, SqueezeExcitation, StochasticDepth,
                    stochastic_depth)
 from .roi_align import RoIAlign, roi_align
+from .roi_pool import RoIPool, roi_pool
 
 __all__ = ["batched_nms", "box_area", "box_convert", "box_iou", "clip_boxes_to_image", "complete_box_iou",
            "distance_box_iou", "generalized_box_iou", "nms", "remove_small_boxes", "complete_box_iou_loss",
            "distance_box_iou_loss", "generalized_box_iou_loss", "sigmoid_focal_loss", "MLP",
            "Conv2dNormActivation", "FrozenBatchNorm2d", "Permute", "SqueezeExcitation", "StochasticDepth",
-           "stochastic_depth", "RoIAlign", "roi_align"]
+           "stochastic_depth", "RoIAlign", "roi_align", "RoIPool", "roi_pool"]
