@@ -35,11 +35,10 @@ _CUDA_FP32 = (
 _CUDA_PROMOTE = ("dot", "cross", "tensordot", "atan2", "addcmul", "addcdiv")
 
 POLICIES = {
-    "cpu": {**{n: LOWER for n in _CPU_LOWER}, **{n: FP32 for n in _CPU_FP32},
-            "cat": PROMOTE, "stack": PROMOTE},
+    # (PyTorch also lists cat and stack as "promote"; ember's promote by themselves)
+    "cpu": {**{n: LOWER for n in _CPU_LOWER}, **{n: FP32 for n in _CPU_FP32}},
     "cuda": {**{n: LOWER for n in _CUDA_LOWER}, **{n: FP32 for n in _CUDA_FP32},
-             **{n: PROMOTE for n in _CUDA_PROMOTE + ("cat", "stack")},
-             "binary_cross_entropy": REFUSE},
+             **{n: PROMOTE for n in _CUDA_PROMOTE}, "binary_cross_entropy": REFUSE},
 }
 
 LISTED = frozenset(name for table in POLICIES.values() for name in table)

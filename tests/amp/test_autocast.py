@@ -263,3 +263,28 @@ def test_aliases():
         assert ember.is_autocast_enabled("cpu")
         assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.float16
     assert isinstance(region, ember.autocast)
+
+
+def test_every_listed_op_goes_through_the_dispatch_point():
+    # a name in the lists that no public op is decorated with would silently never be cast
+    from ember.amp.op_lists import LISTED
+    namespaces = (ember, ember.nn.functional, ember.linalg)
+    wrapped = {fn.__name__ for ns in namespaces for fn in vars(ns).values()
+               if getattr(getattr(fn, "__code__", None), "co_filename", "").endswith("autocast_mode.py")}
+    assert sorted(LISTED - wrapped) == []
+
+
+def test_promote_and_refuse_policies(monkeypatch):
+    # CUDA's lists use them; the mechanism is the same for every device type
+    from ember.amp import op_lists
+    monkeypatch.setitem(op_lists.POLICIES["cpu"], "dot", op_lists.PROMOTE)
+    monkeypatch.setitem(op_lists.POLICIES["cpu"], "binary_cross_entropy", op_lists.REFUSE)
+    h = ember.tensor([1.0, 2.0], dtype=ember.float16, requires_grad=True)
+    s = ember.tensor([3.0, 4.0], requires_grad=True)
+    with ember.autocast("cpu"):
+        out = ember.dot(h, s)
+        with pytest.raises(RuntimeError, match="unsafe to autocast"):
+            ember.nn.functional.binary_cross_entropy(s.sigmoid(), s.detach().sigmoid())
+    assert out.dtype is ember.float32 and out.item() == 11.0
+    out.backward()
+    assert h.grad.dtype is ember.float16 and s.grad.dtype is ember.float32
