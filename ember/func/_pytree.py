@@ -37,7 +37,9 @@ def broadcast_prefix(prefix, tree, what: str) -> list:
     tree matching the top of ``tree`` whose leaves (int or None) apply to whole subtrees."""
     if prefix is None or isinstance(prefix, int):
         return [prefix] * len(flatten(tree)[0])
-    if isinstance(prefix, (tuple, list)) and isinstance(tree, (tuple, list)) and len(prefix) == len(tree):
+    # a tuple covers a tuple and a list a list (PyTorch's pytrees tell them apart)
+    if (isinstance(prefix, tuple) and isinstance(tree, tuple) or isinstance(prefix, list)
+            and isinstance(tree, list)) and len(prefix) == len(tree):
         return [d for p, t in zip(prefix, tree) for d in broadcast_prefix(p, t, what)]
     if isinstance(prefix, dict) and isinstance(tree, dict) and set(prefix) == set(tree):
         return [d for k in tree for d in broadcast_prefix(prefix[k], tree[k], what)]
