@@ -255,8 +255,9 @@ def test_cuda_autocast_without_cuda_warns_and_disables():
 
 def test_aliases():
     from ember.cpu.amp import autocast as cpu_autocast
-    from ember.cuda.amp import GradScaler, autocast  # noqa: F401
+    from ember.cuda.amp import GradScaler, autocast as cuda_autocast
     assert ember.amp.autocast is ember.autocast
+    assert issubclass(cuda_autocast, ember.autocast) and issubclass(GradScaler, ember.amp.GradScaler)
     with pytest.warns(FutureWarning, match="ember.amp.autocast\\('cpu'"):
         region = cpu_autocast()
     with region:
