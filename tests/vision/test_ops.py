@@ -434,3 +434,35 @@ def test_roi_pool_module_and_box_list():
     layer = ops.RoIPool(2, 1.0)
     np.testing.assert_array_equal(layer(x, per_image).numpy(), ops.roi_pool(x, rows, 2).numpy())
     assert repr(layer) == "RoIPool(output_size=2, spatial_scale=1.0)"
+
+
+def test_drop_block2d_drops_whole_blocks_and_rescales():
+    ember.manual_seed(3)
+    bs = 3
+    x = ember.ones(2, 3, 12, 14, requires_grad=True)
+    out = ops.drop_block2d(x, 0.2, bs)
+    dropped = out.detach().numpy() == 0
+    assert 0 < dropped.mean() < 0.6
+    # Every dropped pixel lies in a fully dropped bs x bs block (the union of blocks is the mask).
+    covered = np.zeros_like(dropped)
+    for i in range(12 - bs + 1):
+        for j in range(14 - bs + 1):
+            full = dropped[:, :, i:i + bs, j:j + bs].all(axis=(2, 3))
+            covered[:, :, i:i + bs, j:j + bs] |= full[:, :, None, None]
+    np.testing.assert_array_equal(covered, dropped)
+    scale = dropped.size / (1e-6 + (~dropped).sum())
+    np.testing.assert_allclose(out.detach().numpy()[~dropped], scale, rtol=1e-6)
+    cot = np.random.default_rng(0).standard_normal(dropped.shape).astype(np.float32)
+    out.backward(ember.tensor(cot))
+    np.testing.assert_allclose(x.grad.numpy(), cot * (~dropped) * scale, rtol=1e-5)
+
+
+def test_drop_block2d_identity_and_errors():
+    x = ember.randn(1, 2, 5, 5)
+    layer = ops.DropBlock2d(0.5, 3).eval()
+    assert layer(x) is x and ops.drop_block2d(x, 0.0, 3) is x
+    assert repr(layer) == "DropBlock2d(p=0.5, block_size=3, inplace=False)"
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ops.drop_block2d(x, 1.5, 3)
+    with pytest.raises(ValueError, match="4 dimensional"):
+        ops.drop_block2d(x[0], 0.1, 3)
