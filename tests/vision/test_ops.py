@@ -466,3 +466,19 @@ def test_drop_block2d_identity_and_errors():
         ops.drop_block2d(x, 1.5, 3)
     with pytest.raises(ValueError, match="4 dimensional"):
         ops.drop_block2d(x[0], 0.1, 3)
+
+
+def test_masks_to_boxes_against_numpy():
+    rng = np.random.default_rng(6)
+    masks = np.zeros((4, 9, 11), dtype=np.uint8)
+    for m in masks:
+        y0, x0 = rng.integers(0, 5, 2)
+        m[y0:y0 + rng.integers(1, 4), x0:x0 + rng.integers(1, 6)] = rng.integers(1, 255)
+    out = ops.masks_to_boxes(ember.tensor(masks))
+    assert out.dtype == ember.float32
+    for box, m in zip(out.tolist(), masks):
+        ys, xs = np.nonzero(m)
+        assert box == [xs.min(), ys.min(), xs.max(), ys.max()]
+    assert tuple(ops.masks_to_boxes(ember.zeros(0, 5, 5)).shape) == (0, 4)
+    with pytest.raises(RuntimeError, match="mask 1 has no non-zero pixel"):
+        ops.masks_to_boxes(ember.tensor(np.stack([masks[0], np.zeros_like(masks[0])])))

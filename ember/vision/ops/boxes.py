@@ -18,7 +18,8 @@ from ...ops.binary import maximum, minimum
 from ...ops.math import atan
 
 __all__ = ["box_convert", "box_area", "box_iou", "generalized_box_iou", "distance_box_iou",
-           "complete_box_iou", "clip_boxes_to_image", "remove_small_boxes", "nms", "batched_nms"]
+           "complete_box_iou", "clip_boxes_to_image", "remove_small_boxes", "masks_to_boxes", "nms",
+           "batched_nms"]
 
 _FORMATS = ("xyxy", "xywh", "cxcywh")
 
@@ -159,6 +160,24 @@ def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
     _check_boxes("remove_small_boxes", boxes)
     ws, hs = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     return where((ws >= min_size) & (hs >= min_size))[0]
+
+
+def masks_to_boxes(masks: Tensor) -> Tensor:
+    """Float32 boxes (N, 4) in (x1, y1, x2, y2) format enclosing the non-zero pixels of each
+    mask of ``masks`` (N, H, W); x2 and y2 are the last non-zero column and row (inclusive)."""
+    if masks.numel() == 0:
+        return from_numpy(np.zeros((0, 4), np.float32)).to(masks.device)
+    if masks.dim() != 3:
+        raise ValueError(f"masks_to_boxes: masks should have shape (N, H, W), got {tuple(masks.shape)}")
+    m = np.asarray(masks.detach().cpu().numpy()) != 0
+    boxes = np.zeros((m.shape[0], 4), np.float32)
+    for i, mask in enumerate(m):
+        ys, xs = np.nonzero(mask)
+        if len(xs) == 0:
+            raise RuntimeError(f"masks_to_boxes: mask {i} has no non-zero pixel, so it has no box; "
+                               "drop empty masks first (masks[masks.flatten(1).any(1)])")
+        boxes[i] = xs.min(), ys.min(), xs.max(), ys.max()
+    return from_numpy(boxes).to(masks.device)
 
 
 def _check_nms(name: str, boxes: Tensor, scores: Tensor) -> None:
