@@ -4,7 +4,7 @@ torchvision's sampling is separable: a sample at (y, x) weighs its four neighbou
 products of a y-weight and an x-weight, and it is dropped when y or x falls outside
 [-1, size]. So the average over a bin's grid is Wy[k, ph, :] (x) Wx[k, pw, :] applied to
 the feature map, with Wy and Wx small (K, PH, H) and (K, PW, W) tables computed from the
-boxes. The features then go through two batched matmuls per image: composed ember ops, so
+boxes. The features then go through two matmuls per image: composed ember ops, so
 the gradient w.r.t. the features (and double backward) comes for free. As in torchvision,
 boxes get no gradient.
 """
@@ -118,10 +118,15 @@ def roi_align(input: Tensor, boxes: Tensor | list[Tensor], output_size: int | tu
     outs, order = [], []
     for b in np.unique(batch):
         ks = np.nonzero(batch == b)[0]
-        wy_b = from_numpy(wy[ks][:, None].astype(input.dtype.np)).to(input.device)   # (Kb, 1, PH, H)
-        wx_b = from_numpy(np.swapaxes(wx[ks], 1, 2)[:, None].astype(input.dtype.np)).to(input.device)
-        rows = wy_b @ input[int(b)][None]                             # (Kb, C, PH, W)
-        outs.append(rows @ wx_b)                                      # (Kb, C, PH, PW)
+        kb = len(ks)
+        # Plain 2-D and batched matmuls, never a broadcast one: a broadcast matmul's gradient
+        # would materialise one (C, H, W) map per box before summing them.
+        wy_b = from_numpy(wy[ks].reshape(kb * pooled_h, height).astype(input.dtype.np)).to(input.device)
+        wx_b = from_numpy(np.swapaxes(wx[ks], 1, 2).astype(input.dtype.np)).to(input.device)  # (Kb, W, PW)
+        feat = input[int(b)].permute(1, 0, 2).reshape(height, c * width)                   # (H, C*W)
+        rows = (wy_b @ feat).reshape(kb, pooled_h * c, width)                              # (Kb, PH*C, W)
+        out_b = (rows @ wx_b).reshape(kb, pooled_h, c, pooled_w)                           # (Kb, PH, C, PW)
+        outs.append(out_b.permute(0, 2, 1, 3))                                             # (Kb, C, PH, PW)
         order.append(ks)
     out = cat(outs, 0)
     inverse = np.empty(len(rois), dtype=np.int64)
