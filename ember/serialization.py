@@ -54,7 +54,7 @@ from .backend import dtypes
 from .backend.device import device
 from .io import torch_format
 from .io._files import MAX_DIMS, ZipArchive
-from .io.torch_format import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
+from .io._safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals"]
 

@@ -37,6 +37,7 @@ from .._tensor import Size, Tensor
 from ..backend import dtypes
 from ..backend.device import CPU, device, move, to_device
 from ._files import MAX_DIMS, BoundedFile, ZipArchive, atomic_write, read_array, zip_info
+from ._safe_globals import user_globals, weights_only_advice
 from ._unpickler import NUMPY_DATA, AllowList, RestrictedUnpickler, UnsafePickleError
 
 __all__ = ["load_torch", "save_torch", "UnsafeCheckpointError"]
@@ -126,62 +127,6 @@ _BYTES = {("_codecs", "encode"): NUMPY_DATA.builders[("_codecs", "encode")]}
 _DTYPE_TOKENS = {("torch", name): dt for name, dt in dtypes._BY_NAME.items()}
 
 
-# Globals the user declared safe for weights_only loads (add_safe_globals): (module, name) -> object.
-_safe_globals: dict[tuple[str, str], Any] = {}
-
-
-def _global_key(entry) -> tuple[tuple[str, str], Any]:
-    """``obj`` or ``(obj, "module.name")``, as ``add_safe_globals`` takes them."""
-    if type(entry) is tuple and len(entry) == 2 and isinstance(entry[1], str):
-        obj, qualname = entry
-        module, _, name = qualname.rpartition(".")
-        return (module, name), obj
-    module, name = getattr(entry, "__module__", None), getattr(entry, "__qualname__", None)
-    if not (isinstance(module, str) and isinstance(name, str)):
-        raise TypeError(f"add_safe_globals: expected classes or functions, or (object, 'module.name') pairs, "
-                        f"got {entry!r:.100}")
-    return (module, name), entry
-
-
-def add_safe_globals(safe_globals: list) -> None:
-    """Allow these classes and functions in ``weights_only=True`` loads, as
-    ``torch.serialization.add_safe_globals``: only for globals you trust, since a load may
-    call them and set their instances' state from the file."""
-    _safe_globals.update(_global_key(g) for g in safe_globals)
-
-
-def get_safe_globals() -> list:
-    """The globals :func:`add_safe_globals` allowed."""
-    return list(_safe_globals.values())
-
-
-def clear_safe_globals() -> None:
-    """Forget every global :func:`add_safe_globals` allowed."""
-    _safe_globals.clear()
-
-
-class safe_globals:
-    """``with safe_globals([...]):`` allows these globals in ``weights_only=True`` loads
-    inside the block only."""
-
-    def __init__(self, safe_globals: list):
-        self.entries = dict(_global_key(g) for g in safe_globals)
-
-    def __enter__(self) -> None:
-        self.saved = dict(_safe_globals)
-        _safe_globals.update(self.entries)
-
-    def __exit__(self, *exc) -> None:
-        _safe_globals.clear()
-        _safe_globals.update(self.saved)
-
-
-def _weights_only_advice(qualname: str) -> str:
-    return (f"If you trust the file, load it with weights_only=False (which can run code from the file), or "
-            f"allow this global with ember.serialization.add_safe_globals([{qualname}]) or the "
-            f"ember.serialization.safe_globals([{qualname}]) context manager.")
-
-
 class _Reader:
     """One checkpoint's unpickling: the allow-list, bound to this load's storages and placement.
 
@@ -202,7 +147,7 @@ class _Reader:
                     ("torch", "device"): _device, ("torch", "Size"): _size, **_SETS, **_BYTES}
         tokens = {**_STORAGE_TOKENS, **_DTYPE_TOKENS}
         buildable: tuple[type, ...] = (collections.OrderedDict,)
-        trusted = dict(_safe_globals)
+        trusted = user_globals()
         numpy_keys = [k for k in trusted if k in NUMPY_DATA.builders or k in NUMPY_DATA.tokens]
         if numpy_keys:  # allowed NumPy globals resolve to the checked builders data files use
             for k in numpy_keys:
@@ -211,7 +156,7 @@ class _Reader:
                 del trusted[k]
             buildable += NUMPY_DATA.buildable
         self.allow = AllowList(builders, tokens, buildable, "only tensors, numbers, strings and containers are "
-                               "allowed while weights_only=True", trusted, _weights_only_advice)
+                               "allowed while weights_only=True", trusted, weights_only_advice)
 
     def error(self, what: str) -> RuntimeError:
         return RuntimeError(f"ember.load: {self.name} {what}")

@@ -221,3 +221,20 @@ def test_mmap_loads_views_of_the_file(tmp_path):
         assert ember.load(fh, mmap=True)["t"].tolist() == list(range(6))
     with pytest.raises(RuntimeError, match="mmap=True needs a file"):
         ember.load(_ember_file({"w": w}), mmap=True)
+
+
+def test_allowed_classes_widen_nothing_else():
+    """Allowing a class lets a file instantiate it and set its instances' state, nothing more:
+    NEWOBJ on another class and BUILD on the allowed class itself stay refused."""
+    config = b"ctest_save_formats\nConfig\n"
+    odict = b"ccollections\nOrderedDict\n"
+    with serialization.safe_globals([Config]):
+        for payload, match in ((b"\x80\x02" + odict + b")\x81.", "NEWOBJ"),
+                               (b"\x80\x02" + config + b"}X\x02\x00\x00\x00lrK\x01sb.", "BUILD on a type")):
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as zf:
+                zf.writestr("archive/data.pkl", payload)
+            buf.seek(0)
+            with pytest.raises(pickle.UnpicklingError, match=match):
+                ember.load(buf)
+        assert ember.load(_ember_file(Config(2, []))) == Config(2, [])
