@@ -210,8 +210,11 @@ class _Reader:
         else:
             # An expanded or otherwise self-overlapping tensor is read-only, as ember's expand
             # makes it: writing to one element would change others.
-            view = np.lib.stride_tricks.as_strided(arr[offset:], shape=size, strides=tuple(s * arr.itemsize
-                                                   for s in stride), writeable=not _overlapping(size, stride))
+            # Built on the storage array itself, so the view's base is the storage (and saving
+            # views again writes one storage, as torch.save does).
+            view = np.ndarray(size, arr.dtype, buffer=arr, offset=offset * arr.itemsize,
+                              strides=tuple(s * arr.itemsize for s in stride))
+            view.flags.writeable = arr.flags.writeable and not _overlapping(size, stride)
         t = Tensor._make(view)
         t._vc = storage.vc
         if requires_grad and view.dtype.kind == "f":

@@ -95,6 +95,8 @@ def test_torch_save_loads_in_ember():
     assert type(out["size"]) is ember.Size and out["size"] == (2, 3)
     out["views"][0][1] = 100.0  # views share their storage again, as torch.load makes them
     assert out["views"][1][1].item() == 100.0 and out["views"][2][3, 0].item() == 100.0
+    again = torch.load(_ember_file(out["views"]), weights_only=True)  # and saving them again keeps one storage
+    assert len({v.untyped_storage().data_ptr() for v in again}) == 1 and again[1][1].item() == 100.0
 
 
 @pytest.mark.parametrize("protocol", [2, 4, 5])
