@@ -1,9 +1,12 @@
 """PyTorch checkpoints (``torch.save`` files) read and written without PyTorch.
 
-Reading never runs code from the file: the pickle inside is loaded by an unpickler that
-resolves only the globals that rebuild tensors and ordered dicts, so a checkpoint can hold
-tensors, numbers, strings and containers (dict, OrderedDict, list, tuple) of them; any other
-global raises :class:`UnsafeCheckpointError` naming it, before anything runs.
+Reading runs no code from the file unless the caller passes ``weights_only=False``: the
+pickle inside is loaded by the restricted unpickler, which resolves only the globals that
+rebuild tensors, ordered dicts, sets, bytes, dtypes, devices and sizes, plus those the user
+allowed (:mod:`ember.io._safe_globals`); any other global raises
+:class:`UnsafeCheckpointError` naming it and saying how to allow it, before anything runs.
+``weights_only=False`` (the user's trust) unpickles with Python's own unpickler, reading
+PyTorch's tensor names as ember's.
 
 Two layouts are read:
 
@@ -15,8 +18,9 @@ Two layouts are read:
   then for each key an int64 element count followed by the storage's bytes.
 
 bfloat16 storages load as float32 (exactly: bfloat16 is the upper half of a float32).
-Writing (:func:`save_torch`) produces the zip layout, which ``torch.load(weights_only=True)``
-accepts.
+Writing (:func:`save_torch`, behind ``ember.save``) produces the zip layout, storages
+64-byte aligned for ``mmap``; ``torch.load(weights_only=True)`` accepts it when it holds
+tensors, containers, numbers and strings.
 """
 from __future__ import annotations
 
