@@ -67,6 +67,7 @@ class saved_tensors_hooks:
             else:
                 assert isinstance(t, Tensor)
                 out.append((PackedSaved(self, t, t, t._output_nr), counter, version))
+        node.__dict__.pop("_out_arrays", None)  # outputs are kept only as packed, if at all
         return tuple(out)
 
 
