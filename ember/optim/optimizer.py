@@ -22,7 +22,12 @@ from ..autograd.grad_mode import enable_grad
 from ..backend import dtypes
 from ..nn.modules.hooks import RemovableHandle
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+# Hooks around every optimizer's step (all instances, all algorithms), in registration order.
+_GLOBAL_STEP_PRE_HOOKS: OrderedDict = OrderedDict()
+_GLOBAL_STEP_POST_HOOKS: OrderedDict = OrderedDict()
 
 
 class _RequiredParameter:
@@ -55,7 +60,9 @@ def _with_hooks(step: Callable) -> Callable:
         # As in PyTorch, hooks see the optimizer itself as args[0], and a pre-hook's new
         # args must keep it there.
         args = (self, *args)
-        for hook in list(self._step_pre_hooks.values()):
+        # PyTorch's order: global pre-hooks before the instance's, and after the step the
+        # instance's post-hooks before the global ones.
+        for hook in [*_GLOBAL_STEP_PRE_HOOKS.values(), *self._step_pre_hooks.values()]:
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -68,7 +75,7 @@ def _with_hooks(step: Callable) -> Callable:
             out = step(*args, **kwargs)
         finally:
             self._in_step = False
-        for hook in list(self._step_post_hooks.values()):
+        for hook in [*self._step_post_hooks.values(), *_GLOBAL_STEP_POST_HOOKS.values()]:
             hook(self, args, kwargs)
         return out
 
@@ -303,6 +310,18 @@ class Optimizer:
         self.param_groups = saved_groups
         for hook in list(self._load_state_dict_post_hooks.values()):
             hook(self)
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` before every optimizer's step (before the
+    optimizer's own pre-hooks); it may return new (args, kwargs)."""
+    return _add_hook(_GLOBAL_STEP_PRE_HOOKS, hook)
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` after every optimizer's step (after the
+    optimizer's own post-hooks)."""
+    return _add_hook(_GLOBAL_STEP_POST_HOOKS, hook)
 
 
 def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> RemovableHandle:
