@@ -9,7 +9,7 @@ from .variable import Variable
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck", "GradcheckError",
-           "Variable", "functional", "graph"]
+           "Variable", "forward_ad", "functional", "graph"]
 
 
 def _as_list(x) -> list:
@@ -85,4 +85,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 
 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402  (uses grad above)
-from . import functional, graph, profiler  # noqa: E402,F401
+from . import forward_ad, functional, graph, profiler  # noqa: E402,F401
