@@ -68,6 +68,7 @@ from . import nn
 from . import optim
 from . import distributions
 from . import io, onnx
+from . import hub, multiprocessing  # multiprocessing binds Tensor.share_memory_ / is_shared
 from . import functional, jit, profiler, random, testing
 from . import func
 from .func import vmap  # noqa: F401

@@ -339,8 +339,9 @@ class Module(StateDictMixin):
         return self
 
     def share_memory(self) -> "Module":
-        """Kept for PyTorch compatibility: worker processes receive copies of the arrays."""
-        return self
+        """Move every parameter, gradient and buffer into shared memory (``Tensor.share_memory_``),
+        so processes that receive the module update the same weights (Hogwild training)."""
+        return self._apply(lambda t: t.share_memory_())
 
     # ---- devices and dtypes ------------------------------------------------------------
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "Module":
