@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import math as _math
 import warnings as _warnings
 
 # Like PyTorch, ops give inf/nan silently; NumPy's floating-point warnings raised
@@ -77,6 +78,9 @@ from .functional import block_diag, cartesian_prod, cdist, chain_matmul, meshgri
 from ._summary import summary
 
 __version__ = "0.1.0"
+
+# PyTorch's numeric constants (torch.pi, torch.e, torch.inf, torch.nan)
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
 
 def is_tensor(obj) -> bool:

@@ -32,3 +32,8 @@ def test_fill_converts_values_as_torch(dtype, value):
         except Exception as e:  # noqa: BLE001 (the exception's type is what is compared)
             outcomes.append(type(e))
     assert outcomes[0] == outcomes[1]
+
+
+def test_numeric_constants_are_torchs():
+    assert (ember.pi, ember.e, ember.inf) == (torch.pi, torch.e, torch.inf)
+    assert ember.nan != ember.nan and torch.nan != torch.nan
