@@ -599,14 +599,15 @@ def test_reprs_match_torch():
 
 
 def test_weights_are_refused():
-    with pytest.raises(ValueError, match=r"resnet18\(weights='IMAGENET1K_V1'\): pretrained weights are not "
+    # Factories without a weights enum (the ones with one: tests/vision/test_weights.py).
+    with pytest.raises(ValueError, match=r"resnet101\(weights='IMAGENET1K_V1'\): pretrained weights are not "
                                          r"bundled.*model.load_state_dict\(ember.load\(path\)\)"):
-        models.resnet18(weights="IMAGENET1K_V1")
-    with pytest.raises(ValueError, match="efficientnet_b0.*not bundled"):
-        models.efficientnet_b0(pretrained=True)
+        models.resnet101(weights="IMAGENET1K_V1")
+    with pytest.raises(ValueError, match="efficientnet_b1.*not bundled"):
+        models.efficientnet_b1(pretrained=True)
     with pytest.raises(ValueError, match="resnet20.*not bundled"):
         models.resnet20(weights="DEFAULT")
-    for factory in ("lenet5", "alexnet", "vgg11", "mobilenet_v2", "resnet56"):
+    for factory in ("lenet5", "vgg11", "vgg16_bn", "resnet56"):
         with pytest.raises(ValueError, match=f"{factory}.*not bundled"):
             getattr(models, factory)(weights="x")
     assert isinstance(models.lenet5(pretrained=False, num_classes=3), models.LeNet5)

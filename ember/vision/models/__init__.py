@@ -5,6 +5,7 @@ torchvision's ``weights`` / ``progress`` keywords, and the models shared with to
 its module names and parameter shapes, so its state dicts load with ``load_state_dict``.
 """
 from ._utils import *  # noqa: F401,F403
+from ._weights import *  # noqa: F401,F403
 from .alexnet import *  # noqa: F401,F403
 from .efficientnet import *  # noqa: F401,F403
 from .lenet import *  # noqa: F401,F403

@@ -1,5 +1,5 @@
 """Building blocks shared by the model files: channel rounding, conv-norm-activation units,
-squeeze-and-excitation, stochastic depth, and the check that refuses pretrained weights."""
+squeeze-and-excitation, stochastic depth, and the check that refuses weights a factory does not have."""
 from __future__ import annotations
 
 from typing import Any, Callable

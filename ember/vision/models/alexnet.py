@@ -8,7 +8,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from ... import nn
-from ._utils import _check_weights
+from ._weights import AlexNet_Weights, _load_weights, _resolve_weights
 
 __all__ = ["AlexNet", "alexnet"]
 
@@ -58,8 +58,8 @@ class AlexNet(nn.Module):
         return self.classifier(x)                    # (N, num_classes)
 
 
-def alexnet(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> AlexNet:
-    """AlexNet; ``kwargs`` go to ``AlexNet`` (``num_classes``, ``dropout``). ``weights`` must be
-    None (no pretrained weights are bundled); ``progress`` is accepted for torchvision's signature."""
-    _check_weights("alexnet", weights, kwargs)
-    return AlexNet(**kwargs)
+def alexnet(*, weights: AlexNet_Weights | str | None = None, progress: bool = True, **kwargs: Any) -> AlexNet:
+    """AlexNet; ``kwargs`` go to ``AlexNet`` (``num_classes``, ``dropout``). ``weights``: a member of
+    ``AlexNet_Weights`` (or its name) loads that checkpoint, showing a progress bar if ``progress``."""
+    weights = _resolve_weights("alexnet", weights, kwargs)
+    return _load_weights(AlexNet(**kwargs), weights, progress)

@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from ..._tensor import Tensor
 from ... import nn
-from ._utils import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, _check_weights, _make_divisible
+from ._utils import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, _make_divisible
+from ._weights import EfficientNet_B0_Weights, _load_weights, _resolve_weights
 
 __all__ = ["EfficientNet", "MBConv", "MBConvConfig"] + [f"efficientnet_b{i}" for i in range(8)]
 
@@ -172,22 +173,24 @@ _SCALING = {0: (1.0, 1.0, 0.2), 1: (1.0, 1.1, 0.2), 2: (1.1, 1.2, 0.3), 3: (1.2,
             4: (1.4, 1.8, 0.4), 5: (1.6, 2.2, 0.4), 6: (1.8, 2.6, 0.5), 7: (2.0, 3.1, 0.5)}
 
 
-def _efficientnet(variant: int, weights: Any, kwargs: dict) -> EfficientNet:
-    _check_weights(f"efficientnet_b{variant}", weights, kwargs)
+def _efficientnet(variant: int, weights: Any, kwargs: dict, progress: bool = True) -> EfficientNet:
+    weights = _resolve_weights(f"efficientnet_b{variant}", weights, kwargs)
     width_mult, depth_mult, dropout = _SCALING[variant]
     if variant >= 5:
         # B5..B7's batch norm keeps the reference implementation's (TensorFlow's) settings.
         kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
-    return EfficientNet(_b0_stages(width_mult, depth_mult), kwargs.pop("dropout", dropout), **kwargs)
+    model = EfficientNet(_b0_stages(width_mult, depth_mult), kwargs.pop("dropout", dropout), **kwargs)
+    return _load_weights(model, weights, progress)
 
 
 # Each factory: ``kwargs`` go to ``EfficientNet`` (num_classes, dropout, stochastic_depth_prob,
-# norm_layer); ``weights`` must be None (no pretrained weights are bundled); ``progress`` is
-# accepted for torchvision's signature.
+# norm_layer). ``weights``: a member of ``EfficientNet_B0_Weights`` (or its name) for B0 loads that
+# checkpoint, showing a progress bar if ``progress``; B1..B7 have no weights here and take only None.
 
-def efficientnet_b0(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> EfficientNet:
+def efficientnet_b0(*, weights: EfficientNet_B0_Weights | str | None = None, progress: bool = True,
+                    **kwargs: Any) -> EfficientNet:
     """EfficientNet-B0 (224x224 in the paper)."""
-    return _efficientnet(0, weights, kwargs)
+    return _efficientnet(0, weights, kwargs, progress)
 
 
 def efficientnet_b1(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> EfficientNet:

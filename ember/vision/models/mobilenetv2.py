@@ -12,7 +12,8 @@ from typing import Any, Callable
 from ..._tensor import Tensor
 from ... import nn
 from ...nn import functional as F
-from ._utils import Conv2dNormActivation, _check_weights, _make_divisible
+from ._utils import Conv2dNormActivation, _make_divisible
+from ._weights import MobileNet_V2_Weights, _load_weights, _resolve_weights
 
 __all__ = ["MobileNetV2", "InvertedResidual", "mobilenet_v2"]
 
@@ -129,9 +130,10 @@ class MobileNetV2(nn.Module):
         return self.classifier(x)                    # (N, num_classes)
 
 
-def mobilenet_v2(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> MobileNetV2:
+def mobilenet_v2(*, weights: MobileNet_V2_Weights | str | None = None, progress: bool = True,
+                 **kwargs: Any) -> MobileNetV2:
     """MobileNetV2; ``kwargs`` go to ``MobileNetV2`` (num_classes, width_mult, dropout, ...).
-    ``weights`` must be None (no pretrained weights are bundled); ``progress`` is accepted for
-    torchvision's signature."""
-    _check_weights("mobilenet_v2", weights, kwargs)
-    return MobileNetV2(**kwargs)
+    ``weights``: a member of ``MobileNet_V2_Weights`` (or its name) loads that checkpoint,
+    showing a progress bar if ``progress``."""
+    weights = _resolve_weights("mobilenet_v2", weights, kwargs)
+    return _load_weights(MobileNetV2(**kwargs), weights, progress)

@@ -18,6 +18,7 @@ from ..._tensor import Tensor
 from ... import nn
 from ...nn import functional as F
 from ._utils import _check_weights
+from ._weights import ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, _load_weights, _resolve_weights
 
 __all__ = [
     "ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
@@ -193,27 +194,28 @@ class ResNet(nn.Module):
 
 
 def _resnet(arch: str, block: type[BasicBlock] | type[Bottleneck], layers: list[int], weights: Any,
-            kwargs: dict) -> ResNet:
-    _check_weights(arch, weights, kwargs)
-    return ResNet(block, layers, **kwargs)
+            kwargs: dict, progress: bool = True) -> ResNet:
+    weights = _resolve_weights(arch, weights, kwargs)
+    return _load_weights(ResNet(block, layers, **kwargs), weights, progress)
 
 
-# Each factory: ``kwargs`` go to ``ResNet`` (num_classes, zero_init_residual, ...); ``weights`` must
-# be None (no pretrained weights are bundled); ``progress`` is accepted for torchvision's signature.
+# Each factory: ``kwargs`` go to ``ResNet`` (num_classes, zero_init_residual, ...). ``weights``: a member
+# of the factory's ``*_Weights`` enum (or its name) loads that checkpoint, showing a progress bar
+# if ``progress``; factories without published weights take only None.
 
-def resnet18(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+def resnet18(*, weights: ResNet18_Weights | str | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-18: BasicBlocks, [2, 2, 2, 2]."""
-    return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], weights, kwargs)
+    return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], weights, kwargs, progress)
 
 
-def resnet34(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+def resnet34(*, weights: ResNet34_Weights | str | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-34: BasicBlocks, [3, 4, 6, 3]."""
-    return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], weights, kwargs)
+    return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], weights, kwargs, progress)
 
 
-def resnet50(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+def resnet50(*, weights: ResNet50_Weights | str | None = None, progress: bool = True, **kwargs: Any) -> ResNet:
     """ResNet-50: Bottlenecks, [3, 4, 6, 3]."""
-    return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], weights, kwargs)
+    return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], weights, kwargs, progress)
 
 
 def resnet101(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from ... import nn
-from ._utils import _check_weights
+from ._weights import VGG16_Weights, _load_weights, _resolve_weights
 
 __all__ = ["VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 
@@ -85,13 +85,16 @@ def make_layers(cfg: list[int | str], batch_norm: bool = False) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
-def _vgg(arch: str, cfg: str, batch_norm: bool, weights: Any, kwargs: dict) -> VGG:
-    _check_weights(arch, weights, kwargs)
-    return VGG(make_layers(cfgs[cfg], batch_norm=batch_norm), **kwargs)
+def _vgg(arch: str, cfg: str, batch_norm: bool, weights: Any, kwargs: dict, progress: bool = True) -> VGG:
+    weights = _resolve_weights(arch, weights, kwargs)
+    if weights is not None:
+        kwargs["init_weights"] = False  # the checkpoint overwrites every parameter
+    return _load_weights(VGG(make_layers(cfgs[cfg], batch_norm=batch_norm), **kwargs), weights, progress)
 
 
-# Each factory: ``kwargs`` go to ``VGG`` (num_classes, init_weights, dropout); ``weights`` must be
-# None (no pretrained weights are bundled); ``progress`` is accepted for torchvision's signature.
+# Each factory: ``kwargs`` go to ``VGG`` (num_classes, init_weights, dropout). ``weights``: a member of
+# ``VGG16_Weights`` (or its name) for vgg16 loads that checkpoint, showing a progress bar if
+# ``progress``; the other factories have no published weights and take only None.
 
 def vgg11(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG-11 (configuration A)."""
@@ -113,9 +116,9 @@ def vgg13_bn(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VG
     return _vgg("vgg13_bn", "B", True, weights, kwargs)
 
 
-def vgg16(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
+def vgg16(*, weights: VGG16_Weights | str | None = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG-16 (configuration D)."""
-    return _vgg("vgg16", "D", False, weights, kwargs)
+    return _vgg("vgg16", "D", False, weights, kwargs, progress)
 
 
 def vgg16_bn(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VGG:
