@@ -19,7 +19,13 @@ __all__ = ["TVTensor", "Image", "Mask", "BoundingBoxes", "BoundingBoxFormat", "w
 
 
 def _alias(cls, tensor: Tensor):
-    """An instance of ``cls`` sharing ``tensor``'s data, version counter and graph node."""
+    """An instance of ``cls`` sharing ``tensor``'s data, version counter and graph node.
+
+    A leaf that requires grad is first seen through a view, so that gradients reaching the
+    alias flow back to the leaf itself rather than stopping at a second leaf.
+    """
+    if tensor._requires_grad and tensor._grad_fn is None:
+        tensor = tensor.view_as(tensor)
     out = object.__new__(cls)
     Tensor._init(out, tensor._data, tensor._requires_grad, tensor._grad_fn, tensor._output_nr)
     out._vc = tensor._vc

@@ -23,14 +23,16 @@ def _size_stub(height: int, width: int):
     return Image.new("1", (width, height))
 
 
-def fill_for(fill, inpt):
+def fill_for(fill, inpt, per_channel: bool = False):
     """The fill of one leaf: ``fill`` may be a number, a sequence, or a dict from tv_tensor
-    type (or "others") to either. Masks take a single number (0 unless given one)."""
+    type (or "others") to either. Masks take a single number (0 unless given one); with
+    ``per_channel``, tensor images one number per channel (as v1's warping kernels do)."""
     if isinstance(fill, dict):
         fill = fill.get(type(inpt), fill.get("others", 0))
     if isinstance(inpt, tv_tensors.Mask):
         return fill if isinstance(fill, numbers.Number) else 0
-    return T1._fill_for(inpt, T1._check_fill(fill))
+    fill = T1._check_fill(fill)
+    return T1._fill_for(inpt, fill) if per_channel else fill
 
 
 class RandomHorizontalFlip(Transform):
@@ -153,7 +155,7 @@ class RandomRotation(Transform):
 
     def transform(self, inpt, params):
         return F.rotate(inpt, params["angle"], self.interpolation, self.expand, self.center,
-                        fill_for(self.fill, inpt))
+                        fill_for(self.fill, inpt, per_channel=True))
 
 
 class RandomAffine(Transform):
@@ -173,5 +175,5 @@ class RandomAffine(Transform):
         return {"angle": angle, "translate": translate, "scale": scale, "shear": shear}
 
     def transform(self, inpt, params):
-        return F.affine(inpt, **params, interpolation=self.interpolation, fill=fill_for(self.fill, inpt),
-                        center=self.center)
+        return F.affine(inpt, **params, interpolation=self.interpolation,
+                        fill=fill_for(self.fill, inpt, per_channel=True), center=self.center)
