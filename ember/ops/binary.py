@@ -11,7 +11,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
-from .elementwise import Mul, cast, promote, scalar_tensor
+from .elementwise import Mul, cast, promote, scalar_first, scalar_tensor
 from .indexing import where
 from .math import _LN2, _check_tensor, _const, sigmoid
 
@@ -239,8 +239,12 @@ def _value_check(op: str, input: Tensor, value) -> None:
 
 
 @autocast_op("addcmul")
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: numbers.Number = 1) -> Tensor:
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *deprecated,
+            value: numbers.Number = 1) -> Tensor:
     """input + value * tensor1 * tensor2, broadcast."""
+    if deprecated:
+        tensor1, tensor2, value = scalar_first("addcmul", tensor1, (tensor2, *deprecated),
+                                               ("tensor1", "tensor2"), "value")
     _check_tensor("addcmul", input=input, tensor1=tensor1, tensor2=tensor2)
     _value_check("addcmul", input, value)
     prod = tensor1 * tensor2
@@ -248,8 +252,12 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: numbers.N
 
 
 @autocast_op("addcdiv")
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: numbers.Number = 1) -> Tensor:
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *deprecated,
+            value: numbers.Number = 1) -> Tensor:
     """input + value * tensor1 / tensor2, broadcast (floating point tensors only)."""
+    if deprecated:
+        tensor1, tensor2, value = scalar_first("addcdiv", tensor1, (tensor2, *deprecated),
+                                               ("tensor1", "tensor2"), "value")
     _check_tensor("addcdiv", input=input, tensor1=tensor1, tensor2=tensor2)
     if tensor1._data.dtype.kind != "f" and tensor2._data.dtype.kind != "f":
         raise RuntimeError(

@@ -6,6 +6,8 @@ so it is differentiable again. Broadcast gradients are summed back by the engine
 from __future__ import annotations
 
 import numbers
+import sys
+import warnings
 
 import numpy as np
 
@@ -298,9 +300,37 @@ def _alpha(a: Tensor, alpha, op: str):
     return dtypes.checked_scalar(alpha, a.dtype, op)
 
 
+def _caller_outside_ember() -> int:
+    """The warnings stacklevel of the user's line that called into ember (method, function,
+    in-place and out= paths reach an op through different numbers of ember frames)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("ember."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def scalar_first(op: str, scalar, rest: tuple, names: tuple, keyword: str) -> tuple:
+    """PyTorch's deprecated overloads that put the scalar first (``x.add(2, y)`` for
+    ``x.add(y, alpha=2)``, ``x.addcmul(2, t1, t2)``), which it still accepts with a warning:
+    ``rest`` holds the arguments after the scalar; returns them in place of ``names``,
+    then the scalar."""
+    new = ", ".join(f"Tensor {n}" for n in names) + f", *, Number {keyword} = 1"
+    if len(rest) != len(names) or not (isinstance(scalar, numbers.Number) or
+                                       (isinstance(scalar, Tensor) and scalar.dim() == 0)):
+        raise TypeError(f"{op}() received an invalid combination of arguments: expected "
+                        f"{op}({new}); pass the scalar as {keyword}=")
+    old = ", ".join([f"Number {keyword}", *(f"Tensor {n}" for n in names)])
+    warnings.warn(f"This overload of {op} is deprecated:\n\t{op}({old})\nConsider using one of the "
+                  f"following signatures instead:\n\t{op}({new})", UserWarning,
+                  stacklevel=_caller_outside_ember())
+    return (*rest, scalar.item() if isinstance(scalar, Tensor) else scalar)
+
+
 @with_out()
-def add(input, other, *, alpha=1) -> Tensor:
+def add(input, other, *deprecated, alpha=1) -> Tensor:
     """input + alpha * other, broadcast."""
+    if deprecated:
+        other, alpha = scalar_first("add", other, deprecated, ("other",), "alpha")
     a, b = promote(input, other, "add", wrap=True)
     if alpha != 1 or isinstance(alpha, bool):
         alpha = _alpha(a, alpha, "add")
@@ -323,8 +353,10 @@ def _check_bool_sub(input, other) -> None:
 
 
 @with_out()
-def sub(input, other, *, alpha=1) -> Tensor:
+def sub(input, other, *deprecated, alpha=1) -> Tensor:
     """input - alpha * other, broadcast."""
+    if deprecated:
+        other, alpha = scalar_first("sub", other, deprecated, ("other",), "alpha")
     a, b = promote(input, other, "sub", wrap=True)
     _check_bool_sub(input, other)
     if alpha != 1 or isinstance(alpha, bool):
