@@ -12,10 +12,10 @@ from typing import Callable
 from PIL import Image as PILImage
 
 from ....._tensor import Tensor
-from .....ops.join import stack
 from .... import tv_tensors
 from ....tv_tensors import BoundingBoxes, BoundingBoxFormat, Image, Mask, _box_format
 from ... import functional as F1
+from ....ops.boxes import box_convert, clip_boxes_to_image
 
 __all__ = ["get_dimensions", "get_size", "get_num_channels", "convert_bounding_box_format",
            "clamp_bounding_boxes", "is_pure_tensor"]
@@ -83,21 +83,11 @@ def get_size(inpt) -> list[int]:
 
 
 def _to_xyxy(boxes: Tensor, fmt: BoundingBoxFormat) -> Tensor:
-    a, b, c, d = boxes.unbind(-1)
-    if fmt == BoundingBoxFormat.XYWH:
-        return stack((a, b, a + c, b + d), -1)
-    if fmt == BoundingBoxFormat.CXCYWH:
-        return stack((a - c / 2, b - d / 2, a + c / 2, b + d / 2), -1)
-    return boxes
+    return boxes if fmt == BoundingBoxFormat.XYXY else box_convert(boxes, fmt.value.lower(), "xyxy")
 
 
 def _from_xyxy(boxes: Tensor, fmt: BoundingBoxFormat) -> Tensor:
-    x1, y1, x2, y2 = boxes.unbind(-1)
-    if fmt == BoundingBoxFormat.XYWH:
-        return stack((x1, y1, x2 - x1, y2 - y1), -1)
-    if fmt == BoundingBoxFormat.CXCYWH:
-        return stack(((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1), -1)
-    return boxes
+    return boxes if fmt == BoundingBoxFormat.XYXY else box_convert(boxes, "xyxy", fmt.value.lower())
 
 
 def _convert_format(boxes: Tensor, old: BoundingBoxFormat, new: BoundingBoxFormat) -> Tensor:
@@ -125,12 +115,9 @@ def convert_bounding_box_format(inpt, old_format=None, new_format=None):
 
 
 def _clamp(boxes: Tensor, fmt: BoundingBoxFormat, canvas_size) -> Tensor:
-    h, w = canvas_size
     dtype = boxes.dtype
     x = _to_xyxy(boxes if boxes.is_floating_point() else boxes.float(), fmt)
-    x1, y1, x2, y2 = x.unbind(-1)
-    x = stack((x1.clamp(0, w), y1.clamp(0, h), x2.clamp(0, w), y2.clamp(0, h)), -1)
-    return _from_xyxy(x, fmt).to(dtype)
+    return _from_xyxy(clip_boxes_to_image(x, tuple(canvas_size)), fmt).to(dtype)
 
 
 def clamp_bounding_boxes(inpt, format=None, canvas_size=None):
