@@ -33,9 +33,6 @@ def _bind() -> None:
 
     e = elementwise
 
-    def rsub(self, other):
-        return e.sub(other, self)
-
     def rdiv(self, other):  # PyTorch's: the reciprocal times the number (rounds unlike other / self)
         return e.mul(e.div(1, self), other)
 
@@ -58,7 +55,7 @@ def _bind() -> None:
         return e.bitwise_right_shift(other, self)
 
     ops = {
-        "__add__": e.add, "__radd__": e.add, "__sub__": e.sub, "__rsub__": rsub,
+        "__add__": e.add, "__radd__": e.add, "__sub__": e.sub, "__rsub__": e.rsub,
         "__mul__": e.mul, "__rmul__": e.mul, "__truediv__": e.div, "__rtruediv__": rdiv,
         "__floordiv__": e.floor_divide, "__rfloordiv__": rfloordiv,
         "__mod__": e.remainder, "__rmod__": rmod, "__pow__": e.pow, "__rpow__": rpow,

@@ -357,11 +357,20 @@ def sub(input, other, *deprecated, alpha=1) -> Tensor:
     """input - alpha * other, broadcast."""
     if deprecated:
         other, alpha = scalar_first("sub", other, deprecated, ("other",), "alpha")
-    a, b = promote(input, other, "sub", wrap=True)
-    _check_bool_sub(input, other)
+    return _difference(input, other, alpha, "sub", Sub)
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """other - alpha * input: ``number - tensor`` (PyTorch's node for it is RsubBackward1)."""
+    return _difference(other, input, alpha, "rsub", _RSUB[isinstance(other, Tensor)])
+
+
+def _difference(minuend, subtrahend, alpha, op: str, node) -> Tensor:
+    a, b = promote(minuend, subtrahend, op, wrap=True)
+    _check_bool_sub(minuend, subtrahend)
     if alpha != 1 or isinstance(alpha, bool):
-        b = mul(b, _alpha(a, alpha, "sub"))
-    return Sub.apply(a, b)
+        b = mul(b, _alpha(a, alpha, op))
+    return node.apply(a, b)
 
 
 @with_out()
@@ -464,6 +473,7 @@ def pow(input, exponent) -> Tensor:
 
 
 # PyTorch's node names of pow's overloads: x ** 2 (a product here), x ** tensor, number ** x
+_RSUB = (Sub.node("RsubBackward1"), Sub.node("RsubBackward0"))  # by "other is a tensor"
 _SQUARE, _POW_TENSOR, _POW_BASE = Mul.node("PowBackward0"), Pow.node("PowBackward1"), Pow.node("PowBackward2")
 
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg

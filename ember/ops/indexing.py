@@ -390,7 +390,8 @@ def _fill_value(value, input: Tensor, op: str) -> Tensor:
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """input with ``value`` where ``mask`` (broadcast) is True; keeps input's dtype."""
     _mask_shape(input, mask, "masked_fill_")
-    return Where.apply(mask, _fill_value(value, input, "masked_fill_"), input)
+    node = Where.node("MaskedFillBackward1" if isinstance(value, Tensor) else "MaskedFillBackward0")
+    return node.apply(mask, _fill_value(value, input, "masked_fill_"), input)
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:

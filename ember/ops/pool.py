@@ -100,7 +100,7 @@ def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, r
         raise RuntimeError(f"{op}: some windows hold no input element, only padding (input shape "
                            f"{list(input.shape)}, kernel_size={k}, padding={p}, dilation={d}): use less "
                            "padding or dilation")
-    return MaxPool.apply(input, win, bool(return_indices))
+    return MaxPool.node(f"MaxPool{max(n, 2)}DWithIndicesBackward0").apply(input, win, bool(return_indices))
 
 
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -162,7 +162,8 @@ def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_inclu
         div = divisor_override
     else:
         div = avg_divisor(size, k, s, p, bool(ceil_mode), bool(count_include_pad))
-    return WindowGather.apply(input, regular(size, k, s, p, (1,) * n, bool(ceil_mode)), None, div)
+    win = regular(size, k, s, p, (1,) * n, bool(ceil_mode))
+    return WindowGather.node(f"AvgPool{max(n, 2)}DBackward0").apply(input, win, None, div)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -213,7 +214,7 @@ def _adaptive_max(op, n, input, output_size, return_indices):
     out = _output_size(op, n, input, output_size)
     size = tuple(input._data.shape[-n:])
     win = _even_windows(size, out) or adaptive(size, out)
-    return MaxPool.apply(input, win, bool(return_indices))
+    return MaxPool.node(f"AdaptiveMaxPool{max(n, 2)}DBackward0").apply(input, win, bool(return_indices))
 
 
 def adaptive_max_pool1d(input: Tensor, output_size,
@@ -255,8 +256,9 @@ def _adaptive_avg(op, n, input, output_size):
     out = _output_size(op, n, input, output_size)
     size = tuple(input._data.shape[-n:])
     win = _even_windows(size, out)
-    if win is not None:
-        return WindowGather.apply(input, win, None, math.prod(win.kernel))
+    if win is not None:  # PyTorch's node names: a global average is a mean
+        name = "MeanBackward1" if set(out) == {1} else f"AdaptiveAvgPool{max(n, 2)}DBackward0"
+        return WindowGather.node(name).apply(input, win, None, math.prod(win.kernel))
     # Uneven windows: averaging along each dim is a product with a (size, out) matrix.
     x = tie_grad(input)
     for d, s, o in zip(range(-n, 0), size, out):
