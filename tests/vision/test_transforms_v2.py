@@ -303,3 +303,73 @@ def test_containers_and_lambda():
     assert np.array_equal(_np(out_img), _np(img)[:, ::-1, ::-1])
     out = v2.Lambda(lambda x: x + 1, tv.Mask)(target)
     assert out["boxes"] is target["boxes"] and np.array_equal(_np(out["masks"]), _np(target["masks"]) + 1)
+
+
+# ---- auto-augment kernels and policies ----------------------------------------------------
+def _rgb_uint8():
+    a = np.random.default_rng(4).integers(0, 256, (13, 17, 3), dtype=np.uint8)
+    a[..., 1] = a[..., 1] // 3 + 40  # a channel that does not span the range, for autocontrast
+    return a
+
+
+@pytest.mark.parametrize("fn, atol", [
+    (lambda x: F.posterize(x, 3), 0), (lambda x: F.solarize(x, 100), 0), (F.equalize, 0),
+    # Pillow rounds where the tensor kernels truncate (as the reference's do): off by one at most
+    (F.autocontrast, 1), (lambda x: F.adjust_sharpness(x, 0.3), 1), (lambda x: F.adjust_sharpness(x, 1.7), 1),
+])
+def test_auto_augment_kernels_tensor_match_pillow(fn, atol):
+    a = _rgb_uint8()
+    out = fn(tv.Image(ember.tensor(a.transpose(2, 0, 1).copy())))
+    assert type(out) is tv.Image and out.dtype == ember.uint8
+    ref = np.asarray(fn(PILImage.fromarray(a))).transpose(2, 0, 1).astype(int)
+    assert np.abs(_np(out).astype(int) - ref).max() <= atol
+
+
+def test_auto_augment_kernels_against_pytorch_arithmetic():
+    a = torch.from_numpy(_rgb_uint8().transpose(2, 0, 1).copy())
+    e = ember.tensor(a.numpy())
+    assert np.array_equal(_np(F.posterize(e, 3)), (a & (256 - 2 ** 5)).numpy())
+    assert np.array_equal(_np(F.solarize(e, 100)), torch.where(a >= 100, 255 - a, a).numpy())
+    lo, hi = a.amin((-2, -1), keepdim=True).float(), a.amax((-2, -1), keepdim=True).float()
+    ref = ((a.float() - lo) * (255 / (hi - lo))).clamp(0, 255).to(torch.uint8)
+    assert np.array_equal(_np(F.autocontrast(e)), ref.numpy())
+    f = torch.rand(3, 5, 6)
+    ref = f.mul(8).floor_().clamp_(0, 7).mul_(1.0 / 8)
+    assert np.array_equal(_np(F.posterize(ember.tensor(f.numpy()), 3)), ref.numpy())
+    flat = ember.full((1, 4, 4), 0.25)
+    assert np.array_equal(_np(F.autocontrast(flat)), _np(flat))  # nothing to stretch
+
+
+@pytest.mark.parametrize("policy", [v2.TrivialAugmentWide, v2.RandAugment])
+def test_policies_draw_every_operation_and_keep_types(policy):
+    img = tv.Image(ember.tensor(_rgb_uint8().transpose(2, 0, 1).copy()))
+    seen = set()
+    for seed in range(120):
+        ember.manual_seed(seed)
+        t = policy()
+        params = t.make_params([img])
+        for name, magnitude in params["ops"]:
+            seen.add(name)
+            space = t._space(13, 17)[name]
+            if space[0] is None:
+                assert magnitude == 0.0
+            else:
+                values = _np(space[0]).astype(float)
+                assert np.isclose(np.abs(values), abs(magnitude)).any() and (space[1] or magnitude >= 0)
+        ember.manual_seed(seed)
+        out = t(img)
+        ember.manual_seed(seed)
+        assert type(out) is tv.Image and out.dtype == ember.uint8 and np.array_equal(_np(out), _np(t(img)))
+    assert seen == set(policy()._space(13, 17))
+    pil = PILImage.fromarray(_rgb_uint8())
+    assert isinstance(policy()(pil), PILImage.Image)
+    with pytest.raises(TypeError, match="cannot move tv_tensors.BoundingBoxes"):
+        policy()(img, {"boxes": _boxes([[1, 2, 3, 4]], canvas=(13, 17))})
+
+
+def test_rand_augment_uses_its_fixed_magnitude():
+    ember.manual_seed(0)
+    t = v2.RandAugment(num_ops=3, magnitude=5, num_magnitude_bins=11)
+    for name, magnitude in t.make_params([ember.rand(3, 8, 8)])["ops"]:
+        values = t._space(8, 8)[name][0]
+        assert magnitude == 0.0 if values is None else abs(magnitude) == abs(float(values[5]))

@@ -145,3 +145,28 @@ def to_grayscale(img: Image.Image, num_output_channels: int) -> Image.Image:
         gray = np.asarray(img.convert("L"))
         return Image.fromarray(np.dstack([gray, gray, gray]), "RGB")
     raise ValueError("num_output_channels should be either 1 or 3")
+
+
+def posterize(img: Image.Image, bits: int) -> Image.Image:
+    _check(img)
+    return ImageOps.posterize(img, bits)
+
+
+def solarize(img: Image.Image, threshold: int) -> Image.Image:
+    _check(img)
+    return ImageOps.solarize(img, threshold)
+
+
+def autocontrast(img: Image.Image) -> Image.Image:
+    _check(img)
+    return ImageOps.autocontrast(img)
+
+
+def equalize(img: Image.Image) -> Image.Image:
+    _check(img)
+    return ImageOps.equalize(img)
+
+
+def adjust_sharpness(img: Image.Image, factor: float) -> Image.Image:
+    _check(img)
+    return ImageEnhance.Sharpness(img).enhance(factor)

@@ -353,3 +353,89 @@ def convert_image_dtype(image: Tensor, dtype: dtypes.dtype = dtypes.float32) -> 
         return (image // factor).to(dtype)
     factor = int((output_max + 1) // (input_max + 1))
     return image.to(dtype) * factor
+
+
+# ---- auto-augment operations ------------------------------------------------------------
+def posterize(img: Tensor, bits: int) -> Tensor:
+    """Keep the ``bits`` highest bits of each uint8 value; float images are quantised to
+    2 ** bits levels of [0, 1] (the reference's v2 extension)."""
+    assert_image_tensor(img)
+    if img.is_floating_point():
+        levels = 2 ** int(bits)
+        return (img * levels).floor().clamp(0, levels - 1) * (1.0 / levels)
+    if img.dtype != dtypes.uint8:
+        raise TypeError(f"posterize: only uint8 and float tensor images are supported, got {img.dtype}")
+    step = 2 ** (8 - int(bits))
+    return (img // step) * step
+
+
+def solarize(img: Tensor, threshold: float) -> Tensor:
+    """Invert the values at or above ``threshold``."""
+    assert_image_tensor(img)
+    _assert_channels(img, [1, 3])
+    bound = max_value(img.dtype)
+    if threshold > bound:
+        raise TypeError(f"solarize: threshold {threshold} should be at most the image's maximum value {bound}")
+    return where(img >= threshold, bound - img, img)
+
+
+def autocontrast(img: Tensor) -> Tensor:
+    """Stretch each channel to span the full range (a flat channel is left as it is)."""
+    assert_image_tensor(img)
+    if img.ndim < 3:
+        raise TypeError(f"autocontrast: expected (..., C, H, W), got {img.ndim} dimensions")
+    _assert_channels(img, [1, 3])
+    bound = max_value(img.dtype)
+    dtype = img.dtype if img.is_floating_point() else dtypes.float32
+    lo = img.amin(dim=(-2, -1), keepdim=True).to(dtype)
+    hi = img.amax(dim=(-2, -1), keepdim=True).to(dtype)
+    flat = hi == lo
+    scale = where(flat, 1.0, bound / where(flat, 1.0, hi - lo))
+    lo = where(flat, 0.0, lo)
+    return ((img.to(dtype) - lo) * scale).clamp(0, bound).to(img.dtype)
+
+
+def _equalize_channel(channel: np.ndarray) -> np.ndarray:
+    """Pillow's equalisation of one uint8 channel: a look-up table from the histogram's
+    cumulative sum, in steps of (pixels outside the last occupied bin) / 255."""
+    hist = np.bincount(channel.ravel(), minlength=256)
+    step = hist[hist != 0][:-1].sum() // 255
+    if step == 0:
+        return channel
+    lut = (np.cumsum(hist) + step // 2) // step
+    lut = np.clip(np.concatenate([[0], lut[:-1]]), 0, 255).astype(np.uint8)
+    return lut[channel]
+
+
+def equalize(img: Tensor) -> Tensor:
+    """Equalise the histogram of each channel of a uint8 image (no gradient: values are looked
+    up); float images are equalised as uint8 and converted back."""
+    assert_image_tensor(img)
+    if img.is_floating_point():
+        return convert_image_dtype(equalize(convert_image_dtype(img, dtypes.uint8)), img.dtype)
+    if img.dtype != dtypes.uint8:
+        raise TypeError(f"equalize: only uint8 and float tensor images are supported, got {img.dtype}")
+    _assert_channels(img, [1, 3])
+    arr = img.numpy(force=True)
+    flat = arr.reshape((-1,) + arr.shape[-2:])
+    out = np.stack([_equalize_channel(c) for c in flat]).reshape(arr.shape)
+    return Tensor._make(xp_of(img._data).asarray(out))
+
+
+def adjust_sharpness(img: Tensor, factor: float) -> Tensor:
+    """Blend with a smoothed image (3x3 kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 inside,
+    the original on the border): 0 gives the smoothed image, 1 the original."""
+    if factor < 0:
+        raise ValueError(f"sharpness_factor ({factor}) is not non-negative.")
+    assert_image_tensor(img)
+    _assert_channels(img, [1, 3])
+    _, h, w = get_dimensions(img)
+    if h <= 2 or w <= 2:
+        return img
+    x, out_dtype = _cast_in(img, _own_float(img))
+    # The kernel is a 3x3 box plus 4 times the centre: the box is separable (two tridiagonal products).
+    box = _separable(x, np.eye(h) + np.eye(h, k=1) + np.eye(h, k=-1), np.eye(w) + np.eye(w, k=1) + np.eye(w, k=-1))
+    smooth = _cast_out((box + 4.0 * x) / 13.0, out_dtype)
+    inner = constant_pad_nd(smooth[..., 1:-1, 1:-1], (1, 1, 1, 1), 0)
+    border = _matrix(np.pad(np.zeros((h - 2, w - 2)), 1, constant_values=1.0), x) > 0
+    return _blend(img, where(border, img, inner), factor)

@@ -26,7 +26,7 @@ __all__ = [
     "pil_to_tensor", "convert_image_dtype", "to_pil_image", "normalize", "resize", "crop",
     "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "affine", "rgb_to_grayscale",
     "to_grayscale", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
-    "gaussian_blur", "erase",
+    "gaussian_blur", "erase", "posterize", "solarize", "autocontrast", "equalize", "adjust_sharpness",
 ]
 
 
@@ -503,6 +503,39 @@ def gaussian_blur(img, kernel_size, sigma=None):
         out = F_t.gaussian_blur(pil_to_tensor(img), list(kernel_size), [float(s) for s in sigma])
         return to_pil_image(out, mode=img.mode)
     return F_t.gaussian_blur(img, list(kernel_size), [float(s) for s in sigma])
+
+
+def _kernel(name: str, img, *args):
+    """``name`` from Pillow's side or the tensor side, whichever ``img`` is."""
+    _check_image(img)
+    return getattr(F_pil if _is_pil(img) else F_t, name)(img, *args)
+
+
+def posterize(img, bits: int):
+    """Keep the ``bits`` (0-8) highest bits of each uint8 value."""
+    if not 0 <= bits <= 8:
+        raise ValueError(f"The number if bits should be between 0 and 8. Got {bits}")
+    return _kernel("posterize", img, bits)
+
+
+def solarize(img, threshold: float):
+    """Invert the values at or above ``threshold``."""
+    return _kernel("solarize", img, threshold)
+
+
+def autocontrast(img):
+    """Stretch each channel to span the full intensity range."""
+    return _kernel("autocontrast", img)
+
+
+def equalize(img):
+    """Equalise the histogram of each channel (uint8 images)."""
+    return _kernel("equalize", img)
+
+
+def adjust_sharpness(img, sharpness_factor: float):
+    """Blend with a smoothed image: 0 smooths, 1 is the original, 2 sharpens."""
+    return _kernel("adjust_sharpness", img, sharpness_factor)
 
 
 def erase(img: Tensor, i: int, j: int, h: int, w: int, v, inplace: bool = False) -> Tensor:

@@ -6,3 +6,4 @@ from ._color import *  # noqa: F401,F403
 from ._geometry import *  # noqa: F401,F403
 from ._meta import *  # noqa: F401,F403
 from ._transform import *  # noqa: F401,F403
+from ._auto_augment import *  # noqa: F401,F403

@@ -14,7 +14,8 @@ from ._meta import _unwrap, dispatch
 
 __all__ = ["to_image", "pil_to_tensor", "to_pil_image", "to_pure_tensor", "to_dtype", "normalize",
            "rgb_to_grayscale", "to_grayscale", "grayscale_to_rgb", "adjust_brightness", "adjust_contrast",
-           "adjust_saturation", "adjust_hue", "gaussian_blur", "erase"]
+           "adjust_saturation", "adjust_hue", "gaussian_blur", "erase", "posterize", "solarize", "autocontrast",
+           "equalize", "adjust_sharpness"]
 
 pil_to_tensor = F1.pil_to_tensor
 to_pil_image = F1.to_pil_image
@@ -104,3 +105,23 @@ def gaussian_blur(inpt, kernel_size, sigma=None):
 def erase(inpt, i: int, j: int, h: int, w: int, v, inplace: bool = False):
     """Set the box (i, j, h, w) of a tensor image to ``v``."""
     return dispatch("erase", inpt, lambda x: F1.erase(x, i, j, h, w, v, inplace))
+
+
+def posterize(inpt, bits: int):
+    return dispatch("posterize", inpt, lambda x: F1.posterize(x, bits))
+
+
+def solarize(inpt, threshold: float):
+    return dispatch("solarize", inpt, lambda x: F1.solarize(x, threshold))
+
+
+def autocontrast(inpt):
+    return dispatch("autocontrast", inpt, F1.autocontrast)
+
+
+def equalize(inpt):
+    return dispatch("equalize", inpt, F1.equalize)
+
+
+def adjust_sharpness(inpt, sharpness_factor: float):
+    return dispatch("adjust_sharpness", inpt, lambda x: F1.adjust_sharpness(x, sharpness_factor))
