@@ -77,9 +77,8 @@ def _root_map(array) -> _SharedMap | None:
 
 def _register(cls: type) -> None:
     # ForkingPickler looks reducers up by exact type, so Parameter and other subclasses
-    # are registered as their first instance is shared.
-    if cls not in reduction.ForkingPickler._extra_reducers:
-        reduction.ForkingPickler.register(cls, _reduce)
+    # are registered as their first instance is shared (registering again is harmless).
+    reduction.ForkingPickler.register(cls, _reduce)
 
 
 def _base_in_use(t: Tensor) -> bool:
