@@ -91,14 +91,15 @@ def download_url_to_file(url: str, dst: str | os.PathLike, hash_prefix: str | No
 
 def load_state_dict_from_url(url: str, model_dir: str | None = None, map_location=None, progress: bool = True,
                              check_hash: bool = False, file_name: str | None = None,
-                             weights_only: bool = False) -> dict[str, Any]:
+                             weights_only: bool = True) -> dict[str, Any]:
     """The object saved in the file at ``url`` (usually a state dict), downloaded once into
     ``model_dir`` (default ``get_dir()/checkpoints``) under ``file_name`` (default the URL's
     last path component) and read from there on later calls.
 
     ``check_hash``: the name's ``-<hex>.`` part must be a prefix of the file's SHA-256
     (RuntimeError otherwise). ``map_location`` and ``weights_only`` are ``ember.load``'s;
-    ``weights_only`` defaults to False, as in PyTorch: pass True for files you do not trust.
+    ``weights_only`` defaults to True (ember never runs code from a downloaded file unless
+    asked): state dicts load as they are; pass False only for files you trust.
     """
     if model_dir is None:
         model_dir = os.path.join(get_dir(), "checkpoints")
