@@ -6,12 +6,21 @@ except ImportError as error:
     raise ImportError("ember.vision.datasets needs Pillow: pip install 'ember[vision]' "
                       "(or pip install pillow)") from error
 
+from .caltech import Caltech101
+from .celeba import CelebA
 from .cifar import CIFAR10, CIFAR100
+from .coco import CocoCaptions, CocoDetection
 from .fakedata import FakeData
+from .flowers102 import Flowers102
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader
+from .imagenet import ImageNet
 from .mnist import EMNIST, KMNIST, MNIST, FashionMNIST
+from .stl10 import STL10
 from .svhn import SVHN
 from .vision import StandardTransform, VisionDataset
+from .voc import VOCDetection, VOCSegmentation
 
-__all__ = ["CIFAR10", "CIFAR100", "DatasetFolder", "EMNIST", "FakeData", "FashionMNIST", "IMG_EXTENSIONS",
-           "ImageFolder", "KMNIST", "MNIST", "SVHN", "StandardTransform", "VisionDataset", "default_loader"]
+__all__ = ["CIFAR10", "CIFAR100", "Caltech101", "CelebA", "CocoCaptions", "CocoDetection", "DatasetFolder", "EMNIST",
+           "FakeData", "FashionMNIST", "Flowers102", "IMG_EXTENSIONS", "ImageFolder", "ImageNet", "KMNIST", "MNIST",
+           "STL10", "SVHN", "StandardTransform", "VOCDetection", "VOCSegmentation", "VisionDataset",
+           "default_loader"]
