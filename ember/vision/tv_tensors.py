@@ -17,6 +17,8 @@ from ..ops.creation import as_tensor
 
 __all__ = ["TVTensor", "Image", "Mask", "BoundingBoxes", "BoundingBoxFormat", "wrap"]
 
+_EMPTY = object()
+
 
 def _alias(cls, tensor: Tensor):
     """An instance of ``cls`` sharing ``tensor``'s data, version counter and graph node.
@@ -40,14 +42,35 @@ def _as_tensor(data, dtype, device, requires_grad) -> Tensor:
     return t
 
 
+def _rebuild(cls, rebuild_tensor, args, metadata):
+    return cls._wrap(rebuild_tensor(*args), **metadata)
+
+
 class TVTensor(Tensor):
-    """Base of the typed tensors; a plain Tensor in every other respect."""
+    """Base of the typed tensors; a plain Tensor in every other respect.
+
+    Like the reference, ``clone``, ``to``, ``detach``, pickling and deepcopy keep the type
+    and metadata; every other op returns a plain tensor.
+    """
 
     @classmethod
     def _wrap(cls, tensor: Tensor, **metadata):
         out = _alias(cls, tensor)
         out.__dict__.update(metadata)
         return out
+
+    def clone(self, *args, **kwargs):
+        return wrap(Tensor.clone(self, *args, **kwargs), like=self)
+
+    def to(self, *args, **kwargs):
+        return wrap(Tensor.to(self, *args, **kwargs), like=self)
+
+    def detach(self):
+        return wrap(Tensor.detach(self), like=self)
+
+    def __reduce_ex__(self, protocol):
+        rebuild_tensor, args = Tensor.__reduce_ex__(self, protocol)
+        return (_rebuild, (type(self), rebuild_tensor, args, dict(self.__dict__)))
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v}" for k, v in self.__dict__.items())
@@ -58,7 +81,9 @@ class Image(TVTensor):
     """An image (..., C, H, W); a PIL image becomes (C, H, W) with its values, an (H, W)
     tensor gains a channel dimension."""
 
-    def __new__(cls, data, *, dtype=None, device=None, requires_grad=None):
+    def __new__(cls, data=_EMPTY, *, dtype=None, device=None, requires_grad=None):
+        if data is _EMPTY:  # deepcopy's blank instance, filled in by Tensor.__deepcopy__
+            return object.__new__(cls)
         if isinstance(data, PILImage.Image):
             from .transforms.functional import pil_to_tensor
             data = pil_to_tensor(data)
@@ -76,7 +101,9 @@ class Image(TVTensor):
 class Mask(TVTensor):
     """A segmentation mask (..., H, W): one label map, or a stack of per-object masks."""
 
-    def __new__(cls, data, *, dtype=None, device=None, requires_grad=None):
+    def __new__(cls, data=_EMPTY, *, dtype=None, device=None, requires_grad=None):
+        if data is _EMPTY:  # deepcopy's blank instance, filled in by Tensor.__deepcopy__
+            return object.__new__(cls)
         if isinstance(data, PILImage.Image):
             from .transforms.functional import pil_to_tensor
             data = pil_to_tensor(data)[0]
@@ -115,7 +142,11 @@ class BoundingBoxes(TVTensor):
     format: BoundingBoxFormat
     canvas_size: tuple
 
-    def __new__(cls, data, *, format, canvas_size, dtype=None, device=None, requires_grad=None):
+    def __new__(cls, data=_EMPTY, *, format=None, canvas_size=None, dtype=None, device=None, requires_grad=None):
+        if data is _EMPTY:  # deepcopy's blank instance, filled in by Tensor.__deepcopy__
+            return object.__new__(cls)
+        if format is None or canvas_size is None:
+            raise TypeError("BoundingBoxes() needs the keyword arguments format and canvas_size=(height, width)")
         t = _as_tensor(data, dtype, device, requires_grad)
         if t.ndim == 1:
             t = t.unsqueeze(0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from PIL import Image as PILImage
@@ -108,7 +109,11 @@ class RandomErasing(Transform):
         return {"box": (i, j, bh, bw, v)}
 
     def transform(self, inpt, params):
-        if params["box"] is None or isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
+        if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
+            warnings.warn(f"RandomErasing() passes tv_tensors.{type(inpt).__name__} through unchanged; erased "
+                          "pixels are not removed from it")
+            return inpt
+        if params["box"] is None:
             return inpt
         return F.erase(inpt, *params["box"], inplace=self.inplace)
 

@@ -40,23 +40,27 @@ class ClampBoundingBoxes(Transform):
         return F.clamp_bounding_boxes(inpt)
 
 
-def _find_labels(inputs) -> Any:
-    """The "labels" entry of the sample's first dict (the sample itself or its second item)."""
-    sample = inputs[0] if len(inputs) == 1 else inputs
-    candidates = [sample, sample[1] if isinstance(sample, (tuple, list)) and len(sample) > 1 else None]
-    for c in candidates:
-        if isinstance(c, dict):
-            for key, value in c.items():
-                if isinstance(key, str) and key.lower() == "labels":
-                    return value
-            return None
-    raise ValueError("SanitizeBoundingBoxes: found no dict in the sample (expected the sample, or its second "
-                     "item, to be a dict with a 'labels' key); pass labels_getter=None to keep labels as they are")
+def _find_labels(sample) -> Any:
+    """The "labels" entry (else the first key holding "label") of the sample's dict: the
+    sample itself, or its second item."""
+    if isinstance(sample, (tuple, list)) and len(sample) > 1:
+        sample = sample[1]
+    if not isinstance(sample, dict):
+        raise ValueError("SanitizeBoundingBoxes: expected the sample, or its second item, to be a dict with a "
+                         f"'labels' key, got {type(sample).__name__}; pass labels_getter=None if there are no labels")
+    keys = [k for k in sample if isinstance(k, str)]
+    key = next((k for k in keys if k.lower() == "labels"), None) or next((k for k in keys if "label" in k.lower()),
+                                                                          None)
+    if key is None:
+        raise ValueError("SanitizeBoundingBoxes: could not infer where the labels are in the sample; pass a callable "
+                         "as labels_getter, or labels_getter=None if there are no labels")
+    return sample[key]
 
 
 class SanitizeBoundingBoxes(Transform):
     """Drop boxes smaller than ``min_size`` on a side or ``min_area`` in area, or outside
-    their canvas, together with their labels and their per-box masks (same first dim)."""
+    their canvas, together with their labels and the masks of the sample (indexed along
+    their first dim: one mask per box)."""
 
     def __init__(self, min_size: float = 1.0, min_area: float = 1.0,
                  labels_getter: str | Callable | None = "default") -> None:
@@ -71,11 +75,12 @@ class SanitizeBoundingBoxes(Transform):
         self.labels_getter = _find_labels if labels_getter == "default" else labels_getter
 
     def forward(self, *inputs):
-        labels = None if self.labels_getter is None else self.labels_getter(inputs)
+        sample = inputs if len(inputs) > 1 else inputs[0]
+        labels = None if self.labels_getter is None else self.labels_getter(sample)
         labels_flat = tree_flatten(labels)[0] if labels is not None else []
         if any(not isinstance(x, Tensor) for x in labels_flat):
             raise ValueError(f"SanitizeBoundingBoxes: the labels should be tensors, got {type(labels).__name__}")
-        flat = tree_flatten(inputs if len(inputs) > 1 else inputs[0])[0]
+        flat = tree_flatten(sample)[0]
         boxes = [x for x in flat if isinstance(x, tv_tensors.BoundingBoxes)]
         if len(boxes) != 1:
             raise ValueError(f"SanitizeBoundingBoxes: expected one BoundingBoxes in the sample, found {len(boxes)}")
