@@ -395,3 +395,9 @@ def test_rand_augment_uses_its_fixed_magnitude():
     for name, magnitude in t.make_params([ember.rand(3, 8, 8)])["ops"]:
         values = t._space(8, 8)[name][0]
         assert magnitude == 0.0 if values is None else abs(magnitude) == abs(float(values[5]))
+
+
+def test_rotate_with_expand_refuses_boxes_instead_of_misplacing_them():
+    with pytest.raises(NotImplementedError, match="expand=False"):
+        F.rotate(_boxes([[1, 2, 3, 4]]), 30.0, expand=True)
+    assert tuple(F.rotate(_image(), 90.0, expand=True).shape) == (3, W, H)

@@ -386,6 +386,16 @@ def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: b
     return F_t.warp_affine(img, matrix, interpolation.value, _tensor_fill(fill), out_size)
 
 
+def _shear_pair(shear) -> list[float]:
+    """[shear_x, shear_y] in degrees from a number (along x), a 1-sequence (both) or a pair."""
+    shear = [float(shear), 0.0] if isinstance(shear, numbers.Number) else [float(s) for s in shear]
+    if len(shear) == 1:
+        shear = [shear[0], shear[0]]
+    if len(shear) != 2:
+        raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
+    return shear
+
+
 def affine(img, angle: float, translate: Sequence[int], scale: float, shear, interpolation=InterpolationMode.NEAREST,
            fill=None, center: Sequence[int] | None = None):
     """Rotate by ``angle`` degrees (clockwise), scale, shear by ``shear`` degrees (a number is
@@ -404,11 +414,7 @@ def affine(img, angle: float, translate: Sequence[int], scale: float, shear, int
         raise TypeError("Shear should be either a single value or a sequence of two values")
     if center is not None and not isinstance(center, (list, tuple)):
         raise TypeError("Argument center should be a sequence")
-    shear = [float(shear), 0.0] if isinstance(shear, numbers.Number) else [float(s) for s in shear]
-    if len(shear) == 1:
-        shear = [shear[0], shear[0]]
-    if len(shear) != 2:
-        raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
+    shear = _shear_pair(shear)
     _, height, width = get_dimensions(img)
     translate = [float(t) for t in translate]
     if _is_pil(img):

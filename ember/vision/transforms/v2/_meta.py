@@ -136,6 +136,8 @@ class PILToTensor(Transform):
 class ToPILImage(Transform):
     """Image and plain tensors (C, H, W) become PIL images (``mode`` inferred when None)."""
 
+    _transformed_types = (Tensor, np.ndarray)
+
     def __init__(self, mode: str | None = None) -> None:
         super().__init__()
         self.mode = mode

@@ -157,10 +157,8 @@ def rotate(inpt, angle: float, interpolation=_NEAREST, expand: bool = False, cen
 def affine(inpt, angle: float, translate, scale: float, shear, interpolation=_NEAREST, fill=None, center=None):
     """Rotate (clockwise), scale, shear about ``center``, then translate; the size is kept."""
     def boxes(x, canvas):
-        sh = [float(shear), 0.0] if isinstance(shear, numbers.Number) else [float(s) for s in shear]
-        sh = sh * 2 if len(sh) == 1 else sh
         c = [canvas[1] * 0.5, canvas[0] * 0.5] if center is None else [float(v) for v in center]
-        inverse = F1._inverse_affine_matrix(c, angle, [float(t) for t in translate], scale, sh)
+        inverse = F1._inverse_affine_matrix(c, angle, [float(t) for t in translate], scale, F1._shear_pair(shear))
         return _warp_boxes(x, canvas, inverse)
     return dispatch("affine", inpt,
                     lambda x: F1.affine(x, angle, translate, scale, shear, interpolation, fill, center),
