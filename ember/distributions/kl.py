@@ -24,6 +24,7 @@ from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _solve_lower
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .pareto import Pareto
 from .poisson import Poisson
 from .uniform import Uniform
 from .utils import sum_rightmost
@@ -227,3 +228,11 @@ def _kl_gumbel_gumbel(p, q):
 def _kl_halfnormal_halfnormal(p, q):
     # Folding both at 0 keeps the ratio of densities: the KL of the underlying centred Normals.
     return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    scale_ratio, alpha_ratio = p.scale / q.scale, q.alpha / p.alpha
+    result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+    # p puts mass below q's minimum: infinite.
+    return result.masked_fill(p.support.lower_bound < q.support.lower_bound, math.inf)

@@ -31,6 +31,12 @@ CASES = [
      np.array([0.0, 3, 7]), ["mean", "variance", "entropy"]),
     ("Gumbel", {"loc": REAL(3), "scale": POS(3)}, lambda D, p: D.Gumbel(p["loc"], p["scale"]),
      REAL(2, 3), ["mean", "mode", "variance", "stddev", "entropy", "cdf", "icdf"]),
+    ("Weibull", {"scale": POS(3), "concentration": np.array([0.7, 1.5, 3.0])},
+     lambda D, p: D.Weibull(p["scale"], p["concentration"]), POS(2, 3), ["mean", "variance", "entropy", "cdf", "icdf"]),
+    ("WeibullMode", {"scale": POS(3), "concentration": POS(3) + 1},
+     lambda D, p: D.Weibull(p["scale"], p["concentration"]), POS(3), ["mode"]),
+    ("Pareto", {"scale": POS(3), "alpha": np.array([0.7, 1.5, 3.0])},
+     lambda D, p: D.Pareto(p["scale"], p["alpha"]), POS(2, 3) + 3, ["mean", "mode", "variance", "entropy", "cdf", "icdf"]),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -91,6 +97,8 @@ SAMPLED = [
     ("Chi2", lambda D, T: D.Chi2(T([1.0, 6.0]))),
     ("Geometric", lambda D, T: D.Geometric(T([0.3, 0.8]))),
     ("Gumbel", lambda D, T: D.Gumbel(T([1.0, -1.0]), T([0.5, 2.0]))),
+    ("Weibull", lambda D, T: D.Weibull(T([1.0, 2.0]), T([0.8, 3.0]))),
+    ("Pareto", lambda D, T: D.Pareto(T([1.0, 2.0]), T([5.0, 9.0]))),
 ]
 
 
@@ -153,6 +161,8 @@ BAD_PARAMS = [
     lambda D, T: D.Geometric(T([0.5]), T([0.0])),
     lambda D, T: D.Geometric(),
     lambda D, T: D.Gumbel(T([0.0]), T([0.0])),
+    lambda D, T: D.Weibull(T([1.0]), T([-1.0])),
+    lambda D, T: D.Pareto(T([0.0]), T([1.0])),
 ]
 BAD_VALUES = [
     (lambda D, T: D.HalfNormal(T([1.0])), [-0.5]),
@@ -161,6 +171,8 @@ BAD_VALUES = [
     (lambda D, T: D.Geometric(T([0.5])), [1.5]),
     (lambda D, T: D.Geometric(T([0.5])), [-1.0]),
     (lambda D, T: D.Cauchy(T([0.0, 0.0]), T([1.0, 1.0])), [[0.0, 0.0, 0.0]]),
+    (lambda D, T: D.Weibull(T([1.0]), T([2.0])), [-0.5]),
+    (lambda D, T: D.Pareto(T([2.0]), T([2.0])), [1.5]),
 ]
 
 
@@ -200,6 +212,9 @@ KL_CASES = [
     ("Gumbel", {"a": REAL(3), "b": POS(3), "c": REAL(3), "d": POS(3)},
      lambda D, p: (D.Gumbel(p["a"], p["b"]), D.Gumbel(p["c"], p["d"]))),
     ("HalfNormal", {"a": POS(3), "b": POS(3)}, lambda D, p: (D.HalfNormal(p["a"]), D.HalfNormal(p["b"]))),
+    # the middle pair has p's minimum below q's: infinite
+    ("Pareto", {"a": np.array([1.0, 0.5, 2.0]), "b": POS(3), "c": np.array([0.5, 1.0, 2.0]), "d": POS(3)},
+     lambda D, p: (D.Pareto(p["a"], p["b"]), D.Pareto(p["c"], p["d"]))),
 ]
 
 
