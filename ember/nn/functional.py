@@ -25,6 +25,9 @@ from ..ops.norm import *  # noqa: F401,F403
 from ..ops.resample import *  # noqa: F401,F403
 from ..ops.unfold import *  # noqa: F401,F403
 from ..ops.pool import *  # noqa: F401,F403
+from ..ops.margin_loss import *  # noqa: F401,F403
+from ..ops.pdist import pdist  # noqa: F401
+from ..ops.gumbel import gumbel_softmax  # noqa: F401
 
 # SELU's negative saturation value, -scale * alpha: alpha dropout drops units to it.
 _SELU_SATURATION = 1.7580993408473766

@@ -1,0 +1,151 @@
+"""nn.init's deprecated names, the distance modules, margin losses with several targets or a
+user distance, pdist and gumbel_softmax, against torch: values, gradients, warnings, errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as enn
+import ember.nn.functional as EF
+from helpers import assert_close, check_op
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+DEPRECATED_INIT = [("uniform", ()), ("normal", ()), ("constant", (0.3,)), ("xavier_uniform", ()),
+                   ("xavier_normal", ()), ("kaiming_uniform", ()), ("kaiming_normal", ()),
+                   ("orthogonal", ()), ("sparse", (0.5,)), ("eye", ()), ("dirac", ())]
+
+
+@pytest.mark.parametrize("name,args", DEPRECATED_INIT)
+def test_deprecated_init_names_warn_and_fill(name, args):
+    shape = (4, 2, 3) if name == "dirac" else (4, 3)
+    e, t = ember.empty(shape), torch.empty(shape)
+    with pytest.warns(FutureWarning) as e_rec:
+        out = getattr(enn.init, name)(e, *args)
+    with pytest.warns(FutureWarning) as t_rec:
+        getattr(torch.nn.init, name)(t, *args)
+    assert str(e_rec[0].message) == str(t_rec[0].message)
+    assert out is e
+    if name in ("constant", "eye", "dirac"):
+        assert_close(e, t)
+    # The random ones draw the same way as the underscore forms.
+    ember.manual_seed(3)
+    ref = getattr(enn.init, name + "_")(ember.empty(shape), *args)
+    ember.manual_seed(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        again = getattr(enn.init, name)(ember.empty(shape), *args)
+    np.testing.assert_array_equal(again.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("p,eps,keepdim", [(2.0, 1e-6, False), (1.0, 0.0, True), (3.0, 1e-3, False)])
+def test_pairwise_distance_module(p, eps, keepdim):
+    check_op([(5, 4), (5, 4)], torch.nn.PairwiseDistance(p, eps, keepdim),
+             enn.PairwiseDistance(p, eps, keepdim), dtype="float64")
+
+
+@pytest.mark.parametrize("dim", [1, 0, -1])
+def test_cosine_similarity_module(dim):
+    check_op([(3, 4, 5), (3, 4, 5)], torch.nn.CosineSimilarity(dim), enn.CosineSimilarity(dim), dtype="float64")
+
+
+def test_container_and_nllloss2d_are_deprecated():
+    with pytest.warns(FutureWarning, match="nn.Container"):
+        c = enn.Container(a=enn.Linear(2, 3))
+    assert list(dict(c.named_children())) == ["a"]
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        loss = enn.NLLLoss2d(ignore_index=1)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    y = np.random.default_rng(1).integers(0, 3, (2, 4, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        ref = torch.nn.NLLLoss2d(ignore_index=1)(torch.tensor(x), torch.tensor(y))
+    assert_close(loss(ember.tensor(x), ember.tensor(y)), ref)
+
+
+TARGETS = np.array([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 1, 1, 1, 1], [2, 2, -1, 0, 0]])
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_multilabel_margin_loss(reduction):
+    tt, et = torch.tensor(TARGETS), ember.tensor(TARGETS)
+    check_op([(4, 5)], lambda x: TF.multilabel_margin_loss(x, tt, reduction=reduction),
+             lambda x: EF.multilabel_margin_loss(x, et, reduction=reduction), dtype="float64")
+    check_op([(5,)], lambda x: TF.multilabel_margin_loss(x, tt[0], reduction=reduction),
+             lambda x: enn.MultiLabelMarginLoss(reduction=reduction)(x, et[0]), dtype="float64")
+
+
+def test_multilabel_margin_loss_errors():
+    with pytest.raises(RuntimeError):
+        TF.multilabel_margin_loss(torch.zeros(2, 3), torch.zeros(2, 4, dtype=torch.long))
+    with pytest.raises(RuntimeError, match="multilabel_margin_loss"):
+        EF.multilabel_margin_loss(ember.zeros(2, 3), ember.zeros(2, 4, dtype=ember.long))
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_triplet_margin_with_distance_loss(swap, reduction):
+    def run(lib, F):
+        dist = lambda a, b: 1 - F.cosine_similarity(a, b)  # noqa: E731
+        return lambda a, p, n: lib.nn.TripletMarginWithDistanceLoss(
+            distance_function=dist, margin=0.5, swap=swap, reduction=reduction)(a, p, n)
+    check_op([(6, 4)] * 3, run(torch, TF), run(ember, EF), dtype="float64")
+    check_op([(6, 4)] * 3,
+             lambda a, p, n: TF.triplet_margin_with_distance_loss(a, p, n, swap=swap, reduction=reduction),
+             lambda a, p, n: EF.triplet_margin_with_distance_loss(a, p, n, swap=swap, reduction=reduction),
+             dtype="float64")
+
+
+def test_triplet_margin_with_distance_loss_errors():
+    x = ember.zeros(2, 3)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        EF.triplet_margin_with_distance_loss(x, x, x, margin=0)
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        enn.TripletMarginWithDistanceLoss(margin=-1)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        EF.triplet_margin_with_distance_loss(x, x, ember.zeros(3))
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        EF.triplet_margin_with_distance_loss(x, x, x, reduction="avg")
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf"), 0.5])
+def test_pdist(p):
+    values = np.random.default_rng(4).standard_normal((6, 3))
+    values[4] = values[1]      # equal rows: distance 0
+    values[0, 2] = values[3, 2]  # one equal coordinate
+    check_op([(6, 3)], lambda x: TF.pdist(x, p), lambda x: EF.pdist(x, p), dtype="float64", values=[values])
+
+
+def test_pdist_p0_values_and_errors():
+    values = np.random.default_rng(5).integers(0, 2, (5, 3)).astype(np.float64)
+    assert_close(EF.pdist(ember.tensor(values), 0), TF.pdist(torch.tensor(values), 0))
+    with pytest.raises(RuntimeError, match="2D"):
+        EF.pdist(ember.zeros(2, 3, 4))
+    with pytest.raises(RuntimeError, match="non-negative"):
+        EF.pdist(ember.zeros(2, 3), -1)
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax(hard):
+    logits = ember.randn(8, 5, requires_grad=True)
+    y = EF.gumbel_softmax(logits, tau=0.7, hard=hard, dim=-1)
+    assert_close(y.sum(-1), torch.ones(8))
+    if hard:
+        assert set(np.unique(y.detach().numpy())) <= {0.0, 1.0}
+    # Same noise through torch's formula gives the same sample and the same gradient.
+    ember.manual_seed(11)
+    y = EF.gumbel_softmax(logits, tau=0.7, hard=hard)
+    ember.manual_seed(11)
+    g = -ember.empty(8, 5).exponential_().log()
+    tl = torch.tensor(logits.detach().numpy(), requires_grad=True)
+    ys = ((tl + torch.tensor(g.numpy())) / 0.7).softmax(-1)
+    yt = (torch.zeros_like(ys).scatter_(-1, ys.argmax(-1, keepdim=True), 1.0) - ys.detach() + ys) if hard else ys
+    assert_close(y, yt)
+    cot = np.random.default_rng(0).standard_normal((8, 5)).astype(np.float32)
+    y.backward(ember.tensor(cot))
+    yt.backward(torch.tensor(cot))
+    assert_close(logits.grad, tl.grad)
+    with pytest.warns(UserWarning, match="eps"):
+        EF.gumbel_softmax(logits, eps=1e-5)
