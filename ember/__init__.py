@@ -27,7 +27,8 @@ from ._defaults import (
     set_float32_matmul_precision, use_deterministic_algorithms,
 )
 from .backend.dtypes import (
-    bool_ as bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
+    bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype, float, float16, float32,
+    float64, get_default_dtype, half, int,
     int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
 from .backend.random import (
@@ -56,6 +57,7 @@ from .ops.norm import group_norm, layer_norm, rms_norm  # noqa: F401
 from .ops.resample import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .ops.conv import *  # noqa: F401,F403
 from .ops.pool import adaptive_avg_pool1d, avg_pool1d, max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool3d  # noqa: F401
+from .ops.complex import *  # noqa: F401,F403
 from .ops.special import *  # noqa: F401,F403  (lgamma, digamma, polygamma, mvlgamma, i0, sinc, igamma, ...)
 from . import linalg
 from .linalg.legacy import *  # noqa: F401,F403  (det, logdet, slogdet, inverse, pinverse, cholesky, qr, svd, ...)
@@ -74,6 +76,7 @@ from . import functional, jit, profiler, random, testing
 from . import func
 from .func import vmap  # noqa: F401
 from . import special
+from . import fft
 from .functional import block_diag, cartesian_prod, cdist, chain_matmul, meshgrid  # noqa: F401
 from ._summary import summary
 

@@ -39,7 +39,8 @@ def tensor_repr(t) -> str:
     suffix = []
     if t.device != CPU:
         suffix.append(f"device='{t.device}'")
-    default_for_values = {np.dtype(np.int64), np.dtype(np.bool_), dtypes.get_default_dtype().np}
+    default_for_values = {np.dtype(np.int64), np.dtype(np.bool_), dtypes.get_default_dtype().np,
+                          dtypes.to_complex(dtypes.get_default_dtype()).np}
     if arr.size == 0 or arr.dtype not in default_for_values:
         if arr.size == 0 and arr.shape != (0,):
             suffix.append(f"size={tuple(arr.shape)}")

@@ -97,7 +97,7 @@ class Function:
         results = []
         for i, o in enumerate(outs):
             arr = o._data if isinstance(o, Tensor) else o
-            if arr.dtype.kind == "f":
+            if arr.dtype.kind in "fc":  # floating and complex outputs are differentiable
                 results.append(_make(arr, True, self, i))
             else:
                 results.append(_make(arr))

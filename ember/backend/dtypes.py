@@ -15,14 +15,14 @@ class dtype:
         self.name = name
         self.kernel_name = kernel_name  # PyTorch's scalar-type name, used in "not implemented" errors
         self.np = np.dtype(np_dtype)
-        self._kind = kind  # 0 bool, 1 integer, 2 floating: the promotion category
+        self._kind = kind  # 0 bool, 1 integer, 2 floating, 3 complex: the promotion category
         self.is_floating_point = kind == 2
-        self.is_signed = kind == 2 or (kind == 1 and self.np.kind == "i")
+        self.is_signed = kind >= 2 or (kind == 1 and self.np.kind == "i")
         self.itemsize = self.np.itemsize
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self._kind == 3
 
     def __repr__(self) -> str:
         return f"ember.{self.name}"
@@ -40,11 +40,14 @@ int32 = dtype("int32", np.int32, 1, "Int")
 int64 = dtype("int64", np.int64, 1, "Long")
 uint8 = dtype("uint8", np.uint8, 1, "Byte")
 bool_ = dtype("bool", np.bool_, 0, "Bool")
+complex64 = dtype("complex64", np.complex64, 3, "ComplexFloat")
+complex128 = dtype("complex128", np.complex128, 3, "ComplexDouble")
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
+cfloat, cdouble = complex64, complex128
 
-ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 
@@ -76,7 +79,18 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except KeyError:
         raise TypeError(
             f"can't convert array of dtype {np.dtype(np_dtype)}: ember supports "
-            "float16/32/64, int8/16/32/64, uint8 and bool") from None
+            "float16/32/64, complex64/128, int8/16/32/64, uint8 and bool") from None
+
+
+def to_complex(d: dtype) -> dtype:
+    """The complex dtype holding pairs of ``d`` (itself when already complex): float64 and
+    complex128 give complex128, every other dtype complex64 (ember has no complex32)."""
+    return complex128 if d in (float64, complex128) else complex64
+
+
+def to_real(d: dtype) -> dtype:
+    """The real dtype of a complex dtype's parts (``d`` itself when real)."""
+    return {complex64: float32, complex128: float64}.get(d, d)
 
 
 def to_dtype(d) -> dtype:
@@ -89,6 +103,8 @@ def to_dtype(d) -> dtype:
         return int64
     if d is _b.bool:
         return bool_
+    if d is _b.complex:
+        return to_complex(_default)
     if d is None:
         raise TypeError("dtype must be an ember dtype, got None")
     return from_numpy_dtype(d)
@@ -96,9 +112,12 @@ def to_dtype(d) -> dtype:
 
 def promote_types(a: dtype, b: dtype) -> dtype:
     """Result dtype of an operation on two tensors of these dtypes: the higher category
-    (bool < integer < floating) keeps its own dtype; within one category, the wider."""
+    (bool < integer < floating < complex) keeps its own dtype; within one category, the
+    wider. Complex with floating keeps both precisions (float64 + complex64 is complex128)."""
     if a is b:
         return a
+    if {a._kind, b._kind} == {2, 3}:
+        return _BY_NP[np.promote_types(a.np, b.np)]
     if a._kind != b._kind:
         return a if a._kind > b._kind else b
     return _BY_NP[np.promote_types(a.np, b.np)]
@@ -112,6 +131,8 @@ def scalar_dtype(value) -> dtype:
         return int64
     if isinstance(value, _b.float):
         return _default
+    if isinstance(value, _b.complex):
+        return to_complex(_default)
     if isinstance(value, np.generic):
         return from_numpy_dtype(value.dtype)
     raise TypeError(f"expected a number, got {type(value).__name__}")
@@ -127,6 +148,8 @@ def result_type(a: dtype, a_level: int, b: dtype, b_level: int) -> dtype:
     if a_level == b_level:
         return promote_types(a, b)
     hi, lo = (a, b) if a_level > b_level else (b, a)
+    if lo._kind == 3 and hi._kind == 2:  # a complex scalar keeps a float tensor's precision
+        return to_complex(hi)
     return lo if lo._kind > hi._kind else hi
 
 
@@ -155,6 +178,8 @@ def wrap_scalar(value, d: dtype):
     without a range check, so integers wrap around (``int8 + 200`` adds -56)."""
     if isinstance(value, (_b.bool, np.bool_)) or d._kind == 0:
         return _b.bool(value)
+    if d._kind == 3:
+        return _b.complex(value)
     if d._kind == 2:
         return _b.float(value) if isinstance(value, _b.int) else value
     v = int64_bits(_b.int(value))
@@ -177,6 +202,11 @@ def checked_scalar(value, d: dtype, op: str):
         int64_bits(_b.int(value))  # PyTorch's OverflowError beyond 64 bits, whatever the dtype
     if d._kind == 0:
         return _b.bool(value)
+    if d._kind == 3:  # complex holds every real and complex number (inf and nan included)
+        return _b.complex(value)
+    if isinstance(value, (_b.complex, np.complexfloating)):
+        raise TypeError(f"{op + ': ' if op else ''}can't convert complex to {d.name}: "
+                        "take .real or make the tensor complex")
     if isinstance(value, (_b.bool, np.bool_)):
         return _b.int(value)
     low, high = _limits(d)

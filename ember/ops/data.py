@@ -61,6 +61,8 @@ def _scan(data) -> tuple[dtypes.dtype, tuple, bool]:
                 plain = False
         elif isinstance(x, numbers.Real):
             d = dtypes.get_default_dtype()
+        elif isinstance(x, numbers.Complex):
+            d = dtypes.to_complex(dtypes.get_default_dtype())
         else:
             odd = odd or (x,)
             continue

@@ -72,7 +72,7 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
         sa, sb = a._data.shape, b._data.shape
         if sa != sb:
             check_broadcast(sa, sb, op)
-        if a._data.dtype == b._data.dtype and not (floating and a._data.dtype.kind != "f"):
+        if a._data.dtype == b._data.dtype and not (floating and a._data.dtype.kind not in "fc"):
             return a, b
         if a.device != b.device:
             raise RuntimeError(
@@ -83,7 +83,7 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
     if not ta and not tb:
         raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
     t, s = (a, b) if ta else (b, a)
-    if not isinstance(s, (numbers.Number, np.generic)) or isinstance(s, complex):
+    if not isinstance(s, (numbers.Number, np.generic)):
         raise TypeError(f"unsupported operand type: Tensor and {type(s).__name__}")
     if isinstance(s, int) and not isinstance(s, bool) and dtypes.int64_bits(s) != s:
         # PyTorch holds ints in [2**63, 2**64) as uint64, which does not promote with bool
@@ -97,7 +97,7 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
 
 
 def _floating(dt: dtypes.dtype, floating: bool) -> dtypes.dtype:
-    return dtypes.get_default_dtype() if floating and not dt.is_floating_point else dt
+    return dtypes.get_default_dtype() if floating and dt._kind < 2 else dt
 
 
 def _operand_dtype(x) -> dtypes.dtype:
@@ -115,7 +115,9 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.src = a.dtype
-        return a._data.astype(dtype.np)
+        # complex to real keeps the real part, as PyTorch (NumPy would also warn)
+        data = a._data.real if a.dtype.is_complex and not dtype.is_complex else a._data
+        return data.astype(dtype.np)
 
     @staticmethod
     def backward(ctx, grad):
@@ -161,7 +163,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         b, a = ctx.saved_tensors
-        return (grad * b if b is not None else None), (grad * a if a is not None else None)
+        # conj: PyTorch's conjugate Wirtinger gradients (a no-op on real tensors)
+        return (grad * b.conj() if b is not None else None), (grad * a.conj() if a is not None else None)
 
 
 class Div(Function):
@@ -173,8 +176,8 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = grad / b if ctx.needs_input_grad[0] else None
-        gb = -grad * a / (b * b) if ctx.needs_input_grad[1] else None
+        ga = grad / b.conj() if ctx.needs_input_grad[0] else None
+        gb = -grad * (a / (b * b)).conj() if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, special
+from .complex import complex_abs
 from .elementwise import cast, pow, promote
 from .indexing import where
 
@@ -237,6 +238,8 @@ def abs(input: Tensor) -> Tensor:
     _check_tensor("abs", input=input)
     if input._data.dtype == np.bool_:
         raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool': abs of a bool tensor")
+    if input.dtype.is_complex:
+        return complex_abs(input)
     return _Abs.apply(input)
 
 
