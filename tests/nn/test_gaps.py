@@ -149,3 +149,43 @@ def test_gumbel_softmax(hard):
     assert_close(logits.grad, tl.grad)
     with pytest.warns(UserWarning, match="eps"):
         EF.gumbel_softmax(logits, eps=1e-5)
+
+
+LAZY_CONVS = [("LazyConv1d", 1), ("LazyConv2d", 2), ("LazyConv3d", 3), ("LazyConvTranspose1d", 1),
+              ("LazyConvTranspose2d", 2), ("LazyConvTranspose3d", 3)]
+
+
+@pytest.mark.parametrize("name,k", LAZY_CONVS)
+@pytest.mark.parametrize("batched", [True, False])
+def test_lazy_conv_infers_in_channels(name, k, batched):
+    kwargs = dict(groups=2, padding=1, stride=2)
+    e_mod, t_mod = getattr(enn, name)(4, 3, **kwargs), getattr(torch.nn, name)(4, 3, **kwargs)
+    param = e_mod.weight
+    shape = ((2,) if batched else ()) + (6,) + (5,) * k
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    e_mod(ember.tensor(x))
+    t_mod(torch.tensor(x))
+    assert type(e_mod).__name__ == type(t_mod).__name__ == name.replace("Lazy", "")
+    assert e_mod.in_channels == t_mod.in_channels == 6
+    assert e_mod.weight is param  # an optimizer built before the first call still holds it
+    assert tuple(e_mod.weight.shape) == tuple(t_mod.weight.shape)
+    assert tuple(e_mod.bias.shape) == tuple(t_mod.bias.shape)
+    # The default init ran once sized: U(+-1/sqrt(fan_in)), fan_in = weight dims 1..
+    bound = 1 / np.sqrt(e_mod.weight[0].numel())
+    assert np.abs(e_mod.weight.detach().numpy()).max() <= bound
+    with ember.no_grad():
+        e_mod.weight.copy_(ember.tensor(t_mod.weight.detach().numpy()))
+        e_mod.bias.copy_(ember.tensor(t_mod.bias.detach().numpy()))
+    check_op([shape], t_mod, e_mod)
+
+
+def test_lazy_conv_state_dict_and_errors():
+    src = torch.nn.Conv2d(6, 4, 3, bias=False)
+    e_mod = enn.LazyConv2d(4, 3, bias=False)
+    e_mod.load_state_dict({"weight": ember.tensor(src.weight.detach().numpy())})
+    assert tuple(e_mod.weight.shape) == (4, 6, 3, 3) and e_mod.bias is None
+    check_op([(1, 6, 5, 5)], src, e_mod)
+    with pytest.raises(RuntimeError, match="Expected 3D \\(unbatched\\) or 4D \\(batched\\) input"):
+        enn.LazyConv2d(4, 3)(ember.zeros(6, 5))
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        enn.LazyConv1d(4, 3, groups=2)(ember.zeros(1, 3, 5))
