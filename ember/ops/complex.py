@@ -25,10 +25,6 @@ def _need_complex(op: str, x: Tensor) -> None:
                            f"(got {x.dtype}); make one with ember.complex(real, imag)")
 
 
-def _as_complex(grad: Tensor, like: Tensor) -> Tensor:
-    return grad.to(dtypes.to_complex(grad.dtype)) if not grad.dtype.is_complex else grad
-
-
 class _Real(Function):
     @staticmethod
     def forward(ctx, a):
@@ -36,7 +32,7 @@ class _Real(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _as_complex(grad, grad)
+        return grad.to(dtypes.to_complex(grad.dtype))  # dL/dx goes to the real part
 
 
 class _Imag(Function):
