@@ -189,3 +189,79 @@ def test_lazy_conv_state_dict_and_errors():
         enn.LazyConv2d(4, 3)(ember.zeros(6, 5))
     with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
         enn.LazyConv1d(4, 3, groups=2)(ember.zeros(1, 3, 5))
+
+
+def _randomize_bn(e_bn, t_bn, seed):
+    rng = np.random.default_rng(seed)
+    n = t_bn.num_features
+    values = {"running_mean": rng.standard_normal(n), "running_var": rng.uniform(0.5, 2, n),
+              "weight": rng.standard_normal(n), "bias": rng.standard_normal(n)}
+    with torch.no_grad(), ember.no_grad():
+        for name, v in values.items():
+            getattr(t_bn, name).copy_(torch.tensor(v))
+            getattr(e_bn, name).copy_(ember.tensor(v))
+
+
+@pytest.mark.parametrize("name,bn,k,transpose", [("Conv2d", "BatchNorm2d", 2, False),
+                                                  ("Conv1d", "BatchNorm1d", 1, False),
+                                                  ("ConvTranspose2d", "BatchNorm2d", 2, True)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fuse_conv_bn_eval(name, bn, k, transpose, bias):
+    t_conv = getattr(torch.nn, name)(3, 4, 3, bias=bias).eval()
+    e_conv = getattr(enn, name)(3, 4, 3, bias=bias).eval()
+    e_conv.load_state_dict({key: ember.tensor(v.numpy()) for key, v in t_conv.state_dict().items()})
+    t_bn, e_bn = getattr(torch.nn, bn)(4).eval(), getattr(enn, bn)(4).eval()
+    _randomize_bn(e_bn, t_bn, 1)
+    t_fused = torch.nn.utils.fuse_conv_bn_eval(t_conv, t_bn, transpose)
+    e_fused = enn.utils.fuse_conv_bn_eval(e_conv, e_bn, transpose)
+    assert e_fused is not e_conv and isinstance(e_fused.weight, enn.Parameter)
+    assert_close(e_fused.weight, t_fused.weight)
+    assert_close(e_fused.bias, t_fused.bias)
+    check_op([(2, 3) + (6,) * k], t_fused, e_fused)
+    # the fused layer computes bn(conv(x))
+    x = ember.randn(2, 3, *(6,) * k)
+    assert_close(e_fused(x), torch.tensor(e_bn(e_conv(x)).detach().numpy()))
+
+
+def test_fuse_linear_bn_eval_and_errors():
+    t_lin, e_lin = torch.nn.Linear(3, 4).eval(), enn.Linear(3, 4).eval()
+    e_lin.load_state_dict({key: ember.tensor(v.numpy()) for key, v in t_lin.state_dict().items()})
+    t_bn, e_bn = torch.nn.BatchNorm1d(4).eval(), enn.BatchNorm1d(4).eval()
+    _randomize_bn(e_bn, t_bn, 2)
+    t_fused = torch.nn.utils.fuse_linear_bn_eval(t_lin, t_bn)
+    e_fused = enn.utils.fuse_linear_bn_eval(e_lin, e_bn)
+    check_op([(5, 3)], t_fused, e_fused)
+    w, b = enn.utils.fuse_linear_bn_weights(e_lin.weight, None, e_bn.running_mean, e_bn.running_var, e_bn.eps,
+                                            e_bn.weight, e_bn.bias)
+    tw, tb = torch.nn.utils.fuse_linear_bn_weights(t_lin.weight, None, t_bn.running_mean, t_bn.running_var,
+                                                   t_bn.eps, t_bn.weight, t_bn.bias)
+    assert_close(w, tw)
+    assert_close(b, tb)
+    assert b.requires_grad == tb.requires_grad
+    with pytest.raises(AssertionError, match="Fusion only for eval!"):
+        enn.utils.fuse_linear_bn_eval(e_lin.train(), e_bn)
+    with pytest.raises(AssertionError, match="linear.out_features == bn.num_features"):
+        enn.utils.fuse_linear_bn_eval(e_lin.eval(), enn.BatchNorm1d(3).eval())
+    with pytest.raises(AssertionError, match="must not be None"):
+        enn.utils.fuse_linear_bn_eval(e_lin, enn.BatchNorm1d(4, track_running_stats=False).eval())
+
+
+def test_skip_init_and_stateless_functional_call():
+    m = enn.utils.skip_init(enn.Linear, 3, 4, bias=False)
+    assert isinstance(m, enn.Linear) and tuple(m.weight.shape) == (4, 3) and m.bias is None
+    with pytest.raises(RuntimeError, match="Expected a Module"):
+        enn.utils.skip_init(int)
+    with pytest.raises(RuntimeError, match="must support a 'device' arg"):
+        enn.utils.skip_init(enn.ReLU)
+    t_lin = torch.nn.Linear(2, 3)
+    e_lin = enn.Linear(2, 3)
+    w = np.random.default_rng(3).standard_normal((3, 2)).astype(np.float32)
+    x = np.ones((1, 2), np.float32)
+    with pytest.warns(FutureWarning) as t_rec:
+        ref = torch.nn.utils.stateless.functional_call(t_lin, {"weight": torch.tensor(w), "bias": torch.zeros(3)},
+                                                       (torch.tensor(x),))
+    with pytest.warns(FutureWarning) as e_rec:
+        out = enn.utils.stateless.functional_call(e_lin, {"weight": ember.tensor(w), "bias": ember.zeros(3)},
+                                                  (ember.tensor(x),))
+    assert str(e_rec[0].message) == str(t_rec[0].message)
+    assert_close(out, ref)
