@@ -3,8 +3,8 @@ complex() and polar().
 
 Gradients follow PyTorch's convention: for a real loss L of z = x + iy the gradient is
 dL/dx + i dL/dy (the conjugate Wirtinger derivative, doubled). PyTorch returns views from
-real/imag/conj/view_as_real/view_as_complex; ember returns copies, so writing into one
-leaves the complex tensor unchanged."""
+real/imag/conj/view_as_real/view_as_complex; ember returns copies, made read-only so that
+an in-place write to one raises instead of silently leaving the complex tensor unchanged."""
 from __future__ import annotations
 
 import numpy as np
@@ -121,6 +121,12 @@ class _Angle(Function):
         return grad * (z * 1j) / r2.masked_fill(r2 == 0, 1.0)
 
 
+def _read_only(t: Tensor) -> Tensor:
+    """A copy standing where PyTorch returns a view: writes to it would be lost, so refuse them."""
+    t._data.flags.writeable = False
+    return t
+
+
 def is_complex(input: Tensor) -> bool:
     """Whether the tensor's dtype is complex64 or complex128."""
     return input.dtype.is_complex
@@ -130,7 +136,7 @@ def real(input: Tensor) -> Tensor:
     """The real part (the tensor itself when it is real, as PyTorch)."""
     if not input.dtype.is_complex:
         return input
-    return _Real.apply(input)
+    return _read_only(_Real.apply(input))
 
 
 def imag(input: Tensor) -> Tensor:
@@ -138,14 +144,14 @@ def imag(input: Tensor) -> Tensor:
     if not input.dtype.is_complex:
         raise RuntimeError(f"imag is not implemented for tensors with non-complex dtypes (got "
                            f"{input.dtype}); only complex tensors have an imaginary part")
-    return _Imag.apply(input)
+    return _read_only(_Imag.apply(input))
 
 
 def conj(input: Tensor) -> Tensor:
     """The complex conjugate (the tensor itself when it is real, as PyTorch)."""
     if not input.dtype.is_complex:
         return input
-    return _Conj.apply(input)
+    return _read_only(_Conj.apply(input))
 
 
 def conj_physical(input: Tensor) -> Tensor:
@@ -173,7 +179,7 @@ def complex_abs(input: Tensor) -> Tensor:
 def view_as_real(input: Tensor) -> Tensor:
     """A complex tensor as a real one with a last dimension of 2 (real, imaginary)."""
     _need_complex("view_as_real", input)
-    return _ViewAsReal.apply(input)
+    return _read_only(_ViewAsReal.apply(input))
 
 
 def view_as_complex(input: Tensor) -> Tensor:
@@ -185,7 +191,7 @@ def view_as_complex(input: Tensor) -> Tensor:
     if input.dim() == 0 or input.shape[-1] != 2:
         raise RuntimeError(f"Tensor must have a last dimension of size 2 (view_as_complex got shape "
                            f"{tuple(input.shape)})")
-    return _ViewAsComplex.apply(input)
+    return _read_only(_ViewAsComplex.apply(input))
 
 
 def complex(real: Tensor, imag: Tensor) -> Tensor:

@@ -111,3 +111,12 @@ def test_angle_of_real_and_errors():
         with pytest.raises(RuntimeError):
             lib.complex(lib.ones(2), lib.ones(2, dtype=lib.float64))
     assert ember.real(ember.ones(2)).dtype is ember.float32
+
+
+@pytest.mark.parametrize("part", ["real", "imag", "conj", "view_as_real"])
+def test_parts_refuse_in_place_writes_instead_of_losing_them(part):
+    z = ember.tensor([1 + 2j, 3 - 1j])
+    t = getattr(ember, part)(z)
+    with pytest.raises(RuntimeError, match="read-only"):
+        t.mul_(2)
+    assert z.tolist() == [1 + 2j, 3 - 1j]
