@@ -9,7 +9,7 @@ from .._tensor import Tensor
 from ..backend import dtypes
 from ..backend.device import CPU, move, to_device
 
-__all__ = ["Parameter", "Buffer", "UninitializedParameter"]
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"]
 
 
 def _source(data: Tensor | None, kind: str) -> Tensor:
@@ -125,3 +125,36 @@ class UninitializedParameter(Parameter):
 
     def __reduce_ex__(self, protocol):
         return (UninitializedParameter, (self._requires_grad, str(self.device), self.dtype))
+
+
+class UninitializedBuffer(Tensor):
+    """A buffer whose shape is not known yet (lazy modules such as ``LazyBatchNorm1d``);
+    ``materialize(shape)`` turns it into a plain Tensor, keeping the object."""
+
+    cls_to_become = Tensor
+
+    def __init__(self, requires_grad: bool = False, device=None, dtype=None, persistent: bool = True):
+        UninitializedParameter.__init__(self, requires_grad, device, dtype)
+        self.persistent = persistent
+
+    # the same lazy storage as UninitializedParameter
+    device = UninitializedParameter.device
+    materialize = UninitializedParameter.materialize
+    _retarget = UninitializedParameter._retarget
+    detach = UninitializedParameter.detach
+
+    def __repr__(self) -> str:
+        return "<UninitializedBuffer>"
+
+    def __deepcopy__(self, memo) -> "UninitializedBuffer":
+        out = UninitializedBuffer(self._requires_grad, self.device, self.dtype, self.persistent)
+        memo[id(self)] = out
+        return out
+
+    def __reduce_ex__(self, protocol):
+        return (UninitializedBuffer, (self._requires_grad, str(self.device), self.dtype, self.persistent))
+
+
+def is_lazy(value) -> bool:
+    """Whether ``value`` is a parameter or buffer still waiting for its shape."""
+    return isinstance(value, (UninitializedParameter, UninitializedBuffer))

@@ -265,3 +265,56 @@ def test_skip_init_and_stateless_functional_call():
                                                   (ember.tensor(x),))
     assert str(e_rec[0].message) == str(t_rec[0].message)
     assert_close(out, ref)
+
+
+LAZY_NORMS = [("LazyBatchNorm1d", 1), ("LazyBatchNorm2d", 2), ("LazyBatchNorm3d", 3), ("LazyInstanceNorm1d", 1),
+              ("LazyInstanceNorm2d", 2), ("LazyInstanceNorm3d", 3)]
+
+
+@pytest.mark.parametrize("name,k", LAZY_NORMS)
+@pytest.mark.parametrize("affine,track", [(True, True), (False, True), (True, False)])
+def test_lazy_norm_infers_num_features(name, k, affine, track):
+    e_mod = getattr(enn, name)(affine=affine, track_running_stats=track)
+    t_mod = getattr(torch.nn, name)(affine=affine, track_running_stats=track)
+    assert repr(e_mod) == repr(t_mod)
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+    held = e_mod.running_mean
+    assert isinstance(held, enn.UninitializedBuffer) == track
+    shape = (4, 3) + (5,) * k
+    e_mod.train(), t_mod.train()
+    check_op([shape], t_mod, e_mod)
+    assert type(e_mod).__name__ == type(t_mod).__name__
+    assert e_mod.num_features == t_mod.num_features == 3
+    if track:
+        assert e_mod.running_mean is held and type(held) is ember.Tensor
+        for key in ("running_mean", "running_var", "num_batches_tracked"):
+            assert_close(getattr(e_mod, key), getattr(t_mod, key))
+
+
+def test_lazy_norm_dtype_state_dict_and_unbatched():
+    m = enn.LazyBatchNorm1d().double()
+    assert m.running_mean.dtype == ember.float64 and m.weight.dtype == ember.float64
+    m(ember.randn(4, 3, dtype=ember.float64))
+    assert m.running_var.dtype == ember.float64
+    src = torch.nn.BatchNorm2d(5)
+    _randomize_bn(enn.BatchNorm2d(5), src, 3)
+    e_mod = enn.LazyBatchNorm2d().eval()
+    e_mod.load_state_dict({key: ember.tensor(v.numpy()) for key, v in src.state_dict().items()})
+    check_op([(2, 5, 3, 3)], src.eval(), e_mod)
+    assert e_mod.num_features == 5
+    # An unbatched (C, L) input has its channels first.
+    inst = enn.LazyInstanceNorm1d()
+    inst(ember.randn(3, 7))
+    assert inst.num_features == 3
+    with pytest.raises(ValueError, match="expected 2D or 3D input"):
+        enn.LazyBatchNorm1d()(ember.zeros(2, 3, 4, 5))
+
+
+def test_uninitialized_buffer():
+    e_buf, t_buf = enn.UninitializedBuffer(), torch.nn.UninitializedBuffer()
+    assert e_buf.requires_grad == t_buf.requires_grad
+    with pytest.raises(RuntimeError, match="uninitialized"):
+        e_buf.shape
+    e_buf.materialize((2, 3))
+    assert type(e_buf) is ember.Tensor and tuple(e_buf.shape) == (2, 3)
+    assert e_buf.dtype == ember.get_default_dtype()

@@ -5,7 +5,7 @@ from . import normalization, padding, pixelshuffle, upsampling
 from . import rnn, sparse
 from . import pooling
 from . import attention, transformer
-from . import distance, lazy_conv
+from . import distance, lazy_conv, lazy_norm
 from .activation import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
@@ -25,5 +25,6 @@ from .attention import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .lazy_conv import *  # noqa: F401,F403
+from .lazy_norm import *  # noqa: F401,F403
 
-__all__ = [name for topic in (module, container, linear, flatten, activation, dropout, loss, conv, rnn, sparse, normalization, padding, pixelshuffle, upsampling, pooling, attention, transformer, distance, lazy_conv) for name in topic.__all__]
+__all__ = [name for topic in (module, container, linear, flatten, activation, dropout, loss, conv, rnn, sparse, normalization, padding, pixelshuffle, upsampling, pooling, attention, transformer, distance, lazy_conv, lazy_norm) for name in topic.__all__]

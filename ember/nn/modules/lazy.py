@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ..parameter import UninitializedParameter
+from ..parameter import is_lazy
 from .state_dict import _as_tensor
 
 __all__ = ["LazyModuleMixin"]
 
 
 class LazyModuleMixin:
-    """Mix in before a Module class: its ``UninitializedParameter``s get their shapes from
-    the first forward call (``initialize_parameters(*args)``), after which the module
+    """Mix in before a Module class: its ``UninitializedParameter``s and ``UninitializedBuffer``s
+    get their shapes from the first forward call (``initialize_parameters(*args)``), after which the module
     becomes ``cls_to_become`` (e.g. LazyLinear becomes Linear).
 
     Loading a state_dict first also materializes them, with the checkpoint's shapes.
@@ -24,7 +24,7 @@ class LazyModuleMixin:
         self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters)
 
     def has_uninitialized_params(self) -> bool:
-        return any(isinstance(p, UninitializedParameter) for p in self._parameters.values())
+        return any(is_lazy(t) for t in (*self._parameters.values(), *self._buffers.values()))
 
     def initialize_parameters(self, *args, **kwargs) -> None:
         """Materialize and initialise the parameters for inputs like ``args``."""
@@ -41,11 +41,11 @@ class LazyModuleMixin:
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
-        for name, param in self._parameters.items():
+        for name, param in (*self._parameters.items(), *self._buffers.items()):
             key = prefix + name
-            if isinstance(param, UninitializedParameter) and key in state_dict:
+            if is_lazy(param) and key in state_dict:
                 value = _as_tensor(state_dict[key])
-                if isinstance(value, Tensor) and not isinstance(value, UninitializedParameter):
+                if isinstance(value, Tensor) and not is_lazy(value):
                     with no_grad():
                         param.materialize(value.shape)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 from ..._tensor import Tensor, parse_to_args
 from ...autograd.grad_mode import no_grad
 from ...backend.device import to_device
-from ..parameter import Buffer, Parameter, UninitializedParameter
+from ..parameter import Buffer, Parameter, UninitializedParameter, is_lazy
 from .hooks import RemovableHandle, _BackwardHook
 from .state_dict import StateDictMixin
 
@@ -361,7 +361,9 @@ class Module(StateDictMixin):
                 if p.grad is not None:
                     p.grad.data = fn(p.grad)
             for k, b in self._buffers.items():
-                if b is not None:
+                if is_lazy(b):
+                    b._retarget(fn)
+                elif b is not None:
                     self._buffers[k] = fn(b)
         return self
 

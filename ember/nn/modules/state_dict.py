@@ -9,7 +9,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ..parameter import Parameter, UninitializedParameter
+from ..parameter import Parameter, is_lazy
 
 __all__: list = []
 
@@ -95,7 +95,7 @@ class StateDictMixin:
                     missing_keys.append(key)
                 continue
             value = _as_tensor(state_dict[key])
-            if isinstance(param, UninitializedParameter) and isinstance(value, UninitializedParameter):
+            if is_lazy(param) and is_lazy(value):
                 continue  # both still lazy: nothing to copy yet
             if not isinstance(value, Tensor):
                 error_msgs.append(f'While copying the parameter named "{key}", expected ember.Tensor or '
