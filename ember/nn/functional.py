@@ -29,6 +29,7 @@ from ..ops.margin_loss import *  # noqa: F401,F403
 from ..ops.pdist import pdist  # noqa: F401
 from ..ops.gumbel import gumbel_softmax  # noqa: F401
 from ..ops.grid import affine_grid, grid_sample  # noqa: F401
+from ..ops.ctc import ctc_loss  # noqa: F401
 
 # SELU's negative saturation value, -scale * alpha: alpha dropout drops units to it.
 _SELU_SATURATION = 1.7580993408473766
