@@ -318,3 +318,47 @@ def test_uninitialized_buffer():
     e_buf.materialize((2, 3))
     assert type(e_buf) is ember.Tensor and tuple(e_buf.shape) == (2, 3)
     assert e_buf.dtype == ember.get_default_dtype()
+
+
+@pytest.mark.parametrize("size,replicas", [(10, 3), (2, 5), (12, 4), (7, 1)])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_unshuffled_matches_torch(size, replicas, drop_last):
+    from torch.utils.data import DistributedSampler as TorchSampler
+
+    from ember.utils.data import DistributedSampler
+    for rank in range(replicas):
+        e = DistributedSampler(range(size), replicas, rank, shuffle=False, drop_last=drop_last)
+        t = TorchSampler(range(size), replicas, rank, shuffle=False, drop_last=drop_last)
+        assert list(e) == list(t) and len(e) == len(t)
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_shuffle_partitions_each_epoch(drop_last):
+    from ember.utils.data import DistributedSampler
+    samplers = [DistributedSampler(range(10), 3, r, seed=5, drop_last=drop_last) for r in range(3)]
+    orders = []
+    for epoch in (0, 1):
+        for s in samplers:
+            s.set_epoch(epoch)
+        shares = [list(s) for s in samplers]
+        assert all(len(share) == len(samplers[0]) for share in shares)
+        flat = sorted(i for share in shares for i in share)
+        if drop_last:  # 9 distinct indices, none repeated
+            assert len(set(flat)) == len(flat) == 9
+        else:  # all 10, two of them twice (padding)
+            assert set(flat) == set(range(10)) and len(flat) == 12
+        assert shares == [list(s) for s in samplers]  # the same order again within an epoch
+        orders.append(shares)
+    assert orders[0] != orders[1]
+
+
+def test_distributed_sampler_errors():
+    from torch.utils.data import DistributedSampler as TorchSampler
+
+    from ember.utils.data import DistributedSampler
+    with pytest.raises(ValueError, match="Invalid rank 3"):
+        DistributedSampler(range(4), 3, 3)
+    with pytest.raises(ValueError, match="Invalid rank 3"):
+        TorchSampler(range(4), 3, 3)
+    with pytest.raises(RuntimeError, match="pass num_replicas= and rank="):
+        DistributedSampler(range(4))
