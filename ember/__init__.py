@@ -52,6 +52,8 @@ from .ops.linalg import *  # noqa: F401,F403
 from .ops.sort import *  # noqa: F401,F403
 from .ops.activation import *  # noqa: F401,F403
 from .ops.distance import cosine_similarity, pairwise_distance  # noqa: F401
+from .ops.pdist import pdist  # noqa: F401
+from .ops.ctc import ctc_loss  # noqa: F401
 from .ops.padding import *  # noqa: F401,F403
 from .ops.norm import group_norm, layer_norm, rms_norm  # noqa: F401
 from .ops.resample import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401

@@ -362,3 +362,9 @@ def test_distributed_sampler_errors():
         TorchSampler(range(4), 3, 3)
     with pytest.raises(RuntimeError, match="pass num_replicas= and rank="):
         DistributedSampler(range(4))
+
+
+def test_pdist_and_ctc_loss_are_top_level_as_in_torch():
+    assert ember.pdist is ember.nn.functional.pdist
+    assert ember.ctc_loss is ember.nn.functional.ctc_loss
+    assert hasattr(torch, "pdist") and hasattr(torch, "ctc_loss")
