@@ -218,6 +218,15 @@ def _channel_mask(t: Tensor, dim: int, channels) -> Tensor:
     return mask
 
 
+def _prune_top(scores: Tensor, amount, default_mask: Tensor, largest: bool) -> Tensor:
+    """``default_mask`` with the ``amount`` entries of highest (or lowest) score set to 0."""
+    mask = default_mask.clone()
+    k = _compute_nparams_toprune(amount, scores.numel())
+    if k != 0:
+        mask.view(-1)[topk(scores.view(-1), k=k, largest=largest).indices] = 0
+    return mask
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prune ``amount`` (a count, or a fraction) of the kept entries chosen at random."""
 
@@ -228,11 +237,7 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        nparams_toprune = _compute_nparams_toprune(self.amount, t.numel())
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            mask.view(-1)[topk(rand_like(t).view(-1), k=nparams_toprune).indices] = 0
-        return mask
+        return _prune_top(rand_like(t), self.amount, default_mask, largest=True)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount):
@@ -249,11 +254,7 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        nparams_toprune = _compute_nparams_toprune(self.amount, t.numel())
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            mask.view(-1)[topk(t.abs().view(-1), k=nparams_toprune, largest=False).indices] = 0
-        return mask
+        return _prune_top(t.abs(), self.amount, default_mask, largest=False)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount, importance_scores: Tensor | None = None):
