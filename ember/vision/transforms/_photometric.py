@@ -98,6 +98,18 @@ class RandomGrayscale(nn.Module):
         return f"{type(self).__name__}(p={self.p})"
 
 
+def erase_value(value, channels: int):
+    """RandomErasing's ``value`` as a list of per-channel fills (None for "random"), checked
+    against the image's channel count."""
+    if isinstance(value, str):
+        return None
+    fill = [float(value)] if isinstance(value, numbers.Number) else [float(v) for v in value]
+    if len(fill) not in (1, channels):
+        raise ValueError("If value is a sequence, it should have either a single value or "
+                         f"{channels} (number of input channels)")
+    return fill
+
+
 class RandomErasing(nn.Module):
     """With probability ``p``, set a random box of a tensor image to ``value``.
 
@@ -155,15 +167,7 @@ class RandomErasing(nn.Module):
             raise TypeError(f"img should be Tensor Image. Got {type(img)}")
         if not _coin(self.p):
             return img
-        if isinstance(self.value, str):
-            value = None
-        elif isinstance(self.value, numbers.Number):
-            value = [float(self.value)]
-        else:
-            value = [float(v) for v in self.value]
-        if value is not None and len(value) not in (1, img.shape[-3]):
-            raise ValueError("If value is a sequence, it should have either a single value or "
-                             f"{img.shape[-3]} (number of input channels)")
+        value = erase_value(self.value, img.shape[-3])
         i, j, h, w, v = self.get_params(img, self.scale, self.ratio, value)
         return F.erase(img, i, j, h, w, v, self.inplace)
 

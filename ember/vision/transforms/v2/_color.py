@@ -1,7 +1,6 @@
 """Photometric v2 transforms: they change image pixels and leave masks and boxes alone."""
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -93,15 +92,7 @@ class RandomErasing(Transform):
         if not _coin(self.p):
             return {"box": None}
         c, h, w = query_chw(flat_inputs)
-        if isinstance(self.value, str):
-            value = None
-        elif isinstance(self.value, numbers.Number):
-            value = [float(self.value)]
-        else:
-            value = [float(v) for v in self.value]
-        if value is not None and len(value) not in (1, c):
-            raise ValueError(f"If value is a sequence, it should have either a single value or {c} "
-                             "(number of input channels)")
+        value = P1.erase_value(self.value, c)
         i, j, bh, bw, v = P1.RandomErasing.get_params(Tensor._make(_shape_only(c, h, w)), self.scale, self.ratio,
                                                       value)
         if bh == h and bw == w:  # no box fitted: v1 erases the image with itself, a no-op
