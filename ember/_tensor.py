@@ -244,7 +244,7 @@ class Tensor:
                                        or (base is not None and base._requires_grad))
         if recording:
             from .ops.views import check_inplace
-            check_inplace(self, result._requires_grad)
+            check_inplace(self, (result,))
             if result._grad_fn is not None and result._grad_fn._saved:
                 result._grad_fn._keep_value_of(self)
         data = result._data

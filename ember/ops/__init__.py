@@ -16,8 +16,7 @@ TOPICS = (creation, elementwise, math, binary, reduce, moments, cumulative, shap
 def _inplace(fn, name: str):
     def method(self, *args, **kwargs):
         # PyTorch's leaf and view rules come before the op's own errors
-        check_inplace(self, any(isinstance(a, Tensor) and a._requires_grad
-                                for a in (*args, *kwargs.values())))
+        check_inplace(self, (*args, *kwargs.values()))
         return self._assign(fn(self, *args, **kwargs))
     method.__name__ = name
     method.__doc__ = f"In-place version of :meth:`Tensor.{fn.__name__}`."

@@ -220,7 +220,7 @@ def setitem(self: Tensor, idx, value) -> None:
     grad = state.enabled and value._requires_grad
     if index[1] is None:  # x[basic] = v writes through the view x[basic], as in PyTorch
         target = _as_view(GetItem.apply(self, index), self)
-        check_inplace(target, grad)
+        check_inplace(target, (value,))
         while value._data.ndim > target._data.ndim and value._data.shape[0] == 1:
             value = value.squeeze(0)  # leading 1s of the value are dropped, as in PyTorch
         try:
@@ -233,7 +233,7 @@ def setitem(self: Tensor, idx, value) -> None:
         else:
             target._store(value._data)
         return
-    check_inplace(self, grad)
+    check_inplace(self, (value,))
     if grad or records_inplace(self):
         self._assign(IndexPut.apply(self, value, index, False))
         return

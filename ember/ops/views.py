@@ -165,17 +165,18 @@ def _located(view: Tensor, base: Tensor) -> Layout:
     return layout_of(view, base)
 
 
-def check_inplace(t: Tensor, value_requires_grad: bool = False) -> None:
-    """PyTorch's rules for an in-place write to ``t``: memory that can be written, and with
-    grad mode on no leaf that requires grad, no view of one, no view made in no-grad mode or
-    by a multi-output op when the write would be recorded. In-place methods check before
-    computing, as PyTorch does."""
+def check_inplace(t: Tensor, values=()) -> None:
+    """PyTorch's rules for an in-place write to ``t`` of something computed from ``values``:
+    memory that can be written, and with grad mode on no leaf that requires grad, no view of
+    one, no view made in no-grad mode or by a multi-output op when the write would be
+    recorded. In-place methods check before computing, as PyTorch does."""
     t._check_writeable()  # before any work: an expanded tensor may stand for billions of elements
     if not state.enabled:
         return
     t._check_inplace_allowed()
     base = t._base
-    if base is not None and (base._requires_grad or value_requires_grad):
+    if base is not None and (base._requires_grad or any(
+            isinstance(v, Tensor) and v._requires_grad for v in values)):  # only views pay this
         if t._view_creation is not None:
             raise RuntimeError(_creation_error(t, "is being modified inplace"))
         if base._grad_fn is None and base._requires_grad:
