@@ -112,21 +112,24 @@ class Fmin(Maximum):
 
 
 class Xlogy(Function):
+    """x * log(y + shift), 0 where x is 0 (unless y is NaN); xlog1py is shift = 1 (log1p)."""
+    log, shift = staticmethod(np.log), 0
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         x, y = a._data, b._data
         with np.errstate(all="ignore"):
-            return np.where((x == 0) & ~np.isnan(y), x.dtype.type(0), x * np.log(y))
+            return np.where((x == 0) & ~np.isnan(y), x.dtype.type(0), x * ctx.log(y))
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = where(_const((a._data == 0) & (b._data <= 0)), 0.0, xlogy(grad, b))
+        if ctx.needs_input_grad[0]:  # PyTorch's: 0 where x == 0 and the log is -inf or nan
+            ga = where(_const((a._data == 0) & (b._data <= -ctx.shift)), 0.0, ctx.apply(grad, b))
         if ctx.needs_input_grad[1]:
-            gb = grad * a / b
+            gb = grad * a / (b + ctx.shift if ctx.shift else b)
         return ga, gb
 
 

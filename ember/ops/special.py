@@ -11,6 +11,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import special
+from .binary import Xlogy
 from .elementwise import promote
 from .indexing import where
 from .math import _check_tensor, _const, _float, _float_unary
@@ -60,23 +61,8 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     return Polygamma.apply(_float(input), int(n))
 
 
-class Xlog1py(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        x, y = a._data, b._data
-        with np.errstate(all="ignore"):
-            return np.where((x == 0) & ~np.isnan(y), x.dtype.type(0), x * np.log1p(y))
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        ga = gb = None
-        if ctx.needs_input_grad[0]:  # PyTorch's: 0 where x == 0 and log1p(y) is -inf or nan
-            ga = where(_const((a._data == 0) & (b._data <= -1)), 0.0, xlog1py(grad, b))
-        if ctx.needs_input_grad[1]:
-            gb = grad * a / (b + 1)
-        return ga, gb
+class Xlog1py(Xlogy):
+    log, shift = staticmethod(np.log1p), 1
 
 
 def xlog1py(input, other) -> Tensor:
