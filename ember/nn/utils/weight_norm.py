@@ -79,9 +79,15 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo ``weight_norm``: ``module.<name>`` becomes a parameter holding the current weight."""
+    return remove_hook(module, name, WeightNorm, "weight_norm")
+
+
+def remove_hook(module: Module, name: str, kind: type, what: str) -> Module:
+    """Remove the ``kind`` forward pre-hook (weight_norm's or spectral_norm's) that computes
+    ``module.<name>``; ValueError when there is none."""
     for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
             return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    raise ValueError(f"{what} of '{name}' not found in {module}")
