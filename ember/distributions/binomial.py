@@ -5,13 +5,12 @@ import ember
 from ..ops.special import lgamma
 from . import constraints
 from .distribution import Distribution
-from .utils import (broadcast_all, draw, lazy_property, logits_to_probs, numpy_of,
-                    probs_to_logits)
+from .utils import BinaryProbs, broadcast_all, draw, numpy_of
 
 __all__ = ["Binomial"]
 
 
-class Binomial(Distribution):
+class Binomial(BinaryProbs, Distribution):
     """Number of successes in ``total_count`` independent trials of probability ``probs``
     (or ``sigmoid(logits)``)."""
     arg_constraints = {"total_count": constraints.nonnegative_integer,
@@ -59,14 +58,6 @@ class Binomial(Distribution):
     @property
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):

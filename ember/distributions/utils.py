@@ -83,3 +83,16 @@ class _LazyPropertyAndProperty(lazy_property, property):
 
     def __init__(self, wrapped):
         property.__init__(self, wrapped)
+
+
+class BinaryProbs:
+    """``probs`` and ``logits`` of a distribution with one success probability per element:
+    ``__init__`` sets one, and the other is computed from it on first use."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
