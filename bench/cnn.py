@@ -55,7 +55,7 @@ def resnet8(nn):
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
-def _setup(lib_name: str, build, input_shape, batch: int):
+def _setup(lib_name: str, build, input_shape, batch: int, device: str = "cpu"):
     lib = importlib.import_module(lib_name)
     model = build(lib.nn)
     rng = np.random.default_rng(0)
@@ -63,9 +63,9 @@ def _setup(lib_name: str, build, input_shape, batch: int):
         for p in model.parameters():
             fan_in = int(np.prod(p.shape[1:])) if p.dim() > 1 else p.shape[0]
             p.copy_(lib.tensor(rng.uniform(-1, 1, tuple(p.shape)).astype(np.float32) / np.sqrt(fan_in)))
-    x = lib.tensor(rng.standard_normal((batch,) + input_shape).astype(np.float32))
-    y = lib.tensor(rng.integers(0, 10, batch))
-    return lib, model, x, y
+    x = lib.tensor(rng.standard_normal((batch,) + input_shape).astype(np.float32), device=device)
+    y = lib.tensor(rng.integers(0, 10, batch), device=device)
+    return lib, model.to(device), x, y
 
 
 def _train(lib, model, x, y, opt):
@@ -79,18 +79,18 @@ def _train(lib, model, x, y, opt):
     return step
 
 
-def lenet_train(lib_name: str):
-    lib, model, x, y = _setup(lib_name, lenet, (1, 28, 28), 128)
+def lenet_train(lib_name: str, device: str = "cpu"):
+    lib, model, x, y = _setup(lib_name, lenet, (1, 28, 28), 128, device)
     return _train(lib, model, x, y, lib.optim.Adam(model.parameters(), lr=1e-3))
 
 
-def resnet_train(lib_name: str):
-    lib, model, x, y = _setup(lib_name, resnet8, (3, 32, 32), 64)
+def resnet_train(lib_name: str, device: str = "cpu"):
+    lib, model, x, y = _setup(lib_name, resnet8, (3, 32, 32), 64, device)
     return _train(lib, model, x, y, lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4))
 
 
-def lenet_inference(lib_name: str):
-    lib, model, x, _ = _setup(lib_name, lenet, (1, 28, 28), 1000)
+def lenet_inference(lib_name: str, device: str = "cpu"):
+    lib, model, x, _ = _setup(lib_name, lenet, (1, 28, 28), 1000, device)
     model.eval()
 
     def step():

@@ -25,21 +25,21 @@ from common import compare  # noqa: E402
 VOCAB, SEQ, BATCH = 10_000, 35, 20
 
 
-def _setup(lib_name: str):
+def _setup(lib_name: str, device: str = "cpu"):
     from word_language_model import build_model, parse_args
 
     lib = importlib.import_module(lib_name)
     model = build_model(lib, parse_args(["--framework", lib_name]), VOCAB)
     rng = np.random.default_rng(0)
-    data = lib.tensor(rng.integers(0, VOCAB, (SEQ, BATCH)))
-    targets = lib.tensor(rng.integers(0, VOCAB, SEQ * BATCH))
-    return lib, model, data, targets
+    data = lib.tensor(rng.integers(0, VOCAB, (SEQ, BATCH)), device=device)
+    targets = lib.tensor(rng.integers(0, VOCAB, SEQ * BATCH), device=device)
+    return lib, model.to(device), data, targets
 
 
-def train_step(lib_name: str):
+def train_step(lib_name: str, device: str = "cpu"):
     from word_language_model import repackage_hidden
 
-    lib, model, data, targets = _setup(lib_name)
+    lib, model, data, targets = _setup(lib_name, device)
     criterion = lib.nn.NLLLoss()
     model.train()
     hidden = model.init_hidden(BATCH)
@@ -56,8 +56,8 @@ def train_step(lib_name: str):
     return step
 
 
-def forward_step(lib_name: str):
-    lib, model, data, _ = _setup(lib_name)
+def forward_step(lib_name: str, device: str = "cpu"):
+    lib, model, data, _ = _setup(lib_name, device)
     model.eval()
     hidden = model.init_hidden(BATCH)
 

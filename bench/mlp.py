@@ -21,7 +21,7 @@ from common import compare, overhead  # noqa: E402
 BATCH = 128
 
 
-def _setup(lib_name: str):
+def _setup(lib_name: str, device: str = "cpu"):
     lib = importlib.import_module(lib_name)
     nn = lib.nn
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
@@ -30,13 +30,13 @@ def _setup(lib_name: str):
     with lib.no_grad():
         for p in model.parameters():
             p.copy_(lib.tensor(rng.uniform(-0.05, 0.05, tuple(p.shape)).astype(np.float32)))
-    x = lib.tensor(rng.standard_normal((BATCH, 784)).astype(np.float32))
-    y = lib.tensor(rng.integers(0, 10, BATCH))
-    return lib, model, x, y
+    x = lib.tensor(rng.standard_normal((BATCH, 784)).astype(np.float32), device=device)
+    y = lib.tensor(rng.integers(0, 10, BATCH), device=device)
+    return lib, model.to(device), x, y
 
 
-def train_step(lib_name: str):
-    lib, model, x, y = _setup(lib_name)
+def train_step(lib_name: str, device: str = "cpu"):
+    lib, model, x, y = _setup(lib_name, device)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = lib.nn.CrossEntropyLoss()
 
@@ -48,8 +48,8 @@ def train_step(lib_name: str):
     return step
 
 
-def inference_step(lib_name: str):
-    lib, model, x, _ = _setup(lib_name)
+def inference_step(lib_name: str, device: str = "cpu"):
+    lib, model, x, _ = _setup(lib_name, device)
     model.eval()
 
     def step():

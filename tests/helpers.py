@@ -6,6 +6,8 @@ which hides errors) and compare every input's gradient.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -20,9 +22,18 @@ DTYPES = {"float16": (ember.float16, torch.float16), "float32": (ember.float32, 
           "bool": (ember.bool, torch.bool)}
 TOL = {"float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-8)}
 
+# Where ember's side of a parity check runs. tests/cuda/ reruns the parity suites with
+# EMBER_TEST_DEVICE=cuda, so the same checks prove the CUDA backend against PyTorch on the CPU.
+DEVICE = os.environ.get("EMBER_TEST_DEVICE", "cpu")
+
+
+def host(t) -> np.ndarray:
+    """An ember or torch tensor's values as a NumPy array on the host."""
+    return t.detach().cpu().numpy()
+
 
 def to_torch(t: ember.Tensor, requires_grad: bool | None = None):
-    out = torch.from_numpy(np.array(t.detach().numpy(), copy=True))
+    out = torch.from_numpy(np.array(host(t), copy=True))
     if requires_grad if requires_grad is not None else t.requires_grad:
         out.requires_grad_(True)
     return out
@@ -51,7 +62,7 @@ def assert_close(e, t, atol: float = 1e-5, rtol: float = 1e-4, what: str = "valu
     assert isinstance(e, ember.Tensor), f"{what}: expected a Tensor, got {type(e).__name__}"
     assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} vs torch {tuple(t.shape)}"
     assert e.dtype.name == str(t.dtype).replace("torch.", ""), f"{what}: dtype {e.dtype} vs {t.dtype}"
-    np.testing.assert_allclose(np.asarray(e.detach().numpy(), np.float64),
+    np.testing.assert_allclose(np.asarray(host(e), np.float64),
                                t.detach().double().numpy(), atol=atol, rtol=rtol, err_msg=what)
 
 
@@ -72,9 +83,16 @@ def make_inputs(shapes, dtype: str = "float32", low: float = -2.0, high: float =
             arr = rng.integers(int(low), int(high) + 1, size=shape)
         arr = np.asarray(arr).astype(e_dt.np)
         rg = requires_grad and e_dt.is_floating_point
-        ins_e.append(ember.tensor(arr, requires_grad=rg))
+        ins_e.append(ember.tensor(arr, requires_grad=rg, device=DEVICE))
         ins_t.append(torch.tensor(arr, requires_grad=rg))
     return ins_e, ins_t
+
+
+def assert_on_device(out, what: str = "output") -> None:
+    """Every tensor an op returned lives where its inputs do (DEVICE)."""
+    for i, o in enumerate(out if isinstance(out, (tuple, list)) else (out,)):
+        if isinstance(o, ember.Tensor):
+            assert o.device.type == DEVICE, f"{what} {i} is on {o.device}, its inputs on {DEVICE}"
 
 
 def _float_outputs(out):
@@ -92,6 +110,7 @@ def check_op(shapes, fn, ember_fn=None, *, dtype: str = "float32", low: float = 
     ins_e, ins_t = make_inputs(shapes, dtype, low, high, grad, seed, values)
     out_t = fn(*ins_t)
     out_e = (ember_fn or fn)(*ins_e)
+    assert_on_device(out_e)
     assert_close(out_e, out_t, atol, rtol, "forward")
     if not grad or not DTYPES[dtype][0].is_floating_point:
         return out_e, out_t
@@ -102,11 +121,11 @@ def check_op(shapes, fn, ember_fn=None, *, dtype: str = "float32", low: float = 
     rng = np.random.default_rng(seed + 1)
     cots = [rng.standard_normal(tuple(o.shape)).astype(DTYPES[dtype][0].np) for o in fo_t]
     torch.autograd.backward(fo_t, [torch.tensor(c) for c in cots])
-    ember.autograd.backward(fo_e, [ember.tensor(c) for c in cots])
+    ember.autograd.backward(fo_e, [ember.tensor(c, device=o.device) for c, o in zip(cots, fo_e)])
     for i, (a, b) in enumerate(zip(ins_e, ins_t)):
         if b.requires_grad:
             if b.grad is None:
-                assert a.grad is None or not np.any(a.grad.numpy()), f"grad of input {i} should be None/zero"
+                assert a.grad is None or not np.any(host(a.grad)), f"grad of input {i} should be None/zero"
             else:
                 assert a.grad is not None, f"input {i}: torch has a gradient, ember has none"
                 assert_close(a.grad, b.grad, atol * 10, rtol * 10, f"grad of input {i}")
@@ -144,10 +163,12 @@ def check_module(e_mod, t_mod, shapes, *, dtype: str = "float32", low: float = -
     if DTYPES[dtype][0].is_floating_point:
         e_mod.to(DTYPES[dtype][0])
         t_mod.to(DTYPES[dtype][1])
+    e_mod.to(DEVICE)
     copy_weights(e_mod, t_mod)
     ins_e, ins_t = make_inputs(shapes, dtype, low, high, grad, seed, values)
     out_t = t_mod(*ins_t)
     out_e = e_mod(*ins_e)
+    assert_on_device(out_e)
     assert_close(out_e, out_t, atol, rtol, "forward")
     fo_t, fo_e = _float_outputs(out_t), _float_outputs(out_e)
     if not grad or not fo_t:
@@ -155,7 +176,7 @@ def check_module(e_mod, t_mod, shapes, *, dtype: str = "float32", low: float = -
     rng = np.random.default_rng(seed + 1)
     cots = [rng.standard_normal(tuple(o.shape)).astype(DTYPES[dtype][0].np) for o in fo_t]
     torch.autograd.backward(fo_t, [torch.tensor(c) for c in cots])
-    ember.autograd.backward(fo_e, [ember.tensor(c) for c in cots])
+    ember.autograd.backward(fo_e, [ember.tensor(c, device=o.device) for c, o in zip(cots, fo_e)])
     for i, (a, b) in enumerate(zip(ins_e, ins_t)):
         if b.grad is not None:
             assert_close(a.grad, b.grad, atol * 10, rtol * 10, f"grad of input {i}")

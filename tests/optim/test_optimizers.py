@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import ember
+import helpers
 
 torch = pytest.importorskip("torch")
 
@@ -54,7 +55,7 @@ def make_params(dtype=np.float64, seed=0):
     """The same initial weights as ember and torch leaf tensors."""
     rng = np.random.default_rng(seed)
     arrays = [rng.uniform(-1, 1, s).astype(dtype) for s in SHAPES]
-    return ([ember.tensor(a, requires_grad=True) for a in arrays],
+    return ([ember.tensor(a, requires_grad=True, device=helpers.DEVICE) for a in arrays],
             [torch.tensor(a, requires_grad=True) for a in arrays])
 
 
@@ -64,7 +65,8 @@ X, Y = _rng.uniform(-1, 1, (10, 4)), _rng.uniform(-1, 1, (10, 3))
 
 def loss_fn(lib, params):
     w1, b1, w2, b2 = params
-    x, y = (lib.tensor(a.astype(np.dtype(str(w1.dtype).split(".")[-1]))) for a in (X, Y))
+    x, y = (lib.tensor(a.astype(np.dtype(str(w1.dtype).split(".")[-1])), device=w1.device)
+            for a in (X, Y))
     return (((x @ w1 + b1).tanh() @ w2 + b2 - y) ** 2).mean()
 
 
@@ -77,7 +79,7 @@ def train(lib, opt, params, steps):
 
 def assert_params_close(pe, pt, rtol, atol=1e-14, what="param"):
     for i, (a, b) in enumerate(zip(pe, pt)):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(helpers.host(a), helpers.host(b), rtol=rtol, atol=atol,
                                    err_msg=f"{what} {i}")
 
 
@@ -86,7 +88,8 @@ def assert_state_close(se, st, rtol):
     assert list(se) == list(st)
     for k in st:
         assert str(se[k].dtype).split(".")[-1] == str(st[k].dtype).split(".")[-1], k
-        np.testing.assert_allclose(se[k].numpy(), st[k].numpy(), rtol=rtol, atol=1e-14, err_msg=k)
+        np.testing.assert_allclose(helpers.host(se[k]), helpers.host(st[k]), rtol=rtol, atol=1e-14,
+                                   err_msg=k)
 
 
 @pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)

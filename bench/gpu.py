@@ -1,0 +1,101 @@
+"""The benchmark rows on CUDA: ember (CuPy) against PyTorch's CUDA eager.
+
+    python bench/gpu.py [--repeats 5] [--json FILE]
+
+Both frameworks run in this one process on the same GPU and take turns: each
+repeat times a block of steps of ember, then of PyTorch, each block ended by a
+device synchronisation so that queued kernels are counted. The ratio reported is
+the median over repeats of PyTorch's time over ember's (above 1: ember faster).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "examples")]
+
+import cnn  # noqa: E402
+import lstm_lm  # noqa: E402
+import mlp  # noqa: E402
+
+ROWS = [  # (name, factory(lib_name, device) -> step, samples per step)
+    ("MLP train (batch 128)", mlp.train_step, mlp.BATCH),
+    ("MLP inference (batch 128)", mlp.inference_step, mlp.BATCH),
+    ("LeNet-5 train (batch 128)", cnn.lenet_train, 128),
+    ("ResNet-8 train (batch 64)", cnn.resnet_train, 64),
+    ("LeNet-5 inference (batch 1000)", cnn.lenet_inference, 1000),
+    ("LSTM LM train (35x20)", lstm_lm.train_step, lstm_lm.BATCH),
+]
+
+
+def synchronize(lib_name: str) -> None:
+    if lib_name == "torch":
+        import torch
+        torch.cuda.synchronize()
+    else:
+        import ember
+        ember.cuda.synchronize()
+
+
+def time_block(lib_name: str, step, iters: int) -> float:
+    synchronize(lib_name)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    synchronize(lib_name)
+    return (time.perf_counter() - t0) / iters
+
+
+def calibrate(lib_name: str, step, target_s: float = 0.3) -> int:
+    for _ in range(3):
+        step()
+    return max(5, int(target_s / max(time_block(lib_name, step, 3), 1e-9)))
+
+
+def run_row(name: str, factory, repeats: int) -> dict:
+    steps = {lib: factory(lib, "cuda") for lib in ("ember", "torch")}
+    iters = {lib: calibrate(lib, step) for lib, step in steps.items()}
+    times = {"ember": [], "torch": []}
+    for _ in range(repeats):
+        for lib, step in steps.items():
+            times[lib].append(time_block(lib, step, iters[lib]))
+    ratios = [t / e for e, t in zip(times["ember"], times["torch"])]
+    return {"row": name, "ember_ms": 1e3 * statistics.median(times["ember"]),
+            "torch_ms": 1e3 * statistics.median(times["torch"]),
+            "ratio": statistics.median(ratios)}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed blocks per framework (default: 5)")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    import cupy
+    import torch
+
+    import ember
+    print(f"ember {ember.__version__}, CuPy {cupy.__version__}, PyTorch {torch.__version__}, "
+          f"{torch.cuda.get_device_name()}", flush=True)
+    print(f"{'row':34} {'ember ms':>10} {'torch ms':>10} {'torch/ember':>12}")
+    results = []
+    for name, factory, _ in ROWS:
+        try:
+            r = run_row(name, factory, args.repeats)
+        except Exception as exc:  # a failing row is reported, and the others still run
+            r = {"row": name, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            print(f"{name:34} FAILED {r['error']}", flush=True)
+        else:
+            print(f"{name:34} {r['ember_ms']:10.3f} {r['torch_ms']:10.3f} {r['ratio']:11.2f}x", flush=True)
+        results.append(r)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
