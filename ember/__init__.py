@@ -27,8 +27,8 @@ from ._defaults import (
     set_float32_matmul_precision, use_deterministic_algorithms,
 )
 from .backend.dtypes import (
-    bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype, float, float16, float32,
-    float64, get_default_dtype, half, int,
+    bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float, float16,
+    float32, float64, get_default_dtype, half, int,
     int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
 from .backend.random import (

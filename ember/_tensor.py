@@ -14,6 +14,7 @@ from ._layout import check_memory_format, is_contiguous_as
 from .autograd.grad_mode import state
 from .backend import dtypes
 from .backend.device import CPU, device_of, move, to_device
+from .backend.compat import overlaps, writeable
 
 
 class Size(tuple):
@@ -114,7 +115,7 @@ class Tensor:
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return dtypes.is_floating_array(self._data.dtype)
 
     def is_contiguous(self, memory_format=None) -> bool:
         return is_contiguous_as(self._data, memory_format)
@@ -155,7 +156,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
-        if value and self._data.dtype.kind not in "fc":
+        if value and not (self._data.dtype.kind == "c" or dtypes.is_floating_array(self._data.dtype)):
             raise RuntimeError(
                 "only Tensors of floating point dtype can require gradients "
                 f"(got {self.dtype}; convert with .float() first)")
@@ -274,7 +275,7 @@ class Tensor:
     def _store(self, value) -> None:
         """Write ``value`` (broadcast) into this tensor's elements and bump the version."""
         self._check_writeable()
-        if self._data.flags.writeable:
+        if writeable(self._data):
             self._data[...] = value
         else:  # a NumPy view of an expanded array, itself one-to-one: write through the root
             from .ops.views import layout_of
@@ -283,14 +284,14 @@ class Tensor:
 
     def _check_writeable(self) -> None:
         """Refuse in-place writes to memory shared by several elements (expand) or read-only."""
-        if self._data.flags.writeable:
+        if writeable(self._data):
             return
-        if _overlaps(self._data):
+        if overlaps(self._data):
             raise RuntimeError(
                 f"unsupported operation: more than one element of the written-to tensor (shape "
                 f"{list(self.shape)}, e.g. made by expand) refers to a single memory location. "
                 "Please clone() the tensor before performing the operation.")
-        if self._base is None or not self._base._data.flags.writeable:
+        if self._base is None or not writeable(self._base._data):
             raise RuntimeError(f"in-place write to a tensor of shape {list(self.shape)} whose memory "
                                "is read-only (it wraps a read-only array): clone() it first")
 
@@ -379,6 +380,9 @@ class Tensor:
 
     def half(self) -> "Tensor":
         return self.to(dtypes.float16)
+
+    def bfloat16(self) -> "Tensor":
+        return self.to(dtypes.bfloat16)
 
     def long(self) -> "Tensor":
         return self.to(dtypes.int64)
@@ -511,17 +515,6 @@ def parse_to_args(args: tuple, kwargs: dict) -> tuple:
         elif a is not None:
             device = a
     return device, dtype, copy
-
-
-def _overlaps(array) -> bool:
-    """Whether some elements of ``array`` share memory (expand, or overlapping strides): the
-    dims sorted by stride must each step past everything the smaller ones span."""
-    extent = array.itemsize
-    for stride, n in sorted((abs(st), n) for st, n in zip(array.strides, array.shape) if n > 1):
-        if stride < extent:
-            return True
-        extent = stride * (n - 1) + extent
-    return False
 
 
 def _rebuild(array, device, requires_grad):

@@ -35,7 +35,8 @@ def _format_array(arr: np.ndarray, indent: int) -> str:
 
 def tensor_repr(t) -> str:
     arr = move(t._data, CPU)
-    body = _format_array(arr, len("tensor("))
+    # bfloat16 is printed by its exact float32 values
+    body = _format_array(arr.astype(np.float32) if arr.dtype == dtypes.bfloat16.np else arr, len("tensor("))
     suffix = []
     if t.device != CPU:
         suffix.append(f"device='{t.device}'")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._tensor import Size, Tensor
 from .backend import dtypes
 
-__all__ = ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+__all__ = ["BFloat16Tensor", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
            "IntTensor", "LongTensor", "ShortTensor"]
 
 
@@ -60,6 +60,7 @@ def _legacy_type(d) -> type:
 
 
 HalfTensor = _legacy_type(dtypes.float16)
+BFloat16Tensor = _legacy_type(dtypes.bfloat16)
 FloatTensor = _legacy_type(dtypes.float32)
 DoubleTensor = _legacy_type(dtypes.float64)
 CharTensor = _legacy_type(dtypes.int8)
@@ -69,7 +70,7 @@ LongTensor = _legacy_type(dtypes.int64)
 ByteTensor = _legacy_type(dtypes.uint8)
 BoolTensor = _legacy_type(dtypes.bool_)
 
-BY_NAME = {t.__name__: t for t in (HalfTensor, FloatTensor, DoubleTensor, CharTensor, ShortTensor,
+BY_NAME = {t.__name__: t for t in (HalfTensor, BFloat16Tensor, FloatTensor, DoubleTensor, CharTensor, ShortTensor,
                                    IntTensor, LongTensor, ByteTensor, BoolTensor)}
 
 

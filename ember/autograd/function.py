@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend.dtypes import is_floating_array
 from .grad_mode import state
 from .node_names import node_name
 
@@ -97,7 +98,7 @@ class Function:
         results = []
         for i, o in enumerate(outs):
             arr = o._data if isinstance(o, Tensor) else o
-            if arr.dtype.kind in "fc":  # floating and complex outputs are differentiable
+            if arr.dtype.kind == "c" or is_floating_array(arr.dtype):  # floating and complex outputs are differentiable
                 results.append(_make(arr, True, self, i))
             else:
                 results.append(_make(arr))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import builtins as _b
 
+import ml_dtypes
 import numpy as np
 
 
@@ -32,6 +33,9 @@ class dtype:
 
 
 float16 = dtype("float16", np.float16, 2, "Half")
+# bfloat16 is stored by ml_dtypes' NumPy dtype (kind "V", not "f": test floating arrays with
+# is_floating_array). Its ufuncs compute in float32 and round once, as PyTorch's CPU kernels do.
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, "BFloat16")
 float32 = dtype("float32", np.float32, 2, "Float")
 float64 = dtype("float64", np.float64, 2, "Double")
 int8 = dtype("int8", np.int8, 1, "Char")
@@ -47,9 +51,22 @@ half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 cfloat, cdouble = complex64, complex128
 
-ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
+# The 2-byte floating dtypes: ops compute them in float32 and round the result once.
+HALF_NP = (float16.np, bfloat16.np)
+_FLOAT_NP = frozenset((float16.np, bfloat16.np, float32.np, float64.np))
+
+
+def is_floating_array(np_dtype) -> bool:
+    """Whether a NumPy/CuPy dtype is one of ember's floating dtypes (bfloat16's kind is "V")."""
+    return np_dtype in _FLOAT_NP
+
+
+def is_half(np_dtype) -> bool:
+    """Whether a NumPy/CuPy dtype is float16 or bfloat16 (computed in float32, rounded once)."""
+    return np_dtype == HALF_NP[0] or np_dtype == HALF_NP[1]
 
 
 def _from_name(name: str) -> dtype:
@@ -67,7 +84,7 @@ def get_default_dtype() -> dtype:
 def set_default_dtype(d: dtype) -> None:
     """Set the default floating dtype (float32 or float64, as in PyTorch)."""
     global _default
-    if d not in (float16, float32, float64):
+    if d not in (float16, bfloat16, float32, float64):
         raise TypeError(f"set_default_dtype: only floating dtypes are supported, got {d}")
     _default = d
 
@@ -79,7 +96,7 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except KeyError:
         raise TypeError(
             f"can't convert array of dtype {np.dtype(np_dtype)}: ember supports "
-            "float16/32/64, complex64/128, int8/16/32/64, uint8 and bool") from None
+            "float16/32/64, bfloat16, complex64/128, int8/16/32/64, uint8 and bool") from None
 
 
 def to_complex(d: dtype) -> dtype:
@@ -153,6 +170,11 @@ def result_type(a: dtype, a_level: int, b: dtype, b_level: int) -> dtype:
     return lo if lo._kind > hi._kind else hi
 
 
+def float_max(d: dtype) -> _b.float:
+    """The largest finite value of a floating dtype, as a Python float."""
+    return _b.float(ml_dtypes.finfo(d.np).max)
+
+
 def not_implemented(kernel: str, d: dtype, hint: str = "") -> NotImplementedError:
     """PyTorch's error for an op that has no kernel for dtype ``d``."""
     return NotImplementedError(f"\"{kernel}\" not implemented for '{d.kernel_name}'"
@@ -190,7 +212,7 @@ def wrap_scalar(value, d: dtype):
 
 def _limits(d: dtype) -> tuple:
     if d._kind == 2:
-        return -_b.float(np.finfo(d.np).max), _b.float(np.finfo(d.np).max)
+        return -float_max(d), float_max(d)
     return _b.int(np.iinfo(d.np).min), _b.int(np.iinfo(d.np).max)
 
 
@@ -226,3 +248,38 @@ def checked_scalar(value, d: dtype, op: str):
     raise RuntimeError(
         f"{op + ': ' if op else ''}value cannot be converted to type {d.name} without overflow: "
         f"{value} is outside [{low}, {high}]; convert it first or pick a wider dtype")
+
+
+class finfo:
+    """Machine limits of a floating dtype, with torch.finfo's fields (``ember.finfo()`` is the
+    default dtype's)."""
+
+    def __init__(self, type: dtype | None = None):  # noqa: A002 (PyTorch's parameter name)
+        d = _default if type is None else type
+        if not isinstance(d, dtype) or d._kind not in (2, 3):
+            raise TypeError(f"finfo: expected a floating or complex dtype, got {d!r}; use iinfo-style "
+                            "limits of NumPy for integer dtypes")
+        info = ml_dtypes.finfo(to_real(d).np)
+        self.dtype = to_real(d).name
+        self.bits = info.bits
+        self.eps = _b.float(info.eps)
+        self.max = _b.float(info.max)
+        self.min = _b.float(info.min)
+        self.tiny = self.smallest_normal = _b.float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+def round_to(out, np_dtype):
+    """``out`` rounded once to the operands' ``np_dtype``: NumPy's matmul of bfloat16 arrays
+    accumulates and returns float32 (as PyTorch's GEMM accumulates), and PyTorch then rounds."""
+    return out if out.dtype == np_dtype else out.astype(np_dtype)
+
+
+def float32_of(arr):
+    """A half array widened to float32, for NumPy routines that have no bfloat16 loop (einsum)
+    or that would round every step; other arrays unchanged."""
+    return arr.astype(np.float32) if is_half(arr.dtype) else arr

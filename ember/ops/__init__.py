@@ -4,6 +4,7 @@ adds the in-place ``name_`` forms, and Python's operators."""
 from __future__ import annotations
 
 from .._tensor import Tensor
+from ..backend import dtypes
 from . import activation, binary, creation, cumulative, elementwise, indexing, join, linalg, math, moments, norm, padding, reduce, resample, scatter, shape, sort
 from . import conv, unfold
 from ._out import plain
@@ -90,7 +91,7 @@ def _operand_or_notimpl(fn):
 
 
 def _invert(self):
-    if self._data.dtype.kind == "f":
+    if dtypes.is_floating_array(self._data.dtype):
         raise TypeError(f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, "
                         f"got {self.dtype}; for a mask use (x == 0) or x.logical_not()")
     return elementwise.bitwise_not(self)

@@ -43,7 +43,7 @@ def _check_input(name: str, input) -> None:
 
 def _need_float(name: str, input) -> None:
     _check_input(name, input)
-    if input._data.dtype.kind != "f":
+    if not dtypes.is_floating_array(input._data.dtype):
         raise NotImplementedError(f"\"{name}\" not implemented for '{input.dtype.name}': {name} needs a "
                                   "floating point input (convert with .float())")
 
@@ -311,7 +311,7 @@ class Gelu(Function):
         x = a._data
         ctx.approximate = approximate
         ctx.save_for_backward(a)
-        xf = x.astype(np.float32) if x.dtype == np.float16 else x
+        xf = dtypes.float32_of(x)
         with np.errstate(over="ignore", invalid="ignore"):  # x^3 overflows where tanh is +-1 anyway
             if approximate == "tanh":
                 cdf = np.tanh((xf + xf * xf * xf * 0.044715) * _m.sqrt(2 / _m.pi)) + 1
@@ -322,7 +322,7 @@ class Gelu(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        half = x._data.dtype == np.float16
+        half = x.dtype if dtypes.is_half(x._data.dtype) else None
         if half:  # the derivative's x^2 and x^3 overflow float16 from |x| ~ 40
             x, grad = x.float(), grad.float()
         if ctx.approximate == "tanh":
@@ -334,7 +334,7 @@ class Gelu(Function):
             cdf = (erf(x * _m.sqrt(0.5)) + 1) * 0.5
             pdf = (x * x * -0.5).exp() * (1 / _m.sqrt(2 * _m.pi))
             dx = grad * (cdf + x * pdf)
-        return (dx.half() if half else dx), None
+        return (dx.to(half) if half else dx), None
 
 
 class Silu(Function):

@@ -15,6 +15,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.dtypes import round_to
 from .creation import zeros
 from .join import cat, repeat_interleave
 from .linalg import linear, matmul
@@ -46,7 +47,7 @@ class AttentionWeights(Function):
                 np.copyto(s, -np.inf, where=~mask._data)
             else:
                 s += mask._data
-        p = _softmax_rows(s, safe)
+        p = round_to(_softmax_rows(s, safe), qd.dtype)  # bfloat16 scores come out of matmul in float32
         ctx.scale = scale
         needs = ctx.needs_input_grad
         ctx.save_for_backward(q if needs[1] else None, k if needs[0] else None, p)

@@ -154,7 +154,7 @@ def atan2(input: Tensor, other: Tensor) -> Tensor:
 def hypot(input: Tensor, other: Tensor) -> Tensor:
     """sqrt(input^2 + other^2), without overflow for large values (floating dtypes only)."""
     a, b = _pair("hypot", input, other, floating=False)
-    if a._data.dtype.kind != "f":
+    if not dtypes.is_floating_array(a._data.dtype):
         raise dtypes.not_implemented("hypot_cpu", a.dtype, "convert the operands with .float()")
     return Hypot.apply(a, b)
 
@@ -225,7 +225,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
         if isinstance(t, Tensor) and t._data.dtype != input._data.dtype and (name == "end" or t.ndim):
             raise RuntimeError(f"lerp: expected dtype {input.dtype.name} for `{name}` but got dtype "
                                f"{t.dtype.name}")
-    if input._data.dtype.kind != "f":
+    if not dtypes.is_floating_array(input._data.dtype):
         raise NotImplementedError(f"\"lerp_kernel\" not implemented for '{input.dtype.name}': "
                                   "lerp needs floating point tensors")
     if isinstance(weight, Tensor):
@@ -236,7 +236,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 
 
 def _value_check(op: str, input: Tensor, value) -> None:
-    if input._data.dtype.kind != "f" and isinstance(value, float):
+    if not dtypes.is_floating_array(input._data.dtype) and isinstance(value, float):
         raise RuntimeError(f"{op}: for integral input tensors, argument value must not be a "
                            f"floating point number (got {value})")
 
@@ -262,7 +262,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *deprecated,
         tensor1, tensor2, value = scalar_first("addcdiv", tensor1, (tensor2, *deprecated),
                                                ("tensor1", "tensor2"), "value")
     _check_tensor("addcdiv", input=input, tensor1=tensor1, tensor2=tensor2)
-    if tensor1._data.dtype.kind != "f" and tensor2._data.dtype.kind != "f":
+    if not dtypes.is_floating_array(tensor1._data.dtype) and not dtypes.is_floating_array(tensor2._data.dtype):
         raise RuntimeError(
             "Integer division with addcdiv is no longer supported: convert tensor1 or tensor2 "
             "to floating point (e.g. tensor1.float()), or compute "

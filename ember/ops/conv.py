@@ -24,6 +24,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend.dtypes import round_to
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -113,7 +114,7 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, b, g: Geometry, cols=None):
         np.copyto(out, y)
     else:  # the bias rides along the copy into (N, O, *out) order
         np.add(y, b.reshape((out_ch,) + (1,) * len(g.out_size)), out=out)
-    return out, cols
+    return round_to(out, x.dtype), cols
 
 
 def _conv_transpose_forward(y: np.ndarray, w: np.ndarray, g: Geometry) -> np.ndarray:
@@ -132,7 +133,7 @@ def _conv_transpose_forward(y: np.ndarray, w: np.ndarray, g: Geometry) -> np.nda
         flipped = wg[(Ellipsis,) + (slice(None, None, -1),) * k].reshape((c, wg.shape[2]) + g.kernel)
         return _conv_forward(y, flipped, None, full)[0]
     cols = np.matmul(_grouped(w, g.groups).transpose(0, 2, 1), _channel_major(y, g.groups))
-    return col2im(cols.reshape((c,) + g.kernel + (n,) + g.out_size), g)
+    return round_to(col2im(cols.reshape((c,) + g.kernel + (n,) + g.out_size), g), y.dtype)
 
 
 def _full_conv_geometry(g: Geometry) -> Geometry | None:
@@ -156,7 +157,7 @@ def _conv_weight_forward(x: np.ndarray, y: np.ndarray, g: Geometry, cols=None) -
         cols = im2col(x, g)
     cm = cols.reshape(g.groups, x.shape[1] // g.groups * math.prod(g.kernel), y.shape[0] * math.prod(g.out_size))
     dw = np.matmul(_channel_major(y, g.groups), cm.transpose(0, 2, 1))
-    return dw.reshape((y.shape[1], x.shape[1] // g.groups) + g.kernel)
+    return round_to(dw.reshape((y.shape[1], x.shape[1] // g.groups) + g.kernel), x.dtype)
 
 
 def _bias_grad(grad: Tensor) -> Tensor:

@@ -239,7 +239,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     """Uniform samples in [0, 1)."""
     _options("rand", layout, pin_memory)
     d = _float_draws(_dtype(_out_dtype(out, dtype, "rand")), "check_uniform_bounds")
-    arr = rng(generator).random(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np).astype(d.np, copy=False)
+    arr = rng(generator).random(_shape(size), dtype=np.float64 if dtypes.is_half(d.np) else d.np).astype(d.np, copy=False)
     return _finish(arr, device, requires_grad, out, "rand")
 
 
@@ -248,7 +248,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Standard normal samples."""
     _options("randn", layout, pin_memory)
     d = _float_draws(_dtype(_out_dtype(out, dtype, "randn")), "normal_kernel_cpu")
-    arr = rng(generator).standard_normal(_shape(size), dtype=np.float64 if d is dtypes.float16 else d.np)
+    arr = rng(generator).standard_normal(_shape(size), dtype=np.float64 if dtypes.is_half(d.np) else d.np)
     return _finish(arr.astype(d.np, copy=False), device, requires_grad, out, "randn")
 
 

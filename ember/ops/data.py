@@ -82,11 +82,11 @@ def _array(data, d: dtypes.dtype) -> np.ndarray:
         raise TypeError(f"tensor(): can't convert elements of type {raw.dtype} to {d}")
     if raw.dtype.kind != "b":
         info = np.iinfo(d.np)
-        low = info.min if info.min < 0 or raw.dtype.kind == "f" else -info.max
+        low = info.min if info.min < 0 or dtypes.is_floating_array(raw.dtype) else -info.max
         fits = (raw >= low) & (raw <= info.max)  # False for NaN
         if not fits.all():
             dtypes.checked_scalar(raw[~fits].flat[0].item(), d, "tensor()")  # raises
-        if raw.dtype.kind == "f":
+        if dtypes.is_floating_array(raw.dtype):
             raw = np.trunc(raw)
     return raw.astype(d.np)
 

@@ -42,13 +42,13 @@ def scalar_tensor(value, dtype: dtypes.dtype, like, *, wrap: bool = False) -> Te
     """
     value = dtypes.wrap_scalar(value, dtype) if wrap else dtypes.checked_scalar(value, dtype, "")
     xp = xp_of(like)
-    if dtype.is_floating_point and abs(value) > _FLOAT_MAX[dtype.itemsize]:
+    if dtype.is_floating_point and abs(value) > _FLOAT_MAX.get(dtype.np, float("inf")):
         with np.errstate(over="ignore"):
             return Tensor._make(xp.asarray(value, dtype=dtype.np))
     return Tensor._make(xp.asarray(value, dtype=dtype.np))
 
 
-_FLOAT_MAX = {2: float(np.finfo(np.float16).max), 4: float(np.finfo(np.float32).max), 8: float("inf")}
+_FLOAT_MAX = {d.np: dtypes.float_max(d) for d in (dtypes.float16, dtypes.bfloat16, dtypes.float32)}
 
 
 def check_broadcast(sa: tuple, sb: tuple, op: str = "") -> None:
@@ -246,7 +246,7 @@ class DivRounded(Function):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if mode == "floor":  # NumPy's float floor_divide is PyTorch's formula, bit for bit
                 return np.floor_divide(x, y)
-            if x.dtype.kind == "f":
+            if dtypes.is_floating_array(x.dtype):
                 return np.trunc(x / y)
             q = np.floor_divide(x, y)
             return q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0))).astype(q.dtype)
@@ -264,7 +264,7 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
         x, y = a._data, b._data
-        if x.dtype.kind != "f":
+        if not dtypes.is_floating_array(x.dtype):
             return np.remainder(x, y)
         with np.errstate(invalid="ignore"):
             m = np.fmod(x, y)
@@ -381,23 +381,24 @@ def mul(input, other) -> Tensor:
     a, b = promote(input, other, "mul", wrap=True)
     if a._data.dtype == np.bool_:
         return logical_and(a, b)
-    if _float16_by_scalar(a, other):
+    if _half_by_scalar(a, other):
         return _in_float32(Mul.apply, a, other, "mul")
     return Mul.apply(a, b)
 
 
-def _float16_by_scalar(a: Tensor, other) -> bool:
+def _half_by_scalar(a: Tensor, other) -> bool:
     """Whether PyTorch computes ``a * other`` or ``a / other`` in float32: when ``a`` is float16
-    and ``other`` a number or a 0-d tensor of another dtype, which is not rounded to float16."""
-    if a.dtype is not dtypes.float16:
+    or bfloat16 and ``other`` a number or a 0-d tensor of another dtype, which is not rounded to
+    ``a``'s dtype."""
+    if not dtypes.is_half(a._data.dtype):
         return False
-    return not isinstance(other, Tensor) or (other._data.ndim == 0 and other.dtype is not dtypes.float16)
+    return not isinstance(other, Tensor) or (other._data.ndim == 0 and other._data.dtype != a._data.dtype)
 
 
 def _in_float32(fn, a: Tensor, other, op: str) -> Tensor:
-    """``fn`` of ``a`` and ``other`` computed in float32, rounded to float16 once at the end."""
+    """``fn`` of ``a`` and ``other`` computed in float32, rounded to ``a``'s half dtype once at the end."""
     x, y = promote(cast(a, dtypes.float32), other, op, wrap=True)
-    return cast(fn(x, y), dtypes.float16)
+    return cast(fn(x, y), a.dtype)
 
 
 @with_out()
@@ -405,7 +406,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """True division (integers give floats), or rounded with 'trunc' / 'floor'."""
     if rounding_mode is None:
         a, b = promote(input, other, "div", wrap=True, floating=True)
-        if _float16_by_scalar(a, other):
+        if _half_by_scalar(a, other):
             return _in_float32(Div.apply, a, other, "div")
         return Div.apply(a, b)
     if rounding_mode not in ("trunc", "floor"):

@@ -11,6 +11,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend.dtypes import float32_of, round_to
 from ._out import with_out
 from .indexing import index_select, where
 
@@ -35,8 +36,10 @@ class MatMul(Function):
             # A batch times one matrix as one GEMM: NumPy runs one small BLAS call (or, for a
             # transposed matrix, a non-BLAS loop) per batch element.
             a2 = a._data.reshape(math.prod(a._data.shape[:-1]), a._data.shape[-1])
-            return np.matmul(a2, b._data).reshape(a._data.shape[:-1] + b._data.shape[-1:])
-        return np.matmul(a._data, b._data)
+            out = np.matmul(a2, b._data).reshape(a._data.shape[:-1] + b._data.shape[-1:])
+        else:
+            out = np.matmul(a._data, b._data)
+        return round_to(out, a._data.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -194,7 +197,7 @@ class Linear(Function):
             out = np.matmul(x_data, weight._data.T)
         if bias is not None:
             out += bias._data
-        return out
+        return round_to(out, x_data.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -276,7 +279,8 @@ class Einsum(Function):
         # operand j is needed for the gradient of every other operand
         ctx.save_for_backward(*(o if any(needs[:j] + needs[j + 1:]) else None for j, o in enumerate(ops)))
         arrays = [o._data for o in ops]
-        res = np.einsum(",".join(terms) + "->" + out, *arrays, optimize=_use_blas(terms, out))
+        res = np.einsum(",".join(terms) + "->" + out, *map(float32_of, arrays), optimize=_use_blas(terms, out))
+        res = round_to(res, arrays[0].dtype)
         if any(np.may_share_memory(res, a) for a in arrays):
             res = res.copy()  # NumPy returns views for transposes and diagonals
         return res

@@ -34,7 +34,7 @@ _LN2, _LN10 = _m.log(2.0), _m.log(10.0)
 
 def _float(input: Tensor) -> Tensor:
     """Integer inputs of float functions compute in the default float dtype, as in PyTorch."""
-    return input if input._data.dtype.kind == "f" else input.to(dtypes.get_default_dtype())
+    return input if dtypes.is_floating_array(input._data.dtype) else input.to(dtypes.get_default_dtype())
 
 
 def _const(arr) -> Tensor:
@@ -131,10 +131,10 @@ class _Unary(Function):
     def forward(ctx, a):
         x = a._data
         with np.errstate(all="ignore"):  # inf/nan results, as in PyTorch, without NumPy warnings
-            out = ctx.fn(x)
+            out = ctx.fn(dtypes.float32_of(x))  # half types: in float32, rounded once (PyTorch's kernels)
         if isinstance(out, np.generic):  # 0-d: an array, so a saved output is recognised as one
             out = np.asarray(out)
-        if out.dtype != x.dtype:  # SciPy computes float16 special functions in float32
+        if out.dtype != x.dtype:
             out = out.astype(x.dtype)
         if ctx.saves is not None:
             ctx.save_for_backward(a if ctx.saves == "x" else out)
@@ -264,7 +264,7 @@ def _rounding(name: str, cls: type, doc: str):
         _check_tensor(name, input=input)
         if input._data.dtype == np.bool_:
             raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'")
-        if input._data.dtype.kind != "f":  # integers are already whole numbers
+        if not dtypes.is_floating_array(input._data.dtype):  # integers are already whole numbers
             return Tensor._make(input._data.copy())
         return cls.apply(input)
     op.__name__ = op.__qualname__ = name
@@ -283,7 +283,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     _check_tensor("round", input=input)
     if decimals == 0:
         return _round_whole(input)
-    if input._data.dtype.kind != "f":
+    if not dtypes.is_floating_array(input._data.dtype):
         raise NotImplementedError(f"\"round_cpu\" not implemented for '{input.dtype.name}': "
                                   "round(decimals=...) needs a floating point tensor")
     scale = 10.0 ** builtins.abs(decimals)
@@ -295,7 +295,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
 def frac(input: Tensor) -> Tensor:
     """x - trunc(x): the fractional part, with the sign of x."""
     _check_tensor("frac", input=input)
-    if input._data.dtype.kind != "f":
+    if not dtypes.is_floating_array(input._data.dtype):
         raise NotImplementedError(f"\"frac_cpu\" not implemented for '{input.dtype.name}'")
     return input - _Trunc.apply(input)
 
@@ -352,7 +352,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default the
     dtype's largest and smallest finite values). Gradient passes where x is finite."""
     _check_tensor("nan_to_num", input=input)
-    if input._data.dtype.kind != "f":
+    if not dtypes.is_floating_array(input._data.dtype):
         return Tensor._make(input._data.copy())
     filled = np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf)
     return where(Tensor._make(np.isfinite(input._data)), input, _const(filled))

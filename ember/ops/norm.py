@@ -18,6 +18,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Size, Tensor
 from ..autograd.function import Function
+from ..backend import dtypes
 from ..autograd.grad_mode import no_grad, state
 from .loss import scalar_name
 from .padding import constant_pad_nd
@@ -35,7 +36,7 @@ def _check_dtypes(op: str, input: Tensor, *others: Tensor | None) -> None:
                                   "needs a floating point input (convert with .float())")
     for t in others:
         if t is not None and t._data.dtype != input._data.dtype and not (
-                input._data.dtype == np.float16 and t._data.dtype == np.float32):
+                dtypes.is_half(input._data.dtype) and t._data.dtype == np.float32):
             raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. {op}: input is "
                                f"{input.dtype} but a weight or statistic is {t.dtype}; convert the module "
                                f"(module.to({input.dtype})) or the input")
@@ -282,9 +283,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if t is not None and t._requires_grad and state.enabled:
             raise RuntimeError(f"The function 'batch_norm' is not differentiable with respect to argument "
                                f"'{name}'. This input cannot have requires_grad True.")
-    half = input._data.dtype == np.float16
-    # PyTorch keeps a float16 input's statistics in float16 unless its parameters are float32
-    round_to = np.float16 if half and not any(t is not None and t._data.dtype == np.float32 for t in
+    half = dtypes.is_half(input._data.dtype)
+    # PyTorch keeps a half input's statistics in its dtype unless its parameters are float32
+    round_to = input._data.dtype if half and not any(t is not None and t._data.dtype == np.float32 for t in
                                               (weight, bias, running_mean, running_var)) else None
     x, weight, bias = _float32(input, weight, bias)
     shape = (1, c) + (1,) * (input.ndim - 2)
@@ -308,7 +309,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         out = _affine_of_empty(x, weight, bias, shape)
     else:
         out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps, round_to)
-    return out.half() if half else out
+    return out.to(input.dtype) if half else out
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -429,14 +430,14 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     shape = _normalized_shape("layer_norm", normalized_shape)
     _check_normalized(input, shape, weight, bias)
     _check_dtypes("LayerNormKernelImpl", input, weight, bias)
-    half = input._data.dtype == np.float16
+    half = dtypes.is_half(input._data.dtype)
     x, weight, bias = _float32(input, weight, bias)
     if input.numel() == 0:
         out = _affine_of_empty(x, weight, bias, shape)
     else:
         d = math.prod(shape)
         out = GroupedNorm.apply(x, weight, bias, (input.numel() // d, 1, d, 1), shape, eps)
-    return out.half() if half else out
+    return out.to(input.dtype) if half else out
 
 
 @autocast_op("group_norm")
@@ -457,14 +458,14 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
                                f"input, but got {name} of shape {list(t.shape)} and input of shape {list(shape)}")
     _check_dtypes("GroupNormKernelImpl", input, weight, bias)
     _verify_batch_size(Size((n * c // num_groups, num_groups) + shape[2:]))
-    half = input._data.dtype == np.float16
+    half = dtypes.is_half(input._data.dtype)
     x, weight, bias = _float32(input, weight, bias)
     view = (n, num_groups, c // num_groups, math.prod(shape[2:]))
     if input.numel():
         out = GroupedNorm.apply(x, weight, bias, view, (c,), eps)
     else:
         out = _affine_of_empty(x, weight, bias, (1, c) + (1,) * (len(shape) - 2))
-    return out.half() if half else out
+    return out.to(input.dtype) if half else out
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend import dtypes
 from .creation import zeros
 from .indexing import where
 from .linalg import matmul
@@ -43,8 +44,7 @@ def _check_input(op: str, input, n: int, floating: bool = False) -> None:
         raise RuntimeError(
             f"{op}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim batch size for "
             f"input, but got: {list(shape)}")
-    kind = input._data.dtype.kind
-    if kind == "b" or (floating and kind != "f"):
+    if input._data.dtype == np.bool_ or (floating and not dtypes.is_floating_array(input._data.dtype)):
         raise NotImplementedError(f'"{op}" not implemented for {input.dtype}: convert the input with .float()')
 
 

@@ -94,11 +94,11 @@ def _check_nonempty(input: Tensor, dims: tuple | None, op: str, error=RuntimeErr
 
 
 def acc_dtype(dtype) -> np.dtype:
-    """The dtype a reduction of ``dtype`` accumulates in: float32 for float16 (as PyTorch's
-    kernels do; float16 sums overflow at 65504 and drift long before), else ``dtype`` itself.
-    Results are cast back to ``dtype``."""
+    """The dtype a reduction of ``dtype`` accumulates in: float32 for float16 and bfloat16 (as
+    PyTorch's kernels do; float16 sums overflow at 65504, and both drift long before), else
+    ``dtype`` itself. Results are cast back to ``dtype``."""
     dtype = np.dtype(dtype)
-    return np.dtype(np.float32) if dtype == np.float16 else dtype
+    return np.dtype(np.float32) if dtypes.is_half(dtype) else dtype
 
 
 def scan_dtype(dtype) -> np.dtype:
@@ -472,7 +472,7 @@ def _median_index(arr, d: int, ignore_nan: bool):
         return np.take_along_axis(order, np.maximum((valid - 1) // 2, 0), axis=d)
     k = (arr.shape[d] - 1) // 2
     index = np.argpartition(arr, k, axis=d)[(slice(None),) * d + (slice(k, k + 1),)]
-    if arr.dtype.kind == "f":
+    if dtypes.is_floating_array(arr.dtype):
         nan = np.isnan(arr)
         index = np.where(nan.any(axis=d, keepdims=True), np.argmax(nan, axis=d, keepdims=True), index)
     return index

@@ -24,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..autograd.function import Function
+from ..backend import dtypes
 from .math import tie
 from .reduce import acc_dtype
 
@@ -148,8 +149,8 @@ def avg_divisor(in_size: tuple, kernel: tuple, stride: tuple, padding: tuple, ce
 
 # ---- the primitives ----------------------------------------------------------------------
 def _acc_dtype(dtype: np.dtype) -> np.dtype:
-    """Window sums accumulate as reductions do (float16 in float32), integers in int64."""
-    return acc_dtype(dtype) if dtype.kind == "f" else np.dtype(np.int64)
+    """Window sums accumulate as reductions do (half types in float32), integers in int64."""
+    return acc_dtype(dtype) if dtypes.is_floating_array(dtype) else np.dtype(np.int64)
 
 
 def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
@@ -167,7 +168,7 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
             kid = np.zeros(shape, dtype=kdt, like=x)
         taps = taps[1:]
     else:
-        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        low = -np.inf if dtypes.is_floating_array(x.dtype) else np.iinfo(x.dtype).min
         out = np.full(shape, low, dtype=x.dtype, like=x)
         if need_kid:
             kid = np.empty(shape, dtype=kdt, like=x)
@@ -182,7 +183,7 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
         k = kid[oi]
         np.maximum(k, (v > best) * kdt.type(t), out=k)
         np.maximum(best, v, out=best)
-    if kid is not None and x.dtype.kind == "f" and np.isnan(out).any():
+    if kid is not None and dtypes.is_floating_array(x.dtype) and np.isnan(out).any():
         last = np.zeros_like(kid)  # 1 + the last tap holding a NaN
         for t, oi, ii in win.taps:
             k = last[oi]
@@ -198,7 +199,7 @@ def _whole_max(x: np.ndarray, shape: tuple, n: int, need_kid: bool, kdt: np.dtyp
         return flat.max(-1).reshape(shape), None
     kid = flat.argmax(-1)[..., None]  # the first maximum, or the first NaN
     out = np.take_along_axis(flat, kid, -1)
-    if flat.dtype.kind == "f" and np.isnan(out).any():
+    if dtypes.is_floating_array(flat.dtype) and np.isnan(out).any():
         last = flat.shape[-1] - 1 - np.isnan(flat[..., ::-1]).argmax(-1)[..., None]
         kid = np.where(np.isnan(out), last, kid)
     return out.reshape(shape), kid.astype(kdt).reshape(shape)
@@ -222,7 +223,7 @@ def _gather(x: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
             np.add(o, x[ii], out=o)
     if divisor is not None:
         div = np.asarray(divisor, dtype=out.dtype, like=x)
-        if out.dtype.kind == "f":
+        if dtypes.is_floating_array(out.dtype):
             np.divide(out, div, out=out)
         else:
             out = np.trunc(out / div)
