@@ -20,7 +20,8 @@ from ..autograd.grad_mode import state
 from ..backend import dtypes, special
 from .creation import rand
 from .indexing import where
-from .math import _const, _masked, _stable_sigmoid, erf, relu as _relu, sigmoid, tanh, tie, tie_grad
+from .math import (_const, _masked, _stable_sigmoid, erf, half_forward, half_in_float32, relu as _relu,
+                   sigmoid, tanh, tie, tie_grad)
 from .reduce import acc_dtype
 
 __all__ = [
@@ -71,7 +72,7 @@ def _write(input: Tensor, fn, *args) -> Tensor:
 class LeakyRelu(Function):
     """x where x > 0, else slope * x; the slope is a number or an array (rrelu's noise)."""
 
-    @staticmethod
+    @half_forward
     def forward(ctx, a, slope):
         x = a._data
         ctx.slope = slope
@@ -120,7 +121,7 @@ class Threshold(Function):
 
 
 class Hardsigmoid(Function):
-    @staticmethod
+    @half_forward
     def forward(ctx, a):
         x = a._data
         ctx.save_for_backward((x > -3) & (x < 3))
@@ -133,7 +134,7 @@ class Hardsigmoid(Function):
 
 
 class Hardswish(Function):
-    @staticmethod
+    @half_forward
     def forward(ctx, a):
         x = a._data
         ctx.save_for_backward(a)
@@ -283,7 +284,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 class Elu(Function):
     """scale * x for x > 0, else scale * alpha * (exp(x * input_scale) - 1): elu, selu, celu."""
 
-    @staticmethod
+    @half_forward
     def forward(ctx, a, alpha, scale, input_scale):
         x = a._data
         mask = ~(x <= 0)  # NaN takes the positive side's gradient, as in PyTorch
@@ -338,7 +339,7 @@ class Gelu(Function):
 
 
 class Silu(Function):
-    @staticmethod
+    @half_forward
     def forward(ctx, a):
         ctx.save_for_backward(a)
         with np.errstate(over="ignore"):
@@ -352,7 +353,7 @@ class Silu(Function):
 
 
 class Softplus(Function):
-    @staticmethod
+    @half_forward
     def forward(ctx, a, beta, threshold):
         x = a._data
         z = x * beta
@@ -369,7 +370,7 @@ class Softplus(Function):
 
 
 class LogSigmoid(Function):
-    @staticmethod
+    @half_forward
     def forward(ctx, a):
         x = a._data
         ctx.save_for_backward(a)
@@ -513,7 +514,8 @@ def _shifted(x, dim: int):
 
 
 class Softmax(Function):
-    # float16 is computed in float32 and rounded once (acc_dtype), as PyTorch does.
+    # half types are computed in float32 and rounded once (acc_dtype), as PyTorch does; so is
+    # the gradient
     @staticmethod
     def forward(ctx, a, dim):
         x = a._data
@@ -526,7 +528,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad):
         out, = ctx.saved_tensors
-        return out * (grad - (grad * out).sum(ctx.dim, keepdim=True)), None
+        return half_in_float32(lambda g, y: y * (g - (g * y).sum(ctx.dim, keepdim=True)), grad, out), None
 
 
 class LogSoftmax(Function):
@@ -542,7 +544,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         out, = ctx.saved_tensors
-        return grad - out.exp() * grad.sum(ctx.dim, keepdim=True), None
+        return half_in_float32(lambda g, y: g - y.exp() * g.sum(ctx.dim, keepdim=True), grad, out), None
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:

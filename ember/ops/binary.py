@@ -13,7 +13,7 @@ from ..autograd.function import Function
 from ..backend import dtypes
 from .elementwise import Mul, cast, promote, scalar_first, scalar_tensor
 from .indexing import where
-from .math import _LN2, _check_tensor, _const, sigmoid
+from .math import _LN2, _check_tensor, _const, half_forward, sigmoid
 
 __all__ = ["atan2", "arctan2", "hypot", "maximum", "minimum", "fmax", "fmin", "logaddexp",
            "logaddexp2", "xlogy", "heaviside", "lerp", "addcmul", "addcdiv"]
@@ -40,7 +40,7 @@ class Atan2(Function):
 
 
 class Hypot(Function):
-    @staticmethod
+    @half_forward
     def forward(ctx, a, b):
         out = np.hypot(a._data, b._data)
         ctx.save_for_backward(a, b, out)
@@ -56,7 +56,7 @@ class Hypot(Function):
 class Logaddexp(Function):
     base2 = False  # Logaddexp2 below
 
-    @staticmethod
+    @half_forward
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         return (np.logaddexp2 if ctx.base2 else np.logaddexp)(a._data, b._data)
@@ -115,7 +115,7 @@ class Xlogy(Function):
     """x * log(y + shift), 0 where x is 0 (unless y is NaN); xlog1py is shift = 1 (log1p)."""
     log, shift = staticmethod(np.log), 0
 
-    @staticmethod
+    @half_forward
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         x, y = a._data, b._data
@@ -202,7 +202,7 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
 
 # ---- functions of three tensors ------------------------------------------------------
 class Lerp(Function):
-    @staticmethod
+    @half_forward
     def forward(ctx, a, b, w):
         ctx.save_for_backward(a if ctx.needs_input_grad[2] else None,
                               b if ctx.needs_input_grad[2] else None, w)

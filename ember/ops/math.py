@@ -143,7 +143,30 @@ class _Unary(Function):
     @staticmethod
     def backward(ctx, grad):
         saved = ctx.saved_tensors[0] if ctx.saves is not None else None
-        return ctx.dx(grad, saved)
+        return half_in_float32(ctx.dx, grad, saved)
+
+
+def half_forward(forward):
+    """Decorate a Function's forward whose NumPy steps would each round a half input (float16,
+    bfloat16): it runs on float32 copies of the half tensors and its result is rounded once, as
+    PyTorch's kernels compute. What it saves is float32, so its backward runs in float32 too
+    and the engine rounds the gradients once to the inputs' dtype."""
+    def run(ctx, a, *rest):
+        if not dtypes.is_half(a._data.dtype):
+            return forward(ctx, a, *rest)
+        wide = [Tensor._make(t._data.astype(np.float32)) if isinstance(t, Tensor) and dtypes.is_half(t._data.dtype)
+                else t for t in (a, *rest)]
+        return dtypes.round_to(forward(ctx, *wide), a._data.dtype)
+    return staticmethod(run)
+
+
+def half_in_float32(fn, first: Tensor, *others):
+    """``fn(first, *others)``, for a half ``first`` (float16, bfloat16) computed on float32
+    copies and rounded once to its dtype, as PyTorch's fused (backward) kernels compute; the
+    casts are differentiable. Other dtypes run as they are."""
+    if not dtypes.is_half(first._data.dtype):
+        return fn(first, *others)
+    return fn(first.float(), *(t.float() if isinstance(t, Tensor) else t for t in others)).to(first.dtype)
 
 
 def _zero_grad(grad: Tensor, _) -> Tensor:
