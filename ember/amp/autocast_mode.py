@@ -20,11 +20,11 @@ __all__ = ["autocast", "autocast_op", "is_autocast_available", "is_autocast_enab
            "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype"]
 
 _DEVICE_TYPES = ("cpu", "cuda")
-# ember has no bfloat16, PyTorch's CPU default: the CPU region runs in float16, which
-# PyTorch also supports there (the narrower range shows up as inf, never silently).
-_SUPPORTED = (dtypes.float16,)
+# PyTorch's defaults: bfloat16 on the CPU, float16 on CUDA. ember's CUDA backend has no
+# bfloat16, so a CUDA region supports float16 only.
+_SUPPORTED = {"cpu": (dtypes.bfloat16, dtypes.float16), "cuda": (dtypes.float16,)}
 _enabled = {"cpu": False, "cuda": False}
-_dtype = {"cpu": dtypes.float16, "cuda": dtypes.float16}
+_dtype = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
 _ACTIVE = False  # any device type enabled, and not inside an autocast op already
 
 
@@ -71,10 +71,8 @@ def set_autocast_dtype(device_type: str, dtype) -> None:
 def _lower_dtype(dtype) -> dtypes.dtype:
     if isinstance(dtype, dtypes.dtype):
         return dtype
-    if str(getattr(dtype, "name", dtype)).endswith("bfloat16"):
-        raise TypeError("autocast: ember has no bfloat16 dtype; use dtype=ember.float16 "
-                        "(autocast's supported lower-precision dtype on both 'cpu' and 'cuda')")
-    raise TypeError(f"autocast: dtype must be an ember dtype such as ember.float16, got {dtype!r}")
+    raise TypeError(f"autocast: dtype must be an ember dtype such as ember.bfloat16 or ember.float16, "
+                    f"got {dtype!r}")
 
 
 class autocast:
@@ -82,8 +80,9 @@ class autocast:
 
     Args:
         device_type: "cpu" or "cuda"; only tensors on that device type are cast.
-        dtype: the lower-precision dtype (ember.float16, the default on both device types;
-            PyTorch's CPU default, bfloat16, does not exist in ember).
+        dtype: the lower-precision dtype: on "cpu" ember.bfloat16 (the default) or
+            ember.float16; on "cuda" ember.float16 (the default; ember's CUDA backend has no
+            bfloat16).
         enabled: False turns autocast off inside the region (nested regions too).
         cache_enabled: accepted for PyTorch's signature; ember casts a weight at each use,
             which gives the same values (PyTorch's cache only saves the repeated cast).
@@ -102,11 +101,12 @@ class autocast:
                 warnings.warn("User provided device_type of 'cuda', but CUDA is not available. "
                               "Disabling")
                 enabled = False
-        if enabled and self.fast_dtype not in _SUPPORTED:
+        if enabled and self.fast_dtype not in _SUPPORTED[device_type]:
+            names = " and ".join(str(d) for d in _SUPPORTED[device_type])
             warnings.warn(
                 f"In {device_type.upper()} autocast, but the target dtype is not supported. "
                 f"Disabling autocast.\n{device_type.upper()} Autocast only supports dtype of "
-                f"ember.float16 currently (got {self.fast_dtype}).")
+                f"{names} currently (got {self.fast_dtype}).")
             enabled = False
         self._enabled = enabled
 

@@ -21,7 +21,7 @@ class _CudaAutocast(autocast_mode.autocast):
 
 
 class _CpuAutocast(autocast_mode.autocast):
-    def __init__(self, enabled: bool = True, dtype=dtypes.float16, cache_enabled: bool = True):
+    def __init__(self, enabled: bool = True, dtype=dtypes.bfloat16, cache_enabled: bool = True):
         _deprecated("ember.cpu.amp.autocast", "ember.amp.autocast('cpu', ")
         super().__init__("cpu", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
 

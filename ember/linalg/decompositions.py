@@ -9,6 +9,7 @@ from ..autograd.grad_mode import state
 from ..ops.decomp import QR, SVD, Cholesky, Eigh
 from ..ops.linalg_checks import LinAlgError, check_matrix, cholesky_info, infos
 from .inverses import default_rtol, guarded
+from ..backend.compat import max_initial
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
@@ -91,5 +92,5 @@ def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol
     rtol = default_rtol(A, atol, rtol)
     a = atol._data if isinstance(atol, Tensor) else (0.0 if atol is None else atol)
     r = rtol._data if isinstance(rtol, Tensor) else rtol
-    tol_arr = np.maximum(a, r * np.max(s, axis=-1, initial=0))
+    tol_arr = np.maximum(a, r * max_initial(s, axis=-1, initial=0))
     return Tensor._make(np.sum(s > np.asarray(tol_arr)[..., None], axis=-1).astype(np.int64))

@@ -12,6 +12,7 @@ from ..ops.indexing import where
 from ..ops.linalg_checks import check_matrix
 from ..ops.shape import diagonal as _diagonal
 from ..ops.solve import Inverse
+from ..backend.compat import max_initial
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
@@ -74,7 +75,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     (its tail below float64's rounding there), then squared s times. Composed of products,
     so it is differentiable to any order."""
     check_matrix(A, "linalg.matrix_exp")
-    norm1 = float(np.max(np.abs(A._data).sum(-2), initial=0)) if A.numel() else 0.0
+    norm1 = float(max_initial(np.abs(A._data).sum(-2), initial=0)) if A.numel() else 0.0
     s = math.ceil(math.log2(norm1 / 0.5)) if math.isfinite(norm1) and norm1 > 0.5 else 0
     x = A * (0.5 ** s) if s else A
     eye = Tensor._make(np.eye(A.shape[-1], dtype=A._data.dtype))

@@ -8,6 +8,7 @@ from .._tensor import Tensor
 from ..ops.linalg_checks import LinAlgError, check_matrix, check_same_dtype, infos, lu_info
 from ..ops.solve import Pinv, Solve
 from .inverses import guarded
+from ..backend.compat import max_initial
 
 
 def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:
@@ -85,7 +86,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     # PyTorch differentiates lstsq through the pseudo-inverse too
     x = Pinv.apply(A, 0.0, 0.0 if driver == "gels" else rcond, False) @ b
     s = np.linalg.svd(A._data, compute_uv=False)
-    rank = np.sum(s > rcond * np.max(s, axis=-1, keepdims=True, initial=0), axis=-1).astype(np.int64)
+    rank = np.sum(s > rcond * max_initial(s, axis=-1, keepdims=True, initial=0), axis=-1).astype(np.int64)
     empty = Tensor._make(np.empty((0,), dt))
     residuals = x.flatten()[:0]  # empty, but attached to the graph as PyTorch's is
     if driver != "gelsy" and m > n and (driver == "gels" or bool(np.all(rank == n))):

@@ -15,6 +15,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.device import xp_of
 from ..backend.dtypes import round_to
 from .creation import zeros
 from .join import cat, repeat_interleave
@@ -41,7 +42,7 @@ class AttentionWeights(Function):
         qd = q._data
         s = np.matmul(qd * qd.dtype.type(scale), np.swapaxes(k._data, -1, -2))
         if causal:  # upper-left aligned: query i sees keys 0..i
-            np.copyto(s, -np.inf, where=np.tri(s.shape[-1], s.shape[-2], -1, dtype=np.bool_, like=s).T)
+            np.copyto(s, -np.inf, where=xp_of(s).tri(s.shape[-1], s.shape[-2], -1, dtype=np.bool_).T)
         if mask is not None:
             if mask._data.dtype == np.bool_:
                 np.copyto(s, -np.inf, where=~mask._data)

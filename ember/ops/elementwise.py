@@ -72,12 +72,10 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
         sa, sb = a._data.shape, b._data.shape
         if sa != sb:
             check_broadcast(sa, sb, op)
+        if type(a._data) is not np.ndarray or type(b._data) is not np.ndarray:
+            a, b = same_device(a, b)
         if a._data.dtype == b._data.dtype and not (floating and a._data.dtype.kind not in "fc"):
             return a, b
-        if a.device != b.device:
-            raise RuntimeError(
-                "Expected all tensors to be on the same device, but found at least two devices, "
-                f"{a.device} and {b.device}! Move one with .to(device).")
         dt = _floating(dtypes.result_type(a.dtype, _level(a), b.dtype, _level(b)), floating)
         return cast(a, dt), cast(b, dt)
     if not ta and not tb:
@@ -94,6 +92,21 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
     t = cast(t, dt)
     s = scalar_tensor(s, dt, t._data, wrap=wrap)
     return (t, s) if ta else (s, t)
+
+
+def same_device(a: Tensor, b: Tensor) -> tuple:
+    """``a`` and ``b`` on one device. A 0-d CPU tensor joins the other's device, as PyTorch
+    treats it as a number; other tensors on different devices are an error."""
+    if a.device == b.device:
+        return a, b
+    from .shape import to_device
+    if a.device.type == "cpu" and a._data.ndim == 0:
+        return to_device(a, b.device), b
+    if b.device.type == "cpu" and b._data.ndim == 0:
+        return a, to_device(b, a.device)
+    raise RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{a.device} and {b.device}! Move one with .to(device).")
 
 
 def _floating(dt: dtypes.dtype, floating: bool) -> dtypes.dtype:

@@ -15,6 +15,7 @@ from ..backend.device import xp_of
 from .creation import zeros
 from .indexing import where
 from .join import cat
+from ..backend.compat import add_at
 
 __all__: list = []  # nn.functional re-exports embedding and embedding_bag
 
@@ -25,7 +26,7 @@ def _row_scale(indices, num_weights: int, padding_idx: int | None, scale_grad_by
     scale_grad_by_freq), or None when every factor is 1."""
     if padding_idx is None and not scale_grad_by_freq:
         return None
-    scale = np.ones(indices.shape, dtype=np.float64, like=indices)
+    scale = xp_of(indices).ones(indices.shape, dtype=np.float64)
     if scale_grad_by_freq:
         scale /= np.bincount(indices, minlength=num_weights)[indices]
     if padding_idx is not None:
@@ -46,7 +47,7 @@ def _scatter_rows(rows, indices, num_weights: int, scale):
         select = scipy.sparse.csc_matrix((data, indices, np.arange(n + 1)), shape=(num_weights, n))
         return np.ascontiguousarray(select @ rows)
     out = np.zeros((num_weights, rows.shape[1]), dtype=dtype, like=rows)
-    np.add.at(out, indices, rows if scale is None else rows * scale.astype(dtype)[:, None])
+    add_at(out, indices, rows if scale is None else rows * scale.astype(dtype)[:, None])
     return out
 
 
@@ -262,7 +263,7 @@ def _bag_max(rows: Tensor, bag_of, n_bags: int) -> Tensor:
     slot = xp.arange(k) - first[bag_of]  # bags are contiguous runs of rows
     layout = xp.full((n_bags, width), k)  # row k is the -inf filler
     layout[bag_of, slot] = xp.arange(k)
-    filler = Tensor._make(np.full((1, dim), -np.inf, dtype=rows._data.dtype, like=rows._data))
+    filler = Tensor._make(xp_of(rows._data).full((1, dim), -np.inf, dtype=rows._data.dtype))
     maxima = cat([rows, filler])[Tensor._make(layout)].max(1).values
     empty = Tensor._make((counts == 0)[:, None])
     return where(empty, Tensor._make(np.zeros((), dtype=rows._data.dtype, like=rows._data)), maxima)

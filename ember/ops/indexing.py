@@ -16,6 +16,7 @@ from .elementwise import cast, promote, scalar_tensor
 from .indices import _dims, _is_array, _numpy_index, _unread_values_unchecked, to_index
 from .shape import _as_view, expand
 from .views import check_inplace, records_inplace
+from ..backend.compat import add_at
 
 __all__ = ["where", "index_select", "index_add", "index_fill", "index_put", "masked_fill",
            "masked_select", "masked_scatter", "nonzero", "argwhere", "take", "tril", "triu"]
@@ -106,7 +107,7 @@ def _accumulate(out, adv: tuple, vals) -> None:
     if type(out) is np.ndarray and out.ndim > 1 and out.flags.c_contiguous:
         plan = _adjacent(out.shape, adv)
     if plan is None:
-        np.add.at(out, adv, vals)
+        add_at(out, adv, vals)
         return
     d, k, arrays = plan
     shape = out.shape
@@ -118,7 +119,7 @@ def _accumulate(out, adv: tuple, vals) -> None:
     flat = (np.arange(pre)[:, None, None] * int(np.prod(shape[d:d + k])) + keys.reshape(1, -1, 1)) * post \
         + np.arange(post)
     vals = np.broadcast_to(vals, shape[:d] + keys.shape + shape[d + k:])
-    np.add.at(out.reshape(-1), flat.reshape(-1), vals.reshape(-1))
+    add_at(out.reshape(-1), flat.reshape(-1), vals.reshape(-1))
 
 
 # ---- x[idx] and x[idx] = v -----------------------------------------------------------

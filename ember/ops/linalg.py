@@ -11,6 +11,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend.device import xp_of
 from ..backend.dtypes import float32_of, round_to
 from ._out import with_out
 from .indexing import index_select, where
@@ -304,7 +305,7 @@ def _einsum_grad(spec, i: int, grad: Tensor, ops) -> Tensor:
         if c in target:
             f = next(fresh)
             target += f
-            consts.append(Tensor._make(np.eye(sizes[c], dtype=dt, like=like)))
+            consts.append(Tensor._make(xp_of(like).eye(sizes[c], dtype=dt)))
             const_terms.append(c + f)
         else:
             target += c
@@ -314,7 +315,7 @@ def _einsum_grad(spec, i: int, grad: Tensor, ops) -> Tensor:
         covered.update(c for c, n in zip(terms[j], ops[j]._data.shape) if n == sizes[c])
     for c in dict.fromkeys(terms[i]):
         if c not in covered:
-            consts.append(Tensor._make(np.ones(sizes[c], dtype=dt, like=like)))
+            consts.append(Tensor._make(xp_of(like).ones(sizes[c], dtype=dt)))
             const_terms.append(c)
     eq = ",".join([out] + [terms[j] for j in others] + const_terms) + "->" + target
     return einsum(eq, grad, *(ops[j] for j in others), *consts)

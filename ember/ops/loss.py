@@ -15,6 +15,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
+from ..backend.device import xp_of
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
 from .activation import log_softmax, logsigmoid, softmax
@@ -589,7 +590,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         hinge = hinge * hinge
     if weight is not None:
         hinge = hinge * weight[Tensor._make(t)].unsqueeze(1)
-    others = np.ones((rows, classes), dtype=x._data.dtype, like=t)
+    others = xp_of(t).ones((rows, classes), dtype=x._data.dtype)
     others[index[0]._data, t] = 0  # the target class itself contributes nothing
     loss = (hinge * Tensor._make(others)).sum(1) / classes
     return reduce_loss(loss.reshape(target.shape), reduction)

@@ -19,10 +19,12 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Size, Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.device import xp_of
 from ..autograd.grad_mode import no_grad, state
 from .loss import scalar_name
 from .padding import constant_pad_nd
 from .reduce import acc_dtype, pow2_scale, slice_scale
+from ..backend.compat import max_initial
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
 
@@ -157,7 +159,7 @@ def _rescaled_moments(moments, a, axis: int, floor: float) -> tuple:
     others = tuple(d for d in range(a.ndim) if d != axis)
     part = a[index]  # a copy: boolean indexing
     s = np.ones_like(stats[-1])
-    s[redo] = pow2_scale(np.max(np.abs(part), axis=others, initial=0))
+    s[redo] = pow2_scale(max_initial(np.abs(part), axis=others, initial=0))
     part /= np.expand_dims(s[redo], others)  # exact: a power of two
     y[index], *scaled = moments(part)
     for stat, value in zip(stats, scaled):
@@ -417,7 +419,7 @@ class GroupedNorm(Function):
 
 
 def _ones(n: int, like):
-    return np.ones(n, dtype=like.dtype, like=like)
+    return xp_of(like).ones(n, dtype=like.dtype)
 
 
 @autocast_op("layer_norm")

@@ -25,6 +25,7 @@ from .creation import ones_like
 from .elementwise import cast
 from .indexing import where
 from .join import cat
+from ..backend.compat import max_initial
 
 __all__ = ["sum", "mean", "sum_to_size", "nansum", "nanmean", "prod", "amax", "amin", "max", "min",
            "argmax", "argmin", "all", "any", "count_nonzero", "median", "nanmedian"]
@@ -121,7 +122,7 @@ def pow2_scale(m):
 
 def slice_scale(x, dims: tuple | None):
     """``pow2_scale`` of each slice's largest |x| over ``dims`` (kept, with size 1)."""
-    return pow2_scale(np.max(np.abs(x), axis=dims, keepdims=True, initial=0))
+    return pow2_scale(max_initial(np.abs(x), axis=dims, keepdims=True, initial=0))
 
 
 def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = False):

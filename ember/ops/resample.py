@@ -23,6 +23,7 @@ from ..autograd.function import Function
 from ..backend.device import xp_of
 from ..backend.dtypes import is_half
 from .loss import scalar_name
+from ..backend.compat import max_initial
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
            "pixel_unshuffle", "channel_shuffle"]
@@ -54,7 +55,7 @@ class _Taps:
             src, dst, w = src[keep][order], dst[keep][order], w[keep][order]
             counts = np.bincount(src, minlength=self.n_in)
             slot = np.arange(src.size) - (np.cumsum(counts) - counts)[src]
-            width = max(int(counts.max(initial=0)), 1)
+            width = max(int(max_initial(counts, initial=0)), 1)
             index, weight = np.zeros((self.n_in, width), np.int64), np.zeros((self.n_in, width), w.dtype)
             index[src, slot], weight[src, slot] = dst, w
             uniform = self.weight is None and bool((counts == width).all())
@@ -178,7 +179,7 @@ def _taps(mode: str, n_in: int, n_out: int, scale, align_corners: bool, antialia
     if mode == "area":  # adaptive average pooling: bins [floor(i n / m), ceil((i + 1) n / m))
         i = np.arange(n_out)
         lo, hi = i * n_in // n_out, ((i + 1) * n_in + n_out - 1) // n_out
-        j = np.arange(int((hi - lo).max(initial=1)))
+        j = np.arange(int(max_initial(hi - lo, initial=1)))
         length = (hi - lo)[:, None]
         w = np.where(j < length, 1 / length, 0).astype(dt)
         return _Taps(np.minimum(lo[:, None] + j, hi[:, None] - 1), w, n_in)

@@ -14,6 +14,7 @@ from ..autograd.grad_mode import state
 from ..backend.device import xp_of
 from .elementwise import scalar_tensor
 from .indexing import _accumulate, _check_bounds, _value
+from ..backend.compat import multiply_at, open_grid
 
 __all__ = ["gather", "scatter", "scatter_add", "take_along_dim"]
 
@@ -21,7 +22,7 @@ __all__ = ["gather", "scatter", "scatter_add", "take_along_dim"]
 def _coords(index, dim: int) -> tuple:
     """Index arrays picking, for each position of ``index``, that position with its ``dim``
     coordinate replaced by the index's value."""
-    grid = list(xp_of(index).indices(index.shape, sparse=True))
+    grid = open_grid(index.shape, xp_of(index))
     grid[dim] = index
     return tuple(grid)
 
@@ -163,7 +164,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
         raise RuntimeError("scatter(reduce='multiply') has no gradient: call it under ember.no_grad() "
                            "or on detached tensors")
     out = input._data.copy()
-    np.multiply.at(out, _coords(index._data, d), src._data)
+    multiply_at(out, _coords(index._data, d), src._data)
     return Tensor._make(out)
 
 

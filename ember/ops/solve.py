@@ -10,6 +10,7 @@ from ..autograd.function import Function
 from .cumulative import cumprod
 from .join import cat
 from .linalg_checks import raise_singular
+from ..backend.compat import max_initial
 
 
 def _array(x):
@@ -113,7 +114,7 @@ class Pinv(Function):
         else:
             left, s, right = np.linalg.svd(x, full_matrices=False)
             inv_s = s
-        smax = np.max(s, axis=-1, keepdims=True, initial=0)
+        smax = max_initial(s, axis=-1, keepdims=True, initial=0)
         tol = np.maximum(_batch_tol(atol, x), _batch_tol(rtol, x) * smax)
         keep = s > tol
         inv_s = np.where(keep, 1 / np.where(keep, inv_s, 1), 0).astype(x.dtype)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor, _overlaps
+from .._tensor import Tensor
+from ..backend.compat import add_at, overlaps
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend.device import data_ptr, xp_of
@@ -52,7 +53,7 @@ class Layout:
     def write(self, array, value) -> None:
         """``array``'s region = value, in place (+= value where the region repeats elements)."""
         if self.repeats:
-            np.add.at(array, np.unravel_index(self.index, array.shape), value)
+            add_at(array, np.unravel_index(self.index, array.shape), value)
         elif self.index is not None:
             array[np.unravel_index(self.index, array.shape)] = value
         else:
@@ -63,7 +64,7 @@ def layout_of(view: Tensor, base: Tensor) -> Layout:
     """The layout of ``view`` inside its root ``base``, from where their memory lies."""
     b, v = base._data, view._data
     item = b.itemsize
-    repeats = _overlaps(v)
+    repeats = overlaps(v)
     if b.flags.c_contiguous and not repeats:
         return Layout((data_ptr(v) - data_ptr(b)) // item, v.shape, tuple(s // item for s in v.strides))
     # Another memory layout: label each base element with its flat index, lay the labels
@@ -157,7 +158,7 @@ def refresh_view(view: Tensor) -> None:
 
 
 def _located(view: Tensor, base: Tensor) -> Layout:
-    if _overlaps(view._data):
+    if overlaps(view._data):
         raise RuntimeError(
             f"unsupported operation: more than one element of the written-to tensor (a view of "
             f"shape {list(view.shape)}, e.g. made by expand) refers to a single memory location. "

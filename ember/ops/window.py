@@ -25,8 +25,10 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.device import xp_of
 from .math import tie
 from .reduce import acc_dtype
+from ..backend.compat import add_at
 
 
 # ---- window geometry ---------------------------------------------------------------------
@@ -169,7 +171,7 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
         taps = taps[1:]
     else:
         low = -np.inf if dtypes.is_floating_array(x.dtype) else np.iinfo(x.dtype).min
-        out = np.full(shape, low, dtype=x.dtype, like=x)
+        out = xp_of(x).full(shape, low, dtype=x.dtype)
         if need_kid:
             kid = np.empty(shape, dtype=kdt, like=x)
             kid[...] = np.asarray(win.first, like=x)
@@ -215,7 +217,7 @@ def _gather(x: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
     if win.whole:  # a product with ones runs in BLAS: 7x faster than NumPy's sum of 64-long rows
         plane = math.prod(win.in_size)
         flat = x.reshape(lead + (plane,)).astype(acc, copy=False)
-        out = (flat @ np.ones(plane, dtype=acc, like=x)).reshape(lead + win.out_size)
+        out = (flat @ xp_of(x).ones(plane, dtype=acc)).reshape(lead + win.out_size)
     else:
         out = np.zeros(lead + win.out_size, dtype=acc, like=x)
         for _, oi, ii in win.taps:
@@ -239,7 +241,7 @@ def _scatter(g: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
     if kid is not None:
         # One scatter-add of flat positions: 3-10x faster than a masked add per tap.
         gi = np.zeros(shape, dtype=g.dtype, like=g)
-        np.add.at(gi.reshape(-1), win.flat_indices(kid, whole=True).reshape(-1), g.reshape(-1))
+        add_at(gi.reshape(-1), win.flat_indices(kid, whole=True).reshape(-1), g.reshape(-1))
         return gi
     g = g.astype(acc, copy=False)
     if divisor is not None:

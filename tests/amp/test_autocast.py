@@ -186,12 +186,12 @@ def test_backward_inside_the_region_gives_parameter_dtype_gradients():
 def test_nesting_enabled_false_and_restore():
     assert not ember.is_autocast_enabled("cpu")
     with ember.autocast("cpu"):
-        assert ember.is_autocast_enabled("cpu") and ember.get_autocast_dtype("cpu") is ember.float16
+        assert ember.is_autocast_enabled("cpu") and ember.get_autocast_dtype("cpu") is ember.bfloat16
         with ember.autocast("cpu", enabled=False):
             assert not ember.is_autocast_enabled("cpu")
             assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.float32
             with ember.autocast("cpu"):
-                assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.float16
+                assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.bfloat16
         assert ember.is_autocast_enabled("cpu")
     assert not ember.is_autocast_enabled("cpu")
     with pytest.raises(ValueError):
@@ -207,7 +207,7 @@ def test_decorator():
         assert ember.is_autocast_enabled("cpu")
         return a @ b
 
-    assert forward(ember.ones(2, 3), ember.ones(3, 2)).dtype is ember.float16
+    assert forward(ember.ones(2, 3), ember.ones(3, 2)).dtype is ember.bfloat16
     assert not ember.is_autocast_enabled("cpu")
 
 
@@ -223,11 +223,40 @@ def test_unsupported_dtype_warns_and_disables_like_torch():
             assert torch.is_autocast_enabled("cpu") is False
 
 
-def test_bfloat16_request_names_float16():
-    with pytest.raises(TypeError, match="float16"):
+def test_dtype_must_be_an_ember_dtype():
+    with pytest.raises(TypeError, match="ember.bfloat16"):
         ember.autocast("cpu", dtype="bfloat16")
-    with pytest.raises(TypeError, match="float16"):
+    with pytest.raises(TypeError, match="ember.bfloat16"):
         ember.autocast("cpu", dtype=torch.bfloat16)
+
+
+def test_cpu_default_is_bfloat16_like_torch():
+    assert str(ember.get_autocast_dtype("cpu")).split(".")[1] == str(torch.get_autocast_dtype("cpu")).split(".")[1]
+    assert str(ember.get_autocast_dtype("cuda")).split(".")[1] == str(torch.get_autocast_dtype("cuda")).split(".")[1]
+    with ember.autocast("cpu"), torch.autocast("cpu"):
+        e, t = ember.ones(2, 3) @ ember.ones(3, 2), torch.ones(2, 3) @ torch.ones(3, 2)
+        assert e.dtype is ember.bfloat16 and t.dtype is torch.bfloat16
+
+
+def test_bfloat16_region_like_torch():
+    rs = np.random.RandomState(0)
+    x, w, target = rs.randn(4, 5), rs.randn(3, 5), np.array([0, 2, 1, 0])
+    out = {}
+    for lib in (ember, torch):
+        xt = lib.tensor(x, dtype=lib.float32)
+        wt = lib.tensor(w, dtype=lib.float32, requires_grad=True)
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            y = _f(lib).linear(xt, wt)  # lower: bfloat16
+            loss = _f(lib).cross_entropy(y, lib.tensor(target))  # fp32-listed: float32
+        loss.backward()
+        out[lib] = (y, loss, wt.grad)
+    (ey, el, eg), (ty, tl, tg) = out[ember], out[torch]
+    assert ey.dtype is ember.bfloat16 and el.dtype is ember.float32 and eg.dtype is ember.float32
+    assert ty.dtype is torch.bfloat16 and tl.dtype is torch.float32 and tg.dtype is torch.float32
+    # the bfloat16 GEMM accumulates in float32 and rounds once in both: equal bits
+    np.testing.assert_array_equal(ey.float().detach().numpy(), ty.float().detach().numpy())
+    np.testing.assert_allclose(el.item(), tl.item(), rtol=1e-6)
+    np.testing.assert_allclose(eg.numpy(), tg.numpy(), rtol=1e-2, atol=1e-3)
 
 
 def test_bad_device_type_like_torch():
@@ -262,7 +291,7 @@ def test_aliases():
         region = cpu_autocast()
     with region:
         assert ember.is_autocast_enabled("cpu")
-        assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.float16
+        assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.bfloat16
     assert isinstance(region, ember.autocast)
 
 

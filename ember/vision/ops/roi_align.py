@@ -16,6 +16,7 @@ from ..._tensor import Tensor
 from ... import nn
 from ...ops.creation import from_numpy
 from ...ops.join import cat
+from ...backend.compat import max_initial, add_at
 
 __all__ = ["roi_align", "RoIAlign"]
 
@@ -51,7 +52,7 @@ def _axis_weights(start: np.ndarray, length: np.ndarray, pooled: int, grid: np.n
     ``grid[k]`` samples of each sample's linear-interpolation weights, divided by the grid."""
     k_count = len(start)
     out = np.zeros((k_count, pooled, size))
-    g_max = int(grid.max(initial=0))
+    g_max = int(max_initial(grid, initial=0))
     if g_max <= 0 or size == 0:
         return out
     bin_size = (length / pooled)[:, None, None]
@@ -68,8 +69,8 @@ def _axis_weights(start: np.ndarray, length: np.ndarray, pooled: int, grid: np.n
     frac = np.where(at_edge, 0.0, pos - low)
     k_idx = np.broadcast_to(np.arange(k_count)[:, None, None], pos.shape)
     p_idx = np.broadcast_to(p, pos.shape)
-    np.add.at(out, (k_idx, p_idx, low), (1.0 - frac) * valid / g)
-    np.add.at(out, (k_idx, p_idx, high), frac * valid / g)
+    add_at(out, (k_idx, p_idx, low), (1.0 - frac) * valid / g)
+    add_at(out, (k_idx, p_idx, high), frac * valid / g)
     return out
 
 

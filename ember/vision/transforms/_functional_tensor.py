@@ -17,6 +17,7 @@ from ...ops.creation import zeros_like
 from ...ops.join import stack
 from ...ops.indexing import where
 from ...ops.padding import constant_pad_nd
+from ...backend.compat import add_at
 
 _INT_MAX = {dtypes.uint8: 255, dtypes.int8: 127, dtypes.int16: 32767, dtypes.int32: 2 ** 31 - 1,
             dtypes.int64: 2 ** 63 - 1, dtypes.bool_: 1}
@@ -221,7 +222,7 @@ def _blur_weights(n: int, kernel: np.ndarray) -> np.ndarray:
     weights = np.zeros((n, n))
     rows = np.arange(n)
     for t, k in enumerate(kernel):
-        np.add.at(weights, (rows, source[rows + t]), k)
+        add_at(weights, (rows, source[rows + t]), k)
     return weights
 
 

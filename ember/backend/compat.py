@@ -1,0 +1,74 @@
+"""One function for each place where CuPy's NumPy-like API differs from NumPy's.
+
+Ops call NumPy's functions on their arrays, and CuPy arrays dispatch most of them
+to CuPy. These are the exceptions: calls CuPy lacks, arguments it does not take,
+and flags it does not keep. Ops call these instead of testing for the library.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def overlaps(array) -> bool:
+    """Whether some elements of ``array`` share memory (expand, or overlapping strides): the
+    dims sorted by stride must each step past everything the smaller ones span."""
+    extent = array.itemsize
+    for stride, n in sorted((abs(st), n) for st, n in zip(array.strides, array.shape) if n > 1):
+        if stride < extent:
+            return True
+        extent = stride * (n - 1) + extent
+    return False
+
+
+def writeable(array) -> bool:
+    """Whether writing into ``array`` element by element is allowed. NumPy marks read-only
+    arrays (expanded views among them); CuPy keeps no such flag, so a CuPy array counts as
+    writeable unless several of its elements share memory."""
+    if type(array) is np.ndarray:
+        return array.flags.writeable
+    return not overlaps(array)
+
+
+def add_at(out, index, values) -> None:
+    """``out[index] += values`` with repeated indices accumulating (NumPy's ``np.add.at``)."""
+    if type(out) is np.ndarray:
+        np.add.at(out, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(out, index, values)
+
+
+def multiply_at(out, index, values) -> None:
+    """``out[index] *= values`` with repeated indices multiplying (``np.multiply.at``). CuPy
+    has no atomic multiply, so a CuPy array is updated on the host and copied back."""
+    if type(out) is np.ndarray:
+        np.multiply.at(out, index, values)
+        return
+    host = out.get()
+    np.multiply.at(host, _host(index), _host(values))
+    out[...] = host
+
+
+def _host(x):
+    if isinstance(x, tuple):
+        return tuple(_host(i) for i in x)
+    return x.get() if hasattr(x, "get") and not isinstance(x, (np.ndarray, np.generic)) else x
+
+
+def max_initial(x, axis=None, keepdims: bool = False, initial=None):
+    """``np.max(x, axis, keepdims=..., initial=...)``; CuPy's max takes no ``initial``, so
+    there empty reductions give ``initial`` and the others are clipped below by it."""
+    if isinstance(x, (np.ndarray, np.generic)) or initial is None:
+        return np.max(x, axis=axis, keepdims=keepdims, **({} if initial is None else {"initial": initial}))
+    import cupy
+    if x.size == 0:
+        shape = np.zeros(x.shape).max(axis=axis, keepdims=keepdims, initial=0).shape
+        return cupy.full(shape, initial, dtype=x.dtype)
+    return cupy.maximum(cupy.max(x, axis=axis, keepdims=keepdims), initial)
+
+
+def open_grid(shape, xp) -> list:
+    """Index arrays of every position of ``shape``, each broadcastable against it
+    (``np.indices(shape, sparse=True)``, which CuPy lacks)."""
+    nd = len(shape)
+    return [xp.arange(n).reshape((1,) * i + (n,) + (1,) * (nd - i - 1)) for i, n in enumerate(shape)]
