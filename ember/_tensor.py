@@ -403,7 +403,8 @@ class Tensor:
         return self.to(dtypes.bool_)
 
     def numpy(self, force: bool = False) -> np.ndarray:
-        """The data as a NumPy array (shared with the tensor when it lives on the CPU)."""
+        """The data as a NumPy array (shared with the tensor when it lives on the CPU). A bfloat16
+        tensor gives an array of ml_dtypes' bfloat16 dtype (PyTorch raises TypeError there)."""
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")

@@ -1,6 +1,8 @@
 """CUDA through CuPy: imported only when a CUDA device is used."""
 from __future__ import annotations
 
+from .dtypes import bfloat16
+
 _cupy = None
 
 
@@ -34,6 +36,9 @@ def device_count() -> int:
 
 
 def to_gpu(array, index: int):
+    if array.dtype == bfloat16.np:  # CuPy has no bfloat16 kernels
+        raise TypeError("ember's CUDA backend does not support bfloat16 tensors: convert with "
+                        ".to(ember.float16) or .float() before moving to 'cuda'")
     cp = cupy()
     with cp.cuda.Device(index):
         return cp.asarray(array)

@@ -283,3 +283,12 @@ def float32_of(arr):
     """A half array widened to float32, for NumPy routines that have no bfloat16 loop (einsum)
     or that would round every step; other arrays unchanged."""
     return arr.astype(np.float32) if is_half(arr.dtype) else arr
+
+
+def cast_array(arr, np_dtype):
+    """``arr`` converted to ``np_dtype`` as PyTorch converts: to bfloat16 every source but
+    float32 goes through float32 first (PyTorch's bfloat16 is built from a float, so float64 and
+    int64 values round twice; a direct conversion would differ in the last bit near midpoints)."""
+    if np_dtype == bfloat16.np and arr.dtype not in (float32.np, bfloat16.np) and arr.dtype.kind != "c":
+        arr = arr.astype(np.float32)
+    return arr.astype(np_dtype)

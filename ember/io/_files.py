@@ -209,12 +209,11 @@ class BoundedFile:
         return True
 
 
-def read_array(read: Callable[[int], bytes], shape: tuple, stored: np.dtype, where: str,
-               bf16: bool = False) -> np.ndarray:
+def read_array(read: Callable[[int], bytes], shape: tuple, stored: np.dtype, where: str) -> np.ndarray:
     """A native-endian array of ``shape`` filled from ``read(n)`` (little-endian elements of
-    ``stored``; bfloat16 bits widened to float32 when ``bf16``). The caller has checked that
-    the bytes exist; a short read still raises RuntimeError naming ``where``."""
-    out = np.empty(shape, dtype=np.float32 if bf16 else stored.newbyteorder("="))
+    ``stored``). The caller has checked that the bytes exist; a short read still raises
+    RuntimeError naming ``where``."""
+    out = np.empty(shape, dtype=stored.newbyteorder("="))
     flat = out.reshape(-1)
     item = stored.itemsize
     per_chunk = max(1, CHUNK // item)
@@ -223,11 +222,7 @@ def read_array(read: Callable[[int], bytes], shape: tuple, stored: np.dtype, whe
         raw = read(count * item)
         if len(raw) != count * item:
             raise RuntimeError(f"{where} is truncated: it ends {(flat.size - start) * item - len(raw)} bytes early")
-        chunk = np.frombuffer(raw, dtype=stored)
-        if bf16:  # bfloat16 is the upper half of a float32, so widening is exact
-            flat.view(np.uint32)[start:start + count] = chunk.astype(np.uint32) << 16
-        else:
-            flat[start:start + count] = chunk
+        flat[start:start + count] = np.frombuffer(raw, dtype=stored)
     return out
 
 
@@ -333,7 +328,7 @@ class ZipArchive:
         self.size(entry)
         return self._reading(entry, lambda src: src.read())
 
-    def read_array(self, entry: str, shape: tuple, stored: np.dtype, bf16: bool = False) -> np.ndarray:
+    def read_array(self, entry: str, shape: tuple, stored: np.dtype) -> np.ndarray:
         """The entry's bytes as an array (see :func:`read_array`); its size must be exactly
         ``shape``'s, which is checked before allocating."""
         count = 1
@@ -344,7 +339,7 @@ class ZipArchive:
             raise self.error(f"is truncated or corrupted: {entry} holds {size} bytes, expected {nbytes}")
 
         def fill(src):
-            out = read_array(src.read, shape, stored, f"{self.who}: {self.name} entry {entry}", bf16)
+            out = read_array(src.read, shape, stored, f"{self.who}: {self.name} entry {entry}")
             src.read(1)  # reaching the end makes zipfile verify the entry's checksum
             return out
 

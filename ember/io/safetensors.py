@@ -24,6 +24,7 @@ from typing import Mapping
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend import dtypes
 from ..backend.device import CPU, move, to_device
 from ._files import MAX_DIMS, BoundedFile, atomic_write, read_array
 
@@ -31,7 +32,7 @@ __all__ = ["save_safetensors", "load_safetensors", "save_file", "load_file"]
 
 ALIASES_KEY = "__ember_aliases__"
 _HEADER_LIMIT = 100_000_000  # the safetensors package's own cap on the JSON header
-_DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"),
+_DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": dtypes.bfloat16.np,
            "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"), "I8": np.dtype("i1"),
            "U8": np.dtype("u1"), "BOOL": np.dtype("?")}
 
@@ -171,7 +172,7 @@ def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> dict[str, 
     """Read a safetensors file into ``{name: tensor}`` on ``device``.
 
     Names recorded as aliases by :func:`save_safetensors` map to the same tensor object as
-    the name they alias. BF16 tensors load as float32 (exactly).
+    the name they alias. BF16 tensors load as ember.bfloat16, bit for bit.
 
     Raises:
         RuntimeError: the file is truncated or malformed; the message names it and the problem.
@@ -184,8 +185,7 @@ def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> dict[str, 
         out = {}
         for name, (dtype, shape, begin) in header.tensors.items():
             fh.seek(header.data_start + begin)
-            arr = read_array(fh.read, shape, _DTYPES[dtype], f"ember.io.load_safetensors: {where} tensor {name!r}",
-                             bf16=dtype == "BF16")
+            arr = read_array(fh.read, shape, _DTYPES[dtype], f"ember.io.load_safetensors: {where} tensor {name!r}")
             out[name] = Tensor._make(move(arr, dev))
     if ALIASES_KEY in header.metadata:
         aliases = header.json(header.metadata[ALIASES_KEY].encode("utf-8"), f"{ALIASES_KEY!r} metadata")

@@ -17,7 +17,7 @@ Two layouts are read:
   protocol version and system info, the pickled object, the pickled list of storage keys,
   then for each key an int64 element count followed by the storage's bytes.
 
-bfloat16 storages load as float32 (exactly: bfloat16 is the upper half of a float32).
+bfloat16 storages load as ember.bfloat16 tensors, bit for bit, and bfloat16 tensors save as them.
 Writing (:func:`save_torch`, behind ``ember.save``) produces the zip layout, storages
 64-byte aligned for ``mmap``; ``torch.load(weights_only=True)`` accepts it when it holds
 tensors, containers, numbers and strings.
@@ -48,15 +48,14 @@ __all__ = ["load_torch", "save_torch", "UnsafeCheckpointError"]
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_HEAD = b"\x80\x02\x8a"  # a legacy checkpoint: protocol 2, then the magic number as a LONG1
-_BFLOAT16 = "BFloat16Storage"
-# Storage class name -> element dtype as stored (little-endian).
+# Storage class name -> element dtype as stored (little-endian; bfloat16 has no byte-order flag).
 _STORAGES = {
     "FloatStorage": np.dtype("<f4"), "DoubleStorage": np.dtype("<f8"), "HalfStorage": np.dtype("<f2"),
     "LongStorage": np.dtype("<i8"), "IntStorage": np.dtype("<i4"), "ShortStorage": np.dtype("<i2"),
     "CharStorage": np.dtype("i1"), "ByteStorage": np.dtype("u1"), "BoolStorage": np.dtype("?"),
-    _BFLOAT16: np.dtype("<u2"),
+    "BFloat16Storage": dtypes.bfloat16.np,
 }
-_STORAGE_OF = {np.dtype(v).newbyteorder("="): k for k, v in _STORAGES.items() if k != _BFLOAT16}
+_STORAGE_OF = {np.dtype(v).newbyteorder("="): k for k, v in _STORAGES.items()}
 _INDEX_LIMIT = 2 ** 63  # sizes, strides and offsets are int64 in PyTorch
 
 # PyTorch's name for the one restricted-unpickler error (a pickle.UnpicklingError and a RuntimeError).
@@ -296,12 +295,11 @@ def load_zip(archive: ZipArchive, name: str, map_location, weights_only: bool = 
     def read_storage(kind: _StorageType, key: str, numel: int) -> np.ndarray:
         entry = f"{prefix}data/{key}"
         _checked_storage(kind, numel, archive.size(entry), f"entry {entry}", name)
-        bf16 = kind.name == _BFLOAT16
-        if mapped is not None and not bf16:  # bfloat16 widens to float32, which needs a copy
+        if mapped is not None:
             view = archive.map_array(mapped, entry, numel, kind.dtype)
             if view is not None:
                 return view
-        return archive.read_array(entry, (numel,), kind.dtype, bf16=bf16)
+        return archive.read_array(entry, (numel,), kind.dtype)
 
     return _Reader(name, read_storage, map_location, weights_only).load(io.BytesIO(archive.read(pkl[0])))
 
@@ -349,8 +347,7 @@ def load_legacy(fh: BinaryIO, name: str, map_location, weights_only: bool = True
         if count.size != 1 or int(count[0]) != numel:
             raise RuntimeError(f"ember.load: {name} is truncated or corrupted at storage {key!r}")
         _checked_storage(kind, numel, min(bounded.left(), numel * kind.dtype.itemsize), f"storage {key!r}", name)
-        storages[key] = read_array(bounded.read, (numel,), kind.dtype, f"ember.load: {name} storage {key!r}",
-                                   bf16=kind.name == _BFLOAT16)
+        storages[key] = read_array(bounded.read, (numel,), kind.dtype, f"ember.load: {name} storage {key!r}")
     missing = set(found) - set(storages)
     if missing:
         raise RuntimeError(f"ember.load: {name} is truncated or corrupted: storages {sorted(missing)} are missing")

@@ -63,7 +63,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         data = data._data
     if hasattr(data, "dtype") and hasattr(data, "shape"):  # NumPy/CuPy arrays and scalars
         d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(data.dtype)
-        arr = data.astype(d.np, copy=True)
+        arr = dtypes.cast_array(data, d.np)
     else:
         arr = array_from_data(data, dtype)
     return _finish(arr, device, requires_grad)
@@ -75,7 +75,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray) and resolve(device) == CPU:
         d = dtypes.to_dtype(dtype) if dtype is not None else dtypes.from_numpy_dtype(data.dtype)
-        return Tensor._make(data.astype(d.np, copy=False))
+        return Tensor._make(data if data.dtype == d.np else dtypes.cast_array(data, d.np))
     return tensor(data, dtype=dtype, device=device)
 
 
@@ -199,7 +199,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
                       f"which does not match the computed number of elements {n}. Note that this may occur "
                       f"as a result of rounding error. The out tensor will be resized to a tensor of shape "
                       f"({n},).", UserWarning, stacklevel=2)
-    arr = (vals[0] + vals[2] * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64)).astype(d.np)
+    arr = dtypes.cast_array(vals[0] + vals[2] * np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64), d.np)
     return _finish(arr, device, requires_grad, out, "arange")
 
 
@@ -207,7 +207,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
              requires_grad: bool = False) -> Tensor:
     _options("linspace", layout, pin_memory)
     d = _dtype(_out_dtype(out, dtype, "linspace"))
-    arr = np.linspace(float(start), float(end), int(steps)).astype(d.np)
+    arr = dtypes.cast_array(np.linspace(float(start), float(end), int(steps)), d.np)
     return _finish(arr, device, requires_grad, out, "linspace")
 
 
@@ -215,7 +215,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     _options("logspace", layout, pin_memory)
     d = _dtype(_out_dtype(out, dtype, "logspace"))
-    arr = np.logspace(float(start), float(end), int(steps), base=base).astype(d.np)
+    arr = dtypes.cast_array(np.logspace(float(start), float(end), int(steps), base=base), d.np)
     return _finish(arr, device, requires_grad, out, "logspace")
 
 

@@ -76,7 +76,8 @@ def _array(data, d: dtypes.dtype) -> np.ndarray:
     integer dtype must fit it (an unsigned one also takes negatives down to -max, which wrap)."""
     if d._kind != 1:
         with np.errstate(over="ignore"):
-            return np.array(data, dtype=d.np)
+            # bfloat16 through float32, as PyTorch builds it (Python floats round twice)
+            return np.array(data, dtype=np.float32 if d is dtypes.bfloat16 else d.np).astype(d.np, copy=False)
     raw = np.array(data)
     if raw.dtype.kind not in "bif":
         raise TypeError(f"tensor(): can't convert elements of type {raw.dtype} to {d}")

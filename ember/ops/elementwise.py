@@ -130,7 +130,7 @@ class Cast(Function):
         ctx.src = a.dtype
         # complex to real keeps the real part, as PyTorch (NumPy would also warn)
         data = a._data.real if a.dtype.is_complex and not dtype.is_complex else a._data
-        return data.astype(dtype.np)
+        return dtypes.cast_array(data, dtype.np)
 
     @staticmethod
     def backward(ctx, grad):
