@@ -264,8 +264,8 @@ def test_safetensors_too_short_and_bf16(tmp_path):
     t = torch.randn(3, 5).bfloat16()
     st_torch.save_file({"t": t}, str(tmp_path / "bf.safetensors"))
     out = eio.load_safetensors(tmp_path / "bf.safetensors")["t"]
-    assert out.dtype == ember.float32
-    np.testing.assert_array_equal(out.numpy(), t.float().numpy())
+    assert out.dtype == ember.bfloat16
+    np.testing.assert_array_equal(out.float().numpy(), t.float().numpy())
 
 
 # ---- gzip in data set files ---------------------------------------------------------------

@@ -22,9 +22,9 @@ def _assert_same(e, t):
     if isinstance(t, torch.Tensor):
         assert isinstance(e, ember.Tensor)
         assert e.shape == tuple(t.shape)
-        expected = t.float() if t.dtype == torch.bfloat16 else t
-        np.testing.assert_array_equal(e.numpy(), expected.numpy())
-        assert str(e.dtype).split(".")[1] == str(expected.dtype).split(".")[1]
+        bf16 = t.dtype == torch.bfloat16  # compared by its exact float32 values (torch has no NumPy bfloat16)
+        np.testing.assert_array_equal(e.float().numpy() if bf16 else e.numpy(), t.float().numpy() if bf16 else t.numpy())
+        assert str(e.dtype).split(".")[1] == str(t.dtype).split(".")[1]
     elif isinstance(t, dict):
         assert type(e) is type(t) and list(e) == list(t)
         for k in t:
