@@ -161,5 +161,5 @@ def get_device_capability(device=None) -> tuple:
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """False: ember has no bfloat16 dtype."""
+    """False: ember's CUDA backend has no bfloat16 (CPU tensors have it)."""
     return False
