@@ -13,6 +13,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import ember  # noqa: E402
 
+# EMBER_TEST_DEVICE=cuda reruns the parity suites with ember on the GPU (see tests/cuda)
+DEVICE = os.environ.get("EMBER_TEST_DEVICE", "cpu")
+
 SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 
 
@@ -20,5 +23,8 @@ SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "dat
 def _seed():
     ember.manual_seed(0)
     np.random.seed(0)
+    if DEVICE != "cpu":  # tensors a test builds itself land on the GPU too
+        ember.set_default_device(DEVICE)
     yield
     ember.set_default_dtype(ember.float32)
+    ember.set_default_device(None)

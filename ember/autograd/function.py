@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend.compat import as_array
 from ..backend.dtypes import is_floating_array
 from .grad_mode import state
 from .node_names import node_name
 
 _FREED = None  # marks saved tensors released after backward
+
+
+def _check_devices(cls, args: tuple) -> None:
+    """PyTorch's error when an op's tensors live on different devices. Checked only once a
+    forward has failed, so the common case pays nothing."""
+    devices = list(dict.fromkeys(a.device for a in args if isinstance(a, Tensor)))
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{devices[0]} and {devices[1]}! ({cls.__name__}) Move them to one device with .to(device).")
 
 
 class Function:
@@ -62,7 +73,11 @@ class Function:
                         return ctx._record(args)
         # Nothing to differentiate: run forward and wrap, the path every no_grad op takes.
         ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
-        out = cls.forward(ctx, *args)
+        try:
+            out = cls.forward(ctx, *args)
+        except TypeError:  # CuPy refuses NumPy operands: name the devices instead
+            _check_devices(cls, args)
+            raise
         if type(out) is tuple:
             return tuple(_make(o._data if isinstance(o, Tensor) else o) for o in out)
         return _make(out._data if isinstance(out, Tensor) else out)
@@ -90,6 +105,9 @@ class Function:
         state.enabled = False
         try:
             out = type(self).forward(self, *args)
+        except TypeError:
+            _check_devices(type(self), args)
+            raise
         finally:
             state.enabled = True
 
@@ -203,7 +221,7 @@ class Function:
             elif isinstance(x, Tensor):
                 saved.append((x, x._vc, x._vc[0]))
             else:
-                saved.append((Tensor._make(np.asarray(x) if isinstance(x, np.generic) else x), None, 0))
+                saved.append((Tensor._make(as_array(x)), None, 0))
         self._saved = tuple(saved) if SAVED_HOOKS is None else SAVED_HOOKS.pack(self, saved, results)
 
     def _keep_value_of(self, t) -> None:

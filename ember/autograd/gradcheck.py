@@ -5,6 +5,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..backend.device import CPU, move
+
 
 class GradcheckError(RuntimeError):
     """Raised by gradcheck when analytical and numerical Jacobians differ."""
@@ -19,11 +21,16 @@ def _outputs(func, inputs) -> list:
     return [o for o in _tuple(func(*inputs)) if isinstance(o, Tensor) and o.is_floating_point()]
 
 
+def _host64(t) -> np.ndarray:
+    """A tensor's values as a flat float64 NumPy array, wherever the tensor lives."""
+    return np.asarray(move(t._data, CPU), np.float64).ravel()
+
+
 def _numerical(func, inputs, wrt, eps) -> list:
     """J[i][k, j]: d output k (flattened, all outputs) / d element j of input i."""
     def flat_outputs():
         outs = _outputs(func, inputs)
-        return np.concatenate([np.asarray(o._data, np.float64).ravel() for o in outs]) if outs else np.zeros(0)
+        return np.concatenate([_host64(o) for o in outs]) if outs else np.zeros(0)
 
     jac = []
     for t in wrt:
@@ -56,7 +63,7 @@ def _analytical(func, inputs, wrt) -> list:
             gs = grad(o, wrt, go, retain_graph=True, allow_unused=True) if o.requires_grad else [None] * len(wrt)
             for i, g in enumerate(gs):
                 if g is not None:
-                    jac[i][row + k] = np.asarray(g._data, np.float64).ravel()
+                    jac[i][row + k] = _host64(g)
         row += n
     return jac
 

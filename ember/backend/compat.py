@@ -29,24 +29,35 @@ def writeable(array) -> bool:
     return not overlaps(array)
 
 
+# dtypes cupyx.scatter_add accumulates atomically on the GPU
+_GPU_ADD_DTYPES = frozenset("int32 int64 uint32 uint64 float16 float32 float64".split())
+
+
 def add_at(out, index, values) -> None:
     """``out[index] += values`` with repeated indices accumulating (NumPy's ``np.add.at``)."""
     if type(out) is np.ndarray:
         np.add.at(out, index, values)
-    else:
+    elif out.dtype.name in _GPU_ADD_DTYPES:
         import cupyx
         cupyx.scatter_add(out, index, values)
+    else:
+        _at_on_host(np.add, out, index, values)
 
 
 def multiply_at(out, index, values) -> None:
-    """``out[index] *= values`` with repeated indices multiplying (``np.multiply.at``). CuPy
-    has no atomic multiply, so a CuPy array is updated on the host and copied back."""
+    """``out[index] *= values`` with repeated indices multiplying (``np.multiply.at``)."""
     if type(out) is np.ndarray:
         np.multiply.at(out, index, values)
-        return
+    else:
+        _at_on_host(np.multiply, out, index, values)
+
+
+def _at_on_host(ufunc, out, index, values) -> None:
+    """``ufunc.at`` for a GPU array where the GPU has no atomic form of it: computed on a
+    host copy, then written back (correct, not fast; only rare ops and dtypes come here)."""
     host = out.get()
-    np.multiply.at(host, _host(index), _host(values))
-    out[...] = host
+    ufunc.at(host, _host(index), _host(values))
+    out.set(host)
 
 
 def _host(x):
@@ -72,3 +83,17 @@ def open_grid(shape, xp) -> list:
     (``np.indices(shape, sparse=True)``, which CuPy lacks)."""
     nd = len(shape)
     return [xp.arange(n).reshape((1,) * i + (n,) + (1,) * (nd - i - 1)) for i, n in enumerate(shape)]
+
+
+def as_array(x):
+    """A NumPy scalar (what NumPy's reductions of a whole array return) as a 0-d array;
+    arrays of either library pass through. ``np.asarray`` would copy a CuPy array to the host."""
+    return np.asarray(x) if isinstance(x, np.generic) else x
+
+
+def contiguous(array):
+    """``array`` in C order (a copy only when it is not already), on its own device."""
+    if type(array) is np.ndarray:
+        return np.ascontiguousarray(array)
+    import cupy
+    return cupy.ascontiguousarray(array)

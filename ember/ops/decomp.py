@@ -7,6 +7,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend.compat import contiguous
 from .join import cat
 from .linalg_checks import raise_not_pd
 from .solve import Inverse, Solve
@@ -28,7 +29,7 @@ class Cholesky(Function):
         x = a._data
         out = cholesky_array(x.swapaxes(-1, -2) if upper else x)
         if upper:
-            out = np.ascontiguousarray(out.swapaxes(-1, -2))
+            out = contiguous(out.swapaxes(-1, -2))
         ctx.save_for_backward(out)
         return out
 

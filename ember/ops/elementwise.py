@@ -15,6 +15,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.compat import as_array
 from ..backend.device import xp_of
 from ._out import with_out
 from .creation import ones_like, zeros_like
@@ -524,7 +525,7 @@ def _logical(ufunc, name: str):
             raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
                             f"{type(other).__name__}")
         check_broadcast(input._data.shape, other._data.shape, name)
-        return Tensor._make(np.asarray(ufunc(input._data != 0, other._data != 0)))
+        return Tensor._make(as_array(ufunc(input._data != 0, other._data != 0)))
     op.__name__ = name
     return with_out()(op)
 

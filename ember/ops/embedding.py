@@ -11,11 +11,11 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
+from ..backend.compat import add_at
 from ..backend.device import xp_of
 from .creation import zeros
 from .indexing import where
 from .join import cat
-from ..backend.compat import add_at
 
 __all__: list = []  # nn.functional re-exports embedding and embedding_bag
 

@@ -15,6 +15,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.compat import contiguous
 from .complex import conj, real
 
 _NORMS = ("backward", "ortho", "forward")
@@ -43,7 +44,7 @@ class _Resize(Function):
                 pad = [(0, 0)] * out.ndim
                 pad[d] = (0, n - out.shape[d])
                 out = np.pad(out, pad)
-        return np.ascontiguousarray(out)
+        return contiguous(out)
 
     @staticmethod
     def backward(ctx, grad):

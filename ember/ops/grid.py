@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.compat import contiguous
 from .elementwise import fmod
 from .indexing import where
 
@@ -151,7 +152,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         for pos, size in zip(positions, sizes):
             inside &= (pos >= 0) & (pos < size)
         linear = sum(np.where(inside, pos, 0) * stride for pos, stride in zip(positions, strides))
-        index = Tensor._make(np.ascontiguousarray(linear[:, None, :].astype(np.int64)))
+        index = Tensor._make(contiguous(linear[:, None, :].astype(np.int64)))
         index = index.to(input.device).expand(n, c, linear.shape[1])
         scale = points.new_tensor(inside.astype(points._data.dtype))
         if weight is not None:

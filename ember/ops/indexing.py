@@ -12,11 +12,11 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes
+from ..backend.compat import add_at
 from .elementwise import cast, promote, scalar_tensor
 from .indices import _dims, _is_array, _numpy_index, _unread_values_unchecked, to_index
 from .shape import _as_view, expand
 from .views import check_inplace, records_inplace
-from ..backend.compat import add_at
 
 __all__ = ["where", "index_select", "index_add", "index_fill", "index_put", "masked_fill",
            "masked_select", "masked_scatter", "nonzero", "argwhere", "take", "tril", "triu"]

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
-from ..backend.device import xp_of
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
+from ..backend.device import xp_of
 from .activation import log_softmax, logsigmoid, softmax
 from .creation import full_like
 from .indexing import where
@@ -259,7 +259,7 @@ class CrossEntropy(Function):
         out = loss.sum(dtype=x.dtype)
         if reduction == "mean":
             out = out / count if count else np.nan
-        return np.asarray(out, dtype=x.dtype)
+        return xp_of(x).asarray(out, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, special
+from ..backend.compat import as_array
 from .complex import complex_abs
 from .elementwise import cast, pow, promote
 from .indexing import where
@@ -39,7 +40,7 @@ def _float(input: Tensor) -> Tensor:
 
 def _const(arr) -> Tensor:
     """A constant tensor from an array NumPy may have returned as a scalar (0-d inputs)."""
-    return Tensor._make(np.asarray(arr) if isinstance(arr, np.generic) else arr)
+    return Tensor._make(as_array(arr))
 
 
 class _Masked(Function):
@@ -132,8 +133,7 @@ class _Unary(Function):
         x = a._data
         with np.errstate(all="ignore"):  # inf/nan results, as in PyTorch, without NumPy warnings
             out = ctx.fn(dtypes.float32_of(x))  # half types: in float32, rounded once (PyTorch's kernels)
-        if isinstance(out, np.generic):  # 0-d: an array, so a saved output is recognised as one
-            out = np.asarray(out)
+        out = as_array(out)  # 0-d: an array, so a saved output is recognised as one
         if out.dtype != x.dtype:
             out = out.astype(x.dtype)
         if ctx.saves is not None:

@@ -19,12 +19,12 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Size, Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
-from ..backend.device import xp_of
 from ..autograd.grad_mode import no_grad, state
+from ..backend.compat import max_initial
+from ..backend.device import xp_of
 from .loss import scalar_name
 from .padding import constant_pad_nd
 from .reduce import acc_dtype, pow2_scale, slice_scale
-from ..backend.compat import max_initial
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
 

@@ -18,6 +18,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.compat import max_initial
 from ..backend.device import xp_of
 from ._out import with_out
 from .binary import maximum, minimum
@@ -25,7 +26,6 @@ from .creation import ones_like
 from .elementwise import cast
 from .indexing import where
 from .join import cat
-from ..backend.compat import max_initial
 
 __all__ = ["sum", "mean", "sum_to_size", "nansum", "nanmean", "prod", "amax", "amin", "max", "min",
            "argmax", "argmin", "all", "any", "count_nonzero", "median", "nanmedian"]

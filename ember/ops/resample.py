@@ -20,10 +20,10 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend.compat import max_initial
 from ..backend.device import xp_of
 from ..backend.dtypes import is_half
 from .loss import scalar_name
-from ..backend.compat import max_initial
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
            "pixel_unshuffle", "channel_shuffle"]

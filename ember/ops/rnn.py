@@ -26,6 +26,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
+from ..backend.compat import contiguous
 from ..backend.device import xp_of
 from .creation import zeros
 from .join import cat, stack
@@ -358,7 +359,7 @@ class RecurrentLayer(Function):
         elif not reverse:
             out = out.copy()  # never hand out the storage backward reads
         if reverse:
-            out = np.ascontiguousarray(out[::-1])
+            out = contiguous(out[::-1])
         if mode == "LSTM":
             return out, hs[-1].copy(), saved[2][-1].copy()
         return out, hs[-1].copy()
@@ -394,7 +395,7 @@ class RecurrentLayer(Function):
         g = [None] * 8
         if need[0]:
             gx = (_flat(d_x) @ w_ih._data).reshape(xs.shape)
-            g[0] = np.ascontiguousarray(gx[::-1]) if reverse else gx
+            g[0] = contiguous(gx[::-1]) if reverse else gx
         g[1] = dh if need[1] else None
         g[2] = dc if mode == "LSTM" and need[2] else None
         if need[3]:

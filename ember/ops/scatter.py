@@ -11,10 +11,10 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
+from ..backend.compat import multiply_at, open_grid
 from ..backend.device import xp_of
 from .elementwise import scalar_tensor
 from .indexing import _accumulate, _check_bounds, _value
-from ..backend.compat import multiply_at, open_grid
 
 __all__ = ["gather", "scatter", "scatter_add", "take_along_dim"]
 

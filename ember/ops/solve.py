@@ -7,15 +7,16 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend.compat import as_array, max_initial
+from ..backend.device import xp_of
 from .cumulative import cumprod
 from .join import cat
 from .linalg_checks import raise_singular
-from ..backend.compat import max_initial
 
 
 def _array(x):
     """NumPy's linalg returns scalars for a single matrix's det; the graph wants arrays."""
-    return np.asarray(x) if isinstance(x, np.generic) else x
+    return as_array(x)
 
 
 def inv_array(a, op: str = "linalg.inv"):
@@ -143,4 +144,4 @@ def _batch_tol(t, x):
     """A tolerance given as a number or a tensor broadcast against the batch, as (*, 1)."""
     if isinstance(t, Tensor):
         return t._data[..., None]
-    return np.asarray(t, dtype=x.dtype)
+    return xp_of(x).asarray(t, dtype=x.dtype)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import return_types
 from .._tensor import Tensor
+from ..backend.compat import as_array
 from ..backend.device import xp_of
 from .scatter import gather
 
@@ -179,7 +180,7 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
         out = np.stack([np.searchsorted(r, v, side=side) for r, v in zip(rows, vals)]) \
             if rows.shape[0] else np.zeros(vals.shape, np.int64)
         out = out.reshape(values.shape)
-    return Tensor._make(np.asarray(out).astype(np.int32 if out_int32 else np.int64, copy=False))
+    return Tensor._make(as_array(out).astype(np.int32 if out_int32 else np.int64, copy=False))
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:

@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..backend.compat import add_at, overlaps
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
+from ..backend.compat import add_at, contiguous, overlaps
 from ..backend.device import data_ptr, xp_of
 
 
@@ -86,7 +86,7 @@ class StridedView(Function):
     def forward(ctx, base, layout):
         ctx.shape, ctx.layout = base._data.shape, layout
         data = base._data
-        return layout.read(data if layout.index is not None else np.ascontiguousarray(data))
+        return layout.read(data if layout.index is not None else contiguous(data))
 
     @staticmethod
     def backward(ctx, grad):
@@ -213,7 +213,7 @@ def overwrite(t: Tensor, value) -> Tensor:
     keeping the graph right when ``t`` or its base has history."""
     if records_inplace(t):
         data = t._data
-        return t._assign(Tensor._make(np.broadcast_to(np.asarray(value, dtype=data.dtype), data.shape)))
+        return t._assign(Tensor._make(np.broadcast_to(xp_of(data).asarray(value, dtype=data.dtype), data.shape)))
     check_inplace(t)
     t._store(value)
     return t

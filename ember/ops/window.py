@@ -25,10 +25,10 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.compat import add_at, contiguous
 from ..backend.device import xp_of
 from .math import tie
 from .reduce import acc_dtype
-from ..backend.compat import add_at
 
 
 # ---- window geometry ---------------------------------------------------------------------
@@ -180,7 +180,7 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
         if kid is None:
             np.maximum(best, x[ii], out=best)
             continue
-        v = np.ascontiguousarray(x[ii])  # read twice: one strided copy beats two strided passes
+        v = contiguous(x[ii])  # read twice: one strided copy beats two strided passes
         # Taps come in increasing order, so "tap t wins" is kid = max(kid, t * wins): no masked copy.
         k = kid[oi]
         np.maximum(k, (v > best) * kdt.type(t), out=k)

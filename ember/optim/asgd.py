@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
 
 from .._tensor import Tensor
 from .optimizer import (
@@ -66,7 +65,7 @@ class ASGD(Optimizer):
             w -= eta * g
             p._vc[0] += 1
             if mu != 1:
-                ax += (w - ax) * np.asarray(mu, w.dtype)
+                ax += (w - ax) * w.dtype.type(mu)
             else:
                 ax[...] = w
             # Rounded to the default-dtype scalar first, as PyTorch's as_tensor does, even when

@@ -183,7 +183,7 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             n = p.numel()
-            p._data += np.asarray(step_size, p._data.dtype) * update[offset:offset + n].reshape(p.shape)
+            p._data += p._data.dtype.type(step_size) * update[offset:offset + n].reshape(p.shape)
             p._vc[0] += 1
             offset += n
 

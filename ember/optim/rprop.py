@@ -62,7 +62,7 @@ class Rprop(Optimizer):
             step_size *= factor
             np.clip(step_size, step_size_min, step_size_max, out=step_size)
             # PyTorch zeroes the gradient where the factor (cast to the dtype) equals etaminus.
-            g = np.where(factor == np.asarray(etaminus, g.dtype), 0, g).astype(g.dtype)
+            g = np.where(factor == g.dtype.type(etaminus), 0, g).astype(g.dtype)
             p._data -= np.sign(g) * step_size
             p._vc[0] += 1
             prev[...] = g

@@ -82,7 +82,7 @@ def test_sdpa_float_mask_with_fully_masked_row():
     out, _ = check_case([(2, 3, 4), (2, 5, 4), (2, 5, 6), (3, 5)],
                         lambda m, q, k, v, msk: sdpa(m, q, k, v, attn_mask=msk),
                         values=[None, None, None, mask])
-    assert not np.any(out.detach().numpy()[:, 2])
+    assert not np.any(out.detach().cpu().numpy()[:, 2])
 
 
 def test_sdpa_gradcheck():
@@ -122,11 +122,11 @@ def test_sdpa_dropout_is_dropout_of_the_weights():
     ember.manual_seed(7)
     weights = F.dropout(F.softmax(q @ k.mT / 2.0, -1), 0.5)
     assert_close(out, to_torch(weights @ v))
-    assert (weights.numpy() == 0).any()
+    assert (weights.cpu().numpy() == 0).any()
     # unbiased: the mean over many draws approaches the output without dropout
-    outs = np.mean([F.scaled_dot_product_attention(q, k, v, dropout_p=0.3).numpy() for _ in range(400)], 0)
-    np.testing.assert_allclose(outs, F.scaled_dot_product_attention(q, k, v).numpy(), atol=0.15)
-    assert not np.any(F.scaled_dot_product_attention(q, k, v, dropout_p=1.0).numpy())
+    outs = np.mean([F.scaled_dot_product_attention(q, k, v, dropout_p=0.3).cpu().numpy() for _ in range(400)], 0)
+    np.testing.assert_allclose(outs, F.scaled_dot_product_attention(q, k, v).cpu().numpy(), atol=0.15)
+    assert not np.any(F.scaled_dot_product_attention(q, k, v, dropout_p=1.0).cpu().numpy())
 
 
 @pytest.mark.parametrize("args,kwargs,exc,match", [
@@ -270,7 +270,7 @@ def test_multihead_attention_fully_padded_sequence(need_weights):
     check_module_case(nn.MultiheadAttention(8, 2), tnn.MultiheadAttention(8, 2), [(3, 2, 8), (5, 2, 8)], call)
     x = ember.randn(3, 2, 8)
     pad = ember.tensor([[False] * 3, [True] * 3])
-    out = nn.MultiheadAttention(8, 2)(x, x, x, key_padding_mask=pad, need_weights=need_weights)[0].detach().numpy()
+    out = nn.MultiheadAttention(8, 2)(x, x, x, key_padding_mask=pad, need_weights=need_weights)[0].detach().cpu().numpy()
     assert np.isnan(out[:, 1]).all() == need_weights and np.isfinite(out[:, 0]).all()
 
 
@@ -293,8 +293,8 @@ def test_multihead_attention_dropout_on_weights():
     ember.manual_seed(0)
     a = nn.MultiheadAttention(8, 2, dropout=0.5)
     x = ember.randn(4, 3, 8)
-    w_eval = a.eval()(x, x, x, average_attn_weights=False)[1].detach().numpy()
-    w_train = a.train()(x, x, x, average_attn_weights=False)[1].detach().numpy()
+    w_eval = a.eval()(x, x, x, average_attn_weights=False)[1].detach().cpu().numpy()
+    w_train = a.train()(x, x, x, average_attn_weights=False)[1].detach().cpu().numpy()
     dropped = w_train == 0
     assert dropped.any() and not dropped.all()
     np.testing.assert_allclose(w_train[~dropped], 2 * w_eval[~dropped], rtol=1e-5)
@@ -303,12 +303,12 @@ def test_multihead_attention_dropout_on_weights():
 def test_multihead_attention_init_and_repr():
     ember.manual_seed(0)
     a = nn.MultiheadAttention(256, 4, add_bias_kv=True)
-    w = a.in_proj_weight.detach().numpy()
+    w = a.in_proj_weight.detach().cpu().numpy()
     bound = math.sqrt(6 / (256 + 3 * 256))  # xavier_uniform_ of (3E, E)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
-    assert not a.in_proj_bias.detach().numpy().any() and not a.out_proj.bias.detach().numpy().any()
-    assert np.abs(a.out_proj.weight.detach().numpy()).max() <= 1 / math.sqrt(256)
-    bk = a.bias_k.detach().numpy()
+    assert not a.in_proj_bias.detach().cpu().numpy().any() and not a.out_proj.bias.detach().cpu().numpy().any()
+    assert np.abs(a.out_proj.weight.detach().cpu().numpy()).max() <= 1 / math.sqrt(256)
+    bk = a.bias_k.detach().cpu().numpy()
     assert bk.shape == (1, 1, 256) and abs(bk.std() - 1 / math.sqrt(256)) < 0.2 / math.sqrt(256)
     for kwargs in ({}, {"kdim": 3, "vdim": 5, "bias": False}):
         e, t = nn.MultiheadAttention(8, 2, **kwargs), tnn.MultiheadAttention(8, 2, **kwargs)

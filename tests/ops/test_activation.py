@@ -114,7 +114,7 @@ BIG = np.array([[-1000.0, 0.0, 1000.0], [1000.0, 1000.0, -1000.0], [-1000.0, -10
                                   "silu", "gelu", "elu", "selu", "celu", "mish", "tanh", "softsign"])
 def test_large_inputs_are_finite(name, dtype):
     out_e, _ = check_op([(3, 3)], lambda x: call(name, x), values=[BIG], dtype=dtype)
-    assert np.all(np.isfinite(out_e.detach().numpy()))
+    assert np.all(np.isfinite(out_e.detach().cpu().numpy()))
     check_op([(3, 3)], lambda x: call(name, x), values=[BIG * 0.05], dtype=dtype)
 
 
@@ -167,9 +167,9 @@ def test_softmax_implicit_dim_warns(ndim, implicit):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = getattr(F, name)(ins_t[0])
-        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
-        np.testing.assert_allclose(out.detach().numpy(),
-                                   getattr(A, name)(ins_e[0], implicit if ndim else 0).detach().numpy())
+        np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().cpu().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(out.detach().cpu().numpy(),
+                                   getattr(A, name)(ins_e[0], implicit if ndim else 0).detach().cpu().numpy())
 
 
 def test_softmax_rows_with_infinities():
@@ -272,13 +272,13 @@ def test_rrelu_training():
     ember.manual_seed(0)
     x = ember.tensor(np.linspace(-3, 3, 2000), requires_grad=True)
     y = A.rrelu(x, 0.1, 0.3, training=True)
-    neg = x.detach().numpy() < 0
-    slope = y.detach().numpy()[neg] / x.detach().numpy()[neg]
+    neg = x.detach().cpu().numpy() < 0
+    slope = y.detach().cpu().numpy()[neg] / x.detach().cpu().numpy()[neg]
     assert slope.min() >= 0.1 and slope.max() <= 0.3 and slope.std() > 0.03
-    np.testing.assert_array_equal(y.detach().numpy()[~neg], x.detach().numpy()[~neg])
+    np.testing.assert_array_equal(y.detach().cpu().numpy()[~neg], x.detach().cpu().numpy()[~neg])
     y.backward(ember.ones_like(y))
-    np.testing.assert_allclose(x.grad.numpy()[neg], slope, rtol=1e-12)
-    np.testing.assert_array_equal(x.grad.numpy()[~neg], 1.0)
+    np.testing.assert_allclose(x.grad.cpu().numpy()[neg], slope, rtol=1e-12)
+    np.testing.assert_array_equal(x.grad.cpu().numpy()[~neg], 1.0)
     # eval mode: the mean slope, as torch
     check_op([(3, 4)], lambda t: lib(t).rrelu(t, 0.1, 0.3, training=False))
 
@@ -315,7 +315,7 @@ def test_underscore_functions(name):
     out_e = getattr(A, name + "_")(ins_e[0], *args, **kwargs)
     getattr(F, name + "_")(ins_t[0], *args, **kwargs)
     assert out_e is ins_e[0]
-    np.testing.assert_allclose(ins_e[0].numpy(), ins_t[0].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ins_e[0].cpu().numpy(), ins_t[0].cpu().numpy(), rtol=1e-12)
     if hasattr(torch, name + "_"):
         assert getattr(ember, name + "_") is getattr(A, name + "_")
 

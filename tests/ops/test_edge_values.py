@@ -88,14 +88,14 @@ def test_statistics_of_large_finite_values_stay_finite(name, dtype):
     xt64 = xt.detach().double().requires_grad_(True)
     out_e, out_t = fn(ember, xe), fn(torch, xt64)
     cot = np.random.default_rng(1).standard_normal(tuple(out_t.shape))
-    out_e.backward(ember.tensor(cot.astype(xe.detach().numpy().dtype)))
+    out_e.backward(ember.tensor(cot.astype(xe.detach().cpu().numpy().dtype)))
     out_t.backward(torch.tensor(cot))
     rel = 2e-2 if dtype == "float16" else 1e-5
     assert torch.isfinite(out_t).all() and out_e.dtype.name == dtype
-    assert np.isfinite(out_e.detach().numpy()).all()
-    np.testing.assert_allclose(out_e.detach().numpy().astype(np.float64), out_t.detach().numpy(), rtol=rel)
-    np.testing.assert_allclose(xe.grad.numpy().astype(np.float64), xt64.grad.numpy(), rtol=rel * 10,
-                               atol=rel * float(np.abs(xt64.grad.numpy()).max()))
+    assert np.isfinite(out_e.detach().cpu().numpy()).all()
+    np.testing.assert_allclose(out_e.detach().cpu().numpy().astype(np.float64), out_t.detach().cpu().numpy(), rtol=rel)
+    np.testing.assert_allclose(xe.grad.cpu().numpy().astype(np.float64), xt64.grad.cpu().numpy(), rtol=rel * 10,
+                               atol=rel * float(np.abs(xt64.grad.cpu().numpy()).max()))
 
 
 @pytest.mark.parametrize("dtype,value", [("float32", 1.0e38), ("float64", 1.0e307)])
@@ -111,7 +111,7 @@ def test_std_and_norm_near_the_largest_finite_value(dtype, value):
         assert out.dtype.name == dtype and np.isfinite(out.item())
         assert out.item() == pytest.approx(ref, rel=1e-5)
     g = ember.autograd.grad(xe.norm(), xe)[0]
-    np.testing.assert_allclose(g.numpy(), x / norm, rtol=1e-5)
+    np.testing.assert_allclose(g.cpu().numpy(), x / norm, rtol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -156,7 +156,7 @@ def test_gelu_of_huge_finite_inputs_is_finite(approximate, dtype):
     values = [[big, -big, big / 2, 0.5 * big, 1.0, -1.0]]
     out_e, out_t = check_case([(6,)], lambda m, x: m.nn.functional.gelu(x, approximate=approximate),
                               dtype=dtype, values=values, grad=False)
-    assert np.isfinite(out_e.numpy()).all() and torch.isfinite(out_t).all()
+    assert np.isfinite(out_e.cpu().numpy()).all() and torch.isfinite(out_t).all()
     if dtype == "float16":  # float16 is computed in float32, so its gradient is finite too
         check_case([(6,)], lambda m, x: m.nn.functional.gelu(x, approximate=approximate),
                    dtype=dtype, values=values)
@@ -208,7 +208,7 @@ def _scaled_reference(fn, x: np.ndarray) -> np.ndarray:
     """``fn`` of PyTorch in float64 on x / 2^k (exact; 2^k near the largest |x|), times 2^k, rounded
     to x's dtype: the exact result, inf where it exceeds the dtype's range."""
     k = int(np.frexp(np.nanmax(np.abs(x.astype(np.float64))))[1])
-    out = fn(torch, torch.tensor(np.ldexp(x.astype(np.float64), -k))).numpy()
+    out = fn(torch, torch.tensor(np.ldexp(x.astype(np.float64), -k))).cpu().numpy()
     with np.errstate(over="ignore"):
         return np.ldexp(out, k).astype(x.dtype)
 
@@ -223,7 +223,7 @@ def test_sums_and_means_near_the_largest_value(name, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out_t = fn(torch, xt)
-    got, ref, theirs = out_e.detach().numpy(), _scaled_reference(fn, x), out_t.detach().numpy()
+    got, ref, theirs = out_e.detach().cpu().numpy(), _scaled_reference(fn, x), out_t.detach().cpu().numpy()
     assert got.dtype == ref.dtype and got.shape == ref.shape
     if "mean" in name:  # a mean of finite values always fits
         assert np.isfinite(got).all()
@@ -236,7 +236,7 @@ def test_sums_and_means_near_the_largest_value(name, dtype):
     cot = np.random.default_rng(3).standard_normal(got.shape).astype(dtype)
     out_e.backward(ember.tensor(cot))
     out_t.backward(torch.tensor(cot))
-    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=1e-6)
+    np.testing.assert_allclose(xe.grad.cpu().numpy(), xt.grad.cpu().numpy(), rtol=rtol, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", list(SUMS))
@@ -256,7 +256,7 @@ def test_half_nanmean_of_many_values_is_finite():
     assert out.dtype == ember.float16 and out.item() == 1.0
     out.backward()
     xt.nanmean().backward()  # its gradient is right: 1 / count, 0 at NaNs
-    np.testing.assert_allclose(xe.grad.numpy().astype(np.float64), xt.grad.numpy().astype(np.float64), rtol=1e-2)
+    np.testing.assert_allclose(xe.grad.cpu().numpy().astype(np.float64), xt.grad.cpu().numpy().astype(np.float64), rtol=1e-2)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -264,9 +264,9 @@ def test_variance_of_a_constant_near_the_largest_value_is_zero(dtype):
     # a mean rounded by one ulp would give a variance of ulp^2, past the dtype's range there
     x = np.full((2, 6), 0.9 * MAXES[dtype], dtype)
     for fn in (lambda m, t: t.var(1), lambda m, t: t.std(1), lambda m, t: t.var(), lambda m, t: t.std()):
-        got = fn(ember, ember.tensor(x)).numpy()
+        got = fn(ember, ember.tensor(x)).cpu().numpy()
         assert got.dtype == x.dtype and not got.any()
-    np.testing.assert_array_equal(ember.tensor(x).var(1).numpy(), torch.tensor(x).var(1).numpy())
+    np.testing.assert_array_equal(ember.tensor(x).var(1).cpu().numpy(), torch.tensor(x).var(1).cpu().numpy())
 
 
 # ---- scans, softmax and products at large values: as PyTorch --------------------------------------
@@ -295,4 +295,4 @@ def test_scans_and_softmax_near_the_largest_value_match_pytorch(name, dtype):
     if name == "cumsum" and dtype != "float64":
         # the cancelling row's last running sums fit again: float16 and float32 scans accumulate
         # in a wider dtype, as PyTorch's (float64 ones stay inf once past the maximum, in both)
-        assert np.isfinite(out_e.detach().numpy()[2, -2:]).all()
+        assert np.isfinite(out_e.detach().cpu().numpy()[2, -2:]).all()

@@ -88,7 +88,7 @@ def test_non_finite_values_match_torch():
 def test_sigmoid_is_stable():
     vals = [np.array([-1000.0, -100.0, 0.0, 100.0, 1000.0])]
     out_e, _ = check_op([(5,)], fn_of("sigmoid"), values=vals, dtype="float64")
-    assert np.all(np.isfinite(out_e.detach().numpy()))
+    assert np.all(np.isfinite(out_e.detach().cpu().numpy()))
 
 
 def test_erfc_keeps_precision_in_the_tail():
@@ -226,7 +226,7 @@ def test_binary_mixed_dtypes(name):
     out_t = fn_of(name)(ins_t[0], ints_t[0])
     out_e = fn_of(name)(ins_e[0], ints_e[0])
     assert out_e.dtype.name == str(out_t.dtype).replace("torch.", "")
-    np.testing.assert_allclose(out_e.detach().numpy(), out_t.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(out_e.detach().cpu().numpy(), out_t.detach().cpu().numpy(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["maximum", "minimum", "fmax", "fmin"])
@@ -271,7 +271,7 @@ def test_lerp_ends_are_exact_and_gradcheck():
     vals = [np.array([0.1, 1e8, -3.0]), np.array([0.7, 1.0, 5.0])]
     for w in (0.0, 1.0):
         out_e, out_t = check_op([(3,), (3,)], lambda a, b: a.lerp(b, w), values=vals, dtype="float64")
-        assert np.array_equal(out_e.detach().numpy(), out_t.detach().numpy())
+        assert np.array_equal(out_e.detach().cpu().numpy(), out_t.detach().cpu().numpy())
     check_gradcheck([(2, 3), (3,), (2, 1)], lambda a, b, w: a.lerp(b, w))
 
 
@@ -327,7 +327,7 @@ def test_inplace_matches_out_of_place(name):
     r_e = getattr(x_e, name + "_")(*args_e)
     getattr(x_t, name + "_")(*args_t)
     assert r_e is x_e and x_e._version == 1
-    np.testing.assert_allclose(x_e.numpy(), x_t.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x_e.cpu().numpy(), x_t.cpu().numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", _inplace_cases(graph=True))
@@ -365,7 +365,7 @@ def test_inplace_errors():
         ember.tensor([1, 2]).sqrt_()
     with ember.no_grad():
         leaf.sin_()
-    np.testing.assert_allclose(leaf.detach().numpy(), np.sin([0.5, 1.0]), rtol=1e-6)
+    np.testing.assert_allclose(leaf.detach().cpu().numpy(), np.sin([0.5, 1.0]), rtol=1e-6)
     with pytest.raises(RuntimeError, match="broadcast shape"):
         ember.zeros(3).atan2_(ember.zeros(2, 3))
 
@@ -378,7 +378,7 @@ def test_inplace_output_saved_after_later_write():
     z = y * 1
     y.mul_(2)
     z.sum().backward()
-    np.testing.assert_allclose(a.grad.numpy(), np.exp([0.5, 1.0]), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.cpu().numpy(), np.exp([0.5, 1.0]), rtol=1e-6)
 
 
 def test_grad_fn_names():

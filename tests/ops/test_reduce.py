@@ -309,7 +309,7 @@ def test_norm_gradient_is_zero_at_zero(p):
     check_op([v.shape], lambda x: x.norm(p, 1), values=[v])
     e, _ = make_inputs([(4,)], values=[np.zeros(4)])
     e[0].norm(p).backward()
-    assert not np.any(e[0].grad.numpy())
+    assert not np.any(e[0].grad.cpu().numpy())
 
 
 def test_norm_gradcheck():

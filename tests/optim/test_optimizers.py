@@ -146,7 +146,7 @@ def test_state_dict_round_trip(name, kwargs):
     opt = getattr(ember.optim, name)(pe, **kwargs)
     train(ember, opt, pe, 10)
     saved = copy.deepcopy(opt.state_dict())
-    resumed = [ember.tensor(p.detach().numpy().copy(), requires_grad=True) for p in pe]
+    resumed = [ember.tensor(p.detach().cpu().numpy().copy(), requires_grad=True) for p in pe]
     opt2 = getattr(ember.optim, name)(resumed, lr=123.0)  # the loaded groups replace this lr
     opt2.load_state_dict(saved)
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
@@ -161,7 +161,7 @@ def test_state_dict_round_trip(name, kwargs):
     # PyTorch's resumed run.
     ot = getattr(torch.optim, name)(pt, **kwargs)
     train(torch, ot, pt, 10)
-    resumed_t = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in pt]
+    resumed_t = [torch.tensor(p.detach().cpu().numpy().copy(), requires_grad=True) for p in pt]
     ot2 = getattr(torch.optim, name)(resumed_t, lr=123.0)
     ot2.load_state_dict(copy.deepcopy(ot.state_dict()))
     train(torch, ot2, resumed_t, 10)
@@ -195,13 +195,13 @@ def test_load_state_dict_casts_to_param_dtype():
     pe, _ = make_params()
     opt = ember.optim.Adam(pe, lr=0.01)
     train(ember, opt, pe, 3)
-    p32 = [ember.tensor(p.detach().numpy().astype(np.float32), requires_grad=True) for p in pe]
+    p32 = [ember.tensor(p.detach().cpu().numpy().astype(np.float32), requires_grad=True) for p in pe]
     opt32 = ember.optim.Adam(p32)
     opt32.load_state_dict(opt.state_dict())
     state = opt32.state[p32[0]]
     assert state["exp_avg"].dtype == ember.float32 and state["exp_avg_sq"].dtype == ember.float32
     assert state["step"] is opt.state[pe[0]]["step"]  # the step counter is never cast
-    np.testing.assert_allclose(state["exp_avg"].numpy(), opt.state[pe[0]]["exp_avg"].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(state["exp_avg"].cpu().numpy(), opt.state[pe[0]]["exp_avg"].cpu().numpy(), rtol=1e-6)
     train(ember, opt32, p32, 1)
     assert float(opt32.state[p32[0]]["step"]) == 4
 
@@ -225,10 +225,10 @@ def test_load_state_dict_errors_match_torch():
 def test_step_skips_params_without_grad():
     pe, _ = make_params()
     opt = ember.optim.Adam(pe, lr=0.1)
-    before = pe[1].detach().numpy().copy()
+    before = pe[1].detach().cpu().numpy().copy()
     pe[0].grad = ember.ones(4, 6, dtype=ember.float64)
     opt.step()
-    np.testing.assert_array_equal(pe[1].detach().numpy(), before)
+    np.testing.assert_array_equal(pe[1].detach().cpu().numpy(), before)
     assert pe[1] not in opt.state and float(opt.state[pe[0]]["step"]) == 1
 
 
@@ -268,7 +268,7 @@ def test_zero_grad():
     loss_fn(ember, pe).backward()
     grad = pe[0].grad
     opt.zero_grad(set_to_none=False)
-    assert pe[0].grad is grad and not np.any(grad.numpy())
+    assert pe[0].grad is grad and not np.any(grad.cpu().numpy())
     opt.zero_grad()
     assert all(p.grad is None for p in pe)
 
@@ -331,10 +331,10 @@ def test_subclass_with_own_step_gets_hooks_once():
     opt.register_step_pre_hook(lambda o, a, k: seen.append("pre"))
     opt.register_step_post_hook(lambda o, a, k: seen.append("post"))
     loss_fn(ember, pe).backward()
-    expected = pe[0].detach().numpy() - 0.1 * pe[0].grad.numpy()
+    expected = pe[0].detach().cpu().numpy() - 0.1 * pe[0].grad.cpu().numpy()
     opt.step()
     assert seen == ["pre", "post"] and opt.calls == 1
-    np.testing.assert_allclose(pe[0].detach().numpy(), expected, rtol=1e-15)
+    np.testing.assert_allclose(pe[0].detach().cpu().numpy(), expected, rtol=1e-15)
 
 
 def _errors_equal(make_e, make_t):
@@ -445,8 +445,8 @@ def test_pickle_and_deepcopy_keep_state_not_hooks():
         assert clone.param_groups[0]["lr"] == 0.01 and not clone._step_post_hooks
         params = clone.param_groups[0]["params"]
         assert float(clone.state[params[0]]["step"]) == 2
-        np.testing.assert_array_equal(clone.state[params[0]]["exp_avg"].numpy(),
-                                      opt.state[pe[0]]["exp_avg"].numpy())
+        np.testing.assert_array_equal(clone.state[params[0]]["exp_avg"].cpu().numpy(),
+                                      opt.state[pe[0]]["exp_avg"].cpu().numpy())
         clone.step()  # usable after the round trip
 
 
@@ -456,8 +456,8 @@ def test_trains_nn_linear_like_torch():
     lt1, lt2 = torch.nn.Linear(4, 6).double(), torch.nn.Linear(6, 3).double()
     with torch.no_grad():
         for e, t in ((le1, lt1), (le2, lt2)):
-            t.weight.copy_(torch.from_numpy(e.weight.detach().numpy().copy()))
-            t.bias.copy_(torch.from_numpy(e.bias.detach().numpy().copy()))
+            t.weight.copy_(torch.from_numpy(e.weight.detach().cpu().numpy().copy()))
+            t.bias.copy_(torch.from_numpy(e.bias.detach().cpu().numpy().copy()))
     pe = list(le1.parameters()) + list(le2.parameters())
     pt = list(lt1.parameters()) + list(lt2.parameters())
     oe = ember.optim.AdamW(pe, lr=0.01)

@@ -9,6 +9,8 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from ...backend.compat import as_array
+from ...backend.device import xp_of
 from ...backend.dtypes import get_default_dtype
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "clip_grads_with_norm_",
@@ -59,13 +61,13 @@ def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite
         return Tensor._make(np.zeros((), dtype=get_default_dtype().np))
     norms = [_norm(a, p) for a in arrays]
     dtype = np.result_type(*[n.dtype for n in norms])
-    total = _norm(np.stack([np.asarray(n, dtype=dtype) for n in norms]), p)
+    total = _norm(xp_of(arrays[0]).stack([n.astype(dtype) for n in norms]), p)
     if error_if_nonfinite and not bool(np.isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {p} for gradients from `parameters` is non-finite, so it "
             "cannot be clipped. To disable this error and scale the gradients by the non-finite "
             "norm anyway, set `error_if_nonfinite=False`")
-    return Tensor._make(np.asarray(total, dtype=dtype))
+    return Tensor._make(as_array(total.astype(dtype)))
 
 
 @no_grad()
