@@ -33,9 +33,9 @@ def run(lib, case, arrays):
 
 def _as_array(x):
     if isinstance(x, ember.Tensor):
-        return np.asarray(x.detach().numpy()), x.dtype.name
+        return np.asarray(x.detach().cpu().numpy()), x.dtype.name
     if isinstance(x, torch.Tensor):
-        return x.detach().numpy(), str(x.dtype).replace("torch.", "")
+        return x.detach().cpu().numpy(), str(x.dtype).replace("torch.", "")
     return None, None
 
 

@@ -12,6 +12,8 @@ import numpy as np
 def overlaps(array) -> bool:
     """Whether some elements of ``array`` share memory (expand, or overlapping strides): the
     dims sorted by stride must each step past everything the smaller ones span."""
+    if array.size == 0:  # CuPy gives empty arrays zero strides
+        return False
     extent = array.itemsize
     for stride, n in sorted((abs(st), n) for st, n in zip(array.strides, array.shape) if n > 1):
         if stride < extent:

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend import dtypes
-from ..backend.device import CPU, move, to_device
+from ..backend.device import CPU, move, resolve, to_device
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"]
 
@@ -93,7 +93,7 @@ class UninitializedParameter(Parameter):
 
     def __init__(self, requires_grad: bool = True, device=None, dtype=None):
         dt = dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
-        Tensor._init(self, _Unmaterialized(dt.np, to_device(device)), requires_grad)
+        Tensor._init(self, _Unmaterialized(dt.np, resolve(device)), requires_grad)
 
     @property
     def device(self):

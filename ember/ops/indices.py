@@ -189,13 +189,26 @@ def _unread_values_unchecked(shape: tuple, adv: tuple) -> tuple:
     do not index: PyTorch checks an index value only when it reads an element through it, so
     x[[9], 0:0] is empty, not an error (NumPy checks even then). An index into a dimension of
     size 0 is left as it is: it fails when not empty, in both."""
-    d, empty, arrays = 0, False, {}
+    d, empty, arrays, on_device = 0, False, {}, []
     for k, e in enumerate(adv):
         if isinstance(e, slice):
             empty |= len(range(*e.indices(shape[d]))) == 0
-        elif _is_array(e) and e.dtype != np.bool_ and shape[d]:
-            arrays[k] = np.zeros_like(e)
+        elif _is_array(e) and e.dtype != np.bool_:
+            if shape[d]:
+                arrays[k] = np.zeros_like(e)
+            if type(e) is not np.ndarray:
+                on_device.append((d, e, shape[d]))
         d += _dims(e)
     if not arrays or not (empty or 0 in shape[d:]):
+        _check_device_bounds(on_device)
         return adv
     return tuple(arrays.get(k, e) for k, e in enumerate(adv))
+
+
+def _check_device_bounds(arrays: list) -> None:
+    """NumPy raises IndexError for an index out of range; CuPy wraps it around (or faults),
+    so index arrays on a GPU are range-checked here, in NumPy's words."""
+    for d, e, n in arrays:
+        if e.size and (int(e.min()) < -n or int(e.max()) >= n):
+            bad = e[(e < -n) | (e >= n)][0]
+            raise IndexError(f"index {int(bad)} is out of bounds for axis {d} with size {n}")

@@ -70,7 +70,7 @@ def test_inplace_modules(name, args):
 def test_prelu_parameter_and_init():
     p = nn.PReLU(4, init=0.3, dtype=ember.float64)
     assert p.weight.shape == (4,) and p.weight.dtype == ember.float64 and isinstance(p.weight, nn.Parameter)
-    assert np.all(p.weight.detach().numpy() == 0.3)
+    assert np.all(p.weight.detach().cpu().numpy() == 0.3)
     assert list(p.state_dict()) == list(tnn.PReLU(4).state_dict()) == ["weight"]
     check_module(nn.PReLU(3), tnn.PReLU(3), [(2, 3)])
 
@@ -83,11 +83,11 @@ def test_rrelu_train_and_eval():
     e.train()
     x = ember.tensor(-np.ones((200, 50), np.float32), requires_grad=True)
     y = e(x)
-    slopes = -y.detach().numpy()
+    slopes = -y.detach().cpu().numpy()
     assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and abs(slopes.mean() - 0.2) < 0.01
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), slopes, rtol=1e-6)
-    assert np.array_equal(e(ember.ones(3)).numpy(), np.ones(3, np.float32))
+    np.testing.assert_allclose(x.grad.cpu().numpy(), slopes, rtol=1e-6)
+    assert np.array_equal(e(ember.ones(3)).cpu().numpy(), np.ones(3, np.float32))
 
 
 def test_hardtanh_options():

@@ -105,15 +105,15 @@ def test_default_init_distribution():
     conv = nn.Conv2d(16, 32, 5)
     fan_in = 16 * 5 * 5
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)) is U(+-1/sqrt(fan_in))
-    w, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    w, b = conv.weight.detach().cpu().numpy(), conv.bias.detach().cpu().numpy()
     assert w.shape == (32, 16, 5, 5) and b.shape == (32,)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.02 * bound
     assert np.abs(b).max() <= bound and b.std() > 0.4 * bound
     convt = nn.ConvTranspose2d(16, 8, 3, groups=2)  # fan_in from weight dim 1: out / groups * k * k
     assert tuple(convt.weight.shape) == (16, 4, 3, 3)
-    assert np.abs(convt.bias.detach().numpy()).max() <= 1 / math.sqrt(4 * 9)
-    assert np.abs(convt.weight.detach().numpy()).max() > 0.95 / math.sqrt(4 * 9)
+    assert np.abs(convt.bias.detach().cpu().numpy()).max() <= 1 / math.sqrt(4 * 9)
+    assert np.abs(convt.weight.detach().cpu().numpy()).max() > 0.95 / math.sqrt(4 * 9)
 
 
 def test_constructor_options_and_errors():
@@ -192,4 +192,4 @@ def test_small_cnn_trains_like_torch():
         losses.append(run)
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
     for (name, p), tp in zip(e_model.named_parameters(), t_model.parameters()):
-        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(p.detach().cpu().numpy(), tp.detach().cpu().numpy(), atol=1e-5, err_msg=name)

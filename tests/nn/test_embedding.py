@@ -70,7 +70,7 @@ def test_embedding_max_norm_renormalises_in_place(norm_type):
     out_e = F.embedding(ember.tensor(idx), w_e, max_norm=1.5, norm_type=norm_type)
     assert_close(out_e, out_t)
     assert_close(w_e, w_t)  # looked-up rows scaled in place, the others untouched
-    assert np.array_equal(w_e.detach().numpy()[[3, 4, 6]], w_np[[3, 4, 6]])
+    assert np.array_equal(w_e.detach().cpu().numpy()[[3, 4, 6]], w_np[[3, 4, 6]])
     cot = np.random.default_rng(1).standard_normal((2, 3, 4)).astype(np.float32)
     out_t.backward(torch.tensor(cot))
     out_e.backward(ember.tensor(cot))
@@ -141,13 +141,13 @@ def test_embedding_module_parity(kwargs):
     assert e.padding_idx == t.padding_idx and repr(e) == repr(t)
     run_pair(e, t, idx)
     if "padding_idx" in kwargs:
-        assert not np.any(e.weight.grad.numpy()[t.padding_idx])
+        assert not np.any(e.weight.grad.cpu().numpy()[t.padding_idx])
 
 
 def test_embedding_init_and_repr():
     ember.manual_seed(0)
     e = nn.Embedding(500, 40, padding_idx=3)
-    w = e.weight.detach().numpy()
+    w = e.weight.detach().cpu().numpy()
     assert not np.any(w[3]) and abs(w.std() - 1) < 0.02 and abs(w.mean()) < 0.02
     assert list(e.state_dict()) == ["weight"] and e.weight.requires_grad
     for kw in ({}, {"padding_idx": 1, "max_norm": 2.0, "norm_type": 1.0, "scale_grad_by_freq": True}):
@@ -166,13 +166,13 @@ def test_embedding_from_pretrained():
     table = ember.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     e = nn.Embedding.from_pretrained(table)
     assert not e.weight.requires_grad and (e.num_embeddings, e.embedding_dim) == (3, 2)
-    assert np.array_equal(e(ember.tensor([2, 0])).numpy(), [[5.0, 6.0], [1.0, 2.0]])
+    assert np.array_equal(e(ember.tensor([2, 0])).cpu().numpy(), [[5.0, 6.0], [1.0, 2.0]])
     table[0, 0] = 9.0  # shared, not copied
     assert e.weight[0, 0].item() == 9.0
     e = nn.Embedding.from_pretrained(table, freeze=False, padding_idx=1)
     assert e.weight.requires_grad and e.padding_idx == 1
     e(ember.tensor([1, 2])).sum().backward()
-    assert np.array_equal(e.weight.grad.numpy(), [[0, 0], [0, 0], [1, 1]])
+    assert np.array_equal(e.weight.grad.cpu().numpy(), [[0, 0], [0, 0], [1, 1]])
     with pytest.raises(AssertionError, match="Embeddings parameter is expected to be 2-dimensional"):
         nn.Embedding.from_pretrained(ember.zeros(3))
 
@@ -267,7 +267,7 @@ def test_embedding_bag_errors():
 def test_embedding_bag_module_parity_and_repr(mode):
     kwargs = dict(mode=mode, padding_idx=0, include_last_offset=True)
     e, t = nn.EmbeddingBag(8, 3, **kwargs), tnn.EmbeddingBag(8, 3, **kwargs)
-    assert repr(e) == repr(t) and not np.any(e.weight.detach().numpy()[0])
+    assert repr(e) == repr(t) and not np.any(e.weight.detach().cpu().numpy()[0])
     run_pair(e, t, torch.tensor([1, 0, 4, 4, 7, 2]), torch.tensor([0, 1, 4, 6]))
     assert repr(nn.EmbeddingBag(5, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True)) == \
         repr(tnn.EmbeddingBag(5, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True))
@@ -280,5 +280,5 @@ def test_embedding_bag_module_per_sample_weights_and_from_pretrained():
     table = ember.tensor([[1.0, 0.0], [0.0, 2.0], [4.0, 4.0]])
     bag = nn.EmbeddingBag.from_pretrained(table, mode="max")
     assert not bag.weight.requires_grad and bag.mode == "max"
-    assert np.array_equal(bag(ember.tensor([[0, 1], [2, 0]])).numpy(), [[1.0, 2.0], [4.0, 4.0]])
+    assert np.array_equal(bag(ember.tensor([[0, 1], [2, 0]])).cpu().numpy(), [[1.0, 2.0], [4.0, 4.0]])
     assert nn.EmbeddingBag.from_pretrained(table, freeze=False).weight.requires_grad

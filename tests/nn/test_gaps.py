@@ -37,7 +37,7 @@ def test_deprecated_init_names_warn_and_fill(name, args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         again = getattr(enn.init, name)(ember.empty(shape), *args)
-    np.testing.assert_array_equal(again.numpy(), ref.numpy())
+    np.testing.assert_array_equal(again.cpu().numpy(), ref.cpu().numpy())
 
 
 @pytest.mark.parametrize("p,eps,keepdim", [(2.0, 1e-6, False), (1.0, 0.0, True), (3.0, 1e-3, False)])
@@ -133,14 +133,14 @@ def test_gumbel_softmax(hard):
     y = EF.gumbel_softmax(logits, tau=0.7, hard=hard, dim=-1)
     assert_close(y.sum(-1), torch.ones(8))
     if hard:
-        assert set(np.unique(y.detach().numpy())) <= {0.0, 1.0}
+        assert set(np.unique(y.detach().cpu().numpy())) <= {0.0, 1.0}
     # Same noise through torch's formula gives the same sample and the same gradient.
     ember.manual_seed(11)
     y = EF.gumbel_softmax(logits, tau=0.7, hard=hard)
     ember.manual_seed(11)
     g = -ember.empty(8, 5).exponential_().log()
-    tl = torch.tensor(logits.detach().numpy(), requires_grad=True)
-    ys = ((tl + torch.tensor(g.numpy())) / 0.7).softmax(-1)
+    tl = torch.tensor(logits.detach().cpu().numpy(), requires_grad=True)
+    ys = ((tl + torch.tensor(g.cpu().numpy())) / 0.7).softmax(-1)
     yt = (torch.zeros_like(ys).scatter_(-1, ys.argmax(-1, keepdim=True), 1.0) - ys.detach() + ys) if hard else ys
     assert_close(y, yt)
     cot = np.random.default_rng(0).standard_normal((8, 5)).astype(np.float32)
@@ -172,17 +172,17 @@ def test_lazy_conv_infers_in_channels(name, k, batched):
     assert tuple(e_mod.bias.shape) == tuple(t_mod.bias.shape)
     # The default init ran once sized: U(+-1/sqrt(fan_in)), fan_in = weight dims 1..
     bound = 1 / np.sqrt(e_mod.weight[0].numel())
-    assert np.abs(e_mod.weight.detach().numpy()).max() <= bound
+    assert np.abs(e_mod.weight.detach().cpu().numpy()).max() <= bound
     with ember.no_grad():
-        e_mod.weight.copy_(ember.tensor(t_mod.weight.detach().numpy()))
-        e_mod.bias.copy_(ember.tensor(t_mod.bias.detach().numpy()))
+        e_mod.weight.copy_(ember.tensor(t_mod.weight.detach().cpu().numpy()))
+        e_mod.bias.copy_(ember.tensor(t_mod.bias.detach().cpu().numpy()))
     check_op([shape], t_mod, e_mod)
 
 
 def test_lazy_conv_state_dict_and_errors():
     src = torch.nn.Conv2d(6, 4, 3, bias=False)
     e_mod = enn.LazyConv2d(4, 3, bias=False)
-    e_mod.load_state_dict({"weight": ember.tensor(src.weight.detach().numpy())})
+    e_mod.load_state_dict({"weight": ember.tensor(src.weight.detach().cpu().numpy())})
     assert tuple(e_mod.weight.shape) == (4, 6, 3, 3) and e_mod.bias is None
     check_op([(1, 6, 5, 5)], src, e_mod)
     with pytest.raises(RuntimeError, match="Expected 3D \\(unbatched\\) or 4D \\(batched\\) input"):
@@ -209,7 +209,7 @@ def _randomize_bn(e_bn, t_bn, seed):
 def test_fuse_conv_bn_eval(name, bn, k, transpose, bias):
     t_conv = getattr(torch.nn, name)(3, 4, 3, bias=bias).eval()
     e_conv = getattr(enn, name)(3, 4, 3, bias=bias).eval()
-    e_conv.load_state_dict({key: ember.tensor(v.numpy()) for key, v in t_conv.state_dict().items()})
+    e_conv.load_state_dict({key: ember.tensor(v.cpu().numpy()) for key, v in t_conv.state_dict().items()})
     t_bn, e_bn = getattr(torch.nn, bn)(4).eval(), getattr(enn, bn)(4).eval()
     _randomize_bn(e_bn, t_bn, 1)
     t_fused = torch.nn.utils.fuse_conv_bn_eval(t_conv, t_bn, transpose)
@@ -220,12 +220,12 @@ def test_fuse_conv_bn_eval(name, bn, k, transpose, bias):
     check_op([(2, 3) + (6,) * k], t_fused, e_fused)
     # the fused layer computes bn(conv(x))
     x = ember.randn(2, 3, *(6,) * k)
-    assert_close(e_fused(x), torch.tensor(e_bn(e_conv(x)).detach().numpy()))
+    assert_close(e_fused(x), torch.tensor(e_bn(e_conv(x)).detach().cpu().numpy()))
 
 
 def test_fuse_linear_bn_eval_and_errors():
     t_lin, e_lin = torch.nn.Linear(3, 4).eval(), enn.Linear(3, 4).eval()
-    e_lin.load_state_dict({key: ember.tensor(v.numpy()) for key, v in t_lin.state_dict().items()})
+    e_lin.load_state_dict({key: ember.tensor(v.cpu().numpy()) for key, v in t_lin.state_dict().items()})
     t_bn, e_bn = torch.nn.BatchNorm1d(4).eval(), enn.BatchNorm1d(4).eval()
     _randomize_bn(e_bn, t_bn, 2)
     t_fused = torch.nn.utils.fuse_linear_bn_eval(t_lin, t_bn)
@@ -299,7 +299,7 @@ def test_lazy_norm_dtype_state_dict_and_unbatched():
     src = torch.nn.BatchNorm2d(5)
     _randomize_bn(enn.BatchNorm2d(5), src, 3)
     e_mod = enn.LazyBatchNorm2d().eval()
-    e_mod.load_state_dict({key: ember.tensor(v.numpy()) for key, v in src.state_dict().items()})
+    e_mod.load_state_dict({key: ember.tensor(v.cpu().numpy()) for key, v in src.state_dict().items()})
     check_op([(2, 5, 3, 3)], src.eval(), e_mod)
     assert e_mod.num_features == 5
     # An unbatched (C, L) input has its channels first.

@@ -53,7 +53,7 @@ def test_linear_default_init_distribution():
     ember.manual_seed(0)
     lin = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)  # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    w, b = lin.weight.detach().cpu().numpy(), lin.bias.detach().cpu().numpy()
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert abs(w.mean()) < 0.02 * bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound
@@ -62,13 +62,13 @@ def test_linear_default_init_distribution():
     assert abs(w.std() - t.weight.detach().std().item()) < 0.01 * bound
     ember.manual_seed(0)
     again = nn.Linear(400, 300)
-    assert np.array_equal(again.weight.detach().numpy(), w)
+    assert np.array_equal(again.weight.detach().cpu().numpy(), w)
 
 
 def test_linear_reset_parameters_empty_fan_in():
     with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
         lin = nn.Linear(0, 3)
-    assert np.all(lin.bias.detach().numpy() == 0)
+    assert np.all(lin.bias.detach().cpu().numpy() == 0)
 
 
 def test_linear_trains():
@@ -83,8 +83,8 @@ def test_linear_trains():
         with ember.no_grad():
             for p in lin.parameters():
                 p -= 0.1 * p.grad
-    np.testing.assert_allclose(lin.weight.detach().numpy(), [[2.0, -3.0]], atol=1e-3)
-    np.testing.assert_allclose(lin.bias.detach().numpy(), [0.5], atol=1e-3)
+    np.testing.assert_allclose(lin.weight.detach().cpu().numpy(), [[2.0, -3.0]], atol=1e-3)
+    np.testing.assert_allclose(lin.bias.detach().cpu().numpy(), [0.5], atol=1e-3)
 
 
 @pytest.mark.parametrize("shapes", [[(5, 3), (5, 4)], [(2, 3, 3), (2, 3, 4)], [(3,), (4,)], [(0, 3), (0, 4)]])
@@ -99,7 +99,7 @@ def test_bilinear_functional_gradcheck_and_repr():
                                                           torch.nn.functional).bilinear(a, b, w))
     assert repr(nn.Bilinear(2, 3, 4)) == repr(tnn.Bilinear(2, 3, 4))
     ember.manual_seed(0)
-    w = nn.Bilinear(100, 5, 50).weight.detach().numpy()
+    w = nn.Bilinear(100, 5, 50).weight.detach().cpu().numpy()
     assert np.abs(w).max() <= 0.1 and np.abs(w).max() > 0.099
 
 
@@ -166,7 +166,7 @@ def test_lazy_linear_infers_in_features():
     assert list(m.parameters()) == params and all(type(p) is nn.Parameter for p in params)
     assert not m._forward_pre_hooks
     bound = 1 / math.sqrt(5)
-    assert np.abs(m.weight.detach().numpy()).max() <= bound
+    assert np.abs(m.weight.detach().cpu().numpy()).max() <= bound
     check_module(m, tnn.Linear(5, 3), [(2, 5)], dtype="float64")
 
 
@@ -177,7 +177,7 @@ def test_lazy_linear_loads_a_checkpoint_before_its_first_call():
     m.load_state_dict(t.state_dict())
     assert type(m.weight) is nn.Parameter and m.weight.shape == (2, 4)
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
-    np.testing.assert_allclose(m(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(m(ember.tensor(x)).detach().cpu().numpy(), t(torch.tensor(x)).detach().cpu().numpy(),
                                rtol=1e-5)
     assert type(m) is nn.Linear and m.in_features == 4
 

@@ -315,7 +315,7 @@ def test_bce_with_logits_large_logits():
         out, _ = check_loss("binary_cross_entropy_with_logits", [(7,), (7,)], dtype=dtype,
                             values=[x, t], reduction="none",
                             pos_weight=np.full(7, 2.5, dtype=NP[dtype]))
-        assert np.all(np.isfinite(out.detach().numpy()))
+        assert np.all(np.isfinite(out.detach().cpu().numpy()))
 
 
 def test_bce_with_logits_errors():

@@ -182,11 +182,11 @@ def test_dropout_between_layers():
     b_out, _ = e(xe)
     e.eval()
     c_out, c_h = e(xe)
-    assert np.array_equal(a_out.detach().numpy(), b_out.detach().numpy())
-    assert not np.allclose(a_out.detach().numpy(), c_out.detach().numpy())
+    assert np.array_equal(a_out.detach().cpu().numpy(), b_out.detach().cpu().numpy())
+    assert not np.allclose(a_out.detach().cpu().numpy(), c_out.detach().cpu().numpy())
     # dropout acts between layers only: the first layer's state is the same as in eval mode
-    np.testing.assert_allclose(a_h[0].detach().numpy(), c_h[0].detach().numpy(), atol=1e-12)
-    assert not np.allclose(a_h[1].detach().numpy(), c_h[1].detach().numpy())
+    np.testing.assert_allclose(a_h[0].detach().cpu().numpy(), c_h[0].detach().cpu().numpy(), atol=1e-12)
+    assert not np.allclose(a_h[1].detach().cpu().numpy(), c_h[1].detach().cpu().numpy())
 
 
 def test_final_states_of_packed_sequences_are_their_own_last_steps():
@@ -195,9 +195,9 @@ def test_final_states_of_packed_sequences_are_their_own_last_steps():
     out, h = e(eutils.pack_sequence(seqs, enforce_sorted=False))
     for i, s in enumerate(seqs):
         _, h_alone = e(s)
-        np.testing.assert_allclose(h[:, i].detach().numpy(), h_alone.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(h[:, i].detach().cpu().numpy(), h_alone.detach().cpu().numpy(), atol=1e-12)
     padded, lengths = eutils.pad_packed_sequence(out)
-    assert lengths.tolist() == [4, 2, 3] and not np.any(padded[2:, 1].detach().numpy())
+    assert lengths.tolist() == [4, 2, 3] and not np.any(padded[2:, 1].detach().cpu().numpy())
 
 
 def test_long_sequence_backpropagates_without_recursion_error():
@@ -207,7 +207,7 @@ def test_long_sequence_backpropagates_without_recursion_error():
     g, tg = pair("GRU", 3, 4, dtype="float64")
     xe = ember.tensor(np.random.default_rng(0).standard_normal((1000, 1, 3)), requires_grad=True)
     g(xe)[0].sum().backward()
-    assert np.isfinite(xe.grad.numpy()).all()
+    assert np.isfinite(xe.grad.cpu().numpy()).all()
 
 
 def test_state_dict_moves_between_frameworks():
@@ -216,7 +216,7 @@ def test_state_dict_moves_between_frameworks():
     assert list(e.state_dict()) == list(t.state_dict())
     e.load_state_dict(t.state_dict())
     t2 = tnn.LSTM(3, 5, 2, bidirectional=True, proj_size=2)
-    t2.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
+    t2.load_state_dict({k: torch.tensor(v.cpu().numpy()) for k, v in e.state_dict().items()})
     x = torch.randn(4, 2, 3)
     assert torch.equal(t(x)[0], t2(x)[0])
     for mode in MODES:
@@ -235,9 +235,9 @@ def test_init_repr_and_options():
     e = nn.GRU(50, 64, 2)
     bound = 1 / math.sqrt(64)
     for p in e.parameters():
-        w = p.detach().numpy()
+        w = p.detach().cpu().numpy()
         assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
-    assert abs(e.weight_hh_l1.detach().numpy().std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert abs(e.weight_hh_l1.detach().cpu().numpy().std() - bound / math.sqrt(3)) < 0.05 * bound
     assert e.flatten_parameters() is None
     configs = [("RNN", (10, 20), {}), ("RNN", (10, 20), {"nonlinearity": "relu", "bias": False}),
                ("LSTM", (10, 20, 2), {"bidirectional": True, "proj_size": 5, "batch_first": True, "dropout": 0.5}),
@@ -341,7 +341,7 @@ def test_fused_layer_matches_composed_reference(mode, proj, sizes, reverse, bias
                                              ember.autograd.grad(ref, leaves, cots)))
     for a, b in pairs:
         assert a.shape == b.shape
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-12, rtol=1e-10)
+        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(), atol=1e-12, rtol=1e-10)
 
 
 @pytest.mark.parametrize("mode,proj", [("RNN_TANH", 0), ("RNN_RELU", 0), ("LSTM", 2), ("GRU", 0)])

@@ -135,9 +135,9 @@ def test_encoder_eval_matches_torch_fast_path():
         plain = t(torch.tensor(x))
         padded = t(torch.tensor(x), src_key_padding_mask=padding(torch))
     assert_close(e(ember.tensor(x)), plain, 1e-5, 1e-4)
-    out = e(ember.tensor(x), src_key_padding_mask=padding(ember)).detach().numpy()
-    keep = ~padding(torch).numpy()
-    np.testing.assert_allclose(out[keep], padded.numpy()[keep], atol=1e-5, rtol=1e-4)
+    out = e(ember.tensor(x), src_key_padding_mask=padding(ember)).detach().cpu().numpy()
+    keep = ~padding(torch).cpu().numpy()
+    np.testing.assert_allclose(out[keep], padded.cpu().numpy()[keep], atol=1e-5, rtol=1e-4)
 
 
 def test_dropout_is_active_in_training_only():
@@ -145,11 +145,11 @@ def test_dropout_is_active_in_training_only():
     layer = nn.TransformerEncoderLayer(D, H, FF, dropout=0.5)
     x = ember.randn(5, 2, D)
     a, b = layer(x), layer(x)
-    assert not np.allclose(a.detach().numpy(), b.detach().numpy())
+    assert not np.allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy())
     a.sum().backward()
     assert all(p.grad is not None for p in layer.parameters())
     layer.eval()
-    np.testing.assert_array_equal(layer(x).detach().numpy(), layer(x).detach().numpy())
+    np.testing.assert_array_equal(layer(x).detach().cpu().numpy(), layer(x).detach().cpu().numpy())
 
 
 @pytest.mark.parametrize("layer_cls,shapes", [("TransformerEncoderLayer", [(5, 2, D)]),
@@ -200,25 +200,25 @@ def test_state_dict_keys_repr_and_clones():
     layer = nn.TransformerEncoderLayer(D, H, FF, activation=nn.GELU())
     assert repr(layer) == repr(tnn.TransformerEncoderLayer(D, H, FF, activation=tnn.GELU()))
     stack = nn.TransformerEncoder(layer, 2)
-    np.testing.assert_array_equal(stack.layers[0].linear1.weight.detach().numpy(),
-                                  stack.layers[1].linear1.weight.detach().numpy())
+    np.testing.assert_array_equal(stack.layers[0].linear1.weight.detach().cpu().numpy(),
+                                  stack.layers[1].linear1.weight.detach().cpu().numpy())
     clone = copy.deepcopy(stack)
     with ember.no_grad():
         clone.layers[0].linear1.weight.fill_(0)
-    assert all(layer.linear1.weight.detach().numpy().any() for layer in stack.layers)
+    assert all(layer.linear1.weight.detach().cpu().numpy().any() for layer in stack.layers)
 
 
 def test_transformer_init():
     """Every parameter with more than one dim is Xavier-uniform; norms start at (1, 0)."""
     ember.manual_seed(0)
     model = nn.Transformer(64, 4, 1, 1, 256)
-    w = model.encoder.layers[0].linear1.weight.detach().numpy()
+    w = model.encoder.layers[0].linear1.weight.detach().cpu().numpy()
     bound = math.sqrt(6 / (64 + 256))
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.98 * bound
-    out_w = model.decoder.layers[0].multihead_attn.out_proj.weight.detach().numpy()
+    out_w = model.decoder.layers[0].multihead_attn.out_proj.weight.detach().cpu().numpy()
     assert np.abs(out_w).max() > 0.98 * math.sqrt(6 / 128)
-    assert np.all(model.encoder.norm.weight.detach().numpy() == 1)
-    assert not model.decoder.layers[0].self_attn.in_proj_bias.detach().numpy().any()
+    assert np.all(model.encoder.norm.weight.detach().cpu().numpy() == 1)
+    assert not model.decoder.layers[0].self_attn.in_proj_bias.detach().cpu().numpy().any()
 
 
 def test_errors_match_torch():

@@ -95,7 +95,7 @@ def test_max_pool_ties_follow_pytorch_and_are_deterministic():
     check_op([relu_like.shape], both("max_pool2d", 3, 2, 1, return_indices=True), values=[relu_like])
     first = F.max_pool2d(ember.tensor(relu_like), 3, 2, 1, return_indices=True)[1]
     again = F.max_pool2d(ember.tensor(relu_like), 3, 2, 1, return_indices=True)[1]
-    assert np.array_equal(first.numpy(), again.numpy())
+    assert np.array_equal(first.cpu().numpy(), again.cpu().numpy())
 
 
 def test_max_pool_nan_and_infinity_match_pytorch():
@@ -111,8 +111,8 @@ def test_max_pool_nan_and_infinity_match_pytorch():
                               (x2, "adaptive_max_pool2d", ((2, 3),)), (x2, "adaptive_max_pool2d", (1,))):
         e = getattr(F, name)(ember.tensor(value), *args, return_indices=True)
         t = getattr(TF, name)(torch.tensor(value), *args, return_indices=True)
-        np.testing.assert_array_equal(e[0].numpy(), t[0].numpy())
-        np.testing.assert_array_equal(e[1].numpy(), t[1].numpy())
+        np.testing.assert_array_equal(e[0].cpu().numpy(), t[0].cpu().numpy())
+        np.testing.assert_array_equal(e[1].cpu().numpy(), t[1].cpu().numpy())
 
 
 # (input shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
@@ -181,7 +181,7 @@ def test_adaptive_pool_to_empty_output():
         check_op([(2, 2, 5, 5)], both(name, (0, 2)), grad=False)
         x = ember.randn(2, 2, 5, 5, requires_grad=True)
         getattr(F, name)(x, (0, 2)).sum().backward()
-        assert x.grad.shape == x.shape and not x.grad.numpy().any()
+        assert x.grad.shape == x.shape and not x.grad.cpu().numpy().any()
 
 
 @pytest.mark.parametrize("shape,out", [((2, 3, 8), 4), ((2, 3, 7), 3), ((2, 3, 7), 1), ((3, 4), 9),
@@ -301,7 +301,7 @@ def test_gradcheck(case):
     (lambda x: F.max_pool2d(x[:, :0], 2), RuntimeError, r"but got: \[2, 0, 5, 5\]"),
     (lambda x: F.max_pool1d(x, 2), RuntimeError, r"max_pool1d: Expected 2D or 3D"),
     (lambda x: F.max_pool2d(x > 0, 2), NotImplementedError, r'"max_pool2d" not implemented for ember.bool'),
-    (lambda x: F.max_pool2d(x.numpy(), 2), TypeError, r"argument 'input' must be Tensor, not ndarray"),
+    (lambda x: F.max_pool2d(x.cpu().numpy(), 2), TypeError, r"argument 'input' must be Tensor, not ndarray"),
     (lambda x: F.avg_pool2d(x, 3, padding=2), RuntimeError, r"avg_pool2d: pad should be at most half"),
     (lambda x: F.avg_pool2d(x, 6), RuntimeError, r"avg_pool2d: .*Output size is too small"),
     (lambda x: F.avg_pool2d(x, 2, divisor_override=0), RuntimeError, r"divisor must be not zero"),

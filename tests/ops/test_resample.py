@@ -57,7 +57,7 @@ def test_interpolate_scale_factor_positions():
     for mode in ("nearest", "linear"):
         e = EF.interpolate(ember.tensor(x), scale_factor=1.35, mode=mode)
         assert_close(e, TF.interpolate(torch.tensor(x), scale_factor=1.35, mode=mode))
-        assert not np.allclose(e.numpy(), EF.interpolate(ember.tensor(x), size=9, mode=mode).numpy())
+        assert not np.allclose(e.cpu().numpy(), EF.interpolate(ember.tensor(x), size=9, mode=mode).cpu().numpy())
 
 
 @pytest.mark.parametrize("mode,ndim", [("nearest", 3), ("nearest", 4), ("nearest-exact", 4), ("bilinear", 4),
@@ -77,8 +77,8 @@ def test_interpolate_nearest_indices_match_exactly():
         for n_in in (1, 2, 3, 5, 7, 12):
             x = np.arange(float(n_in), dtype=np.float32).reshape(1, 1, 1, n_in)
             for n_out in range(1, 45):
-                e = EF.interpolate(ember.tensor(x), size=(1, n_out), mode=mode).numpy()
-                t = TF.interpolate(torch.tensor(x), size=(1, n_out), mode=mode).numpy()
+                e = EF.interpolate(ember.tensor(x), size=(1, n_out), mode=mode).cpu().numpy()
+                t = TF.interpolate(torch.tensor(x), size=(1, n_out), mode=mode).cpu().numpy()
                 np.testing.assert_array_equal(e, t, err_msg=f"{mode} {n_in} -> {n_out}")
 
 
@@ -103,7 +103,7 @@ def test_interpolate_integer_inputs():
     x = ember.arange(12, dtype=ember.int64).reshape(1, 1, 3, 4)
     out = EF.interpolate(x, scale_factor=2)
     assert out.dtype == ember.int64
-    np.testing.assert_array_equal(out.numpy(), EF.interpolate(x.double(), scale_factor=2).numpy())
+    np.testing.assert_array_equal(out.cpu().numpy(), EF.interpolate(x.double(), scale_factor=2).cpu().numpy())
     with pytest.raises(NotImplementedError, match="\"upsample_bilinear\" not implemented for 'Long'.*float"):
         EF.interpolate(x, scale_factor=2, mode="bilinear")
 
@@ -116,9 +116,9 @@ def test_interpolate_identity_is_a_copy():
     x = ember.randn(1, 2, 3, 4, requires_grad=True)
     y = EF.interpolate(x, size=(3, 4), mode="bilinear")
     assert y is not x and y._data is not x._data
-    assert_close(y, torch.tensor(x.detach().numpy()))
+    assert_close(y, torch.tensor(x.detach().cpu().numpy()))
     y.sum().backward()
-    assert np.all(x.grad.numpy() == 1)
+    assert np.all(x.grad.cpu().numpy() == 1)
 
 
 @pytest.mark.parametrize("mode,ndim,spec", [("nearest", 3, {"size": 5}), ("nearest-exact", 4, {"size": (2, 5)}),
@@ -203,7 +203,7 @@ def test_pixel_shuffle_empty_batch():
 
 def test_pixel_shuffle_roundtrip_gradcheck_and_top_level():
     x = ember.randn(2, 8, 3, 5)
-    np.testing.assert_array_equal(EF.pixel_unshuffle(EF.pixel_shuffle(x, 2), 2).numpy(), x.numpy())
+    np.testing.assert_array_equal(EF.pixel_unshuffle(EF.pixel_shuffle(x, 2), 2).cpu().numpy(), x.cpu().numpy())
     assert ember.pixel_shuffle is EF.pixel_shuffle and ember.pixel_unshuffle is EF.pixel_unshuffle
     check_gradcheck([(1, 4, 2, 3)], lambda x: EF.pixel_shuffle(x, 2))
     check_gradcheck([(1, 1, 4, 2)], lambda x: EF.pixel_unshuffle(x, 2))
