@@ -12,6 +12,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.device import xp_of
 
 __all__ = ["real", "imag", "conj", "conj_physical", "resolve_conj", "is_complex", "angle",
            "view_as_real", "view_as_complex", "complex", "polar"]
@@ -58,7 +59,7 @@ class _Conj(Function):
 class _Complex(Function):
     @staticmethod
     def forward(ctx, re, im):
-        out = np.empty(re._data.shape, dtypes.to_complex(re.dtype).np)
+        out = xp_of(re._data).empty(re._data.shape, dtypes.to_complex(re.dtype).np)
         out.real, out.imag = re._data, im._data
         return out
 

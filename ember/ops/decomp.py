@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend.compat import contiguous
+from ..backend.device import xp_of
 from .join import cat
 from .linalg_checks import raise_not_pd
 from .solve import Inverse, Solve
@@ -109,7 +110,7 @@ class SVD(Function):
                 return None, None
             return (u * gs[..., None, :]) @ vh, None
         s2 = s * s
-        e = s2[..., None, :] - s2[..., :, None] + Tensor._make(np.eye(k, dtype=s._data.dtype))
+        e = s2[..., None, :] - s2[..., :, None] + Tensor._make(xp_of(s._data).eye(k, dtype=s._data.dtype))
         ga = 0
         if gu is not None:
             uhgu = u.mT @ gu
@@ -151,7 +152,7 @@ class Eigh(Function):
             return (v * gw[..., None, :]) @ v.mT, None
         vhgv = v.mT @ gv
         n = w.shape[-1]
-        e = w[..., None, :] - w[..., :, None] + Tensor._make(np.eye(n, dtype=w._data.dtype))
+        e = w[..., None, :] - w[..., :, None] + Tensor._make(xp_of(w._data).eye(n, dtype=w._data.dtype))
         inner = 0.5 * (vhgv - vhgv.mT) / e
         if gw is not None:
             inner = inner + gw.diag_embed()

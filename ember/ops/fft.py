@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
 from ..backend.compat import contiguous
+from ..backend.device import xp_of
 from .complex import conj, real
 
 _NORMS = ("backward", "ortho", "forward")
@@ -97,7 +98,7 @@ class _C2R(Function):
         twice = grad.shape[ctx.dim] - g.shape[ctx.dim]  # bins 1..twice stand for k and n - k
         if twice <= 0:
             return g, None, None, None
-        w = np.ones(g.shape[ctx.dim], dtypes.to_real(g.dtype).np)
+        w = xp_of(g._data).ones(g.shape[ctx.dim], dtypes.to_real(g.dtype).np)
         w[1:1 + twice] = 2
         shape = [1] * g.dim()
         shape[ctx.dim] = -1

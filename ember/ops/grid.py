@@ -15,6 +15,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend.compat import contiguous
+from ..backend.device import xp_of
 from .elementwise import fmod
 from .indexing import where
 
@@ -28,8 +29,8 @@ _CUBIC_A = -0.75  # the cubic convolution constant of bicubic interpolation
 
 def _linspace_from_neg_one(theta: Tensor, steps: int, align_corners: bool) -> np.ndarray:
     if steps <= 1:
-        return np.zeros(1, dtype=theta._data.dtype)
-    values = np.linspace(-1, 1, steps, dtype=theta._data.dtype)
+        return xp_of(theta._data).zeros(1, dtype=theta._data.dtype)
+    values = xp_of(theta._data).linspace(-1, 1, steps, dtype=theta._data.dtype)
     # Without align_corners the points are pixel centres: the extremes sit half a pixel inside.
     return values if align_corners else values * np.asarray((steps - 1) / steps, dtype=values.dtype)
 
@@ -148,7 +149,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
 
     def tap(positions: list[np.ndarray], weight: Tensor | None) -> Tensor:
         """The input at integer ``positions`` (one (N, L) array per dim), 0 outside, times ``weight``."""
-        inside = np.ones(positions[0].shape, dtype=bool)
+        inside = xp_of(positions[0]).ones(positions[0].shape, dtype=bool)
         for pos, size in zip(positions, sizes):
             inside &= (pos >= 0) & (pos < size)
         linear = sum(np.where(inside, pos, 0) * stride for pos, stride in zip(positions, strides))

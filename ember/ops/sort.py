@@ -177,8 +177,8 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
                 "dimensions of boundaries tensor and input value tensor must match, but we got "
                 f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
         rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
-        out = np.stack([np.searchsorted(r, v, side=side) for r, v in zip(rows, vals)]) \
-            if rows.shape[0] else np.zeros(vals.shape, np.int64)
+        out = xp_of(vals).stack([np.searchsorted(r, v, side=side) for r, v in zip(rows, vals)]) \
+            if rows.shape[0] else xp_of(vals).zeros(vals.shape, np.int64)
         out = out.reshape(values.shape)
     return Tensor._make(as_array(out).astype(np.int32 if out_int32 else np.int64, copy=False))
 
