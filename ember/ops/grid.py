@@ -32,7 +32,7 @@ def _linspace_from_neg_one(theta: Tensor, steps: int, align_corners: bool) -> np
         return xp_of(theta._data).zeros(1, dtype=theta._data.dtype)
     values = xp_of(theta._data).linspace(-1, 1, steps, dtype=theta._data.dtype)
     # Without align_corners the points are pixel centres: the extremes sit half a pixel inside.
-    return values if align_corners else values * np.asarray((steps - 1) / steps, dtype=values.dtype)
+    return values if align_corners else values * values.dtype.type((steps - 1) / steps)
 
 
 def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:

@@ -31,7 +31,7 @@ def _read(arr, index):
     basic, adv = _numpy_index(index, arr.shape)
     try:
         out = arr if basic is None else arr[basic]
-        return out if adv is None else out[_unread_values_unchecked(out.shape, adv)]
+        return out if adv is None else out[_unread_values_unchecked(out, adv)]
     except IndexError as e:
         raise _index_error(e, arr.shape) from None
 
@@ -47,7 +47,7 @@ def _write(arr, index, vals, accumulate: bool = False) -> None:
                 arr[basic] = vals
             return
         target = arr if basic is None else arr[basic]
-        adv = _unread_values_unchecked(target.shape, adv)
+        adv = _unread_values_unchecked(target, adv)
         if accumulate and any(_is_array(e) and e.dtype.kind in "iu" for e in adv):
             _accumulate(target, adv, vals)
         elif accumulate:  # masks never select a position twice

@@ -184,11 +184,12 @@ def _numpy_index(index: tuple, shape: tuple) -> tuple:
     return _split(_place(index[0] if index[1] is None else index[1], shape))
 
 
-def _unread_values_unchecked(shape: tuple, adv: tuple) -> tuple:
+def _unread_values_unchecked(array, adv: tuple) -> tuple:
     """``adv`` with its index arrays zeroed when the result is empty through a dimension they
     do not index: PyTorch checks an index value only when it reads an element through it, so
     x[[9], 0:0] is empty, not an error (NumPy checks even then). An index into a dimension of
     size 0 is left as it is: it fails when not empty, in both."""
+    shape, on_gpu = array.shape, type(array) is not np.ndarray
     d, empty, arrays, on_device = 0, False, {}, []
     for k, e in enumerate(adv):
         if isinstance(e, slice):
@@ -196,7 +197,7 @@ def _unread_values_unchecked(shape: tuple, adv: tuple) -> tuple:
         elif _is_array(e) and e.dtype != np.bool_:
             if shape[d]:
                 arrays[k] = np.zeros_like(e)
-            if type(e) is not np.ndarray:
+            if on_gpu:
                 on_device.append((d, e, shape[d]))
         d += _dims(e)
     if not arrays or not (empty or 0 in shape[d:]):
@@ -207,7 +208,7 @@ def _unread_values_unchecked(shape: tuple, adv: tuple) -> tuple:
 
 def _check_device_bounds(arrays: list) -> None:
     """NumPy raises IndexError for an index out of range; CuPy wraps it around (or faults),
-    so index arrays on a GPU are range-checked here, in NumPy's words."""
+    so index arrays into a GPU array are range-checked here, in NumPy's words."""
     for d, e, n in arrays:
         if e.size and (int(e.min()) < -n or int(e.max()) >= n):
             bad = e[(e < -n) | (e >= n)][0]
