@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from .._tensor import Tensor  # the engine is first imported by a backward call, after Tensor exists
+from ..backend.device import xp_of
 from ..backend.dtypes import from_numpy_dtype
 from ..ops.reduce import sum_to_size
 from .function import Function
@@ -200,8 +199,10 @@ def _num_outputs(node) -> int:
 
 
 def _zeros_for_missing(node, grads):
+    """Zero gradients, on the device of the ones present, for the outputs nothing used."""
     meta = node.__dict__["_out_meta"]
-    return [Tensor._make(np.zeros(shape, dtype)) if g is None else g
+    xp = xp_of(next(g for g in grads if g is not None)._data)
+    return [Tensor._make(xp.zeros(shape, dtype)) if g is None else g
             for g, (shape, dtype) in zip(grads, meta)]
 
 

@@ -201,9 +201,19 @@ def _unread_values_unchecked(array, adv: tuple) -> tuple:
                 on_device.append((d, e, shape[d]))
         d += _dims(e)
     if not arrays or not (empty or 0 in shape[d:]):
-        _check_device_bounds(on_device)
+        if on_device and _selects_any(adv):
+            _check_device_bounds(on_device)
         return adv
     return tuple(arrays.get(k, e) for k, e in enumerate(adv))
+
+
+def _selects_any(adv: tuple) -> bool:
+    """Whether the advanced entries pick at least one position (a False mask or an empty
+    index array broadcast the others to nothing, and then no index value is read)."""
+    if any(type(e) is bool and not e for e in adv):
+        return False
+    sizes = [(int(e.sum()),) if e.dtype == np.bool_ else e.shape for e in adv if _is_array(e)]
+    return 0 not in np.broadcast_shapes(*sizes)
 
 
 def _check_device_bounds(arrays: list) -> None:
