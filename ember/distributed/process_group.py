@@ -1,0 +1,244 @@
+"""Process groups: init_process_group and its queries, new_group, ReduceOp, barrier.
+
+Rank and world size come from MPI. With ``env://`` (the default) the processes must have been
+started by an MPI launcher: ``python -m ember.distributed.run`` (torchrun's flags) or
+``mpiexec`` directly. We chose that over MPI's dynamic-process features (Open_port/Accept/
+Connect), which would need the port name passed between unrelated processes through a socket
+of our own at MASTER_ADDR:MASTER_PORT, and a PMIx server that plain ``python`` processes lack:
+under mpiexec MPI already knows every process, so MASTER_ADDR/MASTER_PORT only need to be
+consistent, not used. A single process started without a launcher is a world of size 1.
+"""
+from __future__ import annotations
+
+import datetime
+import enum
+import os
+
+from . import _failure, _mpi
+
+__all__ = ["Backend", "GroupMember", "ProcessGroup", "ReduceOp", "barrier", "destroy_process_group",
+           "get_backend", "get_rank", "get_world_size", "init_process_group", "is_available",
+           "is_initialized", "is_mpi_available", "is_gloo_available", "is_nccl_available", "new_group"]
+
+default_pg_timeout = datetime.timedelta(minutes=30)  # PyTorch's default for CPU groups
+
+
+class ReduceOp(enum.Enum):
+    """How ``all_reduce`` and ``reduce`` combine the ranks' tensors."""
+    SUM = "sum"
+    AVG = "avg"
+    PRODUCT = "product"
+    MIN = "min"
+    MAX = "max"
+    BAND = "band"
+    BOR = "bor"
+    BXOR = "bxor"
+
+    def __repr__(self) -> str:
+        return f"<RedOpType.{self.name}: {list(ReduceOp).index(self)}>"
+
+
+class Backend(str):
+    """Backend names: "mpi"; "gloo" (PyTorch's CPU backend) runs on MPI too."""
+    MPI = "mpi"
+    GLOO = "gloo"
+    NCCL = "nccl"
+
+
+class ProcessGroup:
+    """A set of ranks with its own MPI communicator (collectives in one group never match
+    collectives in another)."""
+
+    def __init__(self, comm, ranks: list[int], backend: str, timeout: float):
+        self.comm = comm
+        self.ranks = ranks  # global ranks, in group-rank order
+        self.backend = backend
+        self.timeout = timeout
+
+    def rank(self) -> int:
+        return self.comm.Get_rank()
+
+    def size(self) -> int:
+        return self.comm.Get_size()
+
+    def group_rank(self, global_rank: int, op: str) -> int:
+        """The rank in this group of the process with ``global_rank``."""
+        try:
+            return self.ranks.index(global_rank)
+        except ValueError:
+            raise ValueError(f"{op}: global rank {global_rank} is not part of the group (ranks "
+                             f"{self.ranks})") from None
+
+    def __repr__(self) -> str:
+        return f"ProcessGroup(backend={self.backend!r}, ranks={self.ranks})"
+
+
+class GroupMember:
+    """``GroupMember.WORLD`` is the default group; ``NON_GROUP_MEMBER`` is what ``new_group``
+    returns to ranks left out of it."""
+    WORLD: ProcessGroup | None = None
+    NON_GROUP_MEMBER = object()
+
+
+_groups: list[ProcessGroup] = []
+
+
+def is_available() -> bool:
+    """Whether ember.distributed can run here (mpi4py is installed)."""
+    import importlib.util
+    return importlib.util.find_spec("mpi4py") is not None
+
+
+def is_mpi_available() -> bool:
+    return is_available()
+
+
+def is_gloo_available() -> bool:
+    return is_available()  # "gloo" runs on MPI for CPU tensors
+
+
+def is_nccl_available() -> bool:
+    return False
+
+
+def is_initialized() -> bool:
+    """Whether the default process group exists."""
+    return GroupMember.WORLD is not None
+
+
+def _timeout_seconds(timeout) -> float:
+    if timeout is None:
+        return default_pg_timeout.total_seconds()
+    if isinstance(timeout, datetime.timedelta):
+        return timeout.total_seconds()
+    raise TypeError(f"init_process_group: timeout must be a datetime.timedelta, got {type(timeout).__name__}")
+
+
+def _check_backend(backend) -> str:
+    name = "mpi" if backend is None else str(backend).lower()
+    # "cpu:gloo,cuda:nccl" picks per device: the CPU entry is the one that runs.
+    for part in name.split(","):
+        device, _, b = part.rpartition(":")
+        if device in ("", "cpu") and b in ("mpi", "gloo"):
+            return b
+    if "nccl" in name:
+        raise NotImplementedError(
+            f"init_process_group(backend={backend!r}): the NCCL backend (CUDA tensors, through CuPy's NCCL "
+            "bindings) is not implemented in ember yet; use backend='gloo' or 'mpi' with CPU tensors")
+    raise ValueError(f"init_process_group: unknown backend {backend!r}; ember runs 'mpi' (and 'gloo', "
+                     "which maps to MPI for CPU tensors)")
+
+
+def init_process_group(backend=None, init_method=None, timeout=None, world_size: int = -1, rank: int = -1,
+                       store=None, group_name: str = "", pg_options=None, device_id=None) -> None:
+    """Join the default process group: every process of the job calls this once.
+
+    Rank and size come from MPI (see the module docstring). ``world_size`` and ``rank``, when
+    given, and the launcher's WORLD_SIZE and RANK variables must agree with them.
+    """
+    if is_initialized():
+        raise ValueError("trying to initialize the default process group twice!")
+    name = _check_backend(backend)
+    seconds = _timeout_seconds(timeout)
+    if init_method is not None and not str(init_method).startswith(("env://", "tcp://", "file://")):
+        raise ValueError(f"init_process_group: unsupported init_method {init_method!r} (env://, tcp:// or file://)")
+    if store is not None:
+        raise NotImplementedError("init_process_group(store=...): ember's MPI groups need no store; omit it")
+    env_size = int(os.environ.get("WORLD_SIZE", world_size if world_size > 0 else 1))
+    if not _mpi.under_mpi_launcher() and max(env_size, world_size) > 1:
+        raise RuntimeError(
+            f"init_process_group: a world of size {max(env_size, world_size)} was asked for, but this process "
+            "was not started by an MPI launcher. ember's processes talk through MPI: start the script with "
+            "`python -m ember.distributed.run --nproc-per-node N script.py` (torchrun's flags) or under mpiexec")
+    MPI = _mpi.mpi()
+    world = MPI.COMM_WORLD
+    for what, asked, actual in (("world_size", world_size, world.Get_size()), ("rank", rank, world.Get_rank()),
+                                ("WORLD_SIZE", int(os.environ.get("WORLD_SIZE", -1)), world.Get_size()),
+                                ("RANK", int(os.environ.get("RANK", -1)), world.Get_rank())):
+        if asked >= 0 and asked != actual:
+            raise ValueError(f"init_process_group: {what}={asked} disagrees with MPI, which started this "
+                             f"process as rank {world.Get_rank()} of {world.Get_size()}")
+    _failure.install(world.Get_rank())
+    comm = world.Dup()  # the user's own MPI calls on COMM_WORLD never match ember's collectives
+    GroupMember.WORLD = ProcessGroup(comm, list(range(comm.Get_size())), name, seconds)
+
+
+def destroy_process_group(group: ProcessGroup | None = None) -> None:
+    """Release ``group`` (default: the default group and every group made from it)."""
+    if group is None or group is GroupMember.WORLD:
+        for g in _groups + ([GroupMember.WORLD] if GroupMember.WORLD is not None else []):
+            g.comm.Free()
+        _groups.clear()
+        GroupMember.WORLD = None
+    elif isinstance(group, ProcessGroup):
+        group.comm.Free()
+        _groups.remove(group)
+
+
+def default_group(op: str) -> ProcessGroup:
+    """The default group, or PyTorch's error when init_process_group was not called."""
+    if GroupMember.WORLD is None:
+        raise ValueError(f"{op}: Default process group has not been initialized, please make sure to call "
+                         "init_process_group.")
+    return GroupMember.WORLD
+
+
+def resolve(group, op: str) -> ProcessGroup | None:
+    """The ProcessGroup to run ``op`` on; None on a rank that is not a member of ``group``."""
+    world = default_group(op)
+    if group is None or group is GroupMember.WORLD:
+        return world
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return None
+    if not isinstance(group, ProcessGroup):
+        raise TypeError(f"{op}: group must be a ProcessGroup from new_group(), got {type(group).__name__}")
+    return group
+
+
+def get_rank(group=None) -> int:
+    """This process's rank in ``group`` (-1 if it is not a member)."""
+    g = resolve(group, "get_rank")
+    return -1 if g is None else g.rank()
+
+
+def get_world_size(group=None) -> int:
+    """The number of processes in ``group`` (-1 if this process is not a member)."""
+    g = resolve(group, "get_world_size")
+    return -1 if g is None else g.size()
+
+
+def get_backend(group=None) -> str:
+    g = resolve(group, "get_backend")
+    return default_group("get_backend").backend if g is None else g.backend
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
+              group_desc=None):
+    """A group of the given global ``ranks``: every process of the default group must call it
+    (in the same order relative to other new_group calls), members or not."""
+    world = default_group("new_group")
+    size = world.size()
+    ranks = list(range(size)) if ranks is None else sorted(int(r) for r in ranks)
+    bad = [r for r in ranks if not 0 <= r < size]
+    if bad or len(set(ranks)) != len(ranks):
+        raise ValueError(f"new_group: ranks {ranks} must be distinct ranks of the default group (0..{size - 1})")
+    MPI = _mpi.mpi()
+    me = world.rank()
+    color = 0 if me in ranks else MPI.UNDEFINED
+    comm = world.comm.Split(color, ranks.index(me) if me in ranks else 0)
+    if comm == MPI.COMM_NULL:
+        return GroupMember.NON_GROUP_MEMBER
+    seconds = world.timeout if timeout is None else _timeout_seconds(timeout)
+    group = ProcessGroup(comm, ranks, world.backend if backend is None else _check_backend(backend), seconds)
+    _groups.append(group)
+    return group
+
+
+def barrier(group=None, async_op: bool = False, device_ids=None):
+    """Wait until every rank of ``group`` reaches the barrier."""
+    from .work import Work
+    g = resolve(group, "barrier")
+    if g is None:
+        return None
+    work = Work([g.comm.Ibarrier()], g, "barrier")
+    return work if async_op else work.wait()
