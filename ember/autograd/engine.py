@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .._tensor import Tensor  # the engine is first imported by a backward call, after Tensor exists
+from ..backend.compat import loud, quiet
 from ..backend.device import xp_of
 from ..backend.dtypes import from_numpy_dtype
 from ..ops.reduce import sum_to_size
@@ -47,6 +48,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     stored_arrays = {id(g._data) for g in root_grads}  # the caller's arrays: never kept as .grad
 
     prev, state.enabled = state.enabled, create_graph
+    token = quiet()
     try:
         while ready:
             node = ready.pop()
@@ -104,6 +106,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 _accumulate(t, g, stored_arrays, create_graph)
     finally:
         state.enabled = prev
+        loud(token)
 
     if not accumulate:
         for i, g in enumerate(captured):

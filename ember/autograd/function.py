@@ -8,9 +8,7 @@ differentiable when ``create_graph=True``.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ..backend.compat import as_array
+from ..backend.compat import as_array, loud, quiet
 from ..backend.dtypes import is_floating_array
 from .grad_mode import state
 from .node_names import node_name
@@ -73,11 +71,14 @@ class Function:
                         return ctx._record(args)
         # Nothing to differentiate: run forward and wrap, the path every no_grad op takes.
         ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
+        token = quiet()
         try:
             out = cls.forward(ctx, *args)
         except TypeError:  # CuPy refuses NumPy operands: name the devices instead
             _check_devices(cls, args)
             raise
+        finally:
+            loud(token)
         if type(out) is tuple:
             return tuple(_make(o._data if isinstance(o, Tensor) else o) for o in out)
         return _make(out._data if isinstance(out, Tensor) else out)
@@ -103,6 +104,7 @@ class Function:
         self._edges = tuple(edges)
         self.needs_input_grad = tuple(needs)
         state.enabled = False
+        token = quiet()
         try:
             out = type(self).forward(self, *args)
         except TypeError:
@@ -110,6 +112,7 @@ class Function:
             raise
         finally:
             state.enabled = True
+            loud(token)
 
         single = type(out) is not tuple
         outs = (out,) if single else out

@@ -288,8 +288,8 @@ class Elu(Function):
     def forward(ctx, a, alpha, scale, input_scale):
         x = a._data
         mask = ~(x <= 0)  # NaN takes the positive side's gradient, as in PyTorch
-        with np.errstate(over="ignore"):  # the exp of the positive side is discarded
-            out = np.where(mask, x * scale, np.expm1(x * input_scale) * (alpha * scale))
+        # the exp of the positive side is discarded
+        out = np.where(mask, x * scale, np.expm1(x * input_scale) * (alpha * scale))
         ctx.coef = alpha * scale, scale, input_scale
         ctx.save_for_backward(mask, out)
         return out
@@ -313,12 +313,12 @@ class Gelu(Function):
         ctx.approximate = approximate
         ctx.save_for_backward(a)
         xf = dtypes.float32_of(x)
-        with np.errstate(over="ignore", invalid="ignore"):  # x^3 overflows where tanh is +-1 anyway
-            if approximate == "tanh":
-                cdf = np.tanh((xf + xf * xf * xf * 0.044715) * _m.sqrt(2 / _m.pi)) + 1
-            else:
-                cdf = special.erf(xf * _m.sqrt(0.5)) + 1
-            return ((xf * 0.5) * cdf).astype(x.dtype, copy=False)
+        # x^3 overflows where tanh is +-1 anyway
+        if approximate == "tanh":
+            cdf = np.tanh((xf + xf * xf * xf * 0.044715) * _m.sqrt(2 / _m.pi)) + 1
+        else:
+            cdf = special.erf(xf * _m.sqrt(0.5)) + 1
+        return ((xf * 0.5) * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -342,8 +342,7 @@ class Silu(Function):
     @half_forward
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(over="ignore"):
-            return a._data * _stable_sigmoid(a._data)
+        return a._data * _stable_sigmoid(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -359,8 +358,8 @@ class Softplus(Function):
         z = x * beta
         ctx.beta, ctx.threshold = beta, threshold
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):  # beta = 0 gives inf, as in PyTorch
-            return np.where(z > threshold, x, np.logaddexp(0, z) / beta)
+        # beta = 0 gives inf, as in PyTorch
+        return np.where(z > threshold, x, np.logaddexp(0, z) / beta)
 
     @staticmethod
     def backward(ctx, grad):

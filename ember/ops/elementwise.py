@@ -210,8 +210,8 @@ class Pow(Function):
     def forward(ctx, a, b):
         if a._data.dtype.kind in "iu":
             return _int_power(a._data, b._data)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf/nan as in PyTorch
-            out = np.power(a._data, b._data)
+        # inf/nan as in PyTorch
+        out = np.power(a._data, b._data)
         ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
         return out
 
@@ -257,13 +257,12 @@ class DivRounded(Function):
     @staticmethod
     def forward(ctx, a, b, mode):
         x, y = a._data, b._data
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if mode == "floor":  # NumPy's float floor_divide is PyTorch's formula, bit for bit
-                return np.floor_divide(x, y)
-            if dtypes.is_floating_array(x.dtype):
-                return np.trunc(x / y)
-            q = np.floor_divide(x, y)
-            return q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0))).astype(q.dtype)
+        if mode == "floor":  # NumPy's float floor_divide is PyTorch's formula, bit for bit
+            return np.floor_divide(x, y)
+        if dtypes.is_floating_array(x.dtype):
+            return np.trunc(x / y)
+        q = np.floor_divide(x, y)
+        return q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0))).astype(q.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -280,9 +279,8 @@ class Remainder(Function):
         x, y = a._data, b._data
         if not dtypes.is_floating_array(x.dtype):
             return np.remainder(x, y)
-        with np.errstate(invalid="ignore"):
-            m = np.fmod(x, y)
-            return np.where((m != 0) & ((y < 0) != (m < 0)), m + y, m)
+        m = np.fmod(x, y)
+        return np.where((m != 0) & ((y < 0) != (m < 0)), m + y, m)
 
     @staticmethod
     def backward(ctx, grad):
@@ -296,8 +294,7 @@ class Fmod(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
-        with np.errstate(invalid="ignore"):
-            return np.fmod(a._data, b._data)
+        return np.fmod(a._data, b._data)
 
     @staticmethod
     def backward(ctx, grad):

@@ -365,9 +365,8 @@ class BinaryCrossEntropy(Function):
     def forward(ctx, x, t):
         ctx.save_for_backward(x, t)
         xa, ta = x._data, t._data
-        with np.errstate(divide="ignore"):
-            log_x = np.maximum(np.log(xa), -100)
-            log_1mx = np.maximum(np.log1p(-xa), -100)
+        log_x = np.maximum(np.log(xa), -100)
+        log_1mx = np.maximum(np.log1p(-xa), -100)
         return -(ta * log_x + (1 - ta) * log_1mx)
 
     @staticmethod
@@ -377,8 +376,7 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             gx = grad * (x - t) / (x * (1 - x)).clamp_min(1e-12)
         if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore"):
-                gt = -grad * x.logit()  # unclamped, as PyTorch: infinite where x is 0 or 1
+            gt = -grad * x.logit()  # unclamped, as PyTorch: infinite where x is 0 or 1
         return gx, gt
 
 

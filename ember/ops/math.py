@@ -131,8 +131,8 @@ class _Unary(Function):
     @staticmethod
     def forward(ctx, a):
         x = a._data
-        with np.errstate(all="ignore"):  # inf/nan results, as in PyTorch, without NumPy warnings
-            out = ctx.fn(dtypes.float32_of(x))  # half types: in float32, rounded once (PyTorch's kernels)
+        # inf/nan results as in PyTorch (Function.apply keeps NumPy quiet about them)
+        out = ctx.fn(dtypes.float32_of(x))  # half types: in float32, rounded once (PyTorch's kernels)
         out = as_array(out)  # 0-d: an array, so a saved output is recognised as one
         if out.dtype != x.dtype:
             out = out.astype(x.dtype)
@@ -349,8 +349,7 @@ class Logit(Function):
             x = np.clip(x, eps, 1 - eps)
         ctx.eps = eps
         ctx.save_for_backward(a)
-        with np.errstate(all="ignore"):
-            return np.log(x / (1 - x))
+        return np.log(x / (1 - x))
 
     @staticmethod
     def backward(ctx, grad):

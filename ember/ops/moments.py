@@ -37,8 +37,8 @@ class LogSumExp(Function):
         else:
             m = np.zeros(tuple(1 if dims is None or i in dims else s for i, s in enumerate(x.shape)),
                          dtype=x.dtype, like=x)
-        with np.errstate(divide="ignore"):  # log(0) of an empty or all -inf slice is -inf
-            out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        # log(0) of an empty or all -inf slice is -inf
+        out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
         out = _drop_reduced(out, dims, keepdim).astype(dtype, copy=False)
         ctx.save_for_backward(a, out)
         return out
@@ -92,13 +92,13 @@ class Variance(Function):
         c = xa - sum_of(xa, dims, True, n)
         s = slice_scale(c, dims)
         c /= s  # exact: a power of two
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # dof = 0: inf/nan
-            # minus the centred values' own mean square: it corrects the rounding of the mean (a
-            # constant input has variance 0 exactly, not (1 ulp of the mean)^2, which overflows
-            # near the dtype's maximum)
-            first = np.sum(c, axis=dims, keepdims=True)
-            v = np.maximum(np.sum(c * c, axis=dims, keepdims=True) - first * first / n, 0) / dof
-            out = np.sqrt(v) * s if root else v * s * s
+        # dof = 0: inf/nan
+        # minus the centred values' own mean square: it corrects the rounding of the mean (a
+        # constant input has variance 0 exactly, not (1 ulp of the mean)^2, which overflows
+        # near the dtype's maximum)
+        first = np.sum(c, axis=dims, keepdims=True)
+        v = np.maximum(np.sum(c * c, axis=dims, keepdims=True) - first * first / n, 0) / dof
+        out = np.sqrt(v) * s if root else v * s * s
         out = _drop_reduced(out, dims, keepdim).astype(x.dtype, copy=False)
         ctx.dims, ctx.keepdim, ctx.dof, ctx.root = dims, keepdim, dof, root
         ctx.save_for_backward(a, out if root else None)
@@ -111,8 +111,7 @@ class Variance(Function):
         if ctx.root:  # d std = d var / (2 std), 0 where std is 0 (PyTorch's subgradient)
             zero = out == 0
             grad = where(zero, 0.0, grad / (2 * where(zero, 1.0, out)))
-        with np.errstate(divide="ignore"):
-            k = 2.0 / ctx.dof if ctx.dof else float("inf")
+        k = 2.0 / ctx.dof if ctx.dof else float("inf")
         centered = x - mean(x, dims, keepdim=True)
         return _unreduce(grad * k, shape, dims, keepdim) * centered, None, None, None, None
 

@@ -137,24 +137,23 @@ def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = 
     acc = acc_dtype(x.dtype)
     if isinstance(divisor, (int, float)):
         divisor = acc.type(divisor)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the mean of nothing is nan
-        if skip_nan:
-            out = np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc)
-        else:
-            out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
-        if divisor is not None:
-            out = out / divisor
-        # (a scalar is checked in Python: a third of the time of a 100-element mean otherwise)
-        if _pymath.isfinite(out) if out.ndim == 0 else np.isfinite(out).all():
-            return out
-        bad = ~np.isfinite(out)
-        if skip_nan:
-            x = np.where(np.isnan(x), 0, x)
-        s = slice_scale(x, dims).astype(acc, copy=False)
-        scaled = np.sum(x / s, axis=dims, keepdims=keepdim, dtype=acc)
-        if divisor is not None:
-            scaled = scaled / divisor
-        return np.where(bad, scaled * _drop_reduced(s, dims, keepdim), out)
+    if skip_nan:
+        out = np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc)
+    else:
+        out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
+    if divisor is not None:
+        out = out / divisor
+    # (a scalar is checked in Python: a third of the time of a 100-element mean otherwise)
+    if _pymath.isfinite(out) if out.ndim == 0 else np.isfinite(out).all():
+        return out
+    bad = ~np.isfinite(out)
+    if skip_nan:
+        x = np.where(np.isnan(x), 0, x)
+    s = slice_scale(x, dims).astype(acc, copy=False)
+    scaled = np.sum(x / s, axis=dims, keepdims=keepdim, dtype=acc)
+    if divisor is not None:
+        scaled = scaled / divisor
+    return np.where(bad, scaled * _drop_reduced(s, dims, keepdim), out)
 
 
 def _int64(result, like) -> Tensor:
@@ -349,8 +348,7 @@ class SelectValue(Function):
         if ctx.nan_ties and np.isnan(out._data).any():
             hit = hit | (a.isnan() & out.isnan())
         hit = cast(hit, grad.dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = _unreduce(grad, shape, ctx.dims, ctx.keepdim) / hit.sum(ctx.dims, keepdim=True)
+        share = _unreduce(grad, shape, ctx.dims, ctx.keepdim) / hit.sum(ctx.dims, keepdim=True)
         return share * hit, None, None, None, None
 
 

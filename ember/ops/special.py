@@ -38,8 +38,8 @@ class Polygamma(Function):
         ctx.n = n
         ctx.save_for_backward(a)
         x = a._data
-        with np.errstate(all="ignore"):  # poles give inf/nan, as in PyTorch, without warnings
-            out = np.asarray(special.polygamma(n, x))
+        # poles give inf/nan, as in PyTorch
+        out = np.asarray(special.polygamma(n, x))
         # PyTorch's at the infinities: trigamma(-inf) and, through zeta(n + 1, +inf), the
         # higher orders at +inf are nan (the other infinities agree with SciPy)
         out = np.where((x == (-np.inf if n == 1 else np.inf)) & (n >= 1), np.nan, out)
@@ -164,8 +164,7 @@ class _SecondOnly(Function):
     @staticmethod
     def forward(ctx, a, x):
         ctx.save_for_backward(a, x)
-        with np.errstate(all="ignore"):
-            out = np.asarray(ctx.fn(a._data, x._data))
+        out = np.asarray(ctx.fn(a._data, x._data))
         return out.astype(a._data.dtype, copy=False)
 
     @staticmethod
