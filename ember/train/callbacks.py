@@ -14,9 +14,11 @@ import csv
 import io
 import math
 import os
+import warnings
 from typing import Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from ..io._files import atomic_write
 
@@ -64,12 +66,36 @@ class LambdaCallback(Callback):
             setattr(self, name, fn)
 
 
+# Words in a logged name that say which way is better, for mode="auto" (as Keras infers it).
+_HIGHER_IS_BETTER = ("acc", "f1", "auc", "precision", "recall", "r2", "iou", "dice")
+_LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "perplexity", "ppl", "nll")
+
+
+def _mode_of_name(monitor: str) -> str | None:
+    """'max' or 'min' when the name says which way is better, else None."""
+    name = monitor.lower()
+    higher = any(w in name for w in _HIGHER_IS_BETTER)
+    lower = any(w in name for w in _LOWER_IS_BETTER)
+    return None if higher == lower else "max" if higher else "min"
+
+
 class _Monitor:
-    """Whether a monitored value improved, in mode 'min' or 'max' with a ``min_delta``."""
+    """Whether a monitored value improved, in mode 'min' or 'max' with a ``min_delta``.
+    Mode 'auto' reads it from the name (accuracy, F1, R2... maximise; losses and errors
+    minimise; anything else minimises); a mode the name contradicts gets a warning."""
 
     def __init__(self, owner: str, monitor: str, mode: str, min_delta: float = 0.0):
-        if mode not in ("min", "max"):
-            raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
+        if mode not in ("min", "max", "auto"):
+            raise ValueError(f"{owner}: mode must be 'min', 'max' or 'auto', got {mode!r}")
+        named = _mode_of_name(monitor)
+        if mode == "auto":
+            mode = named or "min"
+        elif named is not None and named != mode:
+            warnings.warn(
+                f"{owner}: mode={mode!r} treats {'lower' if mode == 'min' else 'higher'} {monitor!r} "
+                f"as better, but its name says {'higher' if named == 'max' else 'lower'} is better; "
+                f"pass mode={named!r} (or mode='auto', the default, which reads the name)", UserWarning,
+                stacklevel=3)
         self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, abs(min_delta)
         self.best = math.inf if mode == "min" else -math.inf
 
@@ -93,15 +119,18 @@ class EarlyStopping(Callback):
         monitor: the logged value to watch.
         patience: epochs without improvement after which the fit stops.
         min_delta: the least change that counts as an improvement.
-        mode: 'min' (lower is better) or 'max'.
+        mode: 'min' (lower is better), 'max', or 'auto' (from the name: accuracy maximises,
+            a loss minimises).
         restore_best_weights: load the weights of the best epoch when stopping (or at the end).
+        verbose: say in one line when it stops the fit and when it restores weights.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
-                 mode: str = "min", restore_best_weights: bool = False):
+                 mode: str = "auto", restore_best_weights: bool = False, verbose: bool = True):
         self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
         self.patience = patience
         self.restore_best_weights = restore_best_weights
+        self.verbose = verbose
         self.wait = 0
         self.best_epoch: int | None = None
         self.stopped_epoch: int | None = None
@@ -122,10 +151,19 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             trainer.stop_training = True
+            self._say(f"EarlyStopping: stopping after epoch {epoch + 1}: {self._monitor.monitor} has not "
+                      f"improved for {self.wait} epoch{'s' if self.wait != 1 else ''} "
+                      f"(best {self.best:.4g} at epoch {self.best_epoch + 1 if self.best_epoch is not None else '-'})")
 
     def on_fit_end(self, trainer) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
+            self._say(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
+                      f"({self._monitor.monitor} {self.best:.4g})")
+
+    def _say(self, line: str) -> None:
+        if self.verbose:
+            tqdm.write(line)  # above any progress bar, which stays intact
 
     def state_dict(self) -> dict:
         return {"best": self._monitor.best, "wait": self.wait, "best_epoch": self.best_epoch,
@@ -145,7 +183,7 @@ class ModelCheckpoint(Callback):
         filepath: instead of ``dirpath``: the file of the best checkpoint (may contain
             ``{epoch}`` and logged names, e.g. ``"ckpt-{epoch}-{val_loss:.3f}.ckpt"``).
         monitor: the logged value that decides which epoch is best.
-        mode: 'min' or 'max'.
+        mode: 'min', 'max' or 'auto' (from the name, as in EarlyStopping).
         save_best_only: write only epochs that improve ``monitor`` (else every epoch).
         save_last: also write ``last.ckpt`` at the end of every epoch.
         every_n_steps: also write ``last.ckpt`` every that many batches (mid-epoch,
@@ -153,7 +191,7 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, dirpath: str | os.PathLike | None = None, filepath: str | None = None,
-                 monitor: str = "val_loss", mode: str = "min", save_best_only: bool = True,
+                 monitor: str = "val_loss", mode: str = "auto", save_best_only: bool = True,
                  save_last: bool = True, every_n_steps: int | None = None):
         if (dirpath is None) == (filepath is None):
             raise ValueError("ModelCheckpoint: give exactly one of dirpath and filepath")

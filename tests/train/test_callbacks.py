@@ -1,6 +1,7 @@
 """Callbacks: early stopping, checkpoints, learning-rate monitor, NaN termination, CSV log."""
 import csv
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -57,8 +58,39 @@ def test_early_stopping_restores_best_weights():
         assert np.array_equal(p.detach().numpy(), best)
 
 
+@pytest.mark.parametrize("monitor,mode", [
+    ("val_accuracy", "max"), ("val_acc", "max"), ("top5_accuracy", "max"), ("val_f1", "max"),
+    ("val_r2", "max"), ("val_loss", "min"), ("loss", "min"), ("val_mae", "min"),
+    ("val_perplexity", "min"), ("score", "min"),
+])
+def test_auto_mode_reads_the_metric_name(monitor, mode):
+    assert EarlyStopping(monitor=monitor)._monitor.mode == mode
+    assert ModelCheckpoint(dirpath="unused", monitor=monitor)._monitor.mode == mode
+
+
+def test_a_mode_the_name_contradicts_warns():
+    with pytest.warns(UserWarning, match="mode='min' treats lower 'val_accuracy' as better.*mode='max'"):
+        EarlyStopping(monitor="val_accuracy", mode="min")
+    with pytest.warns(UserWarning, match="mode='max' treats higher 'val_loss' as better.*mode='min'"):
+        ModelCheckpoint(dirpath="unused", monitor="val_loss", mode="max")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EarlyStopping(monitor="score", mode="max")  # a name that says nothing: no warning
+
+
+def test_early_stopping_says_when_it_stops_and_restores(capsys):
+    es = EarlyStopping(monitor="score", patience=1, restore_best_weights=True)
+    _trainer([Scripted("score", [3, 1, 2, 2]), es]).fit(make_data(8), epochs=4)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["EarlyStopping: stopping after epoch 3: score has not improved for 1 epoch (best 1 at epoch 2)",
+                     "EarlyStopping: restored the weights of epoch 2 (score 1)"]
+    quiet = EarlyStopping(monitor="score", patience=1, verbose=False)
+    _trainer([Scripted("score", [3, 1, 2, 2]), quiet]).fit(make_data(8), epochs=4)
+    assert capsys.readouterr().out == ""
+
+
 def test_monitor_errors():
-    with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
+    with pytest.raises(ValueError, match="mode must be 'min', 'max' or 'auto'"):
         EarlyStopping(mode="lowest")
     with pytest.raises(KeyError, match="'val_loss' is not in the logs.*validation data"):
         _trainer([EarlyStopping()]).fit(make_data(8))
