@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ember`` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="ember", description="ember: deep learning with PyTorch's API on NumPy.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"ember {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("demo", add_help=False,

@@ -108,6 +108,9 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {_typename(params)}")
+        if callable(getattr(params, "parameters", None)) and hasattr(params, "named_modules"):  # a Module
+            raise TypeError(f"'{type(params).__name__}' object is not iterable: the optimizer takes "
+                            f"the model's parameters, e.g. {type(self).__name__}(model.parameters(), ...)")
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)

@@ -24,6 +24,10 @@ class History:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 self.history.setdefault(k, []).append(float(v))
 
+    def __len__(self) -> int:
+        """The number of epochs recorded."""
+        return len(self.epochs)
+
     def __getitem__(self, key: str) -> list[float]:
         return self.history[key]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -45,13 +46,29 @@ def _batch_size(inputs: tuple) -> int:
     return int(first.shape[0]) if isinstance(first, Tensor) and first.ndim else 1
 
 
+def _named(metrics) -> dict:
+    """A list of metrics (``[Accuracy(), f1]``) as the dict the Trainer logs: each named by
+    its ``name`` attribute, else its class or function name in snake case (``accuracy``)."""
+    named = {}
+    for m in metrics:
+        name = getattr(m, "name", None)
+        if not isinstance(name, str):
+            raw = m.__name__ if callable(m) and hasattr(m, "__name__") else type(m).__name__
+            name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", raw).lower()
+        if name in named:
+            raise ValueError(f"Trainer: two metrics are both named {name!r}; pass a dict to name "
+                             f"them, e.g. metrics={{'{name}': ..., '{name}_2': ...}}")
+        named[name] = m
+    return named
+
+
 class _Metrics:
     """Accumulates each metric over an epoch: streaming objects (``update``/``compute``/
     ``reset``) are updated per batch, plain callables ``fn(outputs, targets) -> float`` are
     averaged weighted by batch size."""
 
-    def __init__(self, metrics: dict | None):
-        self.metrics = dict(metrics or {})
+    def __init__(self, metrics):
+        self.metrics = _named(metrics) if isinstance(metrics, (list, tuple)) else dict(metrics or {})
         for name, m in self.metrics.items():
             if not (callable(m) or all(hasattr(m, a) for a in ("update", "compute", "reset"))):
                 raise TypeError(f"Trainer: metric {name!r} must have update/compute/reset or be a "
@@ -107,7 +124,8 @@ class Trainer:
         scheduler_monitor: the logged value ``ReduceLROnPlateau`` watches (``"loss"`` when
             there is no validation data).
         metrics: name -> streaming metric (``update``/``compute``/``reset``) or callable
-            ``fn(outputs, targets) -> float``.
+            ``fn(outputs, targets) -> float``; or a list of them, named after their class or
+            function (``[Accuracy()]`` logs ``accuracy`` and ``val_accuracy``).
         callbacks: ``Callback`` objects.
         grad_clip: clip the gradients' total 2-norm to this value before each optimizer step.
         accumulate_grad_batches: sum the gradients of that many batches per optimizer step. A
@@ -132,7 +150,7 @@ class Trainer:
     """
 
     def __init__(self, model: nn.Module, loss_fn: Callable, optimizer, scheduler=None,
-                 scheduler_interval: str = "epoch", metrics: dict | None = None,
+                 scheduler_interval: str = "epoch", metrics: dict | list | None = None,
                  callbacks: Iterable[Callback] | None = None, grad_clip: float | None = None,
                  accumulate_grad_batches: int = 1, device=None, seed: int | None = None,
                  progress: bool = True, scheduler_monitor: str = "val_loss"):

@@ -33,6 +33,10 @@ def torch_lenet5(in_channels=1, num_classes=10):
                                torch.nn.Linear(400, 120), torch.nn.Linear(120, 84), torch.nn.Linear(84, num_classes))
 
 
+def test_version(capsys):
+    assert run_main(["--version"], capsys) == (0, f"ember {ember.__version__}\n", "")
+
+
 def test_summary_lenet5_lists_layers_and_total(capsys):
     code, out, _ = run_main(["summary", "lenet5"], capsys)
     total = sum(p.numel() for p in torch_lenet5().parameters())

@@ -171,6 +171,25 @@ def test_metrics_streaming_and_callable_agree_with_evaluate():
     assert history["val_acc"][-1] == pytest.approx(history["val_sacc"][-1])
 
 
+def test_metrics_as_a_list_are_named_after_their_class_or_function():
+    model = make_model()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                      metrics=[Accuracy(), StreamingAccuracy()], progress=False)
+    history = trainer.fit(make_data(48), make_data(20), batch_size=10, epochs=1)
+    assert {"accuracy", "streaming_accuracy", "val_accuracy", "val_streaming_accuracy"} <= set(history.keys())
+    assert len(history) == 1
+    assert list(Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                        metrics=[accuracy]).metrics.metrics) == ["accuracy"]
+    with pytest.raises(ValueError, match="two metrics are both named 'accuracy'.*pass a dict"):
+        Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                metrics=[Accuracy(), Accuracy(top_k=2)])
+
+
+def test_optimizer_given_a_model_says_to_pass_its_parameters():
+    with pytest.raises(TypeError, match=r"'Sequential' object is not iterable.*SGD\(model.parameters\(\), ...\)"):
+        ember.optim.SGD(make_model(), lr=0.1)
+
+
 def test_hooks_order_and_stop_training():
     calls = []
 
