@@ -18,7 +18,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Size, Tensor
 from ..autograd.function import Function
-from ..backend import dtypes
+from ..backend import dtypes, kernels
 from ..autograd.grad_mode import no_grad, state
 from ..backend.compat import max_initial
 from ..backend.device import xp_of
@@ -178,6 +178,74 @@ def _scaled_rstd(var, eps: float, s):
         return np.where(np.isfinite(e), 1 / np.sqrt(var + e), s / np.sqrt(var * s * s + eps))
 
 
+# Compiled kernels (ember/backend/kernels/norm.py) run batch norm of float32/float64 NumPy arrays
+# with spatial dims: one pass per channel instead of several whole-array passes. (N, C) inputs
+# stay on NumPy, whose passes over rows measured several times faster than per-channel loops
+# there (bench/kernels.py).
+def _compiled_norm(*arrays):
+    """The batch norm kernels where they cover these arrays (the input first), else None."""
+    k = kernels.cpu()
+    a = arrays[0]
+    return k.norm if k is not None and a.ndim > 2 and a.size > a.shape[0] * a.shape[1] and kernels.usable(
+        *arrays) else None
+
+
+def _fused_train(a, weight, bias, eps):
+    """Training-mode batch norm of ``a`` by the compiled kernel: (y, shift, var, rstd), or None
+    where the kernels do not cover the arrays or its results are not all finite with variances
+    of normal size (the NumPy path rescales such channels)."""
+    k = _compiled_norm(a, *(t._data for t in (weight, bias) if t is not None))
+    if k is None:
+        return None
+    n, c = a.shape[0], a.shape[1]
+    x3 = np.ascontiguousarray(a).reshape(n, c, -1)
+    w = np.ones(c, a.dtype) if weight is None else np.ascontiguousarray(weight._data)
+    b = np.zeros(c, a.dtype) if bias is None else np.ascontiguousarray(bias._data)
+    y = np.empty_like(x3)
+    shift, var, rstd = np.empty(c, a.dtype), np.empty(c, a.dtype), np.empty(c, a.dtype)
+    finite = np.empty(c, np.bool_)
+    with kernels.lock:
+        k.batch_norm_train(x3, w, b, float(eps), y, shift, var, rstd, finite)
+    if not (finite.all() and (var >= np.finfo(a.dtype).tiny).all()):
+        return None
+    return y.reshape(a.shape), shift, var, rstd
+
+
+def _fused_train_backward(a, g, shift, rstd, weight, need_dx: bool):
+    """BatchNorm's gradient by the compiled kernel: (dx or None, sum(g), sum(g * (x - shift)))
+    per channel, or None where the kernels do not cover the arrays or a result is not finite."""
+    k = _compiled_norm(a, g, *(() if weight is None else (weight._data,)))
+    if k is None:
+        return None
+    n, c = a.shape[0], a.shape[1]
+    x3 = np.ascontiguousarray(a).reshape(n, c, -1)
+    g3 = np.ascontiguousarray(g).reshape(x3.shape)
+    w = np.ones(c, a.dtype) if weight is None else np.ascontiguousarray(weight._data)
+    dx = np.empty(a.shape if need_dx else (0,), a.dtype)  # x's shape: see BatchNorm.backward
+    sums = np.empty((2, c), a.dtype)
+    finite = np.empty(c, np.bool_)
+    with kernels.lock:
+        k.batch_norm_train_backward(g3, x3, shift, rstd, w, need_dx, dx.reshape(x3.shape if need_dx else
+                                         (0, 0, 0)), sums[0], sums[1], np.empty((c, 3), a.dtype), finite)
+    if not finite.all():
+        return None
+    return (dx if need_dx else None), sums[0], sums[1]
+
+
+def _fused_eval(x: Tensor, scale: Tensor, shift: Tensor):
+    """x * scale + shift per channel of (N, C, *) by the compiled kernel (one pass, no
+    temporaries), or None where it does not cover the arrays or a gradient is recorded."""
+    a = x._data
+    k = _compiled_norm(a, scale._data, shift._data)
+    if k is None or (state.enabled and any(t.requires_grad for t in (x, scale, shift))):
+        return None
+    x3 = np.ascontiguousarray(a).reshape(a.shape[0], a.shape[1], -1)
+    y = np.empty_like(x3)
+    with kernels.lock:
+        k.channel_affine(x3, np.ascontiguousarray(scale._data), np.ascontiguousarray(shift._data), y)
+    return Tensor._make(y.reshape(a.shape))
+
+
 class BatchNorm(Function):
     """Training-mode batch normalization of (N, C, *) over every dim but C; updates the running
     statistics (when given) in place, as PyTorch's kernel does.
@@ -192,29 +260,37 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, round_to):
         a = x._data
         n, c = a.shape[0], a.shape[1]
-        # channels whose variance is subnormal are rescaled (their running variance keeps it)
-        y, first, residual, var, s = _rescaled_moments(_moments, a.reshape(n, c, -1), 1,
-                                                       np.finfo(a.dtype).tiny)
-        count = n * y.shape[2]
-        rstd = _scaled_rstd(var, eps, s)
-        # the mean; inf or nan where the input holds them (the corrected one would be nan for inf)
-        shift, su = np.where(np.isfinite(first), first + residual, first), 1 if s is None else s
+        count = a.size // c
+        fused = None if round_to is not None else _fused_train(a, weight, bias, eps)
+        if fused is not None:
+            y, shift, var, rstd = fused
+            s = None
+        else:
+            # channels whose variance is subnormal are rescaled (their running variance keeps it)
+            y, first, residual, var, s = _rescaled_moments(_moments, a.reshape(n, c, -1), 1,
+                                                           np.finfo(a.dtype).tiny)
+            rstd = _scaled_rstd(var, eps, s)
+            # the mean; inf or nan where the input holds them (the corrected one would be nan for inf)
+            shift = np.where(np.isfinite(first), first + residual, first)
+        su = 1 if s is None else s
         with np.errstate(over="ignore"):  # a variance past the dtype's range is inf, as its true value
             for stat, value in ((running_mean, shift * momentum * su),
                                 (running_var, var * (momentum * count / (count - 1)) * su * su)):
                 if stat is not None:
                     stat._data[...] = value + (1 - momentum) * stat._data
                     stat._vc[0] += 1
-        if round_to is not None:
-            shift = (shift * su).astype(round_to).astype(a.dtype) / su
-            rstd = (rstd / su).astype(round_to).astype(a.dtype) * su
-            residual = shift - first
-        scale = rstd if weight is None else rstd * weight._data
-        y *= scale[:, None]  # y is x / s - first
-        y += (-residual * scale if bias is None else bias._data - residual * scale)[:, None]
+        if fused is None:
+            if round_to is not None:
+                shift = (shift * su).astype(round_to).astype(a.dtype) / su
+                rstd = (rstd / su).astype(round_to).astype(a.dtype) * su
+                residual = shift - first
+            scale = rstd if weight is None else rstd * weight._data
+            y *= scale[:, None]  # y is x / s - first
+            y += (-residual * scale if bias is None else bias._data - residual * scale)[:, None]
+            y = y.reshape(a.shape)
         ctx.save_for_backward(x, weight)
         ctx.shift, ctx.rstd, ctx.s, ctx.eps = shift, rstd, s, eps
-        return y.reshape(a.shape)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
@@ -226,9 +302,14 @@ class BatchNorm(Function):
             return _composed_grads(ctx, x, weight, grad, dims, dims, shape) + (None,) * 5
         a, g = x._data, grad._data
         n, c = a.shape[0], a.shape[1]
+        rstd, s = ctx.rstd, ctx.s
+        fused = None if s is not None else _fused_train_backward(a, g, ctx.shift, rstd, weight, needs[0])
+        if fused is not None:
+            dx, sum_g, sum_gxc = fused
+            return (None if dx is None else Tensor._make(dx), Tensor._make(sum_gxc * rstd) if needs[1] else None,
+                    Tensor._make(sum_g) if needs[2] else None, None, None, None, None, None)
         g3 = g.reshape(n, c, -1)
         count = n * g3.shape[2]
-        rstd, s = ctx.rstd, ctx.s
         a3 = a.reshape(n, c, -1)
         # x - mean in units of s (so its products with g stay finite)
         xc = a3 - ctx.shift[:, None] if s is None else np.subtract(a3 / s[:, None], ctx.shift[:, None])
@@ -306,7 +387,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             shift = -mean * scale
             if bias is not None:
                 shift = shift + bias
-            out = x * scale.reshape(shape) + shift.reshape(shape)
+            out = _fused_eval(x, scale, shift)
+            if out is None:
+                out = x * scale.reshape(shape) + shift.reshape(shape)
     elif input.numel() == 0:
         out = _affine_of_empty(x, weight, bias, shape)
     else:

@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import dtypes
+from ..backend import dtypes, kernels
 from ..backend.compat import add_at, contiguous
 from ..backend.device import xp_of
 from .math import tie
@@ -79,6 +79,7 @@ class Windows:
         k = math.prod(self.kernel)
         self.kid_dtype = np.dtype(np.uint8 if k < 255 else np.uint16 if k < 65535 else np.int64)
         self._pos, self._table = pos, None
+        self.pairs = False  # 2-d windows 2x2 at stride 2 inside the input (see ``regular``)
 
     def flat_indices(self, kid: np.ndarray, whole: bool = False) -> np.ndarray:
         """The position of the tap each window picked, in its flattened spatial plane (or, with
@@ -113,7 +114,10 @@ def regular(in_size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilati
     """The windows of a sliding kernel (max and average pooling), by PyTorch's output size rule."""
     pos = [np.arange(out_len(n, k, s, p, d, ceil_mode))[None, :] * s + np.arange(k)[:, None] * d - p
            for n, k, s, p, d in zip(in_size, kernel, stride, padding, dilation)]
-    return Windows(in_size, pos, list(stride))
+    win = Windows(in_size, pos, list(stride))
+    win.pairs = (kernel == stride == (2, 2) and padding == (0, 0) and dilation == (1, 1)
+                 and all(2 * o <= n for o, n in zip(win.out_size, in_size)))
+    return win
 
 
 def adaptive_bounds(size: int, out: int) -> tuple:
@@ -155,10 +159,34 @@ def _acc_dtype(dtype: np.dtype) -> np.dtype:
     return acc_dtype(dtype) if dtypes.is_floating_array(dtype) else np.dtype(np.int64)
 
 
+# ---- compiled kernels (ember/backend/kernels/pool.py) -------------------------------------
+# 2x2 max pooling at stride 2 (``win.pairs``) of float32/float64 NumPy arrays runs there: one
+# pass instead of several whole-array passes per tap (bench/kernels.py has the figures).
+def _compiled_pool(win: Windows, *arrays):
+    """The pooling kernels where they cover the call, else None."""
+    if not win.pairs:
+        return None
+    k = kernels.cpu()
+    return k.pool if k is not None and kernels.usable(*arrays) else None
+
+
+def _planes(a: np.ndarray, size: tuple) -> np.ndarray:
+    """``a`` (..., *size) as contiguous (B, H, W) planes."""
+    return np.ascontiguousarray(a).reshape((-1,) + size)
+
+
 def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
     """The max of each window and, with ``need_kid``, the tap it came from: the first maximum in
     scan order, or the last NaN (PyTorch's rule)."""
     shape = x.shape[:x.ndim - len(win.in_size)] + win.out_size
+    pool = _compiled_pool(win, x)
+    if pool is not None:
+        x3 = _planes(x, win.in_size)
+        out = np.empty((x3.shape[0],) + win.out_size, dtype=x.dtype)
+        kid = np.empty(out.shape, dtype=win.kid_dtype)
+        with kernels.lock:
+            pool.max_pool_2x2(x3, out, kid)
+        return out.reshape(shape), kid.reshape(shape) if need_kid else None
     kdt = win.kid_dtype
     if win.whole:
         return _whole_max(x, shape, len(win.in_size), need_kid, kdt)
@@ -238,6 +266,14 @@ def _scatter(g: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
     windows are a regular kernel's (average pooling), whose taps are slices."""
     acc = _acc_dtype(g.dtype)
     shape = g.shape[:g.ndim - len(win.out_size)] + win.in_size
+    pool = _compiled_pool(win, g) if kid is not None else None
+    if pool is not None:
+        g3 = _planes(g, win.out_size)
+        covered = all(2 * o == n for o, n in zip(win.out_size, win.in_size))
+        gi = (np.empty if covered else np.zeros)((g3.shape[0],) + win.in_size, dtype=g.dtype)
+        with kernels.lock:
+            pool.max_pool_2x2_backward(g3, _planes(kid, win.out_size), gi)
+        return gi.reshape(shape)
     if kid is not None:
         # One scatter-add of flat positions: 3-10x faster than a masked add per tap.
         gi = np.zeros(shape, dtype=g.dtype, like=g)

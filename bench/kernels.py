@@ -1,0 +1,95 @@
+"""The compiled CPU kernels (ember/backend/kernels) against the NumPy paths they replace, on the
+shapes of bench/cnn.py: forward and backward of each op, median milliseconds of repeats.
+
+    python bench/kernels.py [repeats]
+
+LeNet-5 (batch 128): 2x2 max pooling of (6, 28, 28) and (16, 10, 10). ResNet-8 (batch 64):
+batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation mode; and a
+batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the same code).
+The two paths run alternately and the table gives medians, as other processes may share the
+cores. Ops the kernels do not cover (other pooling windows, average pooling) are not listed.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import ember  # noqa: E402
+import ember.nn.functional as F  # noqa: E402
+from ember.backend import kernels  # noqa: E402
+
+
+def _paired_ms(numpy_fn, numba_fn, repeats: int) -> tuple:
+    """Median ms of each function, the two run alternately so that load from other processes
+    falls on both alike; one untimed call of each first (compiles, or loads Numba's cache)."""
+    times = ([], [])
+    for i in range(repeats + 1):
+        for k, fn in enumerate((numpy_fn, numba_fn)):
+            t = time.perf_counter()
+            if k == 0:
+                with kernels.off():
+                    fn()
+            else:
+                fn()
+            if i:
+                times[k].append(time.perf_counter() - t)
+    return tuple(statistics.median(ts) * 1e3 for ts in times)
+
+
+def _case(op, shape, repeats: int, grad: bool = True):
+    """((numpy, numba) forward ms, (numpy, numba) backward ms or None) of ``op`` on a random
+    float32 input of ``shape``."""
+    x = ember.tensor(np.random.default_rng(0).standard_normal(shape, dtype=np.float32), requires_grad=grad)
+    fwd = _paired_ms(lambda: op(x), lambda: op(x), repeats)
+    if not grad:
+        return fwd, None
+    with kernels.off():
+        y_numpy = op(x)
+    y_numba = op(x)
+    g = ember.ones_like(y_numba)
+
+    def backward(y):
+        x.grad = None
+        y.backward(g, retain_graph=True)
+    return fwd, _paired_ms(lambda: backward(y_numpy), lambda: backward(y_numba), repeats)
+
+
+def _batch_norm(c: int, training: bool):
+    mean, var = ember.zeros(c), ember.ones(c)
+    w, b = ember.ones(c, requires_grad=training), ember.zeros(c, requires_grad=training)
+    return lambda x: F.batch_norm(x, mean, var, w, b, training=training)
+
+
+CASES = [
+    ("max_pool2d 2x2", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), True),
+    ("max_pool2d 2x2", (128, 16, 10, 10), lambda x: F.max_pool2d(x, 2), True),
+    ("batch_norm train", (64, 16, 32, 32), _batch_norm(16, True), True),
+    ("batch_norm train", (64, 32, 16, 16), _batch_norm(32, True), True),
+    ("batch_norm train", (64, 64, 8, 8), _batch_norm(64, True), True),
+    ("batch_norm train", (256, 128), _batch_norm(128, True), True),
+    ("batch_norm eval", (64, 16, 32, 32), _batch_norm(16, False), False),
+    ("batch_norm eval", (64, 64, 8, 8), _batch_norm(64, False), False),
+]
+
+
+def main(repeats: int = 30) -> None:
+    if kernels.cpu() is None:
+        sys.exit("compiled kernels are off (numba missing or EMBER_NUMBA=0): nothing to compare")
+    print(f"median ms of {repeats} runs, float32 (noisy where other processes share the cores)")
+    print(f"{'op':24} {'shape':18} {'fwd numpy':>10} {'fwd numba':>10} {'x':>6} {'bwd numpy':>10} "
+          f"{'bwd numba':>10} {'x':>6}")
+    for name, shape, op, grad in CASES:
+        cols = [f"{'-':>10} {'-':>10} {'-':>6}" if t is None else f"{t[0]:10.3f} {t[1]:10.3f} {t[0] / t[1]:6.2f}"
+                for t in _case(op, shape, repeats, grad)]
+        print(f"{name:24} {str(shape):18} {' '.join(cols)}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)

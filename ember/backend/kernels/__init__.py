@@ -1,0 +1,70 @@
+"""Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
+
+Ops ask ``kernels.cpu()``: this package, with its kernel modules (``pool``, ``norm``) loaded,
+when compiled kernels are available, else None, in which case they keep their NumPy path.
+Available means ``numba`` imports and the environment does not set ``EMBER_NUMBA=0``; that
+is decided once, on the first call, so importing ember neither imports Numba nor compiles
+anything. Each kernel compiles on its first call for the array types it is given, and Numba's
+on-disk cache (``cache=True``) keeps the machine code for later processes.
+
+Kernels take C-contiguous NumPy arrays of one float dtype (float32 or float64) and write
+into output arrays allocated by the caller; the ops check the arrays before calling.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from contextlib import contextmanager
+
+_state: dict = {}
+_pid = os.getpid()
+# Numba's default thread pool (workqueue, used where TBB and OpenMP are not installed) aborts
+# the process when two Python threads launch parallel kernels at once: calls take turns.
+lock = threading.Lock()
+
+
+def cpu():
+    """This package with its kernel modules loaded, or None where compiled kernels are off.
+
+    Also None in a process forked from the one that imported ember (a DataLoader worker): the
+    parent's thread pool may be running, and GNU OpenMP's deadlocks a forked child's first
+    parallel call; the NumPy path is always safe there."""
+    if "module" not in _state:
+        _state["module"] = _load()
+    return _state["module"] if os.getpid() == _pid else None
+
+
+@contextmanager
+def off():
+    """Within the block, ``cpu()`` is None: ops run their NumPy paths (to compare and time them)."""
+    module = cpu()
+    _state["module"] = None
+    try:
+        yield
+    finally:
+        _state["module"] = module
+
+
+def _load():
+    if os.environ.get("EMBER_NUMBA", "1") == "0":
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
+        # GNU OpenMP's idle workers spin: while other processes hold the cores, each parallel
+        # call then waited about 10 ms for them (2 cores, measured); workqueue's workers sleep.
+        numba.config.THREADING_LAYER = "workqueue"
+    from . import norm, pool  # noqa: F401  (defining kernels compiles nothing yet)
+    return sys.modules[__name__]
+
+
+def usable(*arrays) -> bool:
+    """Whether the kernels take these arrays: NumPy arrays, all float32 or all float64 (native
+    byte order), so that CuPy, half and integer arrays keep their NumPy path."""
+    import numpy as np
+    dt = arrays[0].dtype
+    return (dt == np.float32 or dt == np.float64) and all(
+        type(a) is np.ndarray and a.dtype == dt for a in arrays)

@@ -1,0 +1,157 @@
+"""Batch normalization of (N, C, L) arrays (L = the spatial size, 1 for (N, C) inputs), one
+thread per channel (``prange``).
+
+Statistics are sums in float64 (exact enough for float32 inputs; for float64 ones the same
+precision as NumPy's) taken two-pass within the kernel: the mean, then the squares about it,
+while the channel's data is still in cache. Without ``fastmath`` the compiler keeps every sum
+in program order, so the sums run four independent accumulators to hide the add latency.
+
+Per-channel values the kernels round to the input's dtype are written to arrays of that dtype
+and read back, which rounds them (Numba has no generic cast to an array's dtype). Each kernel
+also reports per channel whether everything it wrote is finite (``finite``), so that callers
+can fall back to their NumPy path, which handles overflow by rescaling.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_JIT = dict(parallel=True, cache=True, fastmath=False, nogil=True)
+_INNER = dict(cache=True, fastmath=False, nogil=True)
+
+
+@njit(**_INNER)
+def _sum(row):
+    """sum(row), in float64."""
+    n = row.size
+    a0 = a1 = a2 = a3 = 0.0
+    k = n - n % 4
+    for j in range(0, k, 4):
+        a0 += row[j]
+        a1 += row[j + 1]
+        a2 += row[j + 2]
+        a3 += row[j + 3]
+    for j in range(k, n):
+        a0 += row[j]
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(**_INNER)
+def _sum_sq_dev(row, m):
+    """sum((row - m) ** 2), in float64 (m a float64)."""
+    n = row.size
+    a0 = a1 = a2 = a3 = 0.0
+    k = n - n % 4
+    for j in range(0, k, 4):
+        d0 = row[j] - m
+        d1 = row[j + 1] - m
+        d2 = row[j + 2] - m
+        d3 = row[j + 3] - m
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+    for j in range(k, n):
+        d = row[j] - m
+        a0 += d * d
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(**_INNER)
+def _sums_g(g, row, m):
+    """(sum(g), sum(g * (row - m))) in float64, row - m in the input's dtype (m is), in one pass."""
+    n = row.size
+    a0 = a1 = b0 = b1 = 0.0
+    k = n - n % 2
+    for j in range(0, k, 2):
+        a0 += g[j]
+        a1 += g[j + 1]
+        b0 += g[j] * (row[j] - m)
+        b1 += g[j + 1] * (row[j + 1] - m)
+    if k < n:
+        a0 += g[k]
+        b0 += g[k] * (row[k] - m)
+    return a0 + a1, b0 + b1
+
+
+@njit(**_JIT)
+def batch_norm_train(x, weight, bias, eps, y, shift, var, rstd, finite):
+    """Per channel: shift = the mean, var = the biased variance, rstd = 1 / sqrt(var + eps)
+    (each rounded to x's dtype), y = (x - shift) * rstd * weight + bias."""
+    n, c, l = x.shape
+    count = n * l
+    for ch in prange(c):
+        acc = 0.0
+        for i in range(n):
+            acc += _sum(x[i, ch])
+        m = acc / count
+        sq = 0.0
+        for i in range(n):
+            sq += _sum_sq_dev(x[i, ch], m)
+        v = sq / count
+        shift[ch] = m
+        var[ch] = v
+        rstd[ch] = 1.0 / np.sqrt(v + eps)
+        mt = shift[ch]
+        scale = rstd[ch] * weight[ch]
+        b = bias[ch]
+        ok = np.isfinite(mt) and np.isfinite(var[ch]) and np.isfinite(scale)
+        for i in range(n):
+            xr = x[i, ch]
+            yr = y[i, ch]
+            for j in range(l):
+                out = (xr[j] - mt) * scale + b
+                yr[j] = out
+                ok &= abs(out) < np.inf
+        finite[ch] = ok
+
+
+@njit(**_JIT)
+def batch_norm_train_backward(g, x, shift, rstd, weight, need_dx, dx, sum_g, sum_gxc, coef, finite):
+    """Per channel: sum_g = sum(g), sum_gxc = sum(g * (x - shift)) and, with ``need_dx``,
+    dx = g * a - (x - shift) * b - c, the gradient of batch_norm_train's y, with a = rstd * weight,
+    b = a * rstd^2 * sum_gxc / count, c = a * sum_g / count (rounded to x's dtype, via ``coef``)."""
+    n, c, l = x.shape
+    count = n * l
+    for ch in prange(c):
+        m = shift[ch]
+        sg = 0.0
+        sgx = 0.0
+        for i in range(n):
+            a, b = _sums_g(g[i, ch], x[i, ch], m)
+            sg += a
+            sgx += b
+        sum_g[ch] = sg
+        sum_gxc[ch] = sgx
+        ok = np.isfinite(sum_g[ch]) and np.isfinite(sum_gxc[ch])
+        if need_dx:
+            r = rstd[ch]
+            a = r * weight[ch]
+            coef[ch, 0] = a
+            coef[ch, 1] = a * r * r * sgx / count
+            coef[ch, 2] = a * sg / count
+            ca, cb, cc = coef[ch, 0], coef[ch, 1], coef[ch, 2]
+            ok = ok and np.isfinite(cb) and np.isfinite(cc)
+            for i in range(n):
+                gr = g[i, ch]
+                xr = x[i, ch]
+                dr = dx[i, ch]
+                for j in range(l):
+                    out = gr[j] * ca - (xr[j] - m) * cb - cc
+                    dr[j] = out
+                    ok &= abs(out) < np.inf
+        finite[ch] = ok
+
+
+@njit(**_JIT)
+def channel_affine(x, scale, shift, y):
+    """y = x * scale + shift per channel (evaluation-mode batch norm, folded)."""
+    n, c, l = x.shape
+    for ch in prange(c):
+        s = scale[ch]
+        b = shift[ch]
+        for i in range(n):
+            xr = x[i, ch]
+            yr = y[i, ch]
+            for j in range(l):
+                yr[j] = xr[j] * s + b
