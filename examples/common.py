@@ -11,7 +11,8 @@ import ember
 def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_dir: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", default=data_dir,
-                        help="torchvision-style root (DATA/MNIST/raw/...) or a folder holding the raw files")
+                        help="the folder holding the data set's files, or a torchvision-style root "
+                             "(DATA/MNIST/raw/...); missing files are downloaded into DATA/<Name>/raw/")
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--lr", type=float, default=lr)
@@ -21,21 +22,6 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--fake", action="store_true", help="random images instead of the data set")
     return parser.parse_args()
-
-
-def dataset_root(data_dir: str, folder: str, files: list[str]) -> str:
-    """A torchvision root for ``folder``: ``data_dir`` itself, or, when ``data_dir`` holds the
-    raw files directly (like a plain download folder), a cache root linking to them."""
-    if all(os.path.exists(os.path.join(data_dir, f)) for f in files):
-        root = os.path.join(os.path.expanduser("~"), ".cache", "ember", "links", folder)
-        raw = os.path.join(root, folder, "raw")
-        os.makedirs(raw, exist_ok=True)
-        for f in files:
-            link = os.path.join(raw, f)
-            if not os.path.exists(link):
-                os.symlink(os.path.abspath(os.path.join(data_dir, f)), link)
-        return root
-    return data_dir
 
 
 def run_epoch(model, loader, loss_fn, optimizer=None, scheduler=None) -> tuple[float, float]:

@@ -18,10 +18,7 @@ from ember import nn  # noqa: E402
 from ember.utils.data import DataLoader, Subset  # noqa: E402
 from ember.vision import datasets, transforms  # noqa: E402
 
-from common import dataset_root, fit, parse_args  # noqa: E402
-
-RAW_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+from common import fit, parse_args  # noqa: E402
 
 
 def small_cnn(num_classes: int = 10) -> nn.Module:
@@ -40,12 +37,11 @@ def small_cnn(num_classes: int = 10) -> nn.Module:
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], epochs=5, batch_size=128, lr=3e-3, data_dir="data")
     ember.manual_seed(args.seed)
-    root = dataset_root(args.data_dir, "FashionMNIST", RAW_FILES)
     normalize = transforms.Normalize((0.2860,), (0.3530,))
     train_tf = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalize])
     test_tf = transforms.Compose([transforms.ToTensor(), normalize])
-    train_set = datasets.FashionMNIST(root, train=True, download=True, transform=train_tf)
-    test_set = datasets.FashionMNIST(root, train=False, download=True, transform=test_tf)
+    train_set = datasets.FashionMNIST(args.data_dir, train=True, download=True, transform=train_tf)
+    test_set = datasets.FashionMNIST(args.data_dir, train=False, download=True, transform=test_tf)
     if args.limit:
         train_set = Subset(train_set, range(args.limit))
 

@@ -18,19 +18,15 @@ from ember import nn  # noqa: E402
 from ember.utils.data import DataLoader, Subset  # noqa: E402
 from ember.vision import datasets, models, transforms  # noqa: E402
 
-from common import dataset_root, fit, parse_args  # noqa: E402
-
-RAW_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+from common import fit, parse_args  # noqa: E402
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], epochs=10, batch_size=128, lr=1e-3, data_dir="data")
     ember.manual_seed(args.seed)
-    root = dataset_root(args.data_dir, "MNIST", RAW_FILES)
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
-    train_set = datasets.MNIST(root, train=True, download=True, transform=transform)
-    test_set = datasets.MNIST(root, train=False, download=True, transform=transform)
+    train_set = datasets.MNIST(args.data_dir, train=True, download=True, transform=transform)
+    test_set = datasets.MNIST(args.data_dir, train=False, download=True, transform=transform)
     if args.limit:
         train_set = Subset(train_set, range(args.limit))
 

@@ -7,7 +7,6 @@ on any data set (grey images repeated over 3 channels, small images scaled up).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -96,26 +95,6 @@ class DatasetSpec:
     description: str
 
 
-_MNIST_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-
-
-def dataset_root(data_dir: str, folder: str, files: list[str]) -> str:
-    """A torchvision-style root for ``folder``: ``data_dir`` itself, or, when ``data_dir`` holds
-    the raw files directly (a plain download folder), a cache root whose ``folder/raw`` links
-    to them."""
-    if not all(os.path.exists(os.path.join(data_dir, f)) for f in files):
-        return data_dir
-    root = os.path.join(os.path.expanduser("~"), ".cache", "ember", "links", folder)
-    raw = os.path.join(root, folder, "raw")
-    os.makedirs(raw, exist_ok=True)
-    for f in files:
-        link = os.path.join(raw, f)
-        if not os.path.exists(link):
-            os.symlink(os.path.abspath(os.path.join(data_dir, f)), link)
-    return root
-
-
 def _normalized(mean: tuple[float, ...], std: tuple[float, ...]):
     from ember.vision import transforms
     return transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
@@ -124,8 +103,7 @@ def _normalized(mean: tuple[float, ...], std: tuple[float, ...]):
 def _mnist_like(cls_name: str, folder: str, mean: float, std: float) -> Callable[[str, bool], Dataset]:
     def load(data_dir: str, train: bool) -> Dataset:
         from ember.vision import datasets
-        root = dataset_root(data_dir, folder, _MNIST_FILES)
-        return getattr(datasets, cls_name)(root, train=train, download=True,
+        return getattr(datasets, cls_name)(data_dir, train=train, download=True,
                                            transform=_normalized((mean,), (std,)))
     return load
 

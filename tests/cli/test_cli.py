@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import urllib.error
 
 import numpy as np
 import pytest
@@ -165,12 +166,42 @@ def test_demo_runs(capsys):
 @pytest.mark.skipif(not os.path.exists(os.path.join(SHARED_DATA, "mnist", "train-images-idx3-ubyte.gz")),
                     reason="MNIST files not in shared/data")
 def test_train_and_eval_on_mnist_raw_files(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HOME", str(tmp_path))   # where dataset_root puts its links
+    """A flat folder of the published files is read as it is; eval finds the data again from
+    the checkpoint, refuses another data set, and each run gets a folder of its own."""
+    monkeypatch.chdir(tmp_path)
     data_dir = os.path.join(SHARED_DATA, "mnist")
-    argv = ["train", "--dataset", "mnist", "--data-dir", data_dir, "--epochs", "1", "--limit", "64",
-            "--out", str(tmp_path / "run")]
+    argv = ["train", "--dataset", "mnist", "--data-dir", data_dir, "--epochs", "1", "--limit", "64"]
     code, out, _ = run_main(argv, capsys)
     assert code == 0 and "64 train / 10000 test images" in out
-    code, out, _ = run_main(["eval", str(tmp_path / "run" / "checkpoint.ember"), "--data-dir", data_dir,
-                             "--limit", "500"], capsys)
+    (run,) = os.listdir(tmp_path / "runs")
+    assert run.startswith("lenet5-mnist-")
+    checkpoint = str(tmp_path / "runs" / run / "checkpoint.ember")
+    code, out, _ = run_main(["eval", checkpoint, "--limit", "500"], capsys)
     assert code == 0 and "lenet5 on mnist test set (500 images)" in out
+    code, _, err = run_main(["eval", checkpoint, "--dataset", "fashion-mnist"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "was trained on mnist" in err and "fashion-mnist" in err
+
+
+def test_a_data_folder_without_the_data_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """A misspelt --data-dir: a short error that says where it looked and how to point at the
+    files, no traceback, and no empty folders left behind (the download fails offline here)."""
+    import ember.vision.datasets.utils as utils
+    monkeypatch.setattr(utils, "download_url", _offline)
+    typo = tmp_path / "dta"
+    code, _, err = run_main(["train", "--data-dir", str(typo), "--limit", "8"], capsys)
+    assert code == 2 and err.startswith("ember train: error: MNIST: the training split's files are not here.")
+    assert f"Looked in {typo}/MNIST/raw and {typo}" in err and "--data-dir" in err and "Traceback" not in err
+    assert not typo.exists()
+
+
+def _offline(url, *args, **kwargs):
+    raise urllib.error.URLError("no network in this test")
+
+
+def test_device_that_cannot_run_is_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(ember.cuda, "is_available", lambda: False)
+    for device in ("cuda", "gpu", "cuda:1"):
+        code, _, err = run_main(["train", "--dataset", "digits", "--device", device], capsys)
+        assert code == 2 and err.count("\n") == 1 and "no CUDA GPU can be used here" in err
+    code, _, err = run_main(["train", "--dataset", "digits", "--device", "tpu"], capsys)
+    assert code == 2 and "expected cpu, cuda, cuda:N or gpu" in err

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ember
-from ember.cli.zoo import DATASETS, MODELS, adapt, dataset_root
+from ember.cli.zoo import DATASETS, MODELS, adapt
 from ember.utils.data import TensorDataset
 
 from helpers import assert_close
@@ -77,17 +77,3 @@ def test_datasets_declare_their_images():
         assert tuple(image.shape) == spec.image_size and 0 <= int(label) < spec.num_classes
     train, test = DATASETS["digits"].load("unused", True), DATASETS["digits"].load("unused", False)
     assert len(train) + len(test) == 1797
-
-
-def test_dataset_root_links_raw_files(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    files = ["a.gz", "b.gz"]
-    raw_dir = tmp_path / "download"
-    raw_dir.mkdir()
-    assert dataset_root(str(raw_dir), "MNIST", files) == str(raw_dir)   # files missing: a root already
-    for f in files:
-        (raw_dir / f).write_bytes(f.encode())
-    root = dataset_root(str(raw_dir), "MNIST", files)
-    for f in files:
-        with open(os.path.join(root, "MNIST", "raw", f), "rb") as linked:
-            assert linked.read() == f.encode()

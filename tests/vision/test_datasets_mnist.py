@@ -247,12 +247,35 @@ def test_missing_files_error(tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     with pytest.raises(RuntimeError) as info:
         datasets.MNIST(tmp_path)
-    assert str(info.value) == (f"Dataset not found at {raw} (missing train-images-idx3-ubyte.gz, "
-                               f"train-labels-idx1-ubyte.gz). Use download=True, or put the files there.")
+    assert str(info.value) == (
+        f"MNIST: the training split's files are not here. Looked in {raw} and {tmp_path} for "
+        f"train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]. Pass the folder that holds "
+        f"them as root (--data-dir in the ember command and examples), or its parent with them in "
+        f"MNIST/raw/; or download=True to fetch them (needs the internet).")
+    assert not raw.exists()  # looking writes nothing
     write_mnist(raw)
     os.remove(raw / "t10k-labels-idx1-ubyte.gz")
-    with pytest.raises(RuntimeError, match=r"\(missing t10k-labels-idx1-ubyte.gz\)"):
+    with pytest.raises(RuntimeError, match=r"the test split's files are not here"):
         datasets.MNIST(tmp_path, train=False)
+
+
+def test_a_folder_holding_the_files_is_a_root(tmp_path, monkeypatch):
+    """The published files in a plain folder (as downloaded) are read from there, and
+    download=True then fetches nothing."""
+    files = write_mnist(tmp_path)
+    monkeypatch.setattr(datasets.MNIST, "resources", resources_of(files))
+    ds = datasets.MNIST(tmp_path, train=False, download=True)
+    np.testing.assert_array_equal(ds.data.numpy(), files["t10k-images-idx3-ubyte.gz"][1])
+    assert not (tmp_path / "MNIST").exists()
+
+
+def test_failed_download_leaves_no_empty_folders(tmp_path, monkeypatch, mnist_site):
+    server, _ = mnist_site
+    monkeypatch.setattr(datasets.MNIST, "mirrors", [f"{server.url}/missing/"])
+    root = tmp_path / "not" / "there"
+    with pytest.raises(RuntimeError, match=r"MNIST: the training split's files are not here\..*Downloading failed"):
+        datasets.MNIST(root, download=True)
+    assert not (tmp_path / "not").exists()
 
 
 def test_checksum_mismatch_error(tiny_mnist, monkeypatch):
@@ -354,7 +377,8 @@ def test_relatives_use_their_own_folder(tmp_path, monkeypatch, cls, first_class)
     ds = cls(tmp_path, train=False)
     assert len(ds) == 5 and ds.classes[0] == first_class and len(ds.classes) == 10
     assert repr(ds).startswith(f"Dataset {cls.__name__}\n")
-    with pytest.raises(RuntimeError, match=f"Dataset not found at {tmp_path / 'x' / cls.__name__ / 'raw'}"):
+    with pytest.raises(RuntimeError, match=f"{cls.__name__}: the training split's files are not here. "
+                                           f"Looked in {tmp_path / 'x' / cls.__name__ / 'raw'} and"):
         cls(tmp_path / "x")
 
 
@@ -398,8 +422,8 @@ def test_emnist_classes_and_errors(tmp_path):
     assert len(byclass) == 62 and byclass[:11] == list("0123456789A") and byclass[-1] == "z"
     with pytest.raises(ValueError, match="Unknown value 'digit' for argument split"):
         datasets.EMNIST(tmp_path, split="digit")
-    with pytest.raises(RuntimeError, match=r"missing emnist-digits-test-images-idx3-ubyte.gz, "
-                                           r"emnist-digits-test-labels-idx1-ubyte.gz"):
+    with pytest.raises(RuntimeError, match=r"for emnist-digits-test-images-idx3-ubyte\[.gz\] and "
+                                           r"emnist-digits-test-labels-idx1-ubyte\[.gz\]"):
         datasets.EMNIST(tmp_path, split="digits", train=False)
     raw = tmp_path / "EMNIST" / "raw"
     os.makedirs(raw)

@@ -18,7 +18,8 @@ from PIL import Image
 from ..._tensor import Tensor
 from ...io._files import CHUNK, MAX_DIMS
 from ...ops.creation import from_numpy
-from .utils import download_from_mirrors, extract_archive, require_md5, verify_str_arg
+from .utils import (check_integrity, download_from_mirrors, extract_archive, new_folder, require_md5,
+                    verify_str_arg)
 from .vision import VisionDataset
 
 __all__ = ["MNIST", "FashionMNIST", "KMNIST", "EMNIST", "read_sn3_pascalvincent_tensor", "read_image_file",
@@ -110,18 +111,19 @@ def read_label_file(path: str | Path) -> Tensor:
 class MNIST(VisionDataset):
     """`MNIST <http://yann.lecun.com/exdb/mnist/>`_: 70,000 handwritten digits, 28x28 grey.
 
-    The files live in ``root/MNIST/raw/`` as published (``train-images-idx3-ubyte.gz``,
-    ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
-    ``t10k-labels-idx1-ubyte.gz``) or decompressed (the same names without ``.gz``).
-    A compressed file's md5 is verified before it is read.
+    The files are read from ``root/MNIST/raw/`` (torchvision's layout) or from ``root``
+    itself (a folder holding the downloaded files), as published
+    (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
+    ``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``) or decompressed (the
+    same names without ``.gz``). A compressed file's md5 is verified before it is read.
 
     Args:
-        root: the folder that holds ``MNIST/raw/``.
+        root: the folder that holds ``MNIST/raw/``, or the files themselves.
         train: the training split (60,000 images) if True, else the test split (10,000).
         transform: a callable applied to each PIL image (mode "L").
         target_transform: a callable applied to each int label.
-        download: fetch the files that are not there (or whose md5 is wrong), trying
-            ``mirrors`` in order.
+        download: fetch the files that are in neither place into ``root/MNIST/raw/``,
+            trying ``mirrors`` in order (md5-checked). Without it nothing is written.
 
     Attributes:
         data: uint8 tensor (N, 28, 28). targets: int64 tensor (N,).
@@ -159,22 +161,41 @@ class MNIST(VisionDataset):
         prefix = "train" if self.train else "t10k"
         return f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"
 
+    def _folders(self) -> tuple[str, str]:
+        """Where the files are looked for, in order: torchvision's layout, then root itself."""
+        return self.raw_folder, str(self.root)
+
     def _usable_file(self, filename: str) -> str | None:
-        """The copy of ``filename`` to read: its decompressed form, else the compressed file;
-        None when neither is there."""
-        for path in (os.path.join(self.raw_folder, filename.removesuffix(".gz")),
-                     os.path.join(self.raw_folder, filename)):
-            if os.path.isfile(path):
-                return path
+        """The copy of ``filename`` to read: its decompressed form, else the compressed file,
+        in the first folder that has either; None when none has."""
+        for folder in self._folders():
+            for path in (os.path.join(folder, filename.removesuffix(".gz")), os.path.join(folder, filename)):
+                if os.path.isfile(path):
+                    return path
         return None
+
+    def _intact(self, filename: str, md5: str | None) -> bool:
+        """Whether a folder holds ``filename`` decompressed, or compressed with its md5."""
+        for folder in self._folders():
+            packed = os.path.join(folder, filename)
+            if os.path.isfile(packed.removesuffix(".gz")) or check_integrity(packed, md5):
+                return True
+        return False
+
+    def _not_found(self, names) -> str:
+        """Where the files were looked for, which, and how to point at them."""
+        split = "training" if self.train else "test"
+        return (f"{type(self).__name__}: the {split} split's files are not here. Looked in "
+                f"{' and '.join(self._folders())} for {' and '.join(n + '[.gz]' for n in (x.removesuffix('.gz') for x in names))}. "
+                f"Pass the folder that holds them as root (--data-dir in the ember command and "
+                f"examples), or its parent with them in {type(self).__name__}/raw/; or download=True "
+                f"to fetch them (needs the internet).")
 
     def _load_data(self) -> tuple[Tensor, Tensor]:
         names = self._split_files()
         paths = [self._usable_file(name) for name in names]
-        missing = [name for name, path in zip(names, paths) if path is None]
-        if missing:
-            raise RuntimeError(f"Dataset not found at {self.raw_folder} (missing {', '.join(missing)}). "
-                               f"Use download=True, or put the files there.")
+        if any(path is None for path in paths):
+            raise RuntimeError(self._not_found(names))
         # A compressed file is checked against its published md5; no checksum is published for
         # a decompressed one, whose IDX header and size are checked as it is read.
         md5s = dict(self.resources)
@@ -187,11 +208,14 @@ class MNIST(VisionDataset):
         return data, targets
 
     def download(self) -> None:
-        """Fetch each file (of both splits) that is not in ``raw_folder`` already, verify its
-        md5, and decompress it next to the compressed file."""
-        os.makedirs(self.raw_folder, exist_ok=True)
-        for filename, md5 in self.resources:
-            if not os.path.isfile(os.path.join(self.raw_folder, filename.removesuffix(".gz"))):
+        """Fetch each file (of both splits) that neither folder holds into ``raw_folder``,
+        verify its md5, and decompress it next to the compressed file. A failed download
+        leaves no empty folders behind, and its error says where the files were looked for."""
+        missing = [(f, md5) for f, md5 in self.resources if not self._intact(f, md5)]
+        if not missing:
+            return
+        with new_folder(self.raw_folder, lambda: self._not_found(self._split_files())):
+            for filename, md5 in missing:
                 extract_archive(download_from_mirrors(self.mirrors, filename, self.raw_folder, md5))
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
@@ -300,9 +324,9 @@ class EMNIST(MNIST):
         the files of every split into ``raw_folder``."""
         if all(self._usable_file(name) for name in self._split_files()):
             return
-        os.makedirs(self.raw_folder, exist_ok=True)
         filename, md5 = self.archive
-        extract_archive(download_from_mirrors(self.mirrors, filename, self.raw_folder, md5))
+        with new_folder(self.raw_folder, lambda: self._not_found(self._split_files())):
+            extract_archive(download_from_mirrors(self.mirrors, filename, self.raw_folder, md5))
         gzip_folder = os.path.join(self.raw_folder, "gzip")
         for name in sorted(os.listdir(gzip_folder)):
             if name.endswith(".gz"):

@@ -8,6 +8,7 @@ before extraction (see ``ember.io._files.ZipArchive``).
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import hashlib
 import lzma
@@ -19,7 +20,7 @@ import urllib.request
 import zipfile
 from http.client import HTTPException
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from ...io._files import ZipArchive
 from ...io._files import atomic_file as _atomic_file
@@ -121,6 +122,30 @@ def download_url(url: str, root: str | Path, filename: str | None = None, md5: s
 # What a failing mirror can raise: network and HTTP errors (URLError and HTTPError are
 # OSErrors), a broken HTTP response, or a corrupt file.
 _DOWNLOAD_ERRORS = (OSError, HTTPException, ChecksumError)
+
+
+@contextlib.contextmanager
+def new_folder(path: str | Path, explain: Callable[[], str] | None = None):
+    """Create ``path`` (and its missing parents) for a download. If the body fails, the
+    folders it created that are still empty are removed (a failed or offline download
+    leaves no empty tree), and with ``explain`` the error is raised as a RuntimeError that
+    starts with ``explain()`` (where the files were looked for, how to point at them)."""
+    created, p = [], os.path.abspath(os.path.expanduser(path))
+    while not os.path.exists(p):
+        created.append(p)
+        p = os.path.dirname(p)
+    os.makedirs(path, exist_ok=True)
+    try:
+        yield
+    except Exception as error:
+        for folder in created:  # deepest first
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+        if explain is None:
+            raise
+        raise RuntimeError(f"{explain()} Downloading failed: {error}") from error
 
 
 def download_from_mirrors(mirrors: Sequence[str], filename: str, root: str | Path,
