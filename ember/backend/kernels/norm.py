@@ -75,9 +75,12 @@ def _sums_g(g, row, m):
 
 
 @njit(**_JIT)
-def batch_norm_train(x, weight, bias, eps, y, shift, var, rstd, finite):
+def batch_norm_train(x, weight, bias, eps, y, shift, var, rstd, offset, finite):
     """Per channel: shift = the mean, var = the biased variance, rstd = 1 / sqrt(var + eps)
-    (each rounded to x's dtype), y = (x - shift) * rstd * weight + bias."""
+    (each rounded to x's dtype), y = (x - shift) * scale + offset with scale = rstd * weight and
+    offset = bias - (mean - shift) * scale: the rounding of the mean to x's dtype is corrected
+    there, as x - shift is exact for values near the mean (a float32 mean of values near 1e4 is
+    off by up to 5e-4, a twentieth of a standard deviation of 1e-2)."""
     n, c, l = x.shape
     count = n * l
     for ch in prange(c):
@@ -94,8 +97,9 @@ def batch_norm_train(x, weight, bias, eps, y, shift, var, rstd, finite):
         rstd[ch] = 1.0 / np.sqrt(v + eps)
         mt = shift[ch]
         scale = rstd[ch] * weight[ch]
-        b = bias[ch]
-        ok = np.isfinite(mt) and np.isfinite(var[ch]) and np.isfinite(scale)
+        offset[ch] = bias[ch] - (m - mt) * scale
+        b = offset[ch]
+        ok = np.isfinite(mt) and np.isfinite(var[ch]) and np.isfinite(scale) and np.isfinite(b)
         for i in range(n):
             xr = x[i, ch]
             yr = y[i, ch]

@@ -1,0 +1,314 @@
+"""The compiled CPU kernels (ember/backend/kernels) against the NumPy paths they replace and
+against PyTorch: values, indices, gradients, running statistics, PyTorch's tie and NaN rules,
+the cases routed back to NumPy (and that they are), and ember with Numba turned off."""
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import kernels
+from helpers import torch
+
+TF = torch.nn.functional
+TOL = {"float32": dict(rtol=1e-5, atol=1e-5), "float64": dict(rtol=1e-12, atol=1e-12)}
+
+pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
+                                                                "EMBER_NUMBA=0): the NumPy paths run everywhere")
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts each kernel's calls: kernel name -> number of calls (through the module attribute
+    that the ops look up, so a call that took another path is not counted)."""
+    counts = {}
+    for module in (kernels.cpu().pool, kernels.cpu().norm):
+        for name in ("max_pool_2x2", "max_pool_2x2_backward", "batch_norm_train", "batch_norm_train_backward",
+                     "channel_affine"):
+            fn = getattr(module, name, None)
+            if fn is None:
+                continue
+
+            def counted(*args, _fn=fn, _name=name):
+                counts[_name] = counts.get(_name, 0) + 1
+                return _fn(*args)
+            monkeypatch.setattr(module, name, counted)
+    return counts
+
+
+def _array(shape, dtype, seed=0, values=None):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape) if values is None else values(rng, shape)).astype(dtype)
+
+
+def _run(fn, a, grad_out, *extra):
+    """(outputs as arrays, input gradient) of fn on ember (kernels as configured) for array ``a``."""
+    x = ember.tensor(a, requires_grad=True)
+    out = fn(x, *extra)
+    outs = out if isinstance(out, tuple) else (out,)
+    outs[0].backward(ember.tensor(grad_out))
+    return [o.detach().numpy() for o in outs], x.grad.numpy()
+
+
+def _run_torch(fn, a, grad_out):
+    x = torch.tensor(a, requires_grad=True)
+    out = fn(x)
+    outs = out if isinstance(out, tuple) else (out,)
+    outs[0].backward(torch.tensor(grad_out))
+    return [o.detach().numpy() for o in outs], x.grad.numpy()
+
+
+# ---- max pooling -------------------------------------------------------------------------
+# (shape, kernel_size, stride, ceil_mode, runs the 2x2 kernel)
+POOLS = [
+    ((4, 3, 8, 8), 2, None, False, True),
+    ((3, 2, 9, 7), 2, 2, False, True),      # odd sizes: the last row and column are in no window
+    ((3, 2, 9, 7), 2, 2, True, False),      # ... or in partial windows: the NumPy path
+    ((2, 2, 10, 6), 2, 2, True, True),      # ceil_mode with even sizes: every window is whole
+    ((3, 6, 5), 2, 2, False, True),         # unbatched (C, H, W)
+    ((2, 1, 2, 2), 2, 2, False, True),      # one window per plane
+    ((0, 2, 4, 4), 2, 2, False, True),      # empty batch
+    ((2, 2, 8, 8), 3, 2, False, False),     # other windows stay on NumPy
+    ((2, 2, 8, 8), 2, 1, False, False),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,k,s,ceil,compiled", POOLS)
+def test_max_pool2d_against_numpy_and_torch(calls, shape, k, s, ceil, compiled, dtype):
+    a = _array(shape, dtype)
+    pool = (lambda lib: lambda x: lib.max_pool2d(x, k, s, ceil_mode=ceil, return_indices=True))
+    out_shape = TF.max_pool2d(torch.tensor(a), k, s, ceil_mode=ceil).shape
+    g = _array(tuple(out_shape), dtype, seed=1)
+    got = _run(pool(F), a, g)
+    assert calls.get("max_pool_2x2", 0) == calls.get("max_pool_2x2_backward", 0) == (1 if compiled else 0)
+    with kernels.off():
+        ref = _run(pool(F), a, g)
+    want = _run_torch(pool(TF), a, g)
+    for e, r, t in zip(got[0] + [got[1]], ref[0] + [ref[1]], want[0] + [want[1]]):
+        np.testing.assert_array_equal(e, r)  # the same picks, so the same values and gradients
+        np.testing.assert_array_equal(e, t)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool2d_ties_nan_and_inf(calls, dtype):
+    """Ties pick the first maximum; a NaN wins over any number and the last NaN wins; a window of
+    -inf picks its first tap: PyTorch's rules, here in every position of the 2x2 windows."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 3, (4, 5, 12, 10)).astype(dtype)  # many ties
+    a[0, 0, :4, :4] = np.nan
+    a[1, 1][rng.random((12, 10)) < 0.3] = np.nan
+    a[2, 2, :2, :2] = -np.inf
+    a[3, 3][rng.random((12, 10)) < 0.3] = np.inf
+    g = _array((4, 5, 6, 5), dtype, seed=1)
+    pool = (lambda lib: lambda x: lib.max_pool2d(x, 2, return_indices=True))
+    got = _run(pool(F), a, g)
+    assert calls["max_pool_2x2"] == 1
+    want = _run_torch(pool(TF), a, g)
+    for e, t in zip(got[0] + [got[1]], want[0] + [want[1]]):
+        np.testing.assert_array_equal(e, t)
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("transposed", lambda lib: lambda x: lib.max_pool2d(x.transpose(2, 3), 2)),
+    ("adaptive", lambda lib: lambda x: lib.adaptive_max_pool2d(x, (5, 4))),
+])
+def test_max_pool2d_non_contiguous_and_adaptive(calls, name, fn):
+    """A transposed input is made contiguous for the kernel; adaptive pooling that halves the
+    plane has the same 2x2 windows and runs the kernel too."""
+    a = _array((3, 4, 10, 8), "float32")
+    g = _array(tuple(fn(TF)(torch.tensor(a)).shape), "float32", seed=1)
+    got = _run(fn(F), a, g)
+    assert calls["max_pool_2x2"] == calls["max_pool_2x2_backward"] == 1
+    with kernels.off():
+        ref = _run(fn(F), a, g)
+    want = _run_torch(fn(TF), a, g)
+    for e, r, t in ((got[0][0], ref[0][0], want[0][0]), (got[1], ref[1], want[1])):
+        np.testing.assert_array_equal(e, r)
+        np.testing.assert_array_equal(e, t)
+
+
+def test_max_pool2d_double_backward(calls):
+    """The gradient of the gradient (WindowGather of the kernel's picks) matches PyTorch's."""
+    a = _array((2, 3, 6, 6), "float64")
+    results = []
+    for lib, make in ((F, ember.tensor), (TF, torch.tensor)):
+        x = make(a, requires_grad=True)
+        v = make(_array((2, 3, 3, 3), "float64", seed=1), requires_grad=True)
+        y = lib.max_pool2d(x, 2)
+        (gx,) = (ember if lib is F else torch).autograd.grad(y, x, v, create_graph=True)
+        (gv,) = (ember if lib is F else torch).autograd.grad((gx * gx).sum(), v)
+        results.append((gx.detach().numpy(), gv.numpy()))
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-12, atol=0)
+    assert calls["max_pool_2x2"] == 1
+
+
+# ---- batch norm --------------------------------------------------------------------------
+NORMS = [(4, 3, 5, 7), (8, 16, 4, 4), (5, 3, 7), (2, 3, 2, 2, 3), (7, 4, 1, 3), (2, 2, 1, 1)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", NORMS)
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_train_against_numpy_and_torch(calls, shape, affine, dtype):
+    c = shape[1]
+    a = _array(shape, dtype) * 3 + 1.5
+    g = _array(shape, dtype, seed=1)
+    w, b = _array((c,), dtype, seed=2), _array((c,), dtype, seed=3)
+    results = []
+    for lib, make, off in ((F, ember.tensor, False), (F, ember.tensor, True), (TF, torch.tensor, False)):
+        x = make(a, requires_grad=True)
+        rm, rv = make(np.full(c, 0.5, dtype)), make(np.full(c, 2.0, dtype))
+        params = [make(w, requires_grad=True), make(b, requires_grad=True)] if affine else [None, None]
+        with kernels.off() if off else nullcontext():
+            y = lib.batch_norm(x, rm, rv, *params, training=True, momentum=0.2, eps=1e-4)
+            y.backward(make(g))
+        results.append([t.detach().numpy() for t in [y, x.grad, rm, rv] + [p.grad for p in params if p is not None]])
+    compiled = int(np.prod(shape[2:])) > 1  # a 1x1 plane is an (N, C) input: the NumPy path
+    assert calls.get("batch_norm_train", 0) == calls.get("batch_norm_train_backward", 0) == compiled
+    for got, ref, want in zip(*results):
+        np.testing.assert_allclose(got, ref, **TOL[dtype])
+        np.testing.assert_allclose(got, want, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_eval_against_torch(calls, dtype):
+    """Inference runs the fused multiply-add kernel; with a gradient to record, the ember ops."""
+    shape, c = (6, 5, 4, 3), 5
+    a = _array(shape, dtype)
+    stats = [np.abs(_array((c,), dtype, seed=s)) + 0.1 for s in (1, 2, 3, 4)]
+    want = TF.batch_norm(torch.tensor(a), *(torch.tensor(s) for s in stats), training=False).numpy()
+    with ember.no_grad():
+        got = F.batch_norm(ember.tensor(a), *(ember.tensor(s) for s in stats), training=False)
+    assert calls["channel_affine"] == 1
+    np.testing.assert_allclose(got.numpy(), want, **TOL[dtype])
+    x = ember.tensor(a, requires_grad=True)
+    F.batch_norm(x, *(ember.tensor(s) for s in stats), training=False).sum().backward()
+    assert calls["channel_affine"] == 1 and x.grad is not None
+
+
+def test_batch_norm_numerically_hard_channels(calls):
+    """A mean far from 0 next to a small spread: the kernel's float64 two-pass statistics keep
+    the digits a one-pass float32 sum of squares would lose."""
+    a = (1e4 + 1e-2 * _array((16, 3, 8, 8), "float64")).astype(np.float32)
+    want = TF.batch_norm(torch.tensor(a, dtype=torch.float64), None, None, training=True).numpy()
+    got = F.batch_norm(ember.tensor(a), None, None, training=True).numpy()
+    assert calls["batch_norm_train"] == 1
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-3)
+
+
+@pytest.mark.parametrize("case", ["inf", "nan", "huge", "constant", "huge_weight"])
+def test_batch_norm_falls_back_to_numpy_on_edge_values(calls, case):
+    """Where the kernel's input or result is not finite, or a variance is below the smallest
+    normal number, the NumPy path (which rescales) gives the result: exactly its values."""
+    a = _array((4, 3, 5, 5), "float32")
+    w = np.ones(3, np.float32)
+    if case == "inf":
+        a[1, 1, 2, 2] = np.inf
+    elif case == "nan":
+        a[0, 2, 0, 0] = np.nan
+    elif case == "huge":
+        a[:, 0] *= 3e37
+    elif case == "constant":
+        a[:, 1] = 7.0
+    else:
+        w[2] = 3e38
+    g = _array(a.shape, "float32", seed=1)
+    results = []
+    for off in (False, True):
+        x, wt = ember.tensor(a, requires_grad=True), ember.tensor(w, requires_grad=True)
+        rm, rv = ember.zeros(3), ember.ones(3)
+        with kernels.off() if off else nullcontext(), np.errstate(all="ignore"):
+            y = F.batch_norm(x, rm, rv, wt, None, training=True)
+            y.backward(ember.tensor(g))
+        results.append([t.detach().numpy() for t in (y, rm, rv, x.grad, wt.grad)])
+    assert calls["batch_norm_train"] == 1
+    for got, ref in zip(results[0][:3], results[1][:3]):
+        np.testing.assert_array_equal(got, ref)
+    # the statistics were rescaled (the gradient's NumPy path follows), or were ordinary: the
+    # gradient's kernel runs, and gives the NumPy path's infinities
+    assert calls.get("batch_norm_train_backward", 0) == (case == "huge_weight")
+    for got, ref in zip(results[0][3:], results[1][3:]):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_rows_stay_on_numpy(calls):
+    """(N, C) inputs keep the NumPy path, which is faster there."""
+    x = ember.tensor(_array((32, 5), np.float32), requires_grad=True)
+    F.batch_norm(x, None, None, training=True).sum().backward()
+    assert not calls
+
+
+def test_batch_norm_half_forward_stays_on_numpy(calls):
+    """float16 inputs (statistics rounded to float16, computed in float32) keep the NumPy
+    forward; their gradient, float32 arrays with those statistics, runs the kernel."""
+    a = _array((4, 3, 6, 6), np.float16)
+    g = _array(a.shape, np.float16, seed=1)
+    grads = []
+    for off in (False, True):
+        x = ember.tensor(a, requires_grad=True)
+        with kernels.off() if off else nullcontext():
+            F.batch_norm(x, None, None, training=True).backward(ember.tensor(g))
+        grads.append(x.grad.numpy())
+    assert calls == {"batch_norm_train_backward": 1}
+    np.testing.assert_allclose(grads[0].astype(np.float32), grads[1].astype(np.float32), rtol=1e-3, atol=1e-3)
+    want = torch.tensor(a, requires_grad=True)
+    TF.batch_norm(want, None, None, training=True).backward(torch.tensor(g))
+    np.testing.assert_allclose(grads[0].astype(np.float32), want.grad.float().numpy(), rtol=1e-2, atol=1e-2)
+
+
+# ---- ember without Numba -----------------------------------------------------------------
+_SCRIPT = """
+import json, sys
+import numpy as np
+import ember, ember.nn.functional as F
+from ember.backend import kernels
+assert "numba" not in sys.modules  # importing ember imports no Numba
+rng = np.random.default_rng(0)
+x = ember.tensor(rng.standard_normal((4, 3, 8, 6)).astype(np.float32), requires_grad=True)
+y = F.batch_norm(F.max_pool2d(x, 2), None, None, training=True)
+y.backward(ember.tensor(rng.standard_normal(tuple(y.shape)).astype(np.float32)))
+print(json.dumps({"on": kernels.cpu() is not None, "numba": "numba" in sys.modules,
+                  "y": y.detach().numpy().tolist(), "grad": x.grad.numpy().tolist()}))
+"""
+
+
+@pytest.mark.parametrize("setting", ["0", "1"])
+def test_numba_off_by_environment(setting):
+    """EMBER_NUMBA=0 keeps Numba out (the NumPy paths run) and gives the kernels' values."""
+    env = dict(os.environ, EMBER_NUMBA=setting)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["on"] == out["numba"] == (setting == "1")
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.standard_normal((4, 3, 8, 6)).astype(np.float32), requires_grad=True)
+    y = F.batch_norm(F.max_pool2d(x, 2), None, None, training=True)
+    y.backward(ember.tensor(rng.standard_normal(tuple(y.shape)).astype(np.float32)))
+    np.testing.assert_allclose(np.array(out["y"], np.float32), y.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.array(out["grad"], np.float32), x.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _child(queue):
+    queue.put(kernels.cpu() is None)
+
+
+def test_forked_process_runs_numpy_paths():
+    """A process forked after the kernels ran (a DataLoader worker) does not use them: a forked
+    child's first parallel call may deadlock on the parent's thread pool."""
+    F.max_pool2d(ember.randn(2, 2, 4, 4), 2)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child, args=(queue,))
+    child.start()
+    child.join(60)
+    assert queue.get(timeout=5) is True
