@@ -310,11 +310,13 @@ class Trainer:
             self._optimizer_step()  # the remainder of an epoch of unknown length
         return {"loss": self._position["loss_sum"] / max(self._position["count"], 1), **self.metrics.compute()}
 
-    def _run_eval(self, loader: DataLoader, prefix: str) -> dict:
+    def _run_eval(self, loader: DataLoader, prefix: str, bar: ProgressBar | None = None) -> dict:
         was_training = self.model.training
         self.model.eval()
         self.metrics.reset()
         loss_sum, count = 0.0, 0
+        if bar is not None:
+            bar.validation_start(len(loader) if hasattr(loader, "__len__") else None)
         with autograd.no_grad():
             for batch in loader:
                 inputs, targets = _split(self._to_device(batch))
@@ -323,6 +325,10 @@ class Trainer:
                 loss_sum += float(self.loss_fn(outputs, targets).item()) * n
                 count += n
                 self.metrics.update(outputs, targets, n)
+                if bar is not None:
+                    bar.validation_batch()
+        if bar is not None:
+            bar.validation_end()
         self.model.train(was_training)
         return {prefix + "loss": loss_sum / max(count, 1), **self.metrics.compute(prefix)}
 
@@ -387,7 +393,7 @@ class Trainer:
                 if self.stop_now:
                     break
                 if val_loader is not None:
-                    logs.update(self._run_eval(val_loader, "val_"))
+                    logs.update(self._run_eval(val_loader, "val_", bar))
                     self._call("on_validation_end", self.epoch, logs)
                 self._step_epoch_scheduler(logs)
                 self.epoch += 1

@@ -65,7 +65,7 @@ def main(scenario: str, workdir: str) -> None:
     last = os.path.join(ckpt_dir, "last.ckpt")
     ember.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 2))
-    early = EarlyStopping(patience=1, min_delta=0.02, restore_best_weights=True)
+    early = EarlyStopping(patience=1, min_delta=0.02, restore_best_weights=True, verbose=False)
     step_signal = LambdaCallback(on_batch_start=lambda t, b, logs: signal("step"))
     epoch_signal = LambdaCallback(on_epoch_end=lambda t, e, logs: signal("epoch"))
     if scenario == "workers":

@@ -66,3 +66,34 @@ def test_bar_on_a_terminal():
     bar.epoch_end({"loss": 0.25, "val_loss": 0.5})
     out = stream.getvalue()
     assert "epoch 1/3" in out and "4/4" in out and "loss=0.25" in out and "val_loss=0.5" in out
+
+
+def test_validation_gets_a_bar_of_its_own_on_a_terminal():
+    stream = Terminal()
+    bar = ProgressBar(stream=stream)
+    bar.epoch_start(0, 1, total=2)
+    for _ in range(2):
+        bar.batch_end(8, {"loss": 0.5})
+    bar.validation_start(3)
+    for _ in range(3):
+        bar.validation_batch()
+    assert bar._val_bar.n == 3 and bar._val_bar.total == 3
+    bar.validation_end()
+    bar.epoch_end({"loss": 0.25})
+    assert "  validation:" in stream.getvalue() and bar._val_bar is None
+
+
+def test_periodic_lines_during_a_long_epoch_off_a_terminal(monkeypatch):
+    """Off a terminal (logs, captured output) an epoch prints a line every `interval` seconds."""
+    import ember.train.progress as progress
+    clock = iter(range(0, 1000, 4))  # each reading of the clock 4 s after the last
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: float(next(clock)))
+    stream = io.StringIO()
+    bar = ProgressBar(stream=stream, interval=10.0)
+    bar.epoch_start(0, 2, total=9)
+    for _ in range(9):
+        bar.batch_end(8, {"loss": 0.5})
+    bar.epoch_end({"loss": 0.25})
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("epoch 1/2 batch 3/9 loss=0.5 ") and lines[0].endswith("samples/s")
+    assert len(lines) >= 3 and lines[-1].startswith("epoch 1/2 loss=0.25")
