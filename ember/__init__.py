@@ -72,6 +72,7 @@ from .serialization import load, save
 from . import nn
 from . import optim
 from . import distributions
+from . import distributed  # mpi4py is imported only when a process group is made
 from . import io, onnx
 from . import hub, multiprocessing  # multiprocessing binds Tensor.share_memory_ / is_shared
 from . import functional, jit, profiler, random, testing

@@ -46,7 +46,7 @@ def _record(op: str, arr: np.ndarray | None) -> np.ndarray:
 def _describe_record(rec: np.ndarray, with_shape: bool) -> str:
     if rec[5] < 0:
         return f"{_untext(rec[0:3])}"
-    shape = list(rec[6:6 + min(int(rec[5]), 8)])
+    shape = [int(n) for n in rec[6:6 + min(int(rec[5]), 8)]]
     return f"{_untext(rec[0:3])} with {_untext(rec[3:5])}" + (f" of shape {shape}" if with_shape else "")
 
 
@@ -62,8 +62,9 @@ def check_same(group, op: str, arr: np.ndarray | None, same_shape: bool) -> None
     if differ:
         r = differ[0]
         raise RuntimeError(
-            f"{describe(group, op)}: the ranks' calls do not match: group rank 0 called "
-            f"{_describe_record(table[0], same_shape)}, group rank {r} called {_describe_record(table[r], same_shape)}. "
+            f"{describe(group, op)}: the ranks' calls do not match: rank {group.ranks[0]} called "
+            f"{_describe_record(table[0], same_shape)}, rank {group.ranks[r]} called "
+            f"{_describe_record(table[r], same_shape)}. "
             "Every rank must call the same collectives, in the same order, with tensors of the same dtype"
             + (" and shape." if same_shape else "."))
 

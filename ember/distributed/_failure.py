@@ -33,9 +33,14 @@ def write_note(rank: int, exitcode: int, tail: list[str]) -> None:
     os.replace(path + ".tmp", path)
 
 
+_previous = None
+
+
 def install(rank: int) -> None:
     """Make an uncaught exception print its traceback, leave a note, and end this rank."""
-    previous = sys.excepthook
+    global _previous
+    uninstall()
+    _previous = previous = sys.excepthook
 
     def hook(kind, value, tb):
         previous(kind, value, tb)
@@ -47,3 +52,10 @@ def install(rank: int) -> None:
             sys.stderr.flush()
             os._exit(1)
     sys.excepthook = hook
+
+
+def uninstall() -> None:
+    """Python's own handling again (the process group is gone)."""
+    global _previous
+    if _previous is not None:
+        sys.excepthook, _previous = _previous, None

@@ -170,6 +170,7 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
             g.comm.Free()
         _groups.clear()
         GroupMember.WORLD = None
+        _failure.uninstall()
     elif isinstance(group, ProcessGroup):
         group.comm.Free()
         _groups.remove(group)

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_python:
         target = [args.script]
     else:
-        target = [sys.executable, "-u"] + (["-m", args.script] if args.module else [args.script])
+        target = [sys.executable, "-u", "-m", "ember.distributed._script"] + (["-m"] if args.module else []) + [args.script]
     env = dict(os.environ, MASTER_ADDR=args.master_addr, MASTER_PORT=str(args.master_port),
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))  # torchrun's default too
     note_dir = tempfile.mkdtemp(prefix="ember-run-")

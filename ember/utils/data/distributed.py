@@ -15,7 +15,8 @@ class DistributedSampler(Sampler[int]):
     """The indices of replica ``rank`` out of ``num_replicas``: every ``num_replicas``-th index
     starting at ``rank`` of one (shuffled) order that all replicas share.
 
-    ember has no process groups, so ``num_replicas`` and ``rank`` must be given.
+    ``num_replicas`` and ``rank`` default to the default process group's world size and rank
+    (``ember.distributed.init_process_group``).
 
     Args:
         shuffle: permute the indices, from ``seed + epoch`` (call ``set_epoch`` each epoch).
@@ -26,9 +27,12 @@ class DistributedSampler(Sampler[int]):
     def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
-            raise RuntimeError("DistributedSampler: ember has no distributed process group to read the world size "
-                               "and rank from; pass num_replicas= and rank= explicitly (e.g. from the launcher's "
-                               "WORLD_SIZE and RANK environment variables)")
+            from ... import distributed as dist
+            if not dist.is_initialized():
+                raise ValueError("DistributedSampler: Default process group has not been initialized, please make "
+                                 "sure to call init_process_group, or pass num_replicas= and rank= explicitly")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
         self.dataset = dataset

@@ -1,0 +1,80 @@
+"""Running a script as a multi-process job through ember.distributed.run, bounded in time.
+
+Each job runs in its own session; on timeout (or any failure of the test) the whole session is
+killed, and afterwards no process may still be running the job's script.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+try:
+    import mpi4py  # noqa: F401
+    MPI_MISSING = None
+except ImportError:
+    MPI_MISSING = "mpi4py is not installed (pip install 'ember[distributed]')"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _processes_running(marker: str) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker.encode() not in f.read():
+                    continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                found.append(f"{pid}: " + f.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+def run_job(script: str, *args: str, nproc: int = 2, timeout: float = 180, launcher_args=()):
+    """Run ``script`` (a path, or a name in tests/distributed/scripts) on ``nproc`` processes; returns (exit code, stdout, stderr)."""
+    path = script if os.path.isabs(script) else os.path.join(SCRIPTS, script)
+    marker = f"EMBER_TEST_JOB_{os.getpid()}_{time.monotonic_ns()}"
+    cmd = [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", str(nproc),
+           "--master-port", str(free_port()), *launcher_args, path, *args]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), EMBER_TEST_JOB=marker)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True, cwd=ROOT)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{script} did not finish within {timeout} s\nstdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _processes_running(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _processes_running(marker)
+    if left:
+        for line in left:
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        pytest.fail(f"{script}: processes left running after the job ended: {left}")
+    return proc.returncode, out, err
+
+
+@pytest.fixture
+def job():
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
+    return run_job

@@ -1,0 +1,135 @@
+"""DistributedDataParallel on 2+ ranks: training equals one process on the concatenated batches
+(MLP and CNN, with no_sync accumulation), unused parameters, buffers, and the errors."""
+import numpy as np
+
+import ember
+import ember.distributed as dist
+import ember.nn.functional as F
+from ember import nn
+from ember.nn.parallel import DistributedDataParallel as DDP
+
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+B = 4  # per-rank batch
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(36, 3))
+
+
+def batch(step, shape):
+    rng = np.random.default_rng(step)
+    x = rng.standard_normal((world * B,) + shape).astype(np.float32)
+    y = rng.integers(0, 3, world * B)
+    return ember.tensor(x), ember.tensor(y)
+
+
+def gather_all(t):
+    out = [ember.zeros_like(t) for _ in range(world)]
+    dist.all_gather(out, t.detach().contiguous())
+    return out
+
+
+def close(a, b, what):
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=2e-5, atol=2e-6,
+                               err_msg=f"rank {rank}: {what}")
+
+
+def train_matches_single_process(make, shape, accumulate):
+    ember.manual_seed(100 + rank)  # replicas start different: construction must broadcast rank 0's
+    ddp = DDP(make())
+    ember.manual_seed(100)
+    ref = make()
+    opt = ember.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    ref_opt = ember.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    for step in range(3):
+        opt.zero_grad()
+        ref_opt.zero_grad()
+        for micro in range(accumulate):
+            x, y = batch(10 * step + micro, shape)
+            mine = slice(rank * B, (rank + 1) * B)
+            if micro < accumulate - 1:
+                with ddp.no_sync():
+                    F.cross_entropy(ddp(x[mine]), y[mine]).backward()
+            else:
+                F.cross_entropy(ddp(x[mine]), y[mine]).backward()
+            F.cross_entropy(ref(x), y).backward()
+        opt.step()
+        ref_opt.step()
+    for (name, p), q in zip(ddp.module.named_parameters(), ref.parameters()):
+        close(p, q, f"{make.__name__} (accumulate={accumulate}) {name}")
+    for name, p in ddp.module.named_parameters():
+        for other in gather_all(p):
+            close(other, p, f"replicas equal: {name}")
+    assert list(ddp.state_dict()) == ["module." + k for k in ref.state_dict()], list(ddp.state_dict())
+
+
+train_matches_single_process(mlp, (8,), accumulate=1)
+train_matches_single_process(cnn, (1, 8, 8), accumulate=1)
+train_matches_single_process(mlp, (8,), accumulate=2)
+
+
+class Heads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(4, 4)
+        self.a = nn.Linear(4, 2)
+        self.b = nn.Linear(4, 2)  # used on rank 0 only
+        self.c = nn.Linear(4, 2)  # used nowhere
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.a(h) + (self.b(h) if rank == 0 else 0)
+
+
+ember.manual_seed(7)
+model = Heads()
+ddp = DDP(model, find_unused_parameters=True)
+local = Heads()
+local.load_state_dict(model.state_dict())
+x = ember.randn(3, 4) + rank
+ddp(x).square().sum().backward()
+local(x).square().sum().backward()
+for name, p in model.named_parameters():
+    q = dict(local.named_parameters())[name]
+    if name.startswith("c."):
+        assert p.grad is None, name
+        continue
+    # the average over ranks of each rank's local gradient (zero where the rank did not use it)
+    grads = gather_all(q.grad if q.grad is not None else ember.zeros_like(q))
+    close(p.grad, sum(grads[1:], grads[0]) / world, f"find_unused_parameters {name}")
+
+# without find_unused_parameters, an unused parameter is PyTorch's error at the next forward
+ddp = DDP(Heads())
+ddp(x).sum().backward()
+try:
+    ddp(x)
+    raise AssertionError("expected the unfinished-reduction error")
+except RuntimeError as e:
+    assert "Expected to have finished reduction in the prior iteration" in str(e) and f"[rank {rank}]" in str(e), e
+    assert "c.weight" in str(e), e
+
+# buffers: rank 0's are copied at each forward (broadcast_buffers=True), kept apart otherwise
+for broadcast in (True, False):
+    ember.manual_seed(3)
+    ddp = DDP(nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)), broadcast_buffers=broadcast)
+    ddp(ember.randn(6, 4) * (rank + 1) + rank)
+    ddp.eval()
+    with ember.no_grad():
+        ddp(ember.randn(2, 4))
+    means = gather_all(ddp.module[1].running_mean)
+    assert np.array_equal(means[0].numpy(), means[1].numpy()) == broadcast, (broadcast, means)
+
+# a model that differs between ranks is refused at construction, naming the ranks
+try:
+    DDP(nn.Linear(4, 4 + rank))
+    raise AssertionError("expected a mismatch error")
+except RuntimeError as e:
+    assert "do not match" in str(e) and "shape [4, 4]" in str(e) and "shape [5, 4]" in str(e), e
+
+dist.destroy_process_group()
+print(f"ddp ok {rank}/{world}", flush=True)

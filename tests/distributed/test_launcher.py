@@ -1,0 +1,58 @@
+"""python -m ember.distributed.run: torchrun's variables, the report naming the failed rank, and
+the torch-style DDP example run unchanged through it."""
+import os
+import re
+
+import pytest
+
+import ember
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_sets_torchrun_variables(job):
+    code, out, err = job("fails.py", "none", launcher_args=["--nproc_per_node", "2", "--master_addr", "10.1.2.3"])
+    assert code == 0, err[-3000:]
+    lines = sorted(line for line in out.splitlines() if line.startswith("env "))
+    assert len(lines) == 2, out
+    for r, line in enumerate(lines):
+        assert f"RANK={r} LOCAL_RANK={r} WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=10.1.2.3" in line, line
+        assert f"rank={r} world=2" in line, line
+    assert len({re.search(r"MASTER_PORT=(\d+)", line).group(1) for line in lines}) == 1
+
+
+@pytest.mark.parametrize("how,status,tail", [
+    ("raise", "exit code 1", "ValueError: rank 1 failed on purpose"),
+    ("exit", "exit code 3", "rank 1 about to fail"),
+    ("kill", "killed by signal SIGKILL", "rank 1 about to fail"),
+])
+def test_failed_rank_is_named(job, how, status, tail):
+    code, out, err = job("fails.py", how, timeout=120)
+    assert code == (3 if how == "exit" else 1), err[-3000:]
+    report = err[err.index("ember.distributed.run: the job failed."):]
+    assert f"rank 1 (local_rank 1, host " in report and f"): {status} <- first failure" in report, report
+    assert "last lines of rank 1's stderr:" in report and tail in report, report
+    assert "runpy" not in report  # the runner's frames are left out of tracebacks
+
+
+def test_ddp_example_runs_unchanged(job, tmp_path):
+    path = tmp_path / "ddp.ember"
+    code, out, err = job(os.path.join(ROOT, "examples", "ddp_mnist_style.py"), "--steps", "12", "--samples", "1024",
+                         "--save", str(path), timeout=240)
+    assert code == 0, err[-3000:]
+    final = [line for line in out.splitlines() if line.startswith("world 2")]
+    assert len(final) == 1 and "replicas equal" in final[0], out
+    first, last = map(float, re.search(r"loss ([\d.]+) -> ([\d.]+)", final[0]).groups())
+    assert last < first, final
+    state = ember.load(str(path))
+    assert list(state) == ["module.1.weight", "module.1.bias", "module.3.weight", "module.3.bias"]
+
+
+def test_bad_flags_are_refused():
+    from ember.distributed import run
+    with pytest.raises(SystemExit, match="--nproc-per-node must be"):
+        run.main(["--nproc-per-node", "zero", "x.py"])
+    with pytest.raises(SystemExit, match="elastic"):
+        run.main(["--nnodes", "1:2", "x.py"])
+    with pytest.raises(SystemExit, match="--hostfile"):
+        run.main(["--nnodes", "2", "x.py"])
