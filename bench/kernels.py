@@ -7,7 +7,9 @@ LeNet-5 (batch 128): 2x2 max pooling of (6, 28, 28) and (16, 10, 10). ResNet-8 (
 batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation mode; and a
 batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the same code).
 The two paths run alternately and the table gives medians, as other processes may share the
-cores. Ops the kernels do not cover (other pooling windows, average pooling) are not listed.
+cores: of wall-clock time ("ms") and, as the work done, of CPU time of all threads ("cpu x":
+its ratio), which waiting for a busy core does not change. Ops the kernels do not cover (other
+pooling windows, average pooling) are not listed.
 """
 from __future__ import annotations
 
@@ -26,28 +28,31 @@ import ember.nn.functional as F  # noqa: E402
 from ember.backend import kernels  # noqa: E402
 
 
-def _paired_ms(numpy_fn, numba_fn, repeats: int) -> tuple:
-    """Median ms of each function, the two run alternately so that load from other processes
-    falls on both alike; one untimed call of each first (compiles, or loads Numba's cache)."""
-    times = ([], [])
+def _paired(numpy_fn, numba_fn, repeats: int) -> tuple:
+    """Median wall-clock ms of each function and the ratio of their median CPU times, the two
+    run alternately so that load from other processes falls on both alike; one untimed call of
+    each first (compiles, or loads Numba's cache)."""
+    wall, cpu = ([], []), ([], [])
     for i in range(repeats + 1):
         for k, fn in enumerate((numpy_fn, numba_fn)):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             if k == 0:
                 with kernels.off():
                     fn()
             else:
                 fn()
             if i:
-                times[k].append(time.perf_counter() - t)
-    return tuple(statistics.median(ts) * 1e3 for ts in times)
+                wall[k].append(time.perf_counter() - t)
+                cpu[k].append(time.process_time() - c)
+    med = [statistics.median(ts) for ts in wall + cpu]
+    return med[0] * 1e3, med[1] * 1e3, med[2] / med[3]
 
 
 def _case(op, shape, repeats: int, grad: bool = True):
-    """((numpy, numba) forward ms, (numpy, numba) backward ms or None) of ``op`` on a random
+    """_paired's figures of ``op``'s forward and backward (None without ``grad``) on a random
     float32 input of ``shape``."""
     x = ember.tensor(np.random.default_rng(0).standard_normal(shape, dtype=np.float32), requires_grad=grad)
-    fwd = _paired_ms(lambda: op(x), lambda: op(x), repeats)
+    fwd = _paired(lambda: op(x), lambda: op(x), repeats)
     if not grad:
         return fwd, None
     with kernels.off():
@@ -58,7 +63,7 @@ def _case(op, shape, repeats: int, grad: bool = True):
     def backward(y):
         x.grad = None
         y.backward(g, retain_graph=True)
-    return fwd, _paired_ms(lambda: backward(y_numpy), lambda: backward(y_numba), repeats)
+    return fwd, _paired(lambda: backward(y_numpy), lambda: backward(y_numba), repeats)
 
 
 def _batch_norm(c: int, training: bool):
@@ -70,6 +75,7 @@ def _batch_norm(c: int, training: bool):
 CASES = [
     ("max_pool2d 2x2", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), True),
     ("max_pool2d 2x2", (128, 16, 10, 10), lambda x: F.max_pool2d(x, 2), True),
+    ("max_pool2d 2x2 no grad", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), False),
     ("batch_norm train", (64, 16, 32, 32), _batch_norm(16, True), True),
     ("batch_norm train", (64, 32, 16, 16), _batch_norm(32, True), True),
     ("batch_norm train", (64, 64, 8, 8), _batch_norm(64, True), True),
@@ -82,13 +88,15 @@ CASES = [
 def main(repeats: int = 30) -> None:
     if kernels.cpu() is None:
         sys.exit("compiled kernels are off (numba missing or EMBER_NUMBA=0): nothing to compare")
-    print(f"median ms of {repeats} runs, float32 (noisy where other processes share the cores)")
-    print(f"{'op':24} {'shape':18} {'fwd numpy':>10} {'fwd numba':>10} {'x':>6} {'bwd numpy':>10} "
-          f"{'bwd numba':>10} {'x':>6}")
+    import numba
+    print(f"medians of {repeats} runs, float32, {numba.get_num_threads()} Numba threads (wall-clock ms are "
+          "noisy where other processes share the cores)")
+    print(f"{'op':24} {'shape':18} {'fwd numpy':>9} {'numba':>7} {'x':>5} {'cpu x':>6}   {'bwd numpy':>9} "
+          f"{'numba':>7} {'x':>5} {'cpu x':>6}")
     for name, shape, op, grad in CASES:
-        cols = [f"{'-':>10} {'-':>10} {'-':>6}" if t is None else f"{t[0]:10.3f} {t[1]:10.3f} {t[0] / t[1]:6.2f}"
-                for t in _case(op, shape, repeats, grad)]
-        print(f"{name:24} {str(shape):18} {' '.join(cols)}")
+        cols = [f"{'-':>9} {'-':>7} {'-':>5} {'-':>6}" if t is None else
+                f"{t[0]:9.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}" for t in _case(op, shape, repeats, grad)]
+        print(f"{name:24} {str(shape):18} {'   '.join(cols)}")
 
 
 if __name__ == "__main__":
