@@ -17,10 +17,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ember  # noqa: E402
 from ember import nn  # noqa: E402
-from ember.utils.data import DataLoader, Subset  # noqa: E402
+from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision import datasets, models, transforms  # noqa: E402
 
-from common import fit, parse_args  # noqa: E402
+from common import fit, hold_out, parse_args  # noqa: E402
 
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
@@ -33,21 +33,23 @@ def main() -> None:
     test_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
     if args.fake:  # random images: shows the pipeline runs where CIFAR-10 cannot be downloaded
         train_set = datasets.FakeData(2000, (3, 32, 32), 10, transform=train_tf)
+        unaugmented = datasets.FakeData(2000, (3, 32, 32), 10, transform=test_tf)
         test_set = datasets.FakeData(500, (3, 32, 32), 10, transform=test_tf, random_offset=2000)
     else:
         train_set = datasets.CIFAR10(args.data_dir, train=True, download=True, transform=train_tf)
+        unaugmented = datasets.CIFAR10(args.data_dir, train=True, transform=test_tf)
         test_set = datasets.CIFAR10(args.data_dir, train=False, download=True, transform=test_tf)
-    if args.limit:
-        train_set = Subset(train_set, range(args.limit))
+    train_set, val_set = hold_out(train_set, args.val_split, args.seed, args.limit, eval_view=unaugmented)
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
+    val_loader = val_set and DataLoader(val_set, batch_size=1000, num_workers=args.workers)
     test_loader = DataLoader(test_set, batch_size=500, num_workers=args.workers)
 
     model = models.resnet20(num_classes=10)
     optimizer = ember.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
     scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     print(f"ResNet-20: {sum(p.numel() for p in model.parameters()):,} parameters")
-    fit(model, train_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
+    fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
         "cifar10_resnet20", scheduler=scheduler)
 
 

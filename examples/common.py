@@ -6,6 +6,7 @@ import os
 import time
 
 import ember
+from ember.utils.data import Subset
 
 
 def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_dir: str) -> argparse.Namespace:
@@ -18,15 +19,29 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0, help="use only this many training images (0: all)")
+    parser.add_argument("--val-split", type=float, default=0.1,
+                        help="fraction of the training images held out for validation each epoch (0: none); "
+                             "the test set is evaluated once, after training")
     parser.add_argument("--out", default="runs", help="folder for the checkpoint and the curves")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--fake", action="store_true", help="random images instead of the data set")
     return parser.parse_args()
 
 
-def run_epoch(model, loader, loss_fn, optimizer=None, scheduler=None) -> tuple[float, float]:
+def hold_out(train_set, fraction: float, seed: int, limit: int = 0, eval_view=None):
+    """The training images split into (train, validation) subsets, at random (seeded). The
+    validation part is read through ``eval_view`` (the same images with the test transform,
+    without augmentation) when given. ``limit`` keeps only the first that many images."""
+    n = min(limit, len(train_set)) if limit else len(train_set)
+    n_val = int(round(n * fraction))
+    order = ember.randperm(n, generator=ember.Generator().manual_seed(seed)).tolist()
+    train = Subset(train_set, order[n_val:])
+    return train, (Subset(eval_view or train_set, order[:n_val]) if n_val else None)
+
+
+def run_epoch(model, loader, loss_fn, optimizer=None, scheduler=None, bar=None) -> tuple[float, float]:
     """One pass over ``loader``: trains when an optimizer is given, else evaluates.
-    Returns the mean loss and the accuracy."""
+    Returns the mean loss and the accuracy. ``bar`` (a ProgressBar) shows the batches."""
     training = optimizer is not None
     model.train(training)
     total_loss, correct, count = 0.0, 0, 0
@@ -43,34 +58,45 @@ def run_epoch(model, loader, loss_fn, optimizer=None, scheduler=None) -> tuple[f
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             count += len(y)
+            if bar is not None:
+                bar.batch_end(len(y), {"loss": total_loss / count})
     return total_loss / count, correct / count
 
 
-def fit(model, train_loader, test_loader, loss_fn, optimizer, epochs: int, out: str, name: str,
+def fit(model, train_loader, val_loader, test_loader, loss_fn, optimizer, epochs: int, out: str, name: str,
         scheduler=None, per_batch_scheduler: bool = False) -> dict:
-    """Train for ``epochs``, print one line per epoch, save the checkpoint and the curves."""
-    history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
+    """Train for ``epochs``, validating after each (when ``val_loader`` is given) with one line
+    per epoch and a progress bar (or a line every 10 s off a terminal) during it; then
+    evaluate the test set once, and save the checkpoint and the curves."""
+    from ember.train.progress import ProgressBar
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        tr = run_epoch(model, train_loader, loss_fn, optimizer, scheduler if per_batch_scheduler else None)
-        te = run_epoch(model, test_loader, loss_fn)
+        bar = ProgressBar()
+        bar.epoch_start(epoch - 1, epochs, len(train_loader))
+        tr = run_epoch(model, train_loader, loss_fn, optimizer, scheduler if per_batch_scheduler else None, bar)
+        bar.close()
+        va = run_epoch(model, val_loader, loss_fn) if val_loader is not None else (float("nan"),) * 2
         if scheduler is not None and not per_batch_scheduler:
             scheduler.step()
-        for key, value in zip(history, tr + te):
+        for key, value in zip(history, tr + va):
             history[key].append(value)
-        print(f"epoch {epoch:3d}/{epochs}  train loss {tr[0]:.4f} acc {tr[1]:6.2%}  "
-              f"test loss {te[0]:.4f} acc {te[1]:6.2%}  ({time.perf_counter() - start:.0f}s)", flush=True)
+        shown = f"  validation loss {va[0]:.4f} acc {va[1]:6.2%}" if val_loader is not None else ""
+        print(f"epoch {epoch:3d}/{epochs}  train loss {tr[0]:.4f} acc {tr[1]:6.2%}{shown}  "
+              f"({time.perf_counter() - start:.0f}s)", flush=True)
+    test_loss, test_acc = run_epoch(model, test_loader, loss_fn)
     os.makedirs(out, exist_ok=True)
     ckpt = os.path.join(out, f"{name}.ember")
     ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs,
-                "history": history}, ckpt)
+                "history": history, "test": {"loss": test_loss, "acc": test_acc}}, ckpt)
     png = plot_curves(history, os.path.join(out, f"{name}_curves.png"), name)
-    print(f"test accuracy {history['test_acc'][-1]:.2%}; checkpoint {ckpt}; curves {png}")
+    print(f"test set (evaluated once, after training): loss {test_loss:.4f} accuracy {test_acc:.2%}; "
+          f"checkpoint {ckpt}; curves {png}")
     return history
 
 
 def plot_curves(history: dict, path: str, title: str) -> str:
-    """Loss and accuracy per epoch, train and test, as a PNG."""
+    """Loss and accuracy per epoch, training and validation, as a PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -78,9 +104,9 @@ def plot_curves(history: dict, path: str, title: str) -> str:
 
     epochs = range(1, len(history["train_loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for split in ("train", "test"):
-        ax1.plot(epochs, history[f"{split}_loss"], marker="o", label=split)
-        ax2.plot(epochs, [100 * a for a in history[f"{split}_acc"]], marker="o", label=split)
+    for split, label in (("train", "training"), ("val", "validation")):
+        ax1.plot(epochs, history[f"{split}_loss"], marker="o", label=label)
+        ax2.plot(epochs, [100 * a for a in history[f"{split}_acc"]], marker="o", label=label)
     ax1.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
     ax2.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
     for ax in (ax1, ax2):

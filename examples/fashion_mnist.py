@@ -15,10 +15,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ember  # noqa: E402
 from ember import nn  # noqa: E402
-from ember.utils.data import DataLoader, Subset  # noqa: E402
+from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision import datasets, transforms  # noqa: E402
 
-from common import fit, parse_args  # noqa: E402
+from common import fit, hold_out, parse_args  # noqa: E402
 
 
 def small_cnn(num_classes: int = 10) -> nn.Module:
@@ -42,10 +42,11 @@ def main() -> None:
     test_tf = transforms.Compose([transforms.ToTensor(), normalize])
     train_set = datasets.FashionMNIST(args.data_dir, train=True, download=True, transform=train_tf)
     test_set = datasets.FashionMNIST(args.data_dir, train=False, download=True, transform=test_tf)
-    if args.limit:
-        train_set = Subset(train_set, range(args.limit))
+    unaugmented = datasets.FashionMNIST(args.data_dir, train=True, transform=test_tf)  # for validation
+    train_set, val_set = hold_out(train_set, args.val_split, args.seed, args.limit, eval_view=unaugmented)
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
+    val_loader = val_set and DataLoader(val_set, batch_size=1000, num_workers=args.workers)
     test_loader = DataLoader(test_set, batch_size=1000, num_workers=args.workers)
 
     model = small_cnn()
@@ -53,7 +54,7 @@ def main() -> None:
     scheduler = ember.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, epochs=args.epochs,
                                                     steps_per_epoch=len(train_loader))
     print(model)
-    fit(model, train_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
+    fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
         "fashion_mnist_cnn", scheduler=scheduler, per_batch_scheduler=True)
 
 

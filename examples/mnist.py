@@ -15,10 +15,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ember  # noqa: E402
 from ember import nn  # noqa: E402
-from ember.utils.data import DataLoader, Subset  # noqa: E402
+from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision import datasets, models, transforms  # noqa: E402
 
-from common import fit, parse_args  # noqa: E402
+from common import fit, hold_out, parse_args  # noqa: E402
 
 
 def main() -> None:
@@ -27,17 +27,17 @@ def main() -> None:
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
     train_set = datasets.MNIST(args.data_dir, train=True, download=True, transform=transform)
     test_set = datasets.MNIST(args.data_dir, train=False, download=True, transform=transform)
-    if args.limit:
-        train_set = Subset(train_set, range(args.limit))
+    train_set, val_set = hold_out(train_set, args.val_split, args.seed, args.limit)
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
+    val_loader = val_set and DataLoader(val_set, batch_size=1000, num_workers=args.workers)
     test_loader = DataLoader(test_set, batch_size=1000, num_workers=args.workers)
 
     model = models.lenet5(num_classes=10)
     optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = ember.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
     print(model)
-    fit(model, train_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
+    fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
         "mnist_lenet5", scheduler=scheduler)
 
 

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="adam, or sgd with momentum 0.9")
     train.add_argument("--seed", type=int, default=0, help="seed of the weights and the shuffling")
     train.add_argument("--limit", type=int, default=0, help="use only this many training images (0: all of them)")
+    train.add_argument("--val-split", type=float, default=0.1,
+                       help="fraction of the training images held out for validation each epoch (0: none); "
+                            "the test set is evaluated once, after training")
     train.add_argument("--out", default=None,
                        help=f"folder for {CHECKPOINT} and {CURVES} (when not given: a new runs/MODEL-DATASET-TIME)")
     train.set_defaults(run=_train, subparser=train)
@@ -147,9 +150,9 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         test_set = _load_split(args.dataset, args.data_dir, False, size, 0, parser)
     except ValueError as error:
         parser.error(f"{args.model} on {args.dataset}: {error}")
+    if not 0 <= args.val_split < 1:
+        _fail(parser, f"--val-split {args.val_split}: expected a fraction in [0, 1)")
     out = args.out or os.path.join("runs", f"{args.model}-{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              generator=ember.Generator().manual_seed(args.seed))
     test_loader = DataLoader(test_set, batch_size=max(args.batch_size, 256))
 
     model = model_spec.build(data_spec.num_classes, size)
@@ -158,11 +161,15 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     else:
         optimizer = ember.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     n_params = sum(p.numel() for p in model.parameters())
+    n_val = int(round(len(train_set) * args.val_split))
     print(f"{args.model} ({n_params:,} parameters, input {size}) on {args.dataset}: "
-          f"{len(train_set)} train / {len(test_set)} test images", flush=True)
+          f"{len(train_set) - n_val} train / {n_val} validation (held out of the training set) / "
+          f"{len(test_set)} test images", flush=True)
 
     trainer = _trainer(model, optimizer, args)
-    history = trainer.fit(train_loader, test_loader, epochs=args.epochs)
+    history = trainer.fit(train_set, epochs=args.epochs, batch_size=args.batch_size,
+                          validation_split=args.val_split or None)
+    test = trainer.evaluate(test_loader)  # once, after training: the figure to report
 
     # The Trainer's whole state (resumable with Trainer.fit(resume_from=...)) plus what
     # ember eval needs to rebuild the model.
@@ -173,8 +180,8 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
                        "seed": args.seed}
     checkpoint = save_checkpoint(state, os.path.join(out, CHECKPOINT))
     curves = history.plot(os.path.join(out, CURVES))
-    print(f"test loss {history['val_loss'][-1]:.4f}  accuracy {history['val_accuracy'][-1]:.2%}; "
-          f"checkpoint {checkpoint}; curves {curves}")
+    print(f"test set (evaluated once, after training): loss {test['loss']:.4f}  accuracy "
+          f"{test['accuracy']:.2%}; checkpoint {checkpoint}; curves {curves}")
 
 
 def _eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,41 @@
+"""The image examples hold a validation set out of the training images, report it each
+epoch, evaluate the test set once at the end, and save a checkpoint and curves."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import ember
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def test_cifar10_fake_run_reports_validation_then_test_once(tmp_path):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("PIL")
+    run = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "cifar10.py"), "--fake", "--limit", "40",
+                          "--epochs", "2", "--batch-size", "16", "--val-split", "0.2", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    epochs = [line for line in lines if line.startswith("epoch ") and "validation loss" in line]
+    assert len(epochs) == 2 and all("train loss" in line for line in epochs)
+    assert sum(line.startswith("test set (evaluated once, after training)") for line in lines) == 1
+    state = ember.load(str(tmp_path / "cifar10_resnet20.ember"))
+    assert len(state["history"]["val_loss"]) == 2 and set(state["test"]) == {"loss", "acc"}
+    assert (tmp_path / "cifar10_resnet20_curves.png").stat().st_size > 0
+
+
+def test_hold_out_is_seeded_disjoint_and_reads_validation_unaugmented():
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    from common import hold_out
+    images, plain = list(range(50)), [f"plain {i}" for i in range(50)]
+    train, val = hold_out(images, 0.2, seed=3, limit=40, eval_view=plain)
+    assert len(train) == 32 and len(val) == 8
+    assert set(train.indices).isdisjoint(val.indices) and set(train.indices) | set(val.indices) == set(range(40))
+    assert val[0] == f"plain {val.indices[0]}"
+    again, _ = hold_out(images, 0.2, seed=3, limit=40)
+    assert again.indices == train.indices
+    whole, none = hold_out(images, 0.0, seed=3)
+    assert len(whole) == 50 and none is None
