@@ -39,9 +39,15 @@ def close(a, b, what):
                                err_msg=f"rank {rank}: {what}")
 
 
-def train_matches_single_process(make, shape, accumulate):
+def bn_cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(144, 8),
+                         nn.BatchNorm1d(8), nn.Linear(8, 3))
+
+
+def train_matches_single_process(make, shape, accumulate, sync_bn=False):
     ember.manual_seed(100 + rank)  # replicas start different: construction must broadcast rank 0's
-    ddp = DDP(make())
+    model = make()
+    ddp = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(model) if sync_bn else model)
     ember.manual_seed(100)
     ref = make()
     opt = ember.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
@@ -62,6 +68,8 @@ def train_matches_single_process(make, shape, accumulate):
         ref_opt.step()
     for (name, p), q in zip(ddp.module.named_parameters(), ref.parameters()):
         close(p, q, f"{make.__name__} (accumulate={accumulate}) {name}")
+    for (name, b), c in zip(ddp.module.named_buffers(), ref.buffers()):
+        close(b, c, f"{make.__name__} buffer {name}")
     for name, p in ddp.module.named_parameters():
         for other in gather_all(p):
             close(other, p, f"replicas equal: {name}")
@@ -71,6 +79,7 @@ def train_matches_single_process(make, shape, accumulate):
 train_matches_single_process(mlp, (8,), accumulate=1)
 train_matches_single_process(cnn, (1, 8, 8), accumulate=1)
 train_matches_single_process(mlp, (8,), accumulate=2)
+train_matches_single_process(bn_cnn, (1, 8, 8), accumulate=1, sync_bn=True)  # SyncBatchNorm = BatchNorm on all
 
 
 class Heads(nn.Module):
