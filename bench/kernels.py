@@ -76,6 +76,7 @@ CASES = [
     ("max_pool2d 2x2", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), True),
     ("max_pool2d 2x2", (128, 16, 10, 10), lambda x: F.max_pool2d(x, 2), True),
     ("max_pool2d 2x2 no grad", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), False),
+    ("avg_pool2d 2x2", (128, 6, 28, 28), lambda x: F.avg_pool2d(x, 2), True),
     ("batch_norm train", (64, 16, 32, 32), _batch_norm(16, True), True),
     ("batch_norm train", (64, 32, 16, 16), _batch_norm(32, True), True),
     ("batch_norm train", (64, 64, 8, 8), _batch_norm(64, True), True),

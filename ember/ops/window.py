@@ -160,8 +160,9 @@ def _acc_dtype(dtype: np.dtype) -> np.dtype:
 
 
 # ---- compiled kernels (ember/backend/kernels/pool.py) -------------------------------------
-# 2x2 max pooling at stride 2 (``win.pairs``) of float32/float64 NumPy arrays runs there: one
-# pass instead of several whole-array passes per tap (bench/kernels.py has the figures).
+# Pooling of 2x2 windows at stride 2 (``win.pairs``) of float32/float64 NumPy arrays runs there
+# (max, and average with one divisor for all windows): one pass instead of several whole-array
+# passes per tap (bench/kernels.py has the figures).
 def _compiled_pool(win: Windows, *arrays):
     """The pooling kernels where they cover the call, else None."""
     if not win.pairs:
@@ -173,6 +174,12 @@ def _compiled_pool(win: Windows, *arrays):
 def _planes(a: np.ndarray, size: tuple) -> np.ndarray:
     """``a`` (..., *size) as contiguous (B, H, W) planes."""
     return np.ascontiguousarray(a).reshape((-1,) + size)
+
+
+def _divisor(divisor, dtype) -> np.ndarray:
+    """A window divisor (None: 1) for the kernels: one element of the array's dtype, so they
+    divide in it as the taps' path does."""
+    return np.array([1 if divisor is None else divisor], dtype=dtype)
 
 
 def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
@@ -241,6 +248,13 @@ def _gather(x: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
     if kid is not None:
         return x.reshape(-1)[win.flat_indices(kid, whole=True)]
     lead = x.shape[:x.ndim - len(win.in_size)]
+    pool = _compiled_pool(win, x) if np.ndim(divisor) == 0 else None
+    if pool is not None:
+        x3 = _planes(x, win.in_size)
+        out = np.empty((x3.shape[0],) + win.out_size, dtype=x.dtype)
+        with kernels.lock:
+            pool.avg_pool_2x2(x3, out, _divisor(divisor, x.dtype))
+        return out.reshape(lead + win.out_size)
     acc = _acc_dtype(x.dtype)
     if win.whole:  # a product with ones runs in BLAS: 7x faster than NumPy's sum of 64-long rows
         plane = math.prod(win.in_size)
@@ -266,13 +280,16 @@ def _scatter(g: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
     windows are a regular kernel's (average pooling), whose taps are slices."""
     acc = _acc_dtype(g.dtype)
     shape = g.shape[:g.ndim - len(win.out_size)] + win.in_size
-    pool = _compiled_pool(win, g) if kid is not None else None
+    pool = _compiled_pool(win, g) if kid is not None or np.ndim(divisor) == 0 else None
     if pool is not None:
         g3 = _planes(g, win.out_size)
         covered = all(2 * o == n for o, n in zip(win.out_size, win.in_size))
         gi = (np.empty if covered else np.zeros)((g3.shape[0],) + win.in_size, dtype=g.dtype)
         with kernels.lock:
-            pool.max_pool_2x2_backward(g3, _planes(kid, win.out_size), gi)
+            if kid is not None:
+                pool.max_pool_2x2_backward(g3, _planes(kid, win.out_size), gi)
+            else:
+                pool.avg_pool_2x2_backward(g3, gi, _divisor(divisor, g.dtype))
         return gi.reshape(shape)
     if kid is not None:
         # One scatter-add of flat positions: 3-10x faster than a masked add per tap.

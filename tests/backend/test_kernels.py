@@ -29,8 +29,8 @@ def calls(monkeypatch):
     that the ops look up, so a call that took another path is not counted)."""
     counts = {}
     for module in (kernels.cpu().pool, kernels.cpu().norm):
-        for name in ("max_pool_2x2", "max_pool_2x2_backward", "batch_norm_train", "batch_norm_train_backward",
-                     "channel_affine"):
+        for name in ("max_pool_2x2", "max_pool_2x2_backward", "avg_pool_2x2", "avg_pool_2x2_backward",
+                     "batch_norm_train", "batch_norm_train_backward", "channel_affine"):
             fn = getattr(module, name, None)
             if fn is None:
                 continue
@@ -148,6 +148,45 @@ def test_max_pool2d_double_backward(calls):
     for e, t in zip(*results):
         np.testing.assert_allclose(e, t, rtol=1e-12, atol=0)
     assert calls["max_pool_2x2"] == 1
+
+
+# (input shape, functional's name, arguments after the input, runs the 2x2 kernels)
+AVGS = [
+    ((3, 4, 6, 8), "avg_pool2d", (2,), True),
+    ((3, 4, 6, 8), "avg_pool2d", (2, 2, 0, True), True),            # ceil_mode: whole windows on even sizes
+    ((3, 4, 6, 8), "avg_pool2d", (2, 2, 0, False, True, 3), True),  # divisor_override
+    ((3, 4, 6, 8), "avg_pool2d", (2, 2, 1), False),                  # padding: the NumPy path
+    ((3, 4, 7, 9), "avg_pool2d", (2, 2, 0, True), False),            # partial windows (odd sizes): NumPy
+    ((3, 4, 6, 8), "adaptive_avg_pool2d", ((3, 4),), True),          # halving: 2x2 windows
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,name,args,compiled", AVGS)
+def test_avg_pool2d_against_numpy_and_torch(calls, shape, name, args, compiled, dtype):
+    a = _array(shape, dtype)
+    pool = (lambda lib: lambda x: getattr(lib, name)(x, *args))
+    g = _array(tuple(pool(TF)(torch.tensor(a)).shape), dtype, seed=1)
+    got = _run(pool(F), a, g)
+    assert calls.get("avg_pool_2x2", 0) == calls.get("avg_pool_2x2_backward", 0) == compiled
+    with kernels.off():
+        ref = _run(pool(F), a, g)
+    want = _run_torch(pool(TF), a, g)
+    for e, r, t in ((got[0][0], ref[0][0], want[0][0]), (got[1], ref[1], want[1])):
+        np.testing.assert_array_equal(e, r)  # the taps' order and dtype: the same roundings
+        np.testing.assert_allclose(e, t, **TOL[dtype])
+
+
+def test_avg_pool2d_odd_sizes_and_non_finite(calls):
+    """The row and column no window reads get a zero gradient; inf and NaN pass through."""
+    a = _array((2, 3, 7, 5), "float32")
+    a[0, 0, 0, 0], a[1, 1, 2, 3] = np.inf, np.nan
+    g = _array((2, 3, 3, 2), "float32", seed=1)
+    got = _run(lambda x: F.avg_pool2d(x, 2), a, g)
+    want = _run_torch(lambda x: TF.avg_pool2d(x, 2), a, g)
+    assert calls["avg_pool_2x2"] == calls["avg_pool_2x2_backward"] == 1
+    np.testing.assert_allclose(got[0][0], want[0][0], **TOL["float32"])
+    np.testing.assert_allclose(got[1], want[1], **TOL["float32"])
 
 
 # ---- batch norm --------------------------------------------------------------------------
