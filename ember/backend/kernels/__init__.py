@@ -19,17 +19,17 @@ from contextlib import contextmanager
 
 _state: dict = {}
 _pid = os.getpid()
-# Numba's default thread pool (workqueue, used where TBB and OpenMP are not installed) aborts
-# the process when two Python threads launch parallel kernels at once: calls take turns.
+# The workqueue thread pool (chosen in ``_load``) aborts the process when two Python threads
+# launch parallel kernels at once: calls take turns.
 lock = threading.Lock()
 
 
 def cpu():
     """This package with its kernel modules loaded, or None where compiled kernels are off.
 
-    Also None in a process forked from the one that imported ember (a DataLoader worker): the
-    parent's thread pool may be running, and GNU OpenMP's deadlocks a forked child's first
-    parallel call; the NumPy path is always safe there."""
+    Also None in a process forked from the one that imported ember (a DataLoader worker):
+    Numba's thread pools are not all safe to use in a child forked from a process that ran
+    them (GNU OpenMP's deadlocks); the NumPy path is always safe there."""
     if "module" not in _state:
         _state["module"] = _load()
     return _state["module"] if os.getpid() == _pid else None
@@ -37,7 +37,8 @@ def cpu():
 
 @contextmanager
 def off():
-    """Within the block, ``cpu()`` is None: ops run their NumPy paths (to compare and time them)."""
+    """Within the block, ``cpu()`` is None: ops run their NumPy paths (to compare and time them;
+    a process-wide switch, not meant for use from several threads)."""
     module = cpu()
     _state["module"] = None
     try:
