@@ -217,6 +217,22 @@ def test_batch_norm_train_against_numpy_and_torch(calls, shape, affine, dtype):
         np.testing.assert_allclose(got, want, **TOL[dtype])
 
 
+def test_batch_norm_non_contiguous(calls):
+    """A strided view (every other column) and a gradient of another layout are made contiguous
+    for the kernels."""
+    a = _array((6, 4, 5, 10), "float64")
+    g = _array((6, 4, 5, 5), "float64", seed=1)
+    results = []
+    for lib, make in ((F, ember.tensor), (TF, torch.tensor)):
+        x = make(a, requires_grad=True)
+        y = lib.batch_norm(x[..., ::2], None, None, training=True)
+        y.backward(make(g.transpose(0, 1, 3, 2).copy()).transpose(2, 3))
+        results.append([y.detach().numpy(), x.grad.numpy()])
+    assert calls["batch_norm_train"] == calls["batch_norm_train_backward"] == 1
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, **TOL["float64"])
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_batch_norm_eval_against_torch(calls, dtype):
     """Inference runs the fused multiply-add kernel; with a gradient to record, the ember ops."""
