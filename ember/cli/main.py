@@ -179,7 +179,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
                        "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
                        "seed": args.seed}
     checkpoint = save_checkpoint(state, os.path.join(out, CHECKPOINT))
-    curves = history.plot(os.path.join(out, CURVES))
+    curves = history.plot(os.path.join(out, CURVES), title=f"{args.model} on {args.dataset}")
     print(f"test set (evaluated once, after training): loss {test['loss']:.4f}  accuracy "
           f"{test['accuracy']:.2%}; checkpoint {checkpoint}; curves {curves}")
 

@@ -47,15 +47,21 @@ class History:
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epochs)}, keys={list(self.history)})"
 
-    def plot(self, path: str | os.PathLike, keys: list[str] | None = None) -> str:
-        """Save a PNG of the learning curves: one panel per quantity, the training value and
-        its ``val_`` counterpart on the same axes. The file is written atomically.
+    def plot(self, path: str | os.PathLike, keys: list[str] | None = None, title: str | None = None) -> str:
+        """Save :meth:`figure` as a PNG, written atomically; returns the path written."""
+        fig = self.figure(keys, title)
+        path = os.fspath(path)
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
+        return path
+
+    def figure(self, keys: list[str] | None = None, title: str | None = None):
+        """The learning curves as a matplotlib Figure: one panel per quantity, the training
+        value and its ``val_`` counterpart on the same axes, accuracies in percent, whole
+        epochs on the x axis.
 
         Args:
-            path: where to write the PNG.
             keys: the quantities to plot (default: every logged one).
-        Returns:
-            the path written.
+            title: a title over the panels (e.g. the model and data set).
         """
         from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
         from matplotlib.ticker import MaxNLocator
@@ -68,17 +74,23 @@ class History:
         fig = Figure(figsize=(4.5 * cols, 3.5 * rows))
         for i, name in enumerate(names):
             ax = fig.add_subplot(rows, cols, i + 1)
-            for series in (name, "val_" + name):
+            percent = "acc" in name.lower()  # printed as percentages, so plotted as them too
+            for series, label in ((name, "training"), ("val_" + name, "validation")):
                 if series in self.history:
-                    values = self.history[series]
+                    values = [100 * v for v in self.history[series]] if percent else self.history[series]
                     epochs = [e + 1 for e in self.epochs[-len(values):]]  # 1-based, as printed
-                    ax.plot(epochs, values, marker="o", label=series)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                    ax.plot(epochs, values, marker="o", label=label)
+            shown = sorted({e + 1 for e in self.epochs})
+            if len(shown) <= 12:  # each epoch its tick (a locator puts fractions around a single one)
+                ax.set_xticks(shown)
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("epoch")
-            ax.set_title(name)
+            ax.set_ylabel(f"{name} (%)" if percent else name)
+            ax.set_title(name.replace("_", " "))
             ax.grid(alpha=0.3)
             ax.legend()
+        if title:
+            fig.suptitle(title)
         fig.tight_layout()
-        path = os.fspath(path)
-        atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
-        return path
+        return fig

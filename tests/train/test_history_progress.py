@@ -1,5 +1,6 @@
 """History (values and learning-curve plot) and the progress display."""
 import io
+import os
 
 import pytest
 
@@ -32,6 +33,22 @@ def test_plot_writes_png(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
     with pytest.raises(ValueError, match="nothing was logged"):
         History().plot(tmp_path / "empty.png")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # readable as any file the user writes
+
+
+def test_figure_labels_panels_and_shows_accuracy_in_percent():
+    h = History()
+    h.append(0, {"loss": 1.0, "acc": 0.5, "val_loss": 1.2, "val_acc": 0.25})
+    fig = h.figure(title="lenet5 on mnist")
+    loss, acc = fig.axes
+    assert fig._suptitle.get_text() == "lenet5 on mnist"
+    assert (loss.get_title(), loss.get_ylabel(), loss.get_xlabel()) == ("loss", "loss", "epoch")
+    assert acc.get_ylabel() == "acc (%)" and list(acc.lines[0].get_ydata()) == [50.0]
+    assert list(acc.lines[1].get_ydata()) == [25.0] and list(acc.lines[0].get_xdata()) == [1]
+    assert [t.get_text() for t in loss.get_legend().get_texts()] == ["training", "validation"]
+    assert list(loss.get_xticks()) == [1]  # whole epochs, even for one
 
 
 def test_one_line_per_epoch_when_not_a_terminal(capsys):
