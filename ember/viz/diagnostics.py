@@ -43,7 +43,10 @@ class TrainingDiagnostics(Callback):
       optimizer step.
 
     A gradient norm below ``vanishing`` or above ``exploding`` raises a warning naming the
-    parameters. ``plot(dirpath)`` saves the curves as PNGs.
+    parameters. ``plot(dirpath)`` saves the curves as PNGs, each layer named by its path and
+    type (``features.0 (Conv2d)``), with the usual healthy range shaded. As a callback with
+    ``plot_dir`` it writes them when the fit ends (and every ``plot_every_n_epochs`` epochs
+    when given): drawing costs far more than measuring.
 
     As a Trainer callback it attaches itself at the start of a fit. Standalone::
 
@@ -60,10 +63,13 @@ class TrainingDiagnostics(Callback):
     """
 
     def __init__(self, model=None, every_n_batches: int = 10, vanishing: float = 1e-7,
-                 exploding: float = 1e3, plot_dir: str | None = None) -> None:
-        if not isinstance(every_n_batches, int) or every_n_batches < 1:
-            raise ValueError(f"TrainingDiagnostics: every_n_batches must be a positive integer, "
-                             f"got {every_n_batches!r}")
+                 exploding: float = 1e3, plot_dir: str | None = None,
+                 plot_every_n_epochs: int | None = None) -> None:
+        for name, value, optional in (("every_n_batches", every_n_batches, False),
+                                      ("plot_every_n_epochs", plot_every_n_epochs, True)):
+            if not (optional and value is None) and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"TrainingDiagnostics: {name} must be a positive integer, got {value!r}")
+        self.plot_every_n_epochs = plot_every_n_epochs
         self.model = model
         self.every_n_batches = every_n_batches
         self.vanishing = vanishing
@@ -179,11 +185,14 @@ class TrainingDiagnostics(Callback):
         self.record()
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        if self.plot_dir is not None and self.history:
+        n = self.plot_every_n_epochs
+        if self.plot_dir is not None and self.history and n and (epoch + 1) % n == 0:
             self.plot(self.plot_dir)
 
     def on_fit_end(self, trainer) -> None:
         self.detach()
+        if self.plot_dir is not None and self.history:
+            self.plot(self.plot_dir)
 
     # ---- plots ----------------------------------------------------------------------
     def plot(self, dirpath: str) -> list[str]:
@@ -199,34 +208,54 @@ class TrainingDiagnostics(Callback):
         os.makedirs(dirpath, exist_ok=True)
         steps = [e["step"] for e in self.history]
         paths = []
+        kinds = {name: type(m).__name__ for name, m in self.model.named_modules()} if self.model is not None else {}
+
+        def label(name: str, layer_type: str | None = None) -> str:
+            """A layer's path and type: "features.0 (Conv2d)", "fc.weight (Linear)"."""
+            owner = name.rsplit(".", 1)[0] if "." in name else ""
+            kind = layer_type or kinds.get(name) or kinds.get(owner)
+            return f"{name} ({kind})" if kind and kind != name else name
 
         def series(key: str, field: str | None = None) -> dict[str, list[float]]:
             names = list(dict.fromkeys(n for e in self.history for n, v in e[key].items()
                                        if field is None or field in v))
-            return {n: [(e[key].get(n, {}).get(field, math.nan) if field else e[key].get(n, math.nan))
-                        for e in self.history] for n in names}
+            out = {}
+            for n in names:
+                kind = next((e[key][n].get("type") for e in self.history if field and n in e[key]), None)
+                out[label(n, kind)] = [(e[key].get(n, {}).get(field, math.nan) if field else e[key].get(n, math.nan))
+                                       for e in self.history]
+            return out
 
         def figure(panels, filename: str) -> None:
-            fig = Figure(figsize=(7, 3.2 * len(panels)))
-            for i, (title, data, log) in enumerate(panels, 1):
+            fig = Figure(figsize=(8, 3.4 * len(panels)))
+            for i, (title, ylabel, data, log, healthy) in enumerate(panels, 1):
                 ax = fig.add_subplot(len(panels), 1, i)
+                if healthy is not None:
+                    low, high, words = healthy
+                    ax.axhspan(low, high, color="tab:green", alpha=0.12, label=f"healthy: {words}")
                 for name, values in data.items():
                     ax.plot(steps, values, marker=".", label=name)
                 if log:
                     ax.set_yscale("symlog", linthresh=self.vanishing)
-                ax.set(title=title, xlabel="step")
+                ax.set(title=title, xlabel="training step", ylabel=ylabel)
                 if data:
-                    ax.legend(fontsize=7, loc="best")
+                    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
             fig.tight_layout()
             paths.append(save_figure(fig, os.path.join(dirpath, filename)))
 
-        figure([("activation mean", series("activations", "mean"), False),
-                ("activation std", series("activations", "std"), False)], "activations.png")
+        figure([("activation mean per layer", "mean of the layer's outputs",
+                 series("activations", "mean"), False, (-1.0, 1.0, "near 0")),
+                ("activation spread per layer", "std of the layer's outputs",
+                 series("activations", "std"), False, (0.5, 2.0, "about 1"))], "activations.png")
         dead = series("activations", "dead_fraction")
         if dead:
-            figure([("dead ReLU fraction", dead, False)], "dead_relu.png")
-        figure([("gradient L2 norm", series("grad_norms"), True)], "grad_norms.png")
-        figure([("update / weight ratio", series("update_ratios"), True)], "update_ratios.png")
+            figure([("dead ReLU units per layer", "fraction of units never active in the batch",
+                     dead, False, (0.0, 0.1, "under 10%"))], "dead_relu.png")
+        figure([("gradient size per parameter", "L2 norm of the gradient", series("grad_norms"), True,
+                 (self.vanishing, self.exploding, f"between {self.vanishing:g} and {self.exploding:g}"))],
+               "grad_norms.png")
+        figure([("update size per parameter", "||update|| / ||weight|| per step", series("update_ratios"), True,
+                 (1e-4, 1e-2, "about 1e-3"))], "update_ratios.png")
         return paths
 
 

@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import numpy as np
@@ -121,6 +122,46 @@ def test_as_trainer_callback(tmp_path):
     assert all(e["update_ratios"]["4.bias"] > 0 for e in diag.history)
     assert (tmp_path / "grad_norms.png").exists()
     assert not diag._handles  # detached at the end of the fit
+
+
+def test_callback_draws_at_the_end_or_every_n_epochs(tmp_path, monkeypatch):
+    """Drawing costs far more than measuring: plots are written when the fit ends, and each
+    plot_every_n_epochs epochs only when asked."""
+    from ember.train import Trainer
+
+    drawn = []
+    monkeypatch.setattr(TrainingDiagnostics, "plot", lambda self, d: drawn.append(d) or [])
+    x, y = ember.randn(16, 6), ember.randint(0, 3, (16,))
+    for every, expected in ((None, 1), (2, 3)):
+        drawn.clear()
+        model = _mlp(dead=False)
+        diag = TrainingDiagnostics(every_n_batches=1, plot_dir=str(tmp_path), plot_every_n_epochs=every)
+        Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                callbacks=[diag], progress=False).fit((x, y), epochs=4, batch_size=8)
+        assert len(drawn) == expected
+
+
+def test_plots_name_layers_and_shade_healthy_ranges(tmp_path, monkeypatch):
+    import ember.metrics.plot as plot_module
+
+    figures = {}
+    monkeypatch.setattr(plot_module, "save_figure", lambda fig, path: figures.setdefault(os.path.basename(path), fig) and path)
+    model = _mlp(dead=True)
+    diag = TrainingDiagnostics(model, every_n_batches=1).attach()
+    opt = ember.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        nn.functional.cross_entropy(model(ember.randn(8, 6)), ember.randint(0, 3, (8,))).backward()
+        opt.step()
+        with pytest.warns(RuntimeWarning):
+            diag.record()
+        opt.zero_grad()
+    diag.plot(str(tmp_path))
+    grads = figures["grad_norms.png"].axes[0]
+    labels = [t.get_text() for t in grads.get_legend().get_texts()]
+    assert labels[0].startswith("healthy: between") and "0.weight (Linear)" in labels
+    assert grads.get_ylabel() == "L2 norm of the gradient" and grads.get_xlabel() == "training step"
+    acts = [t.get_text() for t in figures["activations.png"].axes[0].get_legend().get_texts()]
+    assert "3 (ReLU)" in acts
 
 
 def test_errors():
