@@ -1,6 +1,8 @@
 """``ember.summary``: a table of a model's layers, output shapes and parameter counts."""
 from __future__ import annotations
 
+import html
+
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -129,7 +131,10 @@ class LayerRow:
 
 
 class ModelSummary:
-    """The result of :func:`summary`: ``str()`` is the table; counts are attributes.
+    """The result of :func:`summary`: ``str()`` is the table; counts are attributes. Once
+    :func:`summary` has printed it, its repr is one line, so a REPL or notebook that echoes
+    the returned value does not show the table twice; in a notebook ``summary(model,
+    verbose=0)`` displays it as an HTML table.
 
     Attributes:
         layers: the table's rows (:class:`LayerRow`).
@@ -150,6 +155,7 @@ class ModelSummary:
         # Activations are kept for the backward pass, which writes gradients of the same size.
         self.forward_backward_bytes = 2 * forward_bytes
         self.params_bytes = sum(p.numel() * p.element_size() for p in params)
+        self.printed = False
 
     def _cells(self, row: LayerRow) -> list[str]:
         name = ("│    " * (row.depth - 1) + "├─" if row.depth else "") + (f"{row.name} ({row.type})" if row.name else row.type)
@@ -181,7 +187,25 @@ class ModelSummary:
                  f"Estimated Total Size (MB): {total_bytes / mb:.2f}", rule]
         return "\n".join(lines)
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        if self.printed:
+            return (f"<ModelSummary of {self.model_name}: {self.total_params:,} parameters; the table "
+                    "is printed above (print() shows it again)>")
+        return str(self)
+
+    def _repr_html_(self) -> str | None:
+        """An HTML table for Jupyter (None once printed: the printed text stands)."""
+        if self.printed:
+            return None
+        header = ["Layer (type)"] + [COLUMNS[c] for c in self.col_names]
+        rows = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in self._cells(r))
+                       + "</tr>" for r in self.layers)
+        mb = 1024 ** 2
+        totals = (f"Total params: {self.total_params:,} &middot; trainable {self.trainable_params:,} &middot; "
+                  f"non-trainable {self.non_trainable_params:,} &middot; estimated size "
+                  f"{(self.input_bytes + self.forward_backward_bytes + self.params_bytes) / mb:.2f} MB")
+        return (f"<table><thead><tr>{''.join(f'<th>{html.escape(h)}</th>' for h in header)}</tr></thead>"
+                f"<tbody>{rows}</tbody></table><p>{totals}</p>")
 
 
 def summary(model, input_size: Sequence | None = None, input_data: Any = None, dtypes: Sequence | None = None,
@@ -236,6 +260,7 @@ def summary(model, input_size: Sequence | None = None, input_data: Any = None, d
     result = ModelSummary(model, layers, col_names, sum(_nbytes(x) for x in inputs), leaf_bytes)
     if verbose:
         print(result)
+        result.printed = True
     return result
 
 

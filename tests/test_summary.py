@@ -132,3 +132,19 @@ def test_summary_errors():
         ember.summary(model, (2, 10), dtypes=[ember.float32, ember.long])
     with pytest.raises(TypeError, match="input_size must be a shape"):
         ember.summary(model, (2, "a"))
+
+
+def test_printed_summary_is_not_shown_twice_by_a_repl(capsys):
+    """summary() prints the table; a REPL or notebook then echoes the returned value, whose
+    repr is one line once printed (and an HTML table in a notebook when not printed)."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    shown = ember.summary(model, input_size=(1, 4))
+    printed = capsys.readouterr().out
+    assert "Total params: 58" in printed and printed.count("Total params") == 1
+    assert repr(shown) == ("<ModelSummary of Sequential: 58 parameters; the table is printed above "
+                           "(print() shows it again)>")
+    assert str(shown) + "\n" == printed and shown._repr_html_() is None
+    quiet = ember.summary(model, input_size=(1, 4), verbose=0)
+    assert capsys.readouterr().out == "" and repr(quiet) == str(quiet)
+    page = quiet._repr_html_()
+    assert page.startswith("<table>") and "0 (Linear)" in page and "Total params: 58" in page
