@@ -13,17 +13,13 @@ import tempfile
 import time
 
 import ember
+from ember._optional import require
 from ember import nn
 from ember.utils.data import DataLoader, TensorDataset, random_split
 
 
 def load_digits_dataset() -> TensorDataset:
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise SystemExit("The demo needs scikit-learn for its bundled digits data: "
-                         "pip install 'ember[demo]'") from None
-    digits = load_digits()
+    digits = require("sklearn.datasets", "The demo (scikit-learn's bundled digits)").load_digits()
     images = ember.tensor(digits.data, dtype=ember.float32)   # (1797, 64), pixel values 0..16
     labels = ember.tensor(digits.target, dtype=ember.int64)   # (1797,)
     return TensorDataset(images, labels)

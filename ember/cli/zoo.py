@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import ember
+from .._optional import require
 from ember import nn
 from ember.nn import functional as F
 from ember.utils.data import Dataset, TensorDataset, random_split
@@ -122,11 +123,7 @@ def _fake(data_dir: str, train: bool) -> Dataset:
 
 
 def _digits(data_dir: str, train: bool) -> Dataset:
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise SystemExit("the digits data set needs scikit-learn: pip install 'ember[demo]'") from None
-    digits = load_digits()
+    digits = require("sklearn.datasets", "The digits data set").load_digits()
     images = ember.tensor(digits.images / 16.0, dtype=ember.float32).unsqueeze(1)   # (1797, 1, 8, 8)
     labels = ember.tensor(digits.target, dtype=ember.int64)
     # A fixed 80/20 split, the same for training and evaluation whatever the --seed.

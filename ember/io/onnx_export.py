@@ -32,17 +32,13 @@ from .._tensor import Tensor
 from ..autograd import no_grad
 from ..backend.device import CPU, move
 from ._files import atomic_write
+from .._optional import require
 
 __all__ = ["export"]
 
 
 def _onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError("ember.onnx.export needs the 'onnx' package (pip install onnx, or "
-                          "pip install ember[io])") from None
-    return onnx
+    return require("onnx", "ember.onnx.export")
 
 
 class _Graph:

@@ -27,6 +27,7 @@ from .._tensor import Tensor
 from ..backend import dtypes
 from ..backend.device import CPU, move, to_device
 from ._files import MAX_DIMS, BoundedFile, atomic_write, read_array
+from .._optional import require
 
 __all__ = ["save_safetensors", "load_safetensors", "save_file", "load_file"]
 
@@ -38,12 +39,7 @@ _DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"
 
 
 def _safetensors_numpy():
-    try:
-        import safetensors.numpy
-    except ImportError:
-        raise ImportError("ember.io: safetensors support needs the 'safetensors' package "
-                          "(pip install safetensors, or pip install ember[io])") from None
-    return safetensors.numpy
+    return require("safetensors.numpy", "Reading and writing safetensors files")
 
 
 def _root(arr: np.ndarray) -> np.ndarray:

@@ -2,26 +2,20 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
+from .._optional import require
+from ..io._files import atomic_write
+
 
 def save_figure(figure, path: str) -> str:
-    """Write a matplotlib figure as a PNG at ``path`` atomically (temp file, then rename)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
+    """Write a matplotlib figure as a PNG at ``path``, atomically and with the permissions any
+    new file of the user gets; its folder is created if needed."""
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "Saving plots").FigureCanvasAgg
     FigureCanvasAgg(figure)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            figure.savefig(f, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write(path, lambda fh: figure.savefig(fh, format="png"))
     return path
 
 
@@ -35,7 +29,7 @@ def plot_confusion_matrix(matrix, path: str, class_names: list[str] | None = Non
         class_names: ``C`` tick labels (default ``0 .. C-1``).
         title: figure title.
     """
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", "plot_confusion_matrix").Figure
 
     from ._base import to_numpy
 

@@ -5,6 +5,7 @@ import math
 import os
 
 from ..io._files import atomic_write
+from .._optional import require
 
 __all__ = ["History"]
 
@@ -63,7 +64,7 @@ class History:
             keys: the quantities to plot (default: every logged one).
             title: a title over the panels (e.g. the model and data set).
         """
-        from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
+        Figure = require("matplotlib.figure", "History.plot").Figure  # no pyplot: the user's backend stays
         from matplotlib.ticker import MaxNLocator
 
         names = keys or [k for k in self.history if not k.startswith("val_") or k[4:] not in self.history]

@@ -11,6 +11,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import is_grad_enabled
 from ..train.callbacks import Callback
+from .._optional import require
 
 _RELUS = ("ReLU", "ReLU6")
 
@@ -198,7 +199,7 @@ class TrainingDiagnostics(Callback):
     def plot(self, dirpath: str) -> list[str]:
         """Save ``activations.png``, ``dead_relu.png`` (if there are ReLU layers),
         ``grad_norms.png`` and ``update_ratios.png`` in ``dirpath``; returns their paths."""
-        from matplotlib.figure import Figure
+        Figure = require("matplotlib.figure", "TrainingDiagnostics.plot").Figure
 
         from ..metrics.plot import save_figure
 

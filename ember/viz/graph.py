@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .._tensor import Tensor
+from .._optional import require
 
 FORMATS = ("svg", "png")
 _DOT_MISSING = ("the Graphviz 'dot' program is not installed, so the graph cannot be rendered "
@@ -16,12 +17,7 @@ _DOT_MISSING = ("the Graphviz 'dot' program is not installed, so the graph canno
 
 
 def _graphviz():
-    try:
-        import graphviz
-    except ImportError as exc:
-        raise ImportError("ember.viz needs the graphviz package: pip install graphviz "
-                          "(or pip install 'ember[viz]')") from exc
-    return graphviz
+    return require("graphviz", "Drawing graphs with ember.viz")
 
 
 def new_digraph(name: str, format: str):

@@ -1,10 +1,8 @@
 """``ember.vision.datasets``: the standard image data sets with torchvision's arguments,
 folder layouts, downloads (checksummed, from the publishers' mirrors) and samples."""
-try:
-    import PIL  # noqa: F401
-except ImportError as error:
-    raise ImportError("ember.vision.datasets needs Pillow: pip install 'ember[vision]' "
-                      "(or pip install pillow)") from error
+from ..._optional import require
+
+require("PIL", "ember.vision.datasets")
 
 from .caltech import Caltech101
 from .celeba import CelebA

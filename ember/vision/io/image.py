@@ -11,6 +11,7 @@ import numpy as np
 from ..._tensor import Tensor
 from ...backend import dtypes
 from ...ops.creation import from_numpy
+from ..._optional import require
 
 __all__ = ["ImageReadMode", "read_file", "write_file", "decode_image", "decode_png", "decode_jpeg",
            "read_image", "encode_png", "encode_jpeg", "write_png", "write_jpeg"]
@@ -32,11 +33,8 @@ _PIL_MODES = {ImageReadMode.GRAY: "L", ImageReadMode.GRAY_ALPHA: "LA", ImageRead
 
 
 def _pil():
-    try:
-        from PIL import Image, ImageOps
-    except ImportError as e:
-        raise ImportError("ember.vision.io needs Pillow to encode and decode images: "
-                          "pip install 'ember[vision]'") from e
+    require("PIL", "ember.vision.io (encoding and decoding images)")
+    from PIL import Image, ImageOps
     return Image, ImageOps
 
 
