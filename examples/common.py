@@ -6,6 +6,7 @@ import os
 import time
 
 import ember
+from ember._optional import require
 from ember.utils.data import Subset
 
 
@@ -25,7 +26,12 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     parser.add_argument("--out", default="runs", help="folder for the checkpoint and the curves")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--fake", action="store_true", help="random images instead of the data set")
-    return parser.parse_args()
+    args = parser.parse_args()
+    # the image examples read images with Pillow and save curves with matplotlib: say so now,
+    # not after the training
+    require("PIL", "The image examples")
+    require("matplotlib.figure", "The examples' learning curves")
+    return args
 
 
 def hold_out(train_set, fraction: float, seed: int, limit: int = 0, eval_view=None):

@@ -14,6 +14,7 @@ import ember
 from ember import nn
 from ember.utils.data import DataLoader, Subset
 
+from .._optional import require
 from .zoo import DATASETS, MODELS, Shape, adapt
 
 CHECKPOINT = "checkpoint.ember"
@@ -141,6 +142,7 @@ def _trainer(model: nn.Module, optimizer: ember.optim.Optimizer | None, args: ar
 
 def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from ember.train import save_checkpoint
+    require("matplotlib.figure", "ember train (it saves learning curves)")  # before any work is done
     _device(args, parser)
     model_spec, data_spec = MODELS[args.model], DATASETS[args.dataset]
     size = model_spec.accepted_size(data_spec.image_size)
@@ -219,5 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.run(args, args.subparser)
+    try:
+        args.run(args, args.subparser)
+    except ModuleNotFoundError as missing:  # an optional dependency: its message says what to install
+        _fail(args.subparser, str(missing))
     return 0
