@@ -205,7 +205,8 @@ def _fused_train(a, weight, bias, eps):
     shift, var, rstd = np.empty(c, a.dtype), np.empty(c, a.dtype), np.empty(c, a.dtype)
     finite = np.empty(c, np.bool_)
     with kernels.lock:
-        k.batch_norm_train(x3, w, b, float(eps), y, shift, var, rstd, np.empty(c, a.dtype), finite)
+        k.batch_norm_train(x3, w, b, float(eps), a.dtype == np.float32, y, shift, var, rstd, np.empty(c, a.dtype),
+                           finite)
     if not (finite.all() and (var >= np.finfo(a.dtype).tiny).all()):
         return None
     return y.reshape(a.shape), shift, var, rstd

@@ -249,14 +249,29 @@ def test_batch_norm_eval_against_torch(calls, dtype):
     assert calls["channel_affine"] == 1 and x.grad is not None
 
 
-def test_batch_norm_numerically_hard_channels(calls):
-    """A mean far from 0 next to a small spread: the kernel's float64 two-pass statistics keep
-    the digits a one-pass float32 sum of squares would lose."""
-    a = (1e4 + 1e-2 * _array((16, 3, 8, 8), "float64")).astype(np.float32)
-    want = TF.batch_norm(torch.tensor(a, dtype=torch.float64), None, None, training=True).numpy()
+@pytest.mark.parametrize("case", ["offset", "outliers"])
+def test_batch_norm_numerically_hard_channels(calls, case):
+    """float32 statistics against float64 ones where cheap formulas lose digits: a mean far from
+    0 next to a small spread (a float32 mean is off by a twentieth of a standard deviation; a
+    one-pass float32 sum of squares loses everything), and a first sample of outliers (the
+    kernel's shift for its one-pass sums comes from that sample)."""
+    a = _array((16, 3, 8, 8), "float64")
+    if case == "offset":
+        a = 1e4 + 1e-2 * a
+    else:
+        a[0] *= 1e4
+    a = a.astype(np.float32)
+    x64 = torch.tensor(a, dtype=torch.float64)
+    want = TF.batch_norm(x64, None, None, training=True).numpy()
     got = F.batch_norm(ember.tensor(a), None, None, training=True).numpy()
     assert calls["batch_norm_train"] == 1
-    np.testing.assert_allclose(got, want, rtol=0, atol=2e-3)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-3 if case == "offset" else 1e-5)
+    # the running variance (unbiased) to float32's resolution
+    rm, rv = ember.zeros(3), ember.zeros(3)
+    F.batch_norm(ember.tensor(a), rm, rv, training=True, momentum=1.0)
+    np.testing.assert_allclose(rv.numpy(), x64.transpose(0, 1).reshape(3, -1).var(1).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(rm.numpy(), x64.transpose(0, 1).reshape(3, -1).mean(1).numpy(), rtol=1e-6,
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("case", ["inf", "nan", "huge", "constant", "huge_weight"])
@@ -317,6 +332,31 @@ def test_batch_norm_half_forward_stays_on_numpy(calls):
     want = torch.tensor(a, requires_grad=True)
     TF.batch_norm(want, None, None, training=True).backward(torch.tensor(g))
     np.testing.assert_allclose(grads[0].astype(np.float32), want.grad.float().numpy(), rtol=1e-2, atol=1e-2)
+
+
+def test_threads_calling_kernels_at_once():
+    """Python threads pooling and normalizing at the same time (the kernels take turns: the
+    workqueue pool aborts the process on concurrent launches) get their own results."""
+    import threading
+    a = _array((8, 6, 16, 16), "float32")
+    with kernels.off():
+        want = F.batch_norm(F.max_pool2d(ember.tensor(a), 2), None, None, training=True).numpy()
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                results.append(F.batch_norm(F.max_pool2d(ember.tensor(a), 2), None, None, training=True).numpy())
+        except Exception as e:  # reported below: an exception in a thread would pass silently
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 80
+    for r in results:
+        np.testing.assert_allclose(r, want, **TOL["float32"])
 
 
 # ---- ember without Numba -----------------------------------------------------------------

@@ -58,6 +58,26 @@ def _sum_sq_dev(row, m):
 
 
 @njit(**_INNER)
+def _shifted_sums(row, k):
+    """(sum(row - k), sum((row - k) ** 2)) in float64 (k a float64), in one pass."""
+    n = row.size
+    a0 = a1 = b0 = b1 = 0.0
+    m = n - n % 2
+    for j in range(0, m, 2):
+        d0 = row[j] - k
+        d1 = row[j + 1] - k
+        a0 += d0
+        a1 += d1
+        b0 += d0 * d0
+        b1 += d1 * d1
+    if m < n:
+        d = row[m] - k
+        a0 += d
+        b0 += d * d
+    return a0 + a1, b0 + b1
+
+
+@njit(**_INNER)
 def _sums_g(g, row, m):
     """(sum(g), sum(g * (row - m))) in float64, row - m in the input's dtype (m is), in one pass."""
     n = row.size
@@ -75,23 +95,40 @@ def _sums_g(g, row, m):
 
 
 @njit(**_JIT)
-def batch_norm_train(x, weight, bias, eps, y, shift, var, rstd, offset, finite):
+def batch_norm_train(x, weight, bias, eps, one_pass, y, shift, var, rstd, offset, finite):
     """Per channel: shift = the mean, var = the biased variance, rstd = 1 / sqrt(var + eps)
     (each rounded to x's dtype), y = (x - shift) * scale + offset with scale = rstd * weight and
     offset = bias - (mean - shift) * scale: the rounding of the mean to x's dtype is corrected
     there, as x - shift is exact for values near the mean (a float32 mean of values near 1e4 is
-    off by up to 5e-4, a twentieth of a standard deviation of 1e-2)."""
+    off by up to 5e-4, a twentieth of a standard deviation of 1e-2).
+
+    With ``one_pass`` (float32 inputs) the statistics take one read of the channel: float64 sums
+    of x - k and of its squares, k the mean of the channel's first sample (a read of 1/N of the
+    data). The variance's cancellation then costs a factor 1 + (mean - k)^2 / var on the float64
+    roundings of the sums, which for k that close to the mean leaves them far below float32's
+    resolution. float64 inputs take two reads (the mean, then the squares about it)."""
     n, c, l = x.shape
     count = n * l
     for ch in prange(c):
-        acc = 0.0
-        for i in range(n):
-            acc += _sum(x[i, ch])
-        m = acc / count
-        sq = 0.0
-        for i in range(n):
-            sq += _sum_sq_dev(x[i, ch], m)
-        v = sq / count
+        if one_pass:
+            k = _sum(x[0, ch]) / l
+            s1 = 0.0
+            s2 = 0.0
+            for i in range(n):
+                a, b = _shifted_sums(x[i, ch], k)
+                s1 += a
+                s2 += b
+            m = k + s1 / count
+            v = max((s2 - s1 * s1 / count) / count, 0.0)
+        else:
+            acc = 0.0
+            for i in range(n):
+                acc += _sum(x[i, ch])
+            m = acc / count
+            sq = 0.0
+            for i in range(n):
+                sq += _sum_sq_dev(x[i, ch], m)
+            v = sq / count
         shift[ch] = m
         var[ch] = v
         rstd[ch] = 1.0 / np.sqrt(v + eps)
