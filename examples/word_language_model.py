@@ -29,6 +29,7 @@ import argparse
 import functools
 import importlib
 import math
+import os
 import time
 
 import numpy as np
@@ -42,7 +43,7 @@ EVAL_BATCH_SIZE = 10
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RNN/LSTM/GRU/Transformer word-level language model")
-    parser.add_argument("--data", default="./data/ptb",
+    parser.add_argument("--data", "--data-dir", dest="data", default="./data/ptb",
                         help="folder with train.txt/valid.txt/test.txt or ptb.{train,valid,test}.txt")
     parser.add_argument("--model", default="LSTM", choices=MODELS, help="network type")
     parser.add_argument("--emsize", type=int, default=200, help="size of word embeddings")
@@ -51,20 +52,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=20, help="initial learning rate")
     parser.add_argument("--clip", type=float, default=0.25, help="gradient clipping (total norm)")
     parser.add_argument("--epochs", type=int, default=40, help="upper epoch limit")
-    parser.add_argument("--batch_size", type=int, default=20, metavar="N", help="batch size")
+    parser.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=20, metavar="N",
+                        help="batch size")
     parser.add_argument("--bptt", type=int, default=35, help="sequence length")
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout applied to layers (0: none)")
     parser.add_argument("--tied", action="store_true", help="tie the word embedding and softmax weights")
     parser.add_argument("--seed", type=int, default=1111, help="random seed")
     parser.add_argument("--log-interval", type=int, default=200, metavar="N", help="report interval")
-    parser.add_argument("--save", default=None, help="where to save the best model (model_<framework>.pt)")
+    parser.add_argument("--save", default=None,
+                        help="where to save the best model (runs/word_language_model/model_<framework>.pt); "
+                             "its learning curves go beside it")
     parser.add_argument("--nhead", type=int, default=2, help="heads in the Transformer's attention")
     parser.add_argument("--framework", default="ember", choices=("ember", "torch"), help="library to run on")
     parser.add_argument("--max-batches", type=int, default=0, metavar="N",
                         help="stop each training epoch after N batches (0: the whole epoch)")
     args = parser.parse_args(argv)
     if args.save is None:
-        args.save = f"model_{args.framework}.pt"
+        args.save = os.path.join("runs", "word_language_model", f"model_{args.framework}.pt")
     return args
 
 
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
     lib = importlib.import_module(args.framework)
     nn = lib.nn
     lib.manual_seed(args.seed)
+    os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
 
     corpus = Corpus(args.data)
     # ember.text cuts the token streams into columns and windows; torch gets each window's ids.
@@ -317,7 +322,19 @@ def main(argv: list[str] | None = None) -> dict:
     print("=" * 89)
     print(f"| End of training | test loss {test_loss:5.2f} | test ppl {perplexity(test_loss):8.2f}")
     print("=" * 89, flush=True)
+    curves = save_curves(history, os.path.splitext(args.save)[0] + "_curves.png", f"{args.model} language model")
+    print(f"checkpoint {args.save}; curves {curves}")
     return history
+
+
+def save_curves(history: dict, path: str, title: str) -> str:
+    """Training and validation loss per epoch as a PNG (ember's History draws it)."""
+    from ember.train import History
+
+    curves = History()
+    for epoch, (train_loss, val_loss) in enumerate(zip(history["train_loss"], history["val_loss"])):
+        curves.append(epoch, {"loss": train_loss, "val_loss": val_loss})
+    return curves.plot(path, title=title)
 
 
 if __name__ == "__main__":
