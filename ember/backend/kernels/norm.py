@@ -1,10 +1,10 @@
-"""Batch normalization of (N, C, L) arrays (L = the spatial size, 1 for (N, C) inputs), one
-thread per channel (``prange``).
+"""Batch normalization of (N, C, L) arrays (L = the spatial size), one thread per channel
+(``prange``).
 
-Statistics are sums in float64 (exact enough for float32 inputs; for float64 ones the same
-precision as NumPy's) taken two-pass within the kernel: the mean, then the squares about it,
-while the channel's data is still in cache. Without ``fastmath`` the compiler keeps every sum
-in program order, so the sums run four independent accumulators to hide the add latency.
+Statistics are sums in float64: for float32 inputs in one read of the channel (sums shifted
+by a first estimate of the mean), for float64 ones in two (the mean, then the squares about
+it, while the channel's data is still in cache). Without ``fastmath`` the compiler keeps every
+sum in program order, so the sums run independent accumulators to hide the add latency.
 
 Per-channel values the kernels round to the input's dtype are written to arrays of that dtype
 and read back, which rounds them (Numba has no generic cast to an array's dtype). Each kernel
