@@ -164,6 +164,14 @@ def test_learning_rate_is_cut_when_validation_stops_improving(corpus_dir, tmp_pa
                         "--lr", "100", "--log-interval", "1000", "--save", str(tmp_path / "m.pt")])
     assert history["lr"] == _annealed(history["val_loss"], 100.0)
     assert min(history["lr"]) < 100.0
+    assert (tmp_path / "m_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # beside the checkpoint
+
+
+def test_default_checkpoint_goes_under_runs(corpus_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = wlm.parse_args(["--data-dir", corpus_dir, "--batch-size", "4"])
+    assert args.data == corpus_dir and args.batch_size == 4
+    assert args.save == os.path.join("runs", "word_language_model", "model_ember.pt")
 
 
 def test_short_lstm_run_learns(corpus_dir, tmp_path):
