@@ -2,8 +2,9 @@
 
 Every collective is posted non-blocking and waited for here, so a peer that never arrives
 (crashed, or stuck in another collective) becomes a ``RuntimeError`` after the group's
-timeout instead of a hang. Between tests of the request the loop sleeps with a short backoff:
-on a machine with fewer cores than processes a spinning wait would starve the peer it waits for.
+timeout instead of a hang. For the first 2 ms the loop tests the request and yields the core
+(a peer that shares it runs at once; a sleep would add its own latency to every collective);
+after that it sleeps with a backoff up to 1 ms, so a long wait does not keep a core busy.
 """
 from __future__ import annotations
 
@@ -48,16 +49,21 @@ def poll(test, timeout: float, what: str) -> None:
     """Call ``test()`` until it is true; after ``timeout`` seconds raise a RuntimeError describing ``what``."""
     if test():
         return
-    deadline = time.monotonic() + timeout
-    pause = 1e-6
+    start = time.monotonic()
+    deadline = start + timeout
+    pause = 5e-5
     while not test():
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             raise RuntimeError(
                 f"{what} timed out after {timeout:g} s: a peer never reached it (it failed, exited, or "
                 "is waiting in a different collective; every rank must call the same collectives in the "
                 "same order). Raise timeout= in init_process_group if a rank is just slow.")
-        time.sleep(pause)
-        pause = min(pause * 2, 1e-3)
+        if now - start < 2e-3:
+            os.sched_yield()  # short waits: stay ready, but let a peer sharing this core run
+        else:
+            time.sleep(pause)
+            pause = min(pause * 2, 1e-3)
 
 
 def done(requests: list) -> bool:

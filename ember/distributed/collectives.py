@@ -255,7 +255,10 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op: bool
 def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, group=None,
                       async_op: bool = False):
     """all_to_all on one tensor: ``input`` split along dim 0 (equally, or by ``input_split_sizes``)."""
-    n = (resolve(group, "all_to_all_single") or resolve(None, "all_to_all_single")).size()
+    g = resolve(group, "all_to_all_single")
+    if g is None:
+        return None
+    n = g.size()
     ins = list(input.split(input_split_sizes if input_split_sizes else input.shape[0] // n))
     outs = list(output.split(output_split_sizes if output_split_sizes else output.shape[0] // n))
     return all_to_all(outs, ins, group, async_op)

@@ -15,11 +15,9 @@ import pytest
 SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-try:
-    import mpi4py  # noqa: F401
-    MPI_MISSING = None
-except ImportError:
-    MPI_MISSING = "mpi4py is not installed (pip install 'ember[distributed]')"
+import importlib.util
+
+MPI_MISSING = None if importlib.util.find_spec("mpi4py") else "mpi4py is not installed (pip install 'ember[distributed]')"
 
 
 def free_port() -> int:

@@ -30,7 +30,7 @@ def test_failed_rank_is_named(job, how, status, tail):
     code, out, err = job("fails.py", how, timeout=120)
     assert code == (3 if how == "exit" else 1), err[-3000:]
     report = err[err.index("ember.distributed.run: the job failed."):]
-    assert f"rank 1 (local_rank 1, host " in report and f"): {status} <- first failure" in report, report
+    assert "rank 1 (local_rank 1, host " in report and f"): {status} <- first failure" in report, report
     assert "last lines of rank 1's stderr:" in report and tail in report, report
     assert "runpy" not in report  # the runner's frames are left out of tracebacks
 

@@ -1,2 +1,4 @@
 """``torch.distributed.nn``: collectives that autograd differentiates through."""
-from . import functional  # noqa: F401
+from . import functional
+
+__all__ = ["functional"]
