@@ -6,11 +6,12 @@ from .callbacks import (
 )
 from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from .history import History
+from .live_plot import LivePlot
 from .progress import ProgressBar
 from .tensorboard import SummaryWriter, TensorBoard, read_events
 from .trainer import Trainer, fit
 
 __all__ = ["Trainer", "fit", "History", "ProgressBar", "Callback", "LambdaCallback", "EarlyStopping",
-           "ModelCheckpoint", "LearningRateMonitor", "TerminateOnNaN", "CSVLogger", "TensorBoard",
+           "ModelCheckpoint", "LearningRateMonitor", "LivePlot", "TerminateOnNaN", "CSVLogger", "TensorBoard",
            "SummaryWriter", "read_events", "save_checkpoint", "load_checkpoint", "capture_rng_state",
            "restore_rng_state"]

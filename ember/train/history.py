@@ -1,11 +1,14 @@
 """History: the per-epoch values a fit produced, and a plot of its learning curves."""
 from __future__ import annotations
 
+import base64
+import html
+import io
 import math
 import os
 
-from ..io._files import atomic_write
 from .._optional import require
+from ..io._files import atomic_write
 
 __all__ = ["History"]
 
@@ -47,6 +50,28 @@ class History:
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epochs)}, keys={list(self.history)})"
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the learning curves (when matplotlib is there) over a table of the values."""
+        keys = list(self.history)
+        rows = []
+        for i, epoch in enumerate(self.epochs):
+            cells = []
+            for k in keys:
+                offset = len(self.epochs) - len(self.history[k])  # a key logged only in later epochs
+                cells.append(f"{self.history[k][i - offset]:.4g}" if i >= offset else "")
+            rows.append(f"<tr><td>{epoch + 1}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        table = (f"<table><thead><tr><th>epoch</th>{''.join(f'<th>{html.escape(k)}</th>' for k in keys)}</tr>"
+                 f"</thead><tbody>{''.join(rows)}</tbody></table>")
+        if not keys:
+            return "<p>History: nothing logged yet</p>"
+        try:
+            fig = self.figure()
+        except ModuleNotFoundError:
+            return table
+        image = io.BytesIO()
+        fig.savefig(image, format="png")
+        return f"<img src='data:image/png;base64,{base64.b64encode(image.getvalue()).decode()}'/>{table}"
 
     def plot(self, path: str | os.PathLike, keys: list[str] | None = None, title: str | None = None) -> str:
         """Save :meth:`figure` as a PNG, written atomically; returns the path written."""

@@ -134,7 +134,9 @@ class Trainer:
             batch as big as the accumulated ones.
         device: move the model and every batch there.
         seed: seed ember's, NumPy's and Python's generators at the start of ``fit``.
-        progress: show progress bars (on a terminal) or one line per epoch (otherwise).
+        progress: show progress bars (on a terminal), or lines every 10 s and one per epoch.
+        live_plot: redraw the learning curves under the notebook cell after every epoch
+            (:class:`~ember.train.live_plot.LivePlot`).
 
     A map-style DataLoader's batches of indices are drawn at the start of each epoch and
     saved in checkpoints, so ``fit(resume_from=...)`` continues an interrupted epoch with the
@@ -153,7 +155,7 @@ class Trainer:
                  scheduler_interval: str = "epoch", metrics: dict | list | None = None,
                  callbacks: Iterable[Callback] | None = None, grad_clip: float | None = None,
                  accumulate_grad_batches: int = 1, device=None, seed: int | None = None,
-                 progress: bool = True, scheduler_monitor: str = "val_loss"):
+                 progress: bool = True, scheduler_monitor: str = "val_loss", live_plot: bool = False):
         if scheduler_interval not in ("epoch", "batch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
         if not isinstance(accumulate_grad_batches, int) or accumulate_grad_batches < 1:
@@ -163,6 +165,9 @@ class Trainer:
         self.scheduler_interval, self.scheduler_monitor = scheduler_interval, scheduler_monitor
         self.metrics = _Metrics(metrics)
         self.callbacks = list(callbacks or [])
+        if live_plot:
+            from .live_plot import LivePlot
+            self.callbacks.append(LivePlot(title=type(model).__name__))
         self.grad_clip, self.accumulate_grad_batches = grad_clip, accumulate_grad_batches
         self.device, self.seed, self.progress = device, seed, progress
         self.history = History()

@@ -114,3 +114,37 @@ def test_periodic_lines_during_a_long_epoch_off_a_terminal(monkeypatch):
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("epoch 1/2 batch 3/9 loss=0.5 ") and lines[0].endswith("samples/s")
     assert len(lines) >= 3 and lines[-1].startswith("epoch 1/2 loss=0.25")
+
+
+def test_history_shows_curves_and_a_table_in_a_notebook():
+    h = History()
+    h.append(0, {"loss": 1.5, "val_loss": 2.0})
+    h.append(1, {"loss": 1.0, "val_loss": 1.25, "acc": 0.5})
+    page = h._repr_html_()
+    assert page.startswith("<img src='data:image/png;base64,")
+    assert "<th>epoch</th><th>loss</th><th>val_loss</th><th>acc</th>" in page
+    assert "<tr><td>1</td><td>1.5</td><td>2</td><td></td></tr>" in page
+    assert History()._repr_html_() == "<p>History: nothing logged yet</p>"
+
+
+def test_live_plot_redraws_after_each_epoch_in_a_notebook(monkeypatch):
+    import ember.train.live_plot as live_plot
+    shown = []
+    monkeypatch.setattr(live_plot, "_notebook_display",
+                        lambda: (lambda wait: shown.append("clear"), lambda fig: shown.append(fig)))
+    model = make_model()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                      live_plot=True, progress=False)
+    trainer.fit(make_data(16), make_data(8), epochs=3, batch_size=8)
+    figures = shown[1::2]
+    assert shown[::2] == ["clear"] * 3 and len(figures) == 3
+    assert [len(ax.lines) for ax in figures[-1].axes] == [2]  # training and validation loss
+    assert list(figures[-1].axes[0].lines[0].get_xdata()) == [1, 2, 3]
+
+
+def test_live_plot_outside_a_notebook_says_so_once():
+    model = make_model()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1),
+                      live_plot=True, progress=False)
+    with pytest.warns(UserWarning, match="live_plot draws in a Jupyter notebook"):
+        trainer.fit(make_data(8), epochs=2, batch_size=8)
