@@ -1,6 +1,7 @@
 """Training diagnostics: activation, gradient and update statistics per layer, with warnings and plots."""
 from __future__ import annotations
 
+import html
 import math
 import os
 import warnings
@@ -176,6 +177,35 @@ class TrainingDiagnostics(Callback):
             warnings.warn(f"exploding gradients at step {step}: norm above {self.exploding:g} for "
                           f"{_listing(exploding)}; lower the learning rate or clip gradients "
                           f"(nn.utils.clip_grad_norm_)", RuntimeWarning, stacklevel=3)
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the last recorded step, one row per layer, values outside their
+        usual healthy range in red."""
+        if not self.history:
+            return "<p>TrainingDiagnostics: nothing recorded yet</p>"
+        last = self.history[-1]
+        kinds = {name: type(m).__name__ for name, m in self.model.named_modules()} if self.model is not None else {}
+
+        def cell(value, low, high, fmt="{:.3g}"):
+            if value is None:
+                return "<td></td>"
+            bad = not (low <= value <= high)
+            return f"<td style='color:{'#c00' if bad else 'inherit'}'>{fmt.format(value)}</td>"
+
+        rows = []
+        for name, stats in last["activations"].items():
+            rows.append(f"<tr><td>{html.escape(name)} ({stats['type']})</td><td>output</td>"
+                        + cell(stats["mean"], -1, 1) + cell(stats["std"], 0.5, 2.0)
+                        + cell(stats.get("dead_fraction"), 0, 0.1, "{:.0%}") + "<td></td><td></td></tr>")
+        for name, norm in last["grad_norms"].items():
+            owner = kinds.get(name.rpartition(".")[0], "")
+            rows.append(f"<tr><td>{html.escape(name)} ({owner})</td><td>parameter</td><td></td><td></td><td></td>"
+                        + cell(norm, self.vanishing, self.exploding)
+                        + cell(last["update_ratios"].get(name), 1e-4, 1e-2) + "</tr>")
+        head = "".join(f"<th>{h}</th>" for h in ("layer", "", "activation mean", "activation std",
+                                                   "dead ReLU units", "gradient norm", "update / weight"))
+        return (f"<p>TrainingDiagnostics at step {last['step']} (red: outside the usual healthy range)</p>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
     # ---- Trainer callback hooks -----------------------------------------------------
     def on_fit_start(self, trainer) -> None:

@@ -169,3 +169,19 @@ def test_errors():
         TrainingDiagnostics(_mlp(False), every_n_batches=0)
     with pytest.raises(ValueError, match="no model"):
         TrainingDiagnostics().attach()
+
+
+def test_notebook_table_of_the_last_step_flags_unhealthy_values():
+    model = _mlp(dead=True)
+    diag = TrainingDiagnostics(model, every_n_batches=1).attach()
+    assert diag._repr_html_() == "<p>TrainingDiagnostics: nothing recorded yet</p>"
+    opt = ember.optim.SGD(model.parameters(), lr=0.1)
+    nn.functional.cross_entropy(model(ember.randn(8, 6)), ember.randint(0, 3, (8,))).backward()
+    opt.step()
+    with pytest.warns(RuntimeWarning):
+        diag.record()
+    page = diag._repr_html_()
+    assert page.startswith("<p>TrainingDiagnostics at step 0")
+    assert "<td>3 (ReLU)</td><td>output</td>" in page
+    assert "<td style='color:#c00'>100%</td>" in page  # the dead ReLU layer, in red
+    assert "<td>0.weight (Linear)</td><td>parameter</td>" in page
