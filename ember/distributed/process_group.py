@@ -17,7 +17,8 @@ import os
 from . import _failure, _mpi
 
 __all__ = ["Backend", "GroupMember", "ProcessGroup", "ReduceOp", "barrier", "destroy_process_group",
-           "get_backend", "get_rank", "get_world_size", "init_process_group", "is_available",
+           "get_backend", "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
+           "get_world_size", "init_process_group", "is_available",
            "is_initialized", "is_mpi_available", "is_gloo_available", "is_nccl_available", "new_group"]
 
 default_pg_timeout = datetime.timedelta(minutes=30)  # PyTorch's default for CPU groups
@@ -206,6 +207,30 @@ def get_world_size(group=None) -> int:
     """The number of processes in ``group`` (-1 if this process is not a member)."""
     g = resolve(group, "get_world_size")
     return -1 if g is None else g.size()
+
+
+def get_process_group_ranks(group) -> list[int]:
+    """The global ranks of ``group``'s members, in group-rank order."""
+    g = resolve(group, "get_process_group_ranks")
+    if g is None:
+        raise ValueError("get_process_group_ranks: this rank is not a member of the group")
+    return list(g.ranks)
+
+
+def get_global_rank(group, group_rank: int) -> int:
+    """The global rank of the member ``group_rank`` of ``group``."""
+    ranks = get_process_group_ranks(group)
+    if not 0 <= group_rank < len(ranks):
+        raise ValueError(f"get_global_rank: group rank {group_rank} is not part of the group (size {len(ranks)})")
+    return ranks[group_rank]
+
+
+def get_group_rank(group, global_rank: int) -> int:
+    """The rank in ``group`` of the process with ``global_rank``."""
+    g = resolve(group, "get_group_rank")
+    if g is None:
+        raise ValueError("get_group_rank: this rank is not a member of the group")
+    return g.group_rank(global_rank, "get_group_rank")
 
 
 def get_backend(group=None) -> str:

@@ -42,12 +42,16 @@ def _processes_running(marker: str) -> list[str]:
     return found
 
 
-def run_job(script: str, *args: str, nproc: int = 2, timeout: float = 180, launcher_args=()):
-    """Run ``script`` (a path, or a name in tests/distributed/scripts) on ``nproc`` processes; returns (exit code, stdout, stderr)."""
+def run_job(script: str, *args: str, nproc: int = 2, timeout: float = 180, launcher_args=(),
+            launcher: str = "ember.distributed.run"):
+    """Run ``script`` (a path, or a name in tests/distributed/scripts) on ``nproc`` processes through
+    ``launcher`` (a module taking torchrun's flags; None: one plain ``python script``); returns
+    (exit code, stdout, stderr)."""
     path = script if os.path.isabs(script) else os.path.join(SCRIPTS, script)
     marker = f"EMBER_TEST_JOB_{os.getpid()}_{time.monotonic_ns()}"
-    cmd = [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", str(nproc),
-           "--master-port", str(free_port()), *launcher_args, path, *args]
+    cmd = [sys.executable, path, *args] if launcher is None else [
+        sys.executable, "-m", launcher, "--nproc-per-node", str(nproc), "--master-port", str(free_port()),
+        *launcher_args, path, *args]
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), EMBER_TEST_JOB=marker)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True, cwd=ROOT)

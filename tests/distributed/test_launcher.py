@@ -48,6 +48,14 @@ def test_ddp_example_runs_unchanged(job, tmp_path):
     assert list(state) == ["module.1.weight", "module.1.bias", "module.3.weight", "module.3.bias"]
 
 
+def test_ddp_example_is_pytorch_code(job):
+    """The example's body is PyTorch's API: the same file runs under torchrun with PyTorch."""
+    code, out, err = job(os.path.join(ROOT, "examples", "ddp_mnist_style.py"), "--steps", "6", "--samples", "512",
+                         "--framework", "torch", launcher="torch.distributed.run", timeout=240)
+    assert code == 0, err[-3000:]
+    assert any(line.startswith("world 2") and "replicas equal" in line for line in out.splitlines()), out
+
+
 def test_bad_flags_are_refused():
     from ember.distributed import run
     with pytest.raises(SystemExit, match="--nproc-per-node must be"):

@@ -163,6 +163,8 @@ if rank == world - 1:
     t = mine((2,), seed=14)
     dist.all_reduce(t, group=g)
     check(t, data(rank, (2,), seed=14), "group of one")
+    assert dist.get_process_group_ranks(g) == [world - 1] and dist.get_global_rank(g, 0) == world - 1
+    assert dist.get_group_rank(g, world - 1) == 0
 else:
     assert g is dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(g) == -1
     assert dist.all_reduce(mine((2,)), group=g) is None
@@ -170,6 +172,7 @@ pair = dist.new_group(list(range(world)))
 t = mine((2,), seed=15)
 dist.all_reduce(t, group=pair)
 check(t, np.sum(everyone((2,), seed=15), 0), "group of all")
+assert dist.get_process_group_ranks(pair) == list(range(world)) == dist.get_process_group_ranks(dist.group.WORLD)
 
 # objects: plain data by default, anything else only with allow_pickle
 objs = [{"rank": rank, "list": [1, 2.5, None]}, "text"] if rank == 1 else [None, None]
