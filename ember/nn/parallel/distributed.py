@@ -41,7 +41,8 @@ class DistributedDataParallel(Module):
 
     Args:
         module: the model (CPU parameters).
-        broadcast_buffers: copy rank 0's buffers (e.g. BatchNorm statistics) to all ranks at each forward.
+        broadcast_buffers: copy rank 0's buffers (e.g. BatchNorm statistics) to all ranks at the start of
+            each forward that follows a gradient-synchronising one (PyTorch's rule).
         process_group: the group to average over (default: the default group).
         bucket_cap_mb: bucket size in MiB (default 25).
         find_unused_parameters: find, after each forward, the parameters the output does not depend
@@ -141,7 +142,9 @@ class DistributedDataParallel(Module):
             self._sync_buffers()
         output = self.module(*inputs, **kwargs)
         self._pass = None
-        if grad_state.enabled and self.require_backward_grad_sync:
+        # as PyTorch: the next forward copies rank 0's buffers only if this one will synchronise gradients
+        self.require_forward_param_sync = grad_state.enabled and self.require_backward_grad_sync
+        if self.require_forward_param_sync:
             self._pass = _Pass(self)
             if self.find_unused_parameters:
                 used = _reachable_leaves(output)

@@ -1,6 +1,7 @@
 """Every collective on 2+ ranks against NumPy on the inputs of all ranks (each rank can rebuild
 every rank's input: they are drawn from seeds made of the rank). Prints "collectives ok" per rank."""
 import fractions
+import pickle
 import time
 
 import numpy as np
@@ -179,11 +180,17 @@ objs = [{"rank": rank, "list": [1, 2.5, None]}, "text"] if rank == 1 else [None,
 dist.broadcast_object_list(objs, src=1)
 assert objs == [{"rank": 1, "list": [1, 2.5, None]}, "text"], objs
 gathered = [None] * world
-dist.all_gather_object(gathered, (rank, b"x" * rank))
-assert gathered == [(r, b"x" * r) for r in range(world)], gathered
+dist.all_gather_object(gathered, (rank, b"x" * rank, 1j * rank, 2 ** 70, True, float("inf")))
+assert gathered == [(r, b"x" * r, 1j * r, 2 ** 70, True, float("inf")) for r in range(world)], gathered
 msg = raises(TypeError, "allow_pickle=True", lambda: dist.all_gather_object(gathered, {"f": fractions.Fraction(1, 3)}))
 assert "fractions.Fraction" in msg and "runs code" in msg, msg
 dist.all_gather_object(gathered, fractions.Fraction(rank, 3), allow_pickle=True)
+objs = [fractions.Fraction(1, 3)] if rank == 0 else [None]
+if rank == 0:  # a sender that allows pickling cannot make a receiver that does not load a class
+    dist.broadcast_object_list(objs, src=0, allow_pickle=True)
+else:
+    raises(pickle.UnpicklingError, "fractions.Fraction", lambda: dist.broadcast_object_list(objs, src=0))
+    assert objs == [None]
 assert gathered == [fractions.Fraction(r, 3) for r in range(world)]
 
 # errors: every rank raises, naming the ranks; the group stays usable afterwards
