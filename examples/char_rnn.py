@@ -36,6 +36,7 @@ import time
 import ember
 from ember import nn
 from ember.text import CharCorpus, CharTokenizer, TinyShakespeare
+from ember.train import History
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -158,7 +159,11 @@ def main(argv: list[str] | None = None) -> dict:
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "char_rnn.ember")
     ember.save({"model": model.state_dict(), "chars": "".join(corpus.tokenizer.itos), "args": vars(args)}, ckpt)
-    print(f"checkpoint {ckpt}")
+    curves = History()
+    for it, train_loss, val_loss in zip(history["iter"], history["train_loss"], history["val_loss"]):
+        curves.append(it, {"loss": train_loss, "val_loss": val_loss})
+    png = curves.plot(os.path.join(args.out, "char_rnn_curves.png"), title="character LSTM", x="iteration")
+    print(f"checkpoint {ckpt}; curves {png}")
     text = sample(model, corpus.tokenizer, args.sample_len, temperature=args.temperature, top_k=args.top_k)
     print("---- sample ----" + text)
     return {"history": history, "sample": text, "seconds": elapsed}

@@ -39,6 +39,7 @@ from dataclasses import asdict
 
 import ember
 from ember.text import GPT, CharCorpus, GPTConfig, TinyShakespeare
+from ember.train import History
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -138,7 +139,11 @@ def main(argv: list[str] | None = None) -> dict:
     ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "config": asdict(config),
                 "chars": "".join(corpus.tokenizer.itos), "iter_num": args.iters,
                 "val_loss": history["val_loss"][-1]}, ckpt)
-    print(f"checkpoint {ckpt}")
+    curves = History()
+    for it, train_loss, val_loss in zip(history["iter"], history["train_loss"], history["val_loss"]):
+        curves.append(it, {"loss": train_loss, "val_loss": val_loss})
+    png = curves.plot(os.path.join(args.out, "gpt_curves.png"), title="character GPT", x="iteration")
+    print(f"checkpoint {ckpt}; curves {png}")
 
     model.eval()
     start_ids = ember.tensor([corpus.tokenizer.encode("\n")])

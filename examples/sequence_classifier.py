@@ -39,6 +39,7 @@ import ember
 from ember import nn
 from ember.nn.utils.rnn import pack_padded_sequence
 from ember.text import PadCollate, Vocab, build_vocab_from_iterator
+from ember.train import History
 from ember.utils.data import DataLoader
 
 SUBJECTS = ["the food", "the service", "the movie", "the plot", "the acting", "the staff", "the room",
@@ -174,12 +175,14 @@ def main(argv: list[str] | None = None) -> dict:
     optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
 
     best_acc, best_state = -1.0, None
+    curves = History()
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         train_loss, train_acc = run_epoch(model, train_loader, optimizer)
         val_loss, val_acc = run_epoch(model, val_loader)
         print(f"epoch {epoch:2d}/{args.epochs}  train loss {train_loss:.4f} acc {train_acc:6.2%}  "
               f"val loss {val_loss:.4f} acc {val_acc:6.2%}  ({time.perf_counter() - start:.0f}s)", flush=True)
+        curves.append(epoch - 1, {"loss": train_loss, "val_loss": val_loss, "acc": train_acc, "val_acc": val_acc})
         if val_acc > best_acc:
             best_acc, best_state = val_acc, copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
@@ -191,7 +194,8 @@ def main(argv: list[str] | None = None) -> dict:
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "sequence_classifier.ember")
     ember.save({"model": best_state, "vocab": vocab.get_itos(), "labels": LABELS}, ckpt)
-    print(f"checkpoint {ckpt}")
+    png = curves.plot(os.path.join(args.out, "sequence_classifier_curves.png"), title="review classifier (GRU)")
+    print(f"checkpoint {ckpt}; curves {png}")
     return {"val_acc": best_acc, "test_acc": test_acc, "seconds": elapsed}
 
 

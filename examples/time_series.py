@@ -32,6 +32,7 @@ import numpy as np
 
 import ember
 from ember import nn
+from ember.train import History
 from ember.utils.data import DataLoader, TensorDataset
 
 
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     model = Forecaster(args.hidden_size)
     optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    curves = History()
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         model.train()
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
         model.eval()
         with ember.no_grad():
             val_mse = nn.functional.mse_loss(model(x_val_t), y_val_t).item()
+        curves.append(epoch - 1, {"mse": total / len(x_train), "val_mse": val_mse})
         print(f"epoch {epoch:2d}/{args.epochs}  train MSE {total / len(x_train):.4f}  val MSE {val_mse:.4f}  "
               f"(naive {naive_mse:.4f})  ({time.perf_counter() - start:.0f}s)", flush=True)
     elapsed = time.perf_counter() - start
@@ -150,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     ember.save({"model": model.state_dict(), "mean": float(mean), "std": float(std), "args": vars(args)}, ckpt)
     png = plot_forecasts(y_val[:, 0], forecast, x_val[:, -1, 0], os.path.join(args.out, "time_series.png"),
                          f"{args.horizon}-step forecast: LSTM MSE {val_mse:.4f}, naive MSE {naive_mse:.4f}")
-    print(f"checkpoint {ckpt}; plot {png}")
+    curves_png = curves.plot(os.path.join(args.out, "time_series_curves.png"), title="LSTM forecaster")
+    print(f"checkpoint {ckpt}; plot {png}; curves {curves_png}")
     return {"val_mse": val_mse, "naive_mse": naive_mse, "png": png, "seconds": elapsed}
 
 

@@ -73,14 +73,15 @@ class History:
         fig.savefig(image, format="png")
         return f"<img src='data:image/png;base64,{base64.b64encode(image.getvalue()).decode()}'/>{table}"
 
-    def plot(self, path: str | os.PathLike, keys: list[str] | None = None, title: str | None = None) -> str:
+    def plot(self, path: str | os.PathLike, keys: list[str] | None = None, title: str | None = None,
+             x: str = "epoch") -> str:
         """Save :meth:`figure` as a PNG, written atomically; returns the path written."""
-        fig = self.figure(keys, title)
+        fig = self.figure(keys, title, x)
         path = os.fspath(path)
         atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
         return path
 
-    def figure(self, keys: list[str] | None = None, title: str | None = None):
+    def figure(self, keys: list[str] | None = None, title: str | None = None, x: str = "epoch"):
         """The learning curves as a matplotlib Figure: one panel per quantity, the training
         value and its ``val_`` counterpart on the same axes, accuracies in percent, whole
         epochs on the x axis.
@@ -88,6 +89,8 @@ class History:
         Args:
             keys: the quantities to plot (default: every logged one).
             title: a title over the panels (e.g. the model and data set).
+            x: what the recorded numbers count: "epoch" (0-based, shown from 1 as printed) or
+                another name (e.g. "iteration"), whose numbers are shown as recorded.
         """
         Figure = require("matplotlib.figure", "History.plot").Figure  # no pyplot: the user's backend stays
         from matplotlib.ticker import MaxNLocator
@@ -95,6 +98,7 @@ class History:
         names = keys or [k for k in self.history if not k.startswith("val_") or k[4:] not in self.history]
         if not names:
             raise ValueError("History.plot: nothing was logged yet")
+        shift = 1 if x == "epoch" else 0  # epochs are printed from 1
         cols = min(len(names), 3)
         rows = math.ceil(len(names) / cols)
         fig = Figure(figsize=(4.5 * cols, 3.5 * rows))
@@ -104,14 +108,14 @@ class History:
             for series, label in ((name, "training"), ("val_" + name, "validation")):
                 if series in self.history:
                     values = [100 * v for v in self.history[series]] if percent else self.history[series]
-                    epochs = [e + 1 for e in self.epochs[-len(values):]]  # 1-based, as printed
-                    ax.plot(epochs, values, marker="o", label=label)
-            shown = sorted({e + 1 for e in self.epochs})
+                    at = [e + shift for e in self.epochs[-len(values):]]
+                    ax.plot(at, values, marker="o", label=label)
+            shown = sorted({e + shift for e in self.epochs})
             if len(shown) <= 12:  # each epoch its tick (a locator puts fractions around a single one)
                 ax.set_xticks(shown)
             else:
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_xlabel("epoch")
+            ax.set_xlabel(x)
             ax.set_ylabel(f"{name} (%)" if percent else name)
             ax.set_title(name.replace("_", " "))
             ax.grid(alpha=0.3)

@@ -18,6 +18,11 @@ def load_example(name: str):
     return module
 
 
+def assert_png(path):
+    """Each example saves its learning curves."""
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+
+
 @pytest.fixture(scope="module")
 def text_dir(tmp_path_factory):
     """A folder with input.txt: 3,000 lines drawn from six sentences (24 characters, ln 24 = 3.18
@@ -38,6 +43,7 @@ def test_sequence_classifier_learns(tmp_path):
                            "--out", str(tmp_path)])
     assert result["test_acc"] > 0.8, result  # chance is 0.5 (labels are balanced)
     ckpt = ember.load(str(tmp_path / "sequence_classifier.ember"))
+    assert_png(tmp_path / "sequence_classifier_curves.png")
     model = example.ReviewClassifier(len(ckpt["vocab"]), 16, 32, 2, padding_idx=0)
     model.load_state_dict(ckpt["model"])
 
@@ -65,6 +71,7 @@ def test_time_series_beats_naive_forecast(tmp_path):
     result = example.main(["--epochs", "4", "--length", "1000", "--window", "24", "--hidden-size", "16",
                            "--batch-size", "32", "--lr", "2e-2", "--out", str(tmp_path)])
     assert result["val_mse"] < 0.5 * result["naive_mse"], result
+    assert_png(tmp_path / "time_series_curves.png")
     with open(result["png"], "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -88,6 +95,7 @@ def test_gpt_loss_falls(text_dir, tmp_path):
     assert val[0] > 2.5 and val[-1] < 1.5, val
     assert len(result["sample"]) == 41
     ckpt = ember.load(str(tmp_path / "gpt_shakespeare_char.ember"))
+    assert_png(tmp_path / "gpt_curves.png")
     model = ember.text.GPT(ember.text.GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["model"])
 
@@ -110,6 +118,7 @@ def test_char_rnn_loss_falls_and_samples(text_dir, tmp_path):
     assert val[0] > 2.5 and val[-1] < 1.5, val
     assert len(result["sample"]) == 41 and result["sample"][0] == "\n"
     ckpt = ember.load(str(tmp_path / "char_rnn.ember"))
+    assert_png(tmp_path / "char_rnn_curves.png")
     tokenizer = ember.text.CharTokenizer(ckpt["chars"])
     model = example.CharRNN(len(tokenizer), 16, 64, 1, 0.0)
     model.load_state_dict(ckpt["model"])
