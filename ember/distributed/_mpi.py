@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 _MPI = None
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))  # sched_yield is POSIX-only
 
 # Environment variables an MPI launcher sets in each process it starts (Open MPI, PMIx, MPICH/Intel MPI).
 LAUNCHER_RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK")
@@ -60,7 +61,7 @@ def poll(test, timeout: float, what: str) -> None:
                 "is waiting in a different collective; every rank must call the same collectives in the "
                 "same order). Raise timeout= in init_process_group if a rank is just slow.")
         if now - start < 2e-3:
-            os.sched_yield()  # short waits: stay ready, but let a peer sharing this core run
+            _yield()  # short waits: stay ready, but let a peer sharing this core run
         else:
             time.sleep(pause)
             pause = min(pause * 2, 1e-3)

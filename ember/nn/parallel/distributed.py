@@ -16,6 +16,7 @@ value as it is). What is averaged is the accumulated ``.grad``, so gradients acc
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 
@@ -41,21 +42,27 @@ class DistributedDataParallel(Module):
 
     Args:
         module: the model (CPU parameters).
-        broadcast_buffers: copy rank 0's buffers (e.g. BatchNorm statistics) to all ranks at the start of
-            each forward that follows a gradient-synchronising one (PyTorch's rule).
+        forward_sync_buffers: copy rank 0's buffers (e.g. BatchNorm statistics) to all ranks at the start
+            of each forward that follows a gradient-synchronising one (PyTorch's rule; default True).
+        broadcast_buffers: the deprecated spelling (False also leaves buffers out of the initial copy).
+        init_sync: copy rank 0's parameters (and buffers) at construction.
         process_group: the group to average over (default: the default group).
         bucket_cap_mb: bucket size in MiB (default 25).
         find_unused_parameters: find, after each forward, the parameters the output does not depend
             on, so that backward does not wait for their gradients (they count as zero; a parameter
             unused on every rank keeps its ``.grad``).
-        device_ids, output_device, dim, gradient_as_bucket_view, static_graph: accepted for PyTorch
-            scripts; they change nothing on CPU.
+        device_ids, output_device, dim, gradient_as_bucket_view, static_graph, check_reduction,
+            param_to_hook_all_reduce, skip_all_reduce_unused_params, bucket_cap_mb_list, batched_grad_copy:
+            accepted for PyTorch scripts; they change nothing here.
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
-                 broadcast_buffers: bool = True, process_group=None, bucket_cap_mb: float | None = None,
-                 find_unused_parameters: bool = False, check_reduction: bool = False,
-                 gradient_as_bucket_view: bool = False, static_graph: bool = False, **kwargs):
+                 broadcast_buffers: bool | None = None, init_sync: bool = True, process_group=None,
+                 bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
+                 check_reduction: bool = False, gradient_as_bucket_view: bool = False, static_graph: bool = False,
+                 delay_all_reduce_named_params=None, param_to_hook_all_reduce=None, mixed_precision=None,
+                 device_mesh=None, skip_all_reduce_unused_params: bool = False, bucket_cap_mb_list=None,
+                 batched_grad_copy: bool = False, forward_sync_buffers: bool | None = None):
         super().__init__()
         from ...distributed.process_group import resolve
         if not isinstance(module, Module):
@@ -67,7 +74,20 @@ class DistributedDataParallel(Module):
         self.device_ids = device_ids
         self.output_device = output_device
         self.dim = dim
-        self.broadcast_buffers = broadcast_buffers
+        for name, value in (("mixed_precision", mixed_precision), ("device_mesh", device_mesh),
+                            ("delay_all_reduce_named_params", delay_all_reduce_named_params)):
+            if value is not None:
+                raise NotImplementedError(f"DistributedDataParallel: {name}= is not supported by ember")
+        if broadcast_buffers is not None:
+            warnings.warn("`broadcast_buffers` is deprecated. Use `forward_sync_buffers` instead. IMPORTANT: unlike "
+                          "`broadcast_buffers=False`, `forward_sync_buffers=False` still syncs buffers at init.",
+                          FutureWarning, stacklevel=2)
+        # PyTorch's rule: forward_sync_buffers wins; the deprecated broadcast_buffers=False also skips them at init
+        if forward_sync_buffers is not None:
+            self.forward_sync_buffers, init_buffers = forward_sync_buffers, True
+        else:
+            self.forward_sync_buffers = init_buffers = broadcast_buffers is None or bool(broadcast_buffers)
+        self.broadcast_buffers = self.forward_sync_buffers
         self.find_unused_parameters = find_unused_parameters
         self.gradient_as_bucket_view = gradient_as_bucket_view
         self.static_graph = static_graph
@@ -82,7 +102,8 @@ class DistributedDataParallel(Module):
                 raise NotImplementedError(
                     f"DistributedDataParallel: parameters on {p.device} need the NCCL backend (CUDA tensors, "
                     "through CuPy), which is not implemented yet; keep the model on the CPU")
-        self._sync_module_states()
+        if init_sync:
+            self._sync_module_states(init_buffers)
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
         self._buckets, self._where = self._make_buckets(cap)
         self._pass = None
@@ -90,13 +111,13 @@ class DistributedDataParallel(Module):
             p.register_hook(self._make_hook(i))
 
     # ---- construction ---------------------------------------------------------------
-    def _sync_module_states(self) -> None:
-        """Rank 0's parameters and buffers everywhere (a checked broadcast each: a model that differs
+    def _sync_module_states(self, buffers: bool) -> None:
+        """Rank 0's parameters (and buffers) everywhere (a checked broadcast each: a model that differs
         between ranks is an error naming the ranks)."""
         from ...distributed.collectives import broadcast
         src = self.process_group.ranks[0]
         with no_grad():
-            for t in list(self.module.parameters()) + list(self.module.buffers()):
+            for t in list(self.module.parameters()) + (list(self.module.buffers()) if buffers else []):
                 broadcast(t, src, self.process_group)
 
     def _make_buckets(self, cap: int):
@@ -138,7 +159,7 @@ class DistributedDataParallel(Module):
     def forward(self, *inputs, **kwargs):
         if self._pass is not None and self._pass.started and not self._pass.finished:
             self._unfinished_error()
-        if self.broadcast_buffers and self.require_forward_param_sync:
+        if self.forward_sync_buffers and self.require_forward_param_sync:
             self._sync_buffers()
         output = self.module(*inputs, **kwargs)
         self._pass = None

@@ -1,5 +1,7 @@
 """DistributedDataParallel on 2+ ranks: training equals one process on the concatenated batches
 (MLP and CNN, with no_sync accumulation), unused parameters, buffers, and the errors."""
+import warnings
+
 import numpy as np
 
 import ember
@@ -122,16 +124,29 @@ except RuntimeError as e:
     assert "Expected to have finished reduction in the prior iteration" in str(e) and f"[rank {rank}]" in str(e), e
     assert "c.weight" in str(e), e
 
-# buffers: rank 0's are copied at each forward (broadcast_buffers=True), kept apart otherwise
+# buffers: rank 0's are copied at a forward after a synchronising one (forward_sync_buffers), kept apart otherwise
 for broadcast in (True, False):
     ember.manual_seed(3)
-    ddp = DDP(nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)), broadcast_buffers=broadcast)
+    ddp = DDP(nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)), forward_sync_buffers=broadcast)
     ddp(ember.randn(6, 4) * (rank + 1) + rank)
     ddp.eval()
     with ember.no_grad():
         ddp(ember.randn(2, 4))
     means = gather_all(ddp.module[1].running_mean)
     assert np.array_equal(means[0].numpy(), means[1].numpy()) == broadcast, (broadcast, means)
+
+# the deprecated broadcast_buffers=False warns and leaves buffers out of the initial copy too
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    bn = nn.BatchNorm1d(2)
+    bn.running_mean.fill_(float(rank))
+    ddp = DDP(bn, broadcast_buffers=False)
+assert any(issubclass(w.category, FutureWarning) and "forward_sync_buffers" in str(w.message) for w in caught)
+assert bn.running_mean.tolist() == [float(rank)] * 2
+bn = nn.BatchNorm1d(2)
+bn.running_mean.fill_(float(rank))
+DDP(bn, forward_sync_buffers=False)
+assert bn.running_mean.tolist() == [0.0, 0.0]  # copied from rank 0 at init all the same
 
 # a model that differs between ranks is refused at construction, naming the ranks
 try:
