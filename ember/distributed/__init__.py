@@ -11,8 +11,9 @@ from .collectives import (
 from .objects import all_gather_object, broadcast_object_list, gather_object
 from .process_group import (
     Backend, GroupMember, ProcessGroup, ReduceOp, barrier, destroy_process_group, get_backend, get_global_rank,
-    get_group_rank, get_process_group_ranks, get_rank, get_world_size, init_process_group, is_available, is_gloo_available, is_initialized, is_mpi_available,
-    is_nccl_available, new_group,
+    get_group_rank, get_node_local_rank, get_process_group_ranks, get_rank, get_world_size, init_process_group,
+    is_available, is_gloo_available, is_initialized, is_mpi_available, is_nccl_available, is_torchelastic_launched,
+    new_group,
 )
 from .work import Work
 
@@ -21,7 +22,7 @@ group = GroupMember  # torch.distributed.group.WORLD
 __all__ = ["Backend", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
            "all_gather_object", "all_reduce", "all_to_all", "all_to_all_single", "barrier", "broadcast",
            "broadcast_object_list", "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank",
-           "get_group_rank", "get_process_group_ranks", "get_rank",
+           "get_group_rank", "get_node_local_rank", "get_process_group_ranks", "get_rank",
            "get_world_size", "group", "init_process_group", "irecv", "is_available", "is_gloo_available",
-           "is_initialized", "is_mpi_available", "is_nccl_available", "isend", "new_group", "recv", "reduce",
+           "is_initialized", "is_mpi_available", "is_nccl_available", "is_torchelastic_launched", "isend", "new_group", "recv", "reduce",
            "reduce_scatter", "reduce_scatter_tensor", "scatter", "send"]

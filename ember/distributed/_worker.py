@@ -31,7 +31,8 @@ def _set_torchrun_env(nproc_per_node: int) -> tuple[int, int]:
     local = _first(("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "PALS_LOCAL_RANKID"), rank % nproc_per_node)
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(local),
                       LOCAL_WORLD_SIZE=str(nproc_per_node), GROUP_RANK=str(rank // nproc_per_node),
-                      ROLE_RANK=str(rank), ROLE_WORLD_SIZE=str(size))
+                      ROLE_RANK=str(rank), ROLE_WORLD_SIZE=str(size), TORCHELASTIC_RUN_ID="none",
+                      TORCHELASTIC_RESTART_COUNT="0", TORCHELASTIC_MAX_RESTARTS="0")
     return rank, local
 
 

@@ -17,9 +17,9 @@ import os
 from . import _failure, _mpi
 
 __all__ = ["Backend", "GroupMember", "ProcessGroup", "ReduceOp", "barrier", "destroy_process_group",
-           "get_backend", "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
+           "get_backend", "get_global_rank", "get_node_local_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
            "get_world_size", "init_process_group", "is_available",
-           "is_initialized", "is_mpi_available", "is_gloo_available", "is_nccl_available", "new_group"]
+           "is_initialized", "is_mpi_available", "is_torchelastic_launched", "is_gloo_available", "is_nccl_available", "new_group"]
 
 default_pg_timeout = datetime.timedelta(minutes=30)  # PyTorch's default for CPU groups
 
@@ -231,6 +231,22 @@ def get_group_rank(group, global_rank: int) -> int:
     if g is None:
         raise ValueError("get_group_rank: this rank is not a member of the group")
     return g.group_rank(global_rank, "get_group_rank")
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank on its node (the launcher's LOCAL_RANK), else ``fallback_rank``."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context and "
+                       "want the code to run locally instead.")
+
+
+def is_torchelastic_launched() -> bool:
+    """Whether a torchrun-style launcher (torchrun, ember.distributed.run) started this process."""
+    return os.getenv("TORCHELASTIC_RUN_ID") is not None
 
 
 def get_backend(group=None) -> str:

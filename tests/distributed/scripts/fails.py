@@ -11,6 +11,7 @@ rank = dist.get_rank()
 print(f"env RANK={os.environ['RANK']} LOCAL_RANK={os.environ['LOCAL_RANK']} WORLD_SIZE={os.environ['WORLD_SIZE']} "
       f"LOCAL_WORLD_SIZE={os.environ['LOCAL_WORLD_SIZE']} MASTER_ADDR={os.environ['MASTER_ADDR']} "
       f"MASTER_PORT={os.environ['MASTER_PORT']} rank={rank} world={dist.get_world_size()}", flush=True)
+assert dist.is_torchelastic_launched() and dist.get_node_local_rank() == int(os.environ["LOCAL_RANK"])
 how = sys.argv[1] if len(sys.argv) > 1 else "none"
 if rank == 1:
     print("rank 1 about to fail", file=sys.stderr, flush=True)
