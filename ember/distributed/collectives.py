@@ -1,4 +1,5 @@
-"""Collectives on ember tensors, in place as PyTorch's, each posted as one non-blocking MPI call.
+"""Collectives on ember tensors, in place as PyTorch's, each posted as one non-blocking MPI call
+(point-to-point sends are in point_to_point.py).
 
 Results land directly in the tensor's memory when it is contiguous and of a dtype MPI reduces;
 otherwise they go through a contiguous buffer written back when the operation completes
@@ -14,7 +15,7 @@ from .process_group import ReduceOp, resolve
 from .work import Work, describe, finish
 
 __all__ = ["all_gather", "all_gather_into_tensor", "all_reduce", "all_to_all", "all_to_all_single", "broadcast",
-           "gather", "irecv", "isend", "recv", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter", "send"]
+           "gather", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter"]
 
 
 class _Buffer:
@@ -262,59 +263,3 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
     ins = list(input.split(input_split_sizes if input_split_sizes else input.shape[0] // n))
     outs = list(output.split(output_split_sizes if output_split_sizes else output.shape[0] // n))
     return all_to_all(outs, ins, group, async_op)
-
-
-def _peer(g, rank, op: str) -> int:
-    return g.group_rank(rank, op)
-
-
-def isend(tensor, dst: int, group=None, tag: int = 0):
-    """Send ``tensor`` to global rank ``dst``; returns a Work to wait on."""
-    g = resolve(group, "isend")
-    if g is None:
-        return None
-    arr = np.ascontiguousarray(array_of(tensor, "isend"))
-    return Work([g.comm.Isend(_mpi.as_bytes(arr), dest=_peer(g, dst, "isend"), tag=tag)], g, f"send to rank {dst}")
-
-
-def send(tensor, dst: int, group=None, tag: int = 0) -> None:
-    """Send ``tensor`` to global rank ``dst`` (returns once it is sent)."""
-    work = isend(tensor, dst, group, tag)
-    if work is not None:
-        work.wait()
-
-
-def irecv(tensor, src: int | None = None, group=None, tag: int = 0):
-    """Receive into ``tensor`` from global rank ``src`` (any rank if None); returns a Work."""
-    g = resolve(group, "irecv")
-    if g is None:
-        return None
-    MPI = _mpi.mpi()
-    buf = _Buffer(tensor, array_of(tensor, "irecv"), copy_in=False)
-    source = MPI.ANY_SOURCE if src is None else _peer(g, src, "irecv")
-    req = g.comm.Irecv(_mpi.as_bytes(buf.arr), source=source, tag=tag)
-    return Work([req], g, f"recv from {'any rank' if src is None else f'rank {src}'}", buf.write_back)
-
-
-def recv(tensor, src: int | None = None, group=None, tag: int = 0) -> int:
-    """Receive into ``tensor`` from global rank ``src`` (any rank if None); returns the sender's rank.
-    The message must have exactly the tensor's size in bytes."""
-    g = resolve(group, "recv")
-    if g is None:
-        return -1
-    MPI = _mpi.mpi()
-    arr = array_of(tensor, "recv")
-    name = f"recv from {'any rank' if src is None else f'rank {src}'}"
-    status = MPI.Status()
-    source = MPI.ANY_SOURCE if src is None else _peer(g, src, "recv")
-    # Probe first: a message of the wrong size becomes an error naming both ranks, not a truncation.
-    _mpi.poll(lambda: g.comm.Iprobe(source, tag, status), g.timeout, describe(g, name))
-    sender = status.Get_source()
-    if status.Get_count(MPI.BYTE) != arr.nbytes:
-        raise RuntimeError(f"{describe(g, name)}: rank {g.ranks[sender]} sent {status.Get_count(MPI.BYTE)} bytes, but "
-                           f"the receiving tensor ({arr.dtype.name}, shape {list(arr.shape)}) holds {arr.nbytes}")
-    buf = _Buffer(tensor, arr, copy_in=False)
-    g.comm.Recv(_mpi.as_bytes(buf.arr), source=sender, tag=tag)
-    buf.write_back()
-    return g.ranks[sender]
-

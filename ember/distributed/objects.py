@@ -1,4 +1,5 @@
-"""Collectives on Python objects: broadcast_object_list, all_gather_object, gather_object.
+"""Collectives on Python objects: broadcast_object_list, all_gather_object, gather_object,
+scatter_object_list.
 
 Objects travel pickled, but a peer's pickle can run any code when loaded, so by default only
 plain data is accepted: dict, list, tuple, str, bytes, int, float, complex, bool and None, nested.
@@ -17,7 +18,7 @@ from . import _mpi
 from .process_group import resolve
 from .work import describe
 
-__all__ = ["all_gather_object", "broadcast_object_list", "gather_object"]
+__all__ = ["all_gather_object", "broadcast_object_list", "gather_object", "scatter_object_list"]
 
 _PLAIN = (str, bytes, int, float, complex, bool, type(None))
 
@@ -126,3 +127,30 @@ def gather_object(obj, object_gather_list=None, dst: int = 0, group=None, allow_
             raise ValueError(f"{describe(g, 'gather_object')}: object_gather_list must have world size "
                              f"({g.size()}) slots on the destination rank")
         object_gather_list[:] = got
+
+
+def scatter_object_list(scatter_object_output_list: list, scatter_object_input_list=None, src: int = 0, group=None,
+                        allow_pickle: bool = False) -> None:
+    """``scatter_object_output_list[0]`` = rank ``src``'s ``scatter_object_input_list[r]`` on rank ``r``."""
+    g = resolve(group, "scatter_object_list")
+    if g is None:
+        return
+    name = "scatter_object_list"
+    if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
+        raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
+    root = g.group_rank(src, name)
+    MPI = _mpi.mpi()
+    sizes = np.zeros(g.size(), dtype=np.int64)
+    send = None
+    if g.rank() == root:
+        if scatter_object_input_list is None or len(scatter_object_input_list) != g.size():
+            raise ValueError(f"{describe(g, name)}: scatter_object_input_list must have world size ({g.size()}) "
+                             "objects on the source rank")
+        parts = [_dumps(o, allow_pickle, f"scatter_object_input_list[{i}]")
+                 for i, o in enumerate(scatter_object_input_list)]
+        sizes = np.array([p.size for p in parts], dtype=np.int64)
+        send = [np.concatenate(parts), (sizes.tolist(), np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist())]
+    _mpi.wait([g.comm.Ibcast([sizes, MPI.INT64_T], root=root)], g.timeout, describe(g, name))
+    mine = np.empty(int(sizes[g.rank()]), dtype=np.uint8)
+    _mpi.wait([g.comm.Iscatterv(send, mine, root=root)], g.timeout, describe(g, name))
+    scatter_object_output_list[0] = _loads(mine, allow_pickle)

@@ -19,7 +19,7 @@ from . import _failure, _mpi
 __all__ = ["Backend", "GroupMember", "ProcessGroup", "ReduceOp", "barrier", "destroy_process_group",
            "get_backend", "get_global_rank", "get_node_local_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
            "get_world_size", "init_process_group", "is_available",
-           "is_initialized", "is_mpi_available", "is_torchelastic_launched", "is_gloo_available", "is_nccl_available", "new_group"]
+           "is_initialized", "is_mpi_available", "is_torchelastic_launched", "monitored_barrier", "is_gloo_available", "is_nccl_available", "new_group"]
 
 default_pg_timeout = datetime.timedelta(minutes=30)  # PyTorch's default for CPU groups
 
@@ -284,3 +284,33 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
         return None
     work = Work([g.comm.Ibarrier()], g, "barrier")
     return work if async_op else work.wait()
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False) -> None:
+    """A barrier that, when ranks fail to arrive within ``timeout``, raises on the group's first rank
+    naming them (the first one, or all with ``wait_all_ranks``)."""
+    import numpy as np
+    g = resolve(group, "monitored_barrier")
+    if g is None:
+        return
+    seconds = g.timeout if timeout is None else _timeout_seconds(timeout)
+    tag = 31_337  # a tag of its own: never matched by the user's sends
+    token = np.zeros(1, np.uint8)
+    if g.rank() != 0:  # report to the first rank, then wait for its release
+        g.comm.Send(token, dest=0, tag=tag)
+        _mpi.wait([g.comm.Irecv(token, source=0, tag=tag)], seconds, f"[rank {g.ranks[g.rank()]}] monitored_barrier")
+        return
+    pending = {r: g.comm.Irecv(np.zeros(1, np.uint8), source=r, tag=tag) for r in range(1, g.size())}
+    try:
+        _mpi.wait(list(pending.values()), seconds, "monitored_barrier")
+    except RuntimeError:
+        late = [g.ranks[r] for r, req in pending.items() if not req.Test()]
+        for r, req in pending.items():  # a late rank's report then counts for the next monitored_barrier
+            if g.ranks[r] in late:
+                req.Cancel()
+                req.Wait()
+        shown = late if wait_all_ranks else late[:1]
+        raise RuntimeError(f"[Rank {g.ranks[0]}]: Ranks {', '.join(map(str, shown))} failed to pass monitoredBarrier "
+                           f"in {int(seconds * 1000)} ms") from None
+    for r in range(1, g.size()):
+        g.comm.Send(token, dest=r, tag=tag)

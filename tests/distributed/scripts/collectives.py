@@ -141,6 +141,16 @@ if rank == 1:
     raises(RuntimeError, "rank 0 sent 12 bytes", lambda: dist.recv(ember.zeros(4), 0))
     dist.recv(ember.zeros(3), 0)
 
+# batch_isend_irecv: a ring in both directions at once
+left, right = ember.zeros(2), ember.zeros(2)
+ops = [dist.P2POp(dist.isend, mine((2,), seed=30), nxt), dist.P2POp(dist.irecv, left, prv),
+       dist.P2POp(dist.isend, mine((2,), seed=31), prv), dist.P2POp(dist.irecv, right, nxt)]
+for w in dist.batch_isend_irecv(ops):
+    w.wait()
+check(left, data(prv, (2,), seed=30), "batch_isend_irecv from the left")
+check(right, data(nxt, (2,), seed=31), "batch_isend_irecv from the right")
+raises(ValueError, "Invalid ``op``", lambda: dist.P2POp(dist.all_reduce, left, nxt))
+
 # async: every collective returns a Work
 t = mine((64,), seed=11)
 work = dist.all_reduce(t, async_op=True)
@@ -193,6 +203,10 @@ else:
     assert objs == [None]
 assert gathered == [fractions.Fraction(r, 3) for r in range(world)]
 
+out = [None]
+dist.scatter_object_list(out, [{"to": r, "x": [r] * r} for r in range(world)] if rank == 1 else None, src=1)
+assert out == [{"to": rank, "x": [rank] * rank}], out
+
 # errors: every rank raises, naming the ranks; the group stays usable afterwards
 msg = raises(RuntimeError, "the ranks' calls do not match", lambda: dist.all_reduce(ember.zeros(rank + 2)))
 assert f"[rank {rank}] all_reduce" in msg and "shape [2]" in msg and "shape [3]" in msg, msg
@@ -230,6 +244,16 @@ if rank == 0:
 else:
     time.sleep(2.5)
     dist.barrier(group=late)
+
+# monitored_barrier: passes when all arrive; names the late rank on the first rank otherwise
+dist.monitored_barrier()
+if rank == 0:
+    msg = raises(RuntimeError, "failed to pass monitoredBarrier",
+                 lambda: dist.monitored_barrier(timeout=__import__("datetime").timedelta(seconds=1), wait_all_ranks=True))
+    assert msg.startswith(f"[Rank 0]: Ranks {', '.join(map(str, range(1, world)))} failed"), msg
+else:
+    time.sleep(2)
+dist.monitored_barrier()  # the late ranks' arrival counts here
 
 # DistributedSampler reads the group's size and rank
 sampler = DistributedSampler(range(11), shuffle=True, seed=3)
