@@ -123,6 +123,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         existing = os.stat(target)
     except FileNotFoundError:
         existing = None
+    if not os.path.isdir(os.path.dirname(target)):  # as open() says it: naming the path given
+        raise FileNotFoundError(2, "No such file or directory (its folder does not exist)", os.fspath(path))
     if existing is not None and not os.access(target, os.W_OK):
         raise PermissionError(13, "Permission denied", os.fspath(path))
     _remove_stale_partials(target)

@@ -151,11 +151,13 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             trainer.stop_training = True
-            self._say(f"EarlyStopping: stopping after epoch {epoch + 1}: {self._monitor.monitor} has not "
-                      f"improved for {self.wait} epoch{'s' if self.wait != 1 else ''} "
-                      f"(best {self.best:.4g} at epoch {self.best_epoch + 1 if self.best_epoch is not None else '-'})")
 
     def on_fit_end(self, trainer) -> None:
+        # said here, after the stopped epoch's own line, which the progress display prints last
+        if self.stopped_epoch is not None:
+            self._say(f"EarlyStopping: stopping after epoch {self.stopped_epoch + 1}: {self._monitor.monitor} "
+                      f"has not improved for {self.wait} epoch{'s' if self.wait != 1 else ''} (best "
+                      f"{self.best:.4g} at epoch {self.best_epoch + 1 if self.best_epoch is not None else '-'})")
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
             self._say(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "

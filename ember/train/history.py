@@ -75,9 +75,11 @@ class History:
 
     def plot(self, path: str | os.PathLike, keys: list[str] | None = None, title: str | None = None,
              x: str = "epoch") -> str:
-        """Save :meth:`figure` as a PNG, written atomically; returns the path written."""
+        """Save :meth:`figure` as a PNG, written atomically (its folder is created if needed);
+        returns the path written."""
         fig = self.figure(keys, title, x)
         path = os.fspath(path)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
         return path
 

@@ -134,3 +134,10 @@ def test_loads_peak_at_about_the_file_size(tmp_path):
         peak = _peak(load, files[kind])
         assert size * 0.99 < peak < 1.5 * size, (kind, peak / size)
         files[kind].unlink()
+
+
+def test_a_missing_folder_is_named_as_open_names_it(tmp_path):
+    target = tmp_path / "no" / "such" / "model.pt"
+    with pytest.raises(FileNotFoundError) as info:
+        ember.save({"w": ember.ones(2)}, target)
+    assert info.value.filename == str(target) and not (tmp_path / "no").exists()

@@ -28,9 +28,10 @@ def test_plot_writes_png(tmp_path):
                       metrics={"acc": accuracy}, progress=False)
     history = trainer.fit(make_data(16), make_data(8), epochs=3)
     path = history.plot(tmp_path / "curves.png")
+    assert history.plot(tmp_path / "new" / "folder" / "curves.png")  # its folder is made
     data = open(path, "rb").read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
-    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "new"]
     with pytest.raises(ValueError, match="nothing was logged"):
         History().plot(tmp_path / "empty.png")
     umask = os.umask(0)
