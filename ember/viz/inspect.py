@@ -83,11 +83,16 @@ def show_feature_maps(model, image: Tensor, layers: str | Sequence[str] | None =
         maps = _host(outputs[name])[0]
         for c in range(cols):
             ax = axes[r * cols + c]
-            ax.axis("off")
+            if c == 0:  # the row's name beside it, where tight_layout keeps room for it
+                ax.set(xticks=[], yticks=[])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                ax.set_ylabel(f"{name}\n({type(named[name]).__name__})", rotation=0, ha="right",
+                              va="center", fontsize=8)
+            else:
+                ax.axis("off")
             if c < min(max_maps, len(maps)):
                 ax.imshow(maps[c], cmap="viridis", interpolation="nearest")
-                if c == 0:
-                    ax.set_title(f"{name} ({type(named[name]).__name__})", fontsize=8, loc="left")
     fig.suptitle("feature maps: brighter is a stronger response")
     fig.tight_layout()
     return fig

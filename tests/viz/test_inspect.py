@@ -40,8 +40,8 @@ def test_show_feature_maps_one_row_per_convolution():
     model = cnn()
     image = ember.randn(3, 8, 8)
     fig = show_feature_maps(model, image, max_maps=5)
-    rows = [ax for ax in fig.axes if ax.get_title(loc="left")]
-    assert [ax.get_title(loc="left") for ax in rows] == ["0 (Conv2d)", "3 (Conv2d)"]
+    rows = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert [ax.get_ylabel() for ax in rows] == ["0\n(Conv2d)", "3\n(Conv2d)"]
     expected = model[0](image.unsqueeze(0)).detach().numpy()[0, 0]
     np.testing.assert_allclose(rows[0].images[0].get_array(), expected, rtol=1e-5, atol=1e-6)
     assert len([ax for ax in fig.axes if ax.images]) == 5 + 4 and model.training
