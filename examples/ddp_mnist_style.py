@@ -91,6 +91,7 @@ def main(argv=None):
               f"{rate:.0f} samples/s  replicas equal", flush=True)
         if args.save:
             torch.save(model.state_dict(), args.save)
+    dist.barrier()  # nobody tears down its connections while a peer still uses them
     dist.destroy_process_group()
     return first_loss, mean_loss
 

@@ -36,20 +36,22 @@ def _set_torchrun_env(nproc_per_node: int) -> tuple[int, int]:
     return rank, local
 
 
-def _die_with_parent() -> None:
-    """Linux: the script gets SIGKILL if this process dies, so no rank outlives a killed job."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: this process gets ``sig`` when its parent dies, so that killing the launcher (or
+    mpiexec, which puts every rank in a process group of its own) leaves no rank running."""
     try:
         import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None).prctl(1, int(sig))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
 
 def main() -> int:
     note_dir, nproc_per_node, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    die_with_parent()  # mpiexec gone: so is this wrapper, and with it the script (below)
     rank, _ = _set_torchrun_env(nproc_per_node)
     os.environ["EMBER_RUN_NOTES"] = note_dir
-    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda s, _f: child.send_signal(s))
     tail = collections.deque(maxlen=TAIL_LINES)

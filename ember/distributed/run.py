@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 
+from ._worker import die_with_parent
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ember.distributed.run",
@@ -126,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd = (mpiexec_command(nproc * nnodes, args.hostfile, nproc)
            + [sys.executable, "-m", "ember.distributed._worker", note_dir, str(nproc)]
            + target + args.script_args)
-    proc = subprocess.Popen(cmd, env=env)
+    # mpiexec is told to stop (SIGTERM: it then stops the ranks) if this launcher dies, even by SIGKILL
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: die_with_parent(signal.SIGTERM))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda s, _f: proc.send_signal(s))
     try:

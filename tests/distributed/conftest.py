@@ -80,3 +80,9 @@ def job():
     if MPI_MISSING:
         pytest.skip(MPI_MISSING)
     return run_job
+
+
+@pytest.fixture
+def processes_of():
+    """The processes whose environment holds a marker (``EMBER_TEST_JOB``)."""
+    return _processes_running

@@ -2,6 +2,11 @@
 the torch-style DDP example run unchanged through it."""
 import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -54,6 +59,33 @@ def test_ddp_example_is_pytorch_code(job):
                          "--framework", "torch", launcher="torch.distributed.run", timeout=240)
     assert code == 0, err[-3000:]
     assert any(line.startswith("world 2") and "replicas equal" in line for line in out.splitlines()), out
+
+
+def test_killing_the_launcher_stops_every_rank(job, processes_of):
+    """mpiexec gives each rank a process group of its own, so killing the launcher's group would not
+    reach them: each process is tied to its parent's life instead."""
+    marker = f"EMBER_TEST_KILL_{os.getpid()}"
+    env = dict(os.environ, PYTHONPATH=ROOT, EMBER_TEST_JOB=marker)
+    proc = subprocess.Popen([sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2",
+                             os.path.join(ROOT, "tests", "distributed", "scripts", "sleeps.py")],
+                            stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    guard = threading.Timer(90, lambda: os.killpg(proc.pid, signal.SIGKILL))  # readline never waits forever
+    guard.start()
+    try:
+        ready = [proc.stdout.readline() for _ in range(2)]
+        assert sorted(ready) == ["ready 0\n", "ready 1\n"], ready
+        proc.kill()  # the launcher alone, by SIGKILL: nothing of it can clean up
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while processes_of(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_of(marker) == []
+    finally:
+        guard.cancel()
+        for line in processes_of(marker):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_bad_flags_are_refused():
