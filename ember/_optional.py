@@ -12,6 +12,7 @@ _SOURCES = {
     "onnx": ("onnx", "io"),
     "safetensors": ("safetensors", "io"),
     "mpi4py": ("mpi4py", "distributed"),
+    "soundfile": ("soundfile", "audio"),
 }
 
 
