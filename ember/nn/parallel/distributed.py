@@ -10,7 +10,9 @@ accumulation (PyTorch's post-accumulate-grad hook / queue_callback): so the hook
 parameter to become ready waits for every bucket and writes the averaged gradients into the
 ``.grad`` of the parameters before it (already accumulated), and returns its own averaged
 gradient in place of the local one (its ``.grad`` cleared first, so accumulation stores that
-value as it is). What is averaged is the accumulated ``.grad``, so gradients accumulated under
+value as it is). This relies on the engine running each leaf's hooks right before accumulating
+that leaf, one leaf after another: ``_finish`` checks it, so a change there is an error, not a
+wrong average. What is averaged is the accumulated ``.grad``, so gradients accumulated under
 ``no_sync()`` are averaged by the next synchronised backward, as in PyTorch.
 """
 from __future__ import annotations
@@ -222,6 +224,7 @@ class _Pass:
         self.flats = [np.empty(b.numel, dtype=b.dtype) for b in ddp._buckets]
         self.filled = [0] * len(ddp._buckets)
         self.ready: set[int] = set()
+        self.before: dict = {}  # index -> (.grad, its version) when its hook ran
         self.unused: set[int] = set()
         self.requests: list = []
         self.launched = 0
@@ -261,6 +264,7 @@ class _Pass:
                 "passes of one forward are not supported")
         self.started = True
         param = self.ddp._params[index]
+        self.before[index] = (param.grad, None if param.grad is None else param.grad._vc[0])
         total = grad._data if param.grad is None else param.grad._data + grad._data
         self._put(index, total)
         if len(self.ready) < len(self.ddp._params):
@@ -288,6 +292,12 @@ class _Pass:
         for i, p in enumerate(self.ddp._params):
             if i == last or i not in globally_used:
                 continue
+            if i in self.before and self.before[i] == (p.grad, None if p.grad is None else p.grad._vc[0]):
+                # the average would be overwritten by the local gradient accumulated after it
+                raise RuntimeError(
+                    "DistributedDataParallel: the gradient of a parameter whose hook already ran was not yet "
+                    "accumulated when the last one ran; this relies on the autograd engine running each leaf's "
+                    "hooks right before accumulating that leaf, one leaf after another")
             value = self._value(i)
             if p.grad is None:
                 p.grad = Tensor._make(value)
