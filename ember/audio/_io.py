@@ -20,7 +20,7 @@ _FULL_SCALE = {np.dtype(np.int16): 2.0 ** 15, np.dtype(np.int32): 2.0 ** 31}
 _SOUNDFILE_ENCODING = {"PCM_S8": ("PCM_S", 8), "PCM_U8": ("PCM_U", 8), "PCM_16": ("PCM_S", 16),
                        "PCM_24": ("PCM_S", 24), "PCM_32": ("PCM_S", 32), "FLOAT": ("PCM_F", 32),
                        "DOUBLE": ("PCM_F", 64), "VORBIS": ("VORBIS", 0)}
-_SUBTYPE = {8: "PCM_U8", 16: "PCM_16", 24: "PCM_24", 32: "PCM_32"}
+_SUBTYPE = {8: "PCM_S8", 16: "PCM_16", 24: "PCM_24", 32: "PCM_32"}
 
 
 @dataclass
