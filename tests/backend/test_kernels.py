@@ -23,6 +23,24 @@ pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels 
                                                                 "EMBER_NUMBA=0): the NumPy paths run everywhere")
 
 
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts each compiled kernel's calls: kernel name -> number of calls (through the module
+    attribute that the ops look up, so a call that took another path is not counted)."""
+    counts = {}
+    for module in (kernels.cpu().pool, kernels.cpu().norm):
+        for name in dir(module):
+            fn = getattr(module, name)
+            if not hasattr(fn, "py_func") or name.startswith("_"):  # Numba's compiled functions
+                continue
+
+            def counted(*args, _fn=fn, _name=name):
+                counts[_name] = counts.get(_name, 0) + 1
+                return _fn(*args)
+            monkeypatch.setattr(module, name, counted)
+    return counts
+
+
 def _array(shape, dtype, seed=0, values=None):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal(shape) if values is None else values(rng, shape)).astype(dtype)
