@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(evaluate, data_dir=None)
     evaluate.add_argument("--limit", type=int, default=0, help="use only this many test images (0: all)")
     evaluate.set_defaults(run=_eval, subparser=evaluate)
+
+    from ..playground import launch as playground_launch
+    playground = commands.add_parser("playground", formatter_class=_Help,
+                                     help="a local web page that trains small networks on 2-D data as you watch")
+    playground_launch.add_arguments(playground)
+    playground.set_defaults(run=playground_launch.run, subparser=playground)
     return parser
 
 

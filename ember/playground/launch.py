@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    if not 0 <= args.port <= 65535:
+        parser.exit(2, f"{parser.prog}: error: --port {args.port}: expected 0 to 65535 (0 picks a free one)\n")
     try:
         server = PlaygroundServer(args.host, args.port)
     except OSError as error:  # the port is taken, or the address is not this machine's
