@@ -132,8 +132,9 @@ class Session:
         self.extent = float(max(datasets.EXTENT, np.abs(points).max() * 1.05))
         self.train_x, self.train_y = ember.from_numpy(points[:len(labels) - n_val]), labels[:len(labels) - n_val]
         self.val_x, self.val_y = ember.from_numpy(points[len(labels) - n_val:]), labels[len(labels) - n_val:]
-        ember.manual_seed(self.config.seed)
-        self.model = build_model(self.config)
+        with ember.random.fork_rng():  # the seed fixes these weights without touching the caller's RNG
+            ember.manual_seed(self.config.seed)
+            self.model = build_model(self.config)
         self.optimizer = build_optimizer(self.config, self.model.parameters())
         self._rng = np.random.default_rng(self.config.seed)
         self._order = np.zeros(0, dtype=np.int64)

@@ -140,3 +140,35 @@ def test_grid_outputs():
 def test_bad_configs_are_refused_with_the_setting_named(values, message):
     with pytest.raises(ValueError, match=message):
         Config.from_dict(values)
+
+
+def test_hidden_maps_are_the_layers_outputs():
+    session = Session(Config(hidden=[3, 2], activation="sigmoid"), grid=8)
+    first, second, _ = [m for m in session.model if isinstance(m, nn.Linear)]
+    x = session.grid_points(8).astype(np.float64)
+    h1 = 1 / (1 + np.exp(-(x @ first.weight.detach().numpy().T + first.bias.detach().numpy())))
+    h2 = 1 / (1 + np.exp(-(h1 @ second.weight.detach().numpy().T + second.bias.detach().numpy())))
+    maps = session.neuron_outputs()
+    np.testing.assert_allclose(maps[1], h1.T.reshape(3, 8, 8), atol=1e-6)
+    np.testing.assert_allclose(maps[2], h2.T.reshape(2, 8, 8), atol=1e-6)
+
+
+def test_seed_fixes_the_weights_and_leaves_the_global_rng_alone():
+    ember.manual_seed(123)
+    expected = ember.rand(3)
+    ember.manual_seed(123)
+    a = Session(Config(seed=5))
+    after = ember.rand(3)
+    b = Session(Config(seed=5))
+    c = Session(Config(seed=6))
+    assert ember.equal(after, expected)
+    first = [list(m.parameters())[0] for m in (a.model[0], b.model[0], c.model[0])]
+    assert ember.equal(first[0], first[1]) and not ember.equal(first[0], first[2])
+
+
+def test_history_is_thinned_keeping_its_ends():
+    session = Session(Config(points=20, batch_size=20, val_fraction=0))
+    for _ in range(1203):
+        session.step(1)
+    steps = [point["step"] for point in session.history]
+    assert len(steps) <= 500 and steps[0] == 0 and steps[-1] == 1203 and steps == sorted(steps)

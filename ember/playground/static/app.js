@@ -41,7 +41,10 @@ function setupControls() {
   fillSelect($("reg-rate"), REG_RATES);
   $("dataset").onchange = (e) => {
     const name = e.target.value;
-    if (name === "csv") return $("csv-file").click();
+    if (name === "csv") {
+      $("csv-file").click();
+      return syncControls(state.config);  // the data set changes once a file is read
+    }
     configure(name === "plane" ? { dataset: name, loss: "mse" } : { dataset: name });
   };
   $("csv-file").onchange = async (e) => {
@@ -96,6 +99,8 @@ function syncControls(config) {
   $("val-fraction-value").textContent = config.val_fraction;
   $("batch-size-value").textContent = config.batch_size;
   $("layer-count").textContent = config.hidden.length;
+  $("layers-minus").disabled = config.hidden.length === 0;
+  $("layers-plus").disabled = config.hidden.length === 6;
   if (JSON.stringify(config.hidden) !== $("layer-controls").dataset.hidden) {
     $("layer-controls").dataset.hidden = JSON.stringify(config.hidden);
     layerControls(config.hidden);
