@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
-    # One flag read by every op; a plain attribute keeps that read cheap.
+class _State(threading.local):
+    """Whether ops record the graph: one flag read by every op, per thread as PyTorch's grad
+    mode is (a no_grad block in one thread never stops another thread's recording); a new
+    thread starts with recording on."""
     enabled = True
 
 
