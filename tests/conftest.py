@@ -16,7 +16,6 @@ import ember  # noqa: E402
 # EMBER_TEST_DEVICE=cuda reruns the parity suites with ember on the GPU (see tests/cuda)
 DEVICE = os.environ.get("EMBER_TEST_DEVICE", "cpu")
 
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from ember.cli import main
 from ember.cli.zoo import DATASETS, MODELS
 from ember.train import load_checkpoint
 
-from conftest import SHARED_DATA
+from shared_data import SHARED_DATA
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -3,6 +3,7 @@
 Each job runs in its own session; on timeout (or any failure of the test) the whole session is
 killed, and afterwards no process may still be running the job's script.
 """
+import importlib.util
 import os
 import signal
 import socket
@@ -14,9 +15,6 @@ import pytest
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import importlib.util
-
 MPI_MISSING = None if importlib.util.find_spec("mpi4py") else "mpi4py is not installed (pip install 'ember[distributed]')"
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ember
-from conftest import SHARED_DATA
+from shared_data import SHARED_DATA
 
 torch = pytest.importorskip("torch")
 

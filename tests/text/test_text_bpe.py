@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from conftest import SHARED_DATA
+from shared_data import SHARED_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

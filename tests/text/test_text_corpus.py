@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from shared_data import SHARED_DATA
 
 import ember
 from ember.text import CharCorpus, Corpus, Dictionary

@@ -6,7 +6,7 @@ import pathlib
 import shutil
 
 import pytest
-from conftest import SHARED_DATA
+from shared_data import SHARED_DATA
 
 from ember.text import PennTreebank, TinyShakespeare
 
