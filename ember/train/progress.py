@@ -61,10 +61,11 @@ class ProgressBar:
             print(f"epoch {self._epoch + 1}/{self._epochs} batch {self._batches}{of} {_format(running)} "
                   f"{self._throughput():.0f} samples/s", file=self.stream, flush=True)
 
-    def validation_start(self, total: int | None) -> None:
-        """A validation pass begins: on a terminal it gets a bar of its own under the epoch's."""
+    def validation_start(self, total: int | None, desc: str = "  validation") -> None:
+        """A validation (or evaluation) pass begins: on a terminal it gets a bar of its own,
+        under the epoch's."""
         if self.interactive:
-            self._val_bar = tqdm(total=total, desc="  validation", unit="batch", file=self.stream,
+            self._val_bar = tqdm(total=total, desc=desc, unit="batch", file=self.stream,
                                  leave=False, dynamic_ncols=True)
 
     def validation_batch(self) -> None:

@@ -321,7 +321,8 @@ class Trainer:
         self.metrics.reset()
         loss_sum, count = 0.0, 0
         if bar is not None:
-            bar.validation_start(len(loader) if hasattr(loader, "__len__") else None)
+            bar.validation_start(len(loader) if hasattr(loader, "__len__") else None,
+                                 "  validation" if prefix else "evaluate")
         with autograd.no_grad():
             for batch in loader:
                 inputs, targets = _split(self._to_device(batch))
@@ -423,8 +424,13 @@ class Trainer:
             self.scheduler.step()
 
     def evaluate(self, data, batch_size: int = 32) -> dict:
-        """The mean loss and the metrics over ``data`` (eval mode, no gradients)."""
-        return self._run_eval(self._loader(data, False, batch_size), "")
+        """The mean loss and the metrics over ``data`` (eval mode, no gradients), with a
+        progress bar on a terminal."""
+        bar = ProgressBar(self.progress)
+        try:
+            return self._run_eval(self._loader(data, False, batch_size), "", bar)
+        finally:
+            bar.close()
 
     def predict(self, data, batch_size: int = 32) -> Tensor:
         """The model's outputs over ``data``, concatenated along the batch dimension (eval

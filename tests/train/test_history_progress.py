@@ -149,3 +149,13 @@ def test_live_plot_outside_a_notebook_says_so_once():
                       live_plot=True, progress=False)
     with pytest.warns(UserWarning, match="live_plot draws in a Jupyter notebook"):
         trainer.fit(make_data(8), epochs=2, batch_size=8)
+
+
+def test_evaluate_shows_a_bar_on_a_terminal(monkeypatch):
+    import ember.train.trainer as trainer_module
+    stream = Terminal()
+    monkeypatch.setattr(trainer_module, "ProgressBar", lambda enabled: ProgressBar(enabled, stream=stream))
+    model = make_model()
+    Trainer(model, nn.CrossEntropyLoss(), ember.optim.SGD(model.parameters(), lr=0.1)).evaluate(
+        make_data(16), batch_size=4)
+    assert "evaluate:" in stream.getvalue()
