@@ -43,16 +43,57 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
 
     # With requested inputs, only nodes on a path to one of them run (autograd.grad stops there).
     runs, keep = _nodes_to_run(buffers, capture) if inputs is not None else (None, None)
-    deps = _count_dependencies(buffers, runs, keep)
+    deps, leaf_deps = _count_dependencies(buffers, runs, keep)
     ready = [n for n in buffers if deps.get(n, 0) == 0]
     stored_arrays = {id(g._data) for g in root_grads}  # the caller's arrays: never kept as .grad
+
+    def finish_leaf(t, g) -> None:
+        """A leaf's gradient is complete: its hooks, capture, accumulation, then the hooks
+        that run after accumulation."""
+        if t._hooks:
+            g = _call_hooks(t._hooks, g)
+        for i in capture.get(id(t), ()):
+            captured[i] = g
+        if accumulate and (inputs is None or id(t) in capture):
+            _accumulate(t, g, stored_arrays, create_graph)
+            for hook in t.__dict__.get("_post_accumulate_hooks", ()):
+                hook(t)
+
+    def arrive(edge, g, node) -> None:
+        """The gradient ``g`` (None: nothing flows) along ``edge`` from ``node``. A node or leaf
+        counts every edge into it, with a gradient or not, so one that got only some still runs
+        once the last arrives; a leaf is finished then (before the rest of the pass, as PyTorch
+        accumulates a parameter's gradient as soon as it is ready)."""
+        target, nr, shape, dtype = edge
+        if isinstance(target, Function):
+            if target not in deps:
+                return  # leads to no requested input
+            if g is not None:
+                _add_to_buffer(buffers, target, nr, _fit(g, shape, dtype, node))
+            left = deps[target] - 1
+            deps[target] = left
+            if left == 0:
+                ready.append(target)
+            return
+        if g is not None:
+            _add_leaf(leaf_grads, target, _fit(g, shape, dtype, node))
+        key = id(target)
+        if key in leaf_deps:
+            leaf_deps[key] -= 1
+            if leaf_deps[key] == 0 and key in leaf_grads:
+                finish_leaf(*leaf_grads.pop(key))
 
     prev, state.enabled = state.enabled, create_graph
     token = quiet()
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(node)
+            grads = buffers.pop(node, None)
+            if grads is None:  # every edge into it carried no gradient: its inputs stop waiting
+                for edge in node._edges:
+                    if edge:
+                        arrive(edge, None, node)
+                continue
             if node._out_hooks:
                 for nr, hooks in node._out_hooks.items():
                     if grads[nr] is not None:
@@ -81,29 +122,12 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 raise RuntimeError(
                     f"function {node.name()} returned an incorrect number of gradients "
                     f"(expected {len(edges)}, got {len(in_grads)})")
-            for edge, g in zip(edges, in_grads):
-                if not edge or g is None:
-                    continue
-                target, nr, shape, dtype = edge
-                g = _fit(g, shape, dtype, node)
-                if isinstance(target, Function):
-                    if target not in deps:
-                        continue  # leads to no requested input
-                    _add_to_buffer(buffers, target, nr, g)
-                    left = deps[target] - 1
-                    deps[target] = left
-                    if left == 0:
-                        ready.append(target)
-                else:
-                    _add_leaf(leaf_grads, target, g)
+            for k, edge in enumerate(edges):
+                if edge:
+                    arrive(edge, in_grads[k] if k < len(in_grads) else None, node)
 
-        for t, g in leaf_grads.values():
-            if t._hooks:
-                g = _call_hooks(t._hooks, g)
-            for i in capture.get(id(t), ()):
-                captured[i] = g
-            if accumulate and (inputs is None or id(t) in capture):
-                _accumulate(t, g, stored_arrays, create_graph)
+        for t, g in list(leaf_grads.values()):  # roots, and leaves of requested-input passes
+            finish_leaf(t, g)
     finally:
         state.enabled = prev
         loud(token)
@@ -140,23 +164,29 @@ def _call_hooks(hooks, g):
     return g
 
 
-def _count_dependencies(buffers: dict, runs: set | None, keep: set | None) -> dict:
-    """How many edges from running nodes point at each node reachable from the roots."""
+def _count_dependencies(buffers: dict, runs: set | None, keep: set | None) -> tuple[dict, dict]:
+    """How many edges from running nodes point at each node reachable from the roots, and (for
+    a whole pass, ``runs`` None) at each leaf, by id: a leaf is finished when its count is done."""
     deps: dict = {}
+    leaf_deps: dict = {}
     stack = [n for n in buffers if runs is None or n in runs]
     seen = set(stack)
     while stack:
         node = stack.pop()
         for edge in node._edges:
-            if edge and isinstance(edge[0], Function):
-                nxt = edge[0]
+            if not edge:
+                continue
+            nxt = edge[0]
+            if isinstance(nxt, Function):
                 deps[nxt] = deps.get(nxt, 0) + 1
                 if nxt not in seen and (runs is None or nxt in runs):
                     seen.add(nxt)
                     stack.append(nxt)
+            elif runs is None:
+                leaf_deps[id(nxt)] = leaf_deps.get(id(nxt), 0) + 1
     if keep is not None:  # edges into nodes that neither run nor are captured carry nothing
         deps = {n: c for n, c in deps.items() if n in keep}
-    return deps
+    return deps, leaf_deps
 
 
 def _nodes_to_run(buffers: dict, capture: dict) -> tuple[set, set]:

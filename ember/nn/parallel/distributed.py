@@ -5,8 +5,9 @@ the hooks copy gradients into flat buckets (about ``bucket_cap_mb`` each, in rev
 order as PyTorch fills them) and post one all-reduce per bucket as soon as it and the buckets
 before it are full (in the same order on every rank, which MPI requires).
 
-ember's engine runs leaf hooks just before each gradient is accumulated and has no hook after
-accumulation (PyTorch's post-accumulate-grad hook / queue_callback): so the hook of the last
+ember's engine finishes each leaf (its hooks, then accumulation) as soon as its gradient is
+complete, so buckets fill and their all-reduces start while the rest of backward runs. The
+engine has no end-of-pass callback (PyTorch's queue_callback): so the hook of the last
 parameter to become ready waits for every bucket and writes the averaged gradients into the
 ``.grad`` of the parameters before it (already accumulated), and returns its own averaged
 gradient in place of the local one (its ``.grad`` cleared first, so accumulation stores that
