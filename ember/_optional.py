@@ -13,6 +13,7 @@ _SOURCES = {
     "safetensors": ("safetensors", "io"),
     "mpi4py": ("mpi4py", "distributed"),
     "soundfile": ("soundfile", "audio"),
+    "gymnasium": ("gymnasium", "rl"),
 }
 
 
