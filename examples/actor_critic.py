@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None):
     p = parser(__doc__)
     p.add_argument("--max-steps", type=int, default=300_000, help="environment steps at most (all copies together)")
     p.add_argument("--num-envs", type=int, default=8, help="copies of the environment stepping together")
-    p.add_argument("--n-steps", type=int, default=16, help="steps of each copy per update")
+    p.add_argument("--n-steps", type=int, default=32, help="steps of each copy per update")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--gamma", type=float, default=0.99)
     p.add_argument("--gae-lambda", type=float, default=0.95, help="1: n-step returns")

@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None = None):
     p.add_argument("--eps-end", type=float, default=0.01)
     p.add_argument("--eps-decay-steps", type=int, default=10_000)
     p.add_argument("--grad-clip", type=float, default=10.0)
+    p.add_argument("--double", action="store_true",
+                   help="double DQN: the Q-network picks the next action, the target network values it")
     args = p.parse_args(argv)
     if args.smoke:
         args.max_steps, args.learning_starts, args.eps_decay_steps, args.buffer_size = 600, 200, 400, 1000
@@ -97,11 +99,17 @@ def epsilon_at(step: int, start: float, end: float, decay_steps: int) -> float:
     return end + (start - end) * max(0.0, 1.0 - step / decay_steps)
 
 
-def td_loss(q_net: QNetwork, target_net: QNetwork, batch: dict, gamma: float):
-    """Huber loss between Q(s, a) and the one-step target r + gamma * max Q_target(s', .)."""
+def td_loss(q_net: QNetwork, target_net: QNetwork, batch: dict, gamma: float, double: bool = False):
+    """Huber loss between Q(s, a) and the one-step target r + gamma * max Q_target(s', .), or
+    r + gamma * Q_target(s', argmax Q(s', .)) with ``double`` (a max over noisy estimates is
+    biased upwards; choosing with one network and valuing with the other lessens that)."""
     q = q_net(batch["obs"]).gather(1, batch["actions"].unsqueeze(1)).squeeze(1)  # (B,)
     with ember.no_grad():
-        next_q = target_net(batch["next_obs"]).max(1).values  # (B,)
+        next_target = target_net(batch["next_obs"])  # (B, n_actions)
+        if double:
+            next_q = next_target.gather(1, q_net(batch["next_obs"]).argmax(1, keepdim=True)).squeeze(1)
+        else:
+            next_q = next_target.max(1).values  # (B,)
         target = batch["rewards"] + gamma * (1.0 - batch["terminated"]) * next_q
     return F.smooth_l1_loss(q, target)
 
@@ -153,7 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
                 break
 
         if step >= args.learning_starts and step % args.train_freq == 0:
-            loss = td_loss(q_net, target_net, buffer.sample(args.batch_size, rng), args.gamma)
+            loss = td_loss(q_net, target_net, buffer.sample(args.batch_size, rng), args.gamma,
+                           args.double)
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(q_net.parameters(), args.grad_clip)

@@ -111,6 +111,16 @@ def test_td_loss_bootstraps_except_after_a_terminal_state():
     diff = np.abs(q_sa - target)
     huber = np.where(diff < 1, 0.5 * diff ** 2, diff - 0.5).mean()
     assert dqn.td_loss(q, q, batch, 0.9).item() == pytest.approx(huber, rel=1e-5)
+    # double DQN: the target network values the action the Q-network picks (here not its own max)
+    target_net = dqn.QNetwork(2, 2, 8)
+    with ember.no_grad():
+        choice = int(q(batch["next_obs"]).numpy()[0].argmax())
+        target_net.net[-1].bias[1 - choice] += 10.0  # the target network's own max is the other action
+        target_q = target_net(batch["next_obs"]).numpy()[0]
+    assert target_q.argmax() != choice
+    diff = np.abs(q_sa - np.array([1.0 + 0.9 * target_q[choice], 1.0]))
+    huber = np.where(diff < 1, 0.5 * diff ** 2, diff - 0.5).mean()
+    assert dqn.td_loss(q, target_net, batch, 0.9, double=True).item() == pytest.approx(huber, rel=1e-5)
 
 
 def test_discounted_returns_by_hand():
@@ -163,3 +173,13 @@ def test_moving_average_and_best_window():
     assert ma[0] == 0.0 and ma[3] == pytest.approx(1.5)  # fewer than WINDOW: the mean of those there
     assert ma[-1] == pytest.approx(np.mean(np.arange(20, WINDOW + 20)))
     assert r.best_average() == ma[-1] and r.solved(ma[-1]) and not r.solved(ma[-1] + 1)
+
+
+def test_missing_gymnasium_names_the_extra(monkeypatch):
+    sys.path.insert(0, EXAMPLES)
+    from rl_common import make_env
+    for name in [m for m in sys.modules if m == "gymnasium" or m.startswith("gymnasium.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "gymnasium", None)
+    with pytest.raises(ModuleNotFoundError, match=r"The RL examples needs gymnasium, .* pip install 'ember\[rl\]'"):
+        make_env("CartPole-v1")
