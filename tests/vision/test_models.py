@@ -607,10 +607,13 @@ def test_weights_are_refused():
         models.efficientnet_b1(pretrained=True)
     with pytest.raises(ValueError, match="resnet20.*not bundled"):
         models.resnet20(weights="DEFAULT")
-    for factory in ("lenet5", "vgg11", "vgg16_bn", "resnet56"):
+    for factory in ("vgg11", "vgg16_bn", "resnet56"):
         with pytest.raises(ValueError, match=f"{factory}.*not bundled"):
             getattr(models, factory)(weights="x")
-    assert isinstance(models.lenet5(pretrained=False, num_classes=3), models.LeNet5)
+    with pytest.raises(KeyError):  # lenet5 has weights (LeNet5_Weights): an unknown name, as torchvision
+        models.lenet5(weights="x")
+    with pytest.warns(UserWarning, match="'pretrained' is deprecated"):
+        assert isinstance(models.lenet5(pretrained=False, num_classes=3), models.LeNet5)
 
 
 def test_constructor_errors():

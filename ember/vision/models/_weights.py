@@ -24,7 +24,7 @@ from ._utils import _check_weights
 
 __all__ = ["Weights", "WeightsEnum", "get_weight", "get_model_weights", "get_model_builder", "get_model",
            "list_models", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights", "VGG16_Weights",
-           "MobileNet_V2_Weights", "EfficientNet_B0_Weights", "AlexNet_Weights"]
+           "MobileNet_V2_Weights", "EfficientNet_B0_Weights", "AlexNet_Weights", "LeNet5_Weights"]
 
 # The 1000 ImageNet-1k class names in class-index order, shipped as a text file (one per line).
 _IMAGENET_CATEGORIES = (Path(__file__).with_name("imagenet_categories.txt")
@@ -175,11 +175,27 @@ class AlexNet_Weights(WeightsEnum):
     DEFAULT = IMAGENET1K_V1
 
 
+# Weights ember trained itself, shipped inside the package (a few hundred KB each): their URL
+# is the file's own, so they load offline; the hub copies them to its cache like a download.
+_BUNDLED = Path(__file__).with_name("weights")
+
+
+class LeNet5_Weights(WeightsEnum):
+    MNIST = Weights((_BUNDLED / "lenet5_mnist-d9e1b55d.pth").as_uri(),
+                    partial(ImageClassification, crop_size=28, resize_size=28, mean=(0.1307,), std=(0.3081,)),
+                    {"categories": [str(d) for d in range(10)], "num_params": 61706, "min_size": (28, 28),
+                     "recipe": "python examples/mnist.py --data-dir DATA --epochs 3 --val-split 0 (seed 0)",
+                     "_metrics": {"MNIST": {"acc@1": 98.30}}, "_file_size": 0.251,
+                     "_docs": "LeNet-5 trained by ember on the 60,000 MNIST training digits; accuracy on the "
+                              "10,000 test digits."})
+    DEFAULT = MNIST
+
+
 # The factories that have published weights, and their enum (``get_model_weights``).
 _BUILDER_WEIGHTS: dict[str, type[WeightsEnum]] = {
     "resnet18": ResNet18_Weights, "resnet34": ResNet34_Weights, "resnet50": ResNet50_Weights,
     "vgg16": VGG16_Weights, "mobilenet_v2": MobileNet_V2_Weights, "efficientnet_b0": EfficientNet_B0_Weights,
-    "alexnet": AlexNet_Weights,
+    "alexnet": AlexNet_Weights, "lenet5": LeNet5_Weights,
 }
 
 
@@ -203,7 +219,7 @@ def _resolve_weights(arch: str, weights: Any, kwargs: dict) -> WeightsEnum | Non
                       "please use 'weights' instead.")
     if legacy:
         pretrained = bool(weights) and weights != "legacy"
-        weights = enum_cls.IMAGENET1K_V1 if pretrained else None
+        weights = getattr(enum_cls, "IMAGENET1K_V1", enum_cls.DEFAULT) if pretrained else None
         message = (f"Arguments other than a weight enum or `None` for 'weights' are deprecated since 0.13 and may "
                    f"be removed in the future. The current behavior is equivalent to passing `weights={weights}`.")
         if pretrained:
