@@ -43,6 +43,7 @@ def test_guide_has_pages():
 def test_page_runs(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # pages write runs/, checkpoints and plots here, never into the repo
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("EMBER_HOME", str(tmp_path / "ember-home"))  # the hub cache of shipped weights
     blocks = [(line, code) for line, info, code in code_blocks((GUIDE / page).read_text(encoding="utf-8"))
               if info == "python"]
     assert blocks, f"{page} has no runnable ```python block"
