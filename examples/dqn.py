@@ -6,10 +6,10 @@
 The agent acts epsilon-greedily on Q(s, .) (epsilon decays linearly from --eps-start to --eps-end
 over --eps-decay-steps), stores every transition in a replay buffer, and after --learning-starts
 steps makes a gradient step every --train-freq steps on a random batch: the Huber loss between
-Q(s, a) and r + gamma * max_a' Q_target(s', a') (no bootstrap past a terminal state; a time-limit
-truncation does bootstrap, since the pole had not fallen). The target network follows the
-Q-network by Polyak averaging (--tau 0.005 each step) or by a hard copy (--tau 1 --target-every N).
-Training stops once the mean return of 100 consecutive episodes reaches the environment's
+Q(s, a) and r + gamma * Q_target(s', argmax_a' Q(s', a')) (double DQN; --no-double: the original
+max_a' Q_target(s', a')), with no bootstrap past a terminal state (a time-limit truncation does
+bootstrap, since the pole had not fallen). The target network follows the Q-network by Polyak
+averaging (--tau 0.005 each step) or by a hard copy (--tau 1 --target-every N). Training stops once the mean return of 100 consecutive episodes reaches the environment's
 threshold (475 for CartPole-v1); the reward curve is saved to --out/dqn_returns.png.
 """
 from __future__ import annotations
@@ -33,9 +33,9 @@ from rl_common import Returns, make_env, parser, plot_returns, record_gif, solve
 def parse_args(argv: list[str] | None = None):
     p = parser(__doc__)
     p.add_argument("--max-steps", type=int, default=150_000, help="environment steps at most")
-    p.add_argument("--buffer-size", type=int, default=50_000, help="transitions kept for replay")
+    p.add_argument("--buffer-size", type=int, default=100_000, help="transitions kept for replay")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=2.5e-4)
     p.add_argument("--gamma", type=float, default=0.99)
     p.add_argument("--hidden", type=int, default=128, help="units in each of the two hidden layers")
     p.add_argument("--learning-starts", type=int, default=1000, help="steps of random play before learning")
@@ -46,8 +46,8 @@ def parse_args(argv: list[str] | None = None):
     p.add_argument("--eps-end", type=float, default=0.01)
     p.add_argument("--eps-decay-steps", type=int, default=10_000)
     p.add_argument("--grad-clip", type=float, default=10.0)
-    p.add_argument("--double", action="store_true",
-                   help="double DQN: the Q-network picks the next action, the target network values it")
+    p.add_argument("--no-double", dest="double", action="store_false",
+                   help="the original DQN target (max over the target network's values), not double DQN's")
     args = p.parse_args(argv)
     if args.smoke:
         args.max_steps, args.learning_starts, args.eps_decay_steps, args.buffer_size = 600, 200, 400, 1000
