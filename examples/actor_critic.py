@@ -1,5 +1,4 @@
-"""Advantage actor-critic (A2C) on CartPole-v1 with ember: several environments stepping together,
-GAE or n-step returns, an entropy bonus.
+"""Advantage actor-critic (A2C) on CartPole-v1 with ember: parallel environments, GAE, entropy bonus.
 
     python examples/actor_critic.py          # until solved, or --max-steps environment steps
     python examples/actor_critic.py --smoke  # a few seconds, to check that it all runs

@@ -9,8 +9,9 @@ steps makes a gradient step every --train-freq steps on a random batch: the Hube
 Q(s, a) and r + gamma * Q_target(s', argmax_a' Q(s', a')) (double DQN; --no-double: the original
 max_a' Q_target(s', a')), with no bootstrap past a terminal state (a time-limit truncation does
 bootstrap, since the pole had not fallen). The target network follows the Q-network by Polyak
-averaging (--tau 0.005 each step) or by a hard copy (--tau 1 --target-every N). Training stops once the mean return of 100 consecutive episodes reaches the environment's
-threshold (475 for CartPole-v1); the reward curve is saved to --out/dqn_returns.png.
+averaging (--tau 0.005 each step) or by a hard copy (--tau 1 --target-every N). Training stops
+once the mean return of 100 consecutive episodes reaches the environment's threshold (475 for
+CartPole-v1); the reward curve is saved to --out/dqn_returns.png.
 """
 from __future__ import annotations
 
