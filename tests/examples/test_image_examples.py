@@ -39,3 +39,26 @@ def test_hold_out_is_seeded_disjoint_and_reads_validation_unaugmented():
     assert again.indices == train.indices
     whole, none = hold_out(images, 0.0, seed=3)
     assert len(whole) == 50 and none is None
+
+
+def test_transfer_learning_smoke_and_frozen_convolutions(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    import transfer_learning as tl
+    result = tl.main(["--smoke", "--out", str(tmp_path)])
+    assert 0 <= result["scratch"] <= 1 and 0 <= result["pretrained"] <= 1
+    assert (tmp_path / "transfer_learning_curves.png").stat().st_size > 0
+
+    model = ember.vision.models.lenet5(weights="MNIST")
+    start = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+
+    class Snapshots(list):  # the conv weights at the end of each epoch
+        def append(self, value):
+            super().append(value)
+            snaps.append(model.conv1.weight.detach().numpy().copy())
+    snaps = []
+    data = ember.utils.data.TensorDataset(ember.randn(16, 1, 28, 28), ember.randint(0, 10, (16,)))
+    loader = ember.utils.data.DataLoader(data, batch_size=8)
+    tl.train(model, loader, loader, epochs=2, unfreeze_epochs=1, lr=1e-2, curve=Snapshots(), name="t")
+    assert (snaps[0] == start["conv1.weight"]).all()          # frozen in the first phase
+    assert not (snaps[1] == start["conv1.weight"]).all()      # learning in the last
+    assert not (model.fc3.weight.detach().numpy() == start["fc3.weight"]).all()
