@@ -12,6 +12,12 @@ bootstrap, since the pole had not fallen). The target network follows the Q-netw
 averaging (--tau 0.005 each step) or by a hard copy (--tau 1 --target-every N). Training stops
 once the mean return of 100 consecutive episodes reaches the environment's threshold (475 for
 CartPole-v1); the reward curve is saved to --out/dqn_returns.png.
+
+The default run (two hidden layers of 128, batch 64, Adam at lr 2.5e-4, Polyak tau 0.005,
+epsilon 1 -> 0.01 over 10k steps, seed 0) does not solve CartPole-v1 within its 150,000 steps
+(368 s on a shared 2-core CPU): the mean of 100 episodes reaches 458 at 84k steps, falls to 100
+as the Q-values drift (DQN's well-known instability on CartPole) and climbs back to 360 by the
+end, while the greedy policy then balances the pole for all 500 steps (--record).
 """
 from __future__ import annotations
 

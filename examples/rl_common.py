@@ -104,7 +104,7 @@ def plot_returns(returns: Returns, path: str, title: str, threshold: float | Non
         ax.axhline(threshold, color="gray", ls="--", lw=1, label=f"solved ({threshold:g})")
     ax.set(xlabel="episode", ylabel="return", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=100)
