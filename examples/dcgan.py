@@ -1,6 +1,6 @@
 """A DCGAN (Radford et al., 2016) on MNIST with ember, its samples scored by a LeNet-5 classifier.
 
-    python examples/dcgan.py --data-dir ../shared/data/mnist --epochs 2
+    python examples/dcgan.py --data-dir ../shared/data/mnist --epochs 1   # the run measured below
     python examples/dcgan.py --smoke                    # seconds, on random images
 
 --data-dir is a folder holding the four MNIST .gz files (or a torchvision-style root). The
@@ -19,6 +19,12 @@ frequent), with the same figures on the real test images as the reference.
 
 Each epoch saves a grid of 64 samples from fixed noise; the two losses are logged every
 --log-interval iterations and plotted at the end.
+
+Measured (seed 0, one epoch of 469 steps, batch 128, then a one-epoch LeNet-5 at 97.50% test
+accuracy): on 10,000 generated images a mean confidence of 0.696 and an Inception-Score-like
+figure of 3.65, against 0.968 and 8.99 on the 10,000 real test images. The samples are
+digit-like strokes, not yet clean digits, after that one epoch; it took 521 s on 2 CPU cores
+that other jobs were sharing (0.36 s a step measured alone, about 1 s under that load).
 """
 from __future__ import annotations
 

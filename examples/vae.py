@@ -18,7 +18,9 @@ saves reconstructions (test images over their reconstructions) and 64 samples fr
 
 The default run (10 epochs, batch 128, Adam 1e-3, seed 0) reaches a test-set negative ELBO of
 105.64 nats per image (BCE 80.9 + KL 24.7; epoch 1: 128.49), in 299 s on 2 CPU cores that other
-jobs were sharing (21-45 s an epoch).
+jobs were sharing (21-45 s an epoch; 3.4 s an epoch when the machine was quiet). With
+--latent 2, 3 epochs reach 160.7 nats and the latent map lays the digits out in regions
+(0, 1, 3, 7, 9 clearly).
 """
 from __future__ import annotations
 
