@@ -32,9 +32,7 @@ MAX_BODY = 8 << 20   # an uploaded CSV travels in the config body
 
 class Playground:
     """The session the page works on, and the background thread that trains while playing.
-    All ember work holds ``lock``, so requests and the trainer take turns: besides sharing
-    the session, ember's grad mode is one process-wide switch (no_grad in one thread would
-    turn recording off in another)."""
+    All work on the session holds ``lock``, so requests and the trainer take turns on it."""
 
     def __init__(self, config: Config | None = None):
         self.lock = threading.Lock()
