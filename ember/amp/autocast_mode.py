@@ -2,14 +2,15 @@
 
 One dispatch point: a public op whose name appears in `op_lists.POLICIES` is wrapped once,
 at its definition, by ``@autocast_op(name)``. While no autocast region is active the
-wrapper costs one global check; inside one, the op's floating tensor arguments on the
+wrapper costs one check of a thread-local flag; inside one, the op's floating tensor arguments on the
 region's device type are cast (differentiably, so gradients return to each parameter in
 its own dtype) before the op runs, and ops the op calls internally are left alone, as
-PyTorch's dispatcher does. The state is process-wide (ember runs ops on one thread).
+PyTorch's dispatcher does. The state is per thread, as PyTorch's.
 """
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 
 from .._tensor import Tensor
@@ -23,14 +24,22 @@ _DEVICE_TYPES = ("cpu", "cuda")
 # PyTorch's defaults: bfloat16 on the CPU, float16 on CUDA. ember's CUDA backend has no
 # bfloat16, so a CUDA region supports float16 only.
 _SUPPORTED = {"cpu": (dtypes.bfloat16, dtypes.float16), "cuda": (dtypes.float16,)}
-_enabled = {"cpu": False, "cuda": False}
-_dtype = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
-_ACTIVE = False  # any device type enabled, and not inside an autocast op already
+class _State(threading.local):
+    """Autocast's switches, per thread as PyTorch's are (an autocast region in one thread
+    leaves another's ops in their own dtypes); a new thread starts with autocast off."""
+
+    active = False  # any device type enabled, and not inside an autocast op already
+
+    def __init__(self):
+        self.enabled = {"cpu": False, "cuda": False}
+        self.dtype = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
+
+
+_state = _State()
 
 
 def _refresh() -> None:
-    global _ACTIVE
-    _ACTIVE = _enabled["cpu"] or _enabled["cuda"]
+    _state.active = _state.enabled["cpu"] or _state.enabled["cuda"]
 
 
 def _check_device_type(device_type, what: str = "autocast") -> str:
@@ -50,22 +59,22 @@ def is_autocast_available(device_type: str) -> bool:
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on for ``device_type`` (CUDA's state when None, as in PyTorch)."""
-    return _enabled[_check_device_type("cuda" if device_type is None else device_type,
+    return _state.enabled[_check_device_type("cuda" if device_type is None else device_type,
                                        "is_autocast_enabled")]
 
 
 def set_autocast_enabled(device_type: str, enabled: bool) -> None:
-    _enabled[_check_device_type(device_type, "set_autocast_enabled")] = bool(enabled)
+    _state.enabled[_check_device_type(device_type, "set_autocast_enabled")] = bool(enabled)
     _refresh()
 
 
 def get_autocast_dtype(device_type: str) -> dtypes.dtype:
     """The dtype "lower precision" ops run in under ``device_type``'s autocast."""
-    return _dtype[_check_device_type(device_type, "get_autocast_dtype")]
+    return _state.dtype[_check_device_type(device_type, "get_autocast_dtype")]
 
 
 def set_autocast_dtype(device_type: str, dtype) -> None:
-    _dtype[_check_device_type(device_type, "set_autocast_dtype")] = _lower_dtype(dtype)
+    _state.dtype[_check_device_type(device_type, "set_autocast_dtype")] = _lower_dtype(dtype)
 
 
 def _lower_dtype(dtype) -> dtypes.dtype:
@@ -111,14 +120,14 @@ class autocast:
         self._enabled = enabled
 
     def __enter__(self):
-        self._prev = (_enabled[self.device], _dtype[self.device])
-        _enabled[self.device] = self._enabled
-        _dtype[self.device] = self.fast_dtype
+        self._prev = (_state.enabled[self.device], _state.dtype[self.device])
+        _state.enabled[self.device] = self._enabled
+        _state.dtype[self.device] = self.fast_dtype
         _refresh()
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb) -> None:
-        _enabled[self.device], _dtype[self.device] = self._prev
+        _state.enabled[self.device], _state.dtype[self.device] = self._prev
         _refresh()
 
     def __call__(self, func):
@@ -144,7 +153,7 @@ def autocast_op(name: str):
 
         @functools.wraps(fn)
         def op(*args, **kwargs):
-            if not _ACTIVE:
+            if not _state.active:
                 return fn(*args, **kwargs)
             return _dispatch(name, fn, args, kwargs)
 
@@ -193,10 +202,9 @@ def _dispatch(name: str, fn, args: tuple, kwargs: dict):
         device_type = target[1]
         args = tuple(_cast(a, target[0], device_type) for a in args)
         kwargs = {k: _cast(v, target[0], device_type) for k, v in kwargs.items()}
-    global _ACTIVE
     # The op's own inner ops run as written, as under PyTorch's dispatcher, whether or not
     # this call was cast: an out= call or an op another device type lists keeps its dtypes.
-    _ACTIVE = False
+    _state.active = False
     try:
         return fn(*args, **kwargs)
     finally:
@@ -211,7 +219,7 @@ def _target(name: str, args: tuple, kwargs: dict):
     if first is None:
         return None
     device_type = first.device.type
-    policy = POLICIES[device_type].get(name) if _enabled.get(device_type) else None
+    policy = POLICIES[device_type].get(name) if _state.enabled.get(device_type) else None
     if policy is None:
         return None
     if policy == REFUSE:
@@ -222,7 +230,7 @@ def _target(name: str, args: tuple, kwargs: dict):
             f"\nor ember.nn.BCEWithLogitsLoss. binary_cross_entropy_with_logits and BCEWithLogits "
             f"are\nsafe to autocast.")
     if policy == LOWER:
-        return _dtype[device_type], device_type
+        return _state.dtype[device_type], device_type
     if policy == FP32:
         return dtypes.float32, device_type
     widest = _widest((*args, *kwargs.values()), device_type, None)

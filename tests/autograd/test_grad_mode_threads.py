@@ -1,5 +1,5 @@
-"""Grad mode is per thread, as in PyTorch: no_grad in one thread leaves another's recording on."""
-import threading
+"""Grad mode and autocast are per thread, as in PyTorch: a no_grad or autocast region in one thread
+leaves another thread's recording and dtypes alone."""
 
 import ember
 
@@ -34,3 +34,20 @@ def test_a_new_thread_starts_with_recording_on():
         thread.start()
         thread.join(10)
     assert result["enabled"] is True
+
+
+def test_autocast_in_one_thread_leaves_another_threads_ops_alone():
+    inside, release = threading.Event(), threading.Event()
+
+    def region():
+        with ember.autocast("cpu", dtype=ember.bfloat16):
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=region)
+    worker.start()
+    assert inside.wait(10)
+    out = ember.nn.functional.linear(ember.ones(2, 3), ember.ones(4, 3))  # listed for lower precision
+    release.set()
+    worker.join(10)
+    assert out.dtype is ember.float32 and not ember.is_autocast_enabled("cpu")
