@@ -1,5 +1,6 @@
 """Grad mode and autocast are per thread, as in PyTorch: a no_grad or autocast region in one thread
 leaves another thread's recording and dtypes alone."""
+import threading
 
 import ember
 
