@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", add_help=False,
                         help="train an MLP on scikit-learn's digits (options: ember demo --help)")
+    commands.add_parser("run", add_help=False,
+                        help="start a distributed job with torchrun's flags, as python -m ember.distributed.run "
+                             "(ember run --help)")
 
     summary = commands.add_parser("summary", help="print a zoo model's layers and parameter counts",
                                   formatter_class=_Help,
@@ -225,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         from ember import demo
         demo.main(extra)
         return 0
+    if args.command == "run":  # the launcher parses its own flags (torchrun's) and the script's
+        from ember.distributed.run import main as launch
+        return launch(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

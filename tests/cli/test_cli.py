@@ -34,6 +34,11 @@ def torch_lenet5(in_channels=1, num_classes=10):
                                torch.nn.Linear(400, 120), torch.nn.Linear(120, 84), torch.nn.Linear(84, num_classes))
 
 
+def test_run_is_the_distributed_launcher(capsys):
+    code, out, _ = run_main(["run", "--help"], capsys)
+    assert code == 0 and "--nproc-per-node" in out and "--master-port" in out
+
+
 def test_version(capsys):
     assert run_main(["--version"], capsys) == (0, f"ember {ember.__version__}\n", "")
 
