@@ -20,6 +20,28 @@ from .grad_mode import state
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "Node"]
 
+
+def leaf_tensors(nodes, skip: set[int] = frozenset()) -> list:
+    """The leaf tensors the graph behind ``nodes`` reaches, once each, in the order a
+    depth-first walk finds them, leaving out those whose id is in ``skip``."""
+    leaves, seen_nodes, seen_leaves = [], set(), set(skip)
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        for edge in node._edges:
+            if not edge:
+                continue
+            target = edge[0]
+            if isinstance(target, Function):
+                stack.append(target)
+            elif id(target) not in seen_leaves:
+                seen_leaves.add(id(target))
+                leaves.append(target)
+    return leaves
+
 _active: list = []          # the hooks contexts entered, innermost last
 _disabled: list = []        # messages of active disable_saved_tensors_hooks contexts
 

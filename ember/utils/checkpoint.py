@@ -18,6 +18,7 @@ from .._tensor import Tensor
 from ..autograd import grad as autograd_grad
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from ..autograd.graph import leaf_tensors
 from ..backend.random import get_rng_state, set_rng_state
 
 __all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
@@ -26,28 +27,6 @@ __all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
 def noop_context_fn():
     """The default ``context_fn``: no context around either run."""
     return contextlib.nullcontext(), contextlib.nullcontext()
-
-
-def _leaves_of(outputs: list[Tensor], inputs: set[int]) -> list[Tensor]:
-    """The leaf tensors that need a gradient in the graph behind ``outputs``, other than
-    ``inputs`` (ids of the detached inputs, which are leaves of this graph too)."""
-    leaves, seen_nodes, seen_leaves = [], set(), set(inputs)
-    stack = [o.grad_fn for o in outputs if o.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
-        for edge in node._edges:
-            if not edge:
-                continue
-            target = edge[0]
-            if isinstance(target, Function):
-                stack.append(target)
-            elif id(target) not in seen_leaves:
-                seen_leaves.add(id(target))
-                leaves.append(target)
-    return leaves
 
 
 class _Segment:
@@ -152,7 +131,7 @@ def checkpoint(function: Callable, *args, use_reentrant: bool | None = None, con
     with forward_context:
         out = segment.run(detached)
     outputs = _tensor_outputs(out)
-    leaves = _leaves_of(outputs, {id(t) for t in detached})
+    leaves = leaf_tensors([o.grad_fn for o in outputs if o.grad_fn is not None], {id(t) for t in detached})
     results = _CheckpointFunction.apply(segment, [o.detach() for o in outputs], len(tensors), *tensors, *leaves)
     results = iter(results if isinstance(results, tuple) else (results,))
     if isinstance(out, Tensor):

@@ -24,8 +24,8 @@ import warnings
 import numpy as np
 
 from ..._tensor import Tensor
-from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad, state as grad_state
+from ...autograd.graph import leaf_tensors
 from ..modules.module import Module
 
 _FIRST_BUCKET_BYTES = 1024 * 1024  # PyTorch's first bucket is small so reduction starts early
@@ -309,14 +309,14 @@ class _Pass:
 
 def _reachable_leaves(output) -> set[int]:
     """ids of the leaf tensors the tensors in ``output`` (nested in tuples, lists, dicts) depend on."""
-    leaves, seen, stack = set(), set(), []
+    leaves, nodes = set(), []
 
     def collect(o):
         if isinstance(o, Tensor):
             if o.grad_fn is None:
                 leaves.add(id(o))
             else:
-                stack.append(o.grad_fn)
+                nodes.append(o.grad_fn)
         elif isinstance(o, (list, tuple)):
             for x in o:
                 collect(x)
@@ -324,18 +324,5 @@ def _reachable_leaves(output) -> set[int]:
             for x in o.values():
                 collect(x)
     collect(output)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for edge in node._edges:
-            if not edge:
-                continue
-            target = edge[0]
-            if isinstance(target, Function):
-                stack.append(target)
-            else:
-                leaves.add(id(target))
-    return leaves
+    return leaves | {id(t) for t in leaf_tensors(nodes)}
 
