@@ -1,7 +1,6 @@
 """The generative examples (examples/vae.py, examples/dcgan.py): each --smoke run writes its
 checkpoint and PNGs with finite losses, and the pieces the figures rest on (the VAE's KL term and
 reparameterization, the Inception-Score-like score, the DCGAN's shapes) are checked directly."""
-import importlib.util
 import math
 import os
 
@@ -9,23 +8,11 @@ import numpy as np
 import pytest
 
 import ember
+from example_modules import assert_png, load_example
 
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 
 pytest.importorskip("PIL")
 pytest.importorskip("matplotlib")
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(EXAMPLES, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def assert_png(path):
-    with open(path, "rb") as fh:
-        assert fh.read(8) == b"\x89PNG\r\n\x1a\n", path
 
 
 @pytest.fixture(scope="module")

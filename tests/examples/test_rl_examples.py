@@ -1,7 +1,6 @@
 """The reinforcement-learning examples (examples/dqn.py, reinforce.py, actor_critic.py): each
 --smoke run trains end to end and saves its reward curve; the pieces they are built of (replay
 buffer, epsilon schedule, returns, advantages, policy-gradient loss) match hand computations."""
-import importlib.util
 import math
 import os
 import sys
@@ -10,21 +9,9 @@ import numpy as np
 import pytest
 
 import ember
+from example_modules import EXAMPLES, assert_png, load_example
 
 pytest.importorskip("gymnasium")
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(EXAMPLES, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def assert_png(path):
-    with open(path, "rb") as fh:
-        assert fh.read(8) == b"\x89PNG\r\n\x1a\n", path
 
 
 def assert_sane_returns(result):

@@ -1,26 +1,10 @@
 """The sequence examples (examples/*.py) learn: each main() runs with tiny settings on generated
 data and must beat chance or the naive baseline by a margin; checkpoints load back."""
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
 import ember
-
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(EXAMPLES, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def assert_png(path):
-    """Each example saves its learning curves."""
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+from example_modules import assert_png, load_example
 
 
 @pytest.fixture(scope="module")
