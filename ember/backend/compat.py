@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .device import CPU, move, xp_of
+
 try:  # NumPy 2: floating-point error handling lives in a context variable
     from numpy._core._multiarray_umath import _extobj_contextvar, _make_extobj
     _IGNORE = _make_extobj(all="ignore")
@@ -69,9 +71,10 @@ def _at_on_host(ufunc, out, index, values) -> None:
 
 
 def _host(x):
+    """An index (a tuple of entries) or values with every array moved to the host."""
     if isinstance(x, tuple):
         return tuple(_host(i) for i in x)
-    return x.get() if hasattr(x, "get") and not isinstance(x, (np.ndarray, np.generic)) else x
+    return move(x, CPU) if hasattr(x, "shape") else x
 
 
 def max_initial(x, axis=None, keepdims: bool = False, initial=None):
@@ -79,11 +82,11 @@ def max_initial(x, axis=None, keepdims: bool = False, initial=None):
     there empty reductions give ``initial`` and the others are clipped below by it."""
     if isinstance(x, (np.ndarray, np.generic)) or initial is None:
         return np.max(x, axis=axis, keepdims=keepdims, **({} if initial is None else {"initial": initial}))
-    import cupy
+    xp = xp_of(x)
     if x.size == 0:
         shape = np.zeros(x.shape).max(axis=axis, keepdims=keepdims, initial=0).shape
-        return cupy.full(shape, initial, dtype=x.dtype)
-    return cupy.maximum(cupy.max(x, axis=axis, keepdims=keepdims), initial)
+        return xp.full(shape, initial, dtype=x.dtype)
+    return xp.maximum(xp.max(x, axis=axis, keepdims=keepdims), initial)
 
 
 def open_grid(shape, xp) -> list:
@@ -101,10 +104,7 @@ def as_array(x):
 
 def contiguous(array):
     """``array`` in C order (a copy only when it is not already), on its own device."""
-    if type(array) is np.ndarray:
-        return np.ascontiguousarray(array)
-    import cupy
-    return cupy.ascontiguousarray(array)
+    return xp_of(array).ascontiguousarray(array)
 
 
 def quiet():
