@@ -147,6 +147,18 @@ class Distribution:
                 f"within the support ({support!r}) of the distribution {self!r}, "
                 f"but found invalid values:\n{value}")
 
+    def _expand_tensors(self, cls, batch_shape, _instance, names: tuple):
+        """``expand`` for a distribution whose state is the batch-shaped tensors ``names``
+        (those it holds: of a probs/logits pair, whichever was given or computed)."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = ember.Size(batch_shape)
+        for name in names:
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(batch_shape))
+        super(cls, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _get_checked_instance(self, cls, _instance=None):
         if _instance is None and type(self).__init__ != cls.__init__:
             raise NotImplementedError(

@@ -25,12 +25,7 @@ class Normal(ExponentialFamily):
         super().__init__(() if both_numbers else self.loc.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        super(Normal, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_tensors(Normal, batch_shape, _instance, ('loc', 'scale'))
 
     @property
     def mean(self):
