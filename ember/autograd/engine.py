@@ -59,24 +59,13 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             for hook in t.__dict__.get("_post_accumulate_hooks", ()):
                 hook(t)
 
-    def arrive(edge, g, node) -> None:
-        """The gradient ``g`` (None: nothing flows) along ``edge`` from ``node``. A node or leaf
-        counts every edge into it, with a gradient or not, so one that got only some still runs
-        once the last arrives; a leaf is finished then (before the rest of the pass, as PyTorch
+    def leaf_arrives(edge, g, node) -> None:
+        """The gradient ``g`` (None: nothing flows) along ``edge`` into a leaf: once every edge
+        into it has arrived, the leaf is finished (before the rest of the pass, as PyTorch
         accumulates a parameter's gradient as soon as it is ready)."""
-        target, nr, shape, dtype = edge
-        if isinstance(target, Function):
-            if target not in deps:
-                return  # leads to no requested input
-            if g is not None:
-                _add_to_buffer(buffers, target, nr, _fit(g, shape, dtype, node))
-            left = deps[target] - 1
-            deps[target] = left
-            if left == 0:
-                ready.append(target)
-            return
+        target = edge[0]
         if g is not None:
-            _add_leaf(leaf_grads, target, _fit(g, shape, dtype, node))
+            _add_leaf(leaf_grads, target, _fit(g, edge[2], edge[3], node))
         key = id(target)
         if key in leaf_deps:
             leaf_deps[key] -= 1
@@ -89,42 +78,53 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
-            if grads is None:  # every edge into it carried no gradient: its inputs stop waiting
-                for edge in node._edges:
-                    if edge:
-                        arrive(edge, None, node)
-                continue
-            if node._out_hooks:
-                for nr, hooks in node._out_hooks.items():
-                    if grads[nr] is not None:
-                        grads[nr] = _call_hooks(hooks, grads[nr])
-            if node._retained:
-                for nr, ref in node._retained.items():
-                    t = ref()
-                    if t is not None and grads[nr] is not None:
-                        t.grad = _owned(grads[nr], stored_arrays, create_graph)
-            if capture:
-                for nr, g in enumerate(grads):
-                    for i in capture.get((node, nr), ()):
-                        captured[i] = g
-            if runs is not None and node not in runs:
-                continue
-            if node._materialize and any(g is None for g in grads):
-                grads = _zeros_for_missing(node, grads)
-
-            in_grads = type(node).backward(node, *grads)
-            if not retain_graph:
-                node._release()
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
             edges = node._edges
-            if len(in_grads) < len(edges) and any(edges[len(in_grads):]):
-                raise RuntimeError(
-                    f"function {node.name()} returned an incorrect number of gradients "
-                    f"(expected {len(edges)}, got {len(in_grads)})")
-            for k, edge in enumerate(edges):
-                if edge:
-                    arrive(edge, in_grads[k] if k < len(in_grads) else None, node)
+            if grads is None:  # every edge into it carried no gradient: its inputs stop waiting
+                in_grads = (None,) * len(edges)
+            else:
+                if node._out_hooks:
+                    for nr, hooks in node._out_hooks.items():
+                        if grads[nr] is not None:
+                            grads[nr] = _call_hooks(hooks, grads[nr])
+                if node._retained:
+                    for nr, ref in node._retained.items():
+                        t = ref()
+                        if t is not None and grads[nr] is not None:
+                            t.grad = _owned(grads[nr], stored_arrays, create_graph)
+                if capture:
+                    for nr, g in enumerate(grads):
+                        for i in capture.get((node, nr), ()):
+                            captured[i] = g
+                if runs is not None and node not in runs:
+                    continue
+                if node._materialize and any(g is None for g in grads):
+                    grads = _zeros_for_missing(node, grads)
+
+                in_grads = type(node).backward(node, *grads)
+                if not retain_graph:
+                    node._release()
+                if not isinstance(in_grads, tuple):
+                    in_grads = (in_grads,)
+                if len(in_grads) < len(edges) and any(edges[len(in_grads):]):
+                    raise RuntimeError(
+                        f"function {node.name()} returned an incorrect number of gradients "
+                        f"(expected {len(edges)}, got {len(in_grads)})")
+            # Every edge counts when it is passed, with a gradient or None, so a node that got
+            # gradients along only some of its edges still runs once the last arrives.
+            for edge, g in zip(edges, in_grads):
+                if not edge:
+                    continue
+                target = edge[0]
+                if isinstance(target, Function):  # inline: this runs for every edge of every pass
+                    if target in deps:  # else it leads to no requested input
+                        if g is not None:
+                            _add_to_buffer(buffers, target, edge[1], _fit(g, edge[2], edge[3], node))
+                        left = deps[target] - 1
+                        deps[target] = left
+                        if left == 0:
+                            ready.append(target)
+                else:
+                    leaf_arrives(edge, g, node)
 
         for t, g in list(leaf_grads.values()):  # roots, and leaves of requested-input passes
             finish_leaf(t, g)
