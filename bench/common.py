@@ -20,20 +20,27 @@ from typing import Callable
 SETTLE_S = 0.2  # idle time before each timed block, so the other side's threads are asleep
 
 
-def time_block(step: Callable[[], None], iters: int) -> float:
-    """Seconds per call of ``step``, over ``iters`` calls."""
+def _nothing() -> None:
+    pass
+
+
+def time_block(step: Callable[[], None], iters: int, sync: Callable[[], None] = _nothing) -> float:
+    """Seconds per call of ``step``, over ``iters`` calls; ``sync`` waits for queued device work
+    before and after (a GPU's kernels run after the calls return)."""
     time.sleep(SETTLE_S)
+    sync()
     t0 = time.perf_counter()
     for _ in range(iters):
         step()
+    sync()
     return (time.perf_counter() - t0) / iters
 
 
-def calibrate(step: Callable[[], None], target_s: float = 0.5) -> int:
+def calibrate(step: Callable[[], None], target_s: float = 0.5, sync: Callable[[], None] = _nothing) -> int:
     """How many calls of ``step`` take about ``target_s`` seconds (after warming up)."""
     for _ in range(3):
         step()
-    per = time_block(step, 5)
+    per = time_block(step, 5, sync)
     return max(5, int(target_s / max(per, 1e-9)))
 
 

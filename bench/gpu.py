@@ -10,16 +10,17 @@ the median over repeats of PyTorch's time over ember's (above 1: ember faster).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "examples")]
 
 import cnn  # noqa: E402
+from common import calibrate, time_block  # noqa: E402
 import lstm_lm  # noqa: E402
 import mlp  # noqa: E402
 
@@ -42,28 +43,14 @@ def synchronize(lib_name: str) -> None:
         ember.cuda.synchronize()
 
 
-def time_block(lib_name: str, step, iters: int) -> float:
-    synchronize(lib_name)
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    synchronize(lib_name)
-    return (time.perf_counter() - t0) / iters
-
-
-def calibrate(lib_name: str, step, target_s: float = 0.3) -> int:
-    for _ in range(3):
-        step()
-    return max(5, int(target_s / max(time_block(lib_name, step, 3), 1e-9)))
-
-
 def run_row(name: str, factory, repeats: int) -> dict:
     steps = {lib: factory(lib, "cuda") for lib in ("ember", "torch")}
-    iters = {lib: calibrate(lib, step) for lib, step in steps.items()}
+    syncs = {lib: functools.partial(synchronize, lib) for lib in steps}
+    iters = {lib: calibrate(step, 0.3, syncs[lib]) for lib, step in steps.items()}
     times = {"ember": [], "torch": []}
     for _ in range(repeats):
         for lib, step in steps.items():
-            times[lib].append(time_block(lib, step, iters[lib]))
+            times[lib].append(time_block(step, iters[lib], syncs[lib]))
     ratios = [t / e for e, t in zip(times["ember"], times["torch"])]
     return {"row": name, "ember_ms": 1e3 * statistics.median(times["ember"]),
             "torch_ms": 1e3 * statistics.median(times["torch"]),
