@@ -45,3 +45,38 @@ def compare(e_out, t_out, e_inputs: dict, t_inputs: dict, atol=1e-7, rtol=1e-6, 
         assert eg is not None, f"{what}: no gradient for {k}"
         np.testing.assert_allclose(eg.numpy(), tg.numpy(), atol=atol * 10, rtol=rtol * 10,
                                    err_msg=f"{what}: grad of {k}")
+
+
+def check_properties(case, unit) -> None:
+    """Every property named in ``case`` (moments, entropy, cdf at its value, icdf at ``unit``
+    probabilities) against PyTorch, with gradients."""
+    name, params, build, value, props = case
+    for prop in props:
+        ep, tp = pair(params)
+        e_d, t_d = build(ED, ep), build(TD, tp)
+        if prop in ("cdf", "icdf"):
+            arg = value if prop == "cdf" else unit(*np.shape(value))
+            e_out, t_out = getattr(e_d, prop)(ember.tensor(arg)), getattr(t_d, prop)(torch.from_numpy(arg))
+        elif prop == "entropy":
+            e_out, t_out = e_d.entropy(), t_d.entropy()
+        else:
+            e_out, t_out = getattr(e_d, prop), getattr(t_d, prop)
+        compare(e_out, t_out, ep, tp, atol=1e-6, what=f"{name}.{prop}")
+
+
+def check_shapes_and_expand(case) -> None:
+    """Batch and event shapes, expand, samples of the expanded distribution (shape, dtype,
+    their log_prob) and the support's kind, against PyTorch."""
+    name, params, build, _, _ = case
+    ep, tp = pair(params, grad=False)
+    e_d, t_d = build(ED, ep), build(TD, tp)
+    assert tuple(e_d.batch_shape) == tuple(t_d.batch_shape) and tuple(e_d.event_shape) == tuple(t_d.event_shape)
+    new_batch = (2,) + tuple(t_d.batch_shape)
+    e_x, t_x = e_d.expand(new_batch), t_d.expand(new_batch)
+    assert tuple(e_x.batch_shape) == tuple(t_x.batch_shape) and tuple(e_x.event_shape) == tuple(t_x.event_shape)
+    e_s, t_s = e_x.sample((3,)), t_x.sample((3,))
+    assert tuple(e_s.shape) == tuple(t_s.shape), name
+    assert e_s.dtype.name == str(t_s.dtype).replace("torch.", ""), name
+    compare(e_x.log_prob(e_s), t_x.log_prob(torch.from_numpy(e_s.numpy())), {}, {}, what=f"{name} expanded")
+    assert e_d.has_rsample == t_d.has_rsample and e_d.support.event_dim == t_d.support.event_dim
+    assert e_d.support.is_discrete == t_d.support.is_discrete

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ember
-from ._parity import ED, TD, compare, pair, torch
+from ._parity import ED, TD, check_properties, check_shapes_and_expand, compare, pair, torch
 
 rng = np.random.default_rng(1)
 POS = lambda *s: rng.uniform(0.5, 3.0, s)  # noqa: E731
@@ -51,35 +51,12 @@ def test_log_prob(case):
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_properties(case):
-    name, params, build, value, props = case
-    for prop in props:
-        ep, tp = pair(params)
-        e_d, t_d = build(ED, ep), build(TD, tp)
-        if prop in ("cdf", "icdf"):
-            arg = value if prop == "cdf" else UNIT(*np.shape(value))
-            e_out, t_out = getattr(e_d, prop)(ember.tensor(arg)), getattr(t_d, prop)(torch.from_numpy(arg))
-        elif prop == "entropy":
-            e_out, t_out = e_d.entropy(), t_d.entropy()
-        else:
-            e_out, t_out = getattr(e_d, prop), getattr(t_d, prop)
-        compare(e_out, t_out, ep, tp, atol=1e-6, what=f"{name}.{prop}")
+    check_properties(case, UNIT)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_shapes_and_expand(case):
-    name, params, build, _, _ = case
-    ep, tp = pair(params, grad=False)
-    e_d, t_d = build(ED, ep), build(TD, tp)
-    assert tuple(e_d.batch_shape) == tuple(t_d.batch_shape) and tuple(e_d.event_shape) == tuple(t_d.event_shape)
-    new_batch = (2,) + tuple(t_d.batch_shape)
-    e_x, t_x = e_d.expand(new_batch), t_d.expand(new_batch)
-    assert tuple(e_x.batch_shape) == tuple(t_x.batch_shape)
-    e_s, t_s = e_x.sample((3,)), t_x.sample((3,))
-    assert tuple(e_s.shape) == tuple(t_s.shape), name
-    assert e_s.dtype.name == str(t_s.dtype).replace("torch.", ""), name
-    compare(e_x.log_prob(e_s), t_x.log_prob(torch.from_numpy(e_s.numpy())), {}, {}, what=f"{name} expanded")
-    assert e_d.has_rsample == t_d.has_rsample and e_d.support.event_dim == t_d.support.event_dim
-    assert e_d.support.is_discrete == t_d.support.is_discrete
+    check_shapes_and_expand(case)
 
 
 def test_scalar_parameters_give_scalar_batch():
