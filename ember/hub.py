@@ -2,7 +2,9 @@
 
 ``load_state_dict_from_url`` fetches a file once into ``get_dir()/checkpoints`` and reads it
 from there afterwards without any network access, so a machine without internet works when
-the file is placed there by hand. ``file://`` URLs work like any other. Loading models from
+the file is placed there by hand. ``file://`` URLs work like any other. A file named
+``*.safetensors`` is read as safetensors (data only: nothing in it can run), any other with
+``ember.load``. Loading models from
 GitHub repositories (``load``, ``list``, ``help``) needs the network and a repository's code
 and is not provided.
 
@@ -22,7 +24,10 @@ from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
+from ._tensor import Tensor
+from .backend.device import device
 from .io._files import atomic_file
+from .io.safetensors import load_safetensors
 from .serialization import load as _load
 
 __all__ = ["download_url_to_file", "get_dir", "help", "list", "load", "load_state_dict_from_url", "set_dir"]
@@ -99,7 +104,9 @@ def load_state_dict_from_url(url: str, model_dir: str | None = None, map_locatio
     ``check_hash``: the name's ``-<hex>.`` part must be a prefix of the file's SHA-256
     (RuntimeError otherwise). ``map_location`` and ``weights_only`` are ``ember.load``'s;
     ``weights_only`` defaults to True (ember never runs code from a downloaded file unless
-    asked): state dicts load as they are; pass False only for files you trust.
+    asked): state dicts load as they are; pass False only for files you trust. A
+    ``.safetensors`` file holds only tensors and is read as such whatever ``weights_only``
+    says; its tensors count as saved from the CPU for ``map_location``.
     """
     if model_dir is None:
         model_dir = os.path.join(get_dir(), "checkpoints")
@@ -113,7 +120,21 @@ def load_state_dict_from_url(url: str, model_dir: str | None = None, map_locatio
             match = HASH_REGEX.search(filename)
             hash_prefix = match.group(1) if match else None
         download_url_to_file(url, cached_file, hash_prefix, progress=progress)
+    if filename.endswith(".safetensors"):
+        return _load_safetensors(cached_file, map_location)
     return _load(cached_file, map_location=map_location, weights_only=weights_only)
+
+
+def _load_safetensors(path: str, map_location) -> dict[str, Tensor]:
+    """A safetensors file's tensors placed as ``ember.load`` places a checkpoint saved from
+    the CPU: ``map_location`` a device, a dict from ``"cpu"`` to one, or ``fn(tensor, "cpu")``."""
+    if isinstance(map_location, dict):
+        map_location = map_location.get("cpu", "cpu")
+    if map_location is None or isinstance(map_location, (str, device)):
+        return load_safetensors(path, device=str(map_location or "cpu"))
+    out = load_safetensors(path)
+    placed = {id(t): t if (moved := map_location(t, "cpu")) is None else moved for t in out.values()}
+    return {name: placed[id(t)] for name, t in out.items()}  # an alias keeps sharing its tensor
 
 
 def _no_repositories(name: str):

@@ -26,7 +26,7 @@ def test_lenet5_mnist_weights_load_offline_by_name_enum_and_registry():
     assert enum.MNIST.meta["categories"] == [str(d) for d in range(10)] and enum.MNIST.meta["num_params"] == 61706
     by_name = models.lenet5(weights="MNIST")
     by_enum = models.get_model("lenet5", weights=enum.DEFAULT)
-    shipped = ember.load(enum.MNIST.url.removeprefix("file://"))
+    shipped = ember.io.load_safetensors(enum.MNIST.url.removeprefix("file://"))
     for k, v in shipped.items():
         np.testing.assert_array_equal(by_name.state_dict()[k].numpy(), v.numpy())
         np.testing.assert_array_equal(by_enum.state_dict()[k].numpy(), v.numpy())

@@ -2,22 +2,22 @@
 published checkpoint), the model registry (``list_models``, ``get_model``, ``get_weight``) and
 how a factory turns ``weights=`` / the legacy ``pretrained=`` into a loaded state dict.
 
-The checkpoints are torchvision's files (the models here share its module names and shapes);
-they are fetched and cached by ``ember.hub.load_state_dict_from_url`` and checked against the
-hash in their file names.
+The checkpoints are torchvision's files (the models here share its module names and shapes)
+and a few small ones ember trained itself and ships (safetensors); all are fetched and cached
+by ``ember.hub.load_state_dict_from_url`` and checked against the hash in their file names.
+``Weights`` and ``WeightsEnum`` are ``ember._weights``' (shared with ``ember.text``).
 """
 from __future__ import annotations
 
-import enum
 import fnmatch
 import inspect
 import warnings
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterable
 
+from ..._weights import Weights, WeightsEnum, load_weights as _load_weights
 from ..transforms.functional import InterpolationMode
 from ._presets import ImageClassification
 from ._utils import _check_weights
@@ -29,70 +29,6 @@ __all__ = ["Weights", "WeightsEnum", "get_weight", "get_model_weights", "get_mod
 # The 1000 ImageNet-1k class names in class-index order, shipped as a text file (one per line).
 _IMAGENET_CATEGORIES = (Path(__file__).with_name("imagenet_categories.txt")
                         .read_text(encoding="utf-8").splitlines())
-
-
-@dataclass
-class Weights:
-    """One checkpoint: where it is (``url``), the callable that builds its evaluation
-    preprocessing (``transforms``) and facts about it (``meta``: categories, num_params, ...)."""
-
-    url: str
-    transforms: Callable
-    meta: dict[str, Any]
-
-    def __eq__(self, other: Any) -> bool:
-        # ``partial`` objects compare by identity, so a deep-copied or unpickled enum member
-        # would not equal its definition; compare what the partials hold instead.
-        if not isinstance(other, Weights):
-            return NotImplemented
-        if self.url != other.url or self.meta != other.meta:
-            return False
-        if isinstance(self.transforms, partial) and isinstance(other.transforms, partial):
-            return (self.transforms.func == other.transforms.func and self.transforms.args == other.transforms.args
-                    and self.transforms.keywords == other.transforms.keywords)
-        return self.transforms == other.transforms
-
-
-class WeightsEnum(enum.Enum):
-    """Base of the ``*_Weights`` enums; each member's value is a :class:`Weights`."""
-
-    @classmethod
-    def verify(cls, obj: Any) -> Any:
-        """``obj`` as a member of this enum: a member, its name ("IMAGENET1K_V1" or
-        "ResNet18_Weights.IMAGENET1K_V1") or None."""
-        if obj is not None:
-            if type(obj) is str:
-                obj = cls[obj.replace(cls.__name__ + ".", "")]
-            elif not isinstance(obj, cls):
-                raise TypeError(f"Invalid Weight class provided; expected {cls.__name__} but received "
-                                f"{obj.__class__.__name__}.")
-        return obj
-
-    def get_state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Download (or read from the cache) and return the checkpoint's state dict;
-        arguments go to ``ember.hub.load_state_dict_from_url``."""
-        from ...hub import load_state_dict_from_url  # imported here: only loading weights needs it
-
-        return load_state_dict_from_url(self.url, *args, **kwargs)
-
-    def __reduce_ex__(self, protocol: int) -> tuple:
-        # By name: a value holding NaN metrics would not equal its unpickled copy.
-        return getattr, (type(self), self._name_)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}.{self._name_}"
-
-    @property
-    def url(self) -> str:
-        return self.value.url
-
-    @property
-    def transforms(self) -> Callable:
-        return self.value.transforms
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return self.value.meta
 
 
 def _imagenet(url: str, meta: dict[str, Any], crop_size: int = 224, **preset: Any) -> Weights:
@@ -181,11 +117,12 @@ _BUNDLED = Path(__file__).with_name("weights")
 
 
 class LeNet5_Weights(WeightsEnum):
-    MNIST = Weights((_BUNDLED / "lenet5_mnist-d9e1b55d.pth").as_uri(),
+    MNIST = Weights((_BUNDLED / "lenet5_mnist-81affe58.safetensors").as_uri(),
                     partial(ImageClassification, crop_size=28, resize_size=28, mean=(0.1307,), std=(0.3081,)),
                     {"categories": [str(d) for d in range(10)], "num_params": 61706, "min_size": (28, 28),
-                     "recipe": "python examples/mnist.py --data-dir DATA --epochs 3 --val-split 0 (seed 0)",
-                     "_metrics": {"MNIST": {"acc@1": 98.30}}, "_file_size": 0.251,
+                     "recipe": "python examples/mnist.py --data-dir DATA --epochs 3 --val-split 0 (seed 0); the "
+                               "state dict written with ember.io.save_safetensors",
+                     "_metrics": {"MNIST": {"acc@1": 98.30}}, "_file_size": 0.248,
                      "_docs": "LeNet-5 trained by ember on the 60,000 MNIST training digits; accuracy on the "
                               "10,000 test digits."})
     DEFAULT = MNIST
@@ -232,13 +169,6 @@ def _resolve_weights(arch: str, weights: Any, kwargs: dict) -> WeightsEnum | Non
             raise ValueError(f"The parameter 'num_classes' expected value {num_classes} but got "
                              f"{kwargs['num_classes']} instead.")
     return weights
-
-
-def _load_weights(model: Any, weights: WeightsEnum | None, progress: bool) -> Any:
-    """Load the checkpoint into ``model`` (strictly: every key and shape must match)."""
-    if weights is not None:
-        model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
-    return model
 
 
 def _namespace() -> ModuleType:
