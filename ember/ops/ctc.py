@@ -1,8 +1,8 @@
 """ctc_loss: connectionist temporal classification, by dynamic programming in log space.
 
-The forward pass runs the alpha recursion over the blank-extended target, the backward
-pass the beta recursion; both in NumPy on the host, one sample at a time, vectorised
-over the target positions. The gradient is PyTorch's: d loss / d log_probs[t, c] =
+The forward pass runs the alpha recursion over the blank-extended targets, the backward
+pass the beta recursion; both in NumPy on the host, one frame at a time, vectorised over
+the samples and target positions. The gradient is PyTorch's: d loss / d log_probs[t, c] =
 exp(log_probs[t, c]) - exp(log(sum of alpha * beta over positions holding c) + nll - log_probs[t, c]),
 i.e. the gradient with respect to the logits when log_probs come from log_softmax
 (it gives the same result through log_softmax as the exact derivative would).
@@ -18,63 +18,74 @@ from .loss import get_reduction
 __all__ = ["ctc_loss"]
 
 
-def _logsumexp(*terms: np.ndarray) -> np.ndarray:
-    stacked = np.stack(terms)
-    top = stacked.max(axis=0)
-    safe = np.where(np.isfinite(top), top, 0)
-    with np.errstate(divide="ignore"):
-        return np.log(np.exp(stacked - safe).sum(axis=0)) + safe
+def _targets(per_sample: list, blank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The targets with blanks around every label, padded with blanks to one width S:
+    ``ext`` (N, S), ``sizes`` (N,) (2 L + 1 each), and ``skip`` (N, S): where the step
+    s - 2 -> s is allowed (a label differing from the one two places back)."""
+    sizes = np.array([2 * len(t) + 1 for t in per_sample], dtype=np.int64)
+    ext = np.full((len(per_sample), int(sizes.max(initial=1))), blank, dtype=np.int64)
+    for n, target in enumerate(per_sample):
+        ext[n, 1:sizes[n]:2] = target
+    skip = np.zeros(ext.shape, dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    return ext, sizes, skip
 
 
-def _shift(a: np.ndarray, k: int) -> np.ndarray:
-    """``a`` moved k places towards higher indices (k < 0: lower), -inf where nothing moved in."""
-    out = np.full_like(a, -np.inf)
-    if abs(k) < len(a):
-        if k > 0:
-            out[k:] = a[:-k]
-        else:
-            out[:k] = a[-k:]
-    return out
-
-
-def _extended(target: np.ndarray, blank: int) -> tuple[np.ndarray, np.ndarray]:
-    """The target with blanks around every label, and where the skip (s - 2 -> s) is allowed."""
-    ext = np.full(2 * len(target) + 1, blank, dtype=np.int64)
-    ext[1::2] = target
-    skip = np.zeros(len(ext), dtype=bool)
-    skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
-    return ext, skip
-
-
-def _sample(lp: np.ndarray, target: np.ndarray, blank: int) -> tuple[float, np.ndarray]:
-    """nll and d nll / d log_probs for one sample's (T, C) log-probabilities."""
-    steps = lp.shape[0]
-    ext, skip = _extended(target, blank)
-    size = len(ext)
-    if steps == 0:
-        nll = 0.0 if size == 1 else np.inf
-        return nll, np.zeros_like(lp)
-    alpha = np.full((steps, size), -np.inf, dtype=lp.dtype)
-    alpha[0, :min(2, size)] = lp[0, ext[:min(2, size)]]
+def _ctc(lp: np.ndarray, per_sample: list, lengths: np.ndarray, blank: int) -> tuple[np.ndarray, np.ndarray]:
+    """nll (N,) and d nll / d log_probs (T, N, C) for the whole batch at once: one step of the
+    alpha and beta recursions per frame, over (samples x target positions) arrays. Frames past
+    a sample's length get no gradient; its alpha is read at its last frame and its beta
+    starts there."""
+    steps, batch, classes = lp.shape
+    ext, sizes, skip = _targets(per_sample, blank)
+    width = ext.shape[1]
+    rows = np.arange(batch)
+    neg = np.array(-np.inf, dtype=lp.dtype)
+    lpe = np.take_along_axis(lp, np.broadcast_to(ext, (steps, batch, width)), axis=2)  # (T, N, S)
+    outside = np.where(np.arange(width) < sizes[:, None], 0, neg).astype(lp.dtype)  # -inf past each target
+    no_skip = np.where(skip, 0, neg).astype(lp.dtype)
+    # alpha and beta with two -inf columns before (alpha) or after (beta) the positions, so
+    # the moves s-1 -> s, s-2 -> s (and back) are slices, not copies
+    alpha = np.full((max(steps, 1), batch, width + 2), neg, dtype=lp.dtype)
+    beta = np.full((max(steps, 1), batch, width + 2), neg, dtype=lp.dtype)
+    if steps:
+        alpha[0, :, 2:4] = lpe[0, :, :2]
+        alpha[0, :, 2:] += outside
     for t in range(1, steps):
         prev = alpha[t - 1]
-        alpha[t] = lp[t, ext] + _logsumexp(prev, _shift(prev, 1), np.where(skip, _shift(prev, 2), -np.inf))
-    ends = alpha[-1, -2:] if size > 1 else alpha[-1, -1:]
-    nll = -_logsumexp(*ends)
-    beta = np.full((steps, size), -np.inf, dtype=lp.dtype)
-    beta[-1, -min(2, size):] = lp[-1, ext[-min(2, size):]]
-    # the skip from s to s + 2 is allowed where it is allowed into s + 2
-    skip_from = np.zeros(size, dtype=bool)
-    skip_from[:-2] = skip[2:]
-    for t in range(steps - 2, -1, -1):
-        nxt = beta[t + 1]
-        beta[t] = lp[t, ext] + _logsumexp(nxt, _shift(nxt, -1), np.where(skip_from, _shift(nxt, -2), -np.inf))
-    ab = alpha + beta
-    lcab = np.full_like(lp, -np.inf)
-    for c in np.unique(ext):
-        lcab[:, c] = _logsumexp(*ab[:, ext == c].T)
-    with np.errstate(invalid="ignore", over="ignore"):
-        grad = np.exp(lp) - np.exp(lcab + nll - lp)
+        step = np.logaddexp(prev[:, 2:], prev[:, 1:-1])
+        np.logaddexp(step, prev[:, :-2] + no_skip, out=step)
+        np.add(step, lpe[t], out=alpha[t, :, 2:])
+        alpha[t, :, 2:] += outside
+    last = np.maximum(lengths - 1, 0)
+    final = alpha[last, rows, 2:]
+    ends = np.logaddexp(final[rows, sizes - 1], np.where(sizes > 1, final[rows, np.maximum(sizes - 2, 0)], neg))
+    nll = -ends
+    empty = lengths == 0  # no frames: only the empty target is possible, with probability 1
+    nll[empty] = np.where(sizes[empty] == 1, 0, np.inf)
+    skip_from = np.zeros_like(no_skip) + neg  # s -> s + 2 is allowed where it is allowed into s + 2
+    skip_from[:, :-2] = no_skip[:, 2:]
+    ending = np.zeros((batch, width), dtype=bool)
+    ending[rows, sizes - 1] = True
+    ending[rows, np.maximum(sizes - 2, 0)] = True
+    for t in range(steps - 1, -1, -1):
+        if t < steps - 1:
+            nxt = beta[t + 1]
+            step = np.logaddexp(nxt[:, :-2], nxt[:, 1:-1])
+            np.logaddexp(step, nxt[:, 2:] + skip_from, out=step)
+            np.add(step, lpe[t], out=beta[t, :, :-2])
+            beta[t, :, :-2] += outside
+        start = np.flatnonzero(lengths - 1 == t)  # samples whose last frame is t
+        if start.size:
+            beta[t, start, :-2] = np.where(ending[start], lpe[t, start], neg)
+    grad = np.zeros_like(lp)
+    if steps:
+        with np.errstate(invalid="ignore", over="ignore"):
+            # posterior of position s at frame t: alpha + beta - log_probs + nll (each frame's sum is 1)
+            gamma = np.exp(alpha[:, :, 2:] + beta[:, :, :-2] - lpe + nll[None, :, None])
+            onehot = (ext[:, :, None] == np.arange(classes)).astype(lp.dtype)  # (N, S, C)
+            grad = np.exp(lp) - np.matmul(gamma.transpose(1, 0, 2), onehot).transpose(1, 0, 2)
+        grad[np.arange(steps)[:, None] >= lengths[None, :]] = 0
     return nll, grad
 
 
@@ -84,14 +95,11 @@ class CTCLoss(Function):
     @staticmethod
     def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
         lp = log_probs.detach().cpu().numpy()
-        n = lp.shape[1]
-        nll = np.zeros(n, dtype=lp.dtype)
-        grad = np.zeros_like(lp)
-        for i in range(n):
-            length = input_lengths[i]
-            nll[i], grad[:length, i] = _sample(lp[:length, i], targets[i], blank)
-            if zero_infinity and np.isinf(nll[i]):
-                nll[i], grad[:, i] = 0, 0
+        nll, grad = _ctc(lp, targets, input_lengths, blank)
+        nll = nll.astype(lp.dtype)
+        if zero_infinity:
+            infinite = np.isinf(nll)
+            nll[infinite], grad[:, infinite] = 0, 0
         ctx.grad, ctx.device = grad, log_probs.device
         return Tensor._make(nll).to(log_probs.device)._data
 

@@ -90,3 +90,27 @@ def test_ctc_loss_errors(change, match):
         TF.ctc_loss(torch.tensor(x), torch.tensor(TARGETS), **args)
     with pytest.raises(RuntimeError, match=match):
         EF.ctc_loss(ember.tensor(x), ember.tensor(TARGETS), **args)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ctc_loss_random_batches_against_torch(seed):
+    """Random frame counts, batch sizes, classes and lengths (zero-length inputs and targets,
+    targets longer than some inputs allow, runs of one label): the whole-batch recursion
+    gives torch's per-sample losses and gradients."""
+    rng = np.random.default_rng(100 + seed)
+    steps, batch, classes = int(rng.integers(1, 30)), int(rng.integers(1, 9)), int(rng.integers(2, 8))
+    blank = int(rng.integers(0, classes))
+    labels = [c for c in range(classes) if c != blank]
+    in_len = rng.integers(0, steps + 1, batch)
+    in_len[0] = steps
+    tg_len = rng.integers(0, max(2, steps // 2 + 2), batch)
+    targets = rng.choice(labels, (batch, int(tg_len.max(initial=0)) or 1))
+    targets[:, 1::3] = targets[:, ::3][:, :targets[:, 1::3].shape[1]]  # repeated neighbours
+    values = [rng.standard_normal((steps, batch, classes))]
+
+    def call(F, lib, x):
+        return F.ctc_loss(x.log_softmax(2), lib.tensor(targets), lib.tensor(in_len), lib.tensor(tg_len),
+                          blank=blank, reduction="none", zero_infinity=True)
+
+    check_op([(steps, batch, classes)], lambda x: call(TF, torch, x), lambda x: call(EF, ember, x),
+             dtype="float64", values=values)
