@@ -80,6 +80,7 @@ def _log_probs(seed, batch, frames, vocab=4):
 
 
 def _wide(**kw):
+    kw.setdefault("log_add", True)
     return ctc_decoder(None, TOKENS, beam_size=2000, beam_threshold=float("inf"), **kw)
 
 
@@ -106,6 +107,9 @@ def test_log_add_false_scores_the_best_alignment(seed):
     expected = sorted(_labelling_scores(em.numpy()[0], log_add=False).items(), key=lambda kv: -kv[1])
     for hyp, (_, score) in zip(hyps, expected):
         assert hyp.score == pytest.approx(score, abs=1e-9)
+    # torchaudio's default is the best alignment's score
+    default = ctc_decoder(None, TOKENS, nbest=4, beam_size=2000, beam_threshold=float("inf"))(em)[0]
+    assert [h.score for h in default] == [h.score for h in hyps]
 
 
 @pytest.mark.parametrize("seed", range(4))

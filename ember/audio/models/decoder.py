@@ -206,7 +206,7 @@ def _read_tokens(tokens: Union[str, os.PathLike, List[str]]) -> List[str]:
 def ctc_decoder(lexicon: Optional[str] = None, tokens: Union[str, List[str]] = (), lm=None, lm_dict=None,
                 nbest: int = 1, beam_size: int = 50, beam_size_token: Optional[int] = None,
                 beam_threshold: float = 50.0, lm_weight: float = 2.0, word_score: float = 0.0,
-                unk_score: float = float("-inf"), sil_score: float = 0.0, log_add: bool = True,
+                unk_score: float = float("-inf"), sil_score: float = 0.0, log_add: bool = False,
                 blank_token: str = "-", sil_token: str = "|", unk_word: str = "<unk>") -> CTCDecoder:
     """A lexicon-free CTC prefix beam search decoder (torchaudio.models.decoder.ctc_decoder).
 
@@ -214,8 +214,8 @@ def ctc_decoder(lexicon: Optional[str] = None, tokens: Union[str, List[str]] = (
     frame, every beam is extended by the ``beam_size_token`` most likely tokens (all when
     None); the ``beam_size`` best prefixes within ``beam_threshold`` of the best survive.
     Alignments of the same prefix are merged, so a hypothesis's ``score`` is the summed
-    log-probability of all its alignments (``log_add=True``, the default here; with False,
-    the best single alignment's, as torchaudio's default). Emissions are treated as scores
+    log-probability of all its alignments with ``log_add=True``, or the best single
+    alignment's with False (the default, as torchaudio's). Emissions are treated as scores
     and added as they are: pass log-probabilities for probabilities. ``words`` are the
     tokens joined and split at ``sil_token``.
 
