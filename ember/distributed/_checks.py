@@ -1,4 +1,4 @@
-"""What every rank checks before a collective: that it is a CPU tensor, and (through one small
+"""What every rank checks before a collective: that it is given tensors, and (through one small
 all-gather) that all ranks called the same collective with the same dtype and, where the
 collective needs it, the same shape. A mismatch is then an error naming the ranks, on every
 rank, instead of a hang or silently mixed bytes."""
@@ -12,15 +12,11 @@ from .work import describe
 _FIELDS = 16  # int64s per rank: op name (3), dtype name (2), ndim, 8 sizes, numel, spare
 
 
-def array_of(tensor, op: str, what: str = "tensor") -> np.ndarray:
-    """The NumPy array behind ``tensor``, refusing what the MPI backend cannot send."""
+def array_of(tensor, op: str, what: str = "tensor"):
+    """The array behind ``tensor`` (the group's backend for its device is chosen by ProcessGroup.engine)."""
     from .._tensor import Tensor
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: {what} must be a Tensor, got {type(tensor).__name__}")
-    if tensor.device.type != "cpu":
-        raise NotImplementedError(
-            f"{op}: {what} is on {tensor.device}; ember.distributed runs CPU tensors on MPI, and the NCCL "
-            "backend for CUDA tensors (through CuPy) is not implemented yet. Move it with .cpu() first.")
     return tensor._data
 
 

@@ -1,13 +1,16 @@
 """Point-to-point: send / recv, isend / irecv, and batch_isend_irecv with P2POp (PyTorch's API).
 
-Messages carry the tensor's bytes; ``recv`` probes first, so a message of the wrong size is an
-error naming both ranks rather than a truncated or partly filled tensor.
+Messages carry the tensor's bytes; on MPI ``recv`` probes first, so a message of the wrong size is
+an error naming both ranks rather than a truncated or partly filled tensor. On NCCL (CUDA tensors)
+a send and its receive are one grouped call each; NCCL, as in PyTorch, needs the source rank and
+ignores tags.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _mpi
+from ..backend.device import xp_of
 from ._checks import array_of
 from .collectives import _Buffer
 from .process_group import resolve
@@ -20,12 +23,24 @@ def _peer(g, rank, op: str) -> int:
     return g.group_rank(rank, op)
 
 
+def _nccl_source(g, src, op: str) -> int:
+    if src is None:
+        raise RuntimeError(f"{describe(g, op)}: receiving from any rank (src=None) is not supported by the NCCL "
+                           "backend; pass the sender's rank")
+    return _peer(g, src, op)
+
+
 def isend(tensor, dst: int, group=None, tag: int = 0):
     """Send ``tensor`` to global rank ``dst``; returns a Work to wait on."""
     g = resolve(group, "isend")
     if g is None:
         return None
-    arr = np.ascontiguousarray(array_of(tensor, "isend"))
+    arr = array_of(tensor, "isend")
+    peer = _peer(g, dst, "isend")
+    engine = g.engine([tensor], "isend")
+    if engine is not None:
+        return engine.exchange([(xp_of(arr).ascontiguousarray(arr), peer)], [], f"send to rank {dst}")
+    arr = np.ascontiguousarray(arr)
     return Work([g.comm.Isend(_mpi.as_bytes(arr), dest=_peer(g, dst, "isend"), tag=tag)], g, f"send to rank {dst}")
 
 
@@ -41,8 +56,11 @@ def irecv(tensor, src: int | None = None, group=None, tag: int = 0):
     g = resolve(group, "irecv")
     if g is None:
         return None
-    MPI = _mpi.mpi()
     buf = _Buffer(tensor, array_of(tensor, "irecv"), copy_in=False)
+    engine = g.engine([tensor], "irecv")
+    if engine is not None:
+        return engine.exchange([], [(buf.arr, _nccl_source(g, src, "irecv"))], f"recv from rank {src}", buf.write_back)
+    MPI = _mpi.mpi()
     source = MPI.ANY_SOURCE if src is None else _peer(g, src, "irecv")
     req = g.comm.Irecv(_mpi.as_bytes(buf.arr), source=source, tag=tag)
     return Work([req], g, f"recv from {'any rank' if src is None else f'rank {src}'}", buf.write_back)
@@ -54,8 +72,12 @@ def recv(tensor, src: int | None = None, group=None, tag: int = 0) -> int:
     g = resolve(group, "recv")
     if g is None:
         return -1
-    MPI = _mpi.mpi()
     arr = array_of(tensor, "recv")
+    if g.engine([tensor], "recv") is not None:
+        _nccl_source(g, src, "recv")
+        irecv(tensor, src, group, tag).wait()
+        return src
+    MPI = _mpi.mpi()
     name = f"recv from {'any rank' if src is None else f'rank {src}'}"
     status = MPI.Status()
     source = MPI.ANY_SOURCE if src is None else _peer(g, src, "recv")

@@ -40,21 +40,49 @@ class ReduceOp(enum.Enum):
 
 
 class Backend(str):
-    """Backend names: "mpi"; "gloo" (PyTorch's CPU backend) runs on MPI too."""
+    """Backend names: "mpi"; "gloo" (PyTorch's CPU backend) runs on MPI too; "nccl" for CUDA tensors."""
     MPI = "mpi"
     GLOO = "gloo"
     NCCL = "nccl"
+    UNDEFINED = "undefined"
+    default_device_backend_map = {"cpu": "gloo", "cuda": "nccl"}
 
 
 class ProcessGroup:
     """A set of ranks with its own MPI communicator (collectives in one group never match
-    collectives in another)."""
+    collectives in another), and the backend that runs each device type's tensors: CPU tensors
+    on that MPI communicator, CUDA tensors on an NCCL communicator made at their first collective."""
 
-    def __init__(self, comm, ranks: list[int], backend: str, timeout: float):
+    def __init__(self, comm, ranks: list[int], backend: str, timeout: float, devices: dict[str, str]):
         self.comm = comm
         self.ranks = ranks  # global ranks, in group-rank order
-        self.backend = backend
+        self.backend = backend  # the name get_backend reports
         self.timeout = timeout
+        self.devices = devices  # device type -> backend name
+        self.engines = {}  # device type -> NcclEngine, once made
+
+    def engine(self, tensors, op: str):
+        """The NcclEngine running ``tensors`` (all on one device), or None when MPI runs them.
+        The first call for a device type is collective (it makes the NCCL communicator)."""
+        kinds = {t.device for t in tensors}
+        if len(kinds) > 1:
+            raise RuntimeError(f"{op}: the tensors are on {', '.join(sorted(map(str, kinds)))}; one collective "
+                               "takes tensors of one device")
+        device = kinds.pop()
+        name = self.devices.get(device.type)
+        if name is None:
+            raise RuntimeError(
+                f"{op}: No backend type associated with device type {device.type}: this group runs "
+                f"{self.backend!r} ({', '.join(f'{d}: {b}' for d, b in self.devices.items())}). Move the tensor "
+                f"with .to(...), or create the group with backend='cpu:gloo,cuda:nccl' (or None) for both")
+        if name != Backend.NCCL:
+            return None
+        engine = self.engines.get(device.type)
+        if engine is None:
+            from . import _nccl
+            engine = _nccl.attach(self, device.type, _nccl.nccl_module(), _nccl.CupyArrays(), device)
+        engine.check_device(tensors[0], op)
+        return engine
 
     def rank(self) -> int:
         return self.comm.Get_rank()
@@ -99,7 +127,9 @@ def is_gloo_available() -> bool:
 
 
 def is_nccl_available() -> bool:
-    return False
+    """Whether CUDA tensors can run here (CuPy with NCCL, and a GPU)."""
+    from . import _nccl
+    return _nccl.is_available()
 
 
 def is_initialized() -> bool:
@@ -115,19 +145,28 @@ def _timeout_seconds(timeout) -> float:
     raise TypeError(f"init_process_group: timeout must be a datetime.timedelta, got {type(timeout).__name__}")
 
 
-def _check_backend(backend) -> str:
-    name = "mpi" if backend is None else str(backend).lower()
-    # "cpu:gloo,cuda:nccl" picks per device: the CPU entry is the one that runs.
+def _check_backend(backend) -> tuple[str, dict[str, str]]:
+    """(the name get_backend reports, device type -> backend), as PyTorch reads ``backend``:
+    None runs CPU tensors on gloo and CUDA tensors on NCCL; "cpu:gloo,cuda:nccl" names each."""
+    if backend is None:
+        return Backend.UNDEFINED, dict(Backend.default_device_backend_map)
+    name = str(backend).lower()
+    devices = {}
     for part in name.split(","):
-        device, _, b = part.rpartition(":")
-        if device in ("", "cpu") and b in ("mpi", "gloo"):
-            return b
-    if "nccl" in name:
-        raise NotImplementedError(
-            f"init_process_group(backend={backend!r}): the NCCL backend (CUDA tensors, through CuPy's NCCL "
-            "bindings) is not implemented in ember yet; use backend='gloo' or 'mpi' with CPU tensors")
-    raise ValueError(f"init_process_group: unknown backend {backend!r}; ember runs 'mpi' (and 'gloo', "
-                     "which maps to MPI for CPU tensors)")
+        device, _, b = part.strip().rpartition(":")
+        if b not in ("mpi", "gloo", "nccl") or device not in ("", "cpu", "cuda"):
+            raise ValueError(f"init_process_group: unknown backend {backend!r}; ember runs 'mpi' and 'gloo' "
+                             "(MPI, for CPU tensors), 'nccl' (CUDA tensors, through CuPy), or per device as "
+                             "'cpu:gloo,cuda:nccl'")
+        for d in [device] if device else ["cuda"] if b == "nccl" else ["cpu"]:
+            if b == "nccl" and d != "cuda" or b != "nccl" and d != "cpu":
+                raise ValueError(f"init_process_group(backend={backend!r}): {b} does not run {d} tensors here "
+                                 "(CPU tensors: mpi or gloo; CUDA tensors: nccl)")
+            devices[d] = b
+    if "nccl" in devices.values():
+        from . import _nccl
+        _nccl.nccl_module()  # NCCL named explicitly: refuse now, as PyTorch does, when it cannot run
+    return name, devices
 
 
 def init_process_group(backend=None, init_method=None, timeout=None, world_size: int = -1, rank: int = -1,
@@ -139,7 +178,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
     """
     if is_initialized():
         raise ValueError("trying to initialize the default process group twice!")
-    name = _check_backend(backend)
+    name, devices = _check_backend(backend)
     seconds = _timeout_seconds(timeout)
     if init_method is not None and not str(init_method).startswith(("env://", "tcp://", "file://")):
         raise ValueError(f"init_process_group: unsupported init_method {init_method!r} (env://, tcp:// or file://)")
@@ -161,7 +200,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
                              f"process as rank {world.Get_rank()} of {world.Get_size()}")
     _failure.install(world.Get_rank())
     comm = world.Dup()  # the user's own MPI calls on COMM_WORLD never match ember's collectives
-    GroupMember.WORLD = ProcessGroup(comm, list(range(comm.Get_size())), name, seconds)
+    GroupMember.WORLD = ProcessGroup(comm, list(range(comm.Get_size())), name, seconds, devices)
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
@@ -271,7 +310,8 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
     if comm == MPI.COMM_NULL:
         return GroupMember.NON_GROUP_MEMBER
     seconds = world.timeout if timeout is None else _timeout_seconds(timeout)
-    group = ProcessGroup(comm, ranks, world.backend if backend is None else _check_backend(backend), seconds)
+    name, devices = (world.backend, world.devices) if backend is None else _check_backend(backend)
+    group = ProcessGroup(comm, ranks, name, seconds, dict(devices))
     _groups.append(group)
     return group
 
@@ -282,7 +322,11 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
     g = resolve(group, "barrier")
     if g is None:
         return None
-    work = Work([g.comm.Ibarrier()], g, "barrier")
+    if g.devices.get("cpu") not in ("mpi", "gloo"):  # NCCL only: as PyTorch, an all_reduce of one element
+        from ._nccl import barrier_work
+        work = barrier_work(g)
+    else:
+        work = Work([g.comm.Ibarrier()], g, "barrier")
     return work if async_op else work.wait()
 
 

@@ -26,11 +26,15 @@ class Work:
     def wait(self, timeout=None) -> bool:
         """Block until the collective has completed on this rank (at most the group's timeout)."""
         if not self._done:
-            seconds = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else (
-                self._group.timeout if timeout is None else float(timeout))
-            _mpi.wait(self._requests, seconds, describe(self._group, self._name))
+            _mpi.wait(self._requests, self._seconds(timeout), describe(self._group, self._name))
             self._complete()
         return True
+
+    def _seconds(self, timeout) -> float:
+        """``wait``'s timeout in seconds (the group's by default)."""
+        if isinstance(timeout, datetime.timedelta):
+            return timeout.total_seconds()
+        return self._group.timeout if timeout is None else float(timeout)
 
     def is_completed(self) -> bool:
         """Whether the collective has completed (never blocks)."""
