@@ -133,8 +133,12 @@ def _load_safetensors(path: str, map_location) -> dict[str, Tensor]:
     if map_location is None or isinstance(map_location, (str, device)):
         return load_safetensors(path, device=str(map_location or "cpu"))
     out = load_safetensors(path)
-    placed = {id(t): t if (moved := map_location(t, "cpu")) is None else moved for t in out.values()}
-    return {name: placed[id(t)] for name, t in out.items()}  # an alias keeps sharing its tensor
+    placed: dict[int, Tensor] = {}
+    for t in out.values():
+        if id(t) not in placed:  # a tensor and its aliases are placed once and stay one tensor
+            moved = map_location(t, "cpu")
+            placed[id(t)] = t if moved is None else moved
+    return {name: placed[id(t)] for name, t in out.items()}
 
 
 def _no_repositories(name: str):
