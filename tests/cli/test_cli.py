@@ -191,8 +191,8 @@ def test_train_and_eval_on_mnist_raw_files(tmp_path, monkeypatch, capsys):
 def test_a_data_folder_without_the_data_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
     """A misspelt --data-dir: a short error that says where it looked and how to point at the
     files, no traceback, and no empty folders left behind (the download fails offline here)."""
-    import ember.vision.datasets.utils as utils
-    monkeypatch.setattr(utils, "download_url", _offline)
+    import ember.utils.data.fetch as fetch
+    monkeypatch.setattr(fetch, "download_url", _offline)
     typo = tmp_path / "dta"
     code, _, err = run_main(["train", "--data-dir", str(typo), "--limit", "8"], capsys)
     assert code == 2 and err.startswith("ember train: error: MNIST: the training split's files are not here.")

@@ -2,7 +2,7 @@
 
 The transfer is ``ember.hub.download_url_to_file`` (written beside the target and renamed only
 when complete and matching the checksum, so a failed or corrupt download leaves no archive);
-unpacking is the vision data sets' ``extract_archive``, which refuses members that would land
+unpacking is ``ember.utils.data.fetch.extract_archive``, which refuses members that would land
 outside the target folder.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from ...hub import download_url_to_file
+from ...utils.data.fetch import extract_archive
 
 
 def download_and_extract(url: str, archive: str, to_path: str, sha256: str | None) -> None:
@@ -22,6 +23,4 @@ def download_and_extract(url: str, archive: str, to_path: str, sha256: str | Non
     if not os.path.isfile(archive):
         os.makedirs(os.path.dirname(archive) or ".", exist_ok=True)
         download_url_to_file(url, archive, hash_prefix=sha256)
-    # Imported here: the vision package needs Pillow, which reading local audio never does.
-    from ...vision.datasets.utils import extract_archive
     extract_archive(archive, to_path)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from PIL import Image
 
-from .utils import download_and_extract_archive, extract_archive, verify_str_arg
+from ...utils.data.fetch import download_and_extract_archive, extract_archive, verify_str_arg
 from .vision import VisionDataset
 
 __all__ = ["Caltech101"]

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..._tensor import Tensor
 from ...ops.creation import from_numpy
-from .utils import check_integrity, download_url, extract_archive, require_md5, verify_str_arg
+from ...utils.data.fetch import check_integrity, download_url, extract_archive, require_md5, verify_str_arg
 from .vision import VisionDataset
 
 __all__ = ["CelebA"]

@@ -11,7 +11,7 @@ from PIL import Image
 
 # The one restricted unpickler ember reads every pickle with: data only, no code, no mutation.
 from ...io._unpickler import restricted_load
-from .utils import check_integrity, download_from_mirrors, extract_archive, require_md5
+from ...utils.data.fetch import check_integrity, download_from_mirrors, extract_archive, require_md5
 from .vision import VisionDataset
 
 __all__ = ["CIFAR10", "CIFAR100"]

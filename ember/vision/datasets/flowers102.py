@@ -8,7 +8,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .folder import default_loader
-from .utils import check_integrity, download_and_extract_archive, download_url, require_md5, verify_str_arg
+from ...utils.data.fetch import check_integrity, download_and_extract_archive, download_url, require_md5, verify_str_arg
 from .vision import VisionDataset
 
 __all__ = ["Flowers102"]

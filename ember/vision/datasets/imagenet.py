@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .folder import ImageFolder
-from .utils import extract_archive, require_md5, verify_str_arg
+from ...utils.data.fetch import extract_archive, require_md5, verify_str_arg
 
 __all__ = ["ImageNet", "load_meta_file", "parse_devkit_archive"]
 

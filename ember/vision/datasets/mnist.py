@@ -18,7 +18,7 @@ from PIL import Image
 from ..._tensor import Tensor
 from ...io._files import CHUNK, MAX_DIMS
 from ...ops.creation import from_numpy
-from .utils import (check_integrity, download_from_mirrors, extract_archive, new_folder, require_md5,
+from ...utils.data.fetch import (check_integrity, download_from_mirrors, extract_archive, new_folder, require_md5,
                     verify_str_arg)
 from .vision import VisionDataset
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from .utils import check_integrity, download_and_extract_archive, require_md5, verify_str_arg
+from ...utils.data.fetch import check_integrity, download_and_extract_archive, require_md5, verify_str_arg
 from .vision import VisionDataset
 
 __all__ = ["STL10"]

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from .utils import download_from_mirrors, require_md5, verify_str_arg
+from ...utils.data.fetch import download_from_mirrors, require_md5, verify_str_arg
 from .vision import VisionDataset
 
 __all__ = ["SVHN"]
