@@ -9,7 +9,7 @@ import numpy as np
 from . import _mpi
 from .work import describe
 
-_FIELDS = 16  # int64s per rank: op name (3), dtype name (2), ndim, 8 sizes, numel, spare
+_FIELDS = 16  # int64s per rank: op name (3), dtype name (2), ndim, 8 sizes, numel, device (0 cpu, 1 cuda)
 
 
 def array_of(tensor, op: str, what: str = "tensor"):
@@ -36,6 +36,8 @@ def _record(op: str, arr: np.ndarray | None) -> np.ndarray:
         rec[5] = arr.ndim
         rec[6:6 + min(arr.ndim, 8)] = arr.shape[:8]
         rec[14] = arr.size
+        # ranks on different devices would run different backends' collectives into each other
+        rec[15] = 0 if isinstance(arr, np.ndarray) else 1
     return rec
 
 
@@ -43,7 +45,8 @@ def _describe_record(rec: np.ndarray, with_shape: bool) -> str:
     if rec[5] < 0:
         return f"{_untext(rec[0:3])}"
     shape = [int(n) for n in rec[6:6 + min(int(rec[5]), 8)]]
-    return f"{_untext(rec[0:3])} with {_untext(rec[3:5])}" + (f" of shape {shape}" if with_shape else "")
+    return (f"{_untext(rec[0:3])} with {_untext(rec[3:5])}" + (f" of shape {shape}" if with_shape else "")
+            + (" on cuda" if rec[15] == 1 else " on cpu"))
 
 
 def check_same(group, op: str, arr: np.ndarray | None, same_shape: bool) -> None:
@@ -53,7 +56,7 @@ def check_same(group, op: str, arr: np.ndarray | None, same_shape: bool) -> None
     table = np.empty((group.size(), _FIELDS), dtype=np.int64)
     req = group.comm.Iallgather([mine, MPI.INT64_T], [table, MPI.INT64_T])
     _mpi.wait([req], group.timeout, describe(group, op))
-    cols = slice(0, _FIELDS) if same_shape else slice(0, 5)
+    cols = list(range(_FIELDS)) if same_shape else [0, 1, 2, 3, 4, 15]
     differ = [r for r in range(group.size()) if not np.array_equal(table[r, cols], table[0, cols])]
     if differ:
         r = differ[0]

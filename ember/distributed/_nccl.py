@@ -142,7 +142,7 @@ class NcclEngine:
                     self.nccl.groupEnd()
             return EventWork(self.arrays.event(), self.group, name, finish)
 
-    def all_reduce(self, arr, op, name: str, finish) -> Work:
+    def all_reduce(self, arr, op, name: str, finish=None) -> Work:
         dtype, nop, count = self._reduction(arr, op, name)
         p = self.arrays.ptr(arr)
         return self._queued(name, lambda s: self.comm.allReduce(p, p, count, dtype, nop, s), finish)
@@ -208,7 +208,7 @@ def barrier_work(group) -> Work:
         device_type, ember.cuda.current_device() if device_type == "cuda" else None)
     token = ember.zeros(1, dtype=ember.uint8, device=device)
     engine = group.engine([token], "barrier")
-    return engine.all_reduce(token._data, ReduceOp.SUM, "barrier", None)
+    return engine.all_reduce(token._data, ReduceOp.SUM, "barrier")
 
 
 def attach(group, device_type: str, nccl, arrays, device) -> NcclEngine:

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from ..._tensor import Tensor
+from ...backend.device import xp_of
 from ...autograd.grad_mode import no_grad, state as grad_state
 from ...autograd.graph import leaf_tensors
 from ..modules.module import Module
@@ -100,11 +101,12 @@ class DistributedDataParallel(Module):
         if not self._params:
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any parameter "
                                "that requires a gradient.")
-        for p in list(module.parameters()) + list(module.buffers()):
-            if p.device.type != "cpu":
-                raise NotImplementedError(
-                    f"DistributedDataParallel: parameters on {p.device} need the NCCL backend (CUDA tensors, "
-                    "through CuPy), which is not implemented yet; keep the model on the CPU")
+        devices = {t.device for t in list(module.parameters()) + list(module.buffers())}
+        if len(devices) > 1:
+            raise ValueError(f"DistributedDataParallel: the module's parameters and buffers are on "
+                             f"{', '.join(sorted(map(str, devices)))}; ember's DDP takes a module on one device")
+        # the engine of the group's backend for that device: None for MPI (CPU), NCCL's for CUDA (made here)
+        self._engine = self.process_group.engine(self._params[:1], "DistributedDataParallel")
         if init_sync:
             self._sync_module_states(init_buffers)
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
@@ -124,7 +126,8 @@ class DistributedDataParallel(Module):
                 broadcast(t, src, self.process_group)
 
     def _make_buckets(self, cap: int):
-        from ...distributed._mpi import reduce_dtype
+        from ...distributed._mpi import reduce_dtype as mpi_dtype
+        reduce_dtype = mpi_dtype if self._engine is None else self._engine.reduce_dtype
         buckets, where = [], {}
         open_ = {}  # dtype -> (indices, sizes, bytes)
         limit = {}
@@ -185,6 +188,11 @@ class DistributedDataParallel(Module):
         if not buffers:
             return
         g = self.process_group
+        if self._engine is not None:
+            from ...distributed.collectives import broadcast
+            for b in buffers:
+                broadcast(b, g.ranks[0], g)
+            return
         flat = np.concatenate([_mpi.as_bytes(np.ascontiguousarray(b._data)) for b in buffers])
         _mpi.wait([g.comm.Ibcast(flat, root=0)], g.timeout, describe(g, "DistributedDataParallel buffer broadcast"))
         if g.rank() != 0:
@@ -222,12 +230,13 @@ class _Pass:
 
     def __init__(self, ddp: DistributedDataParallel):
         self.ddp = ddp
-        self.flats = [np.empty(b.numel, dtype=b.dtype) for b in ddp._buckets]
+        xp = xp_of(ddp._params[0]._data)
+        self.flats = [xp.empty(b.numel, dtype=b.dtype) for b in ddp._buckets]
         self.filled = [0] * len(ddp._buckets)
         self.ready: set[int] = set()
         self.before: dict = {}  # index -> (.grad, its version) when its hook ran
         self.unused: set[int] = set()
-        self.requests: list = []
+        self.works: list = []  # one per launched bucket
         self.launched = 0
         self.started = False
         self.finished = False
@@ -242,14 +251,21 @@ class _Pass:
         if total is None:
             slot[...] = 0
         else:  # PyTorch divides before summing
-            np.divide(total.reshape(-1), self.ddp.process_group.size(), out=slot, casting="unsafe")
+            xp_of(slot).divide(total.reshape(-1), self.ddp.process_group.size(), out=slot, casting="unsafe")
         self.ready.add(index)
         b = self.ddp._where[index][0]
         self.filled[b] += 1
         g = self.ddp.process_group
         from ...distributed._mpi import mpi
+        from ...distributed.process_group import ReduceOp
+        from ...distributed.work import Work
+        name = "DistributedDataParallel gradient all_reduce"
         while self.launched < len(self.flats) and self.filled[self.launched] == len(self.ddp._buckets[self.launched].indices):
-            self.requests.append(g.comm.Iallreduce(mpi().IN_PLACE, self.flats[self.launched], mpi().SUM))
+            flat = self.flats[self.launched]
+            if self.ddp._engine is not None:
+                self.works.append(self.ddp._engine.all_reduce(flat, ReduceOp.SUM, name))
+            else:
+                self.works.append(Work([g.comm.Iallreduce(mpi().IN_PLACE, flat, mpi().SUM)], g, name))
             self.launched += 1
 
     def mark_unused(self, index: int) -> None:
@@ -282,7 +298,8 @@ class _Pass:
         from ...distributed import _mpi
         from ...distributed.work import describe
         g = self.ddp.process_group
-        _mpi.wait(self.requests, g.timeout, describe(g, "DistributedDataParallel gradient all_reduce"))
+        for work in self.works:
+            work.wait()
         self.finished = True
         globally_used = set(range(len(self.ddp._params)))
         if self.unused:

@@ -109,6 +109,17 @@ def run_all() -> list:
     for w in dist.batch_isend_irecv(ops):
         w.wait()
     out.append(("batch_isend_irecv", left.numpy()))
+    # DistributedDataParallel: buckets all-reduced by the group's backend, buffers broadcast
+    ember.manual_seed(0)
+    model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.BatchNorm1d(8), ember.nn.Linear(8, 2))
+    ddp = ember.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=1e-4)  # several buckets
+    assert (ddp._engine is not None) == (g.devices["cpu"] == "nccl")
+    opt = ember.optim.SGD(ddp.parameters(), lr=0.1)
+    for step in range(2):
+        opt.zero_grad()
+        ddp(mine((6, 4), seed=40 + step)).pow(2).mean().backward()
+        opt.step()
+    out += [(f"ddp {n}", t.detach().numpy()) for n, t in model.state_dict().items()]
     dist.barrier()
     return out
 
