@@ -10,7 +10,7 @@ from .models import CharGPT_Weights, char_gpt
 from .tokenizers import CharTokenizer, WordTokenizer, basic_english_normalize, get_tokenizer
 from .vocab import Vocab, build_vocab_from_iterator
 
-__all__ = ["BPETokenizer", "BPTTIterator", "CharCorpus", "CharGPT_Weights", "CharTokenizer", "Corpus", "Dictionary", "GPT",
-           "GPT2_PATTERN", "GPTConfig", "PadCollate", "PennTreebank", "TinyShakespeare", "Vocab", "WordTokenizer",
-           "basic_english_normalize", "batchify", "build_vocab_from_iterator", "char_gpt", "get_batch",
-           "get_tokenizer", "pad_batch", "random_blocks"]
+__all__ = ["BPETokenizer", "BPTTIterator", "CharCorpus", "CharGPT_Weights", "CharTokenizer", "Corpus", "Dictionary",
+           "GPT", "GPT2_PATTERN", "GPTConfig", "PadCollate", "PennTreebank", "TinyShakespeare", "Vocab",
+           "WordTokenizer", "basic_english_normalize", "batchify", "build_vocab_from_iterator", "char_gpt",
+           "get_batch", "get_tokenizer", "pad_batch", "random_blocks"]
