@@ -18,7 +18,8 @@ import numpy as np
 from . import _mpi
 from .work import Work, describe
 
-_INSTALL = "pip install 'ember[cuda]' (CuPy, which ships NCCL's bindings) on a machine with NVIDIA GPUs"
+_INSTALL = ("pip install 'ember[cuda]' (CuPy, whose cupy.cuda.nccl binds NCCL; CuPy's installation notes say how "
+            "to add the NCCL library) on a machine with NVIDIA GPUs")
 
 
 def nccl_module():
@@ -101,6 +102,13 @@ class NcclEngine:
 
     # ---- checks ---------------------------------------------------------------------
     def check_device(self, tensor, op: str) -> None:
+        if tensor.device.type == "cuda":
+            from .. import cuda
+            if cuda.current_device() != tensor.device.index:  # buffers are made on the current device
+                raise RuntimeError(
+                    f"{describe(self.group, op)}: the tensor is on {tensor.device} but the current CUDA device is "
+                    f"cuda:{cuda.current_device()}; call ember.cuda.set_device(int(os.environ['LOCAL_RANK'])) "
+                    "before the first collective, as with PyTorch's NCCL backend")
         if tensor.device != self.device:
             raise RuntimeError(
                 f"{describe(self.group, op)}: the tensor is on {tensor.device}, but this rank's NCCL communicator "

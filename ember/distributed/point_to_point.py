@@ -115,4 +115,21 @@ def batch_isend_irecv(p2p_op_list: list) -> list:
     """Post every send and receive of ``p2p_op_list`` at once; returns their Works (wait on each)."""
     if not p2p_op_list or not all(isinstance(p, P2POp) for p in p2p_op_list):
         raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type ``torch.distributed.P2POp``.")
-    return [p.op(p.tensor, p.peer, p.group, p.tag) for p in p2p_op_list]
+    g = resolve(p2p_op_list[0].group, "batch_isend_irecv")
+    if g is None or any(resolve(p.group, "batch_isend_irecv") is not g for p in p2p_op_list):
+        return [p.op(p.tensor, p.peer, p.group, p.tag) for p in p2p_op_list]
+    engine = g.engine([p.tensor for p in p2p_op_list], "batch_isend_irecv")
+    if engine is None:
+        return [p.op(p.tensor, p.peer, p.group, p.tag) for p in p2p_op_list]
+    # NCCL: one grouped call, so a ring of sends and receives cannot wait on itself; one Work for all
+    sends, recvs, writes = [], [], []
+    for p in p2p_op_list:
+        arr = array_of(p.tensor, "batch_isend_irecv")
+        if p.op is isend:
+            sends.append((xp_of(arr).ascontiguousarray(arr), _peer(g, p.peer, "batch_isend_irecv")))
+        else:
+            buf = _Buffer(p.tensor, arr, copy_in=False)
+            recvs.append((buf.arr, _nccl_source(g, p.peer, "batch_isend_irecv")))
+            writes.append(buf.write_back)
+    work = engine.exchange(sends, recvs, "batch_isend_irecv", lambda: [w() for w in writes])
+    return [work] * len(p2p_op_list)
