@@ -1,4 +1,4 @@
-"""``ember.distributed``: torch.distributed's API on MPI (mpi4py), for CPU tensors.
+"""``ember.distributed``: torch.distributed's API; CPU tensors on MPI (mpi4py), CUDA tensors on NCCL (CuPy).
 
 Start a job with ``python -m ember.distributed.run --nproc-per-node N script.py`` (torchrun's
 flags); in the script, ``init_process_group("gloo")`` then collectives, DistributedDataParallel
