@@ -10,7 +10,10 @@ from ember._optional import require
 from ember.utils.data import Subset
 
 
-def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_dir: str) -> argparse.Namespace:
+def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_dir: str,
+               save: bool = False) -> argparse.Namespace:
+    """The options every image example takes; ``save``: also ``--save PATH``, for the examples
+    that can write their weights as safetensors."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", default=data_dir,
                         help="the folder holding the data set's files, or a torchvision-style root "
@@ -26,6 +29,9 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     parser.add_argument("--out", default="runs", help="folder for the checkpoint and the curves")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--fake", action="store_true", help="random images instead of the data set")
+    if save:
+        parser.add_argument("--save", default=None, metavar="PATH",
+                            help="also write the trained weights to PATH as float16 safetensors")
     args = parser.parse_args()
     # the image examples read images with Pillow and save curves with matplotlib: say so now,
     # not after the training

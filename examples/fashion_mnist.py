@@ -3,39 +3,48 @@
     python examples/fashion_mnist.py --data-dir ../shared/data/fashion-mnist
 
 --data-dir is a torchvision-style root (DATA/FashionMNIST/raw/...) or a folder holding
-the four Fashion-MNIST files. Two conv blocks with batch norm and dropout, trained
-with AdamW and a one-cycle schedule, random horizontal flips as augmentation.
+the four Fashion-MNIST files. The model is ember.vision.models.small_cnn (two conv blocks
+with batch norm and dropout), trained with AdamW and a one-cycle schedule, random
+horizontal flips as augmentation. --save PATH also writes the weights as float16
+safetensors, the format of the weights ember ships (small_cnn(weights="FASHION_MNIST")).
 The default run (5 epochs) reaches 92.41% test accuracy (seed 0). Measured here: 17 minutes
 on 2 CPU cores that other jobs were sharing.
+
+The weights ember ships (0.22M parameters, 440 KB) come from
+
+    python examples/fashion_mnist.py --data-dir DATA --epochs 3 --val-split 0 --save small_cnn.safetensors
+
+(all 60,000 training images, 315 s here): 91.53% test accuracy, the same with the float16
+weights as stored.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import copy  # noqa: E402
+
 import ember  # noqa: E402
 from ember import nn  # noqa: E402
 from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision import datasets, transforms  # noqa: E402
+from ember.vision.models import small_cnn  # noqa: E402
 
-from common import fit, hold_out, parse_args  # noqa: E402
+from common import fit, hold_out, parse_args, run_epoch  # noqa: E402
 
 
-def small_cnn(num_classes: int = 10) -> nn.Module:
-    def block(cin, cout):
-        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
-                             nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
-                             nn.MaxPool2d(2))
-    return nn.Sequential(
-        block(1, 16),                        # (N, 16, 14, 14)
-        block(16, 32),                       # (N, 32, 7, 7)
-        nn.Flatten(), nn.Dropout(0.3),
-        nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3),
-        nn.Linear(128, num_classes))
+def save_weights(model: nn.Module, path: str, test_loader: DataLoader) -> None:
+    """Write the weights as float16 safetensors (half the bytes; small_cnn casts them back to
+    float32 when it loads them) and print the test accuracy of the weights as stored."""
+    ember.io.save_safetensors(copy.deepcopy(model).half().state_dict(), path)
+    stored = small_cnn()
+    stored.load_state_dict(ember.io.load_safetensors(path))
+    _, acc = run_epoch(stored, test_loader, nn.CrossEntropyLoss())
+    print(f"weights {path}; test accuracy with the stored weights {acc:.2%}")
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], epochs=5, batch_size=128, lr=3e-3, data_dir="data")
+    args = parse_args(__doc__.splitlines()[0], epochs=5, batch_size=128, lr=3e-3, data_dir="data", save=True)
     ember.manual_seed(args.seed)
     normalize = transforms.Normalize((0.2860,), (0.3530,))
     train_tf = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalize])
@@ -56,6 +65,8 @@ def main() -> None:
     print(model)
     fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
         "fashion_mnist_cnn", scheduler=scheduler, per_batch_scheduler=True)
+    if args.save:
+        save_weights(model, args.save, test_loader)
 
 
 if __name__ == "__main__":

@@ -116,3 +116,27 @@ def test_stated_validation_loss_on_tiny_shakespeare():
                                                        reduction="sum").item()
     loss = total / (n * block)
     assert loss == pytest.approx(W.meta["_metrics"]["tiny-shakespeare"]["val_loss"], abs=1e-3)
+
+
+def test_example_save_writes_float16_tied_weights_char_gpt_can_load(tmp_path):
+    import importlib.util
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "gpt.py")
+    spec = importlib.util.spec_from_file_location("example_gpt_save", root)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    (tmp_path / "input.txt").write_text("to be or not to be, that is the question.\n" * 200)
+    path = tmp_path / "w.safetensors"
+    result = example.main(["--data-dir", str(tmp_path), "--iters", "20", "--batch-size", "8", "--block-size", "16",
+                           "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--eval-interval", "20",
+                           "--eval-iters", "2", "--max-new-tokens", "5", "--out", str(tmp_path), "--save", str(path)])
+    stored = ember.io.load_safetensors(path)
+    assert {v.dtype for v in stored.values()} == {ember.float16}
+    assert stored["lm_head.weight"] is stored["transformer.wte.weight"]  # written once, tied on reading
+    config = dict(block_size=16, vocab_size=len(set("to be or not to be, that is the question.\n")), n_layer=1,
+                  n_head=2, n_embd=16, dropout=0.0, bias=False)
+    model = char_gpt(**config)
+    model.load_state_dict(stored)
+    assert model.lm_head.weight is model.transformer.wte.weight and model.lm_head.weight.dtype == ember.float32
+    # the printed whole-split figure is the trained float32 model's; the stored float16 copy is within rounding
+    assert example.full_val_loss(model, ember.text.CharCorpus((tmp_path / "input.txt").read_text()), 16) == \
+        pytest.approx(result["val_loss"], abs=1e-2)

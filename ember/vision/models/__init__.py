@@ -11,4 +11,5 @@ from .efficientnet import *  # noqa: F401,F403
 from .lenet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
+from .small_cnn import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
