@@ -11,8 +11,9 @@ espeak-ng at random speeds, pitches and word gaps over background noise, generat
 rates measure generalisation to new speakers, not memory.
 
 Pipeline:
-  waveform (8 kHz) -> MelSpectrogram (40 bands, 32 ms windows every 10 ms) -> log, normalised
-  with the training set's per-band mean and std -> SpecAugment masks (training only)
+  waveform (8 kHz) -> MelSpectrogram (40 bands, 32 ms windows every 10 ms) -> log, each band
+  normalised over the utterance -> in training only: a random warp of the band axis (vocal
+  tract length perturbation) and SpecAugment masks
   -> 2 convolutions (stride 2: 20 ms frames, 40 bands -> 10) -> 2-layer bidirectional GRU
   over packed sequences -> per-frame log-probabilities over 17 tokens: the CTC blank "-",
   the word separator "|" and the 15 letters of "zero".."nine".
@@ -80,26 +81,39 @@ def decode(indices) -> str:
     return " ".join(w for w in "".join(TOKENS[i] for i in indices).split("|") if w)
 
 
-class Features:
-    """Waveform -> normalised log-mel frames (T, 40). The per-band mean and std come from the
-    training utterances (``fit``), the same numbers then normalise every split."""
-
-    def __init__(self, n_mels: int = 40):
-        self.mel = T.MelSpectrogram(sample_rate=SAMPLE_RATE, n_fft=256, hop_length=80, n_mels=n_mels)
-        self.mean = self.std = None
-
-    def log_mel(self, waveform) -> ember.Tensor:
-        return (self.mel(waveform[0]) + 1e-6).log().T  # (frames, bands)
-
-    def fit(self, log_mels: list) -> None:
-        frames = ember.cat(log_mels)
-        self.mean, self.std = frames.mean(0), frames.std(0) + 1e-5
-
-    def __call__(self, log_mel) -> ember.Tensor:
-        return (log_mel - self.mean) / self.std
+def log_mel_frames(waveform, mel) -> ember.Tensor:
+    """Waveform (1, samples) -> log-mel frames (T, bands), each band normalised over the
+    utterance to mean 0 and standard deviation 1 (cepstral mean and variance normalisation: a
+    voice's or a microphone's constant colouring is removed before the model sees it)."""
+    frames = (mel(waveform[0]) + 1e-6).log().T
+    return (frames - frames.mean(0)) / (frames.std(0) + 1e-5)
 
 
-def prepare(dataset, features: Features, fit: bool = False) -> list[tuple]:
+class FrequencyWarp(nn.Module):
+    """Vocal tract length perturbation on log-mel batches (B, 1, bands, T): each utterance's
+    band axis is stretched or squeezed by a random factor in [1 - max_warp, 1 + max_warp]
+    (linear interpolation), as a longer or shorter vocal tract moves a voice's formants. It
+    makes the model hear more speakers than the data has. Identity in eval mode."""
+
+    def __init__(self, max_warp: float = 0.15):
+        super().__init__()
+        self.max_warp = max_warp
+
+    def forward(self, frames):
+        if not self.training or self.max_warp == 0:
+            return frames
+        b, _, bands, _ = frames.shape
+        factors = 1 + self.max_warp * (2 * ember.rand(b, 1) - 1)
+        source = (ember.arange(bands).float() * factors).clamp(max=bands - 1)  # (B, bands): band read
+        lower = source.floor()
+        weight = (source - lower).unsqueeze(-1)
+        picks = nn.functional.one_hot(lower.long(), bands).float()
+        upper = nn.functional.one_hot((lower + 1).clamp(max=bands - 1).long(), bands).float()
+        mixing = (1 - weight) * picks + weight * upper  # (B, bands, bands): rows sum to 1
+        return mixing.unsqueeze(1) @ frames
+
+
+def prepare(dataset, mel) -> list[tuple]:
     """[(frames (T, 40), targets, transcript)] for a data set of (waveform, rate, transcript, ...)."""
     items = []
     for i in range(len(dataset)):
@@ -108,10 +122,8 @@ def prepare(dataset, features: Features, fit: bool = False) -> list[tuple]:
             transcript = WORDS[transcript]
         if rate != SAMPLE_RATE:
             waveform = ember.audio.functional.resample(waveform, rate, SAMPLE_RATE)
-        items.append((features.log_mel(waveform), encode(transcript), transcript))
-    if fit:
-        features.fit([x for x, _, _ in items])
-    return [(features(x), y, text) for x, y, text in items]
+        items.append((log_mel_frames(waveform, mel), encode(transcript), transcript))
+    return items
 
 
 def batches(items: list, batch_size: int, shuffle: bool, generator=None):
@@ -223,11 +235,11 @@ def main(argv: list[str] | None = None) -> dict:
     """Synthesize (once) and featurize the data, train, decode the test set, save the plots."""
     args = parse_args(argv)
     ember.manual_seed(args.seed)
-    features = Features()
+    mel = T.MelSpectrogram(sample_rate=SAMPLE_RATE, n_fft=256, hop_length=80, n_mels=40)
     train = prepare(SpokenDigits(args.data_dir, "train", size=args.train_size, sample_rate=SAMPLE_RATE,
-                                 seed=args.seed), features, fit=True)
+                                 seed=args.seed), mel)
     test = prepare(SpokenDigits(args.data_dir, "test", size=args.test_size, sample_rate=SAMPLE_RATE,
-                                seed=args.seed), features)
+                                seed=args.seed), mel)
     print(f"{len(train)} training and {len(test)} test utterances (held-out voices); "
           f"{sum(len(x) for x, _, _ in train) / 100 / 60:.1f} minutes of training speech")
 
@@ -236,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
     steps = args.epochs * -(-len(train) // args.batch_size)
     optimizer = ember.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
     scheduler = ember.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.15)
-    augment = nn.Sequential(T.FrequencyMasking(8), T.TimeMasking(15))
+    augment = nn.Sequential(FrequencyWarp(0.15), T.FrequencyMasking(8), T.TimeMasking(15))
     generator = ember.Generator().manual_seed(args.seed)
 
     curves = History()
@@ -258,14 +270,14 @@ def main(argv: list[str] | None = None) -> dict:
           f"beam {args.beam}: WER {100 * searched['wer']:.2f}% CER {100 * searched['cer']:.2f}%")
     result = {"history": curves, "greedy": greedy, "beam": searched, "seconds": elapsed}
     if args.fsdd:
-        fsdd = prepare(FSDD(args.fsdd, split="test"), features)
+        fsdd = prepare(FSDD(args.fsdd, split="test"), mel)
         result["fsdd"] = evaluate(model, fsdd, 64, beam)
         print(f"FSDD test split (real speech, {len(fsdd)} recordings): WER {100 * result['fsdd']['wer']:.2f}% "
               f"CER {100 * result['fsdd']['cer']:.2f}%")
 
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "speech_digits.ember")
-    ember.save({"model": model.state_dict(), "mean": features.mean, "std": features.std, "tokens": TOKENS,
+    ember.save({"model": model.state_dict(), "tokens": TOKENS,
                 "args": vars(args), "history": curves.state_dict()}, ckpt)
     pngs = [curves.plot(os.path.join(args.out, "speech_digits_curves.png"),
                         title="CTC speech recognition: loss, WER and CER (%; validation = held-out voices)"),

@@ -87,3 +87,30 @@ def test_ctc_training_fits_a_fixed_batch(speech):
     log_probs, out_lengths = model(frames, lengths)
     decoded = ember.audio.models.decoder.ctc_greedy_decode(log_probs, out_lengths)
     assert [speech.decode(d) for d in decoded] == texts
+
+
+def test_frequency_warp_moves_bands_and_keeps_levels(speech):
+    ember.manual_seed(0)
+    warp = speech.FrequencyWarp(0.15)
+    frames = ember.randn(4, 1, 40, 9)
+    assert ember.equal(warp.eval()(frames), frames)  # identity outside training
+    warp.train()
+    assert ember.equal(speech.FrequencyWarp(0.0)(frames), frames)
+    flat = ember.full((4, 1, 40, 9), 2.5)
+    assert ember.allclose(warp(flat), flat, atol=1e-6)  # interpolation weights sum to 1
+    ramp = ember.arange(40).float().reshape(1, 1, 40, 1).expand(4, 1, 40, 9)
+    warped = warp(ramp)
+    assert warped.shape == ramp.shape
+    # a ramp over the bands becomes a ramp of slope = the factor, capped at the top band
+    slopes = warped[:, 0, 1, 0] - warped[:, 0, 0, 0]
+    assert ((slopes > 0.849) & (slopes < 1.151)).all() and not ember.allclose(slopes, ember.ones(4))
+    assert ember.allclose(warped[:, 0, 39, 0], (39 * slopes).clamp(max=39), atol=1e-4)
+
+
+def test_log_mel_frames_are_normalised_per_band(speech):
+    ember.manual_seed(0)
+    mel = ember.audio.transforms.MelSpectrogram(sample_rate=8000, n_fft=256, hop_length=80, n_mels=40)
+    frames = speech.log_mel_frames(0.1 * ember.randn(1, 4000), mel)
+    assert frames.shape == (51, 40)
+    assert ember.allclose(frames.mean(0), ember.zeros(40), atol=1e-4)
+    assert ember.allclose(frames.std(0), ember.ones(40), atol=1e-3)
