@@ -8,6 +8,8 @@ import enum
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 __all__ = ["Weights", "WeightsEnum", "load_weights"]
 
@@ -51,10 +53,15 @@ class WeightsEnum(enum.Enum):
 
     def get_state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Download (or read from the cache) and return the checkpoint's state dict;
-        arguments go to ``ember.hub.load_state_dict_from_url``."""
-        from .hub import load_state_dict_from_url  # imported here: only loading weights needs it
+        arguments go to ``ember.hub.load_state_dict_from_url``. A file shipped inside the
+        package (a ``file:`` URL) is read where it is, its hash checked, not copied."""
+        from . import hub  # imported here: only loading weights needs it
 
-        return load_state_dict_from_url(self.url, *args, **kwargs)
+        if self.url.startswith("file:"):
+            options = dict(zip(("model_dir", "map_location", "progress", "check_hash"), args), **kwargs)
+            return hub.read_checkpoint(url2pathname(urlparse(self.url).path), options.get("map_location"),
+                                       options.get("weights_only", True), options.get("check_hash", False))
+        return hub.load_state_dict_from_url(self.url, *args, **kwargs)
 
     def __reduce_ex__(self, protocol: int) -> tuple:
         # By name: a value holding NaN metrics would not equal its unpickled copy.
@@ -78,7 +85,8 @@ class WeightsEnum(enum.Enum):
 
 def load_weights(model: Any, weights: WeightsEnum | None, progress: bool) -> Any:
     """Load the checkpoint into ``model`` (strictly: every key and shape must match; the hash
-    in the file's name is checked when it is first copied into the hub cache)."""
+    in the file's name is checked when it is first copied into the hub cache, or on each read
+    of a file shipped inside the package)."""
     if weights is not None:
         model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
     return model

@@ -120,9 +120,27 @@ def load_state_dict_from_url(url: str, model_dir: str | None = None, map_locatio
             match = HASH_REGEX.search(filename)
             hash_prefix = match.group(1) if match else None
         download_url_to_file(url, cached_file, hash_prefix, progress=progress)
-    if filename.endswith(".safetensors"):
-        return _load_safetensors(cached_file, map_location)
-    return _load(cached_file, map_location=map_location, weights_only=weights_only)
+    return read_checkpoint(cached_file, map_location, weights_only)
+
+
+def read_checkpoint(path: str, map_location=None, weights_only: bool = True, check_hash: bool = False):
+    """The object in the checkpoint file at ``path``, read in place: safetensors as tensors
+    only, anything else with ``ember.load``. ``check_hash``: the file name's ``-<hex>.`` part
+    must be a prefix of the file's SHA-256 (RuntimeError otherwise) - how weights shipped
+    inside a package are checked without copying them into the cache."""
+    if check_hash:
+        match = HASH_REGEX.search(os.path.basename(path))
+        if match:
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            if not digest.hexdigest().startswith(match.group(1)):
+                raise RuntimeError(f'invalid hash value (expected "{match.group(1)}", got "{digest.hexdigest()}") '
+                                   f"for {path}")
+    if path.endswith(".safetensors"):
+        return _load_safetensors(path, map_location)
+    return _load(path, map_location=map_location, weights_only=weights_only)
 
 
 def _load_safetensors(path: str, map_location) -> dict[str, Tensor]:

@@ -155,3 +155,24 @@ def test_loading_shipped_weights_never_unpickles(weights, monkeypatch):
     monkeypatch.setattr(ember.hub, "_load", refuse)
     state = weights.get_state_dict(progress=False, check_hash=True)
     assert state and all(isinstance(v, ember.Tensor) for v in state.values())
+
+
+@pytest.mark.parametrize("weights", SHIPPED, ids=lambda w: repr(w))
+def test_shipped_weights_are_read_in_place_and_checked_each_time(weights, tmp_path):
+    """A file inside the package is read where it is (nothing copied into the hub cache), and
+    its hash is checked on every read, so a damaged installation is refused."""
+    state = weights.get_state_dict(check_hash=True)
+    assert not os.path.exists(os.path.join(ember.hub.get_dir(), "checkpoints"))
+    source = weights.url.removeprefix("file://")
+    tampered = tmp_path / os.path.basename(source)
+    data = bytearray(open(source, "rb").read())
+    data[-1] ^= 1
+    tampered.write_bytes(bytes(data))
+    from ember._weights import Weights, WeightsEnum
+
+    class Damaged(WeightsEnum):
+        COPY = Weights(tampered.as_uri(), weights.transforms, weights.meta)
+
+    with pytest.raises(RuntimeError, match="invalid hash value"):
+        Damaged.COPY.get_state_dict(check_hash=True)
+    assert set(Damaged.COPY.get_state_dict()) == set(state)  # unchecked reads are the caller's choice
