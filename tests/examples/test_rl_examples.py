@@ -170,3 +170,16 @@ def test_missing_gymnasium_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "gymnasium", None)
     with pytest.raises(ModuleNotFoundError, match=r"The RL examples needs gymnasium, .* pip install 'ember\[rl\]'"):
         make_env("CartPole-v1")
+
+
+@pytest.mark.parametrize("script,env", [("actor_critic", "Acrobot-v1"), ("dqn", "LunarLander-v3"),
+                                        ("reinforce", "Acrobot-v1")])
+def test_other_gymnasium_environments_train(script, env, tmp_path):
+    """--env takes any gymnasium environment with discrete actions and a vector observation:
+    the networks size themselves from its spaces, and "solved" is its registered threshold."""
+    if env.startswith("LunarLander"):
+        pytest.importorskip("Box2D")
+    result = load_example(script).main(["--smoke", "--env", env, "--out", str(tmp_path)])
+    assert result["steps"] > 0 and all(math.isfinite(r) for r in result["returns"])
+    assert not result["solved"]
+    assert_png(tmp_path / f"{script}_returns.png")
