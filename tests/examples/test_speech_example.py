@@ -20,7 +20,14 @@ def speech():
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="the synthesized data needs espeak-ng")
 def test_speech_smoke_run_writes_checkpoint_and_plots(speech, tmp_path):
-    result = speech.main(["--smoke", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out")])
+    # a stand-in for the Free Spoken Digit Dataset: its layout, with two noise "recordings"
+    recordings = tmp_path / "fsdd" / "recordings"
+    recordings.mkdir(parents=True)
+    for name in ("3_jackson_0.wav", "7_theo_4.wav"):
+        ember.audio.save(str(recordings / name), 0.05 * ember.randn(1, 4000), 8000)
+    result = speech.main(["--smoke", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+                          "--fsdd", str(tmp_path / "fsdd")])
+    assert set(result["fsdd"]) == {"loss", "wer", "cer"} and math.isfinite(result["fsdd"]["loss"])
     history = result["history"]
     assert len(history) == 1
     for key in ("loss", "val_loss", "val_wer", "val_cer"):
