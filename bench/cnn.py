@@ -104,7 +104,7 @@ def main() -> None:
     print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
           "each framework in its own worker process, interleaved", flush=True)
     compare("LeNet-5 train (batch 128, Adam)", "cnn", "lenet_train", 128)
-    compare("ResNet-8 train (batch 64, SGD)", "cnn", "resnet_train", 64)
+    compare("ResNet-8 train (batch 64, SGD)", "cnn", "resnet_train", 64, memory=True)
     compare("LeNet-5 inference (batch 1000)", "cnn", "lenet_inference", 1000)
 
 

@@ -44,15 +44,49 @@ def calibrate(step: Callable[[], None], target_s: float = 0.5, sync: Callable[[]
     return max(5, int(target_s / max(per, 1e-9)))
 
 
+def _status_kb(key: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
+
+
+def _gemm_peak(lib: str) -> float:
+    """FLOP/s of this framework's float32 matrix product at 2048^3, all threads: the machine's
+    practical peak as this side reaches it."""
+    xp = importlib.import_module(lib)
+    a, b = xp.ones(2048, 2048), xp.ones(2048, 2048)
+    seconds = min(time_block(lambda: xp.matmul(a, b), 5) for _ in range(3))
+    return 2 * 2048 ** 3 / seconds
+
+
+def _step_flops(step: Callable[[], None]) -> float:
+    """The floating-point operations of one call of a PyTorch ``step``, as PyTorch's
+    FlopCounterMode counts them (matrix products and convolutions, forward and backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return float(counter.get_total_flops())
+
+
 def _serve(conn, path: list, module: str, factory: str, lib: str, args: tuple) -> None:
     sys.path[:0] = path
     step = getattr(importlib.import_module(module), factory)(lib, *args)
+    # Memory: the resident-set high-water mark from here on (Linux resets it on request)
+    # above the process as it stands with the model and data built, before any step.
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    built_kb = _status_kb("VmRSS")
     while True:
         cmd, arg = conn.recv()
         if cmd == "calibrate":
             conn.send(calibrate(step))
         elif cmd == "time":
             conn.send(time_block(step, arg))
+        elif cmd == "peak_memory":
+            conn.send((_status_kb("VmHWM") - built_kb) * 1024)
+        elif cmd == "gemm_peak":
+            conn.send(_gemm_peak(lib))
+        elif cmd == "flops":
+            conn.send(_step_flops(step))
         else:
             conn.close()
             return
@@ -82,8 +116,12 @@ class Side:
 
 
 def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
-            repeats: int = 7, target_s: float = 0.5) -> dict:
-    """Interleave ember and PyTorch; print samples/s of each and the median ratio."""
+            repeats: int = 7, target_s: float = 0.5, memory: bool = False) -> dict:
+    """Interleave ember and PyTorch; print samples/s of each and the median ratio, and the
+    share of its own GEMM peak (a 2048^3 float32 product) each side's steps reach, counting
+    the step's FLOPs as PyTorch's FlopCounterMode does. With ``memory``, also each side's
+    peak resident memory above its built model over all its steps (activations, gradients,
+    optimizer state, workspace and what the allocator keeps)."""
     ember_side, torch_side = Side(module, factory, "ember", *args), Side(module, factory, "torch", *args)
     try:
         iters = torch_side.ask("calibrate")
@@ -95,6 +133,9 @@ def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
             e_times.append(te)
             t_times.append(tt)
             ratios.append(tt / te)
+        peaks = (ember_side.ask("peak_memory"), torch_side.ask("peak_memory")) if memory else None
+        flops = torch_side.ask("flops")
+        gemm = (ember_side.ask("gemm_peak"), torch_side.ask("gemm_peak"))
     finally:
         ember_side.close()
         torch_side.close()
@@ -103,7 +144,14 @@ def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
     ratio = statistics.median(ratios)
     print(f"{name:<34} ember {e_rate:>9,.0f}/s   torch {t_rate:>9,.0f}/s   "
           f"ember/torch {ratio:5.2f}x  (median of {repeats} x {iters} steps)", flush=True)
-    return {"name": name, "ember": e_rate, "torch": t_rate, "ratio": ratio}
+    shares = [flops / statistics.median(t) / g for t, g in zip((e_times, t_times), gemm)]
+    print(f"{'  share of its GEMM peak':<34} ember {100 * shares[0]:7.1f} %    torch {100 * shares[1]:7.1f} %    "
+          f"({flops / 1e9:.2f} GFLOP a step; peaks {gemm[0] / 1e9:.0f} and {gemm[1] / 1e9:.0f} GFLOP/s)", flush=True)
+    if peaks:
+        print(f"{'  peak memory of its steps':<34} ember {peaks[0] / 2**20:7.1f} MB   torch {peaks[1] / 2**20:7.1f} MB   "
+              f"ember/torch {peaks[0] / max(peaks[1], 1):5.2f}x", flush=True)
+    return {"name": name, "ember": e_rate, "torch": t_rate, "ratio": ratio, "peak_memory": peaks,
+            "gemm_share": shares}
 
 
 def overhead(name: str, ember_op, numpy_op, repeats: int = 7) -> None:
