@@ -23,7 +23,7 @@ Each epoch saves a grid of 64 samples from fixed noise; the two losses are logge
 Measured (seed 0, batch 128, then a one-epoch LeNet-5 classifier at 97.3-97.5% test accuracy,
 scoring 10,000 generated images; the real test images score a confidence of 0.965-0.968 and
 8.88-8.99):
-  --epochs 5 (2,345 steps, 977 s on 2 CPU cores shared with other jobs, OPENBLAS_NUM_THREADS=1):
+  --epochs 5 (2,345 steps, 977 s on 2 CPU cores, OPENBLAS_NUM_THREADS=1):
       mean confidence 0.803, Inception-Score-like figure 5.44; the samples are mostly legible
       digits, some still malformed.
   --epochs 1 (469 steps, 521 s under heavier load): 0.696 and 3.65; digit-like strokes, not yet
