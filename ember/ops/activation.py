@@ -17,7 +17,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..backend import dtypes, special
+from ..backend import dtypes, parallel, special
 from .creation import rand
 from .indexing import where
 from .math import (_const, _masked, _stable_sigmoid, erf, half_forward, half_in_float32, relu as _relu,
@@ -512,38 +512,98 @@ def _shifted(x, dim: int):
     return x - x.max(axis=dim, keepdims=True)
 
 
+def _direct(x, *others) -> bool:
+    """Whether the softmax passes can run on ``x`` as it is: a float32/float64 NumPy array
+    (half types compute in float32 through the general path), with others of its dtype."""
+    return (type(x) is np.ndarray and x.ndim > 0 and x.size > 0 and x.dtype == acc_dtype(x.dtype)
+            and all(type(o) is np.ndarray and o.dtype == x.dtype for o in others))
+
+
+def _by_rows(block, out, dim: int, *arrays) -> None:
+    """``block(axis, out_part, *parts)`` over ``arrays``: in blocks of rows split across the
+    cores when ``dim`` is the last axis of C-contiguous arrays, else in one call."""
+    if dim == out.ndim - 1 and all(a.flags.c_contiguous for a in arrays):
+        width = out.shape[-1]
+        flat = [a.reshape(-1, width) for a in (out, *arrays)]
+        parallel.over_rows(lambda lo, hi: block(1, *(f[lo:hi] for f in flat)), flat[0].shape[0], out.size)
+    else:
+        block(dim, out, *arrays)
+
+
+def _softmax_block(axis: int, out, x, log: bool) -> None:
+    # max-shifted in place, one exp, one sum: three passes and one temporary
+    np.subtract(x, x.max(axis=axis, keepdims=True), out=out)
+    e = np.exp(out)
+    total = e.sum(axis=axis, keepdims=True)
+    if log:
+        out -= np.log(total)
+    else:
+        np.divide(e, total, out=out)
+
+
+def _softmax_forward(x, dim: int, log: bool):
+    if not _direct(x):
+        # half types in float32 (acc_dtype), rounded once, as PyTorch does; 0-d and empty
+        z = _shifted(x.astype(acc_dtype(x.dtype), copy=False), dim)
+        e = np.exp(z)
+        out = z - np.log(e.sum(axis=dim, keepdims=True)) if log else e / e.sum(axis=dim, keepdims=True)
+        return out.reshape(x.shape).astype(x.dtype, copy=False)
+    out = np.empty(x.shape, x.dtype)
+    _by_rows(lambda axis, o, part: _softmax_block(axis, o, part, log), out, dim, x)
+    return out
+
+
+def _softmax_grad_block(axis: int, out, g, y, log: bool) -> None:
+    if log:  # g - exp(y) * sum(g)
+        np.exp(y, out=out)
+        out *= g.sum(axis=axis, keepdims=True)
+        np.subtract(g, out, out=out)
+    else:  # y * (g - sum(g * y))
+        np.multiply(g, y, out=out)
+        total = out.sum(axis=axis, keepdims=True)
+        np.subtract(g, total, out=out)
+        out *= y
+
+
+def _softmax_backward(ctx, grad: Tensor, log: bool) -> Tensor:
+    out, = ctx.saved_tensors
+    g, y = grad._data, out._data
+    if not state.enabled and _direct(y, g) and g.shape == y.shape:
+        # no graph of the backward is asked for: the passes in place, split over the cores
+        result = np.empty(y.shape, y.dtype)
+        _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, ctx.dim, g, y)
+        return Tensor._make(result)
+    if log:  # composed of tensor ops, so that it can be differentiated again
+        return half_in_float32(lambda g, y: g - y.exp() * g.sum(ctx.dim, keepdim=True), grad, out)
+    return half_in_float32(lambda g, y: y * (g - (g * y).sum(ctx.dim, keepdim=True)), grad, out)
+
+
 class Softmax(Function):
     # half types are computed in float32 and rounded once (acc_dtype), as PyTorch does; so is
     # the gradient
     @staticmethod
     def forward(ctx, a, dim):
-        x = a._data
-        e = np.exp(_shifted(x.astype(acc_dtype(x.dtype), copy=False), dim))
-        out = (e / e.sum(axis=dim, keepdims=True)).reshape(x.shape).astype(x.dtype, copy=False)
+        out = _softmax_forward(a._data, dim, log=False)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        out, = ctx.saved_tensors
-        return half_in_float32(lambda g, y: y * (g - (g * y).sum(ctx.dim, keepdim=True)), grad, out), None
+        return _softmax_backward(ctx, grad, log=False), None
 
 
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
-        x = a._data
-        z = _shifted(x.astype(acc_dtype(x.dtype), copy=False), dim)
-        out = (z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).reshape(x.shape).astype(x.dtype, copy=False)
+        out = _softmax_forward(a._data, dim, log=True)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        out, = ctx.saved_tensors
-        return half_in_float32(lambda g, y: g - y.exp() * g.sum(ctx.dim, keepdim=True), grad, out), None
+        return _softmax_backward(ctx, grad, log=True), None
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
