@@ -55,7 +55,7 @@ def _index(device) -> int:
     d = _device(device)
     if d.type != "cuda":
         raise ValueError(f"Expected a cuda device, but got: {d}")
-    return d.index
+    return current_device() if d.index is None else d.index
 
 
 def current_device() -> int:

@@ -170,12 +170,41 @@ def test_device():
     x = ember.ones(2)
     assert x.device == ember.device("cpu") and str(x.device) == "cpu" and not x.is_cuda
     assert x.to("cpu") is x and x.cpu() is x
-    assert ember.device("cuda:1").index == 1 and ember.device("cuda").index == 0
+    assert ember.device("cuda:1").index == 1
     with pytest.raises(RuntimeError, match="device"):
         ember.device("tpu")
     if not ember.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             x.cuda()
+
+
+def test_cuda_device_without_an_index_is_pytorchs():
+    """``device("cuda")`` names no GPU (the current one, where data is placed): its index,
+    str, repr, equality and pickling are PyTorch's."""
+    torch = pytest.importorskip("torch")
+    for spec in ("cuda", "cuda:0", "cuda:1", "cpu"):
+        e, t = ember.device(spec), torch.device(spec)
+        assert (e.index, str(e), repr(e)) == (t.index, str(t), repr(t))
+        assert pickle.loads(pickle.dumps(e)) == e
+    assert ember.device("cuda") != ember.device("cuda:0") and torch.device("cuda") != torch.device("cuda:0")
+    assert ember.device("cuda") == "cuda" and ember.device("cuda", 0) == "cuda:0"
+
+
+def test_data_placed_on_cuda_without_an_index_goes_to_the_current_gpu(monkeypatch):
+    """Where data is placed, "cuda" becomes the current GPU (ember.cuda.set_device), as
+    PyTorch places it; the GPU here is a stand-in whose current device is 3."""
+    from types import SimpleNamespace
+
+    from ember.backend import cuda as backend_cuda
+    from ember.backend.device import get_default_device, to_device
+    fake = SimpleNamespace(cuda=SimpleNamespace(Device=lambda index=None: SimpleNamespace(id=3)))
+    monkeypatch.setattr(backend_cuda, "is_available", lambda: True)
+    monkeypatch.setattr(backend_cuda, "cupy", lambda: fake)
+    assert to_device("cuda") == ember.device("cuda:3") and to_device(ember.device("cuda")) == "cuda:3"
+    assert to_device("cuda:1") == "cuda:1" and to_device(0) == "cuda:0" and to_device(None) == "cpu"
+    with ember.device("cuda"):
+        assert get_default_device() == "cuda:3"
+    assert get_default_device() == "cpu"
 
 
 @pytest.mark.parametrize("data,kw", [([[1.0, 2.5], [-3.0, 4.0]], {}), ([1, 2, 3], {}), ([True, False], {}),

@@ -16,8 +16,10 @@ class CudaUnavailableError(RuntimeError, AssertionError):
 class device:
     """Where a tensor's data lives: ``ember.device("cpu")`` or ``ember.device("cuda:0")``.
 
+    ``device("cuda")`` has no index, as in PyTorch: it means the current GPU
+    (``ember.cuda.set_device``) wherever data is placed, and differs from ``device("cuda:0")``.
     As a context manager (``with ember.device("cuda"):``) it is the default device of the
-    tensors created inside the block, as in PyTorch.
+    tensors created inside the block.
     """
 
     __slots__ = ("type", "index")
@@ -34,8 +36,6 @@ class device:
         if spec not in ("cpu", "cuda"):
             raise RuntimeError(
                 f"Expected one of cpu, cuda device type at start of device string: {type_or_spec}")
-        if spec == "cuda" and index is None:
-            index = 0
         self.type = spec
         self.index = index
 
@@ -66,19 +66,20 @@ class device:
         return (device, (str(self),))
 
     def __enter__(self) -> "device":
-        _entered.append(tuple(_default))
+        _entered.append(_default[0])
         set_default_device(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _default[:] = _entered.pop()
+        _default[0] = _entered.pop()
 
 
 CPU = device("cpu")
 
-# The device creation functions use when given none, and whether it names its index: one
-# cell the context manager and set_default_device share; _entered holds what each `with` replaced.
-_default: list = [CPU, True]
+# The device creation functions use when given none (a CUDA one without an index: the
+# current GPU): one cell the context manager and set_default_device share; _entered holds
+# what each `with` replaced.
+_default: list = [CPU]
 _entered: list = []
 
 
@@ -89,13 +90,13 @@ def set_default_device(d) -> None:
         if not cuda.is_available():
             raise CudaUnavailableError("Cannot access accelerator device when none is available.")
         d = device("cuda", d)
-    _default[:] = (CPU, True) if d is None else (device(d), not isinstance(d, str) or ":" in d)
+    _default[0] = CPU if d is None else device(d)
 
 
 def get_default_device() -> device:
     """The device of tensors created without a ``device=`` argument."""
-    d, index_given = _default
-    if d.type == "cuda" and not index_given:
+    d = _default[0]
+    if d.type == "cuda" and d.index is None:
         from . import cuda
         return device("cuda", cuda.cupy().cuda.Device().id)  # the current GPU; raises without CUDA
     return d
@@ -104,19 +105,24 @@ def get_default_device() -> device:
 def resolve(d) -> device:
     """A creation function's ``device=`` argument: None means the default device."""
     if d is None:
-        return _default[0] if _default[1] else get_default_device()
+        return get_default_device()
     return to_device(d)
 
 
 def to_device(d) -> device:
-    """Accept a device, a string such as 'cuda:1', an int (a CUDA index) or None (CPU)."""
+    """Where data goes for a device argument: a device, a string such as 'cuda:1', an int (a
+    CUDA index) or None (CPU). A CUDA device without an index is the current GPU (when there
+    is one; without, moving data raises the unavailable-CUDA error)."""
     if d is None:
         return CPU
-    if isinstance(d, device):
-        return d
     if isinstance(d, int):
         return device("cuda", d)
-    return device(d)
+    d = d if isinstance(d, device) else device(d)
+    if d.type == "cuda" and d.index is None:
+        from . import cuda
+        if cuda.is_available():
+            return device("cuda", cuda.cupy().cuda.Device().id)
+    return d
 
 
 def device_of(array) -> device:
