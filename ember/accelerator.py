@@ -41,7 +41,7 @@ def _index(device) -> int:
     d = _device(device)
     if d.type != "cuda":
         raise ValueError(f"{d.type} doesn't match the current accelerator cuda.")
-    return d.index
+    return _cupy().cuda.Device().id if d.index is None else d.index
 
 
 def current_device_index() -> int:
