@@ -27,3 +27,12 @@ def _seed():
     yield
     ember.set_default_dtype(ember.float32)
     ember.set_default_device(None)
+
+
+@pytest.fixture
+def hub_cache(tmp_path):
+    """ember.hub's cache in a fresh folder for the test (weights files never leak between tests)."""
+    previous = ember.hub.get_dir()
+    ember.hub.set_dir(tmp_path / "hub")
+    yield
+    ember.hub.set_dir(previous)

@@ -17,12 +17,7 @@ SHAKESPEARE = os.path.join(SHARED_DATA, "tinyshakespeare", "input.txt")
 W = CharGPT_Weights.TINY_SHAKESPEARE
 
 
-@pytest.fixture(autouse=True)
-def hub_cache(tmp_path):
-    previous = ember.hub.get_dir()
-    ember.hub.set_dir(tmp_path / "hub")
-    yield
-    ember.hub.set_dir(previous)
+pytestmark = pytest.mark.usefixtures("hub_cache")  # tests/conftest.py
 
 
 def test_enum_default_meta_and_tokenizer():

@@ -17,12 +17,7 @@ FASHION_DIR = os.path.join(SHARED_DATA, "fashion-mnist")
 SHIPPED = [models.LeNet5_Weights.MNIST, models.SmallCNN_Weights.FASHION_MNIST]
 
 
-@pytest.fixture(autouse=True)
-def hub_cache(tmp_path):
-    previous = ember.hub.get_dir()
-    ember.hub.set_dir(tmp_path / "hub")
-    yield
-    ember.hub.set_dir(previous)
+pytestmark = pytest.mark.usefixtures("hub_cache")  # tests/conftest.py
 
 
 def test_lenet5_mnist_weights_load_offline_by_name_enum_and_registry():
