@@ -34,7 +34,7 @@ import ember  # noqa: E402
 from ember import nn  # noqa: E402
 import ember.nn.functional as F  # noqa: E402
 
-from rl_common import Returns, make_env, parser, plot_returns, record_gif, solve_threshold  # noqa: E402
+from rl_common import Returns, finish, make_env, parser, solve_threshold  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None):
@@ -181,16 +181,9 @@ def main(argv: list[str] | None = None) -> dict:
     wall = time.perf_counter() - start
     env.close()
 
-    verdict = (f"solved ({returns.average():.1f} >= {threshold:g} over the last 100 episodes)" if solved else
-               f"not solved; best mean over 100 consecutive episodes {returns.best_average():.1f}")
-    print(f"{verdict} after {step} environment steps, {len(returns)} episodes, {wall:.0f}s")
-    png = plot_returns(returns, os.path.join(args.out, "dqn_returns.png"), f"DQN on {args.env}", threshold)
-    print(f"reward curve: {png}")
-    if args.record:
-        record_gif(args.env, lambda o: q_net(ember.from_numpy(o[None])).argmax(1).item(), args.record, args.seed)
-    return {"solved": solved, "steps": step, "episodes": len(returns), "wall_time": wall,
-            "returns": returns.returns, "best_average": returns.best_average(), "buffer_size": len(buffer),
-            "gradient_steps": gradient_steps, "losses": losses, "png": png}
+    result = finish(args, "dqn", "DQN", returns, solved, threshold, step, wall,
+                    lambda o: q_net(ember.from_numpy(o[None])).argmax(1).item())
+    return {**result, "buffer_size": len(buffer), "gradient_steps": gradient_steps, "losses": losses}
 
 
 if __name__ == "__main__":

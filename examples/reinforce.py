@@ -32,8 +32,7 @@ from ember import nn  # noqa: E402
 import ember.nn.functional as F  # noqa: E402
 from ember.distributions import Categorical  # noqa: E402
 
-from rl_common import (Returns, make_env, parser, plot_returns, policy_gradient_loss, record_gif,  # noqa: E402
-                       solve_threshold)
+from rl_common import Returns, finish, make_env, parser, policy_gradient_loss, solve_threshold  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None):
@@ -128,16 +127,9 @@ def main(argv: list[str] | None = None) -> dict:
     wall = time.perf_counter() - start
     env.close()
 
-    verdict = (f"solved ({returns.average():.1f} >= {threshold:g} over the last 100 episodes)" if solved else
-               f"not solved; best mean over 100 consecutive episodes {returns.best_average():.1f}")
-    print(f"{verdict} after {steps} environment steps, {len(returns)} episodes, {wall:.0f}s")
-    png = plot_returns(returns, os.path.join(args.out, "reinforce_returns.png"), f"REINFORCE on {args.env}",
-                       threshold)
-    print(f"reward curve: {png}")
-    if args.record:
-        record_gif(args.env, lambda o: policy(ember.from_numpy(o[None])).argmax(1).item(), args.record, args.seed)
-    return {"solved": solved, "steps": steps, "episodes": len(returns), "wall_time": wall, "updates": updates,
-            "returns": returns.returns, "best_average": returns.best_average(), "png": png}
+    result = finish(args, "reinforce", "REINFORCE", returns, solved, threshold, steps, wall,
+                    lambda o: policy(ember.from_numpy(o[None])).argmax(1).item())
+    return {**result, "updates": updates}
 
 
 if __name__ == "__main__":

@@ -111,6 +111,22 @@ def plot_returns(returns: Returns, path: str, title: str, threshold: float | Non
     return path
 
 
+def finish(args, name: str, title: str, returns: Returns, solved: bool, threshold: float, steps: int,
+           wall: float, act) -> dict:
+    """The end of a run: say whether it solved the environment, save the reward curve as
+    ``<name>_returns.png`` and, with ``--record``, a GIF of ``act`` playing. Returns what every
+    example reports."""
+    verdict = (f"solved ({returns.average():.1f} >= {threshold:g} over the last {WINDOW} episodes)" if solved else
+               f"not solved; best mean over {WINDOW} consecutive episodes {returns.best_average():.1f}")
+    print(f"{verdict} after {steps} environment steps, {len(returns)} episodes, {wall:.0f}s")
+    png = plot_returns(returns, os.path.join(args.out, f"{name}_returns.png"), f"{title} on {args.env}", threshold)
+    print(f"reward curve: {png}")
+    if args.record:
+        record_gif(args.env, act, args.record, args.seed)
+    return {"solved": solved, "steps": steps, "episodes": len(returns), "wall_time": wall,
+            "returns": returns.returns, "best_average": returns.best_average(), "png": png}
+
+
 @ember.no_grad()
 def record_gif(env_name: str, act, path: str, seed: int, max_frames: int = 500) -> str | None:
     """Play one episode with ``act`` (observation array -> action int) and save its frames as a
