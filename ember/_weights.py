@@ -5,6 +5,7 @@ a :class:`WeightsEnum` per model builder, and :func:`load_weights` that fills a 
 from __future__ import annotations
 
 import enum
+import inspect
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
@@ -57,11 +58,13 @@ class WeightsEnum(enum.Enum):
         package (a ``file:`` URL) is read where it is, its hash checked, not copied."""
         from . import hub  # imported here: only loading weights needs it
 
-        if self.url.startswith("file:"):
-            options = dict(zip(("model_dir", "map_location", "progress", "check_hash"), args), **kwargs)
-            return hub.read_checkpoint(url2pathname(urlparse(self.url).path), options.get("map_location"),
-                                       options.get("weights_only", True), options.get("check_hash", False))
-        return hub.load_state_dict_from_url(self.url, *args, **kwargs)
+        if not self.url.startswith("file:"):
+            return hub.load_state_dict_from_url(self.url, *args, **kwargs)
+        given = inspect.signature(hub.load_state_dict_from_url).bind(self.url, *args, **kwargs)
+        given.apply_defaults()
+        options = given.arguments
+        return hub.read_checkpoint(url2pathname(urlparse(self.url).path), options["map_location"],
+                                   options["weights_only"], options["check_hash"])
 
     def __reduce_ex__(self, protocol: int) -> tuple:
         # By name: a value holding NaN metrics would not equal its unpickled copy.

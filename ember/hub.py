@@ -94,6 +94,12 @@ def download_url_to_file(url: str, dst: str | os.PathLike, hash_prefix: str | No
                     raise RuntimeError(f'invalid hash value (expected "{hash_prefix}", got "{digest}") for {url}')
 
 
+def _named_hash(filename: str) -> str | None:
+    """The SHA-256 prefix a checkpoint's name states (``name-<hex>.ext``), or None."""
+    match = HASH_REGEX.search(filename)
+    return match.group(1) if match else None
+
+
 def load_state_dict_from_url(url: str, model_dir: str | None = None, map_location=None, progress: bool = True,
                              check_hash: bool = False, file_name: str | None = None,
                              weights_only: bool = True) -> dict[str, Any]:
@@ -115,11 +121,7 @@ def load_state_dict_from_url(url: str, model_dir: str | None = None, map_locatio
     cached_file = os.path.join(model_dir, filename)
     if not os.path.exists(cached_file):
         sys.stdout.write(f'Downloading: "{url}" to {cached_file}\n')
-        hash_prefix = None
-        if check_hash:
-            match = HASH_REGEX.search(filename)
-            hash_prefix = match.group(1) if match else None
-        download_url_to_file(url, cached_file, hash_prefix, progress=progress)
+        download_url_to_file(url, cached_file, _named_hash(filename) if check_hash else None, progress=progress)
     return read_checkpoint(cached_file, map_location, weights_only)
 
 
@@ -128,16 +130,14 @@ def read_checkpoint(path: str, map_location=None, weights_only: bool = True, che
     only, anything else with ``ember.load``. ``check_hash``: the file name's ``-<hex>.`` part
     must be a prefix of the file's SHA-256 (RuntimeError otherwise) - how weights shipped
     inside a package are checked without copying them into the cache."""
-    if check_hash:
-        match = HASH_REGEX.search(os.path.basename(path))
-        if match:
-            digest = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-            if not digest.hexdigest().startswith(match.group(1)):
-                raise RuntimeError(f'invalid hash value (expected "{match.group(1)}", got "{digest.hexdigest()}") '
-                                   f"for {path}")
+    expected = _named_hash(os.path.basename(path)) if check_hash else None
+    if expected is not None:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        if not digest.hexdigest().startswith(expected):
+            raise RuntimeError(f'invalid hash value (expected "{expected}", got "{digest.hexdigest()}") for {path}')
     if path.endswith(".safetensors"):
         return _load_safetensors(path, map_location)
     return _load(path, map_location=map_location, weights_only=weights_only)
