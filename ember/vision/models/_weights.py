@@ -112,19 +112,24 @@ class AlexNet_Weights(WeightsEnum):
 
 
 # Weights ember trained itself, shipped inside the package (a few hundred KB each): their URL
-# is the file's own, so they load offline; the hub copies them to its cache like a download.
+# is the file's own, so they load offline, read in place with their hash checked.
 _BUNDLED = Path(__file__).with_name("weights")
 
 
+def _bundled_28x28(file: str, mean: float, std: float, meta: dict[str, Any]) -> Weights:
+    """A checkpoint shipped in ``weights/`` for 28x28 grey images, normalised by ``mean``/``std``."""
+    return Weights((_BUNDLED / file).as_uri(), partial(ImageClassification, crop_size=28, resize_size=28,
+                                                      mean=(mean,), std=(std,)),
+                   {**meta, "min_size": (28, 28)})
+
+
 class LeNet5_Weights(WeightsEnum):
-    MNIST = Weights((_BUNDLED / "lenet5_mnist-81affe58.safetensors").as_uri(),
-                    partial(ImageClassification, crop_size=28, resize_size=28, mean=(0.1307,), std=(0.3081,)),
-                    {"categories": [str(d) for d in range(10)], "num_params": 61706, "min_size": (28, 28),
-                     "recipe": "python examples/mnist.py --data-dir DATA --epochs 3 --val-split 0 (seed 0); the "
-                               "state dict written with ember.io.save_safetensors",
-                     "_metrics": {"MNIST": {"acc@1": 98.30}}, "_file_size": 0.248,
-                     "_docs": "LeNet-5 trained by ember on the 60,000 MNIST training digits; accuracy on the "
-                              "10,000 test digits."})
+    MNIST = _bundled_28x28("lenet5_mnist-81affe58.safetensors", 0.1307, 0.3081, {
+        "categories": [str(d) for d in range(10)], "num_params": 61706,
+        "recipe": "python examples/mnist.py --data-dir DATA --epochs 3 --val-split 0 (seed 0); the state dict "
+                  "written with ember.io.save_safetensors",
+        "_metrics": {"MNIST": {"acc@1": 98.30}}, "_file_size": 0.248,
+        "_docs": "LeNet-5 trained by ember on the 60,000 MNIST training digits; accuracy on the 10,000 test digits."})
     DEFAULT = MNIST
 
 
@@ -134,15 +139,13 @@ _FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 
 class SmallCNN_Weights(WeightsEnum):
     # float16 in the file (half the bytes); loading casts to the model's float32.
-    FASHION_MNIST = Weights((_BUNDLED / "small_cnn_fashion_mnist-46a4f6c1.safetensors").as_uri(),
-                            partial(ImageClassification, crop_size=28, resize_size=28, mean=(0.2860,),
-                                    std=(0.3530,)),
-                            {"categories": _FASHION_MNIST_CLASSES, "num_params": 218586, "min_size": (28, 28),
-                             "recipe": "python examples/fashion_mnist.py --data-dir DATA --epochs 3 --val-split 0 "
-                                       "--save small_cnn.safetensors (seed 0; 315 s on 2 CPU cores)",
-                             "_metrics": {"Fashion-MNIST": {"acc@1": 91.53}}, "_file_size": 0.440,
-                             "_docs": "The small CNN trained by ember on the 60,000 Fashion-MNIST training images; "
-                                      "accuracy on the 10,000 test images."})
+    FASHION_MNIST = _bundled_28x28("small_cnn_fashion_mnist-46a4f6c1.safetensors", 0.2860, 0.3530, {
+        "categories": _FASHION_MNIST_CLASSES, "num_params": 218586,
+        "recipe": "python examples/fashion_mnist.py --data-dir DATA --epochs 3 --val-split 0 --save "
+                  "small_cnn.safetensors (seed 0; 315 s on 2 CPU cores)",
+        "_metrics": {"Fashion-MNIST": {"acc@1": 91.53}}, "_file_size": 0.440,
+        "_docs": "The small CNN trained by ember on the 60,000 Fashion-MNIST training images; accuracy on the 10,000 "
+                 "test images."})
     DEFAULT = FASHION_MNIST
 
 
