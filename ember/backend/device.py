@@ -96,10 +96,13 @@ def set_default_device(d) -> None:
 def get_default_device() -> device:
     """The device of tensors created without a ``device=`` argument."""
     d = _default[0]
-    if d.type == "cuda" and d.index is None:
-        from . import cuda
-        return device("cuda", cuda.cupy().cuda.Device().id)  # the current GPU; raises without CUDA
-    return d
+    return current_gpu() if d.type == "cuda" and d.index is None else d
+
+
+def current_gpu() -> device:
+    """The current GPU (``ember.cuda.set_device``); the unavailable-CUDA error without one."""
+    from . import cuda
+    return device("cuda", cuda.cupy().cuda.Device().id)
 
 
 def resolve(d) -> device:
@@ -121,7 +124,7 @@ def to_device(d) -> device:
     if d.type == "cuda" and d.index is None:
         from . import cuda
         if cuda.is_available():
-            return device("cuda", cuda.cupy().cuda.Device().id)
+            return current_gpu()
     return d
 
 
