@@ -26,11 +26,12 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _executor(workers: int) -> ThreadPoolExecutor:
-    # A pool made before a fork has no threads in the child (a DataLoader worker): make another.
+def _executor() -> ThreadPoolExecutor:
+    """The process's pool: one thread per core besides the caller's. A pool made before a
+    fork has no threads in the child (a DataLoader worker), which makes its own."""
     pid = os.getpid()
-    if _pool.get("pid") != pid or _pool["workers"] != workers:
-        _pool.update(pid=pid, workers=workers, executor=ThreadPoolExecutor(workers, thread_name_prefix="ember-rows"))
+    if _pool.get("pid") != pid:
+        _pool.update(pid=pid, executor=ThreadPoolExecutor(max(1, _cores() - 1), thread_name_prefix="ember-rows"))
     return _pool["executor"]
 
 
@@ -42,7 +43,7 @@ def over_rows(fn, rows: int, elements: int) -> None:
         fn(0, rows)
         return
     bounds = [rows * i // blocks for i in range(blocks + 1)]
-    futures = [_executor(blocks - 1).submit(fn, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    futures = [_executor().submit(fn, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
     fn(bounds[0], bounds[1])
     for f in futures:
         f.result()  # re-raises a block's exception here
