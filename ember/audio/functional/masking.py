@@ -7,16 +7,16 @@ import ember
 from ember import Tensor
 
 
-def _mask_param(mask_param: int, p: float, axis_length: int) -> int:
-    """With ``p < 1`` the band is also capped at ``p`` times the axis length."""
-    if p == 1.0:
-        return mask_param
-    return min(mask_param, int(axis_length * p))
-
-
-def _check_p(p: float) -> None:
+def _band_limit(specgram: Tensor, mask_param: int, axis: int, p: float) -> int:
+    """The widest band allowed along ``axis`` (frequency or time only), after checking the
+    arguments as torchaudio does; with ``p < 1`` it is also capped at ``p`` times the axis length."""
+    dim = specgram.dim()
+    if axis not in (dim - 2, dim - 1):
+        raise ValueError(f"Only Frequency and Time masking are supported "
+                         f"(axis {dim - 2} and axis {dim - 1} supported; {axis} given).")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"The value of p must be between 0.0 and 1.0 ({p} given).")
+    return mask_param if p == 1.0 else min(mask_param, int(specgram.shape[axis] * p))
 
 
 def mask_along_axis(specgram: Tensor, mask_param: int, mask_value: float, axis: int, p: float = 1.0) -> Tensor:
@@ -27,11 +27,7 @@ def mask_along_axis(specgram: Tensor, mask_param: int, mask_value: float, axis: 
     if dim < 2:
         raise ValueError(f"Spectrogram must have at least two dimensions (time and frequency). "
                          f"Input has {dim} dimensions.")
-    if axis not in (dim - 2, dim - 1):
-        raise ValueError(f"Only Frequency and Time masking are supported "
-                         f"(axis {dim - 2} and axis {dim - 1} supported; {axis} given).")
-    _check_p(p)
-    mask_param = _mask_param(mask_param, p, specgram.shape[axis])
+    mask_param = _band_limit(specgram, mask_param, axis, p)
     if mask_param < 1:
         return specgram
     size = specgram.shape[axis]
@@ -52,11 +48,7 @@ def mask_along_axis_iid(specgrams: Tensor, mask_param: int, mask_value: float, a
     dim = specgrams.dim()
     if dim < 3:
         raise ValueError(f"Spectrogram must have at least three dimensions ({dim} given).")
-    if axis not in (dim - 2, dim - 1):
-        raise ValueError(f"Only Frequency and Time masking are supported "
-                         f"(axis {dim - 2} and axis {dim - 1} supported; {axis} given).")
-    _check_p(p)
-    mask_param = _mask_param(mask_param, p, specgrams.shape[axis])
+    mask_param = _band_limit(specgrams, mask_param, axis, p)
     if mask_param < 1:
         return specgrams
     batch = tuple(specgrams.shape[:dim - 2])
