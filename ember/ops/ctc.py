@@ -63,7 +63,7 @@ def _ctc(lp: np.ndarray, per_sample: list, lengths: np.ndarray, blank: int) -> t
     nll = -ends
     empty = lengths == 0  # no frames: only the empty target is possible, with probability 1
     nll[empty] = np.where(sizes[empty] == 1, 0, np.inf)
-    skip_from = np.zeros_like(no_skip) + neg  # s -> s + 2 is allowed where it is allowed into s + 2
+    skip_from = np.full_like(no_skip, neg)  # s -> s + 2 is allowed where it is allowed into s + 2
     skip_from[:, :-2] = no_skip[:, 2:]
     ending = np.zeros((batch, width), dtype=bool)
     ending[rows, sizes - 1] = True
