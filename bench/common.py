@@ -49,6 +49,17 @@ def _status_kb(key: str) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
 
 
+def _release_freed_memory() -> None:
+    """Return the C allocator's freed memory to the system (glibc's malloc_trim)."""
+    import ctypes
+    import gc
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the measure then includes what it keeps
+        pass
+
+
 def _gemm_peak(lib: str) -> float:
     """FLOP/s of this framework's float32 matrix product at 2048^3, all threads: the machine's
     practical peak as this side reaches it."""
@@ -71,7 +82,11 @@ def _serve(conn, path: list, module: str, factory: str, lib: str, args: tuple) -
     sys.path[:0] = path
     step = getattr(importlib.import_module(module), factory)(lib, *args)
     # Memory: the resident-set high-water mark from here on (Linux resets it on request)
-    # above the process as it stands with the model and data built, before any step.
+    # above the process as it stands with the model and data built and one step taken, its
+    # freed memory handed back to the system: the library's one-time costs (compiled
+    # kernels, PyTorch's kernel caches), its gradients and optimizer state stay out of it.
+    step()
+    _release_freed_memory()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     built_kb = _status_kb("VmRSS")
@@ -120,8 +135,8 @@ def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
     """Interleave ember and PyTorch; print samples/s of each and the median ratio, and the
     share of its own GEMM peak (a 2048^3 float32 product) each side's steps reach, counting
     the step's FLOPs as PyTorch's FlopCounterMode does. With ``memory``, also each side's
-    peak resident memory above its built model over all its steps (activations, gradients,
-    optimizer state, workspace and what the allocator keeps)."""
+    peak resident memory over its steps above the process between steps (the activations
+    and workspace of a step, and what the allocator keeps of them)."""
     ember_side, torch_side = Side(module, factory, "ember", *args), Side(module, factory, "torch", *args)
     try:
         iters = torch_side.ask("calibrate")

@@ -138,8 +138,8 @@ def test_double_backward_matches_torch():
         assert_close(e, t, 1e-9, 1e-7)
 
 
-def test_conv_cached_columns_do_not_go_stale():
-    """The forward's columns feed the weight gradient; an in-place change of the input
+def test_conv_saved_input_does_not_go_stale():
+    """The weight gradient rebuilds the input's columns; an in-place change of the input
     after the forward is caught like for any saved tensor."""
     x = ember.randn(1, 2, 5, 5)
     w = ember.randn(3, 2, 3, 3, requires_grad=True)
@@ -147,6 +147,36 @@ def test_conv_cached_columns_do_not_go_stale():
     x.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("op,shapes,kwargs", [
+    ("conv2d", [(5, 3, 7, 6), (4, 3, 3, 3), (4,)], dict(stride=1, padding=1)),               # flipped gradient
+    ("conv2d", [(5, 4, 7, 6), (6, 2, 3, 2), (6,)], dict(stride=2, padding=(1, 0), groups=2)),  # col2im gradient
+    ("conv1d", [(3, 2, 9), (3, 2, 4), (3,)], dict(dilation=2)),
+    ("conv_transpose2d", [(5, 3, 4, 4), (3, 2, 3, 3), (2,)], dict(stride=2, padding=1)),
+])
+@pytest.mark.parametrize("samples", [1, 2])
+def test_columns_built_a_block_of_the_batch_at_a_time(monkeypatch, op, shapes, kwargs, samples):
+    """Blocks of one sample, and of two with a shorter last block, give torch's values and
+    gradients, first and second order."""
+    import ember.ops.conv as conv_ops
+    monkeypatch.setattr(conv_ops, "_batch_blocks", lambda x, g: [
+        slice(s, min(s + samples, x.shape[0])) for s in range(0, x.shape[0], samples)])
+    check_op(shapes, lambda x, w, b: getattr(_f(x), op)(x, w, b, **kwargs))
+    check_gradcheck(shapes, lambda x, w, b: getattr(F, op)(x, w, b, **kwargs))
+
+
+@pytest.mark.parametrize("n,limit", [(64, 1 << 23), (64, 1), (7, 3 * 4 * 9 * 25 * 3), (0, 1 << 23)])
+def test_batch_blocks_cover_the_batch_within_the_limit(monkeypatch, n, limit):
+    import ember.ops.conv as conv_ops
+    monkeypatch.setattr(conv_ops, "_COLUMNS_BYTES", limit)
+    x = np.zeros((n, 3, 5, 5), np.float32)
+    g = conv_ops.Geometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, (5, 5), (5, 5))
+    blocks = conv_ops._batch_blocks(x, g)
+    assert [i for b in blocks for i in range(n)[b]] == list(range(n))
+    per_sample = 3 * 9 * 25 * 4
+    assert all(b.stop - b.start == max(1, min(n, limit // per_sample)) for b in blocks[:-1])
+    assert 0 <= blocks[-1].stop - blocks[-1].start <= max(1, limit // per_sample)
 
 
 # ---- unfold / fold ------------------------------------------------------------------------
