@@ -6,6 +6,8 @@ shapes of bench/cnn.py: forward and backward of each op, median milliseconds of 
 LeNet-5 (batch 128): 2x2 max pooling of (6, 28, 28) and (16, 10, 10). ResNet-8 (batch 64):
 batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation mode; and a
 batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the same code).
+Then one optimizer step over the parameters of the benchmarks' models, with the one-pass
+update kernels and with the array math.
 The two paths run alternately and the table gives medians, as other processes may share the
 cores: of wall-clock time ("ms") and, as the work done, of CPU time of all threads ("cpu x":
 its ratio), which waiting for a busy core does not change. Ops the kernels do not cover (other
@@ -21,7 +23,7 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 import ember  # noqa: E402
 import ember.nn.functional as F  # noqa: E402
@@ -86,6 +88,29 @@ CASES = [
 ]
 
 
+def _optimizer_step(model, make):
+    """A step of the optimizer ``make(params)`` on ``model``'s parameters, with fixed gradients."""
+    params = list(model.parameters())
+    for p in params:
+        p.grad = ember.randn(*p.shape) * 0.01
+    opt = make(params)
+    return opt.step
+
+
+def _optimizer_cases():
+    import cnn
+    import mnist_script
+    nn, optim = ember.nn, ember.optim
+    mlp = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+    return [
+        ("MLP, SGD momentum", mlp, lambda ps: optim.SGD(ps, lr=0.01, momentum=0.9)),
+        ("MLP, RMSprop", mlp, lambda ps: optim.RMSprop(ps, lr=0.01)),
+        ("LeNet-5, Adam", cnn.lenet(nn), lambda ps: optim.Adam(ps, lr=1e-3)),
+        ("ResNet-8, SGD decay", cnn.resnet8(nn), lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=5e-4)),
+        ("MNIST script, Adadelta", mnist_script._net(ember), lambda ps: optim.Adadelta(ps, lr=1.0)),
+    ]
+
+
 def main(repeats: int = 30) -> None:
     if kernels.cpu() is None:
         sys.exit("compiled kernels are off (numba missing or EMBER_NUMBA=0): nothing to compare")
@@ -98,6 +123,12 @@ def main(repeats: int = 30) -> None:
         cols = [f"{'-':>9} {'-':>7} {'-':>5} {'-':>6}" if t is None else
                 f"{t[0]:9.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}" for t in _case(op, shape, repeats, grad)]
         print(f"{name:24} {str(shape):18} {'   '.join(cols)}")
+    print(f"\n{'optimizer step':24} {'parameters':>18} {'numpy':>9} {'numba':>7} {'x':>5} {'cpu x':>6}")
+    for name, model, make in _optimizer_cases():
+        step = _optimizer_step(model, make)
+        t = _paired(step, step, repeats)
+        print(f"{name:24} {sum(p.numel() for p in model.parameters()):18,} {t[0]:9.3f} {t[1]:7.3f} "
+              f"{t[0] / t[1]:5.2f} {t[2]:6.2f}")
 
 
 if __name__ == "__main__":

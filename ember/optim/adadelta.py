@@ -6,9 +6,10 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.compat import as_array
 from .optimizer import (
     Optimizer, add_scaled_, check_differentiable, check_lr, check_range, grad_of, increment,
-    scalar, state_zeros, step_tensor,
+    one_pass, scalar, state_zeros, step_tensor,
 )
 
 __all__ = ["Adadelta"]
@@ -54,13 +55,20 @@ class Adadelta(Optimizer):
                 state["square_avg"] = state_zeros(p)
                 state["acc_delta"] = state_zeros(p)
             increment(state["step"])
+            fused = one_pass(p, state["square_avg"], state["acc_delta"])
+            if fused is not None:
+                k, param, grad, square_avg, acc_delta = fused
+                k.adadelta(param, grad, square_avg, acc_delta, lr, rho, 1 - rho, eps, group["weight_decay"],
+                           group["maximize"])
+                p._vc[0] += 1
+                continue
             g = grad_of(p, group["maximize"], group["weight_decay"])
             square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
             square_avg *= rho
             add_scaled_(square_avg, 1 - rho, g, g)
-            std = square_avg + eps
+            std = as_array(square_avg + eps)
             np.sqrt(std, out=std)
-            delta = acc_delta + eps
+            delta = as_array(acc_delta + eps)
             np.sqrt(delta, out=delta)
             delta /= std
             delta *= g

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.compat import as_array
 from .optimizer import (
     Optimizer, adam_moments_, add_scaled_, check_betas, check_differentiable, check_lr,
     check_range, scalar, state_zeros, step_tensor,
@@ -72,7 +73,7 @@ class NAdam(Optimizer):
             mu_product_t._data *= mu
             mu_product = float(mu_product_t._data)
 
-            denom = exp_avg_sq / (1 - beta2 ** step)
+            denom = as_array(exp_avg_sq / (1 - beta2 ** step))
             np.sqrt(denom, out=denom)
             denom += eps
             add_scaled_(p._data, -lr * (1.0 - mu) / (1.0 - mu_product), g, denom, divide=True)

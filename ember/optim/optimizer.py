@@ -4,7 +4,10 @@ state_dict and load_state_dict.
 Each algorithm (sgd.py, adam.py, ...) validates its arguments in ``__init__`` and
 implements ``_step_group(group)``: the update of one parameter group, written as
 in-place array math on ``p._data`` with state tensors created lazily, so no graph
-is recorded and no temporaries are made where a buffer can be reused.
+is recorded and no temporaries are made where a buffer can be reused. SGD, Adam,
+AdamW, Adadelta and RMSprop run a float32/float64 parameter on the CPU through a
+compiled one-pass kernel (``one_pass``, backend/kernels/optim.py) that gives the same
+bits as their array math, which stays for every other case.
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
-from ..backend import dtypes
+from ..backend import dtypes, kernels
+from ..backend.compat import as_array, loud, quiet
 from ..nn.modules.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
@@ -216,8 +220,12 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            self._step_group(group)
+        token = quiet()  # an update that meets inf or nan gives it quietly, as PyTorch's do
+        try:
+            for group in self.param_groups:
+                self._step_group(group)
+        finally:
+            loud(token)
         return loss
 
     step = _with_hooks(step)
@@ -399,6 +407,24 @@ def state_zeros(p: Tensor) -> Tensor:
     return Tensor._make(np.zeros_like(p._data))
 
 
+def one_pass(p: Tensor, *states):
+    """The one-pass update kernels (``backend/kernels/optim.py``) with the flat arrays they
+    update: (kernels, parameter, gradient, *states), a state given as None passed as an empty
+    array; or None where the array math runs: no compiled kernels, a dtype other than
+    float32/float64, a CUDA tensor, or a parameter or state that is not C-contiguous."""
+    k = kernels.cpu()
+    if k is None:
+        return None
+    param, grad = p._data, p.grad._data
+    arrays = [s._data for s in states if s is not None]
+    if not (kernels.usable(param, grad, *arrays) and param.flags.c_contiguous
+            and all(a.flags.c_contiguous and a.size == param.size for a in arrays)):
+        return None
+    flat = param.reshape(-1)
+    return (k.optim, flat, np.ascontiguousarray(grad).reshape(-1),
+            *(flat[:0] if s is None else s._data.reshape(-1) for s in states))
+
+
 def grad_of(p: Tensor, maximize: bool, weight_decay: float):
     """The gradient array of ``p`` (negated for maximize) plus L2 weight decay (a new array
     when changed, so ``p.grad`` itself is never modified)."""
@@ -439,7 +465,7 @@ def lerp_(start, end, weight: float) -> None:
 
 def add_scaled_(out, value: float, a, b=None, divide: bool = False) -> None:
     """``out += value * a`` (times ``b``, or divided by ``b``), in place: addcmul_/addcdiv_."""
-    tmp = np.multiply(a, value)
+    tmp = as_array(np.multiply(a, value))  # a 0-d product is a NumPy scalar, which takes no out=
     if b is not None:
         (np.divide if divide else np.multiply)(tmp, b, out=tmp)
     out += tmp

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.compat import as_array
 from .optimizer import (
     Optimizer, adam_moments_, check_betas, check_differentiable, check_lr, check_range, scalar,
     state_zeros, step_tensor,
@@ -68,8 +69,7 @@ class RAdam(Optimizer):
             if rho_t > 5.0:
                 rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                adaptive = np.sqrt(exp_avg_sq)
-                adaptive += eps
+                adaptive = as_array(np.sqrt(exp_avg_sq) + eps)
                 np.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)
                 update *= adaptive
                 update *= rect

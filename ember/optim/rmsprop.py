@@ -6,9 +6,10 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.compat import as_array
 from .optimizer import (
     Optimizer, add_scaled_, check_differentiable, check_lr, check_range, grad_of, increment,
-    lerp_, scalar, state_zeros, step_tensor,
+    lerp_, one_pass, scalar, state_zeros, step_tensor,
 )
 
 __all__ = ["RMSprop"]
@@ -63,6 +64,14 @@ class RMSprop(Optimizer):
                 if centered:
                     state["grad_avg"] = state_zeros(p)
             increment(state["step"])
+            fused = one_pass(p, state["square_avg"], state["grad_avg"] if centered else None,
+                             state["momentum_buffer"] if momentum > 0 else None)
+            if fused is not None:
+                k, param, grad, square_avg, grad_avg, buf = fused
+                k.rmsprop(param, grad, square_avg, grad_avg, buf, lr, alpha, 1 - alpha, 1 - (1 - alpha),
+                          abs(1 - alpha) < 0.5, eps, momentum, group["weight_decay"], group["maximize"])
+                p._vc[0] += 1
+                continue
             g = grad_of(p, group["maximize"], group["weight_decay"])
             square_avg = state["square_avg"]._data
             square_avg *= alpha
@@ -70,7 +79,7 @@ class RMSprop(Optimizer):
             if centered:
                 grad_avg = state["grad_avg"]._data
                 lerp_(grad_avg, g, 1 - alpha)
-                avg = square_avg - grad_avg * grad_avg
+                avg = as_array(square_avg - grad_avg * grad_avg)
                 np.sqrt(avg, out=avg)
             else:
                 avg = np.sqrt(square_avg)

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_differentiable, check_lr, check_range, grad_of, scalar
+from .optimizer import Optimizer, check_differentiable, check_lr, check_range, grad_of, one_pass, scalar
 
 __all__ = ["SGD"]
 
@@ -49,19 +49,29 @@ class SGD(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            g = grad_of(p, maximize, weight_decay)
+            buf, first = None, False
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = Tensor._make(np.copy(g))
-                else:
+                if buf is None:  # the first step: the buffer starts as the gradient
+                    buf = state["momentum_buffer"] = Tensor._make(np.empty_like(p._data))
+                    first = True
+            fused = one_pass(p, buf)
+            if fused is not None:
+                k, param, grad, flat_buf = fused
+                k.sgd(param, grad, flat_buf, lr, momentum, 1 - dampening, weight_decay, nesterov, maximize, first)
+            else:
+                g = grad_of(p, maximize, weight_decay)
+                if buf is not None:
                     b = buf._data
-                    b *= momentum
-                    if dampening == 0:
-                        b += g
+                    if first:
+                        np.copyto(b, g)
                     else:
-                        b += (1 - dampening) * g
-                g = g + momentum * buf._data if nesterov else buf._data
-            p._data -= lr * g
+                        b *= momentum
+                        if dampening == 0:
+                            b += g
+                        else:
+                            b += (1 - dampening) * g
+                    g = g + momentum * b if nesterov else b
+                p._data -= lr * g
             p._vc[0] += 1

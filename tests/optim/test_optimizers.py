@@ -109,6 +109,28 @@ def test_matches_torch(name, kwargs):
     assert repr(oe) == repr(ot)
 
 
+@pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
+def test_zero_dim_parameter_matches_torch(name, kwargs):
+    """A 0-d parameter (a learned scale or temperature) beside a vector, for 8 steps: the
+    array math on 0-d arrays, whose results NumPy returns as scalars, keeps them arrays."""
+    x, y = _rng.uniform(-1, 1, (10, 3)), _rng.uniform(-1, 1, 10)
+    results = []
+    for lib in (ember, torch):
+        kw = dict(requires_grad=True, device=helpers.DEVICE) if lib is ember else dict(requires_grad=True)
+        scale, v = lib.tensor(np.array(1.5), **kw), lib.tensor(np.array([0.3, -0.2, 0.5]), **kw)
+        opt = getattr(lib.optim, name)([scale, v], **kwargs)
+        xs, ys = (lib.tensor(a, device=scale.device) for a in (x, y))
+        for _ in range(8):
+            def closure():
+                opt.zero_grad()
+                loss = (((xs @ v) * scale - ys) ** 2).mean()
+                loss.backward()
+                return loss
+            opt.step(closure)
+        results.append((scale, v))
+    assert_params_close(*results, 1e-10)
+
+
 FLOAT32_CASES = (1, 5, 13, 21, 25, 28, 31)
 
 
