@@ -1,5 +1,6 @@
 """The compiled CPU kernels (ember/backend/kernels) against the NumPy paths they replace and
-against PyTorch: values, indices, gradients, running statistics, PyTorch's tie and NaN rules,
+against PyTorch: values, indices, gradients (pooling, batch norm, convolution's im2col and
+col2im), running statistics, PyTorch's tie and NaN rules,
 the cases routed back to NumPy (and that they are), and ember with Numba turned off."""
 import json
 import multiprocessing
@@ -28,7 +29,7 @@ def calls(monkeypatch):
     """Counts each compiled kernel's calls: kernel name -> number of calls (through the module
     attribute that the ops look up, so a call that took another path is not counted)."""
     counts = {}
-    for module in (kernels.cpu().pool, kernels.cpu().norm):
+    for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv):
         for name in dir(module):
             fn = getattr(module, name)
             if not hasattr(fn, "py_func") or name.startswith("_"):  # Numba's compiled functions
@@ -331,6 +332,54 @@ def test_batch_norm_half_forward_stays_on_numpy(calls):
     want = torch.tensor(a, requires_grad=True)
     TF.batch_norm(want, None, None, training=True).backward(torch.tensor(g))
     np.testing.assert_allclose(grads[0].astype(np.float32), want.grad.float().numpy(), rtol=1e-2, atol=1e-2)
+
+
+# ---- im2col / col2im ------------------------------------------------------------------------
+# (op, input shape, weight shape, keyword arguments): strides, dilations, padding of both
+# kinds, groups, 1x1 and 1-d, and transposed convolutions.
+CONVS = [
+    ("conv2d", (3, 4, 9, 8), (6, 4, 3, 3), dict(stride=2, padding=1)),
+    ("conv2d", (2, 6, 11, 10), (4, 3, 3, 2), dict(stride=(2, 3), padding=(2, 0), dilation=(1, 2), groups=2)),
+    ("conv2d", (2, 3, 5, 5), (2, 3, 4, 4), dict(stride=2, padding=3)),        # windows mostly padding
+    ("conv2d", (2, 3, 6, 7), (4, 3, 4, 3), dict(padding="same", dilation=(1, 2))),  # uneven padding
+    ("conv2d", (2, 3, 7, 7), (5, 3, 1, 1), dict(stride=2)),                   # 1x1 shortcut
+    ("conv2d", (2, 4, 8, 8), (4, 1, 3, 3), dict(padding=1, groups=4)),        # depthwise
+    ("conv1d", (3, 4, 17), (5, 4, 3), dict(stride=2, padding=2, dilation=2)),
+    ("conv_transpose2d", (2, 5, 4, 6), (5, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ("conv_transpose1d", (2, 4, 7), (4, 6, 5), dict(stride=3, padding=2)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op,xs,ws,kw", CONVS)
+def test_im2col_col2im_against_numpy_and_torch(calls, op, xs, ws, kw, dtype):
+    """Values and the gradients of input and weight: the same bits as the NumPy path (the same
+    sums in the same order), and torch's values."""
+    a, w = _array(xs, dtype), _array(ws, dtype, seed=2)
+    out_shape = tuple(getattr(TF, op)(torch.tensor(a), torch.tensor(w), **kw).shape)
+    g = _array(out_shape, dtype, seed=1)
+
+    def run(lib, tensor):
+        x, wt = tensor(a), tensor(w)
+        x.requires_grad_(), wt.requires_grad_()
+        getattr(lib, op)(x, wt, **kw).backward(tensor(g))
+        return [t.detach().numpy() for t in (getattr(lib, op)(x, wt, **kw), x.grad, wt.grad)]
+    got = run(F, ember.tensor)
+    assert calls.get("im2col_2d", 0) >= 1 and calls.get("im2col_2d", 0) + calls.get("col2im_2d", 0) >= 3
+    with kernels.off():
+        ref = run(F, ember.tensor)
+    want = run(TF, torch.tensor)
+    for e, r, t in zip(got, ref, want):
+        np.testing.assert_array_equal(e, r)
+        np.testing.assert_allclose(e, t, **TOL[dtype])
+
+
+def test_conv3d_and_half_stay_on_numpy(calls):
+    x3 = ember.tensor(_array((1, 2, 5, 5, 5), "float32"), requires_grad=True)
+    F.conv3d(x3, ember.tensor(_array((2, 2, 3, 3, 3), "float32")), stride=2).sum().backward()
+    xh = ember.tensor(_array((1, 2, 5, 5), "float16"))
+    F.conv2d(xh, ember.tensor(_array((2, 2, 3, 3), "float16")))
+    assert calls == {}
 
 
 def test_threads_calling_kernels_at_once():
