@@ -3,7 +3,9 @@ shapes of bench/cnn.py: forward and backward of each op, median milliseconds of 
 
     python bench/kernels.py [repeats]
 
-LeNet-5 (batch 128): 2x2 max pooling of (6, 28, 28) and (16, 10, 10). ResNet-8 (batch 64):
+The convolutions of LeNet-5 (batch 128), ResNet-8 (batch 64) and the MNIST script (batch
+64), whole (im2col or col2im and the GEMM). LeNet-5: 2x2 max pooling of (6, 28, 28) and
+(16, 10, 10). ResNet-8 (batch 64):
 batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation mode; and a
 batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the same code).
 Then one optimizer step over the parameters of the benchmarks' models, with the one-pass
@@ -68,6 +70,11 @@ def _case(op, shape, repeats: int, grad: bool = True):
     return fwd, _paired(lambda: backward(y_numpy), lambda: backward(y_numba), repeats)
 
 
+def _conv(c_out: int, c_in: int, k: int, **kw):
+    w = ember.randn(c_out, c_in, k, k, requires_grad=True)
+    return lambda x: F.conv2d(x, w, **kw)
+
+
 def _batch_norm(c: int, training: bool):
     mean, var = ember.zeros(c), ember.ones(c)
     w, b = ember.ones(c, requires_grad=training), ember.zeros(c, requires_grad=training)
@@ -75,6 +82,11 @@ def _batch_norm(c: int, training: bool):
 
 
 CASES = [
+    ("conv2d 5x5 pad 2", (128, 1, 28, 28), _conv(6, 1, 5, padding=2), True),       # LeNet-5
+    ("conv2d 5x5", (128, 6, 14, 14), _conv(16, 6, 5), True),
+    ("conv2d 3x3 pad 1", (64, 16, 32, 32), _conv(16, 16, 3, padding=1), True),    # ResNet-8
+    ("conv2d 3x3 stride 2", (64, 16, 32, 32), _conv(32, 16, 3, stride=2, padding=1), True),
+    ("conv2d 3x3", (64, 32, 26, 26), _conv(64, 32, 3), True),                     # MNIST script
     ("max_pool2d 2x2", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), True),
     ("max_pool2d 2x2", (128, 16, 10, 10), lambda x: F.max_pool2d(x, 2), True),
     ("max_pool2d 2x2 no grad", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), False),
