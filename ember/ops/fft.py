@@ -10,6 +10,8 @@ Sizes (n / s) pad with zeros or trim first (_Resize), so every primitive sees it
 final lengths. Gradients are ember ops, so they differentiate again."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -64,7 +66,7 @@ class _C2C(Function):
         ctx.dims, ctx.norm, ctx.inverse = dims, norm, inverse
         fn = np.fft.ifftn if inverse else np.fft.fftn
         out = fn(a._data, axes=dims) if dims else a._data.copy()
-        n = int(np.prod([a.shape[d] for d in dims]))
+        n = math.prod([a.shape[d] for d in dims])
         return _scaled(out, _scale(norm, n, inverse), a.dtype)
 
     @staticmethod

@@ -4,6 +4,7 @@ How an index is read (PyTorch's rules and order of checks) is in indices.py; her
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -115,8 +116,8 @@ def _accumulate(out, adv: tuple, vals) -> None:
     for j, a in enumerate(arrays):
         _check_bounds(a, shape[d + j], d + j)
     keys = np.ravel_multi_index(arrays, shape[d:d + k], mode="wrap")  # negative indices wrap
-    pre, post = int(np.prod(shape[:d])), int(np.prod(shape[d + k:]))
-    flat = (np.arange(pre)[:, None, None] * int(np.prod(shape[d:d + k])) + keys.reshape(1, -1, 1)) * post \
+    pre, post = math.prod(shape[:d]), math.prod(shape[d + k:])
+    flat = (np.arange(pre)[:, None, None] * math.prod(shape[d:d + k]) + keys.reshape(1, -1, 1)) * post \
         + np.arange(post)
     vals = np.broadcast_to(vals, shape[:d] + keys.shape + shape[d + k:])
     add_at(out.reshape(-1), flat.reshape(-1), vals.reshape(-1))

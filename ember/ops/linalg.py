@@ -107,7 +107,7 @@ _BATCHED = MatMul.node("UnsafeViewBackward0")
 
 
 def _rows(t: Tensor) -> int:
-    return int(np.prod(t._data.shape[:-1])) if t._data.ndim > 1 else 1
+    return math.prod(t._data.shape[:-1]) if t._data.ndim > 1 else 1
 
 
 @autocast_op("mm")

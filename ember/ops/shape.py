@@ -6,6 +6,7 @@ result the input's version counter and root base (see views.py for in-place writ
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -51,7 +52,7 @@ def infer_shape(shape: tuple, numel: int, op: str, src: tuple) -> tuple:
     bad = [s for s in shape if s < -1]
     if bad:
         raise RuntimeError(f"{op}: invalid shape dimension {bad[0]} in {list(shape)}")
-    known = int(np.prod([s for s in shape if s != -1]))
+    known = math.prod([s for s in shape if s != -1])
     if -1 in shape:
         if known == 0:
             raise RuntimeError(
@@ -61,7 +62,7 @@ def infer_shape(shape: tuple, numel: int, op: str, src: tuple) -> tuple:
             raise RuntimeError(
                 f"shape '{list(shape)}' is invalid for input of size {numel} (input shape {list(src)})")
         shape = tuple(numel // known if s == -1 else s for s in shape)
-    if int(np.prod(shape)) != numel:
+    if math.prod(shape) != numel:
         raise RuntimeError(
             f"shape '{list(shape)}' is invalid for input of size {numel} (input shape {list(src)}, "
             f"in {op})")
@@ -122,7 +123,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = input._wrap_dim(start_dim), input._wrap_dim(end_dim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    return reshape(input, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
+    return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
 def ravel(input: Tensor) -> Tensor:
@@ -137,12 +138,12 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
     n = input._data.shape[d]
-    known = int(np.prod([s for s in sizes if s != -1]))
+    known = math.prod([s for s in sizes if s != -1])
     if sizes.count(-1) > 1:
         raise RuntimeError(f"unflatten: only one dimension can be inferred (got sizes {list(sizes)})")
     if -1 in sizes and known and n % known == 0:
         sizes = tuple(n // known if s == -1 else s for s in sizes)
-    if -1 in sizes or int(np.prod(sizes)) != n:
+    if -1 in sizes or math.prod(sizes) != n:
         raise RuntimeError(
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
             f"({n}) in the input tensor")
