@@ -30,7 +30,7 @@ def mpi():
         except ImportError as e:
             raise ImportError(
                 "ember.distributed runs on MPI through mpi4py, which is not installed: "
-                "pip install 'ember[distributed]' (mpi4py and the Open MPI wheel)") from e
+                "pip install 'ember[distributed]' (mpi4py and the MPICH wheel)") from e
         _MPI = MPI
     return _MPI
 

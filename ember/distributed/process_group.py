@@ -2,11 +2,11 @@
 
 Rank and world size come from MPI. With ``env://`` (the default) the processes must have been
 started by an MPI launcher: ``python -m ember.distributed.run`` (torchrun's flags) or
-``mpiexec`` directly. We chose that over MPI's dynamic-process features (Open_port/Accept/
-Connect), which would need the port name passed between unrelated processes through a socket
-of our own at MASTER_ADDR:MASTER_PORT, and a PMIx server that plain ``python`` processes lack:
-under mpiexec MPI already knows every process, so MASTER_ADDR/MASTER_PORT only need to be
-consistent, not used. A single process started without a launcher is a world of size 1.
+``mpiexec`` directly; MASTER_ADDR/MASTER_PORT need only be consistent, as MPI already knows
+every process. When the launcher ran once per node, torchrun's way, each node's ranks are one
+mpiexec job and ``_join`` makes them one world through MPI's own name server and
+dynamic-process calls, no socket of ours. A single process started without a launcher is a
+world of size 1.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import datetime
 import enum
 import os
 
-from . import _failure, _mpi
+from . import _failure, _join, _mpi
 
 __all__ = ["Backend", "GroupMember", "ProcessGroup", "ReduceOp", "barrier", "destroy_process_group",
            "get_backend", "get_global_rank", "get_node_local_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
@@ -190,8 +190,9 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
             f"init_process_group: a world of size {max(env_size, world_size)} was asked for, but this process "
             "was not started by an MPI launcher. ember's processes talk through MPI: start the script with "
             "`python -m ember.distributed.run --nproc-per-node N script.py` (torchrun's flags) or under mpiexec")
-    MPI = _mpi.mpi()
-    world = MPI.COMM_WORLD
+    # A failure from here on (a node that never joins, a rank that disagrees) ends the job at once.
+    _failure.install(next((int(os.environ[v]) for v in ("RANK",) + _mpi.LAUNCHER_RANK_VARS if v in os.environ), 0))
+    world = _join.world(seconds)  # COMM_WORLD, or the nodes' jobs joined into one world
     for what, asked, actual in (("world_size", world_size, world.Get_size()), ("rank", rank, world.Get_rank()),
                                 ("WORLD_SIZE", int(os.environ.get("WORLD_SIZE", -1)), world.Get_size()),
                                 ("RANK", int(os.environ.get("RANK", -1)), world.Get_rank())):

@@ -5,8 +5,13 @@
 Each rank gets torchrun's variables (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK,
 MASTER_ADDR, MASTER_PORT), so a torchrun script runs unchanged. If a rank fails, the launcher
 says which one first and why (exit status, the last lines of its stderr) and exits non-zero; MPI
-stops the other ranks. Several nodes: one launcher, on the first host of ``--hostfile``, starts
-all ranks (MPI's model, instead of one torchrun per node).
+stops the other ranks. Several nodes, either way:
+
+- torchrun's: the launcher on each node, ``--nnodes M --node-rank K --master-addr A
+  --master-port P``. Each starts its node's ranks as one mpiexec job; node 0's launcher also
+  runs MPI's name server at A:P, through which the jobs join into one world (``_join``). This
+  needs MPICH's mpiexec (the ``mpich`` wheel that ``ember[distributed]`` installs).
+- MPI's: one launcher with ``--hostfile``, which starts the ranks of every node itself.
 """
 from __future__ import annotations
 
@@ -15,9 +20,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 from ._worker import die_with_parent
 
@@ -32,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--master-addr", "--master_addr", default="127.0.0.1")
     p.add_argument("--master-port", "--master_port", type=int, default=29500)
     p.add_argument("--standalone", action="store_true", help="single node (the default here)")
-    p.add_argument("--hostfile", help="MPI host file listing the nodes (needed with --nnodes > 1)")
+    p.add_argument("--hostfile", help="MPI host file listing the nodes: one launcher starts them all (instead "
+                                      "of a launcher per node)")
     p.add_argument("-m", "--module", action="store_true", help="run the script as a module (python -m)")
     p.add_argument("--no-python", "--no_python", action="store_true", help="run the script as a program")
     p.add_argument("--max-restarts", "--max_restarts", type=int, default=0)
@@ -59,7 +67,7 @@ def find_mpiexec() -> str:
     found = here if os.access(here, os.X_OK) else shutil.which("mpiexec")
     if found is None:
         raise SystemExit("ember.distributed.run: no mpiexec found; install MPI with pip install 'ember[distributed]' "
-                         "(mpi4py and the Open MPI wheel)")
+                         "(mpi4py and the MPICH wheel)")
     return found
 
 
@@ -79,6 +87,48 @@ def mpiexec_command(nprocs: int, hostfile: str | None = None, nproc_per_node: in
     elif hostfile:
         cmd += ["-f", hostfile, "-ppn", str(nproc_per_node)]
     return cmd + ["-n", str(nprocs)]
+
+
+def _per_node_command(nproc: int, master_addr: str, master_port: int) -> list[str]:
+    """mpiexec starting this node's ``nproc`` ranks as a job that finds the others through the
+    name server at the master's address (MPICH's Hydra; Open MPI's jobs cannot join so)."""
+    exe = find_mpiexec()
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
+    if "HYDRA" not in version:
+        raise SystemExit("ember.distributed.run: a launcher per node (--nnodes > 1 without --hostfile) needs "
+                         f"MPICH's mpiexec, and {exe} is another MPI's. pip install mpich (the MPI of "
+                         "ember[distributed]), or run one launcher with --hostfile listing the nodes")
+    return [exe, "-nameserver", f"{master_addr}:{master_port}", "-n", str(nproc)]
+
+
+def _start_name_server(port: int) -> subprocess.Popen:
+    """MPI's name server (MPICH's hydra_nameserver) at ``port`` on this node, for the nodes' jobs
+    to publish and look up the port they join through; it stops with this launcher."""
+    exe = os.path.join(os.path.dirname(find_mpiexec()), "hydra_nameserver")
+    if not os.access(exe, os.X_OK):
+        exe = shutil.which("hydra_nameserver") or exe
+    server = subprocess.Popen([exe, "-port", str(port)], preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+    time.sleep(0.2)  # listening before the ranks ask it
+    if server.poll() is not None:
+        raise SystemExit(f"ember.distributed.run: MPI's name server could not start at port {port} (in use?): "
+                         "choose another --master-port")
+    return server
+
+
+def _wait_for_name_server(addr: str, port: int, seconds: float = 900) -> None:
+    """Wait (torchrun's default rendezvous time) until node 0's name server accepts connections,
+    so that the nodes may start in any order."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection((addr, port), timeout=5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"ember.distributed.run: node 0 did not come up at {addr}:{port} within "
+                                 f"{seconds:g} s: start its launcher (--node-rank 0) with the same --master-addr "
+                                 "and --master-port")
+            time.sleep(0.5)
 
 
 def _report(note_dir: str, code: int) -> int:
@@ -113,9 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         raise SystemExit(f"ember.distributed.run: --nnodes {args.nnodes!r}: elastic node ranges are not supported; "
                          "give a number")
-    if nnodes > 1 and (not args.hostfile or args.node_rank != 0):
-        raise SystemExit("ember.distributed.run: with --nnodes > 1, MPI starts every rank from one launcher: run it "
-                         "once, with --node-rank 0 and --hostfile listing the nodes")
+    if not 0 <= args.node_rank < nnodes:
+        raise SystemExit(f"ember.distributed.run: --node-rank {args.node_rank} is not one of the {nnodes} nodes "
+                         f"(0 to {nnodes - 1})")
+    if args.hostfile and args.node_rank != 0:
+        raise SystemExit("ember.distributed.run: with --hostfile one launcher starts every node's ranks: run it "
+                         "once, on the first host, with --node-rank 0")
+    per_node = nnodes > 1 and not args.hostfile
     if args.max_restarts:
         raise SystemExit("ember.distributed.run: --max-restarts is not supported (MPI jobs do not restart ranks)")
     if args.no_python:
@@ -125,9 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, MASTER_ADDR=args.master_addr, MASTER_PORT=str(args.master_port),
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))  # torchrun's default too
     note_dir = tempfile.mkdtemp(prefix="ember-run-")
-    cmd = (mpiexec_command(nproc * nnodes, args.hostfile, nproc)
-           + [sys.executable, "-m", "ember.distributed._worker", note_dir, str(nproc)]
-           + target + args.script_args)
+    launch = mpiexec_command(nproc * nnodes, args.hostfile, nproc)
+    name_server = None
+    if per_node:
+        launch = _per_node_command(nproc, args.master_addr, args.master_port)
+        env.update(EMBER_NNODES=str(nnodes), EMBER_NODE_RANK=str(args.node_rank))
+        if args.node_rank == 0:
+            name_server = _start_name_server(args.master_port)
+        else:
+            _wait_for_name_server(args.master_addr, args.master_port)
+    cmd = launch + [sys.executable, "-m", "ember.distributed._worker", note_dir, str(nproc)] + target + args.script_args
     # mpiexec is told to stop (SIGTERM: it then stops the ranks) if this launcher dies, even by SIGKILL
     proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: die_with_parent(signal.SIGTERM))
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -136,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         code = proc.wait()
         return 0 if code == 0 else _report(note_dir, code)
     finally:
+        if name_server is not None:
+            name_server.terminate()
+            name_server.wait(timeout=10)
         shutil.rmtree(note_dir, ignore_errors=True)
 
 
