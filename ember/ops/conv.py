@@ -8,8 +8,9 @@ both spatial sizes) and are each other's gradients, so derivatives of any order 
     ConvWeight(x, y)     the adjoint in w          -> (O, C / groups, *kernel)
 
 Each is im2col or col2im (compiled loops for 1-d and 2-d, backend/kernels/conv.py; else
-a copy per kernel tap, never a loop over pixels) and a GEMM per group. Columns are laid out channel-major, (C, *kernel, N, *out), so that the GEMM
-is one large matrix product over many samples. Conv and ConvWeight build them for a
+a copy per kernel tap, never a loop over pixels) and a GEMM per group. Columns are laid
+out channel-major, (C, *kernel, N, *out), so that the GEMM is one large matrix product
+over many samples. Conv and ConvWeight build them for a
 block of the batch at a time (``_COLUMNS_BYTES``), and nothing keeps them: the weight
 gradient rebuilds them from the saved input, as PyTorch's convolutions save only their
 input. A 3x3 convolution's columns are nine times its input, so keeping them for
