@@ -10,12 +10,12 @@ both spatial sizes) and are each other's gradients, so derivatives of any order 
 Each is im2col or col2im (compiled loops for 1-d and 2-d, backend/kernels/conv.py; else
 a copy per kernel tap, never a loop over pixels) and a GEMM per group. Columns are laid
 out channel-major, (C, *kernel, N, *out), so that the GEMM is one large matrix product
-over many samples. Conv and ConvWeight build them for a
-block of the batch at a time (``_COLUMNS_BYTES``), and nothing keeps them: the weight
-gradient rebuilds them from the saved input, as PyTorch's convolutions save only their
-input. A 3x3 convolution's columns are nine times its input, so keeping them for
-backward had cost ResNet-8 training 2.2x PyTorch's memory per step; building them in
-blocks costs 0.8x PyTorch's and measured faster too (bench/cnn.py).
+over many samples. Conv and ConvWeight build them for a block of the batch at a time
+(``_COLUMNS_BYTES``), and nothing keeps them: the weight gradient rebuilds them from the
+saved input, as PyTorch's convolutions save only their input. A 3x3 convolution's
+columns are nine times its input, so keeping them for backward had cost ResNet-8 training
+2.2x PyTorch's memory per step; built in blocks they cost 0.65x PyTorch's, and the step
+measured faster too (bench/cnn.py).
 """
 from __future__ import annotations
 
