@@ -146,3 +146,13 @@ def test_vector_to_parameters_errors():
         EU.vector_to_parameters([1.0, 2.0], ep)
     with pytest.raises(RuntimeError, match="invalid for input of size 2"):
         EU.vector_to_parameters(ember.ones(2), ep)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
+def test_total_norm_of_complex_gradients_matches_torch(norm_type):
+    """Complex gradients take the moduli: the 2-norm is not the plain dot product of the values."""
+    rng = np.random.default_rng(3)
+    grads = [(rng.standard_normal(s) + 1j * rng.standard_normal(s)).astype(np.complex64) for s in ((3, 4), (5,))]
+    got = EU.get_total_norm([ember.tensor(g) for g in grads], norm_type)
+    want = TU.get_total_norm([torch.tensor(g) for g in grads], norm_type)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)

@@ -29,17 +29,20 @@ def _grads(parameters: _Tensors) -> list[Tensor]:
 
 def _norm(x, p: float):
     """The p-norm of an array as a 0-d array of its dtype (``p`` may be 0 or +-inf)."""
-    a = np.abs(x.reshape(-1))
-    if a.size == 0:
+    flat = x.reshape(-1)
+    if flat.size == 0:
         return np.zeros((), dtype=x.dtype, like=x)
+    if p == 2 and flat.dtype.kind == "f":  # x * x is |x| * |x|: no pass of abs first
+        return np.sqrt(np.dot(flat, flat))  # one BLAS call: the common case, on every training step
+    a = np.abs(flat)
     if p == math.inf:
         return a.max()
     if p == -math.inf:
         return a.min()
     if p == 0:
         return np.asarray(np.count_nonzero(a), dtype=x.dtype, like=x)
-    if p == 2:
-        return np.sqrt(np.dot(a, a))  # one BLAS call: the common case, on every training step
+    if p == 2:  # complex: the moduli's dot product
+        return np.sqrt(np.dot(a, a))
     if p == 1:
         return a.sum()
     return (a ** p).sum() ** (1.0 / p)
