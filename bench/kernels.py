@@ -4,12 +4,12 @@ shapes of bench/cnn.py: forward and backward of each op, median milliseconds of 
     python bench/kernels.py [repeats]
 
 The convolutions of LeNet-5 (batch 128), ResNet-8 (batch 64) and the MNIST script (batch
-64), whole (im2col or col2im and the GEMM). LeNet-5: 2x2 max pooling of (6, 28, 28) and
-(16, 10, 10). ResNet-8 (batch 64):
-batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation mode; and a
-batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the same code).
-Then one optimizer step over the parameters of the benchmarks' models, with the one-pass
-update kernels and with the array math.
+64), whole (im2col or col2im and the GEMM); the MNIST script's largest ReLU, whose backward
+is the masked select. LeNet-5: 2x2 max pooling of (6, 28, 28) and (16, 10, 10). ResNet-8
+(batch 64): batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation
+mode; and a batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the
+same code). Then one optimizer step over the parameters of the benchmarks' models, with the
+one-pass update kernels and with the array math.
 The two paths run alternately and the table gives medians, as other processes may share the
 cores: of wall-clock time ("ms") and, as the work done, of CPU time of all threads ("cpu x":
 its ratio), which waiting for a busy core does not change. Ops the kernels do not cover (other
@@ -87,6 +87,7 @@ CASES = [
     ("conv2d 3x3 pad 1", (64, 16, 32, 32), _conv(16, 16, 3, padding=1), True),    # ResNet-8
     ("conv2d 3x3 stride 2", (64, 16, 32, 32), _conv(32, 16, 3, stride=2, padding=1), True),
     ("conv2d 3x3", (64, 32, 26, 26), _conv(64, 32, 3), True),                     # MNIST script
+    ("relu", (64, 64, 24, 24), F.relu, True),                                      # its masked gradient
     ("max_pool2d 2x2", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), True),
     ("max_pool2d 2x2", (128, 16, 10, 10), lambda x: F.max_pool2d(x, 2), True),
     ("max_pool2d 2x2 no grad", (128, 6, 28, 28), lambda x: F.max_pool2d(x, 2), False),

@@ -15,7 +15,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..backend import dtypes, special
+from ..backend import dtypes, kernels, special
 from ..backend.compat import as_array
 from .complex import complex_abs
 from .elementwise import cast, pow, promote
@@ -51,7 +51,14 @@ class _Masked(Function):
     @staticmethod
     def forward(ctx, grad, mask):
         ctx.mask = mask
-        out = grad._data * mask
+        g = grad._data
+        k = kernels.cpu()
+        if (k is not None and kernels.usable(g) and type(mask) is np.ndarray and mask.dtype == np.bool_
+                and mask.shape == g.shape and g.flags.c_contiguous and mask.flags.c_contiguous):
+            out = np.empty_like(g)
+            k.select.masked(g.reshape(-1), mask.reshape(-1), out.reshape(-1))  # one pass (kernels/select.py)
+            return out
+        out = g * mask
         if not np.isfinite(out).all():
             out[~mask] = 0
         return out

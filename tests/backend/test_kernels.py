@@ -29,7 +29,7 @@ def calls(monkeypatch):
     """Counts each compiled kernel's calls: kernel name -> number of calls (through the module
     attribute that the ops look up, so a call that took another path is not counted)."""
     counts = {}
-    for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv):
+    for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv, kernels.cpu().select):
         for name in dir(module):
             fn = getattr(module, name)
             if not hasattr(fn, "py_func") or name.startswith("_"):  # Numba's compiled functions
@@ -380,6 +380,36 @@ def test_conv3d_and_half_stay_on_numpy(calls):
     xh = ember.tensor(_array((1, 2, 5, 5), "float16"))
     F.conv2d(xh, ember.tensor(_array((2, 2, 3, 3), "float16")))
     assert calls == {}
+
+
+# ---- the masked gradient of ReLU and clamp ---------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,fn", [("relu", lambda lib, x: lib.relu(x)),
+                                     ("clamp", lambda lib, x: x.clamp(-0.5, 0.7)),
+                                     ("hardtanh", lambda lib, x: lib.nn.functional.hardtanh(x))])
+def test_masked_gradient_against_numpy_and_torch(calls, name, fn, dtype):
+    """inf and nan in the incoming gradient where the mask is off give 0 (a selection, as in
+    PyTorch), not inf * 0 = nan."""
+    a = _array((3, 4, 5, 6), dtype)
+    g = _array((3, 4, 5, 6), dtype, seed=1)
+    off = np.argwhere(a.reshape(-1) < -1.5)[:3, 0]
+    g.reshape(-1)[off] = [np.inf, -np.inf, np.nan][:len(off)]
+    got = _run(lambda x: fn(ember, x), a, g)
+    assert calls.get("masked", 0) == 1
+    with kernels.off():
+        ref = _run(lambda x: fn(ember, x), a, g)
+    want = _run_torch(lambda x: fn(torch, x), a, g)
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert len(off) == 3 and np.isfinite(got[1].reshape(-1)[off]).all()
+
+
+def test_masked_gradient_of_a_strided_gradient_takes_numpy(calls):
+    """A transpose after the ReLU hands it a transposed gradient: the NumPy path runs it."""
+    a, g = _array((4, 6), "float32"), _array((6, 4), "float32", seed=1)
+    got = _run(lambda x: ember.relu(x).t(), a, g)
+    assert calls.get("masked", 0) == 0
+    np.testing.assert_array_equal(got[1], _run_torch(lambda x: torch.relu(x).t(), a, g)[1])
 
 
 def test_threads_calling_kernels_at_once():
