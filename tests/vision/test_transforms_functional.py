@@ -167,6 +167,34 @@ def test_normalize_formula():
     np.testing.assert_allclose(F.normalize(ember.ones(1, 2, 2), [0.5], [0.5]).numpy(), np.ones((1, 2, 2)))
 
 
+@pytest.mark.parametrize("dtype", [ember.float32, ember.float64])
+@pytest.mark.parametrize("mean,std", [((0.1307,), (0.3081,)), ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+                                      (0.5, 2), ([1, 0, 2], 0.5)])
+def test_normalize_array_path_equals_the_tensor_path_and_torch(dtype, mean, std):
+    """An image that needs no gradient is normalized on its array: the same bits as the tensor
+    ops (which a tensor that requires grad takes, with its gradient) and torch's values."""
+    channels = 1 if isinstance(mean, tuple) and len(mean) == 1 else 3
+    x = ember.rand(2, channels, 5, 4, dtype=dtype)
+    fast = F.normalize(x, mean, std)
+    xg = x.clone().requires_grad_()
+    slow = F.normalize(xg, mean, std)
+    assert fast.grad_fn is None and slow.grad_fn is not None
+    np.testing.assert_array_equal(fast.numpy(), slow.detach().numpy())
+    per = (lambda v: torch.tensor(v, dtype=torch.float64 if dtype is ember.float64 else torch.float32)
+           .reshape(-1, 1, 1))
+    want = (torch.tensor(x.numpy()) - per(mean)) / per(std)
+    np.testing.assert_array_equal(fast.numpy(), want.numpy())
+    slow.sum().backward()
+    np.testing.assert_allclose(xg.grad.numpy(), np.broadcast_to(1 / per(std).numpy(), x.shape), rtol=1e-6)
+
+
+def test_normalize_mismatched_channels_raise_the_tensor_error():
+    with pytest.raises(RuntimeError, match="must match the size"):
+        F.normalize(ember.zeros(3, 2, 2), [0.1, 0.2], [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="must match the size"):
+        F.normalize(ember.zeros(3, 2, 2), ember.tensor([0.1, 0.2]), [1.0])
+
+
 def test_normalize_errors():
     with pytest.raises(TypeError, match="Input tensor should be a float tensor. Got ember.uint8"):
         F.normalize(ember.zeros(3, 2, 2, dtype=ember.uint8), [0.0], [1.0])
