@@ -62,6 +62,20 @@ def test_to_tensor_scales_bytes_to_unit_range():
     assert F.to_tensor(img).dtype == ember.float64
 
 
+@pytest.mark.parametrize("default", [ember.float32, ember.float64, ember.bfloat16])
+def test_to_tensor_bytes_equal_the_cast_and_division_ops(default):
+    """Bytes become the default dtype divided by 255: the same bits as the tensor ops' cast and
+    division, and as torch's."""
+    img = _rgb(6, 5)
+    ember.set_default_dtype(default)
+    got = F.to_tensor(img)
+    ops = F.pil_to_tensor(img).to(default) / 255
+    assert got.dtype == default
+    np.testing.assert_array_equal(got.float().numpy(), ops.float().numpy())
+    want = torch.tensor(np.asarray(img)).permute(2, 0, 1).to(getattr(torch, str(default).split(".")[-1])) / 255
+    np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+
+
 def test_to_tensor_modes_and_arrays():
     bits = Image.fromarray(np.array([[0, 255, 0]], np.uint8)).convert("1")
     np.testing.assert_array_equal(F.to_tensor(bits).numpy(), [[[0.0, 1.0, 0.0]]])

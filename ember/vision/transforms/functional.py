@@ -115,7 +115,10 @@ def to_tensor(pic) -> Tensor:
         arr = arr.reshape(pic.size[1], pic.size[0], F_pil.get_image_num_channels(pic))
         img = from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     if img.dtype == dtypes.uint8:
-        return img.to(dtypes.get_default_dtype()) / 255
+        default = dtypes.get_default_dtype()
+        if default.np in (np.float32, np.float64):  # the cast and the division below, on the array
+            return Tensor._make(np.divide(img._data.astype(default.np), 255))
+        return img.to(default) / 255
     return img
 
 
