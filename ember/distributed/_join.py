@@ -55,7 +55,7 @@ def _join(node: int, nnodes: int, timeout: float):
         if root:
             MPI.Unpublish_name(_name("port", k), port)
         comm = _merged(inter, high=False)
-    if port is not None and node == 0 and first:
+    if node == 0 and first:
         MPI.Close_port(port)
     return comm
 

@@ -190,7 +190,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
             f"init_process_group: a world of size {max(env_size, world_size)} was asked for, but this process "
             "was not started by an MPI launcher. ember's processes talk through MPI: start the script with "
             "`python -m ember.distributed.run --nproc-per-node N script.py` (torchrun's flags) or under mpiexec")
-    # A failure from here on (a node that never joins, a rank that disagrees) ends the job at once.
+    # A failure from here on (a node that never joins, a rank that disagrees) ends the job at once;
+    # the launcher's RANK (MPI's own rank under a bare mpiexec) is this process's rank in the world.
     _failure.install(next((int(os.environ[v]) for v in ("RANK",) + _mpi.LAUNCHER_RANK_VARS if v in os.environ), 0))
     world = _join.world(seconds)  # COMM_WORLD, or the nodes' jobs joined into one world
     for what, asked, actual in (("world_size", world_size, world.Get_size()), ("rank", rank, world.Get_rank()),
@@ -199,7 +200,6 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
         if asked >= 0 and asked != actual:
             raise ValueError(f"init_process_group: {what}={asked} disagrees with MPI, which started this "
                              f"process as rank {world.Get_rank()} of {world.Get_size()}")
-    _failure.install(world.Get_rank())
     comm = world.Dup()  # the user's own MPI calls on COMM_WORLD never match ember's collectives
     GroupMember.WORLD = ProcessGroup(comm, list(range(comm.Get_size())), name, seconds, devices)
 

@@ -71,10 +71,15 @@ def find_mpiexec() -> str:
     return found
 
 
+def _version(exe: str) -> str:
+    """What ``exe --version`` prints: which MPI it is (Open MPI, MPICH's Hydra, ...)."""
+    return subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
+
+
 def mpiexec_command(nprocs: int, hostfile: str | None = None, nproc_per_node: int | None = None) -> list[str]:
     """mpiexec and the flags its flavour needs to start ``nprocs`` processes here."""
     exe = find_mpiexec()
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
+    version = _version(exe)
     cmd = [exe]
     if "Open MPI" in version or "prte" in version.lower():
         # More ranks than cores is allowed (and ranks are not pinned to cores) as with torchrun;
@@ -93,8 +98,7 @@ def _per_node_command(nproc: int, master_addr: str, master_port: int) -> list[st
     """mpiexec starting this node's ``nproc`` ranks as a job that finds the others through the
     name server at the master's address (MPICH's Hydra; Open MPI's jobs cannot join so)."""
     exe = find_mpiexec()
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
-    if "HYDRA" not in version:
+    if "HYDRA" not in _version(exe):
         raise SystemExit("ember.distributed.run: a launcher per node (--nnodes > 1 without --hostfile) needs "
                          f"MPICH's mpiexec, and {exe} is another MPI's. pip install mpich (the MPI of "
                          "ember[distributed]), or run one launcher with --hostfile listing the nodes")
@@ -178,8 +182,6 @@ def main(argv: list[str] | None = None) -> int:
         target = [sys.executable, "-u", "-m", "ember.distributed._script"] + (["-m"] if args.module else []) + [args.script]
     env = dict(os.environ, MASTER_ADDR=args.master_addr, MASTER_PORT=str(args.master_port),
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))  # torchrun's default too
-    note_dir = tempfile.mkdtemp(prefix="ember-run-")
-    launch = mpiexec_command(nproc * nnodes, args.hostfile, nproc)
     name_server = None
     if per_node:
         launch = _per_node_command(nproc, args.master_addr, args.master_port)
@@ -188,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             name_server = _start_name_server(args.master_port)
         else:
             _wait_for_name_server(args.master_addr, args.master_port)
+    else:
+        launch = mpiexec_command(nproc * nnodes, args.hostfile, nproc)
+    note_dir = tempfile.mkdtemp(prefix="ember-run-")
     cmd = launch + [sys.executable, "-m", "ember.distributed._worker", note_dir, str(nproc)] + target + args.script_args
     # mpiexec is told to stop (SIGTERM: it then stops the ranks) if this launcher dies, even by SIGKILL
     proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: die_with_parent(signal.SIGTERM))

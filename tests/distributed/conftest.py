@@ -62,6 +62,12 @@ def run_job(script: str, *args: str, nproc: int = 2, timeout: float = 180, launc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    _reap(marker, script)
+    return proc.returncode, out, err
+
+
+def _reap(marker: str, what: str) -> None:
+    """Give the job's processes 10 s to end after their launcher did; kill and fail on any left."""
     deadline = time.monotonic() + 10
     while _processes_running(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -69,8 +75,31 @@ def run_job(script: str, *args: str, nproc: int = 2, timeout: float = 180, launc
     if left:
         for line in left:
             os.kill(int(line.split(":")[0]), signal.SIGKILL)
-        pytest.fail(f"{script}: processes left running after the job ended: {left}")
-    return proc.returncode, out, err
+        pytest.fail(f"{what}: processes left running after the job ended: {left}")
+
+
+def run_nodes(script: str, specs, timeout: float = 150):
+    """Run ``script`` through one launcher per (node_rank, nnodes, args) in ``specs`` (two ranks
+    each, two "nodes" on this machine), each in a session of its own, started in that order half
+    a second apart; returns [(exit code, stdout, stderr)] per launcher."""
+    port, marker = free_port(), f"EMBER_TEST_NODES_{os.getpid()}_{time.monotonic_ns()}"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), EMBER_TEST_JOB=marker)
+    procs = []
+    try:
+        for node, nnodes, args in specs:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2", "--nnodes", str(nnodes),
+                 "--node-rank", str(node), "--master-port", str(port), os.path.join(SCRIPTS, script), *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True, cwd=ROOT))
+            time.sleep(0.5)
+        deadline = time.monotonic() + timeout
+        results = [p.communicate(timeout=max(1, deadline - time.monotonic())) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+        _reap(marker, script)
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, results)]
 
 
 @pytest.fixture
@@ -78,6 +107,13 @@ def job():
     if MPI_MISSING:
         pytest.skip(MPI_MISSING)
     return run_job
+
+
+@pytest.fixture
+def nodes():
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
+    return run_nodes
 
 
 @pytest.fixture

@@ -101,41 +101,10 @@ def test_bad_flags_are_refused():
 
 
 # ---- a launcher per node, torchrun's way (two "nodes" on this machine) ----------------------
-def _nodes(specs, processes_of, timeout=150):
-    """Run one launcher per (node_rank, nnodes, args) in ``specs``, each in a session of its own,
-    started in that order; returns [(exit code, stdout, stderr)] and leaves no process running."""
-    from conftest import free_port
-    port, marker = free_port(), f"EMBER_TEST_NODES_{os.getpid()}_{time.monotonic_ns()}"
-    env = dict(os.environ, PYTHONPATH=ROOT, EMBER_TEST_JOB=marker)
-    procs = []
-    try:
-        for node, nnodes, args in specs:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2", "--nnodes", str(nnodes),
-                 "--node-rank", str(node), "--master-port", str(port),
-                 os.path.join(ROOT, "tests", "distributed", "scripts", "joins.py"), *args],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True))
-            time.sleep(0.5)
-        deadline = time.monotonic() + timeout
-        results = [p.communicate(timeout=max(1, deadline - time.monotonic())) for p in procs]
-        return [(p.returncode, out, err) for p, (out, err) in zip(procs, results)]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-        end = time.monotonic() + 10
-        while processes_of(marker) and time.monotonic() < end:
-            time.sleep(0.2)
-        left = processes_of(marker)
-        for line in left:
-            os.kill(int(line.split(":")[0]), signal.SIGKILL)
-        assert not left, left
-
-
-def test_a_launcher_per_node_joins_one_world(job, processes_of):
+def test_a_launcher_per_node_joins_one_world(nodes):
     """Node 1's launcher starts first and waits for node 0; the two jobs of two ranks become one world
     of four, ranked by node, with torchrun's variables."""
-    results = _nodes([(1, 2, ["60"]), (0, 2, ["60"])], processes_of)
+    results = nodes("joins.py", [(1, 2, ["60"]), (0, 2, ["60"])])
     for code, out, err in results:
         assert code == 0, err[-3000:]
     lines = sorted(line for _, out, _ in results for line in out.splitlines() if line.startswith("joined"))
@@ -145,8 +114,8 @@ def test_a_launcher_per_node_joins_one_world(job, processes_of):
                for line in results[0][1].splitlines() if line.startswith("joined"))  # node 1's own ranks
 
 
-def test_a_missing_node_is_named_after_the_timeout(job, processes_of):
-    [(code, out, err)] = _nodes([(0, 2, ["3"])], processes_of)
+def test_a_missing_node_is_named_after_the_timeout(nodes):
+    [(code, out, err)] = nodes("joins.py", [(0, 2, ["3"])])
     assert code != 0
     assert "node 0 waiting for node 1 to start timed out after 3 s" in err, err[-3000:]
     assert "rank 0 (local_rank 0, host " in err and "<- first failure" in err, err[-3000:]
