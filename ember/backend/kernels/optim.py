@@ -35,12 +35,7 @@ def sgd(p, g, buf, lr, momentum, damp, wd, nesterov, maximize, first):
         if wd != 0:
             gk = gk + wd * p[k]
         if has_momentum:
-            if first:
-                b = gk
-            elif damp == 1:  # dampening 0: the gradient is added as it is
-                b = buf[k] * momentum + gk
-            else:
-                b = buf[k] * momentum + damp * gk
+            b = gk if first else buf[k] * momentum + damp * gk  # damp * gk is gk where damp is 1
             buf[k] = b
             gk = gk + momentum * b if nesterov else b
         p[k] = p[k] - lr * gk
