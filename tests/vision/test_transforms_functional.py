@@ -184,9 +184,9 @@ def test_normalize_formula():
 @pytest.mark.parametrize("dtype", [ember.float32, ember.float64])
 @pytest.mark.parametrize("mean,std", [((0.1307,), (0.3081,)), ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
                                       (0.5, 2), ([1, 0, 2], 0.5)])
-def test_normalize_array_path_equals_the_tensor_path_and_torch(dtype, mean, std):
-    """An image that needs no gradient is normalized on its array: the same bits as the tensor
-    ops (which a tensor that requires grad takes, with its gradient) and torch's values."""
+def test_normalize_matches_torch_with_and_without_gradient(dtype, mean, std):
+    """The same bits whether or not the image records a gradient, and as torch's ops; the
+    gradient is 1 / std per channel."""
     channels = 1 if isinstance(mean, tuple) and len(mean) == 1 else 3
     x = ember.rand(2, channels, 5, 4, dtype=dtype)
     fast = F.normalize(x, mean, std)
