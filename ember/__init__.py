@@ -76,6 +76,8 @@ from . import distributed  # mpi4py is imported only when a process group is mad
 from . import io, onnx
 from . import hub, multiprocessing  # multiprocessing binds Tensor.share_memory_ / is_shared
 from . import functional, jit, profiler, random, testing
+from . import compiler
+from .compiler import compile  # noqa: A001  (torch.compile's place)
 from . import func
 from .func import vmap  # noqa: F401
 from . import special

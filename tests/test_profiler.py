@@ -80,15 +80,15 @@ def test_table_sorts_limits_rows_and_shows_shapes():
 
 
 def test_profiler_is_off_outside_the_block_even_after_an_error():
-    assert function_module.PROFILER is None
+    assert function_module.INTERCEPT is None
     with pytest.raises(ValueError):
         with profile():
-            assert function_module.PROFILER is not None
+            assert function_module.INTERCEPT is not None
             raise ValueError
-    assert function_module.PROFILER is None
+    assert function_module.INTERCEPT is None
     with profile(enabled=False) as prof:
         ember.ones(1) + 1
-    assert function_module.PROFILER is None and prof.function_events is None
+    assert function_module.INTERCEPT is None and prof.function_events is None
 
 
 def test_nested_profilers_and_early_results_are_refused():
@@ -108,7 +108,7 @@ def test_results_match_what_ran_with_profiling():
 
 
 def test_no_cost_when_no_profiler_runs():
-    # Function.apply reaches the profiler only through the module global PROFILER; with it
+    # Function.apply reaches the profiler only through the module global INTERCEPT; with it
     # None, no profiler code runs for an op.
     calls = []
 
@@ -119,11 +119,11 @@ def test_no_cost_when_no_profiler_runs():
 
     ember.ones(2) * 3
     assert calls == []
-    function_module.PROFILER = Spy()
+    function_module.INTERCEPT = Spy()
     try:
         ember.ones(2) * 3
     finally:
-        function_module.PROFILER = None
+        function_module.INTERCEPT = None
     assert len(calls) == 1
 
 

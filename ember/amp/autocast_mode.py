@@ -42,6 +42,24 @@ def _refresh() -> None:
     _state.active = _state.enabled["cpu"] or _state.enabled["cuda"]
 
 
+def snapshot():
+    """Autocast's switches as one value, None while it is off (ember.compile records it
+    with each captured op and restores it on replay)."""
+    e = _state.enabled
+    if not (e["cpu"] or e["cuda"]):
+        return None
+    return (_state.active, e["cpu"], e["cuda"], _state.dtype["cpu"], _state.dtype["cuda"])
+
+
+def restore(switches) -> None:
+    """Set autocast's switches to what ``snapshot`` returned."""
+    if switches is None:
+        _state.enabled["cpu"] = _state.enabled["cuda"] = _state.active = False
+        return
+    _state.active, _state.enabled["cpu"], _state.enabled["cuda"], _state.dtype["cpu"], \
+        _state.dtype["cuda"] = switches
+
+
 def _check_device_type(device_type, what: str = "autocast") -> str:
     if not isinstance(device_type, str):
         raise ValueError(f"{what}: expected `device_type` of type `str`, got: `{type(device_type)}`")

@@ -59,8 +59,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        if PROFILER is not None:  # the only cost of profiling support when no profiler runs
-            return PROFILER.record(cls, args)
+        if INTERCEPT is not None:  # the only cost of profiling and capture when neither runs
+            return INTERCEPT.record(cls, args)
         ctx = _new(cls._node)
         if state.enabled:
             for a in args:
@@ -281,8 +281,9 @@ _NO_GRADS = tuple((False,) * n for n in range(8))
 _NAMED: dict = {}
 _new = object.__new__
 
-# The active autograd profiler (ember.autograd.profiler sets it), timing every apply.
-PROFILER = None
+# What sees every apply while it is set: the active autograd profiler (timing each op) or
+# ember.compile's capture (recording each op as a replay step); None otherwise.
+INTERCEPT = None
 
 # The innermost active saved_tensors_hooks (ember.autograd.graph sets it), and the type of
 # the entries it packs; while None, saving for backward is untouched.

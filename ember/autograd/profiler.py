@@ -179,17 +179,20 @@ class profile:
             self.stop()
 
     def start(self) -> None:
-        if _function.PROFILER is not None:
+        if isinstance(_function.INTERCEPT, profile):
             raise RuntimeError("profile: a profiler is already running; profilers cannot be "
                                "nested (read the outer one's results instead)")
+        if _function.INTERCEPT is not None:
+            raise RuntimeError("profile: ember.compile is capturing a graph; start the profiler "
+                               "outside the compiled function")
         self._running = True
-        _function.PROFILER = self
+        _function.INTERCEPT = self
 
     def stop(self) -> None:
         if not self._running:
             return
         self._running = False
-        _function.PROFILER = None
+        _function.INTERCEPT = None
         self.function_events = EventList(self._events)
 
     # ---- recording (called by Function.apply and record_function) ---------------------
@@ -197,11 +200,11 @@ class profile:
         """Run one op with this profiler paused, and record its wall time."""
         shapes = [list(a.shape) if hasattr(a, "_data") else [] for a in args] if self.record_shapes else []
         event = FunctionEvent(_op_name(cls), time.perf_counter_ns(), shapes)
-        _function.PROFILER = None  # the op runs unprofiled: ops it calls count toward it
+        _function.INTERCEPT = None  # the op runs unprofiled: ops it calls count toward it
         try:
             return cls.apply(*args)
         finally:
-            _function.PROFILER = self
+            _function.INTERCEPT = self
             self._close(event)
 
     def _open_range(self, name: str) -> FunctionEvent:
@@ -265,8 +268,8 @@ class record_function:
         self._open = None  # (profiler, event) while inside a running profile
 
     def __enter__(self) -> "record_function":
-        p = _function.PROFILER
-        self._open = (p, p._open_range(self.name)) if p is not None else None
+        p = _function.INTERCEPT
+        self._open = (p, p._open_range(self.name)) if isinstance(p, profile) else None
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from .._layout import check_layout, check_memory_format, strided
+from ..autograd.capture import replayable
 from .._tensor import Tensor
 from ..backend import cuda as _cuda, dtypes
 from ..backend.device import CPU, CudaUnavailableError, move, resolve
@@ -426,3 +427,9 @@ TENSOR_METHODS["layout"] = property(lambda self: strided, doc="ember.strided: te
 TENSOR_METHODS["bernoulli"] = bernoulli
 TENSOR_METHODS["multinomial"] = multinomial
 INPLACE: list = []
+
+
+# ember.compile replays each creation as one op, also where ember's own code calls it
+# directly rather than through the ember namespace.
+for _name in __all__:
+    globals()[_name] = replayable(globals()[_name])

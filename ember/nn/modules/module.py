@@ -405,11 +405,24 @@ class Module(StateDictMixin):
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     # ---- calling and hooks -------------------------------------------------------------
+    _compiled_call = None  # set by compile()
+
     def __call__(self, *args, **kwargs):
+        if self._compiled_call is not None:
+            return self._compiled_call(*args, **kwargs)
+        return self._call_eager(*args, **kwargs)
+
+    def _call_eager(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's calls in place, with ember.compile's arguments (the module
+        keeps its type and state_dict keys, unlike ``ember.compile(module)``)."""
+        from ...compiler import compiled_call
+        self.__dict__["_compiled_call"] = compiled_call(self, *args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         for hook_id, hook in list(self._forward_pre_hooks.items()):

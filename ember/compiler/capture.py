@@ -1,0 +1,324 @@
+"""Capture: one eager run of a call that also records it as replay steps, or finds why it
+cannot be replayed (a graph break).
+
+While a capture runs, every op the call reaches from outside another op is one step: a
+Function's apply, a Tensor method or property, a public function of ember's namespaces, or
+a ``replayable`` method (an optimizer's step). Ops called inside a step belong to it. The
+capture also watches for what a replay could not repeat, and breaks the graph on it:
+
+- a tensor's values handed to Python (``item``, ``bool(t)``, ``tolist``, formatting...),
+  which may steer the Python code;
+- a tensor made outside any step (by code that computes on arrays directly) reaching a
+  step or the result, since a replay would reuse that tensor instead of making it anew;
+- random numbers drawn outside steps, which a replay would not draw;
+- the shape of a tensor whose shape came from values (``nonzero``, ``unique``...) read
+  into Python.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+import types
+import weakref
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..amp import autocast_mode
+from ..autograd import capture as hook
+from ..autograd import function as _function
+from ..autograd.grad_mode import state
+from ..backend import random as _random
+from .graph import Slot, Step, build, tensors_in
+
+# Tensor methods that read metadata only: called through, never steps.
+_METADATA = frozenset({
+    "size", "dim", "ndimension", "numel", "nelement", "stride", "is_contiguous",
+    "is_floating_point", "is_complex", "is_signed", "element_size", "storage_offset",
+    "get_device", "__len__", "__hash__", "is_tensor", "is_storage", "is_same_size",
+    "is_nonzero_size", "is_grad_enabled", "is_inference_mode_enabled", "is_autocast_enabled",
+    "get_default_dtype", "result_type", "promote_types", "can_cast", "is_inference",
+    "is_shared", "is_pinned", "is_set_to", "has_names", "dim_order",
+})
+# Tensor methods that hand a tensor's values to Python.
+_READS = frozenset({
+    "item", "tolist", "__bool__", "__float__", "__int__", "__index__", "__complex__", "numpy",
+    "__array__", "__format__", "__repr__", "__str__", "data_ptr", "equal", "allclose",
+    "is_nonzero", "__reduce_ex__", "__getstate__", "untyped_storage", "storage",
+})
+# Ops whose result's shape depends on their input's values.
+_DATA_SHAPED = frozenset({"nonzero", "argwhere", "unique", "unique_consecutive", "masked_select",
+                          "bincount", "repeat_interleave", "nonzero_static"})
+# Tensor internals that are parts of ops, never called by user code.
+_INTERNAL = frozenset({"__init__", "__new__", "__init_subclass__", "__getattribute__", "__setattr__",
+                       "__delattr__", "__dir__", "__sizeof__", "__class_getitem__", "_init", "_make",
+                       "_wrap_dim", "_refresh_view", "_store", "_check_writeable",
+                       "_check_inplace_allowed", "_scalar", "__deepcopy__", "__copy__",
+                       "__torch_function__", "__array_priority__", "__weakref__"})
+# Properties that give or set tensors: steps.
+_TENSOR_PROPERTIES = ("data", "T", "mT", "real", "imag")
+# The namespaces whose public functions are steps (those imported already).
+_NAMESPACES = ("ember", "ember.nn.functional", "ember.linalg", "ember.special", "ember.fft",
+               "ember.autograd", "ember.nn.utils", "ember.nn.init", "ember.distributed")
+_NOT_STEPS = frozenset({"compile", "is_compiling"})
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Capture:
+    """Records one call: ``start(inputs)``, run the call, ``stop()``, ``finish(result)``;
+    then ``reason`` is None and ``steps``/``inputs``/``output`` describe a replayable graph,
+    or ``reason`` and ``where`` say why it is not."""
+
+    def __init__(self):
+        self.steps: list[Step] = []
+        self.values: list = []        # slot -> tensor (kept alive, so ids stay unique)
+        self.slot_of: dict = {}       # id(tensor) -> slot
+        self.born = weakref.WeakValueDictionary()  # tensors made during the call
+        self.dynamic: set = set()     # slots whose shapes came from values
+        self.seen: dict = {}          # tensors from before the call that steps used
+        self.depth = 0                # > 0 inside a step
+        self.reason = None
+        self.where = None
+        self.output = None
+        self._used = False
+        self._patches: list = []
+        self._rng = None
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def start(self, inputs: list) -> None:
+        self.inputs = [self._input(t) for t in inputs]
+        self._rng = _random.default_generator.get_state()
+        self._install()
+        hook.TRACER = self
+        _function.INTERCEPT = self
+
+    def stop(self) -> None:
+        hook.TRACER = None
+        _function.INTERCEPT = None
+        for owner, name, old in reversed(self._patches):
+            setattr(owner, name, old)
+        self._patches.clear()
+
+    def finish(self, result) -> None:
+        if self.reason is None and _random.default_generator.get_state() != self._rng:
+            self.graph_break("random numbers were drawn outside ember's ops")
+        self.output = build(result, lambda t: self._ref(t, "the result"))
+        self.values = []
+        self.slot_of = {}
+        self.born = None
+
+    def graph_break(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+            self.where = _user_line()
+            _function.INTERCEPT = None  # the rest of the call runs plainly
+
+    # ---- steps -------------------------------------------------------------------------
+    def record(self, cls, args: tuple):
+        """Function.apply's entry while capturing."""
+        return self.step(cls.apply, args, {}, cls.__name__)
+
+    def step(self, fn, args: tuple, kwargs: dict, name: str):
+        """Run ``fn`` as one step and record it (when outside any other step)."""
+        if self.depth or self.reason is not None:
+            return fn(*args, **kwargs)
+        self._used = False
+        ref = lambda t: self._ref(t, name)  # noqa: E731
+        spec_args = tuple(build(a, ref) for a in args)
+        spec_kwargs = {k: build(v, ref) for k, v in kwargs.items()} or None
+        if self.reason is None and _random.default_generator.get_state() != self._rng:
+            self.graph_break(f"random numbers were drawn outside ember's ops before {name}")
+        if self.reason is not None:
+            return fn(*args, **kwargs)
+        used = self._used
+        grad, amp = state.enabled, autocast_mode.snapshot()
+        self.depth += 1
+        _function.INTERCEPT = None
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            self.depth -= 1
+            _function.INTERCEPT = self if self.reason is None else None
+        self._rng = _random.default_generator.get_state()
+        single = isinstance(out, Tensor)
+        results = [out] if single else tensors_in(out, [])
+        if not results:
+            if used and out is not None and not _is_metadata(name) and _is_value(out):
+                self.graph_break(f"{name} hands a value computed from tensors to Python")
+            if not used:
+                return out  # pure Python: nothing a replay needs
+        outs = [self._define(t) for t in results]
+        if _base(name) in _DATA_SHAPED or (self.dynamic and _reads_dynamic(spec_args, self.dynamic)) \
+                or (_base(name) == "__getitem__" and _bool_index(args)):
+            self.dynamic.update(s for s in outs if s is not None)
+        self.steps.append(Step(fn, spec_args, spec_kwargs, outs[0] if single else (outs or None),
+                               grad, amp, name))
+        return out
+
+    def _input(self, t) -> int:
+        s = self.slot_of.get(id(t))
+        if s is None:
+            s = len(self.values)
+            self.values.append(t)
+            self.slot_of[id(t)] = s
+        return s
+
+    def _define(self, t):
+        s = self.slot_of.get(id(t))
+        if s is not None and self.values[s] is t:
+            return s
+        if self.born.get(id(t)) is not t:
+            return None  # a tensor from before the call, returned as it is
+        s = len(self.values)
+        self.values.append(t)
+        self.slot_of[id(t)] = s
+        return s
+
+    def _ref(self, t, name: str):
+        self._used = True
+        s = self.slot_of.get(id(t))
+        if s is not None and self.values[s] is t:
+            return Slot(s)
+        if self.born is not None and self.born.get(id(t)) is t:
+            self.graph_break(f"{name} was given a tensor made outside ember's ops (by code "
+                             "computing on arrays directly)")
+            return t
+        self.seen[id(t)] = t
+        return t
+
+    # ---- what the capture wraps while it runs -------------------------------------------
+    def _patch(self, owner, name: str, new) -> None:
+        self._patches.append((owner, name, owner.__dict__[name] if isinstance(owner, type)
+                              else getattr(owner, name)))
+        setattr(owner, name, new)
+
+    def _install(self) -> None:
+        cap = self
+        make = Tensor.__dict__["_make"].__func__
+        init = Tensor.__dict__["_init"]
+
+        def made(cls, *args, **kwargs):
+            t = make(cls, *args, **kwargs)
+            cap.born[id(t)] = t
+            return t
+
+        def initialised(t, *args, **kwargs):
+            init(t, *args, **kwargs)
+            cap.born[id(t)] = t
+
+        self._patch(Tensor, "_make", classmethod(made))
+        self._patch(_function, "_make", Tensor._make)
+        self._patch(Tensor, "_init", initialised)
+        for name, fn in list(vars(Tensor).items()):
+            if isinstance(fn, types.FunctionType) and name not in _INTERNAL:
+                self._patch(Tensor, name, self._method(fn, name))
+        for name in _TENSOR_PROPERTIES:
+            prop = vars(Tensor)[name]
+            self._patch(Tensor, name, self._property(prop, f"Tensor.{name}"))
+        grad = vars(Tensor)["grad"]
+        self._patch(Tensor, "grad", property(
+            lambda t: cap.step(grad.__get__, (t,), {}, "Tensor.grad"),
+            lambda t, v: cap.step(grad.__set__, (t, v), {}, "Tensor.grad=")))
+        requires = vars(Tensor)["requires_grad"]
+        self._patch(Tensor, "requires_grad", property(
+            requires.fget, lambda t, v: cap.step(requires.fset, (t, v), {}, "Tensor.requires_grad=")))
+        shape = vars(Tensor)["shape"]
+        self._patch(Tensor, "shape", property(lambda t: cap._metadata(shape.fget, (t,), "Tensor.shape")))
+        for module_name in _NAMESPACES:
+            module = sys.modules.get(module_name)
+            if module is None:
+                continue
+            for name, fn in list(vars(module).items()):
+                if (isinstance(fn, types.FunctionType) and not name.startswith("_")
+                        and name not in _NOT_STEPS and fn.__module__.startswith("ember")):
+                    self._patch(module, name, self._function(fn, f"{module_name}.{name}"))
+
+    def _method(self, fn, name: str):
+        cap, qual = self, f"Tensor.{name}"
+        if name in _READS:
+            def read(*args, **kwargs):
+                if not cap.depth:
+                    cap.graph_break(f"{qual} hands a tensor's values to Python")
+                return fn(*args, **kwargs)
+            return read
+        if name in _METADATA:
+            def metadata(*args, **kwargs):
+                return cap._metadata(fn, args, qual, kwargs)
+            return metadata
+
+        def method(*args, **kwargs):
+            return cap.step(fn, args, kwargs, qual)
+        return method
+
+    def _function(self, fn, qual: str):
+        cap = self
+        name = qual.rsplit(".", 1)[1]
+        if name in _READS:
+            def read(*args, **kwargs):
+                if not cap.depth:
+                    cap.graph_break(f"{qual} hands a tensor's values to Python")
+                return fn(*args, **kwargs)
+            return read
+
+        def function(*args, **kwargs):
+            return cap.step(fn, args, kwargs, qual)
+        return function
+
+    def _property(self, prop: property, qual: str) -> property:
+        cap = self
+        fset = None if prop.fset is None else (lambda t, v: cap.step(prop.fset, (t, v), {}, qual + "="))
+        return property(lambda t: cap.step(prop.fget, (t,), {}, qual), fset)
+
+    def _metadata(self, fn, args: tuple, qual: str, kwargs=None):
+        if self.dynamic and not self.depth and self.reason is None:
+            for a in args:
+                if isinstance(a, Tensor):
+                    s = self.slot_of.get(id(a))
+                    if s is not None and s in self.dynamic:
+                        self.graph_break(f"{qual} reads a shape that came from tensor values")
+        return fn(*args, **(kwargs or {}))
+
+
+def _base(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _is_metadata(name: str) -> bool:
+    return _base(name) in _METADATA
+
+
+def _is_value(out) -> bool:
+    """A Python or NumPy number, or a list of them: what values of tensors become."""
+    return isinstance(out, (bool, int, float, complex, np.generic, np.ndarray, list))
+
+
+def _reads_dynamic(specs, dynamic: set) -> bool:
+    return any(s.i in dynamic for s in _slots(specs))
+
+
+def _slots(spec):
+    from .graph import Nested
+    if type(spec) is Slot:
+        yield spec
+    elif type(spec) is Nested:
+        for s in spec.items:
+            yield from _slots(s[1] if spec.kind is dict else s)
+    elif type(spec) is tuple:
+        for s in spec:
+            yield from _slots(s)
+
+
+def _bool_index(args: tuple) -> bool:
+    """Whether ``t[index]`` has a boolean tensor in its index (a data-dependent shape)."""
+    index = args[1] if len(args) > 1 else None
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, Tensor) and i._data.dtype == np.bool_ for i in items)
+
+
+def _user_line() -> str | None:
+    """``file:line`` of the innermost frame outside ember: where the user's code did it."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_EMBER_DIR + os.sep):
+            return f"{frame.filename}:{frame.lineno}"
+    return None

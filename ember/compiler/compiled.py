@@ -1,0 +1,258 @@
+"""A compiled callable: guards, the cache of captured graphs, and when to replay.
+
+For each guard key (the shapes, dtypes, devices and requires_grad of the tensor inputs,
+the other arguments, grad and autocast modes, the default dtype, and, for a module, the
+identity of every attribute, parameter, buffer and submodule in its tree) a call goes
+through three stages:
+
+1. the first call runs eagerly while a capture records it;
+2. the second call runs eagerly and is captured again; the two captures must agree step
+   for step (same ops, same constants), which catches constants that came from tensor
+   values or Python state behind the ops' backs;
+3. from the third call on, the graph replays.
+
+A capture that cannot be replayed (a graph break) or two that disagree leave that key
+eager for good, with a one-line warning (an error with ``fullgraph=True``). Results are
+always eager ember's: a replay runs the same ops in the same order, random draws included.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+import weakref
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..amp import autocast_mode
+from ..autograd import capture as hook
+from ..autograd import function as _function
+from ..autograd.grad_mode import state
+from ..backend import dtypes
+from .capture import Capture
+from .graph import Graph
+
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# How many guard keys one compiled callable keeps (PyTorch's cache_size_limit).
+CACHE_SIZE_LIMIT = 8
+# Set by ember.compiler.disable / reset; False makes every compiled callable run eagerly.
+_ENABLED = [True]
+ALL: list = []  # weak references to every compiled callable, for reset()
+
+
+class Entry:
+    __slots__ = ("graph", "first", "reason", "keep")
+
+    def __init__(self, keep):
+        self.graph = None   # the replayable graph (stage 3)
+        self.first = None   # the first capture's steps, awaiting the second (stage 2)
+        self.reason = None  # why this key runs eagerly
+        self.keep = keep    # the objects the key names by id, kept alive so ids stay unique
+
+
+class Compiled:
+    """``fn`` compiled: call it as ``fn``. ``module`` is the module whose call ``fn`` is."""
+
+    def __init__(self, fn, module=None, fullgraph: bool = False, name: str | None = None,
+                 limit: int | None = None):
+        self.fn = fn
+        self.module = module
+        self.fullgraph = fullgraph
+        self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
+        self.cache: dict = {}
+        self._warned = False
+        self.limit = CACHE_SIZE_LIMIT if limit is None else limit
+        ALL.append(weakref.ref(self))
+
+    def __call__(self, *args, **kwargs):
+        if not _ENABLED[0] or hook.TRACER is not None or _function.INTERCEPT is not None:
+            return self.fn(*args, **kwargs)  # disabled, inside another capture, or profiled
+        module = self.module
+        if module is not None and _has_hooks(module):
+            return self.fn(*args, **kwargs)  # hooks are Python that must run on every call
+        tensors, keep = [], []
+        key = (_key((args, kwargs), tensors, keep), state.enabled, autocast_mode.snapshot(),
+               dtypes.get_default_dtype())
+        if module is not None:
+            objects = _module_state(module)
+            keep.append(objects)
+            key += (tuple(map(id, objects)),)
+        entry = self.cache.get(key)
+        if entry is not None:
+            if entry.graph is not None:
+                return entry.graph.run(tensors)
+            if entry.reason is not None:
+                return self.fn(*args, **kwargs)
+        elif len(self.cache) >= self.limit:
+            self._notice(f"more than {self.limit} input signatures (shapes, dtypes, modes)",
+                         None, log_only=True)
+            return self.fn(*args, **kwargs)
+        else:
+            entry = self.cache[key] = Entry(keep)
+        return self._capture(entry, args, kwargs, tensors)
+
+    def _capture(self, entry: Entry, args, kwargs, tensors):
+        module = self.module
+        cap = Capture()
+        before = _module_snapshot(module) if module is not None else None
+        cap.start(tensors)
+        try:
+            result = self.fn(*args, **kwargs)
+        except BaseException:
+            cap.stop()
+            self.cache = {k: e for k, e in self.cache.items() if e is not entry}
+            raise
+        cap.stop()
+        if before is not None and cap.reason is None:
+            _check_module(cap, module, before)
+        cap.finish(result)
+        if cap.reason is not None:
+            entry.reason = cap.reason
+            self._notice(cap.reason, cap.where)
+        elif entry.first is None:
+            entry.first = cap
+        else:
+            diff = _difference(entry.first, cap)
+            if diff is not None:
+                entry.reason = diff
+                self._notice(diff, None)
+            else:
+                entry.graph = Graph(cap.steps, cap.inputs, _size(cap), cap.output)
+            entry.first = None
+        return result
+
+    def _notice(self, reason: str, where, log_only: bool = False) -> None:
+        at = f" (at {where})" if where else ""
+        message = f"ember.compile: {self.name} runs eagerly for these inputs: {reason}{at}"
+        if self.fullgraph and not log_only:
+            raise RuntimeError(message + ". fullgraph=True asks for one graph with no breaks; "
+                               "remove the cause, or compile without fullgraph=True.")
+        if not self._warned or log_only:
+            self._warned = True
+            filename, lineno = _caller()
+            warnings.warn_explicit(message, UserWarning, filename, lineno)
+
+    def reset(self) -> None:
+        self.cache.clear()
+        self._warned = False
+
+
+def _caller() -> tuple:
+    """The file and line of the innermost caller outside ember, for warnings."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_EMBER_DIR):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("ember", 0)
+
+
+def _size(cap: Capture) -> int:
+    """The number of slots a replay needs: one past the highest slot any spec names."""
+    top = max(cap.inputs, default=-1)
+    for step in cap.steps:
+        outs = step.outs
+        if type(outs) is int:
+            top = max(top, outs)
+        elif outs:
+            top = max([top] + [s for s in outs if s is not None])
+    return top + 1
+
+
+def _difference(first: Capture, second: Capture):
+    """Why two captures of one key disagree, or None."""
+    if len(first.steps) != len(second.steps):
+        return (f"the calls ran different ops ({len(first.steps)} and {len(second.steps)} steps): "
+                "its Python code depends on something other than the inputs' shapes")
+    for k, (a, b) in enumerate(zip(first.steps, second.steps)):
+        if not a.same_as(b):
+            return (f"step {k} ({b.name}) got different arguments on two calls: a constant came "
+                    "from tensor values or Python state that the guards do not see")
+    if first.inputs != second.inputs:
+        return "the inputs alias each other differently"
+    from .graph import same
+    if not same(first.output, second.output):
+        return "the calls returned different structures or constants"
+    return None
+
+
+def _key(value, tensors: list, keep: list):
+    """A hashable description of the arguments; tensors go to ``tensors``."""
+    if isinstance(value, Tensor):
+        data = value._data
+        for i, t in enumerate(tensors):
+            if t is value:
+                return ("alias", i)
+        tensors.append(value)
+        return (type(value), data.shape, data.dtype, type(data), value._requires_grad,
+                data.flags.c_contiguous if type(data) is np.ndarray else True,
+                value._base is not None)
+    t = type(value)
+    if t in (int, float, bool, str, complex) or value is None:
+        return (t, value) if t is not float or value == value else (t, "nan")
+    if t in (tuple, list) or (isinstance(value, tuple) and hasattr(value, "_fields")):
+        return (t,) + tuple(_key(v, tensors, keep) for v in value)
+    if t is dict:
+        return (dict,) + tuple((k, _key(v, tensors, keep)) for k, v in value.items())
+    if isinstance(value, (dtypes.dtype, slice)) or t.__name__ == "device":
+        return (t, repr(value))
+    keep.append(value)
+    return ("object", id(value))
+
+
+def _module_state(module) -> list:
+    """Everything a module tree's forward may read, as objects: each module's attributes,
+    parameters, buffers and submodules. A replay is valid while all are the same objects."""
+    out = []
+    for m in module.modules():
+        d = m.__dict__
+        out.extend(d.values())
+        out.extend(d["_parameters"].values())
+        out.extend(d["_buffers"].values())
+        out.extend(d["_modules"].values())
+    return out
+
+
+def _has_hooks(module) -> bool:
+    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+               for m in module.modules())
+
+
+def _module_snapshot(module):
+    """What a capture checks a forward left alone: attribute bindings and list/dict/set
+    contents, and the values of parameters and buffers."""
+    bindings = _module_state(module)
+    contents = _contents(bindings)
+    values = {id(t): (t, t._data.copy()) for m in module.modules()
+              for t in list(m._parameters.values()) + list(m._buffers.values()) if t is not None}
+    return bindings, contents, values
+
+
+def _check_module(cap: Capture, module, before) -> None:
+    bindings, contents, values = before
+    after = _module_state(module)
+    if len(after) != len(bindings) or any(a is not b for a, b in zip(after, bindings)):
+        cap.graph_break("the forward assigned a module attribute, which a replay would not do")
+        return
+    now = _contents(after)
+    if len(now) != len(contents) or any(len(a) != len(b) or any(x is not y for x, y in zip(a, b))
+                                        for a, b in zip(now, contents)):
+        cap.graph_break("the forward changed a list or dict held by a module")
+        return
+    for key, (t, old) in values.items():
+        if key not in cap.seen and not _equal(t._data, old):
+            cap.graph_break("the forward changed a parameter or buffer outside ember's ops")
+            return
+
+
+def _contents(objects: list) -> list:
+    """The elements of the lists and sets, and the keys and values of the dicts, among
+    ``objects`` (compared by identity before and after a capture)."""
+    return [list(v) for v in objects if isinstance(v, (list, set))] + \
+        [[*v.keys(), *v.values()] for v in objects if isinstance(v, dict)]
+
+
+def _equal(a, b) -> bool:
+    same = a == b
+    if a.dtype.kind in "fc":
+        same |= (a != a) & (b != b)
+    return bool(same.all())

@@ -1,0 +1,176 @@
+"""A captured call as data, and its replay.
+
+A call's tensors live in numbered slots: the call's tensor inputs first, then each step's
+tensor results. A step is one whole op (a Function's apply, a Tensor method, a public
+function) with its arguments written as specs: ``Slot(i)`` for a slot's tensor, ``Nested``
+for a list, tuple or dict holding some, and the value itself for everything else (numbers,
+shapes, dtypes, and tensors that existed before the call: parameters, buffers). Replaying
+runs the steps in order on the new inputs' tensors, with the grad and autocast modes each
+step saw; nothing else of the Python code that made them runs again.
+"""
+from __future__ import annotations
+
+from .._tensor import Tensor
+from ..amp import autocast_mode
+from ..autograd.grad_mode import state
+
+
+class Slot:
+    __slots__ = ("i",)
+
+    def __init__(self, i: int):
+        self.i = i
+
+    def __eq__(self, other):
+        return type(other) is Slot and other.i == self.i
+
+    def __hash__(self):
+        return self.i
+
+    def __repr__(self):
+        return f"Slot({self.i})"
+
+
+class Nested:
+    """A container with slot references inside: rebuilt at each replay."""
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind, items):
+        self.kind = kind      # tuple, list, dict, or a namedtuple class
+        self.items = items    # specs (for a dict: (key, spec) pairs)
+
+    def __eq__(self, other):
+        return type(other) is Nested and other.kind is self.kind and same(other.items, self.items)
+
+    __hash__ = None
+
+
+def build(value, ref):
+    """The spec of ``value``; ``ref(tensor)`` gives each tensor's Slot (or the tensor itself
+    when it existed before the call)."""
+    t = type(value)
+    if isinstance(value, Tensor):
+        return ref(value)
+    if t is tuple or t is list or (isinstance(value, tuple) and hasattr(value, "_fields")):
+        items = [build(v, ref) for v in value]
+        if any(type(s) in (Slot, Nested) for s in items):
+            return Nested(t, tuple(items))
+        return value
+    if t is dict:
+        items = tuple((k, build(v, ref)) for k, v in value.items())
+        if any(type(s) in (Slot, Nested) for _, s in items):
+            return Nested(dict, items)
+        return value
+    return value
+
+
+def resolve(spec, slots):
+    t = type(spec)
+    if t is Slot:
+        return slots[spec.i]
+    if t is not Nested:
+        return spec
+    kind = spec.kind
+    if kind is dict:
+        return {k: resolve(s, slots) for k, s in spec.items}
+    items = [resolve(s, slots) for s in spec.items]
+    if kind is tuple:
+        return tuple(items)
+    if kind is list:
+        return items
+    return kind(*items)  # a namedtuple
+
+
+def tensors_in(value, out: list) -> list:
+    """The tensors of ``value`` (nested in lists, tuples and dicts), in a fixed order."""
+    if isinstance(value, Tensor):
+        out.append(value)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            tensors_in(v, out)
+    elif type(value) is dict:
+        for v in value.values():
+            tensors_in(v, out)
+    return out
+
+
+def same(a, b) -> bool:
+    """Whether two specs say the same thing: slots by number, tensors that existed before
+    the call by identity, arrays by value, everything else by equality (nan equal to nan)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a is b
+    if type(a) is not type(b):
+        return False
+    if type(a) in (tuple, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if hasattr(a, "__array__") and hasattr(a, "dtype") and hasattr(a, "shape"):  # NumPy/CuPy arrays and scalars
+        import numpy as np
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(
+            np.asarray(a), np.asarray(b), equal_nan=a.dtype.kind in "fc"))
+    if type(a) is float and a != a:
+        return b != b
+    try:
+        return bool(a == b)
+    except Exception:  # an object without a truthful ==: only itself is the same
+        return a is b
+
+
+class Step:
+    __slots__ = ("fn", "args", "kwargs", "outs", "grad", "amp", "name", "dynamic")
+
+    def __init__(self, fn, args, kwargs, outs, grad, amp, name):
+        self.fn, self.args, self.kwargs, self.outs = fn, args, kwargs, outs
+        self.grad, self.amp, self.name = grad, amp, name
+        # the argument positions that hold slots, the only ones a replay has to fill in
+        self.dynamic = tuple(i for i, s in enumerate(args) if type(s) in (Slot, Nested))
+
+    def same_as(self, other: "Step") -> bool:
+        return (self.fn == other.fn and self.outs == other.outs and self.grad == other.grad
+                and self.amp == other.amp and same(self.args, other.args)
+                and same(self.kwargs, other.kwargs))
+
+
+class Graph:
+    """Replays a captured call: ``run(tensors)`` with the call's tensor inputs, in order."""
+
+    def __init__(self, steps: list, inputs: list, size: int, output):
+        self.steps = steps
+        self.inputs = inputs    # the input slots, in the order of the call's tensors
+        self.size = size
+        self.output = output    # the spec of the call's result
+
+    def run(self, tensors: list):
+        slots = [None] * self.size
+        for i, t in zip(self.inputs, tensors):
+            slots[i] = t
+        grad, amp = state.enabled, autocast_mode.snapshot()
+        try:
+            for step in self.steps:
+                if step.grad is not state.enabled:
+                    state.enabled = step.grad
+                if step.amp != autocast_mode.snapshot():
+                    autocast_mode.restore(step.amp)
+                args = step.args
+                if step.dynamic:
+                    args = list(args)
+                    for i in step.dynamic:
+                        args[i] = resolve(args[i], slots)
+                if step.kwargs is None:
+                    out = step.fn(*args)
+                else:
+                    out = step.fn(*args, **{k: resolve(v, slots) for k, v in step.kwargs.items()})
+                outs = step.outs
+                if outs is None:
+                    continue
+                if type(outs) is int:
+                    slots[outs] = out
+                else:
+                    for i, t in zip(outs, tensors_in(out, [])):
+                        if i is not None:
+                            slots[i] = t
+        finally:
+            state.enabled = grad
+            autocast_mode.restore(amp)
+        return resolve(self.output, slots)
