@@ -13,6 +13,7 @@ from collections import defaultdict
 from enum import Enum
 
 from .._tensor import Tensor
+from ..autograd.capture import replayable
 from ..autograd.grad_mode import no_grad
 from ..backend import dtypes
 
@@ -69,6 +70,7 @@ class GradScaler:
         from ..ops.creation import full
         self._scale = full((), self._init_scale, dtype=dtypes.float32, device=like.device)
 
+    @replayable
     def scale(self, outputs):
         """``outputs`` (a tensor or nested lists/tuples of them) times the current scale."""
         if not self._enabled:
@@ -88,6 +90,7 @@ class GradScaler:
                                  f"script did not use scaler.scale(loss or outputs) earlier in the iteration.")
         return self._scale
 
+    @replayable
     def unscale_(self, optimizer) -> None:
         """Divide ``optimizer``'s gradients by the scale (in place) and record whether any is
         inf or nan. Called by ``step`` unless called first (to clip the true gradients)."""
@@ -118,6 +121,7 @@ class GradScaler:
         state["found_inf"] = found_inf
         state["stage"] = OptState.UNSCALED
 
+    @replayable
     def step(self, optimizer, *args, **kwargs):
         """Unscale (if not done yet) and run ``optimizer.step`` unless a gradient was inf or
         nan. Returns what ``optimizer.step`` returned, or None for a skipped step."""
@@ -137,6 +141,7 @@ class GradScaler:
         state["stage"] = OptState.STEPPED
         return retval
 
+    @replayable
     def update(self, new_scale: float | Tensor | None = None) -> None:
         """Shrink or grow the scale from this iteration's inf checks (or set ``new_scale``)."""
         if not self._enabled:

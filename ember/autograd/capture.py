@@ -16,7 +16,7 @@ def replayable(fn):
     def wrapper(*args, **kwargs):
         if TRACER is None:
             return fn(*args, **kwargs)
-        return TRACER.step(fn, args, kwargs, fn.__qualname__)
+        return TRACER.step(fn, args, kwargs, fn.__qualname__, always=True)
     return wrapper
 
 

@@ -119,10 +119,14 @@ class Capture:
         """Function.apply's entry while capturing."""
         return self.step(cls.apply, args, {}, cls.__name__)
 
-    def step(self, fn, args: tuple, kwargs: dict, name: str):
-        """Run ``fn`` as one step and record it (when outside any other step)."""
+    def step(self, fn, args: tuple, kwargs: dict, name: str, always: bool = False):
+        """Run ``fn`` as one step and record it (when outside any other step); a step that
+        touches no tensors is left out unless ``always`` (a replayable method's state)."""
         if self.depth or self.reason is not None:
             return fn(*args, **kwargs)
+        if any(isinstance(a, types.GeneratorType) for a in args):
+            # a generator (model.parameters()) is read once: the step and its replays get a list
+            args = tuple(list(a) if isinstance(a, types.GeneratorType) else a for a in args)
         self._used = False
         ref = lambda t: self._ref(t, name)  # noqa: E731
         spec_args = tuple(build(a, ref) for a in args)
@@ -146,7 +150,7 @@ class Capture:
         if not results:
             if used and out is not None and not _is_metadata(name) and _is_value(out):
                 self.graph_break(f"{name} hands a value computed from tensors to Python")
-            if not used:
+            if not used and not always:
                 return out  # pure Python: nothing a replay needs
         outs = [self._define(t) for t in results]
         if _base(name) in _DATA_SHAPED or (self.dynamic and _reads_dynamic(spec_args, self.dynamic)) \

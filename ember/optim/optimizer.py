@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .._tensor import Tensor
+from ..autograd.capture import replayable
 from ..autograd.grad_mode import enable_grad
 from ..backend import dtypes, kernels
 from ..backend.compat import as_array, loud, quiet
@@ -84,7 +85,7 @@ def _with_hooks(step: Callable) -> Callable:
         return out
 
     wrapper._with_hooks = True
-    return wrapper
+    return replayable(wrapper)
 
 
 class Optimizer:
@@ -192,6 +193,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
+    @replayable
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors (to None, or to zeros in place)."""
         for group in self.param_groups:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 from ..._tensor import Tensor, parse_to_args
+from ...autograd.capture import replayable
 from ...autograd.grad_mode import no_grad
 from ...backend.device import to_device
 from ..parameter import Buffer, Parameter, UninitializedParameter, is_lazy
@@ -316,6 +317,7 @@ class Module(StateDictMixin):
             p.requires_grad_(requires_grad)
         return self
 
+    @replayable
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, else to zeros)."""
         for p in self.parameters():

@@ -1,6 +1,7 @@
 """SyncBatchNorm: batch norm whose batch statistics cover the whole batch of every process."""
 from __future__ import annotations
 
+from ...autograd.capture import graph_break
 from ...autograd.grad_mode import no_grad
 from ...ops.join import cat
 from .normalization import _BatchNorm, _dims_error
@@ -35,6 +36,7 @@ class SyncBatchNorm(_BatchNorm):
         sync = self.training and dist.is_initialized() and dist.get_world_size(self.process_group) > 1
         if not sync:
             return super().forward(input)
+        graph_break("SyncBatchNorm all-reduces its statistics in Python")
         from ...distributed.nn.functional import all_reduce
         factor = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats and self.num_batches_tracked is not None:

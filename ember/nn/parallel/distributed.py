@@ -25,6 +25,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...backend.device import xp_of
+from ...autograd.capture import graph_break
 from ...autograd.grad_mode import no_grad, state as grad_state
 from ...autograd.graph import leaf_tensors
 from ..modules.module import Module
@@ -163,6 +164,8 @@ class DistributedDataParallel(Module):
             self.require_backward_grad_sync = old
 
     def forward(self, *inputs, **kwargs):
+        # its buffer broadcast and backward bookkeeping are Python state a replay would skip
+        graph_break("DistributedDataParallel's forward communicates; compile the inner module")
         if self._pass is not None and self._pass.started and not self._pass.finished:
             self._unfinished_error()
         if self.forward_sync_buffers and self.require_forward_param_sync:

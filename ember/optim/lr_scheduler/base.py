@@ -6,6 +6,7 @@ import warnings
 from typing import Any
 
 from ..._tensor import Tensor
+from ...autograd.capture import replayable
 from ..optimizer import Optimizer
 
 EPOCH_DEPRECATION_WARNING = (
@@ -122,6 +123,7 @@ class LRScheduler:
         """The learning rates for the current ``last_epoch`` (called by :meth:`step`)."""
         raise NotImplementedError
 
+    @replayable
     def step(self, epoch: int | None = None) -> None:
         """Advance the schedule by one epoch (call it after ``optimizer.step()``)."""
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):

@@ -1,0 +1,349 @@
+"""ember.compile's guards and graph breaks: whenever a replay could differ from eager, the
+call re-captures or runs eagerly, never silently giving a stale result."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+
+from helpers_compile import assert_same, entries, replaying
+
+# the graph breaks these tests provoke are asserted through the entries; their warnings are expected
+pytestmark = pytest.mark.filterwarnings("ignore:ember.compile:UserWarning")
+
+
+def _eager_reason(compiled):
+    return [e.reason for e in entries(compiled) if e.reason is not None]
+
+
+def _check(fn, inputs_per_call):
+    """Compiled fn gives eager fn's results on every call."""
+    compiled = ember.compile(fn)
+    for inputs in inputs_per_call:
+        ember.manual_seed(7)
+        got = compiled(*inputs)
+        ember.manual_seed(7)
+        assert_same(got, fn(*inputs))
+    return compiled
+
+
+# ---- guards ------------------------------------------------------------------------------
+def test_new_shapes_dtypes_and_requires_grad_capture_anew():
+    fn = lambda x: (x * 2).sum(0)  # noqa: E731
+    calls = [(ember.randn(3, 4),)] * 3 + [(ember.randn(5, 4),)] * 3 + \
+        [(ember.randn(3, 4, dtype=ember.float64),)] * 3 + [(ember.randn(3, 4, requires_grad=True),)] * 3
+    compiled = _check(fn, calls)
+    assert len(entries(compiled)) == 4 and all(e.graph is not None for e in entries(compiled))
+
+
+def test_train_and_eval_switch_graphs():
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    compiled = ember.compile(model)
+    x = ember.ones(2, 4)
+    for mode in (True, False, True, False):
+        model.train(mode)
+        for _ in range(3):
+            ember.manual_seed(1)
+            got = compiled(x)
+            ember.manual_seed(1)
+            assert_same(got, model(x))
+    assert len(entries(compiled)) == 2
+
+
+def test_grad_mode_is_guarded():
+    model = nn.Linear(3, 3)
+    compiled = ember.compile(model)
+    x = ember.randn(2, 3)
+    for _ in range(3):
+        assert compiled(x).requires_grad
+        with ember.no_grad():
+            assert not compiled(x).requires_grad
+
+
+def test_module_attribute_and_parameter_changes_are_seen():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+            self.scale = 2.0
+
+        def forward(self, x):
+            return self.fc(x) * self.scale
+
+    model = Scaled()
+    compiled = ember.compile(model)
+    x = ember.randn(2, 3)
+    for _ in range(3):
+        assert_same(compiled(x), model(x))
+    model.scale = 3.0                         # a Python attribute the forward reads
+    assert_same(compiled(x), model(x))
+    model.fc.weight = nn.Parameter(ember.zeros(3, 3))  # a replaced parameter
+    assert_same(compiled(x), model(x))
+    with ember.no_grad():                     # a parameter changed in place (as optimizers do)
+        model.fc.bias.add_(1.0)
+    for _ in range(3):
+        assert_same(compiled(x), model(x))
+
+
+def test_training_with_an_optimizer_follows_eager():
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+    twin = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+    twin.load_state_dict(model.state_dict())
+    compiled = ember.compile(model)
+    opts = [ember.optim.Adam(m.parameters(), lr=0.01) for m in (model, twin)]
+    for i in range(6):
+        x, y = ember.randn(4, 5), ember.randint(0, 2, (4,))
+        for m, opt in ((compiled, opts[0]), (twin, opts[1])):
+            opt.zero_grad()
+            F.cross_entropy(m(x), y).backward()
+            opt.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_whole_training_step_function_follows_eager():
+    def make():
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Dropout(0.2), nn.Linear(8, 2))
+        opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        sched = ember.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            sched.step()
+            return loss.detach()
+        return model, train_step
+
+    model_e, step_e = make()
+    model_c, step_c = make()
+    step_c = ember.compile(step_c)
+    for i in range(7):
+        x, y = ember.randn(4, 5), ember.randint(0, 2, (4,))
+        ember.manual_seed(i)
+        loss_c = step_c(x, y)
+        ember.manual_seed(i)
+        loss_e = step_e(x, y)
+        assert_same(loss_c, loss_e)
+    assert replaying(step_c)
+    for a, b in zip(model_c.parameters(), model_e.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_in_place_updates_of_inputs_and_views_are_replayed():
+    def fn(x, buf):
+        buf.mul_(0.9).add_(x.mean(0), alpha=0.1)
+        y = x.clone()
+        y[:, 0] = 0.0
+        y.view(-1)[1] += 1.0
+        return y.relu_()
+
+    buf_c, buf_e = ember.zeros(3), ember.zeros(3)
+    compiled = ember.compile(fn)
+    for _ in range(4):
+        x = ember.randn(2, 3)
+        assert_same(compiled(x, buf_c), fn(x, buf_e))
+        assert_same(buf_c, buf_e)
+    assert replaying(compiled)
+
+
+# ---- graph breaks ------------------------------------------------------------------------
+def test_data_dependent_branch_runs_eagerly():
+    def fn(x):
+        if x.sum() > 0:
+            return x * 2
+        return x - 1
+
+    calls = [(ember.ones(3),), (-ember.ones(3),), (ember.ones(3),), (-ember.ones(3),)]
+    with pytest.warns(UserWarning, match=r"ember.compile: .*fn runs eagerly .*Tensor.__bool__"):
+        compiled = _check(fn, calls)
+    assert not replaying(compiled)
+
+
+@pytest.mark.parametrize("read", [
+    lambda t: t.sum().item(), lambda t: t.tolist(), lambda t: float(t.sum()), lambda t: int(t[0]),
+    lambda t: t.numpy().sum(), lambda t: f"{t.sum():.3f}", lambda t: ember.equal(t, t),
+    lambda t: t[0].__index__() if t.dtype == ember.int64 else np.asarray(t).sum(),
+])
+def test_values_read_into_python_break_the_graph(read):
+    def fn(x):
+        value = read(x)
+        return x * (2 if value is not None else 3)
+
+    compiled = _check(fn, [(ember.arange(3.0),)] * 3)
+    assert _eager_reason(compiled) and not replaying(compiled)
+
+
+def test_python_state_changing_between_calls_is_caught():
+    counter = [0]
+
+    def fn(x):
+        counter[0] += 1
+        return x * counter[0]
+
+    compiled = ember.compile(fn)
+    for i in range(5):
+        x = ember.ones(2)
+        counter_before = counter[0]
+        got = compiled(x)
+        np.testing.assert_array_equal(got.numpy(), np.full(2, counter_before + 1.0))
+    assert "different arguments" in _eager_reason(compiled)[0]
+
+
+def test_arrays_computed_outside_ops_are_not_frozen():
+    def fn(x):
+        mask = ember.Tensor._make(x._data > 0)  # made outside ember's ops
+        return x * mask
+
+    compiled = _check(fn, [(ember.randn(5),) for _ in range(4)])
+    assert "made outside ember's ops" in _eager_reason(compiled)[0]
+
+
+def test_random_numbers_drawn_outside_ops_break_the_graph():
+    def fn(x):
+        noise = ember.backend.random.rng(None).standard_normal(3)
+        return x + float(noise[0])
+
+    compiled = ember.compile(fn)
+    for _ in range(3):
+        compiled(ember.ones(3))
+    assert "random numbers" in _eager_reason(compiled)[0]
+
+
+def test_forward_writing_module_state_breaks_the_graph():
+    class Recorder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+            self.seen = []
+
+        def forward(self, x):
+            out = self.fc(x)
+            self.seen.append(out)
+            self.last = out
+            return out
+
+    model = Recorder()
+    compiled = ember.compile(model)
+    for _ in range(4):
+        compiled(ember.randn(1, 2))
+    assert len(model.seen) == 4 and model.last is model.seen[-1]
+    assert _eager_reason(compiled)
+
+
+def test_shapes_that_come_from_values_break_the_graph():
+    def fn(x):
+        idx = (x > 0).nonzero()
+        return ember.zeros(idx.shape[0]) + x.sum()
+
+    compiled = _check(fn, [(ember.tensor([1.0, -1.0, 2.0]),), (ember.tensor([1.0, 3.0, 2.0]),),
+                           (ember.tensor([-1.0, -3.0, 2.0]),), (ember.tensor([1.0, 3.0, 2.0]),)])
+    assert not replaying(compiled)
+
+
+def test_data_dependent_shapes_inside_ops_replay_correctly():
+    def fn(x):
+        return x[x > 0].sum() + ember.unique(x.round()).sum()
+
+    compiled = _check(fn, [(ember.randn(6),) for _ in range(5)])
+    assert replaying(compiled)
+
+
+def test_forward_hooks_run_on_every_call():
+    model = nn.Linear(2, 2)
+    calls = []
+    model.register_forward_hook(lambda m, i, o: calls.append(o))
+    compiled = ember.compile(model)
+    for _ in range(4):
+        compiled(ember.randn(1, 2))
+    assert len(calls) == 4
+
+
+def test_fullgraph_raises_on_a_break():
+    compiled = ember.compile(lambda x: x * x.sum().item(), fullgraph=True)
+    with pytest.raises(RuntimeError, match="fullgraph=True"):
+        compiled(ember.ones(2))
+
+
+def test_compiler_disable_marks_a_break():
+    @ember.compiler.disable
+    def helper(x):
+        return x + 1
+
+    compiled = _check(lambda x: helper(x) * 2, [(ember.ones(2),)] * 3)
+    assert "ember.compiler.disable" in _eager_reason(compiled)[0]
+
+
+def test_recompile_limit_falls_back_to_eager():
+    compiled = ember.compile(lambda x: x + 1, recompile_limit=2)
+    with pytest.warns(UserWarning, match="more than 2 input signatures"):
+        for n in range(1, 5):
+            assert_same(compiled(ember.ones(n)), ember.ones(n) + 1)
+    assert len(entries(compiled)) == 2
+
+
+def test_an_error_while_capturing_leaves_no_entry():
+    def fn(x):
+        return x @ x
+
+    compiled = ember.compile(fn)
+    with pytest.raises(RuntimeError):
+        compiled(ember.ones(2, 3))
+    assert entries(compiled) == []
+    _check(fn, [(ember.ones(2, 2),)] * 3)
+
+
+def test_nested_compiled_module_inside_compiled_function():
+    model = ember.compile(nn.Linear(3, 3))
+    compiled = _check(lambda x: model(x).relu(), [(ember.randn(2, 3),) for _ in range(4)])
+    assert replaying(compiled)
+
+
+def test_profiler_sees_replayed_ops():
+    compiled = ember.compile(lambda x: (x * 2).exp())
+    x = ember.ones(3)
+    for _ in range(2):
+        compiled(x)
+    with ember.autograd.profiler.profile() as prof:
+        compiled(x)
+    names = {e.name for e in prof.function_events}
+    assert {"aten::mul", "aten::exp"} <= names or len(names) >= 2
+
+
+# ---- the API -----------------------------------------------------------------------------
+def test_compile_arguments_as_pytorch_checks_them():
+    with pytest.raises(AssertionError, match="callable"):
+        ember.compile(3)
+    with pytest.raises(RuntimeError, match="Unrecognized mode=fast"):
+        ember.compile(lambda x: x, mode="fast")
+    with pytest.raises(RuntimeError, match="Either mode or options"):
+        ember.compile(lambda x: x, mode="default", options={})
+    f = lambda x: x  # noqa: E731
+    assert ember.compile(f, disable=True) is f
+    for mode in ("default", "reduce-overhead", "max-autotune"):
+        assert_same(ember.compile(f, mode=mode, dynamic=True)(ember.ones(1)), ember.ones(1))
+
+    @ember.compile(fullgraph=True)
+    def decorated(x):
+        return x + 1
+    assert decorated.__name__ == "decorated"
+    assert_same(decorated(ember.ones(2)), ember.ones(2) + 1)
+
+
+def test_is_compiling_and_reset():
+    seen = []
+    compiled = ember.compile(lambda x: (seen.append(ember.compiler.is_compiling()), x + 1)[1])
+    for _ in range(4):
+        compiled(ember.ones(1))
+    assert seen == [True, True] and not ember.compiler.is_compiling()
+    ember.compiler.reset()
+    compiled(ember.ones(1))
+    assert seen == [True, True, True]
