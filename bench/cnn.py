@@ -21,7 +21,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare  # noqa: E402
+from common import compare, ember_compiled  # noqa: E402
 
 
 def lenet(nn):
@@ -68,7 +68,8 @@ def _setup(lib_name: str, build, input_shape, batch: int, device: str = "cpu"):
     return lib, model.to(device), x, y
 
 
-def _train(lib, model, x, y, opt):
+def _train(lib, model, x, y, opt, compiled: bool = False):
+    model = ember_compiled(lib, model, compiled)
     loss_fn = lib.nn.CrossEntropyLoss()
     model.train()
 
@@ -79,14 +80,15 @@ def _train(lib, model, x, y, opt):
     return step
 
 
-def lenet_train(lib_name: str, device: str = "cpu"):
+def lenet_train(lib_name: str, device: str = "cpu", compiled: bool = False):
     lib, model, x, y = _setup(lib_name, lenet, (1, 28, 28), 128, device)
-    return _train(lib, model, x, y, lib.optim.Adam(model.parameters(), lr=1e-3))
+    return _train(lib, model, x, y, lib.optim.Adam(model.parameters(), lr=1e-3), compiled)
 
 
-def resnet_train(lib_name: str, device: str = "cpu"):
+def resnet_train(lib_name: str, device: str = "cpu", compiled: bool = False):
     lib, model, x, y = _setup(lib_name, resnet8, (3, 32, 32), 64, device)
-    return _train(lib, model, x, y, lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4))
+    return _train(lib, model, x, y, lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4),
+                  compiled)
 
 
 def lenet_inference(lib_name: str, device: str = "cpu"):
@@ -106,6 +108,8 @@ def main() -> None:
     compare("LeNet-5 train (batch 128, Adam)", "cnn", "lenet_train", 128)
     compare("ResNet-8 train (batch 64, SGD)", "cnn", "resnet_train", 64, memory=True)
     compare("LeNet-5 inference (batch 1000)", "cnn", "lenet_inference", 1000)
+    compare("LeNet-5 train, ember.compile vs PyTorch eager", "cnn", "lenet_train", 128, "cpu", True)
+    compare("ResNet-8 train, ember.compile vs PyTorch eager", "cnn", "resnet_train", 64, "cpu", True)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,12 @@ class Side:
         self.proc.join(timeout=10)
 
 
+def ember_compiled(lib, model, compiled: bool):
+    """``model`` through ember.compile when ``compiled`` and ``lib`` is ember; PyTorch's side
+    stays eager (the compiled rows compare ember.compile with PyTorch eager)."""
+    return lib.compile(model) if compiled and lib.__name__ == "ember" else model
+
+
 def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
             repeats: int = 7, target_s: float = 0.5, memory: bool = False) -> dict:
     """Interleave ember and PyTorch; print samples/s of each and the median ratio, and the

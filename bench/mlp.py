@@ -2,6 +2,8 @@
 
     python bench/mlp.py
 
+The last row runs ember's model through ember.compile (PyTorch's stays eager).
+
 Model 784-512-256-10 with ReLU, cross-entropy, SGD (momentum 0.9), batch 128,
 float32, random data; both frameworks start from the same weights.
 """
@@ -16,7 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare, overhead  # noqa: E402
+from common import compare, ember_compiled, overhead  # noqa: E402
 
 BATCH = 128
 
@@ -35,8 +37,9 @@ def _setup(lib_name: str, device: str = "cpu"):
     return lib, model.to(device), x, y
 
 
-def train_step(lib_name: str, device: str = "cpu"):
+def train_step(lib_name: str, device: str = "cpu", compiled: bool = False):
     lib, model, x, y = _setup(lib_name, device)
+    model = ember_compiled(lib, model, compiled)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = lib.nn.CrossEntropyLoss()
 
@@ -64,6 +67,7 @@ def main() -> None:
           "each framework in its own worker process, interleaved", flush=True)
     compare("MLP train step (batch 128)", "mlp", "train_step", BATCH)
     compare("MLP inference (batch 128)", "mlp", "inference_step", BATCH)
+    compare("MLP train step, ember.compile vs PyTorch eager", "mlp", "train_step", BATCH, "cpu", True)
 
     a, b = ember.ones(16), ember.ones(16)
     ag = ember.ones(16, requires_grad=True)

@@ -61,6 +61,7 @@ class Compiled:
         self.fullgraph = fullgraph
         self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
         self.cache: dict = {}
+        self._modules = None  # module's tree as a list, walked again when a key misses
         self._warned = False
         self.limit = CACHE_SIZE_LIMIT if limit is None else limit
         ALL.append(weakref.ref(self))
@@ -69,13 +70,15 @@ class Compiled:
         if not _ENABLED[0] or hook.TRACER is not None or _function.INTERCEPT is not None:
             return self.fn(*args, **kwargs)  # disabled, inside another capture, or profiled
         module = self.module
-        if module is not None and _has_hooks(module):
-            return self.fn(*args, **kwargs)  # hooks are Python that must run on every call
+        if module is not None:
+            modules = self._modules or list(module.modules())
+            if _has_hooks(modules):
+                return self.fn(*args, **kwargs)  # hooks are Python that must run on every call
         tensors, keep = [], []
         key = (_key((args, kwargs), tensors, keep), state.enabled, autocast_mode.snapshot(),
                dtypes.get_default_dtype())
         if module is not None:
-            objects = _module_state(module)
+            objects = _module_state(modules)
             keep.append(objects)
             key += (tuple(map(id, objects)),)
         entry = self.cache.get(key)
@@ -84,12 +87,17 @@ class Compiled:
                 return entry.graph.run(tensors)
             if entry.reason is not None:
                 return self.fn(*args, **kwargs)
+        elif module is not None and self._modules is not None:
+            self._modules = None  # the tree may have changed: walk it again, then look again
+            return self(*args, **kwargs)
         elif len(self.cache) >= self.limit:
             self._notice(f"more than {self.limit} input signatures (shapes, dtypes, modes)",
                          None, log_only=True)
             return self.fn(*args, **kwargs)
         else:
             entry = self.cache[key] = Entry(keep)
+        if module is not None:
+            self._modules = modules
         return self._capture(entry, args, kwargs, tensors)
 
     def _capture(self, entry: Entry, args, kwargs, tensors):
@@ -199,28 +207,33 @@ def _key(value, tensors: list, keep: list):
     return ("object", id(value))
 
 
-def _module_state(module) -> list:
+def _module_state(modules: list) -> list:
     """Everything a module tree's forward may read, as objects: each module's attributes,
-    parameters, buffers and submodules. A replay is valid while all are the same objects."""
+    parameters, buffers and submodules. A replay is valid while all are the same objects
+    (a new submodule shows as a changed ``_modules`` entry of its parent)."""
     out = []
-    for m in module.modules():
+    extend = out.extend
+    for m in modules:
         d = m.__dict__
-        out.extend(d.values())
-        out.extend(d["_parameters"].values())
-        out.extend(d["_buffers"].values())
-        out.extend(d["_modules"].values())
+        extend(d.values())
+        extend(d["_parameters"].values())
+        extend(d["_buffers"].values())
+        extend(d["_modules"].values())
     return out
 
 
-def _has_hooks(module) -> bool:
-    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-               for m in module.modules())
+def _has_hooks(modules: list) -> bool:
+    for m in modules:
+        d = m.__dict__
+        if d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
+            return True
+    return False
 
 
 def _module_snapshot(module):
     """What a capture checks a forward left alone: attribute bindings and list/dict/set
     contents, and the values of parameters and buffers."""
-    bindings = _module_state(module)
+    bindings = _module_state(list(module.modules()))
     contents = _contents(bindings)
     values = {id(t): (t, t._data.copy()) for m in module.modules()
               for t in list(m._parameters.values()) + list(m._buffers.values()) if t is not None}
@@ -229,7 +242,7 @@ def _module_snapshot(module):
 
 def _check_module(cap: Capture, module, before) -> None:
     bindings, contents, values = before
-    after = _module_state(module)
+    after = _module_state(list(module.modules()))
     if len(after) != len(bindings) or any(a is not b for a, b in zip(after, bindings)):
         cap.graph_break("the forward assigned a module attribute, which a replay would not do")
         return
