@@ -3,7 +3,8 @@ replays that graph on later calls with no Python of the model in between.
 
 What a replay runs is exactly what eager ember ran, op by op (random draws included), so
 results match eager ember's. Guards re-capture when the inputs' shapes, dtypes, devices or
-requires_grad, the other arguments, grad or autocast mode, or a module's attributes change;
+requires_grad, the other arguments, grad or autocast mode, a module's attributes, or the
+globals and closure variables the code reads change;
 code that hands tensor values to Python (``.item()``, ``if t.sum() > 0:``) or works around
 ember's ops is detected and runs eagerly instead, with one warning (see ``compiled.py``).
 Python side effects outside ember's modules and tensors (appending to a global list,

@@ -1,9 +1,9 @@
 """A compiled callable: guards, the cache of captured graphs, and when to replay.
 
 For each guard key (the shapes, dtypes, devices and requires_grad of the tensor inputs,
-the other arguments, grad and autocast modes, the default dtype, and, for a module, the
-identity of every attribute, parameter, buffer and submodule in its tree) a call goes
-through three stages:
+the other arguments, grad and autocast modes, the default dtype, the globals and closure
+variables the code reads, and, for a module, the identity of every attribute, parameter,
+buffer and submodule in its tree) a call goes through three stages:
 
 1. the first call runs eagerly while a capture records it;
 2. the second call runs eagerly and is captured again; the two captures must agree step
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import warnings
 import weakref
 
@@ -30,6 +31,7 @@ from ..autograd import capture as hook
 from ..autograd import function as _function
 from ..autograd.grad_mode import state
 from ..backend import dtypes
+from ..nn.modules.module import Module
 from .capture import Capture
 from .graph import Graph
 
@@ -62,6 +64,7 @@ class Compiled:
         self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
         self.cache: dict = {}
         self._modules = None  # module's tree as a list, walked again when a key misses
+        self._free = None     # the globals and closure cells the Python code reads
         self._warned = False
         self.limit = CACHE_SIZE_LIMIT if limit is None else limit
         ALL.append(weakref.ref(self))
@@ -74,9 +77,13 @@ class Compiled:
             modules = self._modules or list(module.modules())
             if _has_hooks(modules):
                 return self.fn(*args, **kwargs)  # hooks are Python that must run on every call
+        free = self._free
+        if free is None:
+            free = _free_reads([self.fn] if module is None else
+                               [type(m).forward for m in modules if not type(m).__module__.startswith("ember.")])
         tensors, keep = [], []
         key = (_key((args, kwargs), tensors, keep), state.enabled, autocast_mode.snapshot(),
-               dtypes.get_default_dtype())
+               dtypes.get_default_dtype(), tuple(_describe(_value(s, n), keep) for s, n in free))
         if module is not None:
             objects = _module_state(modules)
             keep.append(objects)
@@ -88,7 +95,7 @@ class Compiled:
             if entry.reason is not None:
                 return self.fn(*args, **kwargs)
         elif module is not None and self._modules is not None:
-            self._modules = None  # the tree may have changed: walk it again, then look again
+            self._modules = self._free = None  # the tree may have changed: walk it again
             return self(*args, **kwargs)
         elif len(self.cache) >= self.limit:
             self._notice(f"more than {self.limit} input signatures (shapes, dtypes, modes)",
@@ -98,6 +105,7 @@ class Compiled:
             entry = self.cache[key] = Entry(keep)
         if module is not None:
             self._modules = modules
+        self._free = free
         return self._capture(entry, args, kwargs, tensors)
 
     def _capture(self, entry: Entry, args, kwargs, tensors):
@@ -204,6 +212,57 @@ def _key(value, tensors: list, keep: list):
     if isinstance(value, (dtypes.dtype, slice)) or t.__name__ == "device":
         return (t, repr(value))
     keep.append(value)
+    return ("object", id(value))
+
+
+def _free_reads(functions: list) -> list:
+    """(scope, name) of each global a function's code (nested functions included) reads, and
+    (cell, None) of each closure variable: Python state a replay would otherwise freeze."""
+    reads = []
+    for fn in functions:
+        fn = getattr(fn, "__func__", fn)
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            continue
+        names, stack = set(), [code]
+        while stack:
+            c = stack.pop()
+            names.update(c.co_names)
+            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        scope = fn.__globals__
+        reads += [(scope, n) for n in sorted(names) if n in scope]
+        reads += [(cell, None) for cell in fn.__closure__ or ()]
+    return reads
+
+
+_MISSING = object()
+
+
+def _value(scope, name):
+    if name is not None:
+        return scope.get(name, _MISSING)
+    try:
+        return scope.cell_contents
+    except ValueError:  # a closure variable not assigned yet
+        return _MISSING
+
+
+def _describe(value, keep: list):
+    """A global's or closure variable's part of the guard key: numbers, strings and small
+    containers of them by value, a module by the identity of everything in its tree, any
+    other object (a tensor, an optimizer, a function) by identity."""
+    t = type(value)
+    if t in (int, float, bool, str, complex) or value is None:
+        return (t, value) if t is not float or value == value else (t, "nan")
+    if t in (tuple, list) and len(value) <= 64:
+        return (t,) + tuple(_describe(v, keep) for v in value)
+    if t is dict and len(value) <= 64:
+        return (dict,) + tuple((_describe(k, keep), _describe(v, keep)) for k, v in value.items())
+    keep.append(value)
+    if isinstance(value, Module):
+        objects = _module_state(list(value.modules()))
+        keep.append(objects)
+        return ("module", id(value), tuple(map(id, objects)))
     return ("object", id(value))
 
 

@@ -182,20 +182,36 @@ def test_values_read_into_python_break_the_graph(read):
     assert _eager_reason(compiled) and not replaying(compiled)
 
 
+class _Counter:
+    """State the guards see by identity only (an object, not a number or a list)."""
+    count = 0
+
+
 def test_python_state_changing_between_calls_is_caught():
-    counter = [0]
+    counter = _Counter()
 
     def fn(x):
-        counter[0] += 1
-        return x * counter[0]
+        counter.count += 1
+        return x * counter.count
 
     compiled = ember.compile(fn)
     for i in range(5):
-        x = ember.ones(2)
-        counter_before = counter[0]
-        got = compiled(x)
-        np.testing.assert_array_equal(got.numpy(), np.full(2, counter_before + 1.0))
+        got = compiled(ember.ones(2))
+        np.testing.assert_array_equal(got.numpy(), np.full(2, i + 1.0))
     assert "different arguments" in _eager_reason(compiled)[0]
+
+
+def test_python_lists_read_by_the_code_are_guarded_by_value():
+    log = []
+
+    def fn(x):
+        log.append(len(log))  # a side effect a replay would skip: the key changes instead
+        return x + 1
+
+    compiled = ember.compile(fn, recompile_limit=16)
+    for _ in range(5):
+        compiled(ember.ones(1))
+    assert log == [0, 1, 2, 3, 4] and not replaying(compiled)
 
 
 def test_arrays_computed_outside_ops_are_not_frozen():
@@ -339,11 +355,76 @@ def test_compile_arguments_as_pytorch_checks_them():
 
 
 def test_is_compiling_and_reset():
-    seen = []
-    compiled = ember.compile(lambda x: (seen.append(ember.compiler.is_compiling()), x + 1)[1])
+    seen = _Counter()
+    seen.log = []
+    compiled = ember.compile(lambda x: (seen.log.append(ember.compiler.is_compiling()), x + 1)[1])
     for _ in range(4):
         compiled(ember.ones(1))
-    assert seen == [True, True] and not ember.compiler.is_compiling()
+    assert seen.log == [True, True] and not ember.compiler.is_compiling()
     ember.compiler.reset()
     compiled(ember.ones(1))
-    assert seen == [True, True, True]
+    assert seen.log == [True, True, True]
+
+
+# ---- Python state the compiled code reads ------------------------------------------------
+_MODEL = None
+_SCALE = 2.0
+_OFFSET = None
+
+
+def _evaluate(x):
+    return _MODEL(x) * _SCALE + _OFFSET
+
+
+def test_globals_a_function_reads_are_guarded():
+    global _MODEL, _SCALE, _OFFSET
+    ember.manual_seed(0)
+    _MODEL = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    _OFFSET = ember.ones(3)
+    compiled = ember.compile(_evaluate)
+    x = ember.randn(4, 3)
+
+    def check():
+        ember.manual_seed(1)
+        got = compiled(x)
+        ember.manual_seed(1)
+        assert_same(got, _evaluate(x))
+
+    for _ in range(3):
+        check()
+    _MODEL.eval()                 # the global model's mode
+    for _ in range(3):
+        check()
+    _SCALE = 3.0                  # a global number
+    check()
+    _OFFSET = ember.zeros(3)      # a global tensor rebound
+    check()
+    _MODEL = nn.Linear(3, 3)      # a global module rebound
+    check()
+    assert replaying(compiled)
+
+
+def test_closure_variables_are_guarded():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.9))
+    compiled = ember.compile(lambda x: model(x))
+    x = ember.ones(3, 2)
+    for train in (True, False, True):
+        model.train(train)
+        for _ in range(3):
+            ember.manual_seed(2)
+            got = compiled(x)
+            ember.manual_seed(2)
+            assert_same(got, model(x))
+
+
+def test_user_submodule_forward_globals_are_guarded():
+    class Gate(nn.Module):
+        def forward(self, x):
+            return x * _SCALE
+
+    global _SCALE
+    _SCALE = 2.0
+    compiled = ember.compile(nn.Sequential(nn.Identity(), Gate()))
+    for value in (2.0, 2.0, 2.0, 5.0, 5.0, 5.0, 2.0):
+        _SCALE = value
+        assert_same(compiled(ember.ones(2)), ember.full((2,), value))
