@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import traceback
 import types
 import weakref
@@ -84,6 +85,7 @@ class Capture:
         self._used = False
         self._patches: list = []
         self._rng = None
+        self._thread = threading.get_ident()  # ops of other threads are theirs, not the call's
 
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self, inputs: list) -> None:
@@ -117,12 +119,21 @@ class Capture:
     # ---- steps -------------------------------------------------------------------------
     def record(self, cls, args: tuple):
         """Function.apply's entry while capturing."""
+        if threading.get_ident() != self._thread or self.depth:
+            # another thread's op (or one that slipped in while this thread's step runs):
+            # run it unrecorded. Ops of this thread missed meanwhile leave tensors made
+            # outside steps, which break the graph; they never replay wrongly.
+            saved, _function.INTERCEPT = _function.INTERCEPT, None
+            try:
+                return cls.apply(*args)
+            finally:
+                _function.INTERCEPT = saved
         return self.step(cls.apply, args, {}, cls.__name__)
 
     def step(self, fn, args: tuple, kwargs: dict, name: str, always: bool = False):
         """Run ``fn`` as one step and record it (when outside any other step); a step that
         touches no tensors is left out unless ``always`` (a replayable method's state)."""
-        if self.depth or self.reason is not None:
+        if self.depth or self.reason is not None or threading.get_ident() != self._thread:
             return fn(*args, **kwargs)
         if any(isinstance(a, types.GeneratorType) for a in args):
             # a generator (model.parameters()) is read once: the step and its replays get a list
@@ -204,12 +215,14 @@ class Capture:
 
         def made(cls, *args, **kwargs):
             t = make(cls, *args, **kwargs)
-            cap.born[id(t)] = t
+            if threading.get_ident() == cap._thread:
+                cap.born[id(t)] = t
             return t
 
         def initialised(t, *args, **kwargs):
             init(t, *args, **kwargs)
-            cap.born[id(t)] = t
+            if threading.get_ident() == cap._thread:
+                cap.born[id(t)] = t
 
         self._patch(Tensor, "_make", classmethod(made))
         self._patch(_function, "_make", Tensor._make)

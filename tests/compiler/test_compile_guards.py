@@ -428,3 +428,22 @@ def test_user_submodule_forward_globals_are_guarded():
     for value in (2.0, 2.0, 2.0, 5.0, 5.0, 5.0, 2.0):
         _SCALE = value
         assert_same(compiled(ember.ones(2)), ember.full((2,), value))
+
+
+def test_ops_of_another_thread_are_not_recorded():
+    import threading
+    stop = threading.Event()
+
+    def busy():
+        t = ember.ones(4)
+        while not stop.is_set():
+            t = (t * 1.0001).tanh()
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    try:
+        compiled = _check(lambda x: (x * 2).sin() + 1, [(ember.randn(5),) for _ in range(6)])
+    finally:
+        stop.set()
+        worker.join()
+    assert entries(compiled)
