@@ -229,7 +229,7 @@ class Capture:
         self._patch(Tensor, "_init", initialised)
         for name, fn in list(vars(Tensor).items()):
             if isinstance(fn, types.FunctionType) and name not in _INTERNAL:
-                self._patch(Tensor, name, self._method(fn, name))
+                self._patch(Tensor, name, self._wrap(fn, f"Tensor.{name}"))
         for name in _TENSOR_PROPERTIES:
             prop = vars(Tensor)[name]
             self._patch(Tensor, name, self._property(prop, f"Tensor.{name}"))
@@ -249,10 +249,13 @@ class Capture:
             for name, fn in list(vars(module).items()):
                 if (isinstance(fn, types.FunctionType) and not name.startswith("_")
                         and name not in _NOT_STEPS and fn.__module__.startswith("ember")):
-                    self._patch(module, name, self._function(fn, f"{module_name}.{name}"))
+                    self._patch(module, name, self._wrap(fn, f"{module_name}.{name}"))
 
-    def _method(self, fn, name: str):
-        cap, qual = self, f"Tensor.{name}"
+    def _wrap(self, fn, qual: str):
+        """``fn`` (a Tensor method or a namespace function) as the capture sees it: a read
+        of values breaks the graph, a read of metadata is checked for shapes that came from
+        values, anything else is a step."""
+        cap, name = self, _base(qual)
         if name in _READS:
             def read(*args, **kwargs):
                 if not cap.depth:
@@ -264,23 +267,9 @@ class Capture:
                 return cap._metadata(fn, args, qual, kwargs)
             return metadata
 
-        def method(*args, **kwargs):
+        def step(*args, **kwargs):
             return cap.step(fn, args, kwargs, qual)
-        return method
-
-    def _function(self, fn, qual: str):
-        cap = self
-        name = qual.rsplit(".", 1)[1]
-        if name in _READS:
-            def read(*args, **kwargs):
-                if not cap.depth:
-                    cap.graph_break(f"{qual} hands a tensor's values to Python")
-                return fn(*args, **kwargs)
-            return read
-
-        def function(*args, **kwargs):
-            return cap.step(fn, args, kwargs, qual)
-        return function
+        return step
 
     def _property(self, prop: property, qual: str) -> property:
         cap = self

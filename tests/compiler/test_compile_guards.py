@@ -9,7 +9,7 @@ import ember
 import ember.nn as nn
 import ember.nn.functional as F
 
-from helpers_compile import assert_same, entries, replaying
+from helpers_compile import assert_same, entries, replaying, same_as_eager
 
 # the graph breaks these tests provoke are asserted through the entries; their warnings are expected
 pytestmark = pytest.mark.filterwarnings("ignore:ember.compile:UserWarning")
@@ -23,10 +23,7 @@ def _check(fn, inputs_per_call):
     """Compiled fn gives eager fn's results on every call."""
     compiled = ember.compile(fn)
     for inputs in inputs_per_call:
-        ember.manual_seed(7)
-        got = compiled(*inputs)
-        ember.manual_seed(7)
-        assert_same(got, fn(*inputs))
+        same_as_eager(compiled, fn, *inputs)
     return compiled
 
 
@@ -47,10 +44,7 @@ def test_train_and_eval_switch_graphs():
     for mode in (True, False, True, False):
         model.train(mode)
         for _ in range(3):
-            ember.manual_seed(1)
-            got = compiled(x)
-            ember.manual_seed(1)
-            assert_same(got, model(x))
+            same_as_eager(compiled, model, x)
     assert len(entries(compiled)) == 2
 
 
@@ -385,10 +379,7 @@ def test_globals_a_function_reads_are_guarded():
     x = ember.randn(4, 3)
 
     def check():
-        ember.manual_seed(1)
-        got = compiled(x)
-        ember.manual_seed(1)
-        assert_same(got, _evaluate(x))
+        same_as_eager(compiled, _evaluate, x)
 
     for _ in range(3):
         check()
@@ -411,10 +402,7 @@ def test_closure_variables_are_guarded():
     for train in (True, False, True):
         model.train(train)
         for _ in range(3):
-            ember.manual_seed(2)
-            got = compiled(x)
-            ember.manual_seed(2)
-            assert_same(got, model(x))
+            same_as_eager(compiled, model, x)
 
 
 def test_user_submodule_forward_globals_are_guarded():
