@@ -1,5 +1,6 @@
 """Tutorial-style training techniques: transfer learning with a frozen backbone, FGSM
-adversarial examples, and knowledge distillation with temperature-scaled KL divergence."""
+adversarial examples, knowledge distillation with temperature-scaled KL divergence, and a
+model trained through torch.compile."""
 import numpy as np
 
 from compat_harness import as_tensor, numpy_init
@@ -105,3 +106,27 @@ def distillation(torch, steps):
         optimizer.step()
         losses.append(loss.item())
     return {"losses": losses, "student_shape": tuple(logits.shape)}
+
+
+def compiled_cnn(torch, steps):
+    """torch.compile as PyTorch 2 tutorials use it: the model compiled once, then trained
+    (batch norm in training mode) and evaluated; the eval-mode call is a new graph."""
+    nn = torch.nn
+    x, y = _images(torch, 40)
+    model = numpy_init(torch, nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(8 * 4 * 4, 2)), 40)
+    compiled = torch.compile(model, backend="eager")
+    optimizer = torch.optim.Adam(compiled.parameters(), lr=0.01)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(compiled(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    compiled.eval()
+    with torch.no_grad():
+        accuracy = (compiled(x).argmax(1) == y).float().mean().item()
+    return {"losses": losses, "accuracy": accuracy,
+            "state_keys": sorted(compiled.state_dict())[:3]}

@@ -26,6 +26,7 @@ DETERMINISTIC = [
     (script_techniques.transfer_learning, 5, 1e-4),
     (script_techniques.fgsm, 5, 1e-4),
     (script_techniques.distillation, 5, 1e-4),
+    (script_techniques.compiled_cnn, 6, 1e-4),
     (script_rl_func_amp.per_sample_grads, 5, 1e-4),
     (script_rl_func_amp.autocast_grad_scaler, 6, 2e-3),
 ]
