@@ -20,10 +20,11 @@ from __future__ import annotations
 import os
 import sys
 import types
+from itertools import chain
+from operator import is_
 import warnings
 import weakref
 
-import numpy as np
 
 from .._tensor import Tensor
 from ..amp import autocast_mode
@@ -63,8 +64,8 @@ class Compiled:
         self.fullgraph = fullgraph
         self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
         self.cache: dict = {}
-        self._modules = None  # module's tree as a list, walked again when a key misses
-        self._free = None     # the globals and closure cells the Python code reads
+        self.tree = None if module is None else _Tree(module)
+        self.free = _free_reads([fn])  # the globals and closure cells the code reads
         self._warned = False
         self.limit = CACHE_SIZE_LIMIT if limit is None else limit
         ALL.append(weakref.ref(self))
@@ -72,40 +73,30 @@ class Compiled:
     def __call__(self, *args, **kwargs):
         if not _ENABLED[0] or hook.TRACER is not None or _function.INTERCEPT is not None:
             return self.fn(*args, **kwargs)  # disabled, inside another capture, or profiled
-        module = self.module
-        if module is not None:
-            modules = self._modules or list(module.modules())
-            if _has_hooks(modules):
+        tree = self.tree
+        if tree is not None:
+            version = tree.state()
+            if any(tree.hooks):
                 return self.fn(*args, **kwargs)  # hooks are Python that must run on every call
-        free = self._free
-        if free is None:
-            free = _free_reads([self.fn] if module is None else
-                               [type(m).forward for m in modules if not type(m).__module__.startswith("ember.")])
         tensors, keep = [], []
-        key = (_key((args, kwargs), tensors, keep), state.enabled, autocast_mode.snapshot(),
-               dtypes.get_default_dtype(), tuple(_describe(_value(s, n), keep) for s, n in free))
-        if module is not None:
-            objects = _module_state(modules)
-            keep.append(objects)
-            key += (tuple(map(id, objects)),)
+        key = (_arguments(args, kwargs, tensors, keep), state.enabled, autocast_mode.snapshot(),
+               dtypes.get_default_dtype(),
+               tuple(_describe(_value(s, n), keep) for s, n in (self.free if tree is None else tree.free)))
+        if tree is not None:
+            keep.append(tree.objects)
+            key += (version,)
         entry = self.cache.get(key)
         if entry is not None:
             if entry.graph is not None:
                 return entry.graph.run(tensors)
             if entry.reason is not None:
                 return self.fn(*args, **kwargs)
-        elif module is not None and self._modules is not None:
-            self._modules = self._free = None  # the tree may have changed: walk it again
-            return self(*args, **kwargs)
         elif len(self.cache) >= self.limit:
             self._notice(f"more than {self.limit} input signatures (shapes, dtypes, modes)",
                          None, log_only=True)
             return self.fn(*args, **kwargs)
         else:
             entry = self.cache[key] = Entry(keep)
-        if module is not None:
-            self._modules = modules
-        self._free = free
         return self._capture(entry, args, kwargs, tensors)
 
     def _capture(self, entry: Entry, args, kwargs, tensors):
@@ -191,17 +182,27 @@ def _difference(first: Capture, second: Capture):
     return None
 
 
+def _arguments(args: tuple, kwargs: dict, tensors: list, keep: list):
+    """A hashable description of a call's arguments; their tensors go to ``tensors``."""
+    if not kwargs and all(type(a) is Tensor for a in args) and len(set(map(id, args))) == len(args):
+        tensors.extend(args)  # the common call: distinct plain tensors
+        return tuple(map(_tensor_key, args))
+    return _key((args, kwargs), tensors, keep)
+
+
+def _tensor_key(t) -> tuple:
+    data = t._data
+    return (type(t), data.shape, data.dtype, type(data), t._requires_grad, data.flags.c_contiguous,
+            t._base is not None)
+
+
 def _key(value, tensors: list, keep: list):
-    """A hashable description of the arguments; tensors go to ``tensors``."""
     if isinstance(value, Tensor):
-        data = value._data
         for i, t in enumerate(tensors):
             if t is value:
                 return ("alias", i)
         tensors.append(value)
-        return (type(value), data.shape, data.dtype, type(data), value._requires_grad,
-                data.flags.c_contiguous if type(data) is np.ndarray else True,
-                value._base is not None)
+        return _tensor_key(value)
     t = type(value)
     if t in (int, float, bool, str, complex) or value is None:
         return (t, value) if t is not float or value == value else (t, "nan")
@@ -266,27 +267,51 @@ def _describe(value, keep: list):
     return ("object", id(value))
 
 
+class _Tree:
+    """A compiled module's tree as the guards see it: every module's attributes, parameters,
+    buffers and submodules, by identity. ``state()`` numbers the version a call sees; while
+    nothing changed it is one pass at C speed over the cached dicts' values."""
+
+    def __init__(self, module):
+        self.module = module
+        self.versions: dict = {}  # the objects' ids -> (version, the objects, kept alive)
+        self.count = 0
+        self._walk()
+
+    def _walk(self) -> None:
+        modules = list(self.module.modules())
+        self.dicts = [d for m in modules for d in _dicts(m)]
+        self.hooks = [m.__dict__[h] for m in modules for h in _HOOKS]
+        # globals read by the forwards of the tree's own classes (ember's read none that change)
+        self.free = _free_reads([type(m).forward for m in modules
+                                 if not type(m).__module__.startswith("ember.")])
+        self.objects = list(chain.from_iterable(map(dict.values, self.dicts)))
+        ids = tuple(map(id, self.objects))
+        if ids not in self.versions:
+            if len(self.versions) >= 64:  # many states seen (a parameter replaced each step)
+                self.versions.clear()
+            self.count += 1
+            self.versions[ids] = (self.count, self.objects)
+        self.version = self.versions[ids][0]
+
+    def state(self) -> int:
+        now = list(chain.from_iterable(map(dict.values, self.dicts)))
+        if len(now) != len(self.objects) or not all(map(is_, now, self.objects)):
+            self._walk()
+        return self.version
+
+
+_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
+def _dicts(m) -> tuple:
+    d = m.__dict__
+    return d, d["_parameters"], d["_buffers"], d["_modules"]
+
+
 def _module_state(modules: list) -> list:
-    """Everything a module tree's forward may read, as objects: each module's attributes,
-    parameters, buffers and submodules. A replay is valid while all are the same objects
-    (a new submodule shows as a changed ``_modules`` entry of its parent)."""
-    out = []
-    extend = out.extend
-    for m in modules:
-        d = m.__dict__
-        extend(d.values())
-        extend(d["_parameters"].values())
-        extend(d["_buffers"].values())
-        extend(d["_modules"].values())
-    return out
-
-
-def _has_hooks(modules: list) -> bool:
-    for m in modules:
-        d = m.__dict__
-        if d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
-            return True
-    return False
+    """Everything in a module tree a forward may read, as objects (see _Tree)."""
+    return list(chain.from_iterable(d.values() for m in modules for d in _dicts(m)))
 
 
 def _module_snapshot(module):

@@ -118,18 +118,23 @@ def same(a, b) -> bool:
 
 
 class Step:
-    __slots__ = ("fn", "args", "kwargs", "outs", "grad", "amp", "name", "dynamic")
+    __slots__ = ("fn", "args", "kwargs", "outs", "grad", "amp", "name")
 
     def __init__(self, fn, args, kwargs, outs, grad, amp, name):
         self.fn, self.args, self.kwargs, self.outs = fn, args, kwargs, outs
         self.grad, self.amp, self.name = grad, amp, name
-        # the argument positions that hold slots, the only ones a replay has to fill in
-        self.dynamic = tuple(i for i, s in enumerate(args) if type(s) in (Slot, Nested))
 
     def same_as(self, other: "Step") -> bool:
         return (self.fn == other.fn and self.outs == other.outs and self.grad == other.grad
                 and self.amp == other.amp and same(self.args, other.args)
                 and same(self.kwargs, other.kwargs))
+
+    def plan(self) -> tuple:
+        """The step as a replay reads it: the argument positions that hold slots (with the
+        slot's number, or the spec of a container of them) are the only ones filled in."""
+        fill = tuple((i, s.i if type(s) is Slot else s) for i, s in enumerate(self.args)
+                     if type(s) in (Slot, Nested))
+        return self.fn, self.args, fill, self.kwargs, self.outs, self.grad, self.amp
 
 
 class Graph:
@@ -140,28 +145,29 @@ class Graph:
         self.inputs = inputs    # the input slots, in the order of the call's tensors
         self.size = size
         self.output = output    # the spec of the call's result
+        self._plan = [step.plan() for step in steps]
 
     def run(self, tensors: list):
         slots = [None] * self.size
         for i, t in zip(self.inputs, tensors):
             slots[i] = t
-        grad, amp = state.enabled, autocast_mode.snapshot()
+        grad0 = grad = state.enabled
+        amp0 = amp = autocast_mode.snapshot()
         try:
-            for step in self.steps:
-                if step.grad is not state.enabled:
-                    state.enabled = step.grad
-                if step.amp != autocast_mode.snapshot():
-                    autocast_mode.restore(step.amp)
-                args = step.args
-                if step.dynamic:
+            for fn, args, fill, kwargs, outs, step_grad, step_amp in self._plan:
+                if step_grad is not grad:
+                    state.enabled = grad = step_grad
+                if step_amp != amp:
+                    autocast_mode.restore(step_amp)
+                    amp = step_amp
+                if fill:
                     args = list(args)
-                    for i in step.dynamic:
-                        args[i] = resolve(args[i], slots)
-                if step.kwargs is None:
-                    out = step.fn(*args)
+                    for i, s in fill:
+                        args[i] = slots[s] if type(s) is int else resolve(s, slots)
+                if kwargs is None:
+                    out = fn(*args)
                 else:
-                    out = step.fn(*args, **{k: resolve(v, slots) for k, v in step.kwargs.items()})
-                outs = step.outs
+                    out = fn(*args, **{k: resolve(v, slots) for k, v in kwargs.items()})
                 if outs is None:
                     continue
                 if type(outs) is int:
@@ -171,6 +177,8 @@ class Graph:
                         if i is not None:
                             slots[i] = t
         finally:
-            state.enabled = grad
-            autocast_mode.restore(amp)
+            if grad is not grad0:
+                state.enabled = grad0
+            if amp != amp0:
+                autocast_mode.restore(amp0)
         return resolve(self.output, slots)
