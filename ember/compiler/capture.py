@@ -31,7 +31,7 @@ from ..autograd import capture as hook
 from ..autograd import function as _function
 from ..autograd.grad_mode import state
 from ..backend import random as _random
-from .graph import Slot, Step, build, tensors_in
+from .graph import Const, Slot, Step, build, tensors_in
 
 # Tensor methods that read metadata only: called through, never steps.
 _METADATA = frozenset({
@@ -57,6 +57,21 @@ _INTERNAL = frozenset({"__init__", "__new__", "__init_subclass__", "__getattribu
                        "_wrap_dim", "_refresh_view", "_store", "_check_writeable",
                        "_check_inplace_allowed", "_scalar", "__deepcopy__", "__copy__",
                        "__torch_function__", "__array_priority__", "__weakref__"})
+# Ops whose Python layer reads only metadata and its constant arguments, never values, and
+# does all its work through Function.apply: a step of one of them replays as those applies,
+# skipping the layer's dispatch (when the capture saw no random draw, in-place write or view
+# outside the applies). Ops that take indices (embedding, gather, losses) check their values
+# in Python and stay whole steps.
+_LOWERED = frozenset({
+    "linear", "conv1d", "conv2d", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax",
+    "log_softmax", "layer_norm", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "leaky_relu",
+    "elu", "hardtanh", "softplus", "exp", "log", "sqrt", "neg", "pow", "sum", "mean", "matmul",
+    "mm", "bmm", "add", "sub", "mul", "div", "__add__", "__radd__", "__sub__", "__rsub__",
+    "__mul__", "__rmul__", "__truediv__", "__rtruediv__", "__matmul__", "__neg__", "__pow__",
+})
+# Tensor methods that write a tensor or its graph in place: an op calling one is not lowered.
+_WRITES = frozenset({"_assign", "__setitem__", "copy_", "requires_grad_", "retain_grad",
+                     "register_hook", "detach_", "data=", "requires_grad="})
 # Properties that give or set tensors: steps.
 _TENSOR_PROPERTIES = ("data", "T", "mT", "real", "imag")
 # The namespaces whose public functions are steps (those imported already).
@@ -79,6 +94,7 @@ class Capture:
         self.dynamic: set = set()     # slots whose shapes came from values
         self.seen: dict = {}          # tensors from before the call that steps used
         self.depth = 0                # > 0 inside a step
+        self._lowering = None         # the applies of the running step, if it may be lowered
         self.reason = None
         self.where = None
         self.output = None
@@ -134,6 +150,8 @@ class Capture:
         """Run ``fn`` as one step and record it (when outside any other step); a step that
         touches no tensors is left out unless ``always`` (a replayable method's state)."""
         if self.depth or self.reason is not None or threading.get_ident() != self._thread:
+            if self.depth == 1 and self._lowering is not None and _base(name) in _WRITES:
+                self._lowering.ok = False
             return fn(*args, **kwargs)
         if any(isinstance(a, types.GeneratorType) for a in args):
             # a generator (model.parameters()) is read once: the step and its replays get a list
@@ -148,12 +166,16 @@ class Capture:
             return fn(*args, **kwargs)
         used = self._used
         grad, amp = state.enabled, autocast_mode.snapshot()
+        lowering = _Lowering(self, (args, kwargs)) \
+            if name.startswith(("Tensor.", "ember.")) and _base(name) in _LOWERED else None
         self.depth += 1
-        _function.INTERCEPT = None
+        self._lowering = lowering
+        _function.INTERCEPT = lowering
         try:
             out = fn(*args, **kwargs)
         finally:
             self.depth -= 1
+            self._lowering = None
             _function.INTERCEPT = self if self.reason is None else None
         self._rng = _random.default_generator.get_state()
         single = isinstance(out, Tensor)
@@ -163,6 +185,8 @@ class Capture:
                 self.graph_break(f"{name} hands a value computed from tensors to Python")
             if not used and not always:
                 return out  # pure Python: nothing a replay needs
+        if lowering is not None and self._lower(lowering, results, amp, name):
+            return out
         outs = [self._define(t) for t in results]
         if _base(name) in _DATA_SHAPED or (self.dynamic and _reads_dynamic(spec_args, self.dynamic)) \
                 or (_base(name) == "__getitem__" and _bool_index(args)):
@@ -170,6 +194,39 @@ class Capture:
         self.steps.append(Step(fn, spec_args, spec_kwargs, outs[0] if single else (outs or None),
                                grad, amp, name))
         return out
+
+    def _lower(self, lowering: "_Lowering", results: list, amp, name: str) -> bool:
+        """Record the step as the applies it made, if they are all it did."""
+        made = {id(t) for _, _, out, _ in lowering.applies for t in tensors_in(out, [])}
+        if not lowering.ok or not lowering.applies or _random.default_generator.get_state() != lowering.rng \
+                or lowering.wrote():
+            return False
+        for _, _, out, _ in lowering.applies:
+            if any(t._base is not None for t in tensors_in(out, [])):
+                return False  # a view: its link to its base is the op's Python's doing
+        for t in results:  # each result came from an apply, or is a tensor the op was given
+            if id(t) not in made and self.born.get(id(t)) is t and self._slot(t) is None:
+                return False
+        for cls, args, out, grad in lowering.applies:
+            spec = tuple(build(a, self._lowered_ref) for a in args)
+            single = isinstance(out, Tensor)
+            outs = [self._define(t) for t in ([out] if single else tensors_in(out, []))]
+            self.steps.append(Step(cls.apply, spec, None, outs[0] if single else (outs or None),
+                                   grad, amp, f"{name}>{cls.__name__}"))
+        return True
+
+    def _lowered_ref(self, t):
+        s = self._slot(t)
+        if s is not None:
+            return Slot(s)
+        if self.born.get(id(t)) is t:
+            return Const(t)  # made by the op's Python from its constants
+        self.seen[id(t)] = t
+        return t
+
+    def _slot(self, t):
+        s = self.slot_of.get(id(t))
+        return s if s is not None and self.values[s] is t else None
 
     def _input(self, t) -> int:
         s = self.slot_of.get(id(t))
@@ -284,6 +341,44 @@ class Capture:
                     if s is not None and s in self.dynamic:
                         self.graph_break(f"{qual} reads a shape that came from tensor values")
         return fn(*args, **(kwargs or {}))
+
+
+class _Lowering:
+    """Function.apply's entry while a lowerable step runs: records the applies the step
+    makes itself (those inside an apply belong to it), and whether random numbers were drawn
+    between them."""
+
+    def __init__(self, cap: Capture, arguments):
+        self.cap = cap
+        self.applies: list = []  # (Function class, args, result, grad mode)
+        self.ok = True
+        self.rng = _random.default_generator.get_state()
+        self.given = [(t, _state_of(t)) for t in tensors_in(arguments, [])]
+
+    def wrote(self) -> bool:
+        """Whether the step changed a tensor it was given (an ``out=``): writes an op's
+        Python makes are not in its applies."""
+        return any(_state_of(t) != before for t, before in self.given)
+
+    def record(self, cls, args: tuple):
+        if threading.get_ident() != self.cap._thread:
+            return self.cap.record(cls, args)
+        if _random.default_generator.get_state() != self.rng:
+            self.ok = False
+        grad = state.enabled
+        _function.INTERCEPT = None
+        try:
+            out = cls.apply(*args)
+        finally:
+            _function.INTERCEPT = self
+        self.rng = _random.default_generator.get_state()
+        self.applies.append((cls, args, out, grad))
+        return out
+
+
+def _state_of(t) -> tuple:
+    """What a write to ``t`` changes: its storage, version (counter and count), graph node."""
+    return id(t._data), id(t._vc), t._vc[0], t._requires_grad, id(t._grad_fn)
 
 
 def _base(name: str) -> str:

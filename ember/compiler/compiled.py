@@ -20,11 +20,10 @@ from __future__ import annotations
 import os
 import sys
 import types
-from itertools import chain
-from operator import is_
 import warnings
 import weakref
-
+from itertools import chain
+from operator import is_
 
 from .._tensor import Tensor
 from ..amp import autocast_mode

@@ -31,6 +31,21 @@ class Slot:
         return f"Slot({self.i})"
 
 
+class Const:
+    """A tensor an op made for itself from its constant arguments (a number as a 0-d tensor),
+    kept by a step lowered to that op's primitives: every replay uses the same tensor, and
+    two captures agree when its values do."""
+    __slots__ = ("t",)
+
+    def __init__(self, t):
+        self.t = t
+
+    def __eq__(self, other):
+        return type(other) is Const and same(self.t._data, other.t._data)
+
+    __hash__ = None
+
+
 class Nested:
     """A container with slot references inside: rebuilt at each replay."""
     __slots__ = ("kind", "items")
@@ -53,12 +68,12 @@ def build(value, ref):
         return ref(value)
     if t is tuple or t is list or (isinstance(value, tuple) and hasattr(value, "_fields")):
         items = [build(v, ref) for v in value]
-        if any(type(s) in (Slot, Nested) for s in items):
+        if any(type(s) in (Slot, Nested, Const) for s in items):
             return Nested(t, tuple(items))
         return value
     if t is dict:
         items = tuple((k, build(v, ref)) for k, v in value.items())
-        if any(type(s) in (Slot, Nested) for _, s in items):
+        if any(type(s) in (Slot, Nested, Const) for _, s in items):
             return Nested(dict, items)
         return value
     return value
@@ -68,6 +83,8 @@ def resolve(spec, slots):
     t = type(spec)
     if t is Slot:
         return slots[spec.i]
+    if t is Const:
+        return spec.t
     if t is not Nested:
         return spec
     kind = spec.kind
@@ -134,7 +151,8 @@ class Step:
         slot's number, or the spec of a container of them) are the only ones filled in."""
         fill = tuple((i, s.i if type(s) is Slot else s) for i, s in enumerate(self.args)
                      if type(s) in (Slot, Nested))
-        return self.fn, self.args, fill, self.kwargs, self.outs, self.grad, self.amp
+        args = tuple(s.t if type(s) is Const else s for s in self.args)
+        return self.fn, args, fill, self.kwargs, self.outs, self.grad, self.amp
 
 
 class Graph:

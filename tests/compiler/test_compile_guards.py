@@ -435,3 +435,37 @@ def test_ops_of_another_thread_are_not_recorded():
         stop.set()
         worker.join()
     assert entries(compiled)
+
+
+# ---- steps lowered to their primitives ---------------------------------------------------
+def _step_names(compiled):
+    return [s.name for e in entries(compiled) if e.graph is not None for s in e.graph.steps]
+
+
+def test_dispatch_only_ops_replay_as_their_primitives():
+    w, b = ember.randn(4, 3, requires_grad=True), ember.randn(4)
+    fn = lambda x: (F.relu(F.linear(x, w, b)) * 2.5 + 1).sum()  # noqa: E731
+    compiled = _check(fn, [(ember.randn(2, 3),) for _ in range(4)])
+    names = _step_names(compiled)
+    assert names and all(">" in n for n in names)  # e.g. "ember.nn.functional.linear>AddmmBackward0"
+    x = ember.randn(2, 3)
+    compiled(x).backward()
+    g = w.grad.clone()
+    w.grad = None
+    fn(x).backward()
+    np.testing.assert_array_equal(g.numpy(), w.grad.numpy())
+
+
+def test_ops_that_write_or_make_views_stay_whole_steps():
+    def fn(a, b, out, v):
+        ember.add(a, b, out=out)      # writes `out` in place
+        return out * 2, a.matmul(v)   # a matrix times a vector: a view inside
+
+    outs = [ember.zeros(2, 3) for _ in range(2)]
+    compiled = ember.compile(fn)
+    for _ in range(4):
+        a, b, v = ember.randn(2, 3), ember.randn(2, 3), ember.randn(3)
+        assert_same(compiled(a, b, outs[0], v), fn(a, b, outs[1], v))
+        assert_same(outs[0], outs[1])
+    names = _step_names(compiled)
+    assert "ember.add" in names
