@@ -13,6 +13,10 @@ capture also watches for what a replay could not repeat, and breaks the graph on
 - random numbers drawn outside steps, which a replay would not draw;
 - the shape of a tensor whose shape came from values (``nonzero``, ``unique``...) read
   into Python.
+
+A step of an op whose Python only dispatches (``_LOWERED``) is recorded as the applies it
+made instead, when nothing else happened inside it; tensors its Python made from its
+constant arguments (a number as a 0-d tensor) are kept as constants of those applies.
 """
 from __future__ import annotations
 
