@@ -32,6 +32,15 @@ DETERMINISTIC = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _keep_torch_validation():
+    """PyTorch's torch.compile turns its distributions' argument validation off for the
+    whole process; later tests compare error checks with it, so put it back."""
+    before = torch.distributions.Distribution._validate_args
+    yield
+    torch.distributions.Distribution.set_default_validate_args(before)
+
+
 @pytest.mark.parametrize("script,steps,rtol", DETERMINISTIC, ids=lambda v: getattr(v, "__name__", None))
 def test_script_matches_pytorch(script, steps, rtol):
     ours = script(ember, steps)
