@@ -469,3 +469,35 @@ def test_ops_that_write_or_make_views_stay_whole_steps():
         assert_same(outs[0], outs[1])
     names = _step_names(compiled)
     assert "ember.add" in names
+
+
+def test_mixed_precision_step_with_a_grad_scaler_follows_eager():
+    def make():
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 2))
+        opt = ember.optim.SGD(model.parameters(), lr=0.1)
+        scaler = ember.amp.GradScaler("cpu", init_scale=2.0 ** 8, growth_interval=2)
+        plateau = ember.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+
+        def step(x, y):
+            opt.zero_grad()
+            with ember.autocast("cpu", dtype=ember.bfloat16):
+                loss = F.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            plateau.step(loss)  # the metric is a tensor: read when the scheduler runs
+            return loss.detach()
+        return model, opt, scaler, step
+
+    model_e, opt_e, scaler_e, step_e = make()
+    model_c, opt_c, scaler_c, step_c = make()
+    step_c = ember.compile(step_c)
+    for i in range(6):
+        x, y = ember.randn(4, 6) * (1e4 if i == 3 else 1), ember.randint(0, 2, (4,))  # one overflow
+        assert_same(step_c(x, y), step_e(x, y))
+    assert replaying(step_c)
+    assert scaler_c.get_scale() == scaler_e.get_scale()
+    assert opt_c.param_groups[0]["lr"] == opt_e.param_groups[0]["lr"]
+    for a, b in zip(model_c.parameters(), model_e.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())

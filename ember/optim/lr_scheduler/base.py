@@ -80,6 +80,11 @@ class LRScheduler:
 
     _is_initial = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:  # ember.compile replays a scheduler's step as one op
+            cls.step = replayable(cls.__dict__["step"])
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")

@@ -1,5 +1,6 @@
 """DistributedDataParallel on 2+ ranks: training equals one process on the concatenated batches
-(MLP and CNN, with no_sync accumulation), unused parameters, buffers, and the errors."""
+(MLP and CNN, with no_sync accumulation, and with ember.compile inside or around DDP), unused
+parameters, buffers, and the errors."""
 import warnings
 
 import numpy as np
@@ -82,6 +83,34 @@ train_matches_single_process(mlp, (8,), accumulate=1)
 train_matches_single_process(cnn, (1, 8, 8), accumulate=1)
 train_matches_single_process(mlp, (8,), accumulate=2)
 train_matches_single_process(bn_cnn, (1, 8, 8), accumulate=1, sync_bn=True)  # SyncBatchNorm = BatchNorm on all
+
+
+def compiled_matches_single_process(where):
+    """ember.compile inside DDP (on the module it wraps: replays from the third step) or
+    around it (DDP's forward communicates, so that call runs eagerly)."""
+    ember.manual_seed(100 + rank)
+    model = cnn()
+    ddp = DDP(ember.compile(model)) if where == "inside" else DDP(model)
+    net = ember.compile(ddp) if where == "around" else ddp
+    ember.manual_seed(100)
+    ref = cnn()
+    opt = ember.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    ref_opt = ember.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    mine = slice(rank * B, (rank + 1) * B)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the graph break's notice, when compiled around DDP
+        for step in range(4):
+            x, y = batch(step, (1, 8, 8))
+            for o, m, inputs, labels in ((opt, net, x[mine], y[mine]), (ref_opt, ref, x, y)):
+                o.zero_grad()
+                F.cross_entropy(m(inputs), labels).backward()
+                o.step()
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        close(p, q, f"compiled {where} DDP: {name}")
+
+
+compiled_matches_single_process("inside")
+compiled_matches_single_process("around")
 
 
 class Heads(nn.Module):
