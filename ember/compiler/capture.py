@@ -54,7 +54,9 @@ _READS = frozenset({
 })
 # Ops whose result's shape depends on their input's values.
 _DATA_SHAPED = frozenset({"nonzero", "argwhere", "unique", "unique_consecutive", "masked_select",
-                          "bincount", "repeat_interleave", "nonzero_static"})
+                          "bincount", "repeat_interleave", "nonzero_static", "one_hot",
+                          "tensor_split", "pack_padded_sequence", "pad_packed_sequence",
+                          "pack_sequence"})
 # Tensor internals that are parts of ops, never called by user code.
 _INTERNAL = frozenset({"__init__", "__new__", "__init_subclass__", "__getattribute__", "__setattr__",
                        "__delattr__", "__dir__", "__sizeof__", "__class_getitem__", "_init", "_make",
@@ -192,8 +194,7 @@ class Capture:
         if lowering is not None and self._lower(lowering, results, amp, name):
             return out
         outs = [self._define(t) for t in results]
-        if _base(name) in _DATA_SHAPED or (self.dynamic and _reads_dynamic(spec_args, self.dynamic)) \
-                or (_base(name) == "__getitem__" and _bool_index(args)):
+        if _shaped_by_values(name, args) or (self.dynamic and _reads_dynamic(spec_args, self.dynamic)):
             self.dynamic.update(s for s in outs if s is not None)
         self.steps.append(Step(fn, spec_args, spec_kwargs, outs[0] if single else (outs or None),
                                grad, amp, name))
@@ -414,11 +415,19 @@ def _slots(spec):
             yield from _slots(s)
 
 
-def _bool_index(args: tuple) -> bool:
-    """Whether ``t[index]`` has a boolean tensor in its index (a data-dependent shape)."""
-    index = args[1] if len(args) > 1 else None
-    items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, Tensor) and i._data.dtype == np.bool_ for i in items)
+def _shaped_by_values(name: str, args: tuple) -> bool:
+    """Whether the op's result may have a shape that came from tensor values: an op of
+    ``_DATA_SHAPED``, ``where(condition)``, ``t[mask]``, or a size or count given as an
+    integer tensor (``arange(n)``, ``x.view(n, -1)``) after the first argument."""
+    base = _base(name)
+    if base in _DATA_SHAPED or (base == "where" and len(args) == 1):
+        return True
+    if base == "__getitem__" and len(args) > 1:
+        items = args[1] if isinstance(args[1], tuple) else (args[1],)
+        if any(isinstance(i, Tensor) and i._data.dtype == np.bool_ for i in items):
+            return True
+    rest = tensors_in(args[1:], []) if name.startswith("Tensor.") else tensors_in(args, [])
+    return any(t._data.ndim == 0 and t._data.dtype.kind in "iu" for t in rest)
 
 
 def _user_line() -> str | None:

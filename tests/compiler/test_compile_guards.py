@@ -501,3 +501,21 @@ def test_mixed_precision_step_with_a_grad_scaler_follows_eager():
     assert opt_c.param_groups[0]["lr"] == opt_e.param_groups[0]["lr"]
     for a, b in zip(model_c.parameters(), model_e.parameters()):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: ember.where(x > 0)[0],
+    lambda x: F.one_hot((x.abs() * 3).long()),
+    lambda x: ember.arange((x > 0).sum()),
+    lambda x: x.repeat_interleave((x > 0).long()),
+])
+def test_any_shape_that_came_from_values_breaks_when_read(make):
+    def fn(x):
+        out = make(x)
+        return ember.ones(out.shape[0]) * x.sum()  # the shape steers Python
+
+    # the first two calls agree on the shape, so only the shape check can tell
+    inputs = [(ember.tensor([1.0, -1.0, 2.0]),), (ember.tensor([2.0, -1.0, 1.0]),),
+              (ember.tensor([1.0, 3.0, 2.0]),), (ember.tensor([-1.0, -3.0, 0.5]),)]
+    compiled = _check(fn, inputs)
+    assert "came from tensor values" in _eager_reason(compiled)[0]
