@@ -203,16 +203,35 @@ def _key(value, tensors: list, keep: list):
         tensors.append(value)
         return _tensor_key(value)
     t = type(value)
-    if t in (int, float, bool, str, complex) or value is None:
-        return (t, value) if t is not float or value == value else (t, "nan")
+    if t in _PLAIN:
+        return _plain_key(value)
     if t in (tuple, list) or (isinstance(value, tuple) and hasattr(value, "_fields")):
         return (t,) + tuple(_key(v, tensors, keep) for v in value)
     if t is dict:
         return (dict,) + tuple((k, _key(v, tensors, keep)) for k, v in value.items())
     if isinstance(value, (dtypes.dtype, slice)) or t.__name__ == "device":
         return (t, repr(value))
+    return _object_key(value, keep)
+
+
+_PLAIN = (int, float, bool, str, complex, type(None))
+
+
+def _plain_key(value) -> tuple:
+    return (type(value), value) if value == value else (type(value), "nan")
+
+
+def _object_key(value, keep: list) -> tuple:
+    """An object by identity and, for a user's own object (a config, an argparse Namespace),
+    the numbers and strings it holds, so that a changed setting is not frozen into a graph.
+    ember's objects (optimizers, schedulers, scalers) replay through their methods, which
+    read their state afresh: by identity only."""
     keep.append(value)
-    return ("object", id(value))
+    attrs = getattr(value, "__dict__", None)
+    if type(attrs) is not dict or type(value).__module__.startswith("ember") \
+            or isinstance(value, (type, types.ModuleType, types.FunctionType)):
+        return ("object", id(value))
+    return ("object", id(value)) + tuple((k, _plain_key(v)) for k, v in attrs.items() if type(v) in _PLAIN)
 
 
 def _free_reads(functions: list) -> list:
@@ -250,20 +269,19 @@ def _value(scope, name):
 def _describe(value, keep: list):
     """A global's or closure variable's part of the guard key: numbers, strings and small
     containers of them by value, a module by the identity of everything in its tree, any
-    other object (a tensor, an optimizer, a function) by identity."""
+    other object (a tensor, an optimizer, a function) by identity (see _object_key)."""
     t = type(value)
-    if t in (int, float, bool, str, complex) or value is None:
-        return (t, value) if t is not float or value == value else (t, "nan")
+    if t in _PLAIN:
+        return _plain_key(value)
     if t in (tuple, list) and len(value) <= 64:
         return (t,) + tuple(_describe(v, keep) for v in value)
     if t is dict and len(value) <= 64:
         return (dict,) + tuple((_describe(k, keep), _describe(v, keep)) for k, v in value.items())
-    keep.append(value)
     if isinstance(value, Module):
         objects = _module_state(list(value.modules()))
-        keep.append(objects)
+        keep.append((value, objects))
         return ("module", id(value), tuple(map(id, objects)))
-    return ("object", id(value))
+    return _object_key(value, keep)
 
 
 class _Tree:

@@ -177,22 +177,36 @@ def test_values_read_into_python_break_the_graph(read):
 
 
 class _Counter:
-    """State the guards see by identity only (an object, not a number or a list)."""
+    """Python state on a class, which the guards see by identity only."""
     count = 0
+    log: list = []
 
 
 def test_python_state_changing_between_calls_is_caught():
-    counter = _Counter()
-
     def fn(x):
-        counter.count += 1
-        return x * counter.count
+        _Counter.count += 1
+        return x * _Counter.count
 
+    _Counter.count = 0
     compiled = ember.compile(fn)
     for i in range(5):
         got = compiled(ember.ones(2))
         np.testing.assert_array_equal(got.numpy(), np.full(2, i + 1.0))
     assert "different arguments" in _eager_reason(compiled)[0]
+
+
+def test_settings_on_a_config_object_are_guarded():
+    import argparse
+    args = argparse.Namespace(scale=2.0, shift=1)
+
+    def fn(x, cfg):
+        return x * cfg.scale + cfg.shift
+
+    compiled = ember.compile(fn)
+    for scale in (2.0, 2.0, 2.0, 3.0, 3.0, 3.0):
+        args.scale = scale
+        assert_same(compiled(ember.ones(2), args), ember.full((2,), scale + 1))
+    assert replaying(compiled)
 
 
 def test_python_lists_read_by_the_code_are_guarded_by_value():
@@ -349,15 +363,14 @@ def test_compile_arguments_as_pytorch_checks_them():
 
 
 def test_is_compiling_and_reset():
-    seen = _Counter()
-    seen.log = []
-    compiled = ember.compile(lambda x: (seen.log.append(ember.compiler.is_compiling()), x + 1)[1])
+    _Counter.log = []
+    compiled = ember.compile(lambda x: (_Counter.log.append(ember.compiler.is_compiling()), x + 1)[1])
     for _ in range(4):
         compiled(ember.ones(1))
-    assert seen.log == [True, True] and not ember.compiler.is_compiling()
+    assert _Counter.log == [True, True] and not ember.compiler.is_compiling()
     ember.compiler.reset()
     compiled(ember.ones(1))
-    assert seen.log == [True, True, True]
+    assert _Counter.log == [True, True, True]
 
 
 # ---- Python state the compiled code reads ------------------------------------------------
