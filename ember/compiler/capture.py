@@ -57,6 +57,8 @@ _DATA_SHAPED = frozenset({"nonzero", "argwhere", "unique", "unique_consecutive",
                           "bincount", "repeat_interleave", "nonzero_static", "one_hot",
                           "tensor_split", "pack_padded_sequence", "pad_packed_sequence",
                           "pack_sequence"})
+# Ops that hand Python as many pieces as a tensor's size: a shape read, when it came from values.
+_COUNTS = frozenset({"__iter__", "unbind", "split", "chunk", "tensor_split"})
 # Tensor internals that are parts of ops, never called by user code.
 _INTERNAL = frozenset({"__init__", "__new__", "__init_subclass__", "__getattribute__", "__setattr__",
                        "__delattr__", "__dir__", "__sizeof__", "__class_getitem__", "_init", "_make",
@@ -168,6 +170,9 @@ class Capture:
         spec_kwargs = {k: build(v, ref) for k, v in kwargs.items()} or None
         if self.reason is None and _random.default_generator.get_state() != self._rng:
             self.graph_break(f"random numbers were drawn outside ember's ops before {name}")
+        if self.dynamic and _base(name) in _COUNTS and args and isinstance(args[0], Tensor) \
+                and self._slot(args[0]) in self.dynamic:
+            self.graph_break(f"{name} reads a shape that came from tensor values")
         if self.reason is not None:
             return fn(*args, **kwargs)
         used = self._used

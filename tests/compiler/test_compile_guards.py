@@ -532,3 +532,13 @@ def test_any_shape_that_came_from_values_breaks_when_read(make):
               (ember.tensor([1.0, 3.0, 2.0]),), (ember.tensor([-1.0, -3.0, 0.5]),)]
     compiled = _check(fn, inputs)
     assert "came from tensor values" in _eager_reason(compiled)[0]
+
+
+def test_iterating_a_tensor_whose_shape_came_from_values_breaks():
+    def fn(x):
+        return sum(row * 2 for row in x[x > 0])  # as many terms as positive entries
+
+    inputs = [(ember.tensor([1.0, -1.0, 2.0]),), (ember.tensor([2.0, -1.0, 1.0]),),
+              (ember.tensor([1.0, 3.0, 2.0]),), (ember.tensor([-1.0, 3.0, -0.5]),)]
+    compiled = _check(fn, inputs)
+    assert "came from tensor values" in _eager_reason(compiled)[0]
