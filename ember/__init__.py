@@ -76,7 +76,7 @@ from . import distributed  # mpi4py is imported only when a process group is mad
 from . import io, onnx
 from . import hub, multiprocessing  # multiprocessing binds Tensor.share_memory_ / is_shared
 from . import functional, jit, profiler, random, testing
-from . import compiler
+from . import compiler, _dynamo
 from .compiler import compile  # noqa: A001  (torch.compile's place)
 from . import func
 from .func import vmap  # noqa: F401

@@ -66,7 +66,7 @@ class Compiled:
         self.tree = None if module is None else _Tree(module)
         self.free = _free_reads([fn])  # the globals and closure cells the code reads
         self._warned = False
-        self.limit = CACHE_SIZE_LIMIT if limit is None else limit
+        self.limit = limit  # None: CACHE_SIZE_LIMIT, read at each new signature
         ALL.append(weakref.ref(self))
 
     def __call__(self, *args, **kwargs):
@@ -90,8 +90,8 @@ class Compiled:
                 return entry.graph.run(tensors)
             if entry.reason is not None:
                 return self.fn(*args, **kwargs)
-        elif len(self.cache) >= self.limit:
-            self._notice(f"more than {self.limit} input signatures (shapes, dtypes, modes)",
+        elif len(self.cache) >= (self.limit or CACHE_SIZE_LIMIT):
+            self._notice(f"more than {self.limit or CACHE_SIZE_LIMIT} input signatures (shapes, dtypes, modes)",
                          None, log_only=True)
             return self.fn(*args, **kwargs)
         else:

@@ -542,3 +542,22 @@ def test_iterating_a_tensor_whose_shape_came_from_values_breaks():
               (ember.tensor([1.0, 3.0, 2.0]),), (ember.tensor([-1.0, 3.0, -0.5]),)]
     compiled = _check(fn, inputs)
     assert "came from tensor values" in _eager_reason(compiled)[0]
+
+
+def test_dynamo_config_and_reset():
+    before = ember._dynamo.config.cache_size_limit
+    try:
+        ember._dynamo.config.cache_size_limit = 1
+        compiled = ember.compile(lambda x: x * 2)
+        with pytest.warns(UserWarning, match="more than 1 input signatures"):
+            for n in (1, 2, 3):
+                assert_same(compiled(ember.ones(n)), ember.full((n,), 2.0))
+        assert len(entries(compiled)) == 1
+        ember._dynamo.config.suppress_errors = True
+        with pytest.raises(AttributeError, match="no setting"):
+            ember._dynamo.config.no_such_setting = 1
+        ember._dynamo.reset()
+        assert entries(compiled) == []
+    finally:
+        ember._dynamo.config.cache_size_limit = before
+        ember._dynamo.config.suppress_errors = False
