@@ -38,8 +38,6 @@ from .graph import Graph
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # How many guard keys one compiled callable keeps (PyTorch's cache_size_limit).
 CACHE_SIZE_LIMIT = 8
-# Set by ember.compiler.disable / reset; False makes every compiled callable run eagerly.
-_ENABLED = [True]
 ALL: list = []  # weak references to every compiled callable, for reset()
 
 
@@ -70,8 +68,8 @@ class Compiled:
         ALL.append(weakref.ref(self))
 
     def __call__(self, *args, **kwargs):
-        if not _ENABLED[0] or hook.TRACER is not None or _function.INTERCEPT is not None:
-            return self.fn(*args, **kwargs)  # disabled, inside another capture, or profiled
+        if hook.TRACER is not None or _function.INTERCEPT is not None:
+            return self.fn(*args, **kwargs)  # inside another capture, or profiled
         tree = self.tree
         if tree is not None:
             version = tree.state()
