@@ -74,6 +74,7 @@ def main() -> None:
     na, nb = a._data, b._data
     overhead("add, 16 elements", lambda: a + b, lambda: na + nb)
     overhead("add, 16 elements, recording graph", lambda: ag + b, lambda: na + nb)
+    overhead("mul by a number, 16 elements", lambda: a * 2.0, lambda: na * 2.0)
     overhead("relu, 16 elements", lambda: a.relu(), lambda: np.maximum(na, 0))
     overhead("sum, 16 elements", lambda: a.sum(), lambda: na.sum())
 
