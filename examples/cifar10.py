@@ -20,7 +20,7 @@ from ember import nn  # noqa: E402
 from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision import datasets, models, transforms  # noqa: E402
 
-from common import fit, hold_out, parse_args  # noqa: E402
+from common import fit, hold_out, image_sets, parse_args  # noqa: E402
 
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
@@ -31,14 +31,7 @@ def main() -> None:
     train_tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
                                    transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
     test_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
-    if args.fake:  # random images: shows the pipeline runs where CIFAR-10 cannot be downloaded
-        train_set = datasets.FakeData(2000, (3, 32, 32), 10, transform=train_tf)
-        unaugmented = datasets.FakeData(2000, (3, 32, 32), 10, transform=test_tf)
-        test_set = datasets.FakeData(500, (3, 32, 32), 10, transform=test_tf, random_offset=2000)
-    else:
-        train_set = datasets.CIFAR10(args.data_dir, train=True, download=True, transform=train_tf)
-        unaugmented = datasets.CIFAR10(args.data_dir, train=True, transform=test_tf)
-        test_set = datasets.CIFAR10(args.data_dir, train=False, download=True, transform=test_tf)
+    train_set, unaugmented, test_set = image_sets(args, datasets.CIFAR10, (3, 32, 32), train_tf, test_tf)
     train_set, val_set = hold_out(train_set, args.val_split, args.seed, args.limit, eval_view=unaugmented)
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
@@ -50,7 +43,7 @@ def main() -> None:
     scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     print(f"ResNet-20: {sum(p.numel() for p in model.parameters()):,} parameters")
     fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
-        "cifar10_resnet20", scheduler=scheduler)
+        "cifar10_resnet20", scheduler=scheduler, compile=args.compile)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     parser.add_argument("--out", default="runs", help="folder for the checkpoint and the curves")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--fake", action="store_true", help="random images instead of the data set")
+    parser.add_argument("--compile", action="store_true",
+                        help="train and evaluate the model through ember.compile (torch.compile's place)")
     if save:
         parser.add_argument("--save", default=None, metavar="PATH",
                             help="also write the trained weights to PATH as float16 safetensors")
@@ -38,6 +40,20 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     require("PIL", "The image examples")
     require("matplotlib.figure", "The examples' learning curves")
     return args
+
+
+def image_sets(args, dataset, shape: tuple, train_tf, test_tf) -> tuple:
+    """(training set, the same images unaugmented, test set): ``dataset`` (a vision data set
+    class) read from ``args.data_dir``, or with ``--fake`` random images of ``shape`` in 10
+    classes, so that the pipeline runs where the data cannot be downloaded."""
+    from ember.vision import datasets
+    if args.fake:
+        return (datasets.FakeData(2000, shape, 10, transform=train_tf),
+                datasets.FakeData(2000, shape, 10, transform=test_tf),
+                datasets.FakeData(500, shape, 10, transform=test_tf, random_offset=2000))
+    return (dataset(args.data_dir, train=True, download=True, transform=train_tf),
+            dataset(args.data_dir, train=True, transform=test_tf),
+            dataset(args.data_dir, train=False, download=True, transform=test_tf))
 
 
 def hold_out(train_set, fraction: float, seed: int, limit: int = 0, eval_view=None):
@@ -76,19 +92,21 @@ def run_epoch(model, loader, loss_fn, optimizer=None, scheduler=None, bar=None) 
 
 
 def fit(model, train_loader, val_loader, test_loader, loss_fn, optimizer, epochs: int, out: str, name: str,
-        scheduler=None, per_batch_scheduler: bool = False) -> dict:
+        scheduler=None, per_batch_scheduler: bool = False, compile: bool = False) -> dict:
     """Train for ``epochs``, validating after each (when ``val_loader`` is given) with one line
     per epoch and a progress bar (or a line every 10 s off a terminal) during it; then
-    evaluate the test set once, and save the checkpoint and the curves."""
+    evaluate the test set once, and save the checkpoint and the curves. With ``compile``,
+    the batches go through ``ember.compile(model)``; the checkpoint keeps the model's keys."""
+    net = ember.compile(model) if compile else model
     from ember.train.progress import ProgressBar
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         bar = ProgressBar()
         bar.epoch_start(epoch - 1, epochs, len(train_loader))
-        tr = run_epoch(model, train_loader, loss_fn, optimizer, scheduler if per_batch_scheduler else None, bar)
+        tr = run_epoch(net, train_loader, loss_fn, optimizer, scheduler if per_batch_scheduler else None, bar)
         bar.close()
-        va = run_epoch(model, val_loader, loss_fn) if val_loader is not None else (float("nan"),) * 2
+        va = run_epoch(net, val_loader, loss_fn) if val_loader is not None else (float("nan"),) * 2
         if scheduler is not None and not per_batch_scheduler:
             scheduler.step()
         for key, value in zip(history, tr + va):
@@ -96,7 +114,7 @@ def fit(model, train_loader, val_loader, test_loader, loss_fn, optimizer, epochs
         shown = f"  validation loss {va[0]:.4f} acc {va[1]:6.2%}" if val_loader is not None else ""
         print(f"epoch {epoch:3d}/{epochs}  train loss {tr[0]:.4f} acc {tr[1]:6.2%}{shown}  "
               f"({time.perf_counter() - start:.0f}s)", flush=True)
-    test_loss, test_acc = run_epoch(model, test_loader, loss_fn)
+    test_loss, test_acc = run_epoch(net, test_loader, loss_fn)
     os.makedirs(out, exist_ok=True)
     ckpt = os.path.join(out, f"{name}.ember")
     ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs,

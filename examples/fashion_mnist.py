@@ -30,7 +30,7 @@ from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision import datasets, transforms  # noqa: E402
 from ember.vision.models import small_cnn  # noqa: E402
 
-from common import fit, hold_out, parse_args, run_epoch  # noqa: E402
+from common import fit, hold_out, image_sets, parse_args, run_epoch  # noqa: E402
 
 
 def save_weights(model: nn.Module, path: str, test_loader: DataLoader) -> None:
@@ -49,9 +49,7 @@ def main() -> None:
     normalize = transforms.Normalize((0.2860,), (0.3530,))
     train_tf = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalize])
     test_tf = transforms.Compose([transforms.ToTensor(), normalize])
-    train_set = datasets.FashionMNIST(args.data_dir, train=True, download=True, transform=train_tf)
-    test_set = datasets.FashionMNIST(args.data_dir, train=False, download=True, transform=test_tf)
-    unaugmented = datasets.FashionMNIST(args.data_dir, train=True, transform=test_tf)  # for validation
+    train_set, unaugmented, test_set = image_sets(args, datasets.FashionMNIST, (1, 28, 28), train_tf, test_tf)
     train_set, val_set = hold_out(train_set, args.val_split, args.seed, args.limit, eval_view=unaugmented)
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
@@ -64,7 +62,7 @@ def main() -> None:
                                                     steps_per_epoch=len(train_loader))
     print(model)
     fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
-        "fashion_mnist_cnn", scheduler=scheduler, per_batch_scheduler=True)
+        "fashion_mnist_cnn", scheduler=scheduler, per_batch_scheduler=True, compile=args.compile)
     if args.save:
         save_weights(model, args.save, test_loader)
 

@@ -18,15 +18,14 @@ from ember import nn  # noqa: E402
 from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision import datasets, models, transforms  # noqa: E402
 
-from common import fit, hold_out, parse_args  # noqa: E402
+from common import fit, hold_out, image_sets, parse_args  # noqa: E402
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], epochs=10, batch_size=128, lr=1e-3, data_dir="data")
     ember.manual_seed(args.seed)
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
-    train_set = datasets.MNIST(args.data_dir, train=True, download=True, transform=transform)
-    test_set = datasets.MNIST(args.data_dir, train=False, download=True, transform=transform)
+    train_set, _, test_set = image_sets(args, datasets.MNIST, (1, 28, 28), transform, transform)
     train_set, val_set = hold_out(train_set, args.val_split, args.seed, args.limit)
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
@@ -38,7 +37,7 @@ def main() -> None:
     scheduler = ember.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
     print(model)
     fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
-        "mnist_lenet5", scheduler=scheduler)
+        "mnist_lenet5", scheduler=scheduler, compile=args.compile)
 
 
 if __name__ == "__main__":

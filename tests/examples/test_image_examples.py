@@ -62,3 +62,17 @@ def test_transfer_learning_smoke_and_frozen_convolutions(tmp_path):
     assert (snaps[0] == start["conv1.weight"]).all()          # frozen in the first phase
     assert not (snaps[1] == start["conv1.weight"]).all()      # learning in the last
     assert not (model.fc3.weight.detach().numpy() == start["fc3.weight"]).all()
+
+
+def test_mnist_example_trains_through_ember_compile(tmp_path):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("PIL")
+    run = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "mnist.py"), "--fake", "--limit", "64",
+                          "--epochs", "2", "--batch-size", "16", "--val-split", "0.25", "--compile",
+                          "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "runs eagerly" not in run.stderr  # LeNet-5 compiles whole: no graph break
+    assert sum(line.startswith("epoch ") for line in run.stdout.splitlines()) == 2
+    state = ember.load(str(tmp_path / "mnist_lenet5.ember"))
+    assert all(not key.startswith("_orig_mod") for key in state["model"])
