@@ -114,19 +114,21 @@ class Function:
             state.enabled = True
             loud(token)
 
-        single = type(out) is not tuple
-        outs = (out,) if single else out
-        results = []
-        for i, o in enumerate(outs):
-            arr = o._data if isinstance(o, Tensor) else o
-            if arr.dtype.kind == "c" or is_floating_array(arr.dtype):  # floating and complex outputs are differentiable
-                results.append(_make(arr, True, self, i))
-            else:
-                results.append(_make(arr))
-        if not single:
-            self._out_meta = [(r._data.shape, r._data.dtype) for r in results]
-        self._resolve_saved(results, outs)
-        return results[0] if single else tuple(results)
+        if type(out) is not tuple:  # one output, the common case, without the loop below
+            result = self._output(out, 0)
+            self._resolve_saved((result,), (out,))
+            return result
+        results = [self._output(o, i) for i, o in enumerate(out)]
+        self._out_meta = [(r._data.shape, r._data.dtype) for r in results]
+        self._resolve_saved(results, out)
+        return tuple(results)
+
+    def _output(self, o, i: int):
+        """Output ``i`` as a tensor: of this node when floating or complex (differentiable)."""
+        arr = o._data if isinstance(o, Tensor) else o
+        if arr.dtype.kind == "c" or is_floating_array(arr.dtype):
+            return _make(arr, True, self, i)
+        return _make(arr)
 
     # ---- what forward() may call -------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
