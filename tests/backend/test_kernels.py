@@ -29,7 +29,8 @@ def calls(monkeypatch):
     """Counts each compiled kernel's calls: kernel name -> number of calls (through the module
     attribute that the ops look up, so a call that took another path is not counted)."""
     counts = {}
-    for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv, kernels.cpu().select):
+    for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv, kernels.cpu().select,
+                   kernels.cpu().special):
         for name in dir(module):
             fn = getattr(module, name)
             if not hasattr(fn, "py_func") or name.startswith("_"):  # Numba's compiled functions
@@ -485,3 +486,44 @@ def test_forked_process_runs_numpy_paths():
     child.start()
     child.join(60)
     assert queue.get(timeout=5) is True
+
+
+# ---- erf (GELU) --------------------------------------------------------------------------
+def test_erf_kernel_within_two_ulp_everywhere(calls):
+    scipy_special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.linspace(-9, 9, 400_001), np.logspace(-38, 1, 20_001), -np.logspace(-38, 1, 20_001),
+                        [0.0, 1.0, -1.0, 0.9999999, 1.0000001, 3.4e38, -3.4e38, 1e-45]]).astype(np.float32)
+    got = ember.erf(ember.tensor(x)).numpy().astype(np.float64)
+    assert calls.get("erf_from") == 1
+    exact = scipy_special.erf(x.astype(np.float64))
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert (np.abs(got - exact) / ulp).max() < 2.0
+    special = ember.erf(ember.tensor(np.float32([np.nan, np.inf, -np.inf, -0.0] * 300))).numpy()
+    assert np.isnan(special[0]) and special[1] == 1 and special[2] == -1
+    assert special[3] == 0 and np.signbit(special[3])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_with_the_erf_kernel_against_numpy_and_torch(calls, approximate):
+    a = _array((64, 300), "float32", seed=3) * 3
+    g = _array((64, 300), "float32", seed=4)
+    with kernels.off():
+        numpy_out, numpy_grad = _run(lambda x: F.gelu(x, approximate=approximate), a, g)
+    out, grad = _run(lambda x: F.gelu(x, approximate=approximate), a, g)
+    assert (calls.get("erf_from", 0) > 0) == (approximate == "none")
+    torch_out, torch_grad = _run_torch(lambda x: TF.gelu(x, approximate=approximate), a, g)
+    for got in (out, numpy_out):
+        np.testing.assert_allclose(got[0], torch_out[0], **TOL["float32"])
+    np.testing.assert_allclose(grad, torch_grad, **TOL["float32"])
+    # 1 + erf(x / sqrt 2) cancels for negative x on both paths: a float32 tolerance, not bits
+    np.testing.assert_allclose(out[0], numpy_out[0], **TOL["float32"])
+
+
+def test_small_float64_and_strided_erf_inputs(calls):
+    x = _array((40, 60), "float32", seed=5)
+    got = ember.erf(ember.tensor(x).t()).numpy()  # a transposed view: copied for the kernel
+    assert calls.get("erf_from") == 1
+    np.testing.assert_allclose(got, torch.erf(torch.tensor(x).t()).numpy(), rtol=3e-7, atol=1e-7)
+    ember.erf(ember.tensor(x[:10, :10]))                 # 100 elements: SciPy's
+    ember.erf(ember.tensor(x.astype(np.float64)))        # float64: SciPy's
+    assert calls.get("erf_from") == 1
