@@ -54,7 +54,9 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
         from .module import OptimizedModule
         return OptimizedModule(model, compiled_call(model, fullgraph=fullgraph,
                                                     recompile_limit=recompile_limit))
-    compiled = Compiled(model, fullgraph=fullgraph, name=name, limit=recompile_limit)
+    owner = getattr(model, "__self__", None)  # model.forward: guarded as the module it is
+    compiled = Compiled(model, module=owner if isinstance(owner, Module) else None, fullgraph=fullgraph,
+                        name=name, limit=recompile_limit)
 
     @functools.wraps(model)
     def run(*args, **kwargs):

@@ -63,6 +63,8 @@ class Compiled:
         self.cache: dict = {}
         self.tree = None if module is None else _Tree(module)
         self.free = _free_reads([fn])  # the globals and closure cells the code reads
+        # a bound method's object (not a module: a module is guarded as ``tree``)
+        self.bound = None if module is not None else getattr(fn, "__self__", None)
         self._warned = False
         self.limit = limit  # None: CACHE_SIZE_LIMIT, read at each new signature
         ALL.append(weakref.ref(self))
@@ -78,7 +80,10 @@ class Compiled:
         tensors, keep = [], []
         key = (_arguments(args, kwargs, tensors, keep), state.enabled, autocast_mode.snapshot(),
                dtypes.get_default_dtype(),
-               tuple(_describe(_value(s, n), keep) for s, n in (self.free if tree is None else tree.free)))
+               tuple(_describe(_value(s, n), keep) for s, n in self.free),
+               None if self.bound is None else _describe(self.bound, keep))
+        if tree is not None:
+            key += tuple(_describe(_value(s, n), keep) for s, n in tree.free),
         if tree is not None:
             keep.append(tree.objects)
             key += (version,)
@@ -209,6 +214,8 @@ def _key(value, tensors: list, keep: list):
         return (dict,) + tuple((k, _key(v, tensors, keep)) for k, v in value.items())
     if isinstance(value, (dtypes.dtype, slice)) or t.__name__ == "device":
         return (t, repr(value))
+    if isinstance(value, Module):
+        return _module_key(value, keep)
     return _object_key(value, keep)
 
 
@@ -220,8 +227,9 @@ def _plain_key(value) -> tuple:
 
 
 def _object_key(value, keep: list) -> tuple:
-    """An object by identity and, for a user's own object (a config, an argparse Namespace),
-    the numbers and strings it holds, so that a changed setting is not frozen into a graph.
+    """An object by identity and, for a user's own object (a config, an argparse Namespace,
+    a trainer), the numbers and strings it holds and its modules' trees, so that a changed
+    setting or ``model.eval()`` is not frozen into a graph.
     ember's objects (optimizers, schedulers, scalers) replay through their methods, which
     read their state afresh: by identity only."""
     keep.append(value)
@@ -229,7 +237,16 @@ def _object_key(value, keep: list) -> tuple:
     if type(attrs) is not dict or type(value).__module__.startswith("ember") \
             or isinstance(value, (type, types.ModuleType, types.FunctionType)):
         return ("object", id(value))
-    return ("object", id(value)) + tuple((k, _plain_key(v)) for k, v in attrs.items() if type(v) in _PLAIN)
+    return ("object", id(value)) + tuple(
+        (k, _plain_key(v) if type(v) in _PLAIN else _module_key(v, keep))
+        for k, v in attrs.items() if type(v) in _PLAIN or isinstance(v, Module))
+
+
+def _module_key(module, keep: list) -> tuple:
+    """A module (an argument, a global, an object's attribute) by everything in its tree."""
+    objects = _module_state(list(module.modules()))
+    keep.append((module, objects))
+    return ("module", id(module), tuple(map(id, objects)))
 
 
 def _free_reads(functions: list) -> list:
@@ -276,9 +293,7 @@ def _describe(value, keep: list):
     if t is dict and len(value) <= 64:
         return (dict,) + tuple((_describe(k, keep), _describe(v, keep)) for k, v in value.items())
     if isinstance(value, Module):
-        objects = _module_state(list(value.modules()))
-        keep.append((value, objects))
-        return ("module", id(value), tuple(map(id, objects)))
+        return _module_key(value, keep)
     return _object_key(value, keep)
 
 

@@ -561,3 +561,29 @@ def test_dynamo_config_and_reset():
     finally:
         ember._dynamo.config.cache_size_limit = before
         ember._dynamo.config.suppress_errors = False
+
+
+class _Trainer:
+    def __init__(self, model):
+        self.model = model
+        self.scale = 2.0
+
+    def predict(self, x):
+        return self.model(x) * self.scale
+
+
+@pytest.mark.parametrize("how", ["bound forward", "module argument", "bound method of an object"])
+def test_modules_reached_other_ways_are_guarded(how):
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    trainer = _Trainer(model)
+    eager = {"bound forward": model.forward, "module argument": lambda x, m: m(x),
+             "bound method of an object": trainer.predict}[how]
+    compiled = ember.compile(eager)
+    x = ember.ones(2, 3)
+    args = (x, model) if how == "module argument" else (x,)
+    for train in (True, True, True, False, False, False, True):
+        model.train(train)
+        trainer.scale = 2.0 if train else 3.0
+        same_as_eager(compiled, eager, *args)
+    assert replaying(compiled)
