@@ -196,17 +196,19 @@ class Capture:
                 self.graph_break(f"{name} hands a value computed from tensors to Python")
             if not used and not always:
                 return out  # pure Python: nothing a replay needs
-        if lowering is not None and self._lower(lowering, results, amp, name):
+        shaped = _shaped_by_values(name, args) or bool(self.dynamic and _reads_dynamic(spec_args, self.dynamic))
+        if lowering is not None and self._lower(lowering, results, amp, name, shaped):
             return out
         outs = [self._define(t) for t in results]
-        if _shaped_by_values(name, args) or (self.dynamic and _reads_dynamic(spec_args, self.dynamic)):
+        if shaped:
             self.dynamic.update(s for s in outs if s is not None)
         self.steps.append(Step(fn, spec_args, spec_kwargs, outs[0] if single else (outs or None),
                                grad, amp, name))
         return out
 
-    def _lower(self, lowering: "_Lowering", results: list, amp, name: str) -> bool:
-        """Record the step as the applies it made, if they are all it did."""
+    def _lower(self, lowering: "_Lowering", results: list, amp, name: str, shaped: bool) -> bool:
+        """Record the step as the applies it made, if they are all it did (their results
+        have shapes from values when ``shaped``, as the step's would)."""
         made = {id(t) for _, _, out, _ in lowering.applies for t in tensors_in(out, [])}
         if not lowering.ok or not lowering.applies or _random.default_generator.get_state() != lowering.rng \
                 or lowering.wrote():
@@ -221,6 +223,8 @@ class Capture:
             spec = tuple(build(a, self._lowered_ref) for a in args)
             single = isinstance(out, Tensor)
             outs = [self._define(t) for t in ([out] if single else tensors_in(out, []))]
+            if shaped:
+                self.dynamic.update(s for s in outs if s is not None)
             self.steps.append(Step(cls.apply, spec, None, outs[0] if single else (outs or None),
                                    grad, amp, f"{name}>{cls.__name__}"))
         return True
