@@ -196,7 +196,8 @@ class Capture:
                 self.graph_break(f"{name} hands a value computed from tensors to Python")
             if not used and not always:
                 return out  # pure Python: nothing a replay needs
-        shaped = _shaped_by_values(name, args) or bool(self.dynamic and _reads_dynamic(spec_args, self.dynamic))
+        shaped = _shaped_by_values(name, args) or bool(
+            self.dynamic and _reads_dynamic(spec_args + tuple((spec_kwargs or {}).values()), self.dynamic))
         if lowering is not None and self._lower(lowering, results, amp, name, shaped):
             return out
         outs = [self._define(t) for t in results]

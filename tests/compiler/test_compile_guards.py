@@ -522,6 +522,7 @@ def test_mixed_precision_step_with_a_grad_scaler_follows_eager():
     lambda x: ember.arange((x > 0).sum()),
     lambda x: x.repeat_interleave((x > 0).long()),
     lambda x: x[x > 0] * 2 + 1,  # ops lowered to primitives pass the value-made shape on
+    lambda x: ember.mul(input=x[x > 0], other=2.0),  # ... given as a keyword too
 ])
 def test_any_shape_that_came_from_values_breaks_when_read(make):
     def fn(x):
