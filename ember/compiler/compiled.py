@@ -89,8 +89,10 @@ class Compiled:
             key += (version,)
         entry = self.cache.get(key)
         if entry is not None:
-            if entry.graph is not None:
+            if entry.graph is not None and not entry.graph.stale():
                 return entry.graph.run(tensors)
+            if entry.graph is not None:  # a parameter resized in place: capture again
+                entry.graph = None
             if entry.reason is not None:
                 return self.fn(*args, **kwargs)
         elif len(self.cache) >= (self.limit or CACHE_SIZE_LIMIT):
@@ -127,7 +129,7 @@ class Compiled:
                 entry.reason = diff
                 self._notice(diff, None)
             else:
-                entry.graph = Graph(cap.steps, cap.inputs, _size(cap), cap.output)
+                entry.graph = Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()))
             entry.first = None
         return result
 

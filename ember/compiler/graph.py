@@ -98,6 +98,10 @@ def resolve(spec, slots):
     return kind(*items)  # a namedtuple
 
 
+def _metadata(tensors: list) -> list:
+    return [(t._data.shape, t._data.dtype) for t in tensors]
+
+
 def tensors_in(value, out: list) -> list:
     """The tensors of ``value`` (nested in lists, tuples and dicts), in a fixed order."""
     if isinstance(value, Tensor):
@@ -158,12 +162,20 @@ class Step:
 class Graph:
     """Replays a captured call: ``run(tensors)`` with the call's tensor inputs, in order."""
 
-    def __init__(self, steps: list, inputs: list, size: int, output):
+    def __init__(self, steps: list, inputs: list, size: int, output, external: list):
         self.steps = steps
         self.inputs = inputs    # the input slots, in the order of the call's tensors
         self.size = size
         self.output = output    # the spec of the call's result
         self._plan = [step.plan() for step in steps]
+        # the tensors from outside the call the steps use (parameters, buffers), and their
+        # shapes and dtypes then: a tensor resized in place since makes the graph stale
+        self.external = external
+        self._metadata = _metadata(external)
+
+    def stale(self) -> bool:
+        """Whether a tensor the steps use from outside the call changed shape or dtype."""
+        return _metadata(self.external) != self._metadata
 
     def run(self, tensors: list):
         slots = [None] * self.size

@@ -589,3 +589,21 @@ def test_modules_reached_other_ways_are_guarded(how):
         trainer.scale = 2.0 if train else 3.0
         same_as_eager(compiled, eager, *args)
     assert replaying(compiled)
+
+
+def test_a_parameter_resized_in_place_captures_again():
+    class Sized(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(ember.ones(3))
+
+        def forward(self, x):
+            return ember.arange(self.w.shape[0]).float().sum() * self.w * x  # the size steers Python
+
+    model = Sized()
+    compiled = ember.compile(model)
+    for size in (3, 3, 3, 5, 5, 5):
+        if size != model.w.shape[0]:
+            model.w.data = ember.ones(size)  # the same Parameter, new storage of another size
+        same_as_eager(compiled, model, ember.full((1,), 2.0))  # the same input signature
+    assert replaying(compiled)
