@@ -31,6 +31,9 @@ ROWS = [  # (name, factory(lib_name, device) -> step, samples per step)
     ("ResNet-8 train (batch 64)", cnn.resnet_train, 64),
     ("LeNet-5 inference (batch 1000)", cnn.lenet_inference, 1000),
     ("LSTM LM train (35x20)", lstm_lm.train_step, lstm_lm.BATCH),
+    # ember's model through ember.compile, PyTorch's eager
+    ("MLP train, ember.compile", functools.partial(mlp.train_step, compiled=True), mlp.BATCH),
+    ("LeNet-5 train, ember.compile", functools.partial(cnn.lenet_train, compiled=True), 128),
 ]
 
 
