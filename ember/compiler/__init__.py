@@ -7,9 +7,10 @@ requires_grad, the other arguments, grad or autocast mode, a module's attributes
 globals and closure variables the code reads change;
 code that hands tensor values to Python (``.item()``, ``if t.sum() > 0:``) or works around
 ember's ops is detected and runs eagerly instead, with one warning (see ``compiled.py``).
-Python side effects outside ember's modules and tensors (appending to a global list,
-counters in globals) run only while a call is captured: the first two calls of each input
-signature.
+Python side effects the guards do not see (a print, a counter on a class, an append to a
+list that helper code keeps) run only while a call is captured: the first two calls of each
+input signature. Lists, dicts and numbers the compiled code reads are guarded by value, so
+changing them captures again.
 """
 from __future__ import annotations
 
