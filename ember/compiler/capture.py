@@ -86,6 +86,9 @@ _TENSOR_PROPERTIES = ("data", "T", "mT", "real", "imag")
 _NAMESPACES = ("ember", "ember.nn.functional", "ember.linalg", "ember.special", "ember.fft",
                "ember.autograd", "ember.nn.utils", "ember.nn.init", "ember.distributed")
 _NOT_STEPS = frozenset({"compile", "is_compiling"})
+# Namespace functions that set state later ops read (no tensors in or out): always steps.
+_SETTERS = frozenset({"manual_seed", "seed", "set_rng_state", "set_default_dtype", "set_default_device",
+                      "set_default_tensor_type", "use_deterministic_algorithms"})
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -339,8 +342,10 @@ class Capture:
                 return cap._metadata(fn, args, qual, kwargs)
             return metadata
 
+        always = name in _SETTERS
+
         def step(*args, **kwargs):
-            return cap.step(fn, args, kwargs, qual)
+            return cap.step(fn, args, kwargs, qual, always)
         return step
 
     def _property(self, prop: property, qual: str) -> property:

@@ -607,3 +607,17 @@ def test_a_parameter_resized_in_place_captures_again():
             model.w.data = ember.ones(size)  # the same Parameter, new storage of another size
         same_as_eager(compiled, model, ember.full((1,), 2.0))  # the same input signature
     assert replaying(compiled)
+
+
+def test_seeding_and_default_dtype_inside_the_function_are_replayed():
+    def fn(x):
+        ember.manual_seed(5)
+        noise = ember.rand(3)
+        ember.set_default_dtype(ember.float64)
+        wide = ember.ones(3)
+        ember.set_default_dtype(ember.float32)
+        return x + noise, wide
+
+    compiled = _check(fn, [(ember.ones(3),) for _ in range(4)])
+    assert replaying(compiled)
+    assert compiled(ember.ones(3))[1].dtype == ember.float64 and ember.get_default_dtype() == ember.float32
