@@ -3,16 +3,20 @@
 A call's tensors live in numbered slots: the call's tensor inputs first, then each step's
 tensor results. A step is one whole op (a Function's apply, a Tensor method, a public
 function) with its arguments written as specs: ``Slot(i)`` for a slot's tensor, ``Nested``
-for a list, tuple or dict holding some, and the value itself for everything else (numbers,
+for a list, tuple or dict holding some, ``Const`` for a tensor an op lowered to its
+primitives made from its constants, and the value itself for everything else (numbers,
 shapes, dtypes, and tensors that existed before the call: parameters, buffers). Replaying
 runs the steps in order on the new inputs' tensors, with the grad and autocast modes each
 step saw; nothing else of the Python code that made them runs again.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .._tensor import Tensor
 from ..amp import autocast_mode
 from ..autograd.grad_mode import state
+from ..backend.device import xp_of
 
 
 class Slot:
@@ -127,9 +131,10 @@ def same(a, b) -> bool:
     if type(a) is dict:
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if hasattr(a, "__array__") and hasattr(a, "dtype") and hasattr(a, "shape"):  # NumPy/CuPy arrays and scalars
-        import numpy as np
-        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(
-            np.asarray(a), np.asarray(b), equal_nan=a.dtype.kind in "fc"))
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        xp = np if isinstance(a, (np.ndarray, np.generic)) else xp_of(a)  # CuPy's stay on the GPU
+        return bool(xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
     if type(a) is float and a != a:
         return b != b
     try:

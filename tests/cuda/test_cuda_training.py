@@ -74,17 +74,18 @@ def test_compiled_lenet_replays_on_cuda_as_eager_on_cuda():
     eager, compiled_model = twins(lenet)
     eager.cuda()
     compiled = ember.compile(compiled_model)
+    scaled = ember.compile(lambda x: compiled(x) * 0.5 + 1)  # number constants on the GPU too
     rng = np.random.default_rng(1)
     for _ in range(4):  # the third and fourth calls replay
         x = ember.tensor(rng.standard_normal((16, 1, 28, 28)).astype(np.float32), device="cuda")
-        out_c, out_e = compiled(x), eager(x)
+        out_c, out_e = scaled(x), eager(x) * 0.5 + 1
         out_c.sum().backward()
         out_e.sum().backward()
         # the same kernels in the same order; GPU reductions may still sum in another order
         np.testing.assert_allclose(out_c.cpu().detach().numpy(), out_e.cpu().detach().numpy(), rtol=1e-5, atol=1e-6)
     for a, b in zip(compiled_model.parameters(), eager.parameters()):
         np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.cpu().numpy(), rtol=1e-5, atol=1e-5)
-    assert any(e.graph is not None for e in compiled.__dict__["_compiled"].cache.values())
+    assert any(e.graph is not None for e in scaled._ember_compiled.cache.values())
 
 
 class WordLM(nn.Module):
