@@ -104,9 +104,9 @@ class Compiled:
         return self._capture(entry, args, kwargs, tensors)
 
     def _capture(self, entry: Entry, args, kwargs, tensors):
-        module = self.module
+        tree = self.tree
         cap = Capture()
-        before = _module_snapshot(module) if module is not None else None
+        before = None if tree is None else _tree_snapshot(tree)
         cap.start(tensors)
         try:
             result = self.fn(*args, **kwargs)
@@ -116,7 +116,7 @@ class Compiled:
             raise
         cap.stop()
         if before is not None and cap.reason is None:
-            _check_module(cap, module, before)
+            _check_tree(cap, tree, before)
         cap.finish(result)
         if cap.reason is not None:
             entry.reason = cap.reason
@@ -311,7 +311,7 @@ class _Tree:
         self._walk()
 
     def _walk(self) -> None:
-        modules = list(self.module.modules())
+        self.modules = modules = list(self.module.modules())
         self.dicts = [d for m in modules for d in _dicts(m)]
         self.hooks = [m.__dict__[h] for m in modules for h in _HOOKS]
         # globals read by the forwards of the tree's own classes (ember's read none that change)
@@ -346,29 +346,29 @@ def _module_state(modules: list) -> list:
     return list(chain.from_iterable(d.values() for m in modules for d in _dicts(m)))
 
 
-def _module_snapshot(module):
-    """What a capture checks a forward left alone: attribute bindings and list/dict/set
-    contents, and the values of parameters and buffers."""
-    bindings = _module_state(list(module.modules()))
-    contents = _contents(bindings)
-    values = {id(t): (t, t._data.copy()) for m in module.modules()
-              for t in list(m._parameters.values()) + list(m._buffers.values()) if t is not None}
-    return bindings, contents, values
+def _tree_snapshot(tree: _Tree):
+    """What a capture checks a forward left alone (the tree's state was just taken): its
+    version, the contents of the lists, sets and dicts it holds, and the version counters
+    and values of its parameters and buffers."""
+    values = [(t, t._vc[0], t._data.copy()) for m in tree.modules
+              for t in (*m._parameters.values(), *m._buffers.values()) if t is not None]
+    return tree.version, _contents(tree.objects), values
 
 
-def _check_module(cap: Capture, module, before) -> None:
-    bindings, contents, values = before
-    after = _module_state(list(module.modules()))
-    if len(after) != len(bindings) or any(a is not b for a, b in zip(after, bindings)):
+def _check_tree(cap: Capture, tree: _Tree, before) -> None:
+    version, contents, values = before
+    if tree.state() != version:
         cap.graph_break("the forward assigned a module attribute, which a replay would not do")
         return
-    now = _contents(after)
+    now = _contents(tree.objects)
     if len(now) != len(contents) or any(len(a) != len(b) or any(x is not y for x, y in zip(a, b))
                                         for a, b in zip(now, contents)):
         cap.graph_break("the forward changed a list or dict held by a module")
         return
-    for key, (t, old) in values.items():
-        if key not in cap.seen and not _equal(t._data, old):
+    for t, version, old in values:
+        # ember's in-place ops (batch norm's running statistics too) count their writes in
+        # the version; a change without one was written past them, where a replay cannot see
+        if t._vc[0] == version and not _equal(t._data, old):
             cap.graph_break("the forward changed a parameter or buffer outside ember's ops")
             return
 

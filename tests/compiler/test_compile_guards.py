@@ -242,25 +242,40 @@ def test_random_numbers_drawn_outside_ops_break_the_graph():
     assert "random numbers" in _eager_reason(compiled)[0]
 
 
-def test_forward_writing_module_state_breaks_the_graph():
-    class Recorder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(2, 2)
-            self.seen = []
+class _Recorder(nn.Module):
+    def __init__(self, how):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.seen = []
+        self.how = how
 
-        def forward(self, x):
-            out = self.fc(x)
-            self.seen.append(out)
+    def forward(self, x):
+        out = self.fc(x)
+        if self.how == "assign":
             self.last = out
-            return out
+        elif self.how == "append":
+            self.seen.append(out)
+        else:  # a write past ember's ops, as code working on arrays would make
+            self.fc.bias._data[0] += 1.0
+        return out
 
-    model = Recorder()
+
+@pytest.mark.parametrize("how, reason", [("assign", "assigned a module attribute"),
+                                         ("append", "changed a list or dict"),
+                                         ("array write", "changed a parameter or buffer outside")])
+def test_forward_writing_module_state_breaks_the_graph(how, reason):
+    model = _Recorder(how)
+    twin = _Recorder(how)
+    twin.load_state_dict(model.state_dict())
     compiled = ember.compile(model)
     for _ in range(4):
-        compiled(ember.randn(1, 2))
-    assert len(model.seen) == 4 and model.last is model.seen[-1]
-    assert _eager_reason(compiled)
+        x = ember.randn(1, 2)
+        assert_same(compiled(x), twin(x))
+    assert reason in _eager_reason(compiled)[0]
+    if how == "append":
+        assert len(model.seen) == 4
+    if how == "array write":
+        np.testing.assert_array_equal(model.fc.bias.detach().numpy(), twin.fc.bias.detach().numpy())
 
 
 def test_shapes_that_come_from_values_break_the_graph():
