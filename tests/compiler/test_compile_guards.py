@@ -346,15 +346,16 @@ def test_nested_compiled_module_inside_compiled_function():
     assert replaying(compiled)
 
 
-def test_profiler_sees_replayed_ops():
+def test_a_profiled_call_shows_its_ops():
+    # under a profiler a compiled call runs its ops one by one, so each is timed
     compiled = ember.compile(lambda x: (x * 2).exp())
     x = ember.ones(3)
     for _ in range(2):
         compiled(x)
     with ember.autograd.profiler.profile() as prof:
         compiled(x)
-    names = {e.name for e in prof.function_events}
-    assert {"aten::mul", "aten::exp"} <= names or len(names) >= 2
+    assert replaying(compiled)
+    assert {e.name for e in prof.function_events} == {"ember::mul", "ember::exp"}
 
 
 # ---- the API -----------------------------------------------------------------------------
@@ -462,7 +463,10 @@ def test_ops_of_another_thread_are_not_recorded():
     finally:
         stop.set()
         worker.join()
-    assert entries(compiled)
+    # the worker's mul and tanh are in no graph (a race may still break one: then it is eager)
+    for e in entries(compiled):
+        assert e.graph is None or [s.name.split(">")[0] for s in e.graph.steps] == \
+            ["Tensor.__mul__", "Tensor.sin", "Tensor.__add__"]
 
 
 # ---- steps lowered to their primitives ---------------------------------------------------
