@@ -308,10 +308,8 @@ class Capture:
         for name in _TENSOR_PROPERTIES:
             prop = vars(Tensor)[name]
             self._patch(Tensor, name, self._property(prop, f"Tensor.{name}"))
-        grad = vars(Tensor)["grad"]
-        self._patch(Tensor, "grad", property(
-            lambda t: cap.step(grad.__get__, (t,), {}, "Tensor.grad"),
-            lambda t, v: cap.step(grad.__set__, (t, v), {}, "Tensor.grad=")))
+        grad = vars(Tensor)["grad"]  # a slot: its get and set as a property's
+        self._patch(Tensor, "grad", self._property(property(grad.__get__, grad.__set__), "Tensor.grad"))
         requires = vars(Tensor)["requires_grad"]
         self._patch(Tensor, "requires_grad", property(
             requires.fget, lambda t, v: cap.step(requires.fset, (t, v), {}, "Tensor.requires_grad=")))
