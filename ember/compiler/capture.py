@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import traceback
 import types
 import weakref
 
@@ -35,7 +34,7 @@ from ..autograd import capture as hook
 from ..autograd import function as _function
 from ..autograd.grad_mode import state
 from ..backend import random as _random
-from .graph import Const, Slot, Step, build, tensors_in
+from .graph import Const, Nested, Slot, Step, build, tensors_in
 
 # Tensor methods that read metadata only: called through, never steps.
 _METADATA = frozenset({
@@ -89,7 +88,7 @@ _NOT_STEPS = frozenset({"compile", "is_compiling"})
 # Namespace functions that set state later ops read (no tensors in or out): always steps.
 _SETTERS = frozenset({"manual_seed", "seed", "set_rng_state", "set_default_dtype", "set_default_device",
                       "set_default_tensor_type", "use_deterministic_algorithms"})
-_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class Capture:
@@ -140,7 +139,7 @@ class Capture:
     def graph_break(self, reason: str) -> None:
         if self.reason is None:
             self.reason = reason
-            self.where = _user_line()
+            self.where = "%s:%d" % user_frame()
             _function.INTERCEPT = None  # the rest of the call runs plainly
 
     # ---- steps -------------------------------------------------------------------------
@@ -353,11 +352,8 @@ class Capture:
 
     def _metadata(self, fn, args: tuple, qual: str, kwargs=None):
         if self.dynamic and not self.depth and self.reason is None:
-            for a in args:
-                if isinstance(a, Tensor):
-                    s = self.slot_of.get(id(a))
-                    if s is not None and s in self.dynamic:
-                        self.graph_break(f"{qual} reads a shape that came from tensor values")
+            if any(isinstance(a, Tensor) and self._slot(a) in self.dynamic for a in args):
+                self.graph_break(f"{qual} reads a shape that came from tensor values")
         return fn(*args, **(kwargs or {}))
 
 
@@ -417,7 +413,6 @@ def _reads_dynamic(specs, dynamic: set) -> bool:
 
 
 def _slots(spec):
-    from .graph import Nested
     if type(spec) is Slot:
         yield spec
     elif type(spec) is Nested:
@@ -443,9 +438,9 @@ def _shaped_by_values(name: str, args: tuple) -> bool:
     return any(t._data.ndim == 0 and t._data.dtype.kind in "iu" for t in rest)
 
 
-def _user_line() -> str | None:
-    """``file:line`` of the innermost frame outside ember: where the user's code did it."""
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(_EMBER_DIR + os.sep):
-            return f"{frame.filename}:{frame.lineno}"
-    return None
+def user_frame() -> tuple:
+    """(file, line) of the innermost frame outside ember: where the user's code is."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_EMBER_DIR):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("ember", 0)

@@ -17,8 +17,6 @@ always eager ember's: a replay runs the same ops in the same order, random draws
 """
 from __future__ import annotations
 
-import os
-import sys
 import types
 import warnings
 import weakref
@@ -32,10 +30,9 @@ from ..autograd import function as _function
 from ..autograd.grad_mode import state
 from ..backend import dtypes
 from ..nn.modules.module import Module
-from .capture import Capture
+from .capture import Capture, user_frame
 from .graph import Graph
 
-_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # How many guard keys one compiled callable keeps (PyTorch's cache_size_limit).
 CACHE_SIZE_LIMIT = 8
 ALL: list = []  # weak references to every compiled callable, for reset()
@@ -141,20 +138,12 @@ class Compiled:
                                "remove the cause, or compile without fullgraph=True.")
         if not self._warned or log_only:
             self._warned = True
-            filename, lineno = _caller()
+            filename, lineno = user_frame()
             warnings.warn_explicit(message, UserWarning, filename, lineno)
 
     def reset(self) -> None:
         self.cache.clear()
         self._warned = False
-
-
-def _caller() -> tuple:
-    """The file and line of the innermost caller outside ember, for warnings."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_EMBER_DIR):
-        frame = frame.f_back
-    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("ember", 0)
 
 
 def _size(cap: Capture) -> int:
