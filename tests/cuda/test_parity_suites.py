@@ -4,7 +4,8 @@ Each suite checks ember against PyTorch on the CPU through tests/helpers.py; wit
 EMBER_TEST_DEVICE=cuda its inputs, modules, cotangents and parameters live on CUDA,
 every output must stay there, and values and gradients must still match. One item
 per suite file, run in its own process so that one suite's failure shows its own
-list of failing tests.
+list of failing tests. tests/amp is not among them: test_cuda_amp.py says why and checks
+mixed precision on CUDA itself.
 """
 import os
 import subprocess

@@ -1,4 +1,5 @@
-"""Running a script as a multi-process job through ember.distributed.run, bounded in time.
+"""Running a script as a multi-process job through ember.distributed.run (or any command, such as a
+bare mpiexec), bounded in time.
 
 Each job runs in its own session; on timeout (or any failure of the test) the whole session is
 killed, and afterwards no process may still be running the job's script.
@@ -43,14 +44,22 @@ def _processes_running(marker: str) -> list[str]:
 def run_job(script: str, *args: str, nproc: int = 2, timeout: float = 180, launcher_args=(),
             launcher: str = "ember.distributed.run"):
     """Run ``script`` (a path, or a name in tests/distributed/scripts) on ``nproc`` processes through
-    ``launcher`` (a module taking torchrun's flags; None: one plain ``python script``); returns
-    (exit code, stdout, stderr)."""
+    ``launcher`` (a module taking torchrun's flags, with any arguments before them, as "ember.cli run";
+    None: one plain ``python script``); returns (exit code, stdout, stderr)."""
     path = script if os.path.isabs(script) else os.path.join(SCRIPTS, script)
-    marker = f"EMBER_TEST_JOB_{os.getpid()}_{time.monotonic_ns()}"
     cmd = [sys.executable, path, *args] if launcher is None else [
-        sys.executable, "-m", launcher, "--nproc-per-node", str(nproc), "--master-port", str(free_port()),
+        sys.executable, "-m", *launcher.split(), "--nproc-per-node", str(nproc), "--master-port", str(free_port()),
         *launcher_args, path, *args]
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), EMBER_TEST_JOB=marker)
+    return run_command(cmd, script, timeout)
+
+
+def run_command(cmd: list[str], what: str, timeout: float = 180, unset=()):
+    """Run ``cmd`` from the repository root (ember importable, the variables in ``unset`` left out
+    of its environment), in a session of its own, bounded in time; returns (exit code, stdout,
+    stderr) once no process of it is left."""
+    marker = f"EMBER_TEST_JOB_{os.getpid()}_{time.monotonic_ns()}"
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), EMBER_TEST_JOB=marker)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True, cwd=ROOT)
     try:
@@ -58,11 +67,11 @@ def run_job(script: str, *args: str, nproc: int = 2, timeout: float = 180, launc
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-        pytest.fail(f"{script} did not finish within {timeout} s\nstdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}")
+        pytest.fail(f"{what} did not finish within {timeout} s\nstdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    _reap(marker, script)
+    _reap(marker, what)
     return proc.returncode, out, err
 
 
@@ -107,6 +116,13 @@ def job():
     if MPI_MISSING:
         pytest.skip(MPI_MISSING)
     return run_job
+
+
+@pytest.fixture
+def command():
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
+    return run_command
 
 
 @pytest.fixture

@@ -8,15 +8,19 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import ember
+from ember import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_sets_torchrun_variables(job):
-    code, out, err = job("fails.py", "none", launcher_args=["--nproc_per_node", "2", "--master_addr", "10.1.2.3"])
+@pytest.mark.parametrize("launcher", ["ember.distributed.run", "ember.cli run"])
+def test_sets_torchrun_variables(job, launcher):
+    code, out, err = job("fails.py", "none", launcher=launcher,
+                         launcher_args=["--nproc_per_node", "2", "--master_addr", "10.1.2.3"])
     assert code == 0, err[-3000:]
     lines = sorted(line for line in out.splitlines() if line.startswith("env "))
     assert len(lines) == 2, out
@@ -51,6 +55,25 @@ def test_ddp_example_runs_unchanged(job, tmp_path):
     assert last < first, final
     state = ember.load(str(path))
     assert list(state) == ["module.1.weight", "module.1.bias", "module.3.weight", "module.3.bias"]
+
+
+def test_checkpoint_from_rank_0_loads_into_a_plain_model(job, tmp_path):
+    """Rank 0's saved DDP state_dict, loaded here (no process group) into the bare model, holds the
+    trained weights: those rank 1's replica ended with, not rank 0's initial ones."""
+    saved, replica = tmp_path / "ddp.ember", tmp_path / "rank1.npz"
+    code, out, err = job("checkpoint.py", str(saved), str(replica))
+    assert code == 0, err[-3000:]
+    state = ember.load(str(saved))
+    assert list(state) == ["module.0.weight", "module.0.bias", "module.2.weight", "module.2.bias"]
+    ember.manual_seed(1)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))  # rank 0's initial weights
+    initial = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+    model.load_state_dict({name.removeprefix("module."): value for name, value in state.items()})
+    trained = np.load(replica)
+    assert sorted(trained.files) == sorted(initial)
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.detach().numpy(), trained[name], err_msg=name)
+        assert not np.allclose(trained[name], initial[name]), name
 
 
 def test_ddp_example_is_pytorch_code(job):

@@ -1,9 +1,17 @@
-"""Without a launcher: the API's answers and errors before init_process_group, the refusals that
-need no peer, and a world of one (in its own process, so this one never starts MPI)."""
+"""Without ember's launcher: the API's answers and errors before init_process_group, the refusals
+that need no peer, a world of one (in its own process, so this one never starts MPI), and a job
+started by a bare mpiexec."""
+import os
+import sys
+
 import pytest
 
 import ember
 import ember.distributed as dist
+from ember.distributed.run import find_mpiexec
+
+TORCHRUN_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT")
+
 
 def test_before_init():
     assert dist.is_available() and not dist.is_initialized()
@@ -16,6 +24,15 @@ def test_before_init():
 def test_world_of_one_without_launcher(job):
     code, out, err = job("world_of_one.py", launcher=None, timeout=120)
     assert code == 0 and "world of one ok" in out, err[-3000:]
+
+
+def test_bare_mpiexec_job(command):
+    script = os.path.join(os.path.dirname(__file__), "scripts", "bare_mpiexec.py")
+    code, out, err = command([find_mpiexec(), "-n", "2", sys.executable, script], "bare mpiexec", timeout=120,
+                             unset=TORCHRUN_VARS)
+    assert code == 0, err[-3000:]
+    assert sorted(line for line in out.splitlines() if line.startswith("bare ")) == [
+        f"bare rank={r} world=2 sum=[3.0, 30.0]" for r in range(2)], out
 
 
 def test_init_errors(monkeypatch):

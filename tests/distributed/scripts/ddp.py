@@ -1,6 +1,7 @@
 """DistributedDataParallel on 2+ ranks: training equals one process on the concatenated batches
-(MLP and CNN, with no_sync accumulation, and with ember.compile inside or around DDP), unused
-parameters, buffers, and the errors."""
+(MLP and CNN, with no_sync accumulation, in one bucket or several, and with ember.compile inside
+or around DDP), buckets all-reduced while backward runs, unused parameters, buffers, and the
+errors."""
 import warnings
 
 import numpy as np
@@ -47,10 +48,11 @@ def bn_cnn():
                          nn.BatchNorm1d(8), nn.Linear(8, 3))
 
 
-def train_matches_single_process(make, shape, accumulate, sync_bn=False):
+def train_matches_single_process(make, shape, accumulate, sync_bn=False, bucket_cap_mb=None, buckets=1):
     ember.manual_seed(100 + rank)  # replicas start different: construction must broadcast rank 0's
     model = make()
-    ddp = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(model) if sync_bn else model)
+    ddp = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(model) if sync_bn else model, bucket_cap_mb=bucket_cap_mb)
+    assert len(ddp._buckets) == buckets, (make.__name__, bucket_cap_mb, len(ddp._buckets))
     ember.manual_seed(100)
     ref = make()
     opt = ember.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
@@ -83,6 +85,51 @@ train_matches_single_process(mlp, (8,), accumulate=1)
 train_matches_single_process(cnn, (1, 8, 8), accumulate=1)
 train_matches_single_process(mlp, (8,), accumulate=2)
 train_matches_single_process(bn_cnn, (1, 8, 8), accumulate=1, sync_bn=True)  # SyncBatchNorm = BatchNorm on all
+# a bucket per parameter; two buckets of two parameters each (with no_sync accumulation)
+train_matches_single_process(mlp, (8,), accumulate=1, bucket_cap_mb=1e-6, buckets=6)
+train_matches_single_process(cnn, (1, 8, 8), accumulate=2, bucket_cap_mb=1e-4, buckets=2)
+
+
+class PostRecorder:
+    """A process group's communicator that notes each all-reduce posted on it before posting it."""
+
+    def __init__(self, comm, events):
+        self.comm, self.events = comm, events
+
+    def Iallreduce(self, *args, **kwargs):
+        self.events.append("all_reduce posted")
+        return self.comm.Iallreduce(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.comm, name)
+
+
+def buckets_reduce_during_backward():
+    """With a bucket per parameter, the last two layers' four buckets are posted before backward
+    has produced the first layer's gradients (the hooks noting those are registered before DDP's,
+    so they run before DDP's hooks on the same parameters)."""
+    group = dist.new_group()
+    ember.manual_seed(100)
+    model = mlp()
+    events = []
+    for name, p in model[0].named_parameters():
+        p.register_hook(lambda grad, name=name: events.append(f"gradient of 0.{name}"))
+    ddp = DDP(model, process_group=group, bucket_cap_mb=1e-6)
+    group.comm = PostRecorder(group.comm, events)
+    x, y = batch(0, (8,))
+    F.cross_entropy(ddp(x[rank * B:(rank + 1) * B]), y[rank * B:(rank + 1) * B]).backward()
+    group.comm = group.comm.comm
+    first_gradient = min(i for i, e in enumerate(events) if e.startswith("gradient"))
+    assert events[:first_gradient] == ["all_reduce posted"] * 4, events
+    assert events.count("all_reduce posted") == 6, events
+    ember.manual_seed(100)
+    ref = mlp()
+    F.cross_entropy(ref(x), y).backward()
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        close(p.grad, q.grad, f"recorded backward: {name}")
+
+
+buckets_reduce_during_backward()
 
 
 def compiled_matches_single_process(where):
