@@ -9,7 +9,8 @@ is the masked select. LeNet-5: 2x2 max pooling of (6, 28, 28) and (16, 10, 10). 
 (batch 64): batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation
 mode; and a batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the
 same code). Then one optimizer step over the parameters of the benchmarks' models, with the
-one-pass update kernels and with the array math.
+one-pass update kernels and with the array math. Last, float32 matrix products of those
+steps through oneDNN's GEMM (ember/backend/gemm.py) against NumPy's matmul (OpenBLAS).
 The two paths run alternately and the table gives medians, as other processes may share the
 cores: of wall-clock time ("ms") and, as the work done, of CPU time of all threads ("cpu x":
 its ratio), which waiting for a busy core does not change. Ops the kernels do not cover (other
@@ -124,6 +125,32 @@ def _optimizer_cases():
     ]
 
 
+# (name, (m, k, n), whether a is a transposed view): the products of the benchmarks' steps.
+GEMMS = [
+    ("MLP layer 1", (128, 784, 512), False),
+    ("MLP layer 2", (128, 512, 256), False),
+    ("MLP layer 1 weight grad", (512, 128, 784), True),
+    ("LeNet-5 conv1 weight grad", (6, 100352, 25), False),
+    ("ResNet-8 conv 16->16", (16, 144, 14336), False),
+    ("LSTM LM step (W_hh)", (20, 200, 800), False),
+]
+
+
+def _gemm_rows(repeats: int) -> None:
+    from ember.backend import gemm
+    if gemm.sgemm() is None:
+        print("\noneDNN's GEMM is not in use here (onednn-cpu-gomp missing or EMBER_ONEDNN=0)")
+        return
+    print(f"\n{'float32 product':26} {'m x k x n':>18} {'numpy':>9} {'oneDNN':>7} {'x':>5} {'cpu x':>6}")
+    rng = np.random.default_rng(0)
+    for name, (m, k, n), transposed in GEMMS:
+        a = rng.standard_normal((k, m) if transposed else (m, k), dtype=np.float32)
+        a = a.T if transposed else a
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        t = _paired(lambda: np.matmul(a, b), lambda: gemm.matmul(a, b), repeats)
+        print(f"{name:26} {f'{m} x {k} x {n}':>18} {t[0]:9.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}")
+
+
 def main(repeats: int = 30) -> None:
     if kernels.cpu() is None:
         sys.exit("compiled kernels are off (numba missing or EMBER_NUMBA=0): nothing to compare")
@@ -142,6 +169,7 @@ def main(repeats: int = 30) -> None:
         t = _paired(step, step, repeats)
         print(f"{name:24} {sum(p.numel() for p in model.parameters()):18,} {t[0]:9.3f} {t[1]:7.3f} "
               f"{t[0] / t[1]:5.2f} {t[2]:6.2f}")
+    _gemm_rows(repeats)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from .backend.dtypes import (
 from .backend.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
+from .backend.threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from . import ops as _ops  # binds Tensor methods and operators

@@ -28,7 +28,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ..backend import kernels
+from ..backend import gemm, kernels
 from ..backend.dtypes import round_to
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -158,7 +158,7 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, b, g: Geometry) -> np.ndarray:
     for block in _batch_blocks(x, g):
         cols = im2col(x[block], g)
         m = cols.shape[1 + len(g.kernel)]
-        y = np.matmul(wg, cols.reshape(g.groups, wg.shape[2], m * math.prod(g.out_size)))
+        y = gemm.matmul(wg, cols.reshape(g.groups, wg.shape[2], m * math.prod(g.out_size)))
         y = y.reshape((out_ch, m) + g.out_size).swapaxes(0, 1)
         if bias is None:
             np.copyto(out[block], y)
@@ -182,7 +182,7 @@ def _conv_transpose_forward(y: np.ndarray, w: np.ndarray, g: Geometry) -> np.nda
         wg = w.reshape((g.groups, w.shape[0] // g.groups, w.shape[1]) + g.kernel).swapaxes(1, 2)
         flipped = wg[(Ellipsis,) + (slice(None, None, -1),) * k].reshape((c, wg.shape[2]) + g.kernel)
         return _conv_forward(y, flipped, None, full)
-    cols = np.matmul(_grouped(w, g.groups).transpose(0, 2, 1), _channel_major(y, g.groups))
+    cols = gemm.matmul(_grouped(w, g.groups).transpose(0, 2, 1), _channel_major(y, g.groups))
     return round_to(col2im(cols.reshape((c,) + g.kernel + (n,) + g.out_size), g), y.dtype)
 
 
@@ -209,7 +209,7 @@ def _conv_weight_forward(x: np.ndarray, y: np.ndarray, g: Geometry) -> np.ndarra
     for block in _batch_blocks(x, g):
         cols = im2col(x[block], g)
         cm = cols.reshape(g.groups, rows, cols.shape[1 + len(g.kernel)] * math.prod(g.out_size))
-        part = np.matmul(_channel_major(y[block], g.groups), cm.transpose(0, 2, 1))
+        part = gemm.matmul(_channel_major(y[block], g.groups), cm.transpose(0, 2, 1))
         if dw is None:
             dw = part
         else:

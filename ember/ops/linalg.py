@@ -11,6 +11,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backend import gemm
 from ..backend.device import xp_of
 from ..backend.dtypes import float32_of, round_to
 from ._out import with_out
@@ -37,9 +38,9 @@ class MatMul(Function):
             # A batch times one matrix as one GEMM: NumPy runs one small BLAS call (or, for a
             # transposed matrix, a non-BLAS loop) per batch element.
             a2 = a._data.reshape(math.prod(a._data.shape[:-1]), a._data.shape[-1])
-            out = np.matmul(a2, b._data).reshape(a._data.shape[:-1] + b._data.shape[-1:])
+            out = gemm.matmul(a2, b._data).reshape(a._data.shape[:-1] + b._data.shape[-1:])
         else:
-            out = np.matmul(a._data, b._data)
+            out = gemm.matmul(a._data, b._data)
         return round_to(out, a._data.dtype)
 
     @staticmethod
@@ -192,10 +193,10 @@ class Linear(Function):
         if x_data.ndim > 2:
             # One GEMM over all rows: NumPy's broadcast matmul against the transposed weight
             # skips BLAS (17x slower on (32, 64, 128) x (128, 512)).
-            out = np.matmul(x_data.reshape(math.prod(x_data.shape[:-1]), x_data.shape[-1]), weight._data.T)
+            out = gemm.matmul(x_data.reshape(math.prod(x_data.shape[:-1]), x_data.shape[-1]), weight._data.T)
             out = out.reshape(x_data.shape[:-1] + weight._data.shape[:1])
         else:
-            out = np.matmul(x_data, weight._data.T)
+            out = gemm.matmul(x_data, weight._data.T)
         if bias is not None:
             out += bias._data
         return round_to(out, x_data.dtype)

@@ -26,6 +26,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
+from ..backend import gemm
 from ..backend.compat import contiguous
 from ..backend.device import xp_of
 from .creation import zeros
@@ -147,7 +148,7 @@ def _lstm_forward(xw, h0, c0, w_hh, w_hr, sizes):
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         g = xw[k, :n]
-        g += hs[k, :n] @ w_hh_t
+        gemm.matmul(hs[k, :n], w_hh_t, out=g, accumulate=True)
         g *= scale
         np.tanh(g, out=g)
         g *= scale
@@ -162,7 +163,7 @@ def _lstm_forward(xw, h0, c0, w_hh, w_hr, sizes):
             np.multiply(o, tc, out=hs[k + 1, :n])
         else:
             np.multiply(o, tc, out=h_raw[k, :n])
-            np.matmul(h_raw[k, :n], w_hr.T, out=hs[k + 1, :n])
+            gemm.matmul(h_raw[k, :n], w_hr.T, out=hs[k + 1, :n])
         if n < batch:
             hs[k + 1, n:], cs[k + 1, n:] = hs[k, n:], cs[k, n:]
     return hs, cs, tanh_c, h_raw
@@ -182,7 +183,7 @@ def _lstm_backward(saved, w_hh, w_hr, dout, dh, dc, sizes):
         d = dh[:n] if dout is None else dh[:n] + dout[k, :n]
         if w_hr is not None:
             d_proj[k, :n] = d
-            d = d @ w_hr
+            d = gemm.matmul(d, w_hr)
         g, dg = gates[k, :n], d_gates[k, :n]
         i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
         di, df, dgg, do = (dg[:, :hidden], dg[:, hidden:2 * hidden], dg[:, 2 * hidden:3 * hidden],
@@ -201,10 +202,10 @@ def _lstm_backward(saved, w_hh, w_hr, dout, dh, dc, sizes):
         deriv = 1 - g  # s(1 - s) on sigmoid columns, (1 - y)(1 + y) on the tanh one
         deriv *= g + flag
         dg *= deriv
-        np.matmul(dg, w_hh, out=dh[:n])
+        gemm.matmul(dg, w_hh, out=dh[:n])
     d_w_hr = None
     if w_hr is not None:
-        d_w_hr = d_proj.reshape(-1, d_proj.shape[-1]).T @ h_raw.reshape(-1, hidden)
+        d_w_hr = gemm.matmul(d_proj.reshape(-1, d_proj.shape[-1]).T, h_raw.reshape(-1, hidden))
     return d_gates, d_gates, dh, dc, d_w_hr
 
 
@@ -220,7 +221,7 @@ def _gru_forward(xw, h0, w_hh, b_hn, sizes):
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         h, g = hs[k, :n], xw[k, :n]
-        hw = h @ w_hh_t
+        hw = gemm.matmul(h, w_hh_t)
         rz = g[:, :2 * hidden]
         rz += hw[:, :2 * hidden]
         rz *= 0.5  # sigmoid as 0.5 * tanh(0.5 x) + 0.5
@@ -273,7 +274,7 @@ def _gru_backward(saved, w_hh, dout, dh, sizes):
         drz *= deriv
         dhk[:, :2 * hidden] = drz
         d_prev = d * z
-        d_prev += dhk @ w_hh
+        gemm.matmul(dhk, w_hh, out=d_prev, accumulate=True)
         dh[:n] = d_prev
     return d_x, d_h, dh
 
@@ -286,7 +287,7 @@ def _rnn_forward(xw, h0, w_hh, relu_: bool, sizes):
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         g = xw[k, :n]
-        g += hs[k, :n] @ w_hh_t
+        gemm.matmul(hs[k, :n], w_hh_t, out=g, accumulate=True)
         if relu_:
             np.maximum(g, 0, out=hs[k + 1, :n])
         else:
@@ -310,7 +311,7 @@ def _rnn_backward(saved, w_hh, relu_: bool, dout, dh, sizes):
             np.multiply(y, y, out=dp)
             np.subtract(1, dp, out=dp)
             dp *= d
-        np.matmul(dp, w_hh, out=dh[:n])
+        gemm.matmul(dp, w_hh, out=dh[:n])
     return d_pre, d_pre, dh
 
 
@@ -333,7 +334,7 @@ class RecurrentLayer(Function):
         if reverse and sizes is not None:
             sizes = sizes[::-1]
         steps, batch = xs.shape[:2]
-        xw = (_flat(xs) @ w_ih._data.T).reshape(steps, batch, w_ih._data.shape[0])
+        xw = gemm.matmul(_flat(xs), w_ih._data.T).reshape(steps, batch, w_ih._data.shape[0])
         hidden = xw.shape[2] // GATES[mode]
         if b_ih is not None:
             xw += b_ih._data
@@ -394,14 +395,14 @@ class RecurrentLayer(Function):
         need = ctx.needs_input_grad
         g = [None] * 8
         if need[0]:
-            gx = (_flat(d_x) @ w_ih._data).reshape(xs.shape)
+            gx = gemm.matmul(_flat(d_x), w_ih._data).reshape(xs.shape)
             g[0] = contiguous(gx[::-1]) if reverse else gx
         g[1] = dh if need[1] else None
         g[2] = dc if mode == "LSTM" and need[2] else None
         if need[3]:
-            g[3] = _flat(d_x).T @ _flat(xs)
+            g[3] = gemm.matmul(_flat(d_x).T, _flat(xs))
         if need[4]:
-            g[4] = _flat(d_h).T @ _flat(hs[:-1])
+            g[4] = gemm.matmul(_flat(d_h).T, _flat(hs[:-1]))
         if need[5]:
             g[5] = d_x.sum((0, 1))
         if need[6]:

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 @pytest.fixture
 def always_split(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1)
-    monkeypatch.setattr(parallel, "_cores", lambda: 3)  # more blocks than this machine's cores
+    monkeypatch.setattr(parallel, "get_num_threads", lambda: 3)  # more blocks than this machine's cores
     # and each block passed to the softmax passes one or two rows at a time
     monkeypatch.setattr(activation, "_CACHED_ELEMENTS", 10)
 
@@ -32,7 +32,7 @@ def test_blocks_cover_every_row_once(always_split, rows):
 
 
 def test_small_arrays_stay_on_the_calling_thread(monkeypatch):
-    monkeypatch.setattr(parallel, "_cores", lambda: 4)
+    monkeypatch.setattr(parallel, "get_num_threads", lambda: 4)
     calls = []
     parallel.over_rows(lambda lo, hi: calls.append((lo, hi)), 10, parallel.MIN_ELEMENTS - 1)
     assert calls == [(0, 10)]

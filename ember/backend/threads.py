@@ -1,0 +1,59 @@
+"""How many threads ember's CPU work uses: ``set_num_threads`` / ``get_num_threads`` and the
+inter-op pair, with PyTorch's names, defaults and errors.
+
+The count applies to oneDNN's OpenMP pool, which multiplies float32 matrices
+(backend/gemm.py), and to the row passes split across cores (backend/parallel.py); where
+oneDNN is not in use, NumPy's OpenBLAS takes it instead. The default is the number of cores
+this process may run on. ember runs ops one after another, so the inter-op count is only
+recorded, once, as PyTorch accepts it.
+"""
+from __future__ import annotations
+
+import os
+
+_state: dict = {}
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _checked(n, op: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise RuntimeError(f"{op} expects an int, but got {type(n).__name__}")
+    if n < 1:
+        raise RuntimeError(f"{op} expects a positive integer (got {n})")
+    return n
+
+
+def get_num_threads() -> int:
+    """The number of threads used for parallel work on the CPU."""
+    return _state.get("threads") or cores()
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for parallel work on the CPU (matrix products, large row passes)."""
+    _state["threads"] = _checked(n, "set_num_threads")
+    from . import gemm
+    if gemm.sgemm() is not None:
+        gemm.set_threads(n)
+    else:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=n, user_api="blas")
+
+
+def get_num_interop_threads() -> int:
+    """The number of threads for inter-op parallelism (ember runs ops one at a time)."""
+    return _state.get("interop") or cores()
+
+
+def set_num_interop_threads(n: int) -> None:
+    """Record the inter-op thread count; as in PyTorch, only once."""
+    if "interop" in _state:
+        raise RuntimeError("Error: cannot set number of interop threads after parallel work has started "
+                           "or set_num_interop_threads called")
+    _state["interop"] = _checked(n, "set_num_interop_threads")

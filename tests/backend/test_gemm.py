@@ -1,0 +1,144 @@
+"""Matrix products through oneDNN's GEMM (ember/backend/gemm.py): values against a float64
+product for every operand layout it takes, the cases left to NumPy (and that they are), the
+ops that use it against PyTorch, and ember with it turned off."""
+import os
+import subprocess
+import sys
+from importlib import metadata
+
+import numpy as np
+import pytest
+
+import ember
+from ember.backend import gemm
+from helpers import torch
+
+RNG = np.random.default_rng(0)
+
+
+def _installed() -> bool:
+    try:
+        metadata.distribution("onednn-cpu-gomp")
+    except metadata.PackageNotFoundError:
+        return False
+    return os.environ.get("EMBER_ONEDNN", "1") != "0"
+
+
+def test_the_library_loads_where_it_is_installed():
+    assert (gemm.sgemm() is not None) == _installed()
+
+
+needs_onednn = pytest.mark.skipif(gemm.sgemm() is None, reason="oneDNN's GEMM is not in use here")
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """The number of products oneDNN computed (0 where it is not in use)."""
+    fn = gemm.sgemm()
+    count = [0]
+    if fn is None:
+        return count
+
+    def counted(*args):
+        count[0] += 1
+        return fn(*args)
+    monkeypatch.setitem(gemm._state, "sgemm", counted)
+    return count
+
+
+def _mat(rows, cols, layout, dtype=np.float32):
+    """A (rows, cols) matrix with contiguous rows ("N"), contiguous columns ("T"), or rows taken
+    from a wider array ("strided")."""
+    if layout == "T":
+        return np.ascontiguousarray(RNG.standard_normal((cols, rows)), dtype=dtype).T
+    if layout == "strided":
+        return np.ascontiguousarray(RNG.standard_normal((rows, cols + 7)), dtype=dtype)[:, 3:3 + cols]
+    return np.ascontiguousarray(RNG.standard_normal((rows, cols)), dtype=dtype)
+
+
+@needs_onednn
+@pytest.mark.parametrize("la", ["N", "T", "strided"])
+@pytest.mark.parametrize("lb", ["N", "T", "strided"])
+@pytest.mark.parametrize("m,k,n", [(128, 784, 512), (6, 3001, 25), (1, 4096, 33), (300, 170, 1)])
+def test_products_match_float64(la, lb, m, k, n, calls):
+    a, b = _mat(m, k, la), _mat(k, n, lb)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    got = gemm.matmul(a, b)
+    assert calls[0] == 1 and got.dtype == np.float32 and got.shape == (m, n)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.sqrt(k))
+
+
+@needs_onednn
+def test_out_with_strided_rows_and_accumulate(calls):
+    a, b = _mat(64, 300, "N"), _mat(300, 200, "T")
+    wide = np.full((64, 260), 7.0, np.float32)
+    out = wide[:, 30:230]
+    assert gemm.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+    assert (wide[:, :30] == 7).all() and (wide[:, 230:] == 7).all()  # nothing written beside it
+    before = out.copy()
+    gemm.matmul(a, b, out=out, accumulate=True)
+    np.testing.assert_allclose(out, before + a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+    assert calls[0] == 2
+
+
+@needs_onednn
+def test_stacks_are_one_call_per_matrix(calls):
+    a, b = RNG.standard_normal((3, 40, 90)).astype(np.float32), RNG.standard_normal((3, 90, 50)).astype(np.float32)
+    np.testing.assert_allclose(gemm.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+    assert calls[0] == 3
+
+
+@pytest.mark.parametrize("case", ["float64", "float16", "small", "empty", "mixed", "gathered", "fortran out"])
+def test_what_numpy_multiplies(case, calls):
+    """Cases oneDNN does not take give np.matmul's result, bit for bit, without a oneDNN call."""
+    a, b, out = _mat(64, 128, "N"), _mat(128, 32, "N"), None
+    if case in ("float64", "float16"):
+        a, b = a.astype(case), b.astype(case)
+    elif case == "small":
+        a, b = _mat(8, 8, "N"), _mat(8, 8, "N")
+    elif case == "empty":
+        a, b = _mat(64, 0, "N"), _mat(0, 32, "N")
+    elif case == "mixed":
+        b = b.astype(np.float64)
+    elif case == "gathered":  # neither rows nor columns contiguous
+        a = _mat(64, 256, "N")[:, ::2]
+    else:
+        out = np.empty((32, 64), np.float32).T
+    got = gemm.matmul(a, b, out=out)
+    np.testing.assert_array_equal(got, np.matmul(a, b))
+    assert calls[0] == 0
+
+
+def test_a_forked_process_multiplies_with_numpy(monkeypatch):
+    """GNU OpenMP is not safe across fork: a child of the process that loaded oneDNN uses NumPy."""
+    gemm.sgemm()
+    monkeypatch.setattr(gemm, "_pid", os.getpid() + 1)
+    assert gemm.sgemm() is None
+    a, b = _mat(128, 256, "N"), _mat(256, 64, "N")
+    np.testing.assert_array_equal(gemm.matmul(a, b), np.matmul(a, b))
+
+
+@pytest.mark.parametrize("shape_x", [(128, 784), (4, 33, 200)])
+def test_linear_and_matmul_match_torch(shape_x):
+    x = RNG.standard_normal(shape_x).astype(np.float32)
+    w = RNG.standard_normal((96, shape_x[-1])).astype(np.float32)
+    b = RNG.standard_normal(96).astype(np.float32)
+    ex, ew, eb = (ember.tensor(v, requires_grad=True) for v in (x, w, b))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    e = ember.nn.functional.linear(ex, ew, eb) @ ember.tensor(w)
+    t = torch.nn.functional.linear(tx, tw, tb) @ torch.tensor(w)
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-3)
+    g = RNG.standard_normal(t.shape).astype(np.float32)
+    e.backward(ember.tensor(g))
+    t.backward(torch.tensor(g))
+    for a, c in ((ex, tx), (ew, tw), (eb, tb)):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-4, atol=1e-2)
+
+
+def test_turned_off_with_the_environment_variable():
+    code = ("import numpy as np, ember; from ember.backend import gemm; a = np.ones((128, 256), np.float32); "
+            "assert gemm.sgemm() is None; assert (gemm.matmul(a, a.T) == 256).all(); print('numpy')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, EMBER_ONEDNN="0"))
+    assert out.returncode == 0 and out.stdout.strip() == "numpy", out.stderr
