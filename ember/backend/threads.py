@@ -3,8 +3,8 @@ inter-op pair, with PyTorch's names, defaults and errors.
 
 The count applies to oneDNN's OpenMP pool, which multiplies float32 matrices
 (backend/gemm.py), and to the row passes split across cores (backend/parallel.py); where
-oneDNN is not in use, NumPy's OpenBLAS takes it instead. The default is the number of cores
-this process may run on. ember runs ops one after another, so the inter-op count is only
+oneDNN is not in use, NumPy's OpenBLAS takes it instead. The default is ``OMP_NUM_THREADS``
+where it is set, else the number of cores this process may run on. ember runs ops one after another, so the inter-op count is only
 recorded, once, as PyTorch accepts it.
 """
 from __future__ import annotations
@@ -30,9 +30,16 @@ def _checked(n, op: str) -> int:
     return n
 
 
+def _default() -> int:
+    """``OMP_NUM_THREADS`` where it is set to a count (as PyTorch reads it; the launcher sets 1
+    for each of several processes on a node), else one thread per core."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(value) if value.isdigit() and int(value) > 0 else cores()
+
+
 def get_num_threads() -> int:
     """The number of threads used for parallel work on the CPU."""
-    return _state.get("threads") or cores()
+    return _state.get("threads") or _default()
 
 
 def set_num_threads(n: int) -> None:

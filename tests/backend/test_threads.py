@@ -20,9 +20,14 @@ def restore():
         gemm.set_threads(ember.get_num_threads())
 
 
-def test_defaults_are_the_cores():
+def test_defaults_are_the_cores_or_omp_num_threads(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert ember.get_num_threads() == threads.cores() == len(os.sched_getaffinity(0))
     assert ember.get_num_interop_threads() == threads.cores()
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert ember.get_num_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "junk")
+    assert ember.get_num_threads() == threads.cores()
 
 
 @pytest.mark.parametrize("value", [0, -1, 2.0, True, "2"])
