@@ -2,77 +2,41 @@
 
 NumPy's OpenBLAS multiplies the shapes of small networks (a batch of 128 rows against a
 layer's weights, a convolution's few output channels against its columns) 1.2-3x slower
-than PyTorch's own GEMM on this project's machine; oneDNN's ``dnnl_sgemm``, the library
-behind PyTorch's CPU convolutions, runs them at PyTorch's speed (``bench/kernels.py``).
-It comes as a binary wheel (``onednn-cpu-gomp``, no compiler needed) and is called
-through ctypes: one C call per product, the GIL released while it runs. Its OpenMP threads
-are then the process's one pool of BLAS threads: loading it sets NumPy's OpenBLAS to one
-thread (see ``_load``), as PyTorch runs every product on its own pool.
+than PyTorch's own GEMM on this project's machine; oneDNN's ``dnnl_sgemm`` (``onednn.py``)
+runs them at PyTorch's speed (``bench/kernels.py``).
 
-``matmul(a, b)`` takes 2-d arrays (or stacks of them, one call each). It uses oneDNN when both are float32 NumPy matrices
-whose rows or columns are contiguous (so transposed views need no copy) and the product is
-large enough to repay a C call; anything else (float64, half, CuPy, tiny or empty
-products) is ``np.matmul``. The library is looked up once, on the first product. It is
-not used with ``EMBER_ONEDNN=0``, where the wheel is missing, or in a process forked
-from the one that loaded it (GNU OpenMP, oneDNN's threads, is not safe across fork: a
-DataLoader worker multiplies with NumPy).
+``matmul(a, b)`` takes 2-d arrays (or stacks of them, one call each). It uses oneDNN when
+both are float32 NumPy matrices whose rows or columns are contiguous (so transposed views
+need no copy) and the product is large enough to repay a C call; anything else (float64,
+half, CuPy, tiny or empty products, or no oneDNN: see ``onednn.library``) is ``np.matmul``.
 """
 from __future__ import annotations
 
 import ctypes
-import os
 
 import numpy as np
+
+from . import onednn
 
 # Below this many multiply-adds a C call costs more than NumPy's own small-product path.
 _MIN_WORK = 1 << 15
 
 _state: dict = {}
-_pid = os.getpid()
-
-
-def _load():
-    if os.environ.get("EMBER_ONEDNN", "1") == "0":
-        return None
-    try:
-        from importlib import metadata
-        files = metadata.files("onednn-cpu-gomp") or ()
-    except metadata.PackageNotFoundError:
-        return None
-    path = next((str(f.locate()) for f in files if f.name == "libdnnl.so.3"), None)
-    if path is None or not os.path.exists(path):
-        return None
-    try:
-        lib = ctypes.CDLL(path)
-    except OSError:  # e.g. no libgomp on the system
-        return None
-    # One threaded pool: OpenBLAS's idle workers spin on the cores for a while after each of
-    # its products, and a oneDNN product started meanwhile waited for them (0.25 ms became
-    # 7 ms on 2 cores). NumPy's own products (float64, linear algebra) run on one thread.
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(limits=1, user_api="blas")
-    _state["gomp"] = ctypes.CDLL("libgomp.so.1")  # the OpenMP runtime libdnnl is linked to
-    from . import threads
-    if "threads" in threads._state:  # ember.set_num_threads called before the first product
-        set_threads(threads._state["threads"])
-    fn = lib.dnnl_sgemm
-    i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    fn.argtypes = [ctypes.c_char, ctypes.c_char, i64, i64, i64, ctypes.c_float, ptr, i64, ptr, i64,
-                   ctypes.c_float, ptr, i64]
-    fn.restype = ctypes.c_int
-    return fn
 
 
 def sgemm():
     """oneDNN's ``dnnl_sgemm`` as a ctypes function, or None where it is not used."""
+    lib = onednn.library()
+    if lib is None:
+        return None
     if "sgemm" not in _state:
-        _state["sgemm"] = _load()
-    return _state["sgemm"] if os.getpid() == _pid else None
-
-
-def set_threads(n: int) -> None:
-    """Run oneDNN's products on ``n`` threads (the caller's OpenMP setting, as PyTorch sets it)."""
-    _state["gomp"].omp_set_num_threads(n)
+        fn = lib.dnnl_sgemm
+        i64, ptr = ctypes.c_int64, ctypes.c_void_p
+        fn.argtypes = [ctypes.c_char, ctypes.c_char, i64, i64, i64, ctypes.c_float, ptr, i64, ptr, i64,
+                       ctypes.c_float, ptr, i64]
+        fn.restype = ctypes.c_int
+        _state["sgemm"] = fn
+    return _state["sgemm"]
 
 
 def _layout(m: np.ndarray):

@@ -45,9 +45,9 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads for parallel work on the CPU (matrix products, large row passes)."""
     _state["threads"] = _checked(n, "set_num_threads")
-    from . import gemm
-    if gemm.sgemm() is not None:
-        gemm.set_threads(n)
+    from . import onednn
+    if onednn.library() is not None:
+        onednn.set_threads(n)
     else:
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=n, user_api="blas")

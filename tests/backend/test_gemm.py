@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.backend import gemm
+from ember.backend import gemm, onednn
 from helpers import torch
 
 RNG = np.random.default_rng(0)
@@ -113,7 +113,7 @@ def test_what_numpy_multiplies(case, calls):
 def test_a_forked_process_multiplies_with_numpy(monkeypatch):
     """GNU OpenMP is not safe across fork: a child of the process that loaded oneDNN uses NumPy."""
     gemm.sgemm()
-    monkeypatch.setattr(gemm, "_pid", os.getpid() + 1)
+    monkeypatch.setattr(onednn, "_pid", os.getpid() + 1)
     assert gemm.sgemm() is None
     a, b = _mat(128, 256, "N"), _mat(256, 64, "N")
     np.testing.assert_array_equal(gemm.matmul(a, b), np.matmul(a, b))
@@ -137,8 +137,9 @@ def test_linear_and_matmul_match_torch(shape_x):
 
 
 def test_turned_off_with_the_environment_variable():
-    code = ("import numpy as np, ember; from ember.backend import gemm; a = np.ones((128, 256), np.float32); "
-            "assert gemm.sgemm() is None; assert (gemm.matmul(a, a.T) == 256).all(); print('numpy')")
+    code = ("import numpy as np, ember; from ember.backend import gemm, onednn; a = np.ones((128, 256), np.float32); "
+            "assert onednn.library() is None and gemm.sgemm() is None; assert (gemm.matmul(a, a.T) == 256).all(); "
+            "print('numpy')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, EMBER_ONEDNN="0"))
     assert out.returncode == 0 and out.stdout.strip() == "numpy", out.stderr
