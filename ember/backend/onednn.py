@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from contextlib import contextmanager
 
 _state: dict = {}
 _pid = os.getpid()
@@ -53,6 +54,18 @@ def library():
     if "lib" not in _state:
         _state["lib"] = _load()
     return _state["lib"] if os.getpid() == _pid else None
+
+
+@contextmanager
+def off():
+    """Within the block, ``library()`` is None: ember computes without oneDNN (to compare and
+    time the two paths; a process-wide switch, not meant for use from several threads)."""
+    lib = library()
+    _state["lib"] = None
+    try:
+        yield
+    finally:
+        _state["lib"] = lib
 
 
 def set_threads(n: int) -> None:

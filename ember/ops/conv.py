@@ -7,8 +7,11 @@ both spatial sizes) and are each other's gradients, so derivatives of any order 
     ConvTranspose(y, w)  the adjoint in x          (N, O, *out) -> (N, C, *in)
     ConvWeight(x, y)     the adjoint in w          -> (O, C / groups, *kernel)
 
-Each is im2col or col2im (compiled loops for 1-d and 2-d, backend/kernels/conv.py; else
-a copy per kernel tap, never a loop over pixels) and a GEMM per group. Columns are laid
+For float32 arrays each is one of oneDNN's convolution primitives (backend/convolution.py),
+2-5x faster than the path below on the benchmarks' shapes. Otherwise (float64, half, CuPy, a
+geometry oneDNN refuses, or no oneDNN) each is im2col or col2im (compiled loops for 1-d and
+2-d, backend/kernels/conv.py; else a copy per kernel tap, never a loop over pixels) and a
+GEMM per group. Columns are laid
 out channel-major, (C, *kernel, N, *out), so that the GEMM is one large matrix product
 over many samples. Conv and ConvWeight build them for a block of the batch at a time
 (``_COLUMNS_BYTES``), and nothing keeps them: the weight gradient rebuilds them from the
@@ -28,7 +31,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ..backend import gemm, kernels
+from ..backend import convolution, gemm, kernels
 from ..backend.dtypes import round_to
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -150,7 +153,10 @@ def _batch_blocks(x: np.ndarray, g: Geometry):
 
 
 def _conv_forward(x: np.ndarray, w: np.ndarray, b, g: Geometry) -> np.ndarray:
-    """The convolution's output (N, O, *out), a block of the batch at a time."""
+    """The convolution's output (N, O, *out): oneDNN's, else a block of the batch at a time."""
+    out = convolution.forward(x, w, b, g)
+    if out is not None:
+        return out
     out_ch, n = w.shape[0], x.shape[0]
     wg = _grouped(w, g.groups)
     out = np.empty((n, out_ch) + g.out_size, dtype=np.result_type(x.dtype, w.dtype), like=x)
@@ -169,6 +175,9 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, b, g: Geometry) -> np.ndarray:
 
 def _conv_transpose_forward(y: np.ndarray, w: np.ndarray, g: Geometry) -> np.ndarray:
     """The adjoint of the convolution in x: (N, O, *out) -> (N, C, *in)."""
+    out = convolution.backward_data(y, w, g)
+    if out is not None:
+        return out
     c, n = w.shape[1] * g.groups, y.shape[0]
     full = _full_conv_geometry(g)
     # With unit stride this is also a convolution of y with the flipped kernel, whose GEMM
@@ -202,8 +211,11 @@ def _full_conv_geometry(g: Geometry) -> Geometry | None:
 
 
 def _conv_weight_forward(x: np.ndarray, y: np.ndarray, g: Geometry) -> np.ndarray:
-    """The adjoint of the convolution in w: sum over the batch and positions of y x^T, a
-    block of the batch at a time."""
+    """The adjoint of the convolution in w: oneDNN's, else the sum over the batch and positions
+    of y x^T, a block of the batch at a time."""
+    out = convolution.backward_weights(x, y, g)
+    if out is not None:
+        return out
     rows = x.shape[1] // g.groups * math.prod(g.kernel)
     dw = None
     for block in _batch_blocks(x, g):

@@ -14,7 +14,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.backend import kernels
+from ember.backend import kernels, onednn
 from helpers import torch
 
 TF = torch.nn.functional
@@ -22,6 +22,13 @@ TOL = {"float32": dict(rtol=1e-5, atol=1e-5), "float64": dict(rtol=1e-12, atol=1
 
 pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
                                                                 "EMBER_NUMBA=0): the NumPy paths run everywhere")
+
+
+@pytest.fixture
+def without_onednn():
+    """Convolutions through im2col and col2im, as where oneDNN is not in use (it takes float32)."""
+    with onednn.off():
+        yield
 
 
 @pytest.fixture
@@ -353,7 +360,7 @@ CONVS = [
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("op,xs,ws,kw", CONVS)
-def test_im2col_col2im_against_numpy_and_torch(calls, op, xs, ws, kw, dtype):
+def test_im2col_col2im_against_numpy_and_torch(calls, without_onednn, op, xs, ws, kw, dtype):
     """Values and the gradients of input and weight: the same bits as the NumPy path (the same
     sums in the same order), and torch's values."""
     a, w = _array(xs, dtype), _array(ws, dtype, seed=2)
@@ -375,7 +382,7 @@ def test_im2col_col2im_against_numpy_and_torch(calls, op, xs, ws, kw, dtype):
         np.testing.assert_allclose(e, t, **TOL[dtype])
 
 
-def test_conv3d_and_half_stay_on_numpy(calls):
+def test_conv3d_and_half_stay_on_numpy(calls, without_onednn):
     x3 = ember.tensor(_array((1, 2, 5, 5, 5), "float32"), requires_grad=True)
     F.conv3d(x3, ember.tensor(_array((2, 2, 3, 3, 3), "float32")), stride=2).sum().backward()
     xh = ember.tensor(_array((1, 2, 5, 5), "float16"))

@@ -1,0 +1,135 @@
+"""Convolutions through oneDNN's primitives (ember/backend/convolution.py): values and both
+gradients against PyTorch and against ember's NumPy path for every geometry the layers
+allow, the cases left to NumPy (and that they are), the primitive cache, and threads."""
+import threading
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import convolution, onednn
+from helpers import torch
+
+TF = torch.nn.functional
+RNG = np.random.default_rng(0)
+
+pytestmark = pytest.mark.skipif(onednn.library() is None, reason="oneDNN is not in use here")
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """kind of primitive -> number of oneDNN executions."""
+    counts = {}
+    run = convolution._Primitive.run
+
+    def counted(self, lib, arrays):
+        kind = {convolution._ARG_DST: "forward", convolution._ARG_DIFF_SRC: "backward_data",
+                convolution._ARG_DIFF_WEIGHTS: "backward_weights"}[next(a for a, out in self.kinds if out)]
+        counts[kind] = counts.get(kind, 0) + 1
+        return run(self, lib, arrays)
+    monkeypatch.setattr(convolution._Primitive, "run", counted)
+    return counts
+
+
+def _array(shape, dtype="float32"):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+CASES = [  # (op, input shape, weight shape, keyword arguments)
+    ("conv2d", (4, 3, 9, 11), (5, 3, 3, 3), dict(padding=1)),
+    ("conv2d", (3, 4, 10, 9), (6, 2, 3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+    ("conv2d", (2, 6, 8, 8), (6, 1, 3, 3), dict(padding=2, dilation=2, groups=6)),  # depthwise
+    ("conv2d", (5, 1, 28, 28), (6, 1, 5, 5), dict(padding=2)),
+    ("conv2d", (2, 16, 7, 7), (32, 16, 1, 1), dict(stride=2)),
+    ("conv1d", (3, 4, 20), (8, 4, 5), dict(stride=3, padding=2)),
+    ("conv3d", (2, 3, 6, 7, 5), (4, 3, 3, 2, 3), dict(padding=(1, 0, 1), stride=(1, 2, 1))),
+    ("conv_transpose2d", (3, 6, 5, 4), (6, 4, 3, 3), dict(stride=2, padding=1)),
+    ("conv_transpose1d", (2, 4, 9), (4, 6, 4), dict(stride=1, dilation=2)),
+]
+
+
+def _run(lib, op, x, w, b, kw, g):
+    x, w = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+    bias = None if b is None else lib.tensor(b, requires_grad=True)
+    y = getattr(F if lib is ember else TF, op)(x, w, bias, **kw)
+    y.backward(lib.tensor(g))
+    grads = [x.grad, w.grad] + ([] if bias is None else [bias.grad])
+    return [t.detach().numpy() for t in [y] + grads]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("op,xs,ws,kw", CASES)
+def test_values_and_gradients_match_torch_and_numpy(runs, op, xs, ws, kw, bias):
+    x, w = _array(xs), _array(ws)
+    out_channels = ws[1] * kw.get("groups", 1) if "transpose" in op else ws[0]
+    b = _array(out_channels) if bias else None
+    g = _array(getattr(TF, op)(torch.tensor(x), torch.tensor(w), **kw).shape)
+    want = _run(torch, op, x, w, b, kw, g)
+    got = _run(ember, op, x, w, b, kw, g)
+    # forward, input gradient, weight gradient (a transposed convolution's forward is the
+    # input gradient's primitive, and the other way round)
+    assert runs == {"forward": 1, "backward_data": 1, "backward_weights": 1}
+    with onednn.off():
+        numpy_path = _run(ember, op, x, w, b, kw, g)
+    for e, t, n in zip(got, want, numpy_path):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(e, n, rtol=1e-4, atol=1e-4)
+
+
+def test_float64_half_and_refused_geometries_use_numpy(runs):
+    x = _array((2, 3, 8, 8), "float64")
+    F.conv2d(ember.tensor(x), ember.tensor(_array((4, 3, 3, 3), "float64")))
+    F.conv2d(ember.tensor(x.astype("float16")), ember.tensor(_array((4, 3, 3, 3), "float16")))
+    assert runs == {}
+    # a transposed convolution's output padding: oneDNN refuses the geometry, NumPy computes it
+    xt, wt = _array((2, 4, 5, 5)), _array((4, 2, 3, 3))
+    got = F.conv_transpose2d(ember.tensor(xt), ember.tensor(wt), stride=2, output_padding=1).numpy()
+    want = TF.conv_transpose2d(torch.tensor(xt), torch.tensor(wt), stride=2, output_padding=1).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_non_contiguous_inputs(runs):
+    x = _array((3, 10, 10, 4)).transpose(0, 3, 1, 2)  # channels-last memory
+    w = _array((3, 3, 5, 4)).transpose(2, 3, 0, 1)
+    got = F.conv2d(ember.tensor(x), ember.tensor(w), padding=1).numpy()
+    want = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert runs == {"forward": 1}
+
+
+def test_primitives_are_made_once_per_geometry(monkeypatch):
+    made = []
+    init = convolution._Convolution.__init__
+
+    def counted(self, *args):
+        made.append(args[1:4])
+        init(self, *args)
+    monkeypatch.setattr(convolution._Convolution, "__init__", counted)
+    monkeypatch.setattr(convolution, "_cache", type(convolution._cache)())
+    w = ember.tensor(_array((4, 3, 3, 3)))
+    for _ in range(3):
+        F.conv2d(ember.tensor(_array((2, 3, 8, 8))), w)
+    F.conv2d(ember.tensor(_array((5, 3, 8, 8))), w)
+    assert made == [((2, 3, 8, 8), (4, 3, 3, 3), (2, 4, 6, 6)), ((5, 3, 8, 8), (4, 3, 3, 3), (5, 4, 6, 6))]
+
+
+def test_threads_share_a_primitive_safely():
+    x, w = _array((8, 3, 16, 16)), _array((8, 3, 3, 3))
+    want = TF.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                results.append(F.conv2d(ember.tensor(x), ember.tensor(w)).numpy())
+        except Exception as e:  # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 60
+    for r in results:
+        np.testing.assert_allclose(r, want, rtol=1e-4, atol=1e-4)
