@@ -9,8 +9,10 @@ is the masked select. LeNet-5: 2x2 max pooling of (6, 28, 28) and (16, 10, 10). 
 (batch 64): batch norm of (16, 32, 32), (32, 16, 16), (64, 8, 8) in training and evaluation
 mode; and a batch norm of (N, C) rows, which stays on NumPy (a control: both columns run the
 same code). Then one optimizer step over the parameters of the benchmarks' models, with the
-one-pass update kernels and with the array math. Last, float32 matrix products of those
-steps through oneDNN's GEMM (ember/backend/gemm.py) against NumPy's matmul (OpenBLAS).
+one-pass update kernels and with the array math. Then the float32 convolutions through
+oneDNN's primitives (ember/backend/convolution.py) against the im2col path, and the float32
+matrix products of those steps through oneDNN's GEMM (ember/backend/gemm.py) against NumPy's
+matmul (OpenBLAS).
 The two paths run alternately and the table gives medians, as other processes may share the
 cores: of wall-clock time ("ms") and, as the work done, of CPU time of all threads ("cpu x":
 its ratio), which waiting for a busy core does not change. Ops the kernels do not cover (other
@@ -30,19 +32,20 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 import ember  # noqa: E402
 import ember.nn.functional as F  # noqa: E402
-from ember.backend import kernels  # noqa: E402
+from ember.backend import kernels, onednn  # noqa: E402
 
 
-def _paired(numpy_fn, numba_fn, repeats: int) -> tuple:
+def _paired(numpy_fn, numba_fn, repeats: int, slow=kernels.off) -> tuple:
     """Median wall-clock ms of each function and the ratio of their median CPU times, the two
-    run alternately so that load from other processes falls on both alike; one untimed call of
-    each first (compiles, or loads Numba's cache)."""
+    run alternately so that load from other processes falls on both alike, the first within
+    ``slow()`` (the path compared against); one untimed call of each first (compiles, or loads
+    Numba's cache)."""
     wall, cpu = ([], []), ([], [])
     for i in range(repeats + 1):
         for k, fn in enumerate((numpy_fn, numba_fn)):
             t, c = time.perf_counter(), time.process_time()
             if k == 0:
-                with kernels.off():
+                with slow():
                     fn()
             else:
                 fn()
@@ -53,14 +56,14 @@ def _paired(numpy_fn, numba_fn, repeats: int) -> tuple:
     return med[0] * 1e3, med[1] * 1e3, med[2] / med[3]
 
 
-def _case(op, shape, repeats: int, grad: bool = True):
+def _case(op, shape, repeats: int, grad: bool = True, slow=kernels.off):
     """_paired's figures of ``op``'s forward and backward (None without ``grad``) on a random
     float32 input of ``shape``."""
     x = ember.tensor(np.random.default_rng(0).standard_normal(shape, dtype=np.float32), requires_grad=grad)
-    fwd = _paired(lambda: op(x), lambda: op(x), repeats)
+    fwd = _paired(lambda: op(x), lambda: op(x), repeats, slow)
     if not grad:
         return fwd, None
-    with kernels.off():
+    with slow():
         y_numpy = op(x)
     y_numba = op(x)
     g = ember.ones_like(y_numba)
@@ -68,7 +71,16 @@ def _case(op, shape, repeats: int, grad: bool = True):
     def backward(y):
         x.grad = None
         y.backward(g, retain_graph=True)
-    return fwd, _paired(lambda: backward(y_numpy), lambda: backward(y_numba), repeats)
+    return fwd, _paired(lambda: backward(y_numpy), lambda: backward(y_numba), repeats, slow)
+
+
+def _table(cases, repeats: int, slow, fast_name: str) -> None:
+    print(f"{'op':24} {'shape':18} {'fwd before':>10} {fast_name:>7} {'x':>5} {'cpu x':>6}   {'bwd before':>10} "
+          f"{fast_name:>7} {'x':>5} {'cpu x':>6}")
+    for name, shape, op, grad in cases:
+        cols = [f"{'-':>10} {'-':>7} {'-':>5} {'-':>6}" if t is None else
+                f"{t[0]:10.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}" for t in _case(op, shape, repeats, grad, slow)]
+        print(f"{name:24} {str(shape):18} {'   '.join(cols)}")
 
 
 def _conv(c_out: int, c_in: int, k: int, **kw):
@@ -136,19 +148,37 @@ GEMMS = [
 ]
 
 
+def _median_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
 def _gemm_rows(repeats: int) -> None:
+    """Each product with OpenBLAS on every core, then with oneDNN, in blocks rather than
+    alternately: the two pools' idle threads spin, and alternating calls wait for each other
+    (which is why ember runs OpenBLAS on one thread once oneDNN is loaded)."""
+    from threadpoolctl import threadpool_limits
+
     from ember.backend import gemm
     if gemm.sgemm() is None:
         print("\noneDNN's GEMM is not in use here (onednn-cpu-gomp missing or EMBER_ONEDNN=0)")
         return
-    print(f"\n{'float32 product':26} {'m x k x n':>18} {'numpy':>9} {'oneDNN':>7} {'x':>5} {'cpu x':>6}")
+    print(f"\n{'float32 product':26} {'m x k x n':>18} {'OpenBLAS':>9} {'oneDNN':>7} {'x':>5}")
     rng = np.random.default_rng(0)
     for name, (m, k, n), transposed in GEMMS:
         a = rng.standard_normal((k, m) if transposed else (m, k), dtype=np.float32)
         a = a.T if transposed else a
         b = rng.standard_normal((k, n), dtype=np.float32)
-        t = _paired(lambda: np.matmul(a, b), lambda: gemm.matmul(a, b), repeats)
-        print(f"{name:26} {f'{m} x {k} x {n}':>18} {t[0]:9.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}")
+        with threadpool_limits(limits=ember.get_num_threads(), user_api="blas"):
+            blas = _median_ms(lambda: np.matmul(a, b), repeats)
+        time.sleep(0.3)  # OpenBLAS's threads stop spinning
+        dnnl = _median_ms(lambda: gemm.matmul(a, b), repeats)
+        print(f"{name:26} {f'{m} x {k} x {n}':>18} {blas:9.3f} {dnnl:7.3f} {blas / dnnl:5.2f}")
 
 
 def main(repeats: int = 30) -> None:
@@ -157,12 +187,12 @@ def main(repeats: int = 30) -> None:
     import numba
     print(f"medians of {repeats} runs, float32, {numba.get_num_threads()} Numba threads (wall-clock ms are "
           "noisy where other processes share the cores)")
-    print(f"{'op':24} {'shape':18} {'fwd numpy':>9} {'numba':>7} {'x':>5} {'cpu x':>6}   {'bwd numpy':>9} "
-          f"{'numba':>7} {'x':>5} {'cpu x':>6}")
-    for name, shape, op, grad in CASES:
-        cols = [f"{'-':>9} {'-':>7} {'-':>5} {'-':>6}" if t is None else
-                f"{t[0]:9.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}" for t in _case(op, shape, repeats, grad)]
-        print(f"{name:24} {str(shape):18} {'   '.join(cols)}")
+    print("compiled kernels (\"numba\") against the NumPy path (\"before\"); convolutions without oneDNN")
+    with onednn.off():
+        _table(CASES, repeats, kernels.off, "numba")
+    if onednn.library() is not None:
+        print("\nfloat32 convolutions: oneDNN's primitives against the im2col path with the kernels (\"before\")")
+        _table([c for c in CASES if c[0].startswith("conv")], repeats, onednn.off, "oneDNN")
     print(f"\n{'optimizer step':24} {'parameters':>18} {'numpy':>9} {'numba':>7} {'x':>5} {'cpu x':>6}")
     for name, model, make in _optimizer_cases():
         step = _optimizer_step(model, make)
