@@ -90,6 +90,7 @@ def _serve(conn, path: list, module: str, factory: str, lib: str, args: tuple) -
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     built_kb = _status_kb("VmRSS")
+    conn.send("ready")
     while True:
         cmd, arg = conn.recv()
         if cmd == "calibrate":
@@ -120,6 +121,9 @@ class Side:
         self.proc = ctx.Process(target=_serve, args=(child, list(sys.path), module, factory, lib, args),
                                 daemon=True)
         self.proc.start()
+        # Its first step done before anything else runs: two sides warming up at once (a
+        # whole epoch each in bench/mnist_script.py) would share the cores with timed steps.
+        self.conn.recv()
 
     def ask(self, cmd: str, arg=None):
         self.conn.send((cmd, arg))
