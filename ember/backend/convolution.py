@@ -157,6 +157,12 @@ class _Operand:
         lib.dnnl_memory_set_data_handle(self.memory, blocked.ctypes.data)
         return blocked
 
+    def release(self, lib) -> None:
+        lib.dnnl_memory_destroy(self.plain)
+        if self.reorder is not None:
+            lib.dnnl_memory_destroy(self.memory)
+            lib.dnnl_primitive_destroy(self.reorder)
+
     def run_reorder(self, lib):
         if self.reorder is not None:
             _ran(lib.dnnl_primitive_execute(self.reorder, _state["stream"], 2, self.args), "reorder")
@@ -167,6 +173,8 @@ class _Primitive:
     what to ask the primitive for its own ((query, index)), and ``kinds`` (execute argument,
     whether it is an output)."""
 
+    _lib = None  # set once built: the library that releases its objects
+
     def __init__(self, lib, pd, plains, queries, kinds, own: bool = False):
         self.primitive = _P()
         _check(lib.dnnl_primitive_create(ctypes.byref(self.primitive), pd), "primitive")
@@ -176,6 +184,18 @@ class _Primitive:
         self.kinds = kinds
         if own:  # a descriptor only this primitive used (the forward one also hints the others)
             lib.dnnl_primitive_desc_destroy(pd)
+        self._lib = lib
+
+    def __del__(self):
+        """The library's objects go with the cache entry (geometries come and go, as with
+        sequences of varying length)."""
+        lib = self._lib
+        if lib is None:
+            return
+        self._lib = None
+        for op in self.operands:
+            op.release(lib)
+        lib.dnnl_primitive_destroy(self.primitive)
 
     def run(self, lib, arrays):
         keep = [op.bind(lib, a) for op, a in zip(self.operands, arrays)]
@@ -199,6 +219,8 @@ def _impl(lib, pd) -> str:
 class _Convolution:
     """The three primitives of one geometry, created on first use of each."""
 
+    _lib = None
+
     def __init__(self, lib, x_shape, w_shape, y_shape, bias: bool, g):
         groups = g.groups
         self.w_shape = w_shape if groups == 1 else (groups, w_shape[0] // groups) + tuple(w_shape[1:])
@@ -213,6 +235,16 @@ class _Convolution:
             self.bias, anys[2], *self.geometry, None), "forward")
         self.anys = anys
         self.primitives = {}
+        self._lib = lib
+
+    def __del__(self):
+        lib = self._lib
+        if lib is None:
+            return
+        self._lib = None
+        lib.dnnl_primitive_desc_destroy(self.forward_pd)
+        for md in [*self.plain, *self.anys] + ([self.bias] if self.bias is not None else []):
+            lib.dnnl_memory_desc_destroy(md)
 
     def primitive(self, lib, kind: str) -> _Primitive:
         if kind not in self.primitives:

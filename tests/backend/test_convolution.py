@@ -133,3 +133,23 @@ def test_threads_share_a_primitive_safely():
     assert not errors and len(results) == 60
     for r in results:
         np.testing.assert_allclose(r, want, rtol=1e-4, atol=1e-4)
+
+
+def test_evicted_primitives_are_released_and_rebuilt(monkeypatch):
+    released = []
+    destroy = convolution._Primitive.__del__
+
+    def counted(self):
+        if self._lib is not None:
+            released.append(self.impl)
+        destroy(self)
+    monkeypatch.setattr(convolution._Primitive, "__del__", counted)
+    monkeypatch.setattr(convolution, "_cache", type(convolution._cache)())
+    monkeypatch.setattr(convolution, "CACHE_SIZE", 4)
+    w = ember.tensor(_array((4, 3, 3, 3)))
+    for n in range(1, 7):  # six geometries: each a forward primitive and its geometry's entry
+        F.conv2d(ember.tensor(_array((n, 3, 8, 8))), w)
+    assert len(convolution._cache) == 4 and len(released) >= 3
+    x = _array((1, 3, 8, 8))  # the first geometry again, rebuilt
+    np.testing.assert_allclose(F.conv2d(ember.tensor(x), w).numpy(),
+                               TF.conv2d(torch.tensor(x), torch.tensor(w.numpy())).numpy(), rtol=1e-4, atol=1e-4)
