@@ -13,6 +13,7 @@ import pytest
 
 import ember
 from ember import nn
+from ember.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -68,7 +69,8 @@ def test_checkpoint_from_rank_0_loads_into_a_plain_model(job, tmp_path):
     ember.manual_seed(1)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))  # rank 0's initial weights
     initial = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
-    model.load_state_dict({name.removeprefix("module."): value for name, value in state.items()})
+    consume_prefix_in_state_dict_if_present(state, "module.")  # as a PyTorch user loads a DDP checkpoint
+    model.load_state_dict(state)
     trained = np.load(replica)
     assert sorted(trained.files) == sorted(initial)
     for name, p in model.named_parameters():

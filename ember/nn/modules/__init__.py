@@ -5,7 +5,7 @@ from . import normalization, padding, pixelshuffle, upsampling
 from . import rnn, sparse
 from . import pooling
 from . import attention, transformer
-from . import distance, lazy_conv, lazy_norm
+from . import distance, lazy_conv, lazy_norm, utils
 from .activation import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

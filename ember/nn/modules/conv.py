@@ -9,17 +9,13 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+from .utils import _ntuple
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Unfold",
            "Fold"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
-
-
-def _ntuple(value, k: int) -> tuple:
-    """An int repeated k times, or a sequence as a tuple."""
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * k
 
 
 class _ConvNd(Module):
@@ -38,14 +34,14 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups != 0:
             raise ValueError("out_channels must be divisible by groups")
-        kernel_size, stride, dilation = _ntuple(kernel_size, k), _ntuple(stride, k), _ntuple(dilation, k)
+        kernel_size, stride, dilation = _ntuple(k)(kernel_size), _ntuple(k)(stride), _ntuple(k)(dilation)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         else:
-            padding = _ntuple(padding, k)
+            padding = _ntuple(k)(padding)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
                              f"padding_mode='{padding_mode}'")
@@ -56,7 +52,7 @@ class _ConvNd(Module):
         self.padding = padding
         self.dilation = dilation
         self.transposed = transposed
-        self.output_padding = _ntuple(output_padding, k)
+        self.output_padding = _ntuple(k)(output_padding)
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad's amounts for non-zero padding modes: last dim first, (before, after) each;
