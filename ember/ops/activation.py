@@ -525,19 +525,24 @@ def _direct(x, *others) -> bool:
 _CACHED_ELEMENTS = 1 << 18
 
 
+def row_runs(fn, rows: int, width: int) -> None:
+    """``fn(start, stop)`` over ``range(rows)`` of rows ``width`` elements wide: in blocks split
+    across the cores, each taken a cache-sized run of rows at a time."""
+    step = max(1, _CACHED_ELEMENTS // max(width, 1))
+
+    def block(lo, hi):
+        for start in range(lo, hi, step):
+            fn(start, min(start + step, hi))
+    parallel.over_rows(block, rows, rows * width)
+
+
 def _by_rows(block, out, dim: int, *arrays) -> None:
-    """``block(axis, out_part, *parts)`` over ``arrays``: in blocks of rows split across the
-    cores, each taken a cache-sized run of rows at a time, when ``dim`` is the last axis of
-    C-contiguous arrays; else in one call."""
+    """``block(axis, out_part, *parts)`` over ``arrays``: by ``row_runs`` when ``dim`` is the
+    last axis of C-contiguous arrays; else in one call."""
     if dim == out.ndim - 1 and all(a.flags.c_contiguous for a in arrays):
         width = out.shape[-1]
         flat = [a.reshape(-1, width) for a in (out, *arrays)]
-        step = max(1, _CACHED_ELEMENTS // max(width, 1))
-
-        def rows(lo, hi):
-            for start in range(lo, hi, step):
-                block(1, *(f[start:min(start + step, hi)] for f in flat))
-        parallel.over_rows(rows, flat[0].shape[0], out.size)
+        row_runs(lambda lo, hi: block(1, *(f[lo:hi] for f in flat)), flat[0].shape[0], width)
     else:
         block(dim, out, *arrays)
 

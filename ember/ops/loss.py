@@ -18,7 +18,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
 from ..backend.device import xp_of
-from .activation import log_softmax, logsigmoid, softmax
+from .activation import _direct, log_softmax, logsigmoid, row_runs, softmax
 from .creation import full_like
 from .indexing import where
 
@@ -240,15 +240,13 @@ class CrossEntropy(Function):
         rows = np.arange(target.shape[0], like=x)
         valid = target != ignore_index
         safe = np.where(valid, target, 0)
-        e = x - x.max(axis=1, keepdims=True) if x.size else x.copy()
-        picked_logit = e[rows, safe]
-        np.exp(e, out=e)  # in place: the shifted logits are not needed again
-        total = e.sum(axis=1, keepdims=True)
+        need = ctx.needs_input_grad[0]
+        e, top, total = _exp_shifted(x, need)
+        picked_logit = x[rows, safe] - top[:, 0]
         loss = np.where(valid, np.log(total[:, 0]) - picked_logit, 0).astype(x.dtype, copy=False)
         count = int(valid.sum())
-        if ctx.needs_input_grad[0]:
+        if need:
             picked = (rows[valid], target[valid])
-            e /= total
             e[picked] -= 1  # softmax - onehot: the gradient before scaling
             scale = valid.astype(x.dtype) / (count if reduction == "mean" and count else 1)
             ctx.picked, ctx.reduction = picked, reduction
@@ -264,13 +262,45 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad):
         logits, diff = ctx.saved_tensors
+        g = grad.reshape(-1, 1) if ctx.reduction == "none" else grad
         if state.enabled:
             # create_graph: rebuild softmax - onehot from the logits so it is differentiable too
             onehot = np.zeros_like(diff._data)
             onehot[ctx.picked] = 1
             diff = softmax(logits, 1) - Tensor._make(onehot)
-        g = grad.reshape(-1, 1) if ctx.reduction == "none" else grad
+        elif _direct(diff._data):  # no graph of the backward: one pass, split over the cores
+            d, factor = diff._data, (g * ctx.scale)._data
+            factor = np.broadcast_to(factor, (d.shape[0], 1))
+            out = np.empty_like(d)
+            row_runs(lambda lo, hi: np.multiply(d[lo:hi], factor[lo:hi], out=out[lo:hi]), d.shape[0], d.shape[1])
+            return Tensor._make(out), None, None, None
         return diff * (g * ctx.scale), None, None, None
+
+
+def _exp_shifted(x, softmax_too: bool):
+    """For (rows, classes) logits: exp(x - max) (divided by its row sums when ``softmax_too``),
+    the row maxima and the row sums of exp(x - max), both (rows, 1); in cache-sized runs of rows
+    split across the cores for float32/float64 NumPy arrays."""
+    top = np.empty((x.shape[0], 1), dtype=x.dtype, like=x)
+    total = np.empty_like(top)
+    e = np.empty_like(x)
+
+    def run(lo, hi):
+        xb, eb = x[lo:hi], e[lo:hi]
+        if xb.size:
+            np.max(xb, axis=1, keepdims=True, out=top[lo:hi])
+        else:
+            top[lo:hi] = 0
+        np.subtract(xb, top[lo:hi], out=eb)
+        np.exp(eb, out=eb)
+        np.sum(eb, axis=1, keepdims=True, out=total[lo:hi])
+        if softmax_too:
+            eb /= total[lo:hi]
+    if _direct(x) and x.ndim == 2:
+        row_runs(run, x.shape[0], x.shape[1])
+    else:
+        run(0, x.shape[0])
+    return e, top, total
 
 
 @autocast_op("nll_loss")
