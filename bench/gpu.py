@@ -66,7 +66,10 @@ def main(argv=None) -> None:
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     import cupy
-    import torch
+    try:
+        import torch
+    except ImportError:
+        sys.exit("bench/gpu.py compares with PyTorch's CUDA eager: install a CUDA build of torch")
 
     import ember
     print(f"ember {ember.__version__}, CuPy {cupy.__version__}, PyTorch {torch.__version__}, "

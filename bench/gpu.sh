@@ -14,5 +14,9 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python3 -m pytest tests/cuda $parallel -q -p no:warnings -rf --tb=line 2>&1 | tee "$report/cuda-tests.log"
 tests=${PIPESTATUS[0]}
 python3 bench/gpu.py --json "$report/bench.json" 2>&1 | tee "$report/bench.log"
+bench=${PIPESTATUS[0]}
 echo "CUDA suite: $(tail -n 1 "$report/cuda-tests.log")"
-exit "$tests"
+echo "benchmark rows (ember / PyTorch, CUDA):"
+grep -E "x$|FAILED" "$report/bench.log" || echo "  none: see $report/bench.log"
+[ "$tests" -ne 0 ] && exit "$tests"
+exit "$bench"
