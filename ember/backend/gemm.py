@@ -59,8 +59,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
     if a.ndim == 2 and b.ndim == 2:
         return _product(a, b, out, accumulate)
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and out is None and \
+            a.dtype == b.dtype == np.float32 and type(a) is type(b) is np.ndarray and \
             a.shape[1] * a.shape[2] * b.shape[2] >= _MIN_WORK and sgemm() is not None:
-        out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.result_type(a.dtype, b.dtype))
+        out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.float32)
         for i in range(a.shape[0]):
             _product(a[i], b[i], out[i])
         return out

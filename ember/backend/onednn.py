@@ -43,9 +43,8 @@ def _load():
     from threadpoolctl import threadpool_limits
     threadpool_limits(limits=1, user_api="blas")
     _state["gomp"] = ctypes.CDLL("libgomp.so.1")  # the OpenMP runtime libdnnl is linked to
-    from . import threads
-    if "threads" in threads._state:  # ember.set_num_threads called before the first use
-        _state["gomp"].omp_set_num_threads(threads._state["threads"])
+    from .threads import get_num_threads
+    _state["gomp"].omp_set_num_threads(get_num_threads())  # also one set before the first use
     return lib
 
 

@@ -37,8 +37,8 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 def over_rows(fn, rows: int, elements: int) -> None:
     """``fn(start, stop)`` over blocks of ``range(rows)``, in parallel when ``elements`` (the
     size of the arrays the blocks cover) is large enough to pay for the threads."""
-    threads = get_num_threads()
-    blocks = min(threads, rows) if elements >= MIN_ELEMENTS else 1
+    threads = get_num_threads() if elements >= MIN_ELEMENTS else 1  # small arrays ask nothing
+    blocks = min(threads, rows)
     if blocks <= 1:
         fn(0, rows)
         return

@@ -44,7 +44,7 @@ def test_the_count_reaches_the_row_passes_and_onednn(restore):
     blocks = []
     parallel.over_rows(lambda lo, hi: blocks.append((lo, hi)), 100, 10 ** 9)
     assert blocks == [(0, 100)]
-    assert onednn.get_threads() in (None, 1)
+    assert onednn.get_threads() == (None if onednn.library() is None else 1)
     ember.set_num_threads(3)
     blocks.clear()
     parallel.over_rows(lambda lo, hi: blocks.append((lo, hi)), 100, 10 ** 9)
