@@ -36,28 +36,32 @@ import ember.nn.functional as F  # noqa: E402
 from ember.backend import kernels, onednn  # noqa: E402
 
 
-def _paired(numpy_fn, numba_fn, repeats: int, slow=kernels.off) -> tuple:
-    """Median wall-clock ms of each function and the ratio of their median CPU times, the two
-    run alternately so that load from other processes falls on both alike, the first within
-    ``slow()`` (the path compared against); one untimed call of each first (compiles, or loads
-    Numba's cache)."""
+def _paired(numpy_fn, numba_fn, repeats: int, slow=kernels.off, in_blocks: bool = False) -> tuple:
+    """Median wall-clock ms of each function and the ratio of their median CPU times, the first
+    run within ``slow()`` (the path compared against); one untimed call of each first (compiles,
+    or loads Numba's cache). The two run alternately, so that load from other processes falls
+    on both alike, or ``in_blocks``, all of one then all of the other: where both sides run a
+    BLAS pool (OpenBLAS's, oneDNN's), alternating calls wait for the other pool's spinning
+    threads."""
     wall, cpu = ([], []), ([], [])
     order = [(i, k) for i in range(repeats + 1) for k in (0, 1)]
-    if slow is _without_onednn:  # in blocks: two BLAS pools' spinning threads wait for each other
+    if in_blocks:
         order.sort(key=lambda ik: ik[1])
-    for i, k in order:
-        if slow is _without_onednn and (i, k) == (0, 1):
-            time.sleep(0.3)  # OpenBLAS's threads stop spinning
-        fn = (numpy_fn, numba_fn)[k]
+    def timed(i, k):
         t, c = time.perf_counter(), time.process_time()
-        if k == 0:
-            with slow():
-                fn()
-        else:
-            fn()
+        (numpy_fn, numba_fn)[k]()
         if i:
             wall[k].append(time.perf_counter() - t)
             cpu[k].append(time.process_time() - c)
+
+    for i, k in order:
+        if in_blocks and (i, k) == (0, 1):
+            time.sleep(0.3)  # OpenBLAS's threads stop spinning
+        if k == 0:
+            with slow():  # entered outside the timing: switching paths is not the path's cost
+                timed(i, k)
+        else:
+            timed(i, k)
     med = [statistics.median(ts) for ts in wall + cpu]
     return med[0] * 1e3, med[1] * 1e3, med[2] / med[3]
 
@@ -70,11 +74,11 @@ def _without_onednn():
         yield
 
 
-def _case(op, shape, repeats: int, grad: bool = True, slow=kernels.off):
+def _case(op, shape, repeats: int, grad: bool = True, slow=kernels.off, in_blocks: bool = False):
     """_paired's figures of ``op``'s forward and backward (None without ``grad``) on a random
     float32 input of ``shape``."""
     x = ember.tensor(np.random.default_rng(0).standard_normal(shape, dtype=np.float32), requires_grad=grad)
-    fwd = _paired(lambda: op(x), lambda: op(x), repeats, slow)
+    fwd = _paired(lambda: op(x), lambda: op(x), repeats, slow, in_blocks)
     if not grad:
         return fwd, None
     with slow():
@@ -85,15 +89,15 @@ def _case(op, shape, repeats: int, grad: bool = True, slow=kernels.off):
     def backward(y):
         x.grad = None
         y.backward(g, retain_graph=True)
-    return fwd, _paired(lambda: backward(y_numpy), lambda: backward(y_numba), repeats, slow)
+    return fwd, _paired(lambda: backward(y_numpy), lambda: backward(y_numba), repeats, slow, in_blocks)
 
 
-def _table(cases, repeats: int, slow, fast_name: str) -> None:
+def _table(cases, repeats: int, slow, fast_name: str, in_blocks: bool = False) -> None:
     print(f"{'op':24} {'shape':18} {'fwd before':>10} {fast_name:>7} {'x':>5} {'cpu x':>6}   {'bwd before':>10} "
           f"{fast_name:>7} {'x':>5} {'cpu x':>6}")
     for name, shape, op, grad in cases:
         cols = [f"{'-':>10} {'-':>7} {'-':>5} {'-':>6}" if t is None else
-                f"{t[0]:10.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}" for t in _case(op, shape, repeats, grad, slow)]
+                f"{t[0]:10.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}" for t in _case(op, shape, repeats, grad, slow, in_blocks)]
         print(f"{name:24} {str(shape):18} {'   '.join(cols)}")
 
 
@@ -162,37 +166,20 @@ GEMMS = [
 ]
 
 
-def _median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
-
-
 def _gemm_rows(repeats: int) -> None:
-    """Each product with OpenBLAS on every core, then with oneDNN, in blocks rather than
-    alternately: the two pools' idle threads spin, and alternating calls wait for each other
-    (which is why ember runs OpenBLAS on one thread once oneDNN is loaded)."""
-    from threadpoolctl import threadpool_limits
-
+    """Each product with OpenBLAS on every core against oneDNN's, timed in blocks."""
     from ember.backend import gemm
     if gemm.sgemm() is None:
         print("\noneDNN's GEMM is not in use here (onednn-cpu-gomp missing or EMBER_ONEDNN=0)")
         return
-    print(f"\n{'float32 product':26} {'m x k x n':>18} {'OpenBLAS':>9} {'oneDNN':>7} {'x':>5}")
+    print(f"\n{'float32 product':26} {'m x k x n':>18} {'OpenBLAS':>9} {'oneDNN':>7} {'x':>5} {'cpu x':>6}")
     rng = np.random.default_rng(0)
     for name, (m, k, n), transposed in GEMMS:
         a = rng.standard_normal((k, m) if transposed else (m, k), dtype=np.float32)
         a = a.T if transposed else a
         b = rng.standard_normal((k, n), dtype=np.float32)
-        with threadpool_limits(limits=ember.get_num_threads(), user_api="blas"):
-            blas = _median_ms(lambda: np.matmul(a, b), repeats)
-        time.sleep(0.3)  # OpenBLAS's threads stop spinning
-        dnnl = _median_ms(lambda: gemm.matmul(a, b), repeats)
-        print(f"{name:26} {f'{m} x {k} x {n}':>18} {blas:9.3f} {dnnl:7.3f} {blas / dnnl:5.2f}")
+        t = _paired(lambda: np.matmul(a, b), lambda: gemm.matmul(a, b), repeats, _without_onednn, in_blocks=True)
+        print(f"{name:26} {f'{m} x {k} x {n}':>18} {t[0]:9.3f} {t[1]:7.3f} {t[0] / t[1]:5.2f} {t[2]:6.2f}")
 
 
 def main(repeats: int = 30) -> None:
@@ -207,7 +194,7 @@ def main(repeats: int = 30) -> None:
     if onednn.library() is not None:
         print("\nfloat32 convolutions: oneDNN's primitives against ember without oneDNN (\"before\": im2col with\n"
               "the kernels, OpenBLAS on every core), each timed in a block of its own")
-        _table([c for c in CASES if c[0].startswith("conv")], repeats, _without_onednn, "oneDNN")
+        _table([c for c in CASES if c[0].startswith("conv")], repeats, _without_onednn, "oneDNN", in_blocks=True)
     print(f"\n{'optimizer step':24} {'parameters':>18} {'numpy':>9} {'numba':>7} {'x':>5} {'cpu x':>6}")
     for name, model, make in _optimizer_cases():
         step = _optimizer_step(model, make)
