@@ -285,3 +285,26 @@ def check_module_case(e_mod, t_mod, shapes, case, **kwargs):
     torch or the ember package (to pass masks or keyword arguments:
     ``lambda m, mha, q: mha(q, q, q, attn_mask=m.ones(3, 3, dtype=m.bool))``)."""
     return check_module(_EmberCase(e_mod, case), _TorchCase(t_mod, case), shapes, **kwargs)
+
+
+def results_in_threads(call, threads: int, calls: int = 20) -> list:
+    """The results of ``call()`` run ``calls`` times in each of ``threads`` threads at once; an
+    exception in any thread is raised here (in the thread it would pass silently)."""
+    import threading
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(calls):
+                results.append(call())
+        except Exception as e:
+            errors.append(e)
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if errors:
+        raise errors[0]
+    assert len(results) == threads * calls
+    return results

@@ -302,11 +302,11 @@ def _primitive(lib, kind: str, shapes: tuple, bias: bool, g):
 
 
 def _run(kind: str, shapes: tuple, arrays: list, out: int, bias: bool, g):
-    try:
-        lib = _api()
-    except _Refused:  # no CPU engine: nothing oneDNN can run here
-        return None
-    with _lock:
+    with _lock:  # also around the first call's engine and stream, which threads would race to make
+        try:
+            lib = _api()
+        except _Refused:  # no CPU engine: nothing oneDNN can run here
+            return None
         prim = _primitive(lib, kind, shapes, bias, g)
         if prim is None:
             return None

@@ -1,7 +1,9 @@
 """Convolutions through oneDNN's primitives (ember/backend/convolution.py): values and both
 gradients against PyTorch and against ember's NumPy path for every geometry the layers
 allow, the cases left to NumPy (and that they are), the primitive cache, and threads."""
-import threading
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.backend import convolution, onednn
-from helpers import torch
+from helpers import results_in_threads, torch
 
 TF = torch.nn.functional
 RNG = np.random.default_rng(0)
@@ -117,20 +119,7 @@ def test_primitives_are_made_once_per_geometry(monkeypatch):
 def test_threads_share_a_primitive_safely():
     x, w = _array((8, 3, 16, 16)), _array((8, 3, 3, 3))
     want = TF.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
-    results, errors = [], []
-
-    def work():
-        try:
-            for _ in range(20):
-                results.append(F.conv2d(ember.tensor(x), ember.tensor(w)).numpy())
-        except Exception as e:  # reported below
-            errors.append(e)
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors and len(results) == 60
+    results = results_in_threads(lambda: F.conv2d(ember.tensor(x), ember.tensor(w)).numpy(), threads=3)
     for r in results:
         np.testing.assert_allclose(r, want, rtol=1e-4, atol=1e-4)
 
@@ -153,3 +142,26 @@ def test_evicted_primitives_are_released_and_rebuilt(monkeypatch):
     x = _array((1, 3, 8, 8))  # the first geometry again, rebuilt
     np.testing.assert_allclose(F.conv2d(ember.tensor(x), w).numpy(),
                                TF.conv2d(torch.tensor(x), torch.tensor(w.numpy())).numpy(), rtol=1e-4, atol=1e-4)
+
+
+_FIRST_USE_IN_THREADS = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np, ember, ember.nn.functional as F
+from helpers import results_in_threads
+x = np.random.default_rng(0).standard_normal((8, 3, 16, 16)).astype(np.float32)
+w = np.random.default_rng(1).standard_normal((8, 3, 3, 3)).astype(np.float32)
+results = results_in_threads(lambda: F.conv2d(ember.tensor(x), ember.tensor(w)).numpy(), threads=3)
+assert all(np.array_equal(r, results[0]) for r in results)
+print("ok")
+"""
+
+
+def test_threads_making_the_first_convolution_at_once():
+    """In a fresh process, three threads' first convolutions: the engine, the stream and the
+    C signatures are made once (threads racing to make them had run a primitive on another
+    thread's stream: oneDNN's status 2)."""
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, "-c", _FIRST_USE_IN_THREADS, tests], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]

@@ -15,7 +15,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.backend import kernels, onednn
-from helpers import torch
+from helpers import results_in_threads, torch
 
 TF = torch.nn.functional
 TOL = {"float32": dict(rtol=1e-5, atol=1e-5), "float64": dict(rtol=1e-12, atol=1e-12)}
@@ -423,24 +423,11 @@ def test_masked_gradient_of_a_strided_gradient_takes_numpy(calls):
 def test_threads_calling_kernels_at_once():
     """Python threads pooling and normalizing at the same time (the kernels take turns: the
     workqueue pool aborts the process on concurrent launches) get their own results."""
-    import threading
     a = _array((8, 6, 16, 16), "float32")
     with kernels.off():
         want = F.batch_norm(F.max_pool2d(ember.tensor(a), 2), None, None, training=True).numpy()
-    results, errors = [], []
-
-    def work():
-        try:
-            for _ in range(20):
-                results.append(F.batch_norm(F.max_pool2d(ember.tensor(a), 2), None, None, training=True).numpy())
-        except Exception as e:  # reported below: an exception in a thread would pass silently
-            errors.append(e)
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors and len(results) == 80
+    results = results_in_threads(
+        lambda: F.batch_norm(F.max_pool2d(ember.tensor(a), 2), None, None, training=True).numpy(), threads=4)
     for r in results:
         np.testing.assert_allclose(r, want, **TOL["float32"])
 
