@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from contextlib import contextmanager
 
 _state: dict = {}
 _pid = os.getpid()
+_loading = threading.Lock()
 
 
 def _load():
@@ -51,7 +53,9 @@ def _load():
 def library():
     """The oneDNN library (a ctypes.CDLL), or None where ember computes without it."""
     if "lib" not in _state:
-        _state["lib"] = _load()
+        with _loading:  # threads' first products at once load it once
+            if "lib" not in _state:
+                _state["lib"] = _load()
     return _state["lib"] if os.getpid() == _pid else None
 
 
