@@ -20,7 +20,8 @@ def _as_list(x) -> list:
 
 def _root_grads(outputs: list, grads: list) -> list:
     from .._tensor import Tensor
-    from ..ops.creation import full_like, ones_like
+    from ..backend.device import xp_of
+    from ..ops.creation import full_like
 
     if grads and len(grads) != len(outputs):
         raise RuntimeError(f"got {len(grads)} gradients for {len(outputs)} outputs")
@@ -36,7 +37,7 @@ def _root_grads(outputs: list, grads: list) -> list:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got shape "
                     f"{list(t.shape)}); pass gradient=... or reduce it first, e.g. loss.sum()")
-            g = ones_like(t)
+            g = Tensor._make(xp_of(t._data).ones(t._data.shape, dtype=t._data.dtype))
         elif not isinstance(g, Tensor):
             g = full_like(t, g)
         elif g._data.shape != t._data.shape:

@@ -18,8 +18,10 @@ import numpy as np
 
 from . import onednn
 
-# Below this many multiply-adds a C call costs more than NumPy's own small-product path.
-_MIN_WORK = 1 << 15
+# Below about this many multiply-adds oneDNN's call (its kernel dispatch and thread start,
+# some 6-8 us) costs more than single-threaded OpenBLAS: (128, 256) x (256, 10) takes 8.7 us
+# in NumPy and 12.7 through oneDNN, (128, 1024) x (1024, 10) 51 and 26 (2 cores).
+_MIN_WORK = 1 << 20
 
 _state: dict = {}
 

@@ -20,8 +20,8 @@ from ..autograd.grad_mode import state
 from ..backend import dtypes, parallel, special
 from .creation import rand
 from .indexing import where
-from .math import (_const, _masked, _stable_sigmoid, erf, half_forward, half_in_float32, relu as _relu,
-                   sigmoid, tanh, tie, tie_grad)
+from .math import (_const, _masked, _stable_sigmoid, _zero_at_most, erf, half_forward, half_in_float32,
+                   relu as _relu, sigmoid, tanh, tie, tie_grad)
 from .reduce import acc_dtype
 
 __all__ = [
@@ -117,7 +117,7 @@ class Threshold(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        return tie(_masked(grad, ~(x._data <= ctx.threshold)), x), None, None
+        return tie(_zero_at_most(grad, x._data, ctx.threshold), x), None, None
 
 
 class Hardsigmoid(Function):

@@ -11,11 +11,13 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..backend import gemm
 from ..backend.device import xp_of
 from ..backend.dtypes import float32_of, round_to
 from ._out import with_out
 from .indexing import index_select, where
+from .reduce import sum_of
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "inner", "einsum", "tensordot",
            "addmm", "addmv", "addr", "baddbmm", "addbmm", "kron", "cross", "trace"]
@@ -204,6 +206,8 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
+        if not state.enabled and type(grad._data) is np.ndarray and grad._data.dtype in _GEMM_DTYPES:
+            return _linear_grads(ctx, grad._data, x, weight)
         gx = matmul(grad, weight) if weight is not None else None
         gw = None
         if x is not None:
@@ -214,6 +218,25 @@ class Linear(Function):
         if ctx.needs_input_grad[2]:
             gb = grad.sum(tuple(range(grad.ndim - 1))) if grad.ndim > 1 else grad
         return gx, gw, gb
+
+
+_GEMM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _linear_grads(ctx, g, x, weight):
+    """Linear's gradients when the backward itself is not recorded (no create_graph): the two
+    GEMMs and the bias sum on the arrays, the values of the tensor-op formulas without their
+    dispatch (about a fifth of a small MLP's backward)."""
+    g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+    gx = gw = gb = None
+    if weight is not None:
+        gx = Tensor._make(gemm.matmul(g2, weight._data).reshape(g.shape[:-1] + weight._data.shape[1:]))
+    if x is not None:
+        xa = x._data
+        gw = Tensor._make(gemm.matmul(g2.T, xa.reshape(-1, xa.shape[-1]) if xa.ndim != 2 else xa))
+    if ctx.needs_input_grad[2]:
+        gb = Tensor._make(sum_of(g2, (0,), False).astype(g.dtype, copy=False) if g.ndim > 1 else g)
+    return gx, gw, gb
 
 
 _LINEAR_NODES = (Linear._node, Linear.node("MmBackward0"))  # by "bias is None"

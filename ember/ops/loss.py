@@ -17,6 +17,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
+from ..backend import kernels
 from ..backend.device import xp_of
 from .activation import _direct, log_softmax, logsigmoid, row_runs, softmax
 from .creation import full_like
@@ -237,20 +238,13 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, ignore_index, reduction):
         x = logits._data
-        rows = np.arange(target.shape[0], like=x)
-        valid = target != ignore_index
-        safe = np.where(valid, target, 0)
         need = ctx.needs_input_grad[0]
-        e, top, total = _exp_shifted(x, need)
-        picked_logit = x[rows, safe] - top[:, 0]
-        loss = np.where(valid, np.log(total[:, 0]) - picked_logit, 0).astype(x.dtype, copy=False)
-        count = int(valid.sum())
+        loss, e, count = _cross_entropy_rows(x, target, ignore_index, need)
         if need:
-            picked = (rows[valid], target[valid])
-            e[picked] -= 1  # softmax - onehot: the gradient before scaling
+            valid = target != ignore_index
+            ctx.target, ctx.valid, ctx.reduction = target, valid, reduction
             scale = valid.astype(x.dtype) / (count if reduction == "mean" and count else 1)
-            ctx.picked, ctx.reduction = picked, reduction
-            ctx.scale = Tensor._make(scale.reshape(-1, 1))
+            ctx.scale = scale.reshape(-1, 1)
             ctx.save_for_backward(logits, e)
         if reduction == "none":
             return loss
@@ -266,15 +260,43 @@ class CrossEntropy(Function):
         if state.enabled:
             # create_graph: rebuild softmax - onehot from the logits so it is differentiable too
             onehot = np.zeros_like(diff._data)
-            onehot[ctx.picked] = 1
+            valid = ctx.valid
+            onehot[np.arange(valid.shape[0], like=valid)[valid], ctx.target[valid]] = 1
             diff = softmax(logits, 1) - Tensor._make(onehot)
         elif _direct(diff._data):  # no graph of the backward: one pass, split over the cores
-            d, factor = diff._data, (g * ctx.scale)._data
-            factor = np.broadcast_to(factor, (d.shape[0], 1))
+            d = diff._data
+            factor = np.broadcast_to(g._data * ctx.scale, (d.shape[0], 1))
             out = np.empty_like(d)
             row_runs(lambda lo, hi: np.multiply(d[lo:hi], factor[lo:hi], out=out[lo:hi]), d.shape[0], d.shape[1])
             return Tensor._make(out), None, None, None
-        return diff * (g * ctx.scale), None, None, None
+        return diff * (g * Tensor._make(ctx.scale)), None, None, None
+
+
+# Logits up to this size take the kernels (backend/kernels/loss.py), larger ones NumPy's
+# vectorized passes split across the cores; (128, 100) float32 runs about as fast either way.
+_KERNEL_ELEMENTS = 1 << 13
+
+
+def _cross_entropy_rows(x, target, ignore_index: int, softmax_too: bool):
+    """Per row of (rows, classes) logits: the loss at the row's target (0 where ignored); with
+    ``softmax_too``, softmax - onehot (the gradient before scaling); and the number of rows
+    not ignored."""
+    k = kernels.cpu()
+    if k is not None and 0 < x.size <= _KERNEL_ELEMENTS and kernels.usable(x) and x.flags.c_contiguous:
+        e, top, loss = np.empty_like(x), np.empty(x.shape[0], x.dtype), np.empty(x.shape[0], x.dtype)
+        k.loss.shift_rows(x, e, top)
+        np.exp(e, out=e)
+        count = k.loss.cross_entropy_rows(x, e, top, target, ignore_index, loss, softmax_too)
+        return loss, (e if softmax_too else None), count
+    rows = np.arange(target.shape[0], like=x)
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    e, top, total = _exp_shifted(x, softmax_too)
+    picked_logit = x[rows, safe] - top[:, 0]
+    loss = np.where(valid, np.log(total[:, 0]) - picked_logit, 0).astype(x.dtype, copy=False)
+    if softmax_too:
+        e[rows[valid], target[valid]] -= 1
+    return loss, (e if softmax_too else None), int(valid.sum())
 
 
 def _exp_shifted(x, softmax_too: bool):

@@ -72,6 +72,20 @@ def _masked(grad: Tensor, mask) -> Tensor:
     return _Masked.apply(grad, mask)
 
 
+def _zero_at_most(grad: Tensor, values, bound) -> Tensor:
+    """``grad`` where not ``values <= bound`` (NaN values pass it), else 0: the gradient of
+    ReLU and threshold from their saved values. Without a graph of the backward (no
+    create_graph), one kernel pass that makes no mask array."""
+    g = grad._data
+    k = kernels.cpu()
+    if (not state.enabled and k is not None and kernels.usable(g, values) and g.shape == values.shape
+            and g.flags.c_contiguous and values.flags.c_contiguous):
+        out = np.empty_like(g)
+        k.select.unless_at_most(g.reshape(-1), values.reshape(-1), bound, out.reshape(-1))
+        return Tensor._make(out)
+    return _masked(grad, ~(values <= bound))
+
+
 class _Tie(Function):
     """``t`` itself, made to depend on ``source`` with derivative zero.
 
@@ -260,7 +274,7 @@ class Relu(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         # not (out <= 0): a NaN input passes the gradient, as in PyTorch's threshold_backward
-        return tie(_masked(grad, ~(out._data <= 0)), out)
+        return tie(_zero_at_most(grad, out._data, 0), out)
 
 
 def abs(input: Tensor) -> Tensor:

@@ -46,6 +46,13 @@ def calls(monkeypatch):
     return count
 
 
+@pytest.fixture
+def any_size(monkeypatch):
+    """oneDNN takes products of every size (small ones normally go to NumPy), to cover shapes
+    such as a single row or column."""
+    monkeypatch.setattr(gemm, "_MIN_WORK", 1)
+
+
 def _mat(rows, cols, layout, dtype=np.float32):
     """A (rows, cols) matrix with contiguous rows ("N"), contiguous columns ("T"), or rows taken
     from a wider array ("strided")."""
@@ -60,7 +67,7 @@ def _mat(rows, cols, layout, dtype=np.float32):
 @pytest.mark.parametrize("la", ["N", "T", "strided"])
 @pytest.mark.parametrize("lb", ["N", "T", "strided"])
 @pytest.mark.parametrize("m,k,n", [(128, 784, 512), (6, 3001, 25), (1, 4096, 33), (300, 170, 1)])
-def test_products_match_float64(la, lb, m, k, n, calls):
+def test_products_match_float64(la, lb, m, k, n, calls, any_size):
     a, b = _mat(m, k, la), _mat(k, n, lb)
     want = a.astype(np.float64) @ b.astype(np.float64)
     got = gemm.matmul(a, b)
@@ -83,7 +90,7 @@ def test_out_with_strided_rows_and_accumulate(calls):
 
 
 @needs_onednn
-def test_stacks_are_one_call_per_matrix(calls):
+def test_stacks_are_one_call_per_matrix(calls, any_size):
     a, b = RNG.standard_normal((3, 40, 90)).astype(np.float32), RNG.standard_normal((3, 90, 50)).astype(np.float32)
     np.testing.assert_allclose(gemm.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
     assert calls[0] == 3
@@ -92,22 +99,30 @@ def test_stacks_are_one_call_per_matrix(calls):
 @pytest.mark.parametrize("case", ["float64", "float16", "small", "empty", "mixed", "gathered", "fortran out"])
 def test_what_numpy_multiplies(case, calls):
     """Cases oneDNN does not take give np.matmul's result, bit for bit, without a oneDNN call."""
-    a, b, out = _mat(64, 128, "N"), _mat(128, 32, "N"), None
+    a, b, out = _mat(64, 256, "N"), _mat(256, 64, "N"), None  # 1M multiply-adds: oneDNN's size
     if case in ("float64", "float16"):
         a, b = a.astype(case), b.astype(case)
     elif case == "small":
-        a, b = _mat(8, 8, "N"), _mat(8, 8, "N")
+        a, b = _mat(64, 256, "N"), _mat(256, 63, "N")  # just below gemm._MIN_WORK
     elif case == "empty":
         a, b = _mat(64, 0, "N"), _mat(0, 32, "N")
     elif case == "mixed":
         b = b.astype(np.float64)
     elif case == "gathered":  # neither rows nor columns contiguous
-        a = _mat(64, 256, "N")[:, ::2]
+        a = _mat(64, 512, "N")[:, ::2]
     else:
-        out = np.empty((32, 64), np.float32).T
+        out = np.empty((64, 64), np.float32).T
     got = gemm.matmul(a, b, out=out)
     np.testing.assert_array_equal(got, np.matmul(a, b))
     assert calls[0] == 0
+
+
+@needs_onednn
+def test_products_from_a_million_multiply_adds_go_to_onednn(calls):
+    """The base of test_what_numpy_multiplies is oneDNN's: so each case there is left to NumPy
+    by what it changes, not by its size."""
+    gemm.matmul(_mat(64, 256, "N"), _mat(256, 64, "N"))
+    assert calls[0] == 1
 
 
 def test_a_forked_process_multiplies_with_numpy(monkeypatch):

@@ -37,7 +37,7 @@ def calls(monkeypatch):
     attribute that the ops look up, so a call that took another path is not counted)."""
     counts = {}
     for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv, kernels.cpu().select,
-                   kernels.cpu().special):
+                   kernels.cpu().special, kernels.cpu().loss):
         for name in dir(module):
             fn = getattr(module, name)
             if not hasattr(fn, "py_func") or name.startswith("_"):  # Numba's compiled functions
@@ -392,18 +392,22 @@ def test_conv3d_and_half_stay_on_numpy(calls, without_onednn):
 
 # ---- the masked gradient of ReLU and clamp ---------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name,fn", [("relu", lambda lib, x: lib.relu(x)),
-                                     ("clamp", lambda lib, x: x.clamp(-0.5, 0.7)),
-                                     ("hardtanh", lambda lib, x: lib.nn.functional.hardtanh(x))])
-def test_masked_gradient_against_numpy_and_torch(calls, name, fn, dtype):
+@pytest.mark.parametrize("kernel,fn", [("unless_at_most", lambda lib, x: lib.relu(x)),
+                                       ("unless_at_most", lambda lib, x: lib.nn.functional.threshold(x, 0.25, -2.0)),
+                                       ("masked", lambda lib, x: x.clamp(-0.5, 0.7)),
+                                       ("masked", lambda lib, x: lib.nn.functional.hardtanh(x))])
+def test_masked_gradient_against_numpy_and_torch(calls, kernel, fn, dtype):
     """inf and nan in the incoming gradient where the mask is off give 0 (a selection, as in
-    PyTorch), not inf * 0 = nan."""
+    PyTorch), not inf * 0 = nan; a NaN input passes ReLU's and threshold's gradient (PyTorch's
+    hardtanh passes it or not by the tensor's length)."""
     a = _array((3, 4, 5, 6), dtype)
+    if kernel == "unless_at_most":
+        a.reshape(-1)[7] = np.nan
     g = _array((3, 4, 5, 6), dtype, seed=1)
     off = np.argwhere(a.reshape(-1) < -1.5)[:3, 0]
     g.reshape(-1)[off] = [np.inf, -np.inf, np.nan][:len(off)]
     got = _run(lambda x: fn(ember, x), a, g)
-    assert calls.get("masked", 0) == 1
+    assert calls.get(kernel, 0) == 1
     with kernels.off():
         ref = _run(lambda x: fn(ember, x), a, g)
     want = _run_torch(lambda x: fn(torch, x), a, g)
@@ -416,8 +420,46 @@ def test_masked_gradient_of_a_strided_gradient_takes_numpy(calls):
     """A transpose after the ReLU hands it a transposed gradient: the NumPy path runs it."""
     a, g = _array((4, 6), "float32"), _array((6, 4), "float32", seed=1)
     got = _run(lambda x: ember.relu(x).t(), a, g)
-    assert calls.get("masked", 0) == 0
+    assert calls.get("unless_at_most", 0) == 0
     np.testing.assert_array_equal(got[1], _run_torch(lambda x: torch.relu(x).t(), a, g)[1])
+
+
+# ---- cross-entropy of small logits ------------------------------------------------------------
+def _logits(rows, classes, dtype):
+    """Logits with a NaN, an inf, a row of -inf and a row far from zero, and targets with
+    ignored rows (ignore_index 2)."""
+    a = _array((rows, classes), dtype)
+    a[3, 4], a[6, 2], a[8] = np.nan, np.inf, -np.inf
+    a[10] += 80
+    t = np.random.default_rng(1).integers(0, classes, rows)
+    t[[1, 9, 11]] = 2
+    return a, t
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("rows,classes", [(37, 11), (1, 3), (128, 10), (64, 128)])
+def test_cross_entropy_kernels_against_numpy_and_torch(calls, dtype, reduction, rows, classes):
+    """Small logits take the kernels (rows x classes <= 8192), wider ones NumPy's passes; both
+    give PyTorch's loss and gradient, NaN rows and ignored targets included."""
+    a, t = (_logits(rows, classes, dtype) if rows > 11 else
+            (_array((rows, classes), dtype), np.full(rows, 1)))
+    g = _array((rows,) if reduction == "none" else (), dtype, seed=2)
+
+    def run(lib, tensor):
+        x = tensor(a).requires_grad_()
+        loss = lib.nn.functional.cross_entropy(x, tensor(t), ignore_index=2, reduction=reduction)
+        loss.backward(tensor(g))
+        return loss.detach().numpy(), x.grad.numpy()
+    got = run(ember, ember.tensor)
+    assert calls.get("cross_entropy_rows", 0) == (rows * classes <= 8192)
+    with kernels.off():
+        ref = run(ember, ember.tensor)
+    want = run(torch, torch.tensor)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else TOL[dtype]
+    for e, r, w in zip(got, ref, want):
+        np.testing.assert_allclose(e, r, **tol)
+        np.testing.assert_allclose(e, w, **tol)
 
 
 def test_threads_calling_kernels_at_once():
