@@ -18,6 +18,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, parallel, special
+from ..backend import softmax as softmax_primitive
 from .creation import rand
 from .indexing import where
 from .math import (_const, _masked, _stable_sigmoid, _zero_at_most, erf, half_forward, half_in_float32,
@@ -565,8 +566,10 @@ def _softmax_forward(x, dim: int, log: bool):
         e = np.exp(z)
         out = z - np.log(e.sum(axis=dim, keepdims=True)) if log else e / e.sum(axis=dim, keepdims=True)
         return out.reshape(x.shape).astype(x.dtype, copy=False)
-    out = np.empty(x.shape, x.dtype)
-    _by_rows(lambda axis, o, part: _softmax_block(axis, o, part, log), out, dim, x)
+    out = softmax_primitive.forward(x, dim, log)
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+        _by_rows(lambda axis, o, part: _softmax_block(axis, o, part, log), out, dim, x)
     return out
 
 
@@ -586,9 +589,11 @@ def _softmax_backward(ctx, grad: Tensor, log: bool) -> Tensor:
     out, = ctx.saved_tensors
     g, y = grad._data, out._data
     if not state.enabled and _direct(y, g) and g.shape == y.shape:
-        # no graph of the backward is asked for: the passes in place, split over the cores
-        result = np.empty(y.shape, y.dtype)
-        _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, ctx.dim, g, y)
+        # no graph of the backward is asked for: oneDNN, or the passes in place split over the cores
+        result = softmax_primitive.backward(g, y, ctx.dim, log)
+        if result is None:
+            result = np.empty(y.shape, y.dtype)
+            _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, ctx.dim, g, y)
         return Tensor._make(result)
     if log:  # composed of tensor ops, so that it can be differentiated again
         return half_in_float32(lambda g, y: g - y.exp() * g.sum(ctx.dim, keepdim=True), grad, out)

@@ -10,7 +10,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.backend import convolution, onednn
+from ember.backend import convolution, onednn, primitives
 from helpers import results_in_threads, torch
 
 TF = torch.nn.functional
@@ -23,14 +23,14 @@ pytestmark = pytest.mark.skipif(onednn.library() is None, reason="oneDNN is not 
 def runs(monkeypatch):
     """kind of primitive -> number of oneDNN executions."""
     counts = {}
-    run = convolution._Primitive.run
+    run = primitives.Primitive.run
 
     def counted(self, lib, arrays):
-        kind = {convolution._ARG_DST: "forward", convolution._ARG_DIFF_SRC: "backward_data",
-                convolution._ARG_DIFF_WEIGHTS: "backward_weights"}[next(a for a, out in self.kinds if out)]
+        kind = {primitives.ARG_DST: "forward", primitives.ARG_DIFF_SRC: "backward_data",
+                primitives.ARG_DIFF_WEIGHTS: "backward_weights"}[next(a for a, out in self.kinds if out)]
         counts[kind] = counts.get(kind, 0) + 1
         return run(self, lib, arrays)
-    monkeypatch.setattr(convolution._Primitive, "run", counted)
+    monkeypatch.setattr(primitives.Primitive, "run", counted)
     return counts
 
 
@@ -108,7 +108,7 @@ def test_primitives_are_made_once_per_geometry(monkeypatch):
         made.append(args[1:4])
         init(self, *args)
     monkeypatch.setattr(convolution._Convolution, "__init__", counted)
-    monkeypatch.setattr(convolution, "_cache", type(convolution._cache)())
+    monkeypatch.setattr(primitives, "_cache", type(primitives._cache)())
     w = ember.tensor(_array((4, 3, 3, 3)))
     for _ in range(3):
         F.conv2d(ember.tensor(_array((2, 3, 8, 8))), w)
@@ -126,19 +126,19 @@ def test_threads_share_a_primitive_safely():
 
 def test_evicted_primitives_are_released_and_rebuilt(monkeypatch):
     released = []
-    destroy = convolution._Primitive.__del__
+    destroy = primitives.Primitive.__del__
 
     def counted(self):
         if self._lib is not None:
             released.append(self.impl)
         destroy(self)
-    monkeypatch.setattr(convolution._Primitive, "__del__", counted)
-    monkeypatch.setattr(convolution, "_cache", type(convolution._cache)())
-    monkeypatch.setattr(convolution, "CACHE_SIZE", 4)
+    monkeypatch.setattr(primitives.Primitive, "__del__", counted)
+    monkeypatch.setattr(primitives, "_cache", type(primitives._cache)())
+    monkeypatch.setattr(primitives, "CACHE_SIZE", 4)
     w = ember.tensor(_array((4, 3, 3, 3)))
     for n in range(1, 7):  # six geometries: each a forward primitive and its geometry's entry
         F.conv2d(ember.tensor(_array((n, 3, 8, 8))), w)
-    assert len(convolution._cache) == 4 and len(released) >= 3
+    assert len(primitives._cache) == 4 and len(released) >= 3
     x = _array((1, 3, 8, 8))  # the first geometry again, rebuilt
     np.testing.assert_allclose(F.conv2d(ember.tensor(x), w).numpy(),
                                TF.conv2d(torch.tensor(x), torch.tensor(w.numpy())).numpy(), rtol=1e-4, atol=1e-4)
