@@ -70,6 +70,20 @@ def _bind() -> None:
     }
     for name, fn in ops.items():
         setattr(Tensor, name, plain(fn))
+    generic_add_, generic_sub_ = Tensor.add_, Tensor.sub_
+
+    def add_(self, other, *args, alpha=1, **kwargs):
+        if args or kwargs or not e.add_in_place(self, other, alpha):
+            return generic_add_(self, other, *args, alpha=alpha, **kwargs)
+        return self
+
+    def sub_(self, other, *args, alpha=1, **kwargs):
+        if args or kwargs or type(alpha) not in (int, float) or not e.add_in_place(self, other, -alpha):
+            return generic_sub_(self, other, *args, alpha=alpha, **kwargs)
+        return self
+    for method in (add_, sub_):
+        method.__doc__ = getattr(Tensor, method.__name__).__doc__
+        setattr(Tensor, method.__name__, method)
     for name, method in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"),
                          ("__itruediv__", "div_"), ("__ifloordiv__", "floor_divide_"),
                          ("__imod__", "remainder_"), ("__ipow__", "pow_"), ("__iand__", "bitwise_and_"),

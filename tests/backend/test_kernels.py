@@ -37,7 +37,7 @@ def calls(monkeypatch):
     attribute that the ops look up, so a call that took another path is not counted)."""
     counts = {}
     for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv, kernels.cpu().select,
-                   kernels.cpu().special, kernels.cpu().loss):
+                   kernels.cpu().special, kernels.cpu().loss, kernels.cpu().optim):
         for name in dir(module):
             fn = getattr(module, name)
             if not hasattr(fn, "py_func") or name.startswith("_"):  # Numba's compiled functions
@@ -460,6 +460,59 @@ def test_cross_entropy_kernels_against_numpy_and_torch(calls, dtype, reduction, 
     for e, r, w in zip(got, ref, want):
         np.testing.assert_allclose(e, r, **tol)
         np.testing.assert_allclose(e, w, **tol)
+
+
+# ---- in-place add and sub ------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("method,alpha", [("add_", -20.0), ("add_", 1), ("sub_", 0.3), ("sub_", 3), ("add_", 2 ** 60)])
+def test_in_place_add_in_one_pass_equals_the_generic_path(calls, dtype, method, alpha):
+    """p.data.add_(p.grad, alpha=-lr): the kernel's bits are the generic path's (which computes
+    out of place and copies in) and PyTorch's to rounding; the version counter moves."""
+    a, b = _array((37, 5), dtype), _array((37, 5), dtype, seed=1)
+    x = ember.tensor(a)
+    version = x._version
+    assert getattr(x, method)(ember.tensor(b), alpha=alpha) is x
+    assert calls.get("axpy", 0) == (abs(alpha) <= 2 ** 53) and x._version == version + 1
+    with kernels.off():
+        ref = getattr(ember.tensor(a), method)(ember.tensor(b), alpha=alpha)
+    np.testing.assert_array_equal(x.numpy(), ref.numpy())
+    want = getattr(torch.tensor(a), method)(torch.tensor(b), alpha=alpha).numpy()
+    # PyTorch fuses the multiply-add (one rounding): within a few ulps of the product
+    np.testing.assert_allclose(x.numpy(), want, rtol=0, atol=4 * np.finfo(dtype).eps * abs(alpha) * np.abs(b).max())
+
+
+@pytest.mark.parametrize("case", ["self", "alias", "view", "broadcast", "int", "recorded"])
+def test_in_place_add_cases_left_to_the_generic_path(calls, case):
+    a = _array((6, 6), "float32")
+    x, other = ember.tensor(a), ember.tensor(_array((6, 6), "float32", seed=1))
+    target = x
+    if case == "self":  # the same array on both sides is safe for the kernel
+        other = x
+    elif case == "alias":  # another array over self's memory
+        other = x.view(6, 6)
+    elif case == "view":
+        target = x[1:]
+        other = other[1:]
+    elif case == "broadcast":
+        other = ember.tensor(_array((6,), "float32"))
+    elif case == "int":
+        target, other = ember.tensor(np.arange(36).reshape(6, 6)), ember.tensor(np.ones((6, 6), np.int64))
+    else:
+        target = ember.tensor(a, requires_grad=True) * 1
+        other.requires_grad_()
+    expected = target.detach().numpy() + 2 * other.detach().numpy()
+    target.add_(other, alpha=2)
+    assert calls.get("axpy", 0) == (case == "self")
+    np.testing.assert_allclose(target.detach().numpy(), expected, rtol=1e-6)
+
+
+def test_in_place_add_keeps_the_leaf_rule():
+    leaf = ember.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        leaf.add_(ember.ones(3), alpha=-0.1)
+    with ember.no_grad():
+        leaf.add_(ember.ones(3), alpha=-0.5)
+    np.testing.assert_array_equal(leaf.detach().numpy(), [0.5] * 3)
 
 
 def test_threads_calling_kernels_at_once():

@@ -113,3 +113,13 @@ def rmsprop(p, g, square_avg, grad_avg, buf, lr, alpha, w, one_minus_w, small, e
             p[k] = p[k] - lr * b
         else:
             p[k] = p[k] + gk * -lr / avg
+
+
+@njit(**_JIT)
+def axpy(y, x, alpha):
+    """y += alpha * x, alpha rounded to the dtype and the product rounded before the sum, as
+    NumPy's ``y + x * alpha`` computes it: the hand-written update ``p.data.add_(p.grad,
+    alpha=-lr)`` in one pass."""
+    alpha = y.dtype.type(alpha)
+    for k in range(y.shape[0]):
+        y[k] = y[k] + x[k] * alpha
