@@ -144,7 +144,9 @@ def _lstm_forward(xw, h0, c0, w_hh, w_hr, sizes):
     new = np.zeros if sizes is not None else np.empty  # packed: unused rows must stay finite
     h_raw = None if w_hr is None else new((steps,) + c0.shape, dt, like=xw)
     scale, shift, _ = _lstm_constants(hidden, xw)
-    w_hh_t = w_hh.T
+    # W_hh^T as a row-major copy, once: oneDNN multiplies it 1.5x faster than the transposed
+    # view (20 x 200 x 800: 27 against 42 us)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         g = xw[k, :n]
@@ -217,7 +219,7 @@ def _gru_forward(xw, h0, w_hh, b_hn, sizes):
     hs = np.empty((steps + 1,) + h0.shape, dt, like=xw)
     hs[0] = h0
     hn_all = np.empty((steps,) + h0.shape, dt, like=xw)
-    w_hh_t = w_hh.T
+    w_hh_t = np.ascontiguousarray(w_hh.T)  # as in _lstm_forward
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         h, g = hs[k, :n], xw[k, :n]
@@ -283,7 +285,7 @@ def _rnn_forward(xw, h0, w_hh, relu_: bool, sizes):
     steps, batch, _ = xw.shape
     hs = np.empty((steps + 1,) + h0.shape, xw.dtype, like=xw)
     hs[0] = h0
-    w_hh_t = w_hh.T
+    w_hh_t = np.ascontiguousarray(w_hh.T)  # as in _lstm_forward
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         g = xw[k, :n]
