@@ -26,7 +26,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..backend import gemm
+from ..backend import gemm, kernels
 from ..backend.compat import contiguous
 from ..backend.device import xp_of
 from .creation import zeros
@@ -132,6 +132,15 @@ def _lstm_constants(hidden: int, like) -> tuple:
     return cols(0.5, 1.0), cols(0.5, 0.0), cols(0.0, 1.0)
 
 
+def _cell_kernels(*arrays):
+    """The compiled LSTM cell loops (backend/kernels/rnn.py) where they take these arrays
+    (float32/float64 NumPy, C-contiguous), else None: the NumPy passes run."""
+    k = kernels.cpu()
+    if k is None or not kernels.usable(*arrays) or not all(a.flags.c_contiguous for a in arrays):
+        return None
+    return k.rnn
+
+
 def _lstm_forward(xw, h0, c0, w_hh, w_hr, sizes):
     """Runs the steps in place on ``xw`` (which ends up holding the activated gates)."""
     steps, batch, gates = xw.shape
@@ -147,18 +156,22 @@ def _lstm_forward(xw, h0, c0, w_hh, w_hr, sizes):
     # W_hh^T as a row-major copy, once: oneDNN multiplies it 1.5x faster than the transposed
     # view (20 x 200 x 800: 27 against 42 us)
     w_hh_t = np.ascontiguousarray(w_hh.T)
+    cell = _cell_kernels(xw, hs, cs)
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         g = xw[k, :n]
         gemm.matmul(hs[k, :n], w_hh_t, out=g, accumulate=True)
         g *= scale
         np.tanh(g, out=g)
-        g *= scale
-        g += shift
-        i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
         c = cs[k + 1, :n]
-        np.multiply(f, cs[k, :n], out=c)
-        c += i * gg
+        i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
+        if cell is not None:
+            cell.lstm_cell_forward(g, scale, shift, cs[k, :n], c)
+        else:
+            g *= scale
+            g += shift
+            np.multiply(f, cs[k, :n], out=c)
+            c += i * gg
         tc = tanh_c[k, :n]
         np.tanh(c, out=tc)
         if w_hr is None:
@@ -180,6 +193,7 @@ def _lstm_backward(saved, w_hh, w_hr, dout, dh, dc, sizes):
     d_gates = new(gates.shape, gates.dtype, like=gates)
     d_proj = None if w_hr is None else new((steps,) + hs.shape[1:], gates.dtype, like=gates)
     _, _, flag = _lstm_constants(hidden, gates)
+    cell = _cell_kernels(gates, d_gates, dh, dc, cs, tanh_c)
     for k in range(steps - 1, -1, -1):
         n = batch if sizes is None else sizes[k]
         d = dh[:n] if dout is None else dh[:n] + dout[k, :n]
@@ -187,6 +201,10 @@ def _lstm_backward(saved, w_hh, w_hr, dout, dh, dc, sizes):
             d_proj[k, :n] = d
             d = gemm.matmul(d, w_hr)
         g, dg = gates[k, :n], d_gates[k, :n]
+        if cell is not None and d.flags.c_contiguous:
+            cell.lstm_cell_backward(d, g, tanh_c[k, :n], cs[k, :n], dc[:n], flag, dg)
+            gemm.matmul(dg, w_hh, out=dh[:n])
+            continue
         i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
         di, df, dgg, do = (dg[:, :hidden], dg[:, hidden:2 * hidden], dg[:, 2 * hidden:3 * hidden],
                            dg[:, 3 * hidden:])

@@ -37,7 +37,7 @@ def calls(monkeypatch):
     attribute that the ops look up, so a call that took another path is not counted)."""
     counts = {}
     for module in (kernels.cpu().pool, kernels.cpu().norm, kernels.cpu().conv, kernels.cpu().select,
-                   kernels.cpu().special, kernels.cpu().loss, kernels.cpu().optim):
+                   kernels.cpu().special, kernels.cpu().loss, kernels.cpu().optim, kernels.cpu().rnn):
         for name in dir(module):
             fn = getattr(module, name)
             if not hasattr(fn, "py_func") or name.startswith("_"):  # Numba's compiled functions
@@ -460,6 +460,42 @@ def test_cross_entropy_kernels_against_numpy_and_torch(calls, dtype, reduction, 
     for e, r, w in zip(got, ref, want):
         np.testing.assert_allclose(e, r, **tol)
         np.testing.assert_allclose(e, w, **tol)
+
+
+# ---- the LSTM cell ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", [dict(num_layers=2), dict(proj_size=3), dict(bidirectional=True)])
+def test_lstm_cell_kernels_give_the_numpy_paths_bits(calls, dtype, kw):
+    """Outputs, final states and every gradient equal the NumPy passes' bit for bit (the
+    loops multiply and add in their order), and PyTorch's to rounding."""
+    ember.manual_seed(0)
+    lstm = ember.nn.LSTM(5, 6, **kw).to(getattr(ember, dtype))
+    x = _array((7, 4, 5), dtype)
+    g = _array((7, 4, (2 if kw.get("bidirectional") else 1) * kw.get("proj_size", 6)), dtype, seed=1)
+
+    def run():
+        lstm.zero_grad()
+        xt = ember.tensor(x, requires_grad=True)
+        out, (h, c) = lstm(xt)
+        (out * ember.tensor(g)).sum().backward()
+        return [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xt.grad.numpy()] + [
+            p.grad.numpy() for p in lstm.parameters()]
+    got = run()
+    assert calls.get("lstm_cell_forward", 0) >= 7 and calls.get("lstm_cell_backward", 0) >= 7
+    with kernels.off():
+        ref = run()
+    tl = torch.nn.LSTM(5, 6, **kw).to(getattr(torch, dtype))
+    with torch.no_grad():
+        for p, q in zip(tl.parameters(), lstm.parameters()):
+            p.copy_(torch.tensor(q.detach().numpy()))
+    xt = torch.tensor(x, requires_grad=True)
+    out, (h, c) = tl(xt)
+    (out * torch.tensor(g)).sum().backward()
+    want = [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xt.grad.numpy()] + [
+        p.grad.numpy() for p in tl.parameters()]
+    for e, r, w in zip(got, ref, want):
+        np.testing.assert_array_equal(e, r)
+        np.testing.assert_allclose(e, w, **TOL[dtype])
 
 
 # ---- in-place add and sub ------------------------------------------------------------------------
