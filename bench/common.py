@@ -15,6 +15,7 @@ import multiprocessing as mp
 import statistics
 import sys
 import time
+import traceback
 from typing import Callable
 
 SETTLE_S = 0.2  # idle time before each timed block, so the other side's threads are asleep
@@ -80,12 +81,16 @@ def _step_flops(step: Callable[[], None]) -> float:
 
 def _serve(conn, path: list, module: str, factory: str, lib: str, args: tuple) -> None:
     sys.path[:0] = path
-    step = getattr(importlib.import_module(module), factory)(lib, *args)
-    # Memory: the resident-set high-water mark from here on (Linux resets it on request)
-    # above the process as it stands with the model and data built and one step taken, its
-    # freed memory handed back to the system: the library's one-time costs (compiled
-    # kernels, PyTorch's kernel caches), its gradients and optimizer state stay out of it.
-    step()
+    try:
+        step = getattr(importlib.import_module(module), factory)(lib, *args)
+        # Memory: the resident-set high-water mark from here on (Linux resets it on request)
+        # above the process as it stands with the model and data built and one step taken, its
+        # freed memory handed back to the system: the library's one-time costs (compiled
+        # kernels, PyTorch's kernel caches), its gradients and optimizer state stay out of it.
+        step()
+    except BaseException:
+        conn.send(traceback.format_exc())  # the parent raises it: no wait for a dead worker
+        return
     _release_freed_memory()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
@@ -121,9 +126,15 @@ class Side:
         self.proc = ctx.Process(target=_serve, args=(child, list(sys.path), module, factory, lib, args),
                                 daemon=True)
         self.proc.start()
+        child.close()  # the worker's end: if it dies, recv() below ends instead of waiting
         # Its first step done before anything else runs: two sides warming up at once (a
         # whole epoch each in bench/mnist_script.py) would share the cores with timed steps.
-        self.conn.recv()
+        try:
+            reply = self.conn.recv()
+        except EOFError:
+            reply = f"the worker exited with status {self.proc.exitcode} before its first step"
+        if reply != "ready":
+            raise RuntimeError(f"{lib}'s {module}.{factory} failed in its worker:\n{reply}")
 
     def ask(self, cmd: str, arg=None):
         self.conn.send((cmd, arg))
