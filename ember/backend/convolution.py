@@ -24,8 +24,8 @@ import numpy as np
 from . import onednn
 from .primitives import (ANY, ARG_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DIFF_WEIGHTS, ARG_DST, ARG_SRC,
                          ARG_WEIGHTS, FORWARD_TRAINING, POINTER, QUERY_DIFF_DST, QUERY_DIFF_SRC,
-                         QUERY_DIFF_WEIGHTS, QUERY_DST, QUERY_SRC, QUERY_WEIGHTS, Dims, I, P, Primitive,
-                         Refused, cached, check, desc, engine, run)
+                         QUERY_DIFF_WEIGHTS, QUERY_DST, QUERY_SRC, QUERY_WEIGHTS, Dims, Family, I, P,
+                         Primitive, Refused, cached, check, desc, engine, run)
 
 _DIRECT = 1  # dnnl_convolution_direct
 
@@ -39,10 +39,8 @@ def _declare(lib) -> None:
                                                                             *geometry, P, P]
 
 
-class _Convolution:
+class _Convolution(Family):
     """The three primitives of one geometry, created on first use of each."""
-
-    _lib = None
 
     def __init__(self, lib, x_shape, w_shape, y_shape, bias: bool, g):
         _declare(lib)
@@ -58,22 +56,8 @@ class _Convolution:
             ctypes.byref(self.forward_pd), engine(), FORWARD_TRAINING, _DIRECT, anys[0], anys[1],
             self.bias, anys[2], *self.geometry, None), "forward")
         self.anys = anys
-        self.primitives = {}
+        self.descs = [*self.plain, *anys] + ([self.bias] if self.bias is not None else [])
         self._lib = lib
-
-    def __del__(self):
-        lib = self._lib
-        if lib is None:
-            return
-        self._lib = None
-        lib.dnnl_primitive_desc_destroy(self.forward_pd)
-        for md in [*self.plain, *self.anys] + ([self.bias] if self.bias is not None else []):
-            lib.dnnl_memory_desc_destroy(md)
-
-    def primitive(self, lib, kind: str) -> Primitive:
-        if kind not in self.primitives:
-            self.primitives[kind] = getattr(self, "_" + kind)(lib)
-        return self.primitives[kind]
 
     def _forward(self, lib):
         plains = list(self.plain)

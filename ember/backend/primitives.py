@@ -201,6 +201,32 @@ class Primitive:
         del keep
 
 
+class Family:
+    """The primitives of one geometry (a convolution's forward, input gradient and weight
+    gradient), each made on first use by the subclass's ``_<kind>(lib)``. The subclass sets
+    ``forward_pd`` (the forward primitive descriptor, a hint to the others) and ``descs`` (the
+    memory descriptors it made), released with the family, and ``_lib`` once built."""
+
+    _lib = None
+    forward_pd = None
+    descs = ()
+
+    def __del__(self):
+        lib = self._lib
+        if lib is None:
+            return
+        self._lib = None
+        lib.dnnl_primitive_desc_destroy(self.forward_pd)
+        for md in self.descs:
+            lib.dnnl_memory_desc_destroy(md)
+
+    def primitive(self, lib, kind: str) -> Primitive:
+        made = self.__dict__.setdefault("primitives", {})
+        if kind not in made:
+            made[kind] = getattr(self, "_" + kind)(lib)
+        return made[kind]
+
+
 def _impl(lib, pd) -> str:
     name = ctypes.c_char_p()
     lib.dnnl_primitive_desc_query(pd, _QUERY_IMPL_INFO, 0, ctypes.byref(name))

@@ -21,8 +21,8 @@ import numpy as np
 
 from . import onednn, parallel
 from .primitives import (ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DST, ARG_SRC, FORWARD_TRAINING, POINTER,
-                         QUERY_DIFF_DST, QUERY_DIFF_SRC, QUERY_DST, QUERY_SRC, I, P, Primitive, Refused,
-                         cached, check, desc, engine, run)
+                         QUERY_DIFF_DST, QUERY_DIFF_SRC, QUERY_DST, QUERY_SRC, Family, I, P, Primitive,
+                         Refused, cached, check, desc, engine, run)
 
 _ACCURATE, _LOG = 0x30000, 0x30001  # dnnl_softmax_accurate, dnnl_softmax_log
 
@@ -31,10 +31,8 @@ _ACCURATE, _LOG = 0x30000, 0x30001  # dnnl_softmax_accurate, dnnl_softmax_log
 MIN_ELEMENTS = 1 << 14
 
 
-class _Softmax:
-    """The forward descriptor of one shape, axis and algorithm, and its two primitives."""
-
-    _lib = None
+class _Softmax(Family):
+    """The forward and backward primitives of one shape, axis and algorithm."""
 
     def __init__(self, lib, shape: tuple, axis: int, log: bool):
         lib.dnnl_softmax_forward_primitive_desc_create.argtypes = [POINTER, P, I, I, P, P, I, P]
@@ -47,32 +45,21 @@ class _Softmax:
         if status:
             lib.dnnl_memory_desc_destroy(self.md)
             check(status, "softmax")
-        self.primitives = {}
+        self.descs = [self.md]
         self._lib = lib
 
-    def __del__(self):
-        lib = self._lib
-        if lib is None:
-            return
-        self._lib = None
-        lib.dnnl_primitive_desc_destroy(self.forward_pd)
-        lib.dnnl_memory_desc_destroy(self.md)
+    def _forward(self, lib):
+        md = self.md
+        return Primitive(lib, self.forward_pd, [md, md], [(QUERY_SRC, 0), (QUERY_DST, 0)],
+                         [(ARG_SRC, False), (ARG_DST, True)])
 
-    def primitive(self, lib, kind: str) -> Primitive:
-        if kind not in self.primitives:
-            md = self.md
-            if kind == "forward":
-                prim = Primitive(lib, self.forward_pd, [md, md], [(QUERY_SRC, 0), (QUERY_DST, 0)],
-                                 [(ARG_SRC, False), (ARG_DST, True)])
-            else:
-                pd = P()
-                check(lib.dnnl_softmax_backward_primitive_desc_create(
-                    ctypes.byref(pd), engine(), self.alg, md, md, md, self.axis, self.forward_pd, None),
-                    "softmax backward")
-                prim = Primitive(lib, pd, [md, md, md], [(QUERY_DIFF_SRC, 0), (QUERY_DIFF_DST, 0), (QUERY_DST, 0)],
-                                 [(ARG_DIFF_SRC, True), (ARG_DIFF_DST, False), (ARG_DST, False)], own=True)
-            self.primitives[kind] = prim
-        return self.primitives[kind]
+    def _backward(self, lib):
+        md, pd = self.md, P()
+        check(lib.dnnl_softmax_backward_primitive_desc_create(
+            ctypes.byref(pd), engine(), self.alg, md, md, md, self.axis, self.forward_pd, None),
+            "softmax backward")
+        return Primitive(lib, pd, [md, md, md], [(QUERY_DIFF_SRC, 0), (QUERY_DIFF_DST, 0), (QUERY_DST, 0)],
+                         [(ARG_DIFF_SRC, True), (ARG_DIFF_DST, False), (ARG_DST, False)], own=True)
 
 
 def _build(lib, kind: str, shape: tuple, axis: int, log: bool) -> Primitive:
