@@ -133,7 +133,7 @@ def _lstm_constants(hidden: int, like) -> tuple:
 
 
 def _cell_kernels(*arrays):
-    """The compiled LSTM cell loops (backend/kernels/rnn.py) where they take these arrays
+    """The compiled LSTM and GRU cell loops (backend/kernels/rnn.py) where they take these arrays
     (float32/float64 NumPy, C-contiguous), else None: the NumPy passes run."""
     k = kernels.cpu()
     if k is None or not kernels.usable(*arrays) or not all(a.flags.c_contiguous for a in arrays):
@@ -238,10 +238,21 @@ def _gru_forward(xw, h0, w_hh, b_hn, sizes):
     hs[0] = h0
     hn_all = np.empty((steps,) + h0.shape, dt, like=xw)
     w_hh_t = np.ascontiguousarray(w_hh.T)  # as in _lstm_forward
+    cell = _cell_kernels(xw, hs, hn_all, *(() if b_hn is None else (b_hn,)))
+    no_bias = np.empty(0, dt)  # the kernels' "no b_hn"
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         h, g = hs[k, :n], xw[k, :n]
         hw = gemm.matmul(h, w_hh_t)
+        if cell is not None:
+            cell.gru_cell_before_tanh(g, hw, no_bias if b_hn is None else b_hn, hn_all[k, :n])
+            np.tanh(g[:, :2 * hidden], out=g[:, :2 * hidden])
+            cell.gru_cell_between_tanhs(g, hn_all[k, :n])
+            np.tanh(g[:, 2 * hidden:], out=g[:, 2 * hidden:])
+            cell.gru_cell_after_tanh(g, h, hs[k + 1, :n])
+            if n < batch:
+                hs[k + 1, n:] = hs[k, n:]
+            continue
         rz = g[:, :2 * hidden]
         rz += hw[:, :2 * hidden]
         rz *= 0.5  # sigmoid as 0.5 * tanh(0.5 x) + 0.5
@@ -272,10 +283,17 @@ def _gru_backward(saved, w_hh, dout, dh, sizes):
     new = np.zeros if sizes is not None else np.empty
     d_x = new(gates.shape, gates.dtype, like=gates)  # for (W_ir x, W_iz x, W_in x) + b_ih
     d_h = new(gates.shape, gates.dtype, like=gates)  # for (W_hr h, W_hz h, W_hn h) + b_hh
+    cell = _cell_kernels(gates, hs, hn_all, d_x, d_h, dh)
     for k in range(steps - 1, -1, -1):
         n = batch if sizes is None else sizes[k]
         d = dh[:n] if dout is None else dh[:n] + dout[k, :n]
         g, h = gates[k, :n], hs[k, :n]
+        if cell is not None and d.flags.c_contiguous:
+            d_prev = np.empty_like(d)
+            cell.gru_cell_backward(d, g, h, hn_all[k, :n], d_x[k, :n], d_h[k, :n], d_prev)
+            gemm.matmul(d_h[k, :n], w_hh, out=d_prev, accumulate=True)
+            dh[:n] = d_prev
+            continue
         r, z, nn = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:]
         dx, dhk = d_x[k, :n], d_h[k, :n]
         dr, dz, dn = dx[:, :hidden], dx[:, hidden:2 * hidden], dx[:, 2 * hidden:]

@@ -463,36 +463,40 @@ def test_cross_entropy_kernels_against_numpy_and_torch(calls, dtype, reduction, 
 
 
 # ---- the LSTM cell ---------------------------------------------------------------------------------
+def _recurrent_run(lib, tensor, layer, x, g):
+    """Output, final state(s), the input's and every parameter's gradient."""
+    xt = tensor(x).requires_grad_()
+    out, state = layer(xt)
+    (out * tensor(g)).sum().backward()
+    states = state if isinstance(state, tuple) else (state,)
+    return [out.detach().numpy(), *(s.detach().numpy() for s in states), xt.grad.numpy()] + [
+        p.grad.numpy() for p in layer.parameters()]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("kw", [dict(num_layers=2), dict(proj_size=3), dict(bidirectional=True)])
-def test_lstm_cell_kernels_give_the_numpy_paths_bits(calls, dtype, kw):
+@pytest.mark.parametrize("mode,kw", [("LSTM", dict(num_layers=2)), ("LSTM", dict(proj_size=3)),
+                                     ("LSTM", dict(bidirectional=True)), ("GRU", dict(num_layers=2)),
+                                     ("GRU", dict(bias=False)), ("GRU", dict(bidirectional=True))])
+def test_recurrent_cell_kernels_give_the_numpy_paths_bits(calls, dtype, mode, kw):
     """Outputs, final states and every gradient equal the NumPy passes' bit for bit (the
     loops multiply and add in their order), and PyTorch's to rounding."""
     ember.manual_seed(0)
-    lstm = ember.nn.LSTM(5, 6, **kw).to(getattr(ember, dtype))
+    layer = getattr(ember.nn, mode)(5, 6, **kw).to(getattr(ember, dtype))
     x = _array((7, 4, 5), dtype)
     g = _array((7, 4, (2 if kw.get("bidirectional") else 1) * kw.get("proj_size", 6)), dtype, seed=1)
-
-    def run():
-        lstm.zero_grad()
-        xt = ember.tensor(x, requires_grad=True)
-        out, (h, c) = lstm(xt)
-        (out * ember.tensor(g)).sum().backward()
-        return [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xt.grad.numpy()] + [
-            p.grad.numpy() for p in lstm.parameters()]
-    got = run()
-    assert calls.get("lstm_cell_forward", 0) >= 7 and calls.get("lstm_cell_backward", 0) >= 7
+    got = _recurrent_run(ember, ember.tensor, layer, x, g)
+    kernel = mode.lower() + "_cell_"
+    assert sum(v for k, v in calls.items() if k.startswith(kernel) and "backward" not in k) >= 7
+    assert calls.get(kernel + "backward", 0) >= 7
+    layer.zero_grad()
     with kernels.off():
-        ref = run()
-    tl = torch.nn.LSTM(5, 6, **kw).to(getattr(torch, dtype))
+        ref = _recurrent_run(ember, ember.tensor, layer, x, g)
+    reference = getattr(torch.nn, mode)(5, 6, **kw).to(getattr(torch, dtype))
     with torch.no_grad():
-        for p, q in zip(tl.parameters(), lstm.parameters()):
+        for p, q in zip(reference.parameters(), layer.parameters()):
             p.copy_(torch.tensor(q.detach().numpy()))
-    xt = torch.tensor(x, requires_grad=True)
-    out, (h, c) = tl(xt)
-    (out * torch.tensor(g)).sum().backward()
-    want = [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xt.grad.numpy()] + [
-        p.grad.numpy() for p in tl.parameters()]
+    want = _recurrent_run(torch, torch.tensor, reference, x, g)
+    assert len(got) == len(want)
     for e, r, w in zip(got, ref, want):
         np.testing.assert_array_equal(e, r)
         np.testing.assert_allclose(e, w, **TOL[dtype])
