@@ -98,8 +98,13 @@ def acc_dtype(dtype) -> np.dtype:
     """The dtype a reduction of ``dtype`` accumulates in: float32 for float16 and bfloat16 (as
     PyTorch's kernels do; float16 sums overflow at 65504, and both drift long before), else
     ``dtype`` itself. Results are cast back to ``dtype``."""
-    dtype = np.dtype(dtype)
-    return np.dtype(np.float32) if dtypes.is_half(dtype) else dtype
+    known = _ACC.get(dtype)
+    if known is None:
+        known = _ACC[dtype] = np.dtype(np.float32) if dtypes.is_half(np.dtype(dtype)) else np.dtype(dtype)
+    return known
+
+
+_ACC: dict = {}  # acc_dtype's answers by the dtype (or type) asked about: every reduction asks
 
 
 def scan_dtype(dtype) -> np.dtype:
@@ -139,6 +144,8 @@ def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = 
         divisor = acc.type(divisor)
     if skip_nan:
         out = np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc)
+    elif type(x) is np.ndarray:  # ndarray.sum's own call, without its Python wrapper
+        out = np.add.reduce(x, axis=dims, dtype=acc, keepdims=keepdim)
     else:
         out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
     if divisor is not None:
