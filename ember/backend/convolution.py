@@ -25,7 +25,7 @@ from . import onednn
 from .primitives import (ANY, ARG_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DIFF_WEIGHTS, ARG_DST, ARG_SRC,
                          ARG_WEIGHTS, FORWARD_TRAINING, POINTER, QUERY_DIFF_DST, QUERY_DIFF_SRC,
                          QUERY_DIFF_WEIGHTS, QUERY_DST, QUERY_SRC, QUERY_WEIGHTS, Dims, Family, I, P,
-                         Primitive, Refused, cached, check, desc, engine, run)
+                         Primitive, check, desc, engine, run_family)
 
 _DIRECT = 1  # dnnl_convolution_direct
 
@@ -90,16 +90,9 @@ def _usable(*arrays) -> bool:
     return all(type(a) is np.ndarray and a.dtype == np.float32 for a in arrays) and 3 <= arrays[0].ndim <= 5
 
 
-def _build(lib, kind: str, shapes: tuple, bias: bool, g) -> Primitive:
-    """A primitive of this kind for the geometry, whose shared descriptors are cached too."""
-    conv = cached(("convolution", shapes, bias, g), lambda: _Convolution(lib, *shapes, bias, g))
-    if conv is None:
-        raise Refused("convolution")
-    return conv.primitive(lib, kind)
-
-
 def _run(kind: str, shapes: tuple, arrays: list, out: int, bias: bool, g):
-    if not run((kind, shapes, bias, g), lambda lib: _build(lib, kind, shapes, bias, g), arrays):
+    if not run_family(kind, ("convolution", shapes, bias, g), lambda lib: _Convolution(lib, *shapes, bias, g),
+                      arrays):
         return None
     return arrays[out]
 

@@ -249,6 +249,17 @@ def cached(key, build):
     return entry
 
 
+def run_family(kind: str, key: tuple, make, arrays) -> bool:
+    """Run the primitive ``kind`` of the ``Family`` cached under ``key`` (made by ``make(lib)``
+    on first use) on ``arrays``; False where oneDNN does not take it."""
+    def build(lib):
+        family = cached(key, lambda: make(lib))
+        if family is None:
+            raise Refused(str(key[0]))
+        return family.primitive(lib, kind)
+    return run((kind,) + key, build, arrays)
+
+
 def run(key, build, arrays) -> bool:
     """Run the primitive cached under ``key`` (made by ``build(lib)`` on first use) on
     ``arrays``; False where oneDNN does not take it (no CPU engine, or refused)."""

@@ -22,7 +22,7 @@ import numpy as np
 from . import onednn, parallel
 from .primitives import (ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DST, ARG_SRC, FORWARD_TRAINING, POINTER,
                          QUERY_DIFF_DST, QUERY_DIFF_SRC, QUERY_DST, QUERY_SRC, Family, I, P, Primitive,
-                         Refused, cached, check, desc, engine, run)
+                         check, desc, engine, run_family)
 
 _ACCURATE, _LOG = 0x30000, 0x30001  # dnnl_softmax_accurate, dnnl_softmax_log
 
@@ -62,13 +62,6 @@ class _Softmax(Family):
                          [(ARG_DIFF_SRC, True), (ARG_DIFF_DST, False), (ARG_DST, False)], own=True)
 
 
-def _build(lib, kind: str, shape: tuple, axis: int, log: bool) -> Primitive:
-    family = cached(("softmax", shape, axis, log), lambda: _Softmax(lib, shape, axis, log))
-    if family is None:
-        raise Refused("softmax")
-    return family.primitive(lib, kind)
-
-
 def _takes(*arrays) -> bool:
     x = arrays[0]
     return (onednn.library() is not None and x.size >= MIN_ELEMENTS and
@@ -76,9 +69,8 @@ def _takes(*arrays) -> bool:
                 for a in arrays))
 
 
-def _run(kind: str, shape: tuple, axis: int, log: bool, arrays: list):
-    key = ("softmax " + kind, shape, axis, log)
-    return run(key, lambda lib: _build(lib, kind, shape, axis, log), arrays)
+def _run(kind: str, shape: tuple, axis: int, log: bool, arrays: list) -> bool:
+    return run_family(kind, ("softmax", shape, axis, log), lambda lib: _Softmax(lib, shape, axis, log), arrays)
 
 
 def _block_maxima(x: np.ndarray) -> list:
