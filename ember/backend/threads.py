@@ -4,8 +4,8 @@ inter-op pair, with PyTorch's names, defaults and errors.
 The count applies to oneDNN's OpenMP pool, which multiplies float32 matrices
 (backend/gemm.py), and to the row passes split across cores (backend/parallel.py); where
 oneDNN is not in use, NumPy's OpenBLAS takes it instead. The default is ``OMP_NUM_THREADS``
-where it is set, else the number of cores this process may run on. ember runs ops one after another, so the inter-op count is only
-recorded, once, as PyTorch accepts it.
+where it is set, else the number of cores this process may run on. ember runs ops one after
+another, so the inter-op count is only recorded, once, as PyTorch accepts it.
 """
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ def _lstm_forward(xw, h0, c0, w_hh, w_hr, sizes):
     scale, shift, _ = _lstm_constants(hidden, xw)
     # W_hh^T as a row-major copy, once: oneDNN multiplies it 1.5x faster than the transposed
     # view (20 x 200 x 800: 27 against 42 us)
-    w_hh_t = np.ascontiguousarray(w_hh.T)
+    w_hh_t = contiguous(w_hh.T)
     cell = _cell_kernels(xw, hs, cs)
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
@@ -201,7 +201,7 @@ def _lstm_backward(saved, w_hh, w_hr, dout, dh, dc, sizes):
             d_proj[k, :n] = d
             d = gemm.matmul(d, w_hr)
         g, dg = gates[k, :n], d_gates[k, :n]
-        if cell is not None and d.flags.c_contiguous:
+        if cell is not None:  # d is C-contiguous: rows of dh, a sum or a product
             cell.lstm_cell_backward(d, g, tanh_c[k, :n], cs[k, :n], dc[:n], flag, dg)
             gemm.matmul(dg, w_hh, out=dh[:n])
             continue
@@ -237,7 +237,7 @@ def _gru_forward(xw, h0, w_hh, b_hn, sizes):
     hs = np.empty((steps + 1,) + h0.shape, dt, like=xw)
     hs[0] = h0
     hn_all = np.empty((steps,) + h0.shape, dt, like=xw)
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # as in _lstm_forward
+    w_hh_t = contiguous(w_hh.T)  # as in _lstm_forward
     cell = _cell_kernels(xw, hs, hn_all, *(() if b_hn is None else (b_hn,)))
     no_bias = np.empty(0, dt)  # the kernels' "no b_hn"
     for k in range(steps):
@@ -288,11 +288,9 @@ def _gru_backward(saved, w_hh, dout, dh, sizes):
         n = batch if sizes is None else sizes[k]
         d = dh[:n] if dout is None else dh[:n] + dout[k, :n]
         g, h = gates[k, :n], hs[k, :n]
-        if cell is not None and d.flags.c_contiguous:
-            d_prev = np.empty_like(d)
-            cell.gru_cell_backward(d, g, h, hn_all[k, :n], d_x[k, :n], d_h[k, :n], d_prev)
-            gemm.matmul(d_h[k, :n], w_hh, out=d_prev, accumulate=True)
-            dh[:n] = d_prev
+        if cell is not None:  # d is C-contiguous: rows of dh, or a sum
+            cell.gru_cell_backward(d, g, h, hn_all[k, :n], d_x[k, :n], d_h[k, :n], dh[:n])
+            gemm.matmul(d_h[k, :n], w_hh, out=dh[:n], accumulate=True)
             continue
         r, z, nn = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:]
         dx, dhk = d_x[k, :n], d_h[k, :n]
@@ -321,7 +319,7 @@ def _rnn_forward(xw, h0, w_hh, relu_: bool, sizes):
     steps, batch, _ = xw.shape
     hs = np.empty((steps + 1,) + h0.shape, xw.dtype, like=xw)
     hs[0] = h0
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # as in _lstm_forward
+    w_hh_t = contiguous(w_hh.T)  # as in _lstm_forward
     for k in range(steps):
         n = batch if sizes is None else sizes[k]
         g = xw[k, :n]

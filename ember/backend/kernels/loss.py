@@ -24,10 +24,11 @@ def shift_rows(x, shifted, top):
         m = x[r, 0]
         for c in range(1, classes):
             v = x[r, c]
-            if v > m or v != v:
+            if v != v:
                 m = v
-                if v != v:
-                    break
+                break
+            if v > m:
+                m = v
         top[r] = m
         for c in range(classes):
             shifted[r, c] = x[r, c] - m

@@ -95,7 +95,8 @@ def gru_cell_after_tanh(g, h, h_next):
 def gru_cell_backward(d, g, h, hn, dx, dh_gates, d_prev):
     """One step back from the output gradient ``d``: the input-side pre-activations'
     gradients into ``dx`` (r, z, n columns), the hidden-side ones into ``dh_gates`` and
-    d * z, the direct part of the previous step's gradient, into ``d_prev``."""
+    d * z, the direct part of the previous step's gradient, into ``d_prev`` (which may be
+    ``d`` itself: each element is read before it is written)."""
     rows, width = g.shape
     hidden = width // 3
     one = g.dtype.type(1)
