@@ -202,6 +202,25 @@ def test_normalize_matches_torch_with_and_without_gradient(dtype, mean, std):
     np.testing.assert_allclose(xg.grad.numpy(), np.broadcast_to(1 / per(std).numpy(), x.shape), rtol=1e-6)
 
 
+def test_normalize_reuses_its_constants_only_for_the_same_numbers_dtype_and_device():
+    """The mean and std tensors made for one call serve later calls with equal numbers; a list
+    changed in place, another dtype, or a zero std (raised each time) are never served stale."""
+    x = ember.rand(3, 4, 4)
+    mean, std = [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]
+    first = F.normalize(x, mean, std)
+    np.testing.assert_array_equal(F.normalize(x, mean, std).numpy(), first.numpy())
+    mean[1] = 0.7
+    want = (x.numpy() - np.array(mean, np.float32)[:, None, None]) / np.array(std, np.float32)[:, None, None]
+    np.testing.assert_allclose(F.normalize(x, mean, std).numpy(), want, rtol=1e-6)
+    as64 = F.normalize(x.double(), mean, std)
+    assert as64.dtype == ember.float64
+    np.testing.assert_allclose(as64.numpy(), (x.numpy().astype(np.float64) - np.array(mean)[:, None, None])
+                               / np.array(std)[:, None, None], rtol=1e-12)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="std evaluated to zero"):
+            F.normalize(x, mean, [1.0, 0.0, 1.0])
+
+
 def test_normalize_mismatched_channels_raise_the_tensor_error():
     with pytest.raises(RuntimeError, match="must match the size"):
         F.normalize(ember.zeros(3, 2, 2), [0.1, 0.2], [1.0, 1.0])

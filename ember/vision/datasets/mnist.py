@@ -220,7 +220,7 @@ class MNIST(VisionDataset):
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         """The sample at ``index``: (PIL image of mode "L", int class index), transformed."""
-        return self._transformed(Image.fromarray(self.data[index].numpy()), int(self.targets[index]))
+        return self._transformed(Image.fromarray(self.data.numpy()[index]), int(self.targets.numpy()[index]))
 
     def __len__(self) -> int:
         return len(self.data)

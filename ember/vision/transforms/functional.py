@@ -193,6 +193,40 @@ def normalize(tensor: Tensor, mean: Sequence[float], std: Sequence[float], inpla
     if tensor.ndim < 3:
         raise ValueError("Expected tensor to be a tensor image of size (..., C, H, W). Got tensor.size() = "
                          f"{tuple(tensor.shape)}")
+    key = _constants_key(mean, std, tensor)
+    if key in _NORMALIZE_CONSTANTS:
+        mean, std = _NORMALIZE_CONSTANTS[key]
+    else:
+        mean, std = _normalize_constants(mean, std, tensor)
+        if key is not None:
+            if len(_NORMALIZE_CONSTANTS) >= 64:
+                _NORMALIZE_CONSTANTS.clear()
+            _NORMALIZE_CONSTANTS[key] = mean, std
+    if inplace:
+        return tensor.sub_(mean).div_(std)
+    return (tensor - mean) / std
+
+
+# A Normalize transform passes the same numbers for every image: their tensors are made once
+# per (numbers, dtype, device). Tensors given as mean or std are used as they are.
+_NORMALIZE_CONSTANTS: dict = {}
+
+
+def _constants_key(mean, std, tensor: Tensor):
+    def numbers_of(v):
+        if type(v) in (int, float):
+            return v
+        if type(v) in (list, tuple) and all(type(x) in (int, float) for x in v):
+            return tuple(v)
+        return None
+    m, s = numbers_of(mean), numbers_of(std)
+    if m is None or s is None:
+        return None
+    return m, s, tensor.dtype, tensor.device
+
+
+def _normalize_constants(mean, std, tensor: Tensor) -> tuple[Tensor, Tensor]:
+    """mean and std as tensors of the image's dtype and device, a 1-d one shaped (C, 1, 1)."""
     mean = as_tensor(mean, dtype=tensor.dtype, device=tensor.device)
     std = as_tensor(std, dtype=tensor.dtype, device=tensor.device)
     if bool((std._data == 0).any()):  # a check on the constant itself: no ops to dispatch
@@ -201,9 +235,7 @@ def normalize(tensor: Tensor, mean: Sequence[float], std: Sequence[float], inpla
         mean = mean.reshape(-1, 1, 1)
     if std.ndim == 1:
         std = std.reshape(-1, 1, 1)
-    if inplace:
-        return tensor.sub_(mean).div_(std)
-    return (tensor - mean) / std
+    return mean, std
 
 
 # ---- geometry ---------------------------------------------------------------------------
