@@ -12,8 +12,10 @@ arrays in ember's layout (N, C, *spatial) with weights (O, C / groups, *kernel);
 returns None where oneDNN does not take the case (no library: see ``onednn.library``;
 another dtype; more than 3 spatial dims), and the caller computes it with NumPy. Each
 geometry's primitives are created once and kept. They compute in oneDNN's blocked layouts
-(channels in blocks of 16); the arrays are reordered into and out of them by oneDNN's
-reorders, as PyTorch's convolutions of NCHW tensors are.
+(channels in blocks of 8 or 16); the arrays are reordered into and out of them by oneDNN's
+reorders, as PyTorch's convolutions of NCHW tensors are. ``backward`` gives a training
+step's gradients in one call: the output's gradient is reordered once for both of its
+primitives, and the bias's gradient comes out of the weight gradient's primitive.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import numpy as np
 
 from . import onednn
 from .primitives import (ANY, ARG_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DIFF_WEIGHTS, ARG_DST, ARG_SRC,
-                         ARG_WEIGHTS, FORWARD_TRAINING, POINTER, QUERY_DIFF_DST, QUERY_DIFF_SRC,
+                         ARG_WEIGHTS, ARG_DIFF_BIAS, FORWARD_TRAINING, POINTER, QUERY_DIFF_DST, QUERY_DIFF_SRC,
                          QUERY_DIFF_WEIGHTS, QUERY_DST, QUERY_SRC, QUERY_WEIGHTS, Dims, Family, I, P,
                          Primitive, check, desc, engine, run_family)
 
@@ -77,24 +79,32 @@ class _Convolution(Family):
         return Primitive(lib, pd, self.plain, [(QUERY_DIFF_SRC, 0), (QUERY_WEIGHTS, 0), (QUERY_DIFF_DST, 0)],
                          [(ARG_DIFF_SRC, True), (ARG_WEIGHTS, False), (ARG_DIFF_DST, False)], own=True)
 
-    def _backward_weights(self, lib):
+    def _backward_weights(self, lib, bias=None):
         pd = P()
         check(lib.dnnl_convolution_backward_weights_primitive_desc_create(
-            ctypes.byref(pd), engine(), _DIRECT, self.anys[0], self.anys[1], None, self.anys[2],
+            ctypes.byref(pd), engine(), _DIRECT, self.anys[0], self.anys[1], bias, self.anys[2],
             *self.geometry, self.forward_pd, None), "weight gradient")
-        return Primitive(lib, pd, self.plain, [(QUERY_SRC, 0), (QUERY_DIFF_WEIGHTS, 0), (QUERY_DIFF_DST, 0)],
-                         [(ARG_SRC, False), (ARG_DIFF_WEIGHTS, True), (ARG_DIFF_DST, False)], own=True)
+        plains = list(self.plain)
+        queries = [(QUERY_SRC, 0), (QUERY_DIFF_WEIGHTS, 0), (QUERY_DIFF_DST, 0)]
+        kinds = [(ARG_SRC, False), (ARG_DIFF_WEIGHTS, True), (ARG_DIFF_DST, False)]
+        if bias is not None:  # the bias's gradient is the primitive's second weights output
+            plains.append(bias)
+            queries.append((QUERY_DIFF_WEIGHTS, 1))
+            kinds.append((ARG_DIFF_BIAS, True))
+        return Primitive(lib, pd, plains, queries, kinds, own=True)
+
+    def _backward_weights_bias(self, lib):
+        return self._backward_weights(lib, self.bias)
 
 
 def _usable(*arrays) -> bool:
     return all(type(a) is np.ndarray and a.dtype == np.float32 for a in arrays) and 3 <= arrays[0].ndim <= 5
 
 
-def _run(kind: str, shapes: tuple, arrays: list, out: int, bias: bool, g):
-    if not run_family(kind, ("convolution", shapes, bias, g), lambda lib: _Convolution(lib, *shapes, bias, g),
-                      arrays):
-        return None
-    return arrays[out]
+def _run(kind: str, shapes: tuple, arrays: list, bias: bool, g, given=None):
+    """``run_family``'s result: the inputs' blocked copies, or None where oneDNN refuses."""
+    return run_family(kind, ("convolution", shapes, bias, g), lambda lib: _Convolution(lib, *shapes, bias, g),
+                      arrays, given)
 
 
 def forward(x: np.ndarray, w: np.ndarray, b, g):
@@ -105,7 +115,7 @@ def forward(x: np.ndarray, w: np.ndarray, b, g):
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     y = np.empty((x.shape[0], w.shape[0]) + g.out_size, np.float32)
     arrays = [x, w, y] + ([np.ascontiguousarray(b)] if b is not None else [])
-    return _run("forward", (x.shape, w.shape, y.shape), arrays, 2, b is not None, g)
+    return None if _run("forward", (x.shape, w.shape, y.shape), arrays, b is not None, g) is None else y
 
 
 def backward_data(y: np.ndarray, w: np.ndarray, g):
@@ -114,7 +124,7 @@ def backward_data(y: np.ndarray, w: np.ndarray, g):
         return None
     y, w = np.ascontiguousarray(y), np.ascontiguousarray(w)
     x = np.empty((y.shape[0], w.shape[1] * g.groups) + g.in_size, np.float32)
-    return _run("backward_data", (x.shape, w.shape, y.shape), [x, w, y], 0, False, g)
+    return None if _run("backward_data", (x.shape, w.shape, y.shape), [x, w, y], False, g) is None else x
 
 
 def backward_weights(x: np.ndarray, y: np.ndarray, g):
@@ -123,4 +133,39 @@ def backward_weights(x: np.ndarray, y: np.ndarray, g):
         return None
     x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
     w = np.empty((y.shape[1], x.shape[1] // g.groups) + g.kernel, np.float32)
-    return _run("backward_weights", (x.shape, w.shape, y.shape), [x, w, y], 1, False, g)
+    return None if _run("backward_weights", (x.shape, w.shape, y.shape), [x, w, y], False, g) is None else w
+
+
+def backward(x, w, dy: np.ndarray, g, need_dx: bool, need_dw: bool, with_db: bool):
+    """The gradients (dx, dw, db) of the convolution of ``x`` by ``w`` given the output's
+    gradient ``dy``: dx with ``need_dx`` (``w`` may be None without it), dw with ``need_dw``
+    (``x`` may be None without it) and, with ``with_db`` too, the bias's, computed by the
+    weight gradient's primitive in its pass over ``dy``; each None where not asked. One reorder
+    of ``dy`` serves both primitives when their layouts agree. None where oneDNN does not take
+    the case."""
+    if onednn.library() is None or not _usable(dy) or (need_dx and not _usable(w)) or (need_dw and not _usable(x)):
+        return None
+    dy = np.ascontiguousarray(dy)
+    n, out_ch = dy.shape[:2]
+    w_shape = (out_ch, x.shape[1] // g.groups if need_dw else w.shape[1]) + g.kernel
+    x_shape = (n, w_shape[1] * g.groups) + g.in_size
+    shapes = (x_shape, w_shape, dy.shape)
+    with_db = with_db and need_dw
+    dx = dw = db = None
+    given = None
+    if need_dx:
+        dx = np.empty(x_shape, np.float32)
+        ran = _run("backward_data", shapes, [dx, np.ascontiguousarray(w), dy], with_db, g)
+        if ran is None:
+            return None
+        given = {2: ran[2]}  # dy, as the input gradient's primitive reordered it
+    if need_dw:
+        dw = np.empty(w_shape, np.float32)
+        arrays = [np.ascontiguousarray(x), dw, dy]
+        if with_db:
+            db = np.empty(out_ch, np.float32)
+            arrays.append(db)
+        if _run("backward_weights_bias" if with_db else "backward_weights", shapes, arrays, with_db, g,
+                given) is None:
+            return None
+    return dx, dw, db

@@ -33,7 +33,7 @@ FORWARD_TRAINING = 64
 QUERY_SRC, QUERY_DIFF_SRC, QUERY_WEIGHTS, QUERY_DIFF_WEIGHTS, QUERY_DST, QUERY_DIFF_DST = (
     129, 130, 131, 132, 133, 134)
 ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS = 1, 17, 33, 41
-ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS = 129, 145, 161
+ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
 _QUERY_IMPL_INFO = 8
 
 # This many primitives (and geometries) are kept, the least recently used released.
@@ -57,6 +57,7 @@ def api():
         lib.dnnl_memory_desc_get_size.argtypes = [P]
         lib.dnnl_memory_desc_get_size.restype = ctypes.c_size_t
         lib.dnnl_memory_desc_destroy.argtypes = [P]
+        lib.dnnl_memory_desc_clone.argtypes = [POINTER, P]
         lib.dnnl_memory_create.argtypes = [POINTER, P, P, P]
         lib.dnnl_memory_set_data_handle.argtypes = [P, P]
         lib.dnnl_memory_destroy.argtypes = [P]
@@ -116,6 +117,17 @@ def _memory(lib, md):
     return mem
 
 
+class Blocked:
+    """An input as a primitive's reorder left it: its buffer in that primitive's layout, and
+    the operand that describes the layout (its primitive kept alive with it). Given to another
+    primitive that computes in the same layout, it replaces that primitive's reorder of the
+    same array."""
+    __slots__ = ("buffer", "operand", "primitive")
+
+    def __init__(self, buffer, operand, primitive):
+        self.buffer, self.operand, self.primitive = buffer, operand, primitive
+
+
 class _Operand:
     """An array of ember's layout bound to a primitive argument, through a reorder when the
     primitive computes in another layout (``into``: the reorder runs before the primitive,
@@ -127,6 +139,8 @@ class _Operand:
         if lib.dnnl_memory_desc_equal(plain, wanted):
             self.memory = self.plain
             return
+        self.wanted = P()  # a copy: the primitive descriptor that owns ``wanted`` may go first
+        check(lib.dnnl_memory_desc_clone(ctypes.byref(self.wanted), wanted), "memory descriptor")
         self.size = lib.dnnl_memory_desc_get_size(wanted) // 4
         self.memory = _memory(lib, wanted)
         pd = P()
@@ -139,20 +153,28 @@ class _Operand:
         ends = (self.plain, self.memory) if into else (self.memory, self.plain)
         self.args = (_Arg * 2)(_Arg(ARG_SRC, ends[0]), _Arg(ARG_DST, ends[1]))
 
-    def bind(self, lib, array):
-        """Point the operand at ``array``; returns the blocked buffer, kept alive by the caller."""
+    def bind(self, lib, array, blocked=None):
+        """Point the operand at ``array`` (and at ``blocked``, its copy in the primitive's layout,
+        when given); returns the blocked buffer, kept alive by the caller."""
         lib.dnnl_memory_set_data_handle(self.plain, array.ctypes.data)
         if self.reorder is None:
             return None
-        blocked = np.empty(self.size, np.float32)
+        if blocked is None:
+            blocked = np.empty(self.size, np.float32)
         lib.dnnl_memory_set_data_handle(self.memory, blocked.ctypes.data)
         return blocked
+
+    def takes(self, lib, blocked: Blocked) -> bool:
+        """Whether ``blocked`` is in this operand's layout (so its reorder can be skipped)."""
+        return self.reorder is not None and (
+            blocked.operand is self or bool(lib.dnnl_memory_desc_equal(blocked.operand.wanted, self.wanted)))
 
     def release(self, lib) -> None:
         lib.dnnl_memory_destroy(self.plain)
         if self.reorder is not None:
             lib.dnnl_memory_destroy(self.memory)
             lib.dnnl_primitive_destroy(self.reorder)
+            lib.dnnl_memory_desc_destroy(self.wanted)
 
     def run_reorder(self, lib):
         if self.reorder is not None:
@@ -188,17 +210,31 @@ class Primitive:
             op.release(lib)
         lib.dnnl_primitive_destroy(self.primitive)
 
-    def run(self, lib, arrays):
-        keep = [op.bind(lib, a) for op, a in zip(self.operands, arrays)]
-        for op, (_, out) in zip(self.operands, self.kinds):
-            if not out:
+    def run(self, lib, arrays, given=None) -> list:
+        """Run on ``arrays`` (one per operand). ``given`` may map an operand's index to a
+        ``Blocked`` copy of that input already reordered: one in this primitive's layout is
+        used instead of reordering again. Returns, per operand, the input's ``Blocked`` copy this
+        call made or used (None for outputs and inputs used in place)."""
+        blocked = [None] * len(arrays)
+        for i, (op, a, (_, out)) in enumerate(zip(self.operands, arrays, self.kinds)):
+            reuse = given.get(i) if given is not None else None
+            if reuse is not None and op.takes(lib, reuse):
+                op.bind(lib, a, reuse.buffer)
+                blocked[i] = reuse
+                continue
+            buffer = op.bind(lib, a)
+            if out:
+                blocked[i] = buffer  # kept alive until the reorder out below
+            elif buffer is not None:
                 op.run_reorder(lib)
+                blocked[i] = Blocked(buffer, op, self)
         args = (_Arg * len(arrays))(*(_Arg(arg, op.memory) for op, (arg, _) in zip(self.operands, self.kinds)))
         _ran(lib.dnnl_primitive_execute(self.primitive, _state["stream"], len(arrays), args), "primitive")
-        for op, (_, out) in zip(self.operands, self.kinds):
+        for i, (op, (_, out)) in enumerate(zip(self.operands, self.kinds)):
             if out:
                 op.run_reorder(lib)
-        del keep
+                blocked[i] = None
+        return blocked
 
 
 class Family:
@@ -249,27 +285,28 @@ def cached(key, build):
     return entry
 
 
-def run_family(kind: str, key: tuple, make, arrays) -> bool:
+def run_family(kind: str, key: tuple, make, arrays, given=None):
     """Run the primitive ``kind`` of the ``Family`` cached under ``key`` (made by ``make(lib)``
-    on first use) on ``arrays``; False where oneDNN does not take it."""
+    on first use) on ``arrays``: ``run``'s result."""
     def build(lib):
         family = cached(key, lambda: make(lib))
         if family is None:
             raise Refused(str(key[0]))
         return family.primitive(lib, kind)
-    return run((kind,) + key, build, arrays)
+    return run((kind,) + key, build, arrays, given)
 
 
-def run(key, build, arrays) -> bool:
+def run(key, build, arrays, given=None):
     """Run the primitive cached under ``key`` (made by ``build(lib)`` on first use) on
-    ``arrays``; False where oneDNN does not take it (no CPU engine, or refused)."""
+    ``arrays`` (with ``given``, as ``Primitive.run`` takes it): the inputs' ``Blocked`` copies,
+    per operand, as ``Primitive.run`` returns them; None where oneDNN does not take it (no
+    CPU engine, or refused)."""
     with _lock:  # also around the first call's engine and stream, which threads would race to make
         try:
             lib = api()
         except Refused:  # no CPU engine: nothing oneDNN can run here
-            return False
+            return None
         prim = cached(key, lambda: build(lib))
         if prim is None:
-            return False
-        prim.run(lib, arrays)
-    return True
+            return None
+        return prim.run(lib, arrays, given)

@@ -31,6 +31,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..backend import convolution, gemm, kernels
 from ..backend.dtypes import round_to
 
@@ -246,9 +247,18 @@ class Conv(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         g = ctx.geometry
-        gx = ConvTranspose.apply(grad, weight, None, g) if ctx.needs_input_grad[0] else None
-        gw = ConvWeight.apply(x, grad, g) if ctx.needs_input_grad[1] else None
-        gb = _bias_grad(grad) if ctx.needs_input_grad[2] else None
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if not state.enabled and (need_x or need_w):  # the backward itself is not recorded
+            grads = convolution.backward(None if x is None else x._data, None if weight is None else weight._data,
+                                         grad._data, g, need_x, need_w, need_b)
+            if grads is not None:
+                gx, gw, gb = (None if a is None else Tensor._make(a) for a in grads)
+                if need_b and gb is None:
+                    gb = _bias_grad(grad)
+                return gx, gw, gb, None
+        gx = ConvTranspose.apply(grad, weight, None, g) if need_x else None
+        gw = ConvWeight.apply(x, grad, g) if need_w else None
+        gb = _bias_grad(grad) if need_b else None
         return gx, gw, gb, None
 
 

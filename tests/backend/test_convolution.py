@@ -25,11 +25,11 @@ def runs(monkeypatch):
     counts = {}
     run = primitives.Primitive.run
 
-    def counted(self, lib, arrays):
+    def counted(self, lib, arrays, given=None):
         kind = {primitives.ARG_DST: "forward", primitives.ARG_DIFF_SRC: "backward_data",
                 primitives.ARG_DIFF_WEIGHTS: "backward_weights"}[next(a for a, out in self.kinds if out)]
         counts[kind] = counts.get(kind, 0) + 1
-        return run(self, lib, arrays)
+        return run(self, lib, arrays, given)
     monkeypatch.setattr(primitives.Primitive, "run", counted)
     return counts
 
@@ -77,6 +77,57 @@ def test_values_and_gradients_match_torch_and_numpy(runs, op, xs, ws, kw, bias):
     for e, t, n in zip(got, want, numpy_path):
         np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(e, n, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("needs", [(True, True, True), (True, False, False), (False, True, False),
+                                   (False, True, True), (False, False, True), (True, False, True)])
+def test_training_backward_gives_each_asked_gradient(needs):
+    """The backward of a training step (nothing recorded) for every combination of inputs
+    that want a gradient: the same values as PyTorch's and as the recorded backward's
+    (create_graph), and no gradient where none is asked."""
+    x, w, b = _array((3, 4, 9, 8)), _array((6, 2, 3, 3)), _array(6)
+    g = _array((3, 6, 5, 8))
+    kw = dict(stride=(2, 1), padding=1, groups=2)
+
+    def grads(lib, create_graph=False):
+        ts = [lib.tensor(a, requires_grad=n) for a, n in zip((x, w, b), needs)]
+        y = (F if lib is ember else TF).conv2d(*ts, **kw)
+        y.backward(lib.tensor(g), create_graph=create_graph)
+        return [None if t.grad is None else t.grad.detach().numpy() for t in ts]
+    want, got, recorded = grads(torch), grads(ember), grads(ember, create_graph=True)
+    for t, e, r, n in zip(want, got, recorded, needs):
+        assert (e is None) == (not n) and (r is None) == (not n)
+        if n:
+            np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(e, r, rtol=1e-4, atol=1e-4)
+
+
+def test_training_backward_reorders_the_output_gradient_once(monkeypatch):
+    """The input's and the weight's gradient primitives read one blocked copy of the output's
+    gradient, and the bias's gradient comes from the weight gradient's primitive (no sum)."""
+    reordered = []
+    run_reorder = primitives._Operand.run_reorder
+
+    def counted(self, lib):
+        if self.reorder is not None:
+            reordered.append(self)
+        run_reorder(self, lib)
+    x = ember.tensor(_array((8, 16, 12, 12)), requires_grad=True)
+    w = ember.tensor(_array((16, 16, 3, 3)), requires_grad=True)
+    b = ember.tensor(_array(16), requires_grad=True)
+    y = F.conv2d(x, w, b, padding=1)
+    monkeypatch.setattr(primitives._Operand, "run_reorder", counted)
+    monkeypatch.setattr(ember.Tensor, "sum", None)  # the bias's gradient may not be a tensor sum
+    y.backward(ember.ones_like(y))
+    diff_dst = [op for op in reordered if any(op is o for p in _primitives() for o, (arg, _) in
+                                              zip(p.operands, p.kinds) if arg == primitives.ARG_DIFF_DST)]
+    assert len(diff_dst) == 1
+    np.testing.assert_allclose(b.grad.numpy(), np.full(16, 8 * 12 * 12), rtol=1e-6)
+
+
+def _primitives():
+    return [p for v in primitives._cache.values() if isinstance(v, primitives.Family)
+            for p in v.__dict__.get("primitives", {}).values()]
 
 
 def test_float64_half_and_refused_geometries_use_numpy(runs):
