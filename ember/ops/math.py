@@ -266,7 +266,14 @@ class Relu(Function):
     # Kept apart from _Unary: on the MLP hot path, without the error-state context.
     @staticmethod
     def forward(ctx, a):
-        out = np.maximum(a._data, 0)
+        x = a._data
+        k = kernels.cpu()
+        if k is not None and kernels.usable(x) and x.flags.c_contiguous:
+            out = np.empty_like(x)
+            with kernels.lock:
+                k.select.relu(x.reshape(-1), out.reshape(-1))
+        else:
+            out = np.maximum(0, x)  # in this order -0.0 stays -0.0, as in PyTorch and the kernel
         ctx.save_for_backward(out)
         return out
 

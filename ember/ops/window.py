@@ -190,10 +190,14 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
     if pool is not None:
         x3 = _planes(x, win.in_size)
         out = np.empty((x3.shape[0],) + win.out_size, dtype=x.dtype)
+        if not need_kid:
+            with kernels.lock:
+                pool.max_pool_2x2_values(x3, out)
+            return out.reshape(shape), None
         kid = np.empty(out.shape, dtype=win.kid_dtype)
         with kernels.lock:
             pool.max_pool_2x2(x3, out, kid)
-        return out.reshape(shape), kid.reshape(shape) if need_kid else None
+        return out.reshape(shape), kid.reshape(shape)
     kdt = win.kid_dtype
     if win.whole:
         return _whole_max(x, shape, len(win.in_size), need_kid, kdt)

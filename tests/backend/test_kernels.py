@@ -123,6 +123,29 @@ def test_max_pool2d_ties_nan_and_inf(calls, dtype):
         np.testing.assert_array_equal(e, t)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool2d_without_gradient_takes_the_values_kernel(calls, dtype):
+    """Where no gradient is recorded only the maxima are computed (no taps), with the same
+    values as the taps' kernel, the NumPy path and PyTorch: ties, NaN, infinities, odd sizes."""
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 3, (3, 4, 13, 11)).astype(dtype)
+    a[0, 0][rng.random((13, 11)) < 0.3] = np.nan
+    a[1, 1, :2, :2] = -np.inf
+    a[2, 2][rng.random((13, 11)) < 0.3] = np.inf
+    a[2, 3][rng.random((13, 11)) < 0.5] = -0.0
+    with ember.no_grad():
+        got = F.max_pool2d(ember.tensor(a), 2).numpy()
+    assert calls == {"max_pool_2x2_values": 1}
+    with_taps = F.max_pool2d(ember.tensor(a, requires_grad=True), 2).detach().numpy()
+    with kernels.off(), ember.no_grad():
+        ref = F.max_pool2d(ember.tensor(a), 2).numpy()
+    want = TF.max_pool2d(torch.tensor(a), 2).numpy()
+    for other in (with_taps, ref, want):
+        np.testing.assert_array_equal(got, other)
+    for other in (with_taps, want):  # the first of tied zeros, as PyTorch keeps it
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(other))
+
+
 @pytest.mark.parametrize("name,fn", [
     ("transposed", lambda lib: lambda x: lib.max_pool2d(x.transpose(2, 3), 2)),
     ("adaptive", lambda lib: lambda x: lib.adaptive_max_pool2d(x, (5, 4))),
@@ -388,6 +411,27 @@ def test_conv3d_and_half_stay_on_numpy(calls, without_onednn):
     xh = ember.tensor(_array((1, 2, 5, 5), "float16"))
     F.conv2d(xh, ember.tensor(_array((2, 2, 3, 3), "float16")))
     assert calls == {}
+
+
+# ---- ReLU --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("size", [5, 70_001])  # one block, and blocks across the cores
+def test_relu_against_numpy_and_torch(calls, dtype, size):
+    """The kernel's ReLU equals the NumPy path's and PyTorch's bit for bit, -0.0 and NaN
+    passing through; a strided input takes the NumPy path."""
+    a = _array(size, dtype)
+    a[:4] = [-0.0, np.nan, -np.inf, np.inf]
+    got = ember.relu(ember.tensor(a)).numpy()
+    assert calls == {"relu": 1}
+    with kernels.off():
+        ref = ember.relu(ember.tensor(a)).numpy()
+    want = torch.relu(torch.tensor(a)).numpy()
+    for other in (ref, want):
+        np.testing.assert_array_equal(got, other)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(other))
+    strided = ember.relu(ember.tensor(a)[::2]).numpy()
+    assert calls == {"relu": 1}
+    np.testing.assert_array_equal(strided, want[::2])
 
 
 # ---- the masked gradient of ReLU and clamp ---------------------------------------------------

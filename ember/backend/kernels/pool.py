@@ -13,30 +13,52 @@ import numpy as np
 from numba import njit, prange
 
 _JIT = dict(parallel=True, cache=True, fastmath=False, nogil=True)
+_INNER = dict(cache=True, fastmath=False, nogil=True)
+_0, _1, _2, _3 = (np.int32(t) for t in range(4))  # 32-bit taps: the loop vectorizes with the floats
+
+
+@njit(inline="always", **_INNER)
+def _max_row(r0, r1, orow):
+    """orow = the max of each 2x2 window of the row pair (r0, r1): the first maximum, or the
+    last NaN (PyTorch's rule). The rule picks the later of two candidates where it is greater
+    or NaN, which gives the same tap in any grouping that keeps the taps' order: the taps pair
+    up as (0, 1) and (2, 3), then the pairs' winners (selects only, which LLVM vectorizes)."""
+    for ow in range(orow.shape[0]):
+        v0, v1, v2, v3 = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]
+        m01 = v1 if (v1 > v0) | (v1 != v1) else v0
+        m23 = v3 if (v3 > v2) | (v3 != v3) else v2
+        orow[ow] = m23 if (m23 > m01) | (m23 != m23) else m01
+
+
+@njit(**_JIT)
+def max_pool_2x2_values(x, out):
+    """out = the max of each 2x2 window at stride 2 inside the plane (no taps: inference)."""
+    for b in prange(x.shape[0]):
+        xb, ob = x[b], out[b]
+        for oh in range(ob.shape[0]):
+            _max_row(xb[2 * oh], xb[2 * oh + 1], ob[oh])
 
 
 @njit(**_JIT)
 def max_pool_2x2(x, out, kid):
-    """out = the max of each 2x2 window at stride 2 inside the plane, kid = its tap: the first
-    maximum, or the last NaN (PyTorch's rule). The rule picks the later of two candidates where
-    it is greater or NaN, which gives the same tap in any grouping that keeps the taps' order:
-    the taps pair up as (0, 1) and (2, 3), then the pairs' winners (shorter chains of selects,
-    no branch on the data)."""
-    nb = x.shape[0]
-    oh_n, ow_n = out.shape[1], out.shape[2]
-    for b in prange(nb):
+    """out = the max of each 2x2 window at stride 2 inside the plane, kid = its tap. Each row
+    of windows takes two loops: the maxima (``_max_row``), then the tap of each, the first one
+    equal to the maximum, or where the maximum is NaN the last NaN, which is the tap the
+    maxima's rule picked. One loop computing both ran 3x slower: LLVM did not vectorize it."""
+    for b in prange(x.shape[0]):
         xb, ob, kb = x[b], out[b], kid[b]
-        for oh in range(oh_n):
+        for oh in range(ob.shape[0]):
             r0, r1, orow, krow = xb[2 * oh], xb[2 * oh + 1], ob[oh], kb[oh]
-            for ow in range(ow_n):
-                v0, v1, v2, v3 = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]
-                t01 = (v1 > v0) | (v1 != v1)
-                m01, k01 = (v1, 1) if t01 else (v0, 0)
-                t23 = (v3 > v2) | (v3 != v3)
-                m23, k23 = (v3, 3) if t23 else (v2, 2)
-                t = (m23 > m01) | (m23 != m23)
-                orow[ow] = m23 if t else m01
-                krow[ow] = k23 if t else k01
+            _max_row(r0, r1, orow)
+            for ow in range(orow.shape[0]):
+                v0, v1, v2, v3, m = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow]
+                k = _3
+                k = _2 if v2 == m else k
+                k = _1 if v1 == m else k
+                k = _0 if v0 == m else k
+                if m != m:
+                    k = _3 if v3 != v3 else (_2 if v2 != v2 else (_1 if v1 != v1 else _0))
+                krow[ow] = k
 
 
 @njit(**_JIT)

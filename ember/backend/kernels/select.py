@@ -4,13 +4,26 @@ mask holds (or where the saved values are above a bound), else 0, in one pass.
 NumPy's path multiplies by the mask and then scans the product for the inf * 0 = nan it would
 have to undo (two passes and a temporary); a select needs neither and gives the same values
 (bit for bit: each element is the gradient's or zero). One thread: memory-bound, like the
-other kernels beside OpenBLAS (see conv.py).
+other kernels beside OpenBLAS (see conv.py). ReLU's forward is here too.
 """
 from __future__ import annotations
 
-from numba import njit
+from numba import njit, prange
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
+_BLOCK = 1 << 15  # elements per task of the parallel kernels
+
+
+@njit(parallel=True, **_JIT)
+def relu(x, out):
+    """out = x, or 0 where x < 0 (NaN and -0.0 pass, as in PyTorch's relu), in blocks split
+    across the cores: NumPy's ``maximum(x, 0)`` took 2-5x longer on one core."""
+    n = x.shape[0]
+    zero = x.dtype.type(0)
+    for b in prange((n + _BLOCK - 1) // _BLOCK):
+        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+            v = x[k]
+            out[k] = zero if v < zero else v
 
 
 @njit(**_JIT)
