@@ -113,7 +113,9 @@ def test_what_numpy_multiplies(case, calls):
     else:
         out = np.empty((64, 64), np.float32).T
     got = gemm.matmul(a, b, out=out)
-    np.testing.assert_array_equal(got, np.matmul(a, b))
+    # into a Fortran-ordered out OpenBLAS multiplies the transposes: its bits, not a C result's
+    want = np.matmul(a, b, out=None if out is None else np.empty((64, 64), np.float32).T)
+    np.testing.assert_array_equal(got, want)
     assert calls[0] == 0
 
 
