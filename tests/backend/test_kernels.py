@@ -415,7 +415,7 @@ def test_conv3d_and_half_stay_on_numpy(calls, without_onednn):
 
 # ---- ReLU --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("size", [5, 70_001])  # one block, and blocks across the cores
+@pytest.mark.parametrize("size", [5, 70_001])
 def test_relu_against_numpy_and_torch(calls, dtype, size):
     """The kernel's ReLU equals the NumPy path's and PyTorch's bit for bit, -0.0 and NaN
     passing through; a strided input takes the NumPy path."""
