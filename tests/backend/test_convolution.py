@@ -151,6 +151,19 @@ def test_non_contiguous_inputs(runs):
     assert runs == {"forward": 1}
 
 
+def test_reference_implementations_are_refused_for_numpys_path(monkeypatch, runs):
+    """Where oneDNN has only its reference loops for a primitive (its fallback without a JIT
+    kernel: many times slower than NumPy), ember computes with NumPy instead, with the same
+    values."""
+    monkeypatch.setattr(primitives, "_impl", lambda lib, pd: "ref:any")
+    monkeypatch.setattr(primitives, "_cache", type(primitives._cache)())
+    x, w = _array((2, 3, 8, 8)), _array((4, 3, 3, 3))
+    got = F.conv2d(ember.tensor(x), ember.tensor(w), padding=1).numpy()
+    assert runs == {}
+    want = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def test_primitives_are_made_once_per_geometry(monkeypatch):
     made = []
     init = convolution._Convolution.__init__
