@@ -262,12 +262,15 @@ _Trunc = _primitive("Trunc", np.trunc, _zero_grad, None)
 _Round = _primitive("Round", np.rint, _zero_grad, None)  # rint rounds half to even, as PyTorch
 
 
+_RELU_KERNEL_SIZE = 4096  # below, the kernel's call costs more than NumPy's slower loop saves
+
+
 class Relu(Function):
     # Kept apart from _Unary: on the MLP hot path, without the error-state context.
     @staticmethod
     def forward(ctx, a):
         x = a._data
-        k = kernels.cpu()
+        k = kernels.cpu() if x.size >= _RELU_KERNEL_SIZE else None
         if k is not None and kernels.usable(x) and x.flags.c_contiguous:
             out = np.empty_like(x)
             k.select.relu(x.reshape(-1), out.reshape(-1))

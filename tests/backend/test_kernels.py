@@ -415,7 +415,7 @@ def test_conv3d_and_half_stay_on_numpy(calls, without_onednn):
 
 # ---- ReLU --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("size", [5, 70_001])
+@pytest.mark.parametrize("size", [4096, 70_001])  # from 4096 elements: smaller ones take NumPy's
 def test_relu_against_numpy_and_torch(calls, dtype, size):
     """The kernel's ReLU equals the NumPy path's and PyTorch's bit for bit, -0.0 and NaN
     passing through; a strided input takes the NumPy path."""
@@ -430,8 +430,11 @@ def test_relu_against_numpy_and_torch(calls, dtype, size):
         np.testing.assert_array_equal(got, other)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(other))
     strided = ember.relu(ember.tensor(a)[::2]).numpy()
+    small = ember.relu(ember.tensor(a[:4095])).numpy()
     assert calls == {"relu": 1}
     np.testing.assert_array_equal(strided, want[::2])
+    np.testing.assert_array_equal(small, want[:4095])
+    np.testing.assert_array_equal(np.signbit(small), np.signbit(want[:4095]))
 
 
 # ---- the masked gradient of ReLU and clamp ---------------------------------------------------
