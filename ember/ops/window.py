@@ -217,7 +217,7 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
     for t, oi, ii in taps:
         best = out[oi]
         if kid is None:
-            np.maximum(best, x[ii], out=best)
+            np.maximum(x[ii], best, out=best)  # a tie gives the second operand: the earlier tap's (-0.0)
             continue
         v = contiguous(x[ii])  # read twice: one strided copy beats two strided passes
         # Taps come in increasing order, so "tap t wins" is kid = max(kid, t * wins): no masked copy.
