@@ -136,13 +136,13 @@ def backward_weights(x: np.ndarray, y: np.ndarray, g):
     return None if _run("backward_weights", (x.shape, w.shape, y.shape), [x, w, y], False, g) is None else w
 
 
-def backward(x, w, dy: np.ndarray, g, need_dx: bool, need_dw: bool, with_db: bool):
-    """The gradients (dx, dw, db) of the convolution of ``x`` by ``w`` given the output's
-    gradient ``dy``: dx with ``need_dx`` (``w`` may be None without it), dw with ``need_dw``
-    (``x`` may be None without it) and, with ``with_db`` too, the bias's, computed by the
-    weight gradient's primitive in its pass over ``dy``; each None where not asked. One reorder
-    of ``dy`` serves both primitives when their layouts agree. None where oneDNN does not take
-    the case."""
+def backward(x, w, dy: np.ndarray, g, need_dx: bool, need_dw: bool, biased: bool, need_db: bool):
+    """The gradients (dx, dw, db) of the convolution of ``x`` by ``w`` (with a bias where
+    ``biased``: the forward's primitives) given the output's gradient ``dy``: dx with
+    ``need_dx`` (``w`` may be None without it), dw with ``need_dw`` (``x`` may be None without
+    it) and, with ``need_db`` too, the bias's, computed by the weight gradient's primitive in
+    its pass over ``dy``; each None where not asked. One reorder of ``dy`` serves both
+    primitives when their layouts agree. None where oneDNN does not take the case."""
     if onednn.library() is None or not _usable(dy) or (need_dx and not _usable(w)) or (need_dw and not _usable(x)):
         return None
     dy = np.ascontiguousarray(dy)
@@ -150,12 +150,12 @@ def backward(x, w, dy: np.ndarray, g, need_dx: bool, need_dw: bool, with_db: boo
     w_shape = (out_ch, x.shape[1] // g.groups if need_dw else w.shape[1]) + g.kernel
     x_shape = (n, w_shape[1] * g.groups) + g.in_size
     shapes = (x_shape, w_shape, dy.shape)
-    with_db = with_db and need_dw
+    with_db = need_db and need_dw and biased
     dx = dw = db = None
     given = None
     if need_dx:
         dx = np.empty(x_shape, np.float32)
-        ran = _run("backward_data", shapes, [dx, np.ascontiguousarray(w), dy], with_db, g)
+        ran = _run("backward_data", shapes, [dx, np.ascontiguousarray(w), dy], biased, g)
         if ran is None:
             return None
         given = {2: ran[2]}  # dy, as the input gradient's primitive reordered it
@@ -165,7 +165,7 @@ def backward(x, w, dy: np.ndarray, g, need_dx: bool, need_dw: bool, with_db: boo
         if with_db:
             db = np.empty(out_ch, np.float32)
             arrays.append(db)
-        if _run("backward_weights_bias" if with_db else "backward_weights", shapes, arrays, with_db, g,
+        if _run("backward_weights_bias" if with_db else "backward_weights", shapes, arrays, biased, g,
                 given) is None:
             return None
     return dx, dw, db

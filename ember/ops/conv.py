@@ -238,7 +238,7 @@ def _bias_grad(grad: Tensor) -> Tensor:
 class Conv(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, geometry):
-        ctx.geometry = geometry
+        ctx.geometry, ctx.biased = geometry, bias is not None
         need_x, need_w = ctx.needs_input_grad[:2]
         ctx.save_for_backward(x if need_w else None, weight if need_x else None)
         return _conv_forward(x._data, weight._data, None if bias is None else bias._data, geometry)
@@ -250,7 +250,7 @@ class Conv(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         if not state.enabled and (need_x or need_w):  # the backward itself is not recorded
             grads = convolution.backward(None if x is None else x._data, None if weight is None else weight._data,
-                                         grad._data, g, need_x, need_w, need_b)
+                                         grad._data, g, need_x, need_w, ctx.biased, need_b)
             if grads is not None:
                 gx, gw, gb = (None if a is None else Tensor._make(a) for a in grads)
                 if need_b and gb is None:

@@ -125,6 +125,25 @@ def test_training_backward_reorders_the_output_gradient_once(monkeypatch):
     np.testing.assert_allclose(b.grad.numpy(), np.full(16, 8 * 12 * 12), rtol=1e-6)
 
 
+@pytest.mark.parametrize("bias_grad", [True, False])
+def test_training_backward_uses_the_forwards_geometry(monkeypatch, bias_grad):
+    """The gradients' primitives come from the forward's family (one geometry made once),
+    whether or not the bias wants a gradient."""
+    made = []
+    init = convolution._Convolution.__init__
+
+    def counted(self, lib, *args):
+        made.append(args)
+        init(self, lib, *args)
+    monkeypatch.setattr(convolution._Convolution, "__init__", counted)
+    monkeypatch.setattr(primitives, "_cache", type(primitives._cache)())
+    x = ember.tensor(_array((4, 8, 10, 10)), requires_grad=True)
+    w = ember.tensor(_array((8, 8, 3, 3)), requires_grad=True)
+    b = ember.tensor(_array(8), requires_grad=bias_grad)
+    F.conv2d(x, w, b, padding=1).sum().backward()
+    assert len(made) == 1 and (b.grad is not None) == bias_grad
+
+
 def _primitives():
     return [p for v in primitives._cache.values() if isinstance(v, primitives.Family)
             for p in v.__dict__.get("primitives", {}).values()]
