@@ -222,6 +222,7 @@ class Primitive:
         used instead of reordering again. Returns, per operand, the input's ``Blocked`` copy this
         call made or used (None for outputs and inputs used in place)."""
         blocked = [None] * len(arrays)
+        outputs = []  # (operand, its blocked buffer, kept alive until the reorder out)
         for i, (op, a, (_, out)) in enumerate(zip(self.operands, arrays, self.kinds)):
             reuse = given.get(i) if given is not None else None
             if reuse is not None and op.takes(lib, reuse):
@@ -230,16 +231,14 @@ class Primitive:
                 continue
             buffer = op.bind(lib, a)
             if out:
-                blocked[i] = buffer  # kept alive until the reorder out below
+                outputs.append((op, buffer))
             elif buffer is not None:
                 op.run_reorder(lib)
                 blocked[i] = Blocked(buffer, op, self)
         args = (_Arg * len(arrays))(*(_Arg(arg, op.memory) for op, (arg, _) in zip(self.operands, self.kinds)))
         _ran(lib.dnnl_primitive_execute(self.primitive, _state["stream"], len(arrays), args), "primitive")
-        for i, (op, (_, out)) in enumerate(zip(self.operands, self.kinds)):
-            if out:
-                op.run_reorder(lib)
-                blocked[i] = None
+        for op, _ in outputs:
+            op.run_reorder(lib)
         return blocked
 
 

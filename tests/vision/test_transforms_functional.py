@@ -202,13 +202,17 @@ def test_normalize_matches_torch_with_and_without_gradient(dtype, mean, std):
     np.testing.assert_allclose(xg.grad.numpy(), np.broadcast_to(1 / per(std).numpy(), x.shape), rtol=1e-6)
 
 
-def test_normalize_reuses_its_constants_only_for_the_same_numbers_dtype_and_device():
+def test_normalize_reuses_its_constants_only_for_the_same_numbers_dtype_and_device(monkeypatch):
     """The mean and std tensors made for one call serve later calls with equal numbers; a list
     changed in place, another dtype, or a zero std (raised each time) are never served stale."""
     x = ember.rand(3, 4, 4)
     mean, std = [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]
     first = F.normalize(x, mean, std)
+    made = []
+    monkeypatch.setattr(F, "as_tensor", lambda *a, **k: made.append(a) or ember.as_tensor(*a, **k))
     np.testing.assert_array_equal(F.normalize(x, mean, std).numpy(), first.numpy())
+    np.testing.assert_array_equal(F.normalize(x, tuple(mean), std).numpy(), first.numpy())
+    assert made == []  # the same numbers: the constants made by the first call
     mean[1] = 0.7
     want = (x.numpy() - np.array(mean, np.float32)[:, None, None]) / np.array(std, np.float32)[:, None, None]
     np.testing.assert_allclose(F.normalize(x, mean, std).numpy(), want, rtol=1e-6)

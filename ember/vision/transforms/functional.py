@@ -212,14 +212,17 @@ def normalize(tensor: Tensor, mean: Sequence[float], std: Sequence[float], inpla
 _NORMALIZE_CONSTANTS: dict = {}
 
 
+def _numbers_of(v):
+    """``v`` as a hashable key when it is a number or a list or tuple of numbers, else None."""
+    if type(v) in (int, float):
+        return v
+    if type(v) in (list, tuple) and all(type(x) in (int, float) for x in v):
+        return tuple(v)
+    return None
+
+
 def _constants_key(mean, std, tensor: Tensor):
-    def numbers_of(v):
-        if type(v) in (int, float):
-            return v
-        if type(v) in (list, tuple) and all(type(x) in (int, float) for x in v):
-            return tuple(v)
-        return None
-    m, s = numbers_of(mean), numbers_of(std)
+    m, s = _numbers_of(mean), _numbers_of(std)
     if m is None or s is None:
         return None
     return m, s, tensor.dtype, tensor.device
