@@ -290,6 +290,13 @@ def cached(key, build):
     return entry
 
 
+def refused(key) -> bool:
+    """Whether oneDNN already refused the primitive that ``run`` caches under ``key``: a
+    caller can then skip the checks it makes before running one."""
+    with _lock:
+        return key in _cache and _cache[key] is None
+
+
 def run_family(kind: str, key: tuple, make, arrays, given=None):
     """Run the primitive ``kind`` of the ``Family`` cached under ``key`` (made by ``make(lib)``
     on first use) on ``arrays``: ``run``'s result."""

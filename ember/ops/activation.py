@@ -17,7 +17,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..backend import dtypes, parallel, special
+from ..backend import dtypes, kernels, parallel, special
 from ..backend import softmax as softmax_primitive
 from .creation import rand
 from .indexing import where
@@ -574,6 +574,12 @@ def _softmax_forward(x, dim: int, log: bool):
 
 
 def _softmax_grad_block(axis: int, out, g, y, log: bool) -> None:
+    k = kernels.cpu()
+    if k is not None and out.ndim == 2 and axis == 1 and kernels.usable(out, g, y) and \
+            (out.dtype == np.float32 or not log):
+        # one compiled pass a row (backend/kernels/softmax.py); float64 exp stays NumPy's
+        (k.softmax.log_softmax_backward if log else k.softmax.softmax_backward)(g, y, out)
+        return
     if log:  # g - exp(y) * sum(g)
         np.exp(y, out=out)
         out *= g.sum(axis=axis, keepdims=True)

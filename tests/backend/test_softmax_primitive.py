@@ -153,3 +153,19 @@ def test_one_primitive_family_per_shape_axis_and_algorithm(monkeypatch):
     for _ in range(3):
         ember.softmax(x, 1), ember.log_softmax(x, 1), ember.softmax(x, 0)
     assert made == [((128, 256), 1, False), ((128, 256), 1, True), ((128, 256), 0, False)]
+
+
+def test_a_refused_primitive_is_remembered_and_its_checks_skipped(monkeypatch):
+    monkeypatch.setattr(primitives, "_cache", type(primitives._cache)())
+    key = ("backward", "test-refused")
+
+    def build(lib):
+        raise primitives.Refused("no JIT kernel")
+    assert not primitives.refused(key)
+    assert primitives.run(key, build, []) is None
+    assert primitives.refused(key) and not primitives.refused(("backward", "another"))
+    # softmax's backward then returns at once, without the NaN scan it makes before a run
+    y = np.full((64, 300), -np.log(300), np.float32)
+    monkeypatch.setattr(softmax, "refused", lambda key: key == ("backward", "softmax", (64, 300), 1, True))
+    monkeypatch.setattr(softmax, "_block_maxima", lambda x: pytest.fail("scanned for NaN before a refused run"))
+    assert softmax.backward(np.ones_like(y), y, 1, True) is None

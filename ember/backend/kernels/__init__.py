@@ -1,8 +1,8 @@
 """Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
 
-Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``loss``, ``pool``, ``rnn``,
-``norm``, ``optim``, ``select``, ``special``) loaded, when compiled kernels are available, else None, in
-which case they keep their NumPy path.
+Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``loss``, ``pool``,
+``rnn``, ``norm``, ``optim``, ``select``, ``softmax``, ``special``) loaded, when compiled
+kernels are available, else None, in which case they keep their NumPy path.
 Available means ``numba`` imports and the environment does not set ``EMBER_NUMBA=0``; that
 is decided once, on the first call, so importing ember neither imports Numba nor compiles
 anything. Each kernel compiles on its first call for the array types it is given, and Numba's
@@ -59,7 +59,7 @@ def _load():
         # GNU OpenMP's idle workers spin: while other processes hold the cores, each parallel
         # call then waited about 10 ms for them (2 cores, measured); workqueue's workers sleep.
         numba.config.THREADING_LAYER = "workqueue"
-    from . import conv, loss, norm, optim, pool, rnn, select, special  # noqa: F401  (defining kernels compiles nothing yet)
+    from . import conv, loss, norm, optim, pool, rnn, select, softmax, special  # noqa: F401  (defining kernels compiles nothing yet)
     return sys.modules[__name__]
 
 

@@ -1,0 +1,124 @@
+"""The compiled softmax and log-softmax gradients (ember/backend/kernels/softmax.py): the
+vectorized exp against float64 over float32's whole range, both gradients against PyTorch and
+against NumPy's passes (float32 and float64, odd widths, a broadcast gradient, NaN and -inf),
+which cases take them, and that the gradient of a gradient still composes tensor ops."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import kernels, onednn
+from helpers import torch
+
+TOL = {"float32": dict(rtol=2e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
+RNG = np.random.default_rng(0)
+
+pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
+                                                                "EMBER_NUMBA=0): the NumPy paths run everywhere")
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Kernel name -> calls, through the module attribute the op looks up (oneDNN off: on a
+    machine with its JIT softmax backward, float32 gradients would go there first)."""
+    counts = {}
+    module = kernels.cpu().softmax
+    for name in ("log_softmax_backward", "softmax_backward"):
+        def counted(*args, _fn=getattr(module, name), _name=name):
+            counts[_name] = counts.get(_name, 0) + 1
+            return _fn(*args)
+        monkeypatch.setattr(module, name, counted)
+    with onednn.off():
+        yield counts
+
+
+def _exp_through_the_kernel(v: np.ndarray) -> np.ndarray:
+    """exp(v) as log_softmax_backward computes it: a row whose first gradient is 1 (its y is
+    -inf, exp 0) and the rest 0 gives -exp(y) on every other column."""
+    g = np.zeros((1, v.size + 1), np.float32)
+    g[0, 0] = 1
+    y = np.concatenate([[-np.inf], v]).astype(np.float32)[None]
+    out = np.empty_like(g)
+    kernels.cpu().softmax.log_softmax_backward(g, y, out)
+    assert out[0, 0] == 1
+    return -out[0, 1:]
+
+
+def test_exp_within_one_ulp_and_two_near_overflow():
+    v = np.concatenate([np.linspace(-87.3, 88.72, 2_000_001), RNG.uniform(-1, 1, 100_000),
+                        np.float32([0.0, 1e-30, -1e-30, 88.3762, 88.72283])]).astype(np.float32)
+    got = _exp_through_the_kernel(v).astype(np.float64)
+    exact = np.exp(v.astype(np.float64))
+    ulp = np.abs(got - exact) / np.spacing(exact.astype(np.float32)).astype(np.float64)
+    assert ulp[v < 88.37].max() <= 1.0
+    assert ulp.max() <= 2.5  # exp(r / 2)^2 over the last 0.35 below overflow
+
+
+def test_exp_edge_values():
+    v = np.float32([np.nan, np.inf, -np.inf, 88.7229, 1e4, -87.34, -100.0, -1e30, 0.0, -0.0])
+    got = _exp_through_the_kernel(v)
+    assert np.isnan(got[0]) and got[1] == np.inf and got[2] == 0
+    assert got[3] == np.inf and got[4] == np.inf  # exp's float32 overflow starts at 88.72284
+    assert (got[5:8] == 0).all()  # exp is subnormal there (under 1.2e-38): flushed to 0
+    assert got[8] == 1 and got[9] == 1
+
+
+def _grads(lib, x, g, dim, log, dtype):
+    t = lib.tensor(x.astype(dtype), requires_grad=True)
+    y = (lib.nn.functional.log_softmax if log else lib.nn.functional.softmax)(t, dim)
+    y.backward(g if lib is ember else torch.tensor(g.numpy()))
+    return t.grad.numpy()
+
+
+@pytest.mark.parametrize("log", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (40, 1000), (5, 2, 10001), (600, 700)])
+def test_gradients_against_torch_and_numpy(calls, log, dtype, shape):
+    x = (RNG.standard_normal(shape) * 5).astype(dtype)
+    g = ember.tensor(RNG.standard_normal(shape).astype(dtype))
+    got = _grads(ember, x, g, -1, log, dtype)
+    kernel = "log_softmax_backward" if log else "softmax_backward"
+    assert set(calls) == (set() if log and dtype == "float64" else {kernel})  # float64 exp stays NumPy's
+    with kernels.off():
+        numpy = _grads(ember, x, g, -1, log, dtype)
+    want = _grads(torch, x, g, -1, log, dtype)
+    # PyTorch's forward rounds y on its own: exp(y)'s ulp times the row's sum of g
+    row_sums = float(np.abs(g.numpy().astype(np.float64).sum(-1)).max())
+    np.testing.assert_allclose(got, want, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * max(1.0, row_sums))
+    np.testing.assert_allclose(got, numpy, **TOL[dtype])
+
+
+@pytest.mark.parametrize("log", [True, False])
+def test_broadcast_gradient_and_non_finite_rows(calls, log):
+    # a gradient expanded from one row (stride 0), a row with -inf logits, a NaN row
+    x = RNG.standard_normal((6, 300)).astype(np.float32)
+    x[1, :5] = -np.inf
+    x[2, 7] = np.nan
+    g = ember.tensor(RNG.standard_normal((1, 300)).astype(np.float32)).expand(6, 300)
+    got = _grads(ember, x, g, 1, log, "float32")
+    assert sum(calls.values()) > 0
+    want = _grads(torch, x, g, 1, log, "float32")
+    np.testing.assert_allclose(got, want, **TOL["float32"])  # NaN where PyTorch has NaN
+
+
+def test_inner_axis_and_float64_log_keep_numpy(calls):
+    x = RNG.standard_normal((4, 50, 3)).astype(np.float32)
+    g = ember.tensor(RNG.standard_normal((4, 50, 3)).astype(np.float32))
+    for log in (True, False):
+        np.testing.assert_allclose(_grads(ember, x, g, 1, log, "float32"), _grads(torch, x, g, 1, log, "float32"),
+                                   **TOL["float32"])
+    assert calls == {}
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_double_backward_composes_tensor_ops(calls, name):
+    x = ember.tensor(RNG.standard_normal((8, 40)).astype(np.float32), requires_grad=True)
+    xt = torch.tensor(x.detach().numpy(), requires_grad=True)
+    w = RNG.standard_normal((8, 40)).astype(np.float32)
+    ge, = ember.autograd.grad((getattr(F, name)(x, 1) * ember.tensor(w)).sum(), x, create_graph=True)
+    gt, = torch.autograd.grad((getattr(torch.nn.functional, name)(xt, 1) * torch.tensor(w)).sum(), xt,
+                              create_graph=True)
+    assert calls == {}  # create_graph: the backward is recorded, not a kernel's arrays
+    (hx,) = ember.autograd.grad(ge.pow(2).sum(), x)
+    (ht,) = torch.autograd.grad(gt.pow(2).sum(), xt)
+    np.testing.assert_allclose(hx.numpy(), ht.numpy(), rtol=1e-4, atol=1e-5)
