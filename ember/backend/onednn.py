@@ -39,7 +39,8 @@ def _load():
     if path is None or not os.path.exists(path):
         return None
     try:
-        lib = ctypes.CDLL(path)
+        with _short_spin():
+            lib = ctypes.CDLL(path)
     except OSError:  # e.g. no libgomp on the system
         return None
     from threadpoolctl import threadpool_limits
@@ -48,6 +49,28 @@ def _load():
     from .threads import get_num_threads
     _state["gomp"].omp_set_num_threads(get_num_threads())  # also one set before the first use
     return lib
+
+
+# GNU OpenMP's idle workers spin before they sleep: 300,000 pause instructions by default,
+# milliseconds on a core. ember's other threads (parallel.py's row passes, Numba's kernels)
+# then shared the cores with them: after a oneDNN call, a log-softmax gradient took 9.4 ms
+# instead of 4.9. At this count (libgomp's own for more threads than cores) the spin still
+# spans the gaps between a step's oneDNN calls (an LSTM's 35 products ran as fast).
+_SPINCOUNT = "30000"
+
+
+@contextmanager
+def _short_spin():
+    """GOMP_SPINCOUNT at ``_SPINCOUNT`` while libgomp loads and reads it, unless the user set
+    it or OMP_WAIT_POLICY; the environment is left as it was."""
+    if "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ:
+        yield
+        return
+    os.environ["GOMP_SPINCOUNT"] = _SPINCOUNT
+    try:
+        yield
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
 
 
 def library():

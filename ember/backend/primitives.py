@@ -32,6 +32,7 @@ F32, ANY = 3, 1  # dnnl_f32, dnnl_format_tag_any
 FORWARD_TRAINING = 64
 QUERY_SRC, QUERY_DIFF_SRC, QUERY_WEIGHTS, QUERY_DIFF_WEIGHTS, QUERY_DST, QUERY_DIFF_DST = (
     129, 130, 131, 132, 133, 134)
+QUERY_WORKSPACE, QUERY_ARG = 135, 255  # dnnl_query_exec_arg_md: an operand by its ARG_ number
 ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS = 1, 17, 33, 41
 ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
 _QUERY_IMPL_INFO = 8
@@ -96,15 +97,17 @@ def _ran(status: int, what: str) -> None:
                            "EMBER_ONEDNN=0 computes with NumPy instead")
 
 
-def desc(lib, shape, layout=None):
-    """A float32 memory descriptor: ember's row-major layout, or ``ANY`` (the primitive's choice)."""
+def desc(lib, shape, layout=None, strides=None):
+    """A float32 memory descriptor: ember's row-major layout, ``ANY`` (the primitive's choice),
+    or the given element ``strides`` (another array's layout seen through these dims)."""
     md = P()
     if layout == ANY:
         status = lib.dnnl_memory_desc_create_with_tag(ctypes.byref(md), len(shape), Dims(*shape), F32, ANY)
     else:
-        strides = [1] * len(shape)
-        for i in range(len(shape) - 2, -1, -1):
-            strides[i] = strides[i + 1] * shape[i + 1]
+        if strides is None:
+            strides = [1] * len(shape)
+            for i in range(len(shape) - 2, -1, -1):
+                strides[i] = strides[i + 1] * shape[i + 1]
         status = lib.dnnl_memory_desc_create_with_strides(ctypes.byref(md), len(shape), Dims(*shape), F32,
                                                           Dims(*strides))
     check(status, "memory descriptor")
@@ -184,13 +187,18 @@ class _Operand:
 class Primitive:
     """One primitive with its operands: per operand, ``plains`` has ember's layout, ``queries``
     what to ask the primitive for its own ((query, index)), and ``kinds`` (execute argument,
-    whether it is an output). With ``own``, the primitive descriptor is released here."""
+    whether it is an output). With ``own``, the primitive descriptor is released here.
+    ``accumulating`` lists the outputs the primitive adds into (an RNN's weight gradients):
+    they start from zero on each run. ``reference_ok`` accepts an implementation named
+    ``ref`` (oneDNN's one CPU RNN, whose products run its JIT GEMM)."""
 
     _lib = None  # set once built: the library that releases its objects
 
-    def __init__(self, lib, pd, plains, queries, kinds, own: bool = False):
+    def __init__(self, lib, pd, plains, queries, kinds, own: bool = False, accumulating=(),
+                 reference_ok: bool = False):
         self.impl = _impl(lib, pd)
-        if self.impl.startswith("ref"):
+        self.accumulating = frozenset(accumulating)
+        if self.impl.startswith("ref") and not reference_ok:
             # oneDNN's reference loops, its fallback where no JIT kernel covers the case (a
             # softmax's backward on AVX2: 73 ms for NumPy's 9): NumPy computes it instead
             if own:
@@ -229,7 +237,13 @@ class Primitive:
                 op.bind(lib, a, reuse.buffer)
                 blocked[i] = reuse
                 continue
-            buffer = op.bind(lib, a)
+            zeroed = None
+            if i in self.accumulating:
+                if op.reorder is None:
+                    a.fill(0)
+                else:
+                    zeroed = np.zeros(op.size, np.float32)
+            buffer = op.bind(lib, a, zeroed)
             if out:
                 outputs.append((op, buffer))
             elif buffer is not None:
@@ -295,6 +309,17 @@ def refused(key) -> bool:
     caller can then skip the checks it makes before running one."""
     with _lock:
         return key in _cache and _cache[key] is None
+
+
+def family(key: tuple, make):
+    """The ``Family`` cached under ``key`` (made by ``make(lib)`` on first use), or None where
+    oneDNN does not take it: for a caller that sizes buffers from it before a run."""
+    with _lock:
+        try:
+            lib = api()
+        except Refused:
+            return None
+        return None if lib is None else cached(key, lambda: make(lib))
 
 
 def run_family(kind: str, key: tuple, make, arrays, given=None):

@@ -27,6 +27,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import gemm, kernels
+from ..backend import lstm as lstm_primitive
 from ..backend.compat import contiguous
 from ..backend.device import xp_of
 from .creation import zeros
@@ -366,6 +367,11 @@ class RecurrentLayer(Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, sizes, reverse):
         ctx.set_materialize_grads(False)
         ctx.mode, ctx.sizes, ctx.reverse = mode, sizes, reverse
+        ctx.fused = False
+        if mode == "LSTM" and w_hr is None and sizes is None:
+            out = _fused_lstm_forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
+            if out is not None:
+                return out
         xs = x._data[::-1] if reverse else x._data  # in processing order
         if reverse and sizes is not None:
             sizes = sizes[::-1]
@@ -413,6 +419,8 @@ class RecurrentLayer(Function):
             return _grad_through(lambda *a: composed_layer(mode, *a, sizes, reverse), inputs,
                                  grads) + (None, None, None)
         saved = [None if s is None else s._data for s in saved]
+        if ctx.fused:
+            return _fused_lstm_backward(ctx, inputs, saved, dout, dh_n, dc_n)
         xs = x._data[::-1] if reverse else x._data
         if reverse and sizes is not None:
             sizes = sizes[::-1]
@@ -449,6 +457,44 @@ class RecurrentLayer(Function):
 
 def _data(t):
     return None if t is None else t._data
+
+
+def _fused_lstm_forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse: bool):
+    """``RecurrentLayer.forward`` of an LSTM layer through oneDNN's primitive
+    (``backend/lstm.py``), or None where it does not take the arrays (the loops above run)."""
+    hidden4 = w_ih._data.shape[0]
+    biases = [b._data for b in (b_ih, b_hh) if b is not None]
+    bias = biases[0] + biases[1] if len(biases) == 2 else (
+        biases[0] if biases else np.zeros(hidden4, dtype=w_ih._data.dtype))
+    training = any(ctx.needs_input_grad)
+    out = lstm_primitive.forward(contiguous(x._data), h0._data, c0._data, w_ih._data, w_hh._data,
+                                 contiguous(bias), reverse, training)
+    if out is None:
+        return None
+    y, h_n, c_n, workspace = out
+    ctx.fused = True
+    ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, None, bias, y, h_n, c_n, workspace)
+    # the outputs are copies where backward reads the arrays (an in-place change to an output
+    # must not reach them)
+    return (y.copy(), h_n.copy(), c_n.copy()) if training else (y, h_n, c_n)
+
+
+def _fused_lstm_backward(ctx, inputs, saved, dout, dh_n, dc_n):
+    """``RecurrentLayer.backward`` after ``_fused_lstm_forward``: the primitive's backward."""
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, _ = inputs
+    bias, y, h_n, c_n, workspace = saved
+    grads = [np.zeros_like(a) if g is None else contiguous(g._data) for g, a in ((dout, y), (dh_n, h_n), (dc_n, c_n))]
+    found = lstm_primitive.backward(contiguous(x._data), h0._data, c0._data, w_ih._data, w_hh._data, bias, y,
+                                    h_n, c_n, workspace, *grads, ctx.reverse)
+    if found is None:  # not expected: the forward's arrays took the primitive
+        return _grad_through(lambda *a: composed_layer("LSTM", *a, None, ctx.reverse), inputs,
+                             (dout, dh_n, dc_n)) + (None, None, None)
+    dx, dh0, dc0, dw_ih, dw_hh, db = found
+    need = ctx.needs_input_grad
+    g = [dx, dh0, dc0, dw_ih, dw_hh, db if b_ih is not None else None, None, None]
+    if b_hh is not None:  # the one bias's gradient is each of PyTorch's two
+        g[6] = db.copy() if g[5] is not None else db
+    return tuple(Tensor._make(a) if a is not None and n else None for a, n in zip(g, need)) + (None, None, None)
 
 
 def rnn_layer(mode: str, input: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Tensor, b_ih=None,
