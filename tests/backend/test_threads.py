@@ -1,6 +1,10 @@
-"""ember.set_num_threads and friends: PyTorch's defaults and errors, and the thread count reaching
-oneDNN's products and the row passes."""
+"""ember.set_num_threads and friends: PyTorch's defaults and errors, the thread count reaching
+oneDNN's products and the row passes, and OpenMP's idle spin as oneDNN loads it."""
+import json
 import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -61,3 +65,30 @@ def test_interop_threads_are_set_once(restore):
     assert ember.get_num_interop_threads() == 2
     with pytest.raises(RuntimeError, match="cannot set number of interop threads"):
         ember.set_num_interop_threads(3)
+
+
+@pytest.mark.parametrize("user_env", [{}, {"GOMP_SPINCOUNT": "5"}, {"OMP_WAIT_POLICY": "active"}])
+def test_openmp_loads_with_a_short_spin_and_the_environment_is_left_alone(user_env):
+    """While libgomp loads (and reads it), GOMP_SPINCOUNT is 30000 unless the user set it or a
+    wait policy; afterwards the environment is as it was."""
+    code = textwrap.dedent("""
+        import ctypes, json, os
+        from ember.backend import onednn
+        seen = {}
+        real = ctypes.CDLL
+        def spy(path, *a, **k):
+            if "libdnnl" in str(path):
+                seen["during"] = os.environ.get("GOMP_SPINCOUNT")
+            return real(path, *a, **k)
+        ctypes.CDLL = spy
+        loaded = onednn.library() is not None
+        print(json.dumps([loaded, seen.get("during"), os.environ.get("GOMP_SPINCOUNT")]))
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "EMBER_ONEDNN")}
+    out = subprocess.run([sys.executable, "-c", code], env={**env, **user_env}, capture_output=True, text=True,
+                         timeout=120, check=True)
+    loaded, during, after = json.loads(out.stdout.strip().splitlines()[-1])
+    if not loaded:
+        pytest.skip("oneDNN is not installed here")
+    assert during == user_env.get("GOMP_SPINCOUNT", None if user_env else "30000")
+    assert after == user_env.get("GOMP_SPINCOUNT")
