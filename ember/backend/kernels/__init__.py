@@ -20,8 +20,8 @@ from contextlib import contextmanager
 
 _state: dict = {}
 _pid = os.getpid()
-# The workqueue thread pool (chosen in ``_load``) aborts the process when two Python threads
-# launch parallel kernels at once: calls take turns.
+# Numba's workqueue pool (``_threading_layer``) aborts the process when two Python threads
+# launch parallel kernels at once: calls take turns (on either layer).
 lock = threading.Lock()
 
 
@@ -56,11 +56,26 @@ def _load():
     except ImportError:
         return None
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
-        # GNU OpenMP's idle workers spin: while other processes hold the cores, each parallel
-        # call then waited about 10 ms for them (2 cores, measured); workqueue's workers sleep.
-        numba.config.THREADING_LAYER = "workqueue"
+        numba.config.THREADING_LAYER = _threading_layer()
     from . import conv, loss, norm, optim, pool, rnn, select, softmax, special  # noqa: F401  (defining kernels compiles nothing yet)
     return sys.modules[__name__]
+
+
+def _threading_layer() -> str:
+    """Where oneDNN computes, GNU OpenMP, the runtime it runs on: the kernels' parallel loops
+    then take the same pool of threads, as all of PyTorch's CPU work does. With a pool of its
+    own, a kernel right after a oneDNN call shared the cores with oneDNN's idle workers, still
+    spinning: a ResNet-8 training step took 72-93 ms against 57-82 on the one pool, a LeNet-5
+    step 11.1-13.5 against 9.4-9.8 (2 cores). Without oneDNN, workqueue: its idle workers
+    sleep, where OpenMP's would spin while other processes want the cores."""
+    from .. import onednn
+    if onednn.library() is not None:
+        try:
+            import numba.np.ufunc.omppool  # noqa: F401  (Numba's OpenMP layer, if it loads here)
+            return "omp"
+        except ImportError:
+            pass
+    return "workqueue"
 
 
 def usable(*arrays) -> bool:
