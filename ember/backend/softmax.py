@@ -19,7 +19,7 @@ import ctypes
 
 import numpy as np
 
-from . import onednn, parallel
+from . import kernels, onednn, parallel
 from .primitives import (ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DST, ARG_SRC, FORWARD_TRAINING, POINTER,
                          QUERY_DIFF_DST, QUERY_DIFF_SRC, QUERY_DST, QUERY_SRC, Family, I, P, Primitive,
                          check, desc, engine, refused, run_family)
@@ -78,20 +78,25 @@ def _run(kind: str, shape: tuple, axis: int, log: bool, arrays: list) -> bool:
                       arrays) is not None
 
 
-def _block_maxima(x: np.ndarray) -> list:
-    """The maxima of x's blocks (NaN where a block holds one), one block per core."""
+def _no_nan_or_inf(x: np.ndarray) -> bool:
+    """Whether x holds neither NaN nor +inf: one pass split across the cores (a compiled count
+    on the OpenMP pool oneDNN uses, else the maxima of blocks of rows)."""
     flat = x.reshape(-1)
+    k = kernels.cpu()
+    if k is not None:
+        with kernels.lock:
+            return k.softmax.count_nan_or_inf(flat) == 0
     found = []
     parallel.over_rows(lambda lo, hi: found.append(flat[lo:hi].max()), flat.shape[0], flat.shape[0])
-    return found
+    return all(m < np.inf for m in found)
 
 
 def forward(x: np.ndarray, dim: int, log: bool):
     """softmax(x) (log-softmax with ``log``) along ``dim``; None where oneDNN does not take it,
     or where x holds a NaN or +inf: oneDNN's row maximum skips NaN (its vector max instruction
     does) and a +inf row comes out partly 0 (or -inf), where PyTorch and NumPy's passes give a
-    row of NaN. The check is one pass (a maximum), split across the cores."""
-    if not _takes(x) or any(not m < np.inf for m in _block_maxima(x)):
+    row of NaN. The check is one pass, split across the cores."""
+    if not _takes(x) or not _no_nan_or_inf(x):
         return None
     y = np.empty_like(x)
     return y if _run("forward", x.shape, dim % x.ndim, log, [x, y]) else None
@@ -104,7 +109,7 @@ def backward(grad: np.ndarray, y: np.ndarray, dim: int, log: bool):
         grad = np.ascontiguousarray(grad)  # e.g. a broadcast gradient: one copy, then one pass
     if not _takes(y, grad) or refused(("backward",) + _key(y.shape, dim % y.ndim, log)):
         return None  # (on AVX2 the backward has only oneDNN's reference code: skip the check)
-    if log and any(m != m for m in _block_maxima(y)):
+    if log and not _no_nan_or_inf(y):
         return None  # a NaN in log-softmax's result (a row of -inf) comes out inf, not NaN
     out = np.empty_like(y)
     return out if _run("backward", y.shape, dim % y.ndim, log, [out, grad, y]) else None

@@ -573,13 +573,21 @@ def _softmax_forward(x, dim: int, log: bool):
     return out
 
 
-def _softmax_grad_block(axis: int, out, g, y, log: bool) -> None:
+def _softmax_grad_kernel(out, g, y, dim: int, log: bool) -> bool:
+    """The gradient along the last axis by the compiled kernels (backend/kernels/softmax.py),
+    one pass a row over all cores; False where they do not take it (float64 exp stays
+    NumPy's)."""
     k = kernels.cpu()
-    if k is not None and out.ndim == 2 and axis == 1 and kernels.usable(out, g, y) and \
-            (out.dtype == np.float32 or not log):
-        # one compiled pass a row (backend/kernels/softmax.py); float64 exp stays NumPy's
-        (k.softmax.log_softmax_backward if log else k.softmax.softmax_backward)(g, y, out)
-        return
+    if k is None or dim != y.ndim - 1 or not kernels.usable(out, g, y) or (log and y.dtype != np.float32):
+        return False
+    width = y.shape[-1]
+    rows = [a.reshape(-1, width) for a in (out, g, y)]  # a copy only of a strided g
+    with kernels.lock:
+        (k.softmax.log_softmax_backward if log else k.softmax.softmax_backward)(rows[1], rows[2], rows[0])
+    return True
+
+
+def _softmax_grad_block(axis: int, out, g, y, log: bool) -> None:
     if log:  # g - exp(y) * sum(g)
         np.exp(y, out=out)
         out *= g.sum(axis=axis, keepdims=True)
@@ -599,7 +607,8 @@ def _softmax_backward(ctx, grad: Tensor, log: bool) -> Tensor:
         result = softmax_primitive.backward(g, y, ctx.dim, log)
         if result is None:
             result = np.empty(y.shape, y.dtype)
-            _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, ctx.dim, g, y)
+            if not _softmax_grad_kernel(result, g, y, ctx.dim % y.ndim, log):
+                _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, ctx.dim, g, y)
         return Tensor._make(result)
     if log:  # composed of tensor ops, so that it can be differentiated again
         return half_in_float32(lambda g, y: g - y.exp() * g.sum(ctx.dim, keepdim=True), grad, out)

@@ -2,11 +2,13 @@
 gradients against PyTorch and against ember's NumPy passes, along every axis, with -inf and
 large logits; NaN and inf rows (which oneDNN gets wrong) left to NumPy; the other cases left
 to NumPy (and that they are); the gradient of a gradient; one primitive per shape."""
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 
 import ember
-from ember.backend import onednn, primitives, softmax
+from ember.backend import kernels, onednn, primitives, softmax
 from helpers import torch
 
 RNG = np.random.default_rng(0)
@@ -79,10 +81,19 @@ def test_values_and_gradients_match_torch_and_numpy(runs, log, shape, dim):
 
 @pytest.mark.parametrize("log", [True, False])
 @pytest.mark.parametrize("bad", ["nan", "+inf", "a row of -inf"])
-def test_nan_and_inf_take_numpys_passes(runs, log, bad):
+@pytest.mark.parametrize("compiled", [True, False])
+def test_nan_and_inf_take_numpys_passes(runs, log, bad, compiled):
     """oneDNN's row maximum skips NaN and a +inf row comes out partly 0 (-inf for log), where
     PyTorch's rows are NaN: those inputs take NumPy's forward. Log-softmax's backward of a NaN
-    row comes out inf: its NaN results take NumPy's backward; softmax's stays oneDNN's."""
+    row comes out inf: its NaN results take NumPy's backward; softmax's stays oneDNN's. The
+    check is a compiled count, or NumPy's maxima without the kernels."""
+    if compiled and kernels.cpu() is None:
+        pytest.skip("compiled kernels are off here")
+    with (nullcontext() if compiled else kernels.off()):
+        _check_nan_and_inf(runs, log, bad)
+
+
+def _check_nan_and_inf(runs, log, bad):
     x = _logits((300, 200))
     if bad == "nan":
         x[0, 5] = np.nan
@@ -167,5 +178,5 @@ def test_a_refused_primitive_is_remembered_and_its_checks_skipped(monkeypatch):
     # softmax's backward then returns at once, without the NaN scan it makes before a run
     y = np.full((64, 300), -np.log(300), np.float32)
     monkeypatch.setattr(softmax, "refused", lambda key: key == ("backward", "softmax", (64, 300), 1, True))
-    monkeypatch.setattr(softmax, "_block_maxima", lambda x: pytest.fail("scanned for NaN before a refused run"))
+    monkeypatch.setattr(softmax, "_no_nan_or_inf", lambda x: pytest.fail("scanned for NaN before a refused run"))
     assert softmax.backward(np.ones_like(y), y, 1, True) is None
