@@ -267,13 +267,20 @@ class CrossEntropy(Function):
             d = diff._data
             factor = np.broadcast_to(g._data * ctx.scale, (d.shape[0], 1))
             out = np.empty_like(d)
-            row_runs(lambda lo, hi: np.multiply(d[lo:hi], factor[lo:hi], out=out[lo:hi]), d.shape[0], d.shape[1])
+            k = kernels.cpu()
+            if k is not None and d.size > _KERNEL_ELEMENTS and kernels.usable(d, factor) and d.flags.c_contiguous:
+                with kernels.lock:
+                    k.loss.scale_rows(d, np.ascontiguousarray(factor[:, 0]), out)
+            else:
+                row_runs(lambda lo, hi: np.multiply(d[lo:hi], factor[lo:hi], out=out[lo:hi]), d.shape[0],
+                         d.shape[1])
             return Tensor._make(out), None, None, None
         return diff * (g * Tensor._make(ctx.scale)), None, None, None
 
 
-# Logits up to this size take the kernels (backend/kernels/loss.py), larger ones NumPy's
-# vectorized passes split across the cores; (128, 100) float32 runs about as fast either way.
+# Logits up to this size take the small-logits kernels (backend/kernels/loss.py), larger
+# float32 ones the wide-rows kernel, others NumPy's vectorized passes split across the cores;
+# (128, 100) float32 runs about as fast either way.
 _KERNEL_ELEMENTS = 1 << 13
 
 
@@ -288,6 +295,12 @@ def _cross_entropy_rows(x, target, ignore_index: int, softmax_too: bool):
         np.exp(e, out=e)
         count = k.loss.cross_entropy_rows(x, e, top, target, ignore_index, loss, softmax_too)
         return loss, (e if softmax_too else None), count
+    if k is not None and x.size > _KERNEL_ELEMENTS and x.dtype == np.float32 and kernels.usable(x) and \
+            x.ndim == 2 and x.flags.c_contiguous:
+        e, loss = np.empty_like(x), np.empty(x.shape[0], x.dtype)
+        with kernels.lock:  # wide rows: one parallel loop (float64 logits keep NumPy's exp)
+            k.loss.cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too)
+        return loss, (e if softmax_too else None), int((target != ignore_index).sum())
     rows = np.arange(target.shape[0], like=x)
     valid = target != ignore_index
     safe = np.where(valid, target, 0)

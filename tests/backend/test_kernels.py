@@ -484,10 +484,11 @@ def _logits(rows, classes, dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("rows,classes", [(37, 11), (1, 3), (128, 10), (64, 128)])
+@pytest.mark.parametrize("rows,classes", [(37, 11), (1, 3), (128, 10), (64, 128), (40, 3001), (13, 20000)])
 def test_cross_entropy_kernels_against_numpy_and_torch(calls, dtype, reduction, rows, classes):
-    """Small logits take the kernels (rows x classes <= 8192), wider ones NumPy's passes; both
-    give PyTorch's loss and gradient, NaN rows and ignored targets included."""
+    """Small logits take the kernels (rows x classes <= 8192), wider float32 ones the wide-rows
+    kernel and float64 ones NumPy's passes; all give PyTorch's loss and gradient, NaN, +inf and
+    -inf rows and ignored targets included."""
     a, t = (_logits(rows, classes, dtype) if rows > 11 else
             (_array((rows, classes), dtype), np.full(rows, 1)))
     g = _array((rows,) if reduction == "none" else (), dtype, seed=2)
@@ -499,6 +500,8 @@ def test_cross_entropy_kernels_against_numpy_and_torch(calls, dtype, reduction, 
         return loss.detach().numpy(), x.grad.numpy()
     got = run(ember, ember.tensor)
     assert calls.get("cross_entropy_rows", 0) == (rows * classes <= 8192)
+    assert calls.get("cross_entropy_wide", 0) == (rows * classes > 8192 and dtype == "float32")
+    assert calls.get("scale_rows", 0) == (rows * classes > 8192)  # the backward's product
     with kernels.off():
         ref = run(ember, ember.tensor)
     want = run(torch, torch.tensor)
