@@ -192,15 +192,21 @@ class Linear(Function):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               weight if ctx.needs_input_grad[0] else None)
         x_data = x._data
-        if x_data.ndim > 2:
-            # One GEMM over all rows: NumPy's broadcast matmul against the transposed weight
-            # skips BLAS (17x slower on (32, 64, 128) x (128, 512)).
-            out = gemm.matmul(x_data.reshape(math.prod(x_data.shape[:-1]), x_data.shape[-1]), weight._data.T)
-            out = out.reshape(x_data.shape[:-1] + weight._data.shape[:1])
+        # One GEMM over all rows: NumPy's broadcast matmul against the transposed weight skips
+        # BLAS (17x slower on (32, 64, 128) x (128, 512)).
+        rows = x_data.reshape(math.prod(x_data.shape[:-1]), x_data.shape[-1]) if x_data.ndim > 2 else x_data
+        w, b = weight._data, None if bias is None else bias._data
+        if b is not None and type(rows) is np.ndarray and rows.ndim == 2 and rows.dtype == w.dtype == b.dtype:
+            # the bias first, the product added to it in the GEMM (PyTorch's addmm): no pass
+            # over the output after it
+            out = np.empty((rows.shape[0], w.shape[0]), rows.dtype)
+            out[...] = b
+            out = gemm.matmul(rows, w.T, out=out, accumulate=True)
         else:
-            out = gemm.matmul(x_data, weight._data.T)
-        if bias is not None:
-            out += bias._data
+            out = gemm.matmul(rows, w.T)
+            if b is not None:
+                out += b
+        out = out.reshape(x_data.shape[:-1] + w.shape[:1]) if x_data.ndim != 2 else out
         return round_to(out, x_data.dtype)
 
     @staticmethod
