@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .vmath import exp32
+from . import vmath
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
@@ -71,15 +71,6 @@ def cross_entropy_rows(x, e, top, target, ignore_index, loss, softmax_too):
 
 
 _WIDE = dict(parallel=True, cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", boundscheck=False)
-_SUM = dict(cache=True, nogil=True, fastmath={"reassoc"}, error_model="numpy", boundscheck=False)
-
-
-@njit(**_SUM)
-def _row_sum(row):
-    total = 0.0
-    for j in range(row.shape[0]):
-        total += np.float64(row[j])
-    return total
 
 
 @njit(**_JIT)
@@ -116,8 +107,8 @@ def cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too):
         xr, er = x[r], e[r]
         top = _row_max(xr)
         for j in range(xr.shape[0]):
-            er[j] = exp32(xr[j] - top)
-        total = _row_sum(er)
+            er[j] = vmath.exp32(xr[j] - top)
+        total = vmath.sum64(er)
         t = target[r]
         loss[r] = 0 if t == ignore_index else np.log(total) - (xr[t] - top)
         if softmax_too:
