@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.backend import gemm, onednn, parallel, threads
+from ember.backend import gemm, kernels, onednn, parallel, threads
 from helpers import torch
 
 
@@ -42,14 +42,26 @@ def test_bad_counts_raise_like_torch(value, restore):
     assert str(ours.value).split(" (")[0] == str(theirs.value)
 
 
-def test_the_count_reaches_the_row_passes_and_onednn(restore):
+def _kernel_threads():
+    """The compiled kernels' thread count, None where they are off."""
+    if kernels.cpu() is None:
+        return None
+    import numba
+    return numba.get_num_threads()
+
+
+def test_the_count_reaches_the_row_passes_onednn_and_the_kernels(restore):
     ember.set_num_threads(1)
     assert ember.get_num_threads() == 1
+    assert _kernel_threads() in (None, 1)
     blocks = []
     parallel.over_rows(lambda lo, hi: blocks.append((lo, hi)), 100, 10 ** 9)
     assert blocks == [(0, 100)]
     assert onednn.get_threads() == (None if onednn.library() is None else 1)
     ember.set_num_threads(3)
+    if kernels.cpu() is not None:
+        import numba
+        assert _kernel_threads() == min(3, numba.config.NUMBA_NUM_THREADS)
     blocks.clear()
     parallel.over_rows(lambda lo, hi: blocks.append((lo, hi)), 100, 10 ** 9)
     assert sorted(blocks) == [(0, 33), (33, 66), (66, 100)]

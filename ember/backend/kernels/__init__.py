@@ -58,7 +58,23 @@ def _load():
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
         numba.config.THREADING_LAYER = _threading_layer()
     from . import conv, loss, norm, optim, pool, rnn, select, softmax, special  # noqa: F401  (defining kernels compiles nothing yet)
+    from ..threads import get_num_threads
+    _numba_threads(numba, get_num_threads())
     return sys.modules[__name__]
+
+
+def _numba_threads(numba, n: int) -> None:
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    from .. import onednn
+    onednn.set_threads(n)  # starting Numba's OpenMP layer resets the runtime's count, oneDNN's too
+
+
+def set_threads(n: int) -> None:
+    """Run the parallel kernels on ``n`` threads (``ember.set_num_threads``; at most the
+    NUMBA_NUM_THREADS that Numba starts). Numba keeps the count per calling thread."""
+    if _state.get("module") is not None:
+        import numba
+        _numba_threads(numba, n)
 
 
 def _threading_layer() -> str:
