@@ -113,9 +113,10 @@ class _Lstm(Family):
 
 
 def takes(*arrays) -> bool:
-    """Whether oneDNN runs a layer of these arrays: float32 NumPy arrays, C-contiguous."""
+    """Whether oneDNN runs a layer of these arrays: float32 NumPy arrays, C-contiguous, none
+    empty (oneDNN refuses to run an empty batch)."""
     return onednn.library() is not None and all(
-        type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
+        type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous and a.size for a in arrays)
 
 
 def _family(shape: tuple, reverse: bool):

@@ -155,3 +155,11 @@ def test_cases_left_to_the_step_loop(runs):
     packed = ember.nn.utils.rnn.pack_padded_sequence(x, [4, 2])
     ember.nn.LSTM(3, 4)(packed)
     assert runs == {}
+
+
+def test_an_empty_batch_and_single_units(runs):
+    for steps, batch, inputs, hidden in [(2, 0, 3, 4), (1, 1, 1, 1), (3, 1, 2, 1)]:
+        e, t = pair("LSTM", inputs, hidden, dtype="float32")
+        compare(e, t, np.random.default_rng(0).standard_normal((steps, batch, inputs)).astype(np.float32),
+                dtype="float32")
+    assert runs == {"training": 2, "backward": 2}  # the empty batch takes the loop
