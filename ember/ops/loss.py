@@ -299,8 +299,8 @@ def _cross_entropy_rows(x, target, ignore_index: int, softmax_too: bool):
             x.ndim == 2 and x.flags.c_contiguous:
         e, loss = np.empty_like(x), np.empty(x.shape[0], x.dtype)
         with kernels.lock:  # wide rows: one parallel loop (float64 logits keep NumPy's exp)
-            k.loss.cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too)
-        return loss, (e if softmax_too else None), int((target != ignore_index).sum())
+            count = k.loss.cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too)
+        return loss, (e if softmax_too else None), count
     rows = np.arange(target.shape[0], like=x)
     valid = target != ignore_index
     safe = np.where(valid, target, 0)

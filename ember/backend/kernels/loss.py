@@ -27,18 +27,36 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundsc
 
 
 @njit(**_JIT)
+def _row_max(row):
+    """max(row), NaN if the row holds one: four running maxima (independent chains), and a
+    count of NaNs (vectorized) instead of a test in the loop."""
+    n = row.shape[0]
+    m0 = m1 = m2 = m3 = row[0]
+    nans = 0
+    k = n - n % 4
+    for j in range(0, k, 4):
+        a, b, c, d = row[j], row[j + 1], row[j + 2], row[j + 3]
+        m0 = a if a > m0 else m0
+        m1 = b if b > m1 else m1
+        m2 = c if c > m2 else m2
+        m3 = d if d > m3 else m3
+        nans += (a != a) + (b != b) + (c != c) + (d != d)
+    for j in range(k, n):
+        v = row[j]
+        m0 = v if v > m0 else m0
+        nans += v != v
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    m0 = m2 if m2 > m0 else m0
+    return row.dtype.type(np.nan) if nans else m0
+
+
+@njit(**_JIT)
 def shift_rows(x, shifted, top):
     """top[r] = max of row r of x (NaN if it holds one); shifted[r] = x[r] - top[r]."""
     rows, classes = x.shape
     for r in range(rows):
-        m = x[r, 0]
-        for c in range(1, classes):
-            v = x[r, c]
-            if v != v:
-                m = v
-                break
-            if v > m:
-                m = v
+        m = _row_max(x[r])
         top[r] = m
         for c in range(classes):
             shifted[r, c] = x[r, c] - m
@@ -73,36 +91,13 @@ def cross_entropy_rows(x, e, top, target, ignore_index, loss, softmax_too):
 _WIDE = dict(parallel=True, cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", boundscheck=False)
 
 
-@njit(**_JIT)
-def _row_max(row):
-    """max(row), NaN if the row holds one: four running maxima (independent chains), and a
-    count of NaNs (vectorized) instead of a test in the loop."""
-    n = row.shape[0]
-    m0 = m1 = m2 = m3 = row[0]
-    nans = 0
-    k = n - n % 4
-    for j in range(0, k, 4):
-        a, b, c, d = row[j], row[j + 1], row[j + 2], row[j + 3]
-        m0 = a if a > m0 else m0
-        m1 = b if b > m1 else m1
-        m2 = c if c > m2 else m2
-        m3 = d if d > m3 else m3
-        nans += (a != a) + (b != b) + (c != c) + (d != d)
-    for j in range(k, n):
-        v = row[j]
-        m0 = v if v > m0 else m0
-        nans += v != v
-    m0 = m1 if m1 > m0 else m0
-    m2 = m3 if m3 > m2 else m2
-    m0 = m2 if m2 > m0 else m0
-    return row.dtype.type(np.nan) if nans else m0
-
-
 @njit(**_WIDE)
 def cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too):
     """As ``cross_entropy_rows`` for float32 logits, from the logits alone: e[r] = exp(x[r] -
     max) (then softmax minus one-hot with ``softmax_too``), loss[r] at the row's target (0
-    where ignored), the rows split over the cores. Targets in range (checked by the caller)."""
+    where ignored), the rows split over the cores. Returns the number of rows not ignored.
+    Targets in range (checked by the caller)."""
+    count = 0
     for r in prange(x.shape[0]):
         xr, er = x[r], e[r]
         top = _row_max(xr)
@@ -111,12 +106,14 @@ def cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too):
         total = vmath.sum64(er)
         t = target[r]
         loss[r] = 0 if t == ignore_index else np.log(total) - (xr[t] - top)
+        count += t != ignore_index
         if softmax_too:
             share = np.float32(total)
             for j in range(er.shape[0]):
                 er[j] = er[j] / share
             if t != ignore_index:
                 er[t] -= 1
+    return count
 
 
 @njit(**_WIDE)
