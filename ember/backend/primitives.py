@@ -304,6 +304,15 @@ def cached(key, build):
     return entry
 
 
+def _api_or_none():
+    """``api()``, or None where nothing oneDNN can run here (no library, or no CPU engine).
+    Call under the lock."""
+    try:
+        return api()
+    except Refused:
+        return None
+
+
 def refused(key) -> bool:
     """Whether oneDNN already refused the primitive that ``run`` caches under ``key``: a
     caller can then skip the checks it makes before running one."""
@@ -315,10 +324,7 @@ def family(key: tuple, make):
     """The ``Family`` cached under ``key`` (made by ``make(lib)`` on first use), or None where
     oneDNN does not take it: for a caller that sizes buffers from it before a run."""
     with _lock:
-        try:
-            lib = api()
-        except Refused:
-            return None
+        lib = _api_or_none()
         return None if lib is None else cached(key, lambda: make(lib))
 
 
@@ -339,9 +345,8 @@ def run(key, build, arrays, given=None):
     per operand, as ``Primitive.run`` returns them; None where oneDNN does not take it (no
     CPU engine, or refused)."""
     with _lock:  # also around the first call's engine and stream, which threads would race to make
-        try:
-            lib = api()
-        except Refused:  # no CPU engine: nothing oneDNN can run here
+        lib = _api_or_none()
+        if lib is None:
             return None
         prim = cached(key, lambda: build(lib))
         if prim is None:

@@ -58,20 +58,21 @@ def _load():
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
         numba.config.THREADING_LAYER = _threading_layer()
     from . import conv, loss, norm, optim, pool, rnn, select, softmax, special  # noqa: F401  (defining kernels compiles nothing yet)
+    from .. import onednn
     from ..threads import get_num_threads
-    _numba_threads(numba, get_num_threads())
+    _numba_threads(numba, get_num_threads())  # starts Numba's threads, which resets OpenMP's count:
+    onednn.set_threads(get_num_threads())     # oneDNN's is set again
     return sys.modules[__name__]
 
 
 def _numba_threads(numba, n: int) -> None:
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
-    from .. import onednn
-    onednn.set_threads(n)  # starting Numba's OpenMP layer resets the runtime's count, oneDNN's too
 
 
 def set_threads(n: int) -> None:
-    """Run the parallel kernels on ``n`` threads (``ember.set_num_threads``; at most the
-    NUMBA_NUM_THREADS that Numba starts). Numba keeps the count per calling thread."""
+    """Run the parallel kernels on ``n`` threads (``ember.set_num_threads``, which sets
+    oneDNN's after this; at most the NUMBA_NUM_THREADS that Numba starts). Numba keeps the
+    count per calling thread."""
     if _state.get("module") is not None:
         import numba
         _numba_threads(numba, n)
