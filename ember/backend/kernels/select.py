@@ -17,7 +17,8 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundsc
 def relu(x, out):
     """out = x, or 0 where x < 0 (NaN and -0.0 pass, as in PyTorch's relu): NumPy's
     ``maximum(x, 0)`` took 2-5x longer. One thread: a parallel loop made training steps slower
-    (the MLP's by 15%), its second thread waiting on the core oneDNN's pool still spins on."""
+    (the MLP's by 15%), its second thread waiting on the core oneDNN's pool still spins on
+    (measured while Numba's threads were a pool apart from oneDNN's)."""
     zero = x.dtype.type(0)
     for k in range(x.shape[0]):
         v = x[k]
