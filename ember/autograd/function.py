@@ -41,6 +41,7 @@ class Function:
     _out_hooks = None      # output_nr -> hooks registered on non-leaf tensors
     _retained = None       # output_nr -> weakref of a tensor that called retain_grad()
     _materialize = True
+    _non_diff_objs = None  # outputs forward marked non-differentiable, until they are resolved
     needs_input_grad = ()
 
     def __init_subclass__(cls, **kwargs):
@@ -61,15 +62,14 @@ class Function:
     def apply(cls, *args):
         if INTERCEPT is not None:  # the only cost of profiling and capture when neither runs
             return INTERCEPT.record(cls, args)
-        ctx = _new(cls._node)
-        if state.enabled:
-            for a in args:
-                if isinstance(a, Tensor):
-                    if a._base is not None and a._vc[0] != a._view_version:
-                        a._refresh_view()  # a view whose base changed in place: re-derived first
-                    if a._requires_grad:
-                        return ctx._record(args)
+        for a in args:  # grad mode (thread-local, the dearest read) only once a tensor asks
+            if isinstance(a, Tensor):
+                if a._base is not None and a._vc[0] != a._view_version and state.enabled:
+                    a._refresh_view()  # a view whose base changed in place: re-derived first
+                if a._requires_grad and state.enabled:
+                    return _new(cls._node)._record(args)
         # Nothing to differentiate: run forward and wrap, the path every no_grad op takes.
+        ctx = _new(cls._node)
         ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         token = quiet()
         try:
@@ -116,7 +116,8 @@ class Function:
 
         if type(out) is not tuple:  # one output, the common case, without the loop below
             result = self._output(out, 0)
-            self._resolve_saved((result,), (out,))
+            if self._to_save or self._non_diff_objs is not None:
+                self._resolve_saved((result,), (out,))
             return result
         results = [self._output(o, i) for i, o in enumerate(out)]
         self._out_meta = [(r._data.shape, r._data.dtype) for r in results]
@@ -126,7 +127,8 @@ class Function:
     def _output(self, o, i: int):
         """Output ``i`` as a tensor: of this node when floating or complex (differentiable)."""
         arr = o._data if isinstance(o, Tensor) else o
-        if arr.dtype.kind == "c" or is_floating_array(arr.dtype):
+        kind = arr.dtype.kind
+        if kind == "f" or kind == "c" or is_floating_array(arr.dtype):
             return _make(arr, True, self, i)
         return _make(arr)
 
@@ -202,8 +204,9 @@ class Function:
 
     def _resolve_saved(self, results, raw_outputs) -> None:
         to_save, self._to_save = self._to_save, ()
-        non_diff = self.__dict__.pop("_non_diff_objs", None)
-        if non_diff:
+        non_diff = self._non_diff_objs
+        if non_diff is not None:
+            del self._non_diff_objs
             for i, r in enumerate(results):
                 if any(r._data is (o._data if isinstance(o, Tensor) else o) for o in non_diff):
                     r._requires_grad, r._grad_fn = False, None

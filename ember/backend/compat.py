@@ -6,6 +6,8 @@ and flags it does not keep. Ops call these instead of testing for the library.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .device import CPU, move, xp_of
@@ -107,19 +109,18 @@ def contiguous(array):
     return xp_of(array).ascontiguousarray(array)
 
 
-def quiet():
-    """Silence NumPy's floating-point warnings until ``loud(token)``: ops give inf and nan
-    quietly, as PyTorch's do. ``Function.apply`` wraps every forward in it and the engine
-    every backward pass. It sets NumPy's error-state context variable directly (0.2 us;
-    ``np.errstate`` costs 0.8 us, more than the rest of a small op's dispatch)."""
-    if _extobj_contextvar is not None:
-        return _extobj_contextvar.set(_IGNORE)
-    return np.seterr(all="ignore")
+if _extobj_contextvar is not None:
+    # quiet() silences NumPy's floating-point warnings until loud(token): ops give inf and
+    # nan quietly, as PyTorch's do. Function.apply wraps every forward in it and the engine
+    # every backward pass. Both are the context variable's own C methods, so a call costs
+    # no Python frame (np.errstate costs 0.8 us, more than the rest of a small op's dispatch).
+    quiet = functools.partial(_extobj_contextvar.set, _IGNORE)
+    loud = _extobj_contextvar.reset
+else:
+    def quiet():
+        """Silence NumPy's floating-point warnings until ``loud(token)``."""
+        return np.seterr(all="ignore")
 
-
-def loud(token) -> None:
-    """Restore the floating-point error handling ``quiet()`` replaced."""
-    if _extobj_contextvar is not None:
-        _extobj_contextvar.reset(token)
-    else:
+    def loud(token) -> None:
+        """Restore the floating-point error handling ``quiet()`` replaced."""
         np.seterr(**token)

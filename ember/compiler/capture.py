@@ -287,8 +287,8 @@ class Capture:
         make = Tensor.__dict__["_make"].__func__
         init = Tensor.__dict__["_init"]
 
-        def made(cls, *args, **kwargs):
-            t = make(cls, *args, **kwargs)
+        def made(*args, **kwargs):
+            t = make(*args, **kwargs)
             if threading.get_ident() == cap._thread:
                 cap.born[id(t)] = t
             return t
@@ -298,7 +298,7 @@ class Capture:
             if threading.get_ident() == cap._thread:
                 cap.born[id(t)] = t
 
-        self._patch(Tensor, "_make", classmethod(made))
+        self._patch(Tensor, "_make", staticmethod(made))
         self._patch(_function, "_make", Tensor._make)
         self._patch(Tensor, "_init", initialised)
         for name, fn in list(vars(Tensor).items()):

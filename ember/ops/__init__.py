@@ -55,8 +55,10 @@ def _bind() -> None:
         return e.bitwise_right_shift(other, self)
 
     ops = {
-        "__add__": e.add, "__radd__": e.add, "__sub__": e.sub, "__rsub__": e.rsub,
-        "__mul__": e.mul, "__rmul__": e.mul, "__truediv__": e.div, "__rtruediv__": rdiv,
+        "__add__": e.operator(plain(e.add), e.Add), "__radd__": e.add,
+        "__sub__": e.operator(plain(e.sub), e.Sub), "__rsub__": e.rsub,
+        "__mul__": e.operator(plain(e.mul), e.Mul), "__rmul__": e.mul,
+        "__truediv__": e.operator(plain(e.div), e.Div), "__rtruediv__": rdiv,
         "__floordiv__": e.floor_divide, "__rfloordiv__": rfloordiv,
         "__mod__": e.remainder, "__rmod__": rmod, "__pow__": e.pow, "__rpow__": rpow,
         "__matmul__": linalg.matmul, "__rmatmul__": rmatmul, "__neg__": e.neg,

@@ -74,12 +74,14 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
     ``wrap`` (integers wrap around), else it must fit the result dtype."""
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
-        sa, sb = a._data.shape, b._data.shape
-        if sa != sb:
-            check_broadcast(sa, sb, op)
-        if type(a._data) is not np.ndarray or type(b._data) is not np.ndarray:
+        da, db = a._data, b._data
+        if da.shape != db.shape:
+            check_broadcast(da.shape, db.shape, op)
+        if type(da) is not np.ndarray or type(db) is not np.ndarray:
             a, b = same_device(a, b)
-        if a._data.dtype == b._data.dtype and not (floating and a._data.dtype.kind not in "fc"):
+            da, db = a._data, b._data
+        dt = da.dtype
+        if (dt is db.dtype or dt == db.dtype) and not (floating and dt.kind not in "fc"):
             return a, b
         dt = _floating(dtypes.result_type(a.dtype, _level(a), b.dtype, _level(b)), floating)
         return cast(a, dt), cast(b, dt)
@@ -362,9 +364,25 @@ def add(input, other, *deprecated, alpha=1) -> Tensor:
         if a.dtype is dtypes.bool_:
             return logical_or(a, b if alpha else zeros_like(b))
         b = mul(b, alpha)
-    if a._data.dtype == np.bool_:
+    if a._data.dtype.kind == "b":
         return logical_or(a, b)
     return Add.apply(a, b)
+
+
+def operator(fn, primitive: type):
+    """Tensor's operator for ``fn`` (add, sub, mul, div): two NumPy tensors of one floating
+    dtype and shape, the common case, go straight to ``primitive``, whose result ``fn`` would
+    give; everything else (numbers, promotion, broadcasting, integer and bool rules, devices)
+    takes ``fn``. A third of a small op's dispatch is ``fn``'s checks."""
+    def op(self, other):
+        if isinstance(other, Tensor):
+            x, y = self._data, other._data
+            if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is y.dtype \
+                    and x.dtype.kind == "f" and x.shape == y.shape:
+                return primitive.apply(self, other)
+        return fn(self, other)
+    op.__name__ = op.__qualname__ = fn.__name__
+    return op
 
 
 def _check_bool_sub(input, other) -> None:
@@ -423,7 +441,7 @@ def _difference(minuend, subtrahend, alpha, op: str, node) -> Tensor:
 @with_out()
 def mul(input, other) -> Tensor:
     a, b = promote(input, other, "mul", wrap=True)
-    if a._data.dtype == np.bool_:
+    if a._data.dtype.kind == "b":
         return logical_and(a, b)
     if _half_by_scalar(a, other):
         return _in_float32(Mul.apply, a, other, "mul")
@@ -434,7 +452,8 @@ def _half_by_scalar(a: Tensor, other) -> bool:
     """Whether PyTorch computes ``a * other`` or ``a / other`` in float32: when ``a`` is float16
     or bfloat16 and ``other`` a number or a 0-d tensor of another dtype, which is not rounded to
     ``a``'s dtype."""
-    if not dtypes.is_half(a._data.dtype):
+    dt = a._data.dtype
+    if dt.itemsize != 2 or not dtypes.is_half(dt):  # the size first: most calls end there
         return False
     return not isinstance(other, Tensor) or (other._data.ndim == 0 and other._data.dtype != a._data.dtype)
 

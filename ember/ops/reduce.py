@@ -18,7 +18,7 @@ from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
-from ..backend.compat import max_initial
+from ..backend.compat import as_array, max_initial
 from ..backend.device import xp_of
 from ._out import with_out
 from .binary import maximum, minimum
@@ -140,12 +140,12 @@ def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = 
     not) and inf where not, as in PyTorch. Slices holding inf or NaN get s = 1, their plain result.
     Ordinary inputs pay one check of the result."""
     acc = acc_dtype(x.dtype)
-    if isinstance(divisor, (int, float)):
+    if divisor is not None and isinstance(divisor, (int, float)):
         divisor = acc.type(divisor)
     if skip_nan:
         out = np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc)
     elif type(x) is np.ndarray:  # ndarray.sum's own call, without its Python wrapper
-        out = np.add.reduce(x, axis=dims, dtype=acc, keepdims=keepdim)
+        out = np.add.reduce(x, dims, acc, None, keepdim)  # (axis, dtype, out, keepdims): keywords cost
     else:
         out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
     if divisor is not None:
@@ -181,12 +181,16 @@ class Sum(Function):
     ``divisor`` (None for sums, the count for means: a number, or for nanmean an ``acc_dtype``
     array of the result's shape), cast back to the input's dtype."""
 
+    counted = None  # for nansum's gradient: where the input is not NaN
+
     @staticmethod
     def forward(ctx, a, dims, keepdim, divisor=None, skip_nan=False):
         x = a._data
         ctx.shape, ctx.dims, ctx.keepdim, ctx.divisor = x.shape, dims, keepdim, divisor
-        ctx.counted = ~np.isnan(x) if skip_nan and ctx.needs_input_grad[0] else None
-        return xp_of(x).asarray(sum_of(x, dims, keepdim, divisor, skip_nan)).astype(x.dtype, copy=False)
+        if skip_nan and ctx.needs_input_grad[0]:
+            ctx.counted = ~np.isnan(x)
+        out = as_array(sum_of(x, dims, keepdim, divisor, skip_nan))  # NumPy's full sum is a scalar
+        return out if out.dtype == x.dtype else out.astype(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):

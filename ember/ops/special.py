@@ -53,7 +53,7 @@ class Polygamma(Function):
 
 def polygamma(n: int, input: Tensor) -> Tensor:
     """The n-th derivative of digamma, element-wise (polygamma(0, x) is digamma(x))."""
-    _check_tensor("polygamma", input=input)
+    _check_tensor("polygamma", input)
     if not isinstance(n, numbers.Integral) or isinstance(n, bool):
         raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")
     if n < 0:
@@ -116,7 +116,7 @@ sinc = _float_unary("sinc", _sinc, _dsinc, doc="sin(pi x) / (pi x), and 1 at 0."
 def mvlgamma(input: Tensor, p: int) -> Tensor:
     """The multivariate log-gamma function of dimension ``p``:
     sum of lgamma(x - i/2) for i < p, plus p (p - 1) / 4 log(pi)."""
-    _check_tensor("mvlgamma", input=input)
+    _check_tensor("mvlgamma", input)
     if not isinstance(p, numbers.Integral) or isinstance(p, bool):
         raise TypeError(f"mvlgamma(): argument 'p' (position 2) must be int, not {type(p).__name__}")
     if p < 1:
@@ -131,7 +131,7 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
 # ---- functions without a derivative (PyTorch's outputs of these never require grad) ----
 def _no_grad(name: str, fn, doc: str):
     def op(input: Tensor) -> Tensor:
-        _check_tensor(name, input=input)
+        _check_tensor(name, input)
         x = _float(input)._data
         with np.errstate(all="ignore"):
             return Tensor._make(np.asarray(fn(x)).astype(x.dtype, copy=False))
