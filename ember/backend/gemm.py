@@ -23,6 +23,14 @@ from . import onednn
 # in NumPy and 12.7 through oneDNN, (128, 1024) x (1024, 10) 51 and 26 (2 cores).
 _MIN_WORK = 1 << 20
 
+# Products wider than this are computed in blocks of _COLUMN_BLOCK output columns. oneDNN's
+# sgemm packs its B operand into a buffer per call, which glibc hands back to the system
+# after each call once it is large: on a word-level LM's decoder, (700, 200) x (200, 10000),
+# every call page-faulted 4.3 MB in again (1,067 faults, 3-5 ms of system time per training
+# step, for a 19 ms product). Blocks of 1024 columns keep the buffer small enough to be
+# reused: no faults, and the product itself was as fast or faster (2 cores).
+_WIDE, _COLUMN_BLOCK = 2048, 1024
+
 _state: dict = {}
 
 
@@ -82,12 +90,29 @@ def _product(a, b, out, accumulate: bool = False):
             out = np.empty((m, n), dtype=np.float32)
         if out is not None and out.dtype == np.float32 and type(out) is np.ndarray:
             lc = _layout(out)
-    if la is None or lb is None or lc is None or lc[0] != b"N" or \
-            fn(la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1],
-               1.0 if accumulate else 0.0, out.ctypes.data, lc[1]):
-        # NumPy's product: for what oneDNN does not take (or, not expected, refused)
-        if accumulate:
-            out += np.matmul(a, b)
-            return out
-        return np.matmul(a, b, out=out)
+    if la is None or lb is None or lc is None or lc[0] != b"N":
+        return _numpy(a, b, out, accumulate)  # what oneDNN does not take
+    _sgemm(fn, la, lb, m, n, k, a, b, accumulate, out, lc[1])
     return out
+
+
+def _numpy(a, b, out, accumulate: bool):
+    if accumulate:
+        out += np.matmul(a, b)
+        return out
+    return np.matmul(a, b, out=out)
+
+
+def _sgemm(fn, la, lb, m: int, n: int, k: int, a, b, accumulate: bool, out, ldc: int) -> None:
+    """``out = a @ b`` (``+=`` with ``accumulate``) through ``dnnl_sgemm`` (row-major), in blocks
+    of columns when the product is wide (see _WIDE). Columns oneDNN refuses (not expected)
+    are NumPy's, so a block already added is never added again."""
+    block = _COLUMN_BLOCK if n > _WIDE else n
+    # column j of b starts j elements on in a row-major b, j rows on in a transposed one
+    b_step = 4 if lb[0] == b"N" else 4 * lb[1]
+    for j in range(0, n, block):
+        width = min(block, n - j)
+        if fn(la[0], lb[0], m, width, k, 1.0, a.ctypes.data, la[1], b.ctypes.data + j * b_step, lb[1],
+              1.0 if accumulate else 0.0, out.ctypes.data + 4 * j, ldc):
+            _numpy(a, b[:, j:], out[:, j:], accumulate)
+            return

@@ -90,6 +90,39 @@ def test_out_with_strided_rows_and_accumulate(calls):
 
 
 @needs_onednn
+@pytest.mark.parametrize("lb", ["N", "T", "strided"])
+@pytest.mark.parametrize("n", [gemm._WIDE + 1, 3 * gemm._COLUMN_BLOCK, 10000])
+def test_wide_products_in_column_blocks(lb, n, calls):
+    # one call per block of columns, the last one partial; written into a strided out, added to
+    a, b = _mat(70, 200, "N"), _mat(200, n, lb)
+    wide = np.full((70, n + 9), 5.0, np.float32)
+    out = wide[:, 4:4 + n]
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    gemm.matmul(a, b, out=out, accumulate=True)
+    assert calls[0] == -(-n // gemm._COLUMN_BLOCK)
+    np.testing.assert_allclose(out, 5.0 + want, rtol=1e-4, atol=1e-3)
+    assert (wide[:, :4] == 5).all() and (wide[:, 4 + n:] == 5).all()
+    np.testing.assert_allclose(gemm.matmul(a, b), want, rtol=1e-4, atol=1e-3)
+
+
+@needs_onednn
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_a_block_onednn_refuses_is_numpys_and_the_blocks_before_it_count_once(monkeypatch, accumulate):
+    fn, seen = gemm.sgemm(), []
+
+    def refuses_the_second(*args):
+        seen.append(args[3])
+        return 1 if len(seen) == 2 else fn(*args)
+    monkeypatch.setitem(gemm._state, "sgemm", refuses_the_second)
+    n = 3 * gemm._COLUMN_BLOCK
+    a, b = _mat(40, 100, "N"), _mat(100, n, "T")
+    out = np.ones((40, n), np.float32)
+    gemm.matmul(a, b, out=out, accumulate=accumulate)
+    assert len(seen) == 2  # the rest went to NumPy in one product
+    np.testing.assert_allclose(out, accumulate + a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+
+
+@needs_onednn
 def test_stacks_are_one_call_per_matrix(calls, any_size):
     a, b = RNG.standard_normal((3, 40, 90)).astype(np.float32), RNG.standard_normal((3, 90, 50)).astype(np.float32)
     np.testing.assert_allclose(gemm.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
