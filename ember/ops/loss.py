@@ -141,22 +141,26 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 
 # ---- classification with class indices --------------------------------------------------
+_TARGET_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))
+
+
 def _class_targets(op: str, input: Tensor, target: Tensor, weight: Tensor | None,
                    ignore_index: int) -> tuple[int, np.ndarray]:
     """Check class-index targets against the input; return the class count and int64 targets."""
-    nd = input.ndim
+    shape, target_shape = input._data.shape, target._data.shape  # (the arrays' own: no Size objects)
+    nd = len(shape)
     if nd < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {nd})")
-    batch = target.shape[0] if target.ndim else 0
-    if nd >= 2 and batch != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+    batch = target_shape[0] if target_shape else 0
+    if nd >= 2 and batch != shape[0]:
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size "
                          f"({batch}).")
-    if target.dtype.name not in ("int64", "uint8"):
+    if target._data.dtype not in _TARGET_DTYPES:
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got {scalar_name(target)}. {op}: class "
             f"indices must be int64 (target.long()); class probabilities must have the input's "
             f"shape {list(input.shape)}")
-    if nd <= 2 and target.ndim > 1:
+    if nd <= 2 and len(target_shape) > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if nd == 1 and target.numel() != 1:
         raise ValueError("For 1D input, 1D target must have size 1, but got target size: "
@@ -164,7 +168,7 @@ def _class_targets(op: str, input: Tensor, target: Tensor, weight: Tensor | None
     if nd > 2 and target.shape != input.shape[:1] + input.shape[2:]:
         raise RuntimeError(f"Expected target size {list(input.shape[:1] + input.shape[2:])}, got "
                            f"{list(target.shape)}")
-    classes = input.shape[0 if nd == 1 else 1]
+    classes = shape[0 if nd == 1 else 1]
     if weight is not None:
         if weight.numel() != classes:
             raise RuntimeError(
@@ -175,6 +179,8 @@ def _class_targets(op: str, input: Tensor, target: Tensor, weight: Tensor | None
                 f"The function '{op}' is not differentiable with respect to argument 'weight'. This "
                 "input cannot have requires_grad True.")
     t = target._data.astype(np.int64, copy=False).reshape(-1)
+    if t.size and 0 <= t.min() and t.max() < classes:  # every target a class: the mask below is not needed
+        return classes, t
     bad = (t != ignore_index) & ((t < 0) | (t >= classes))
     if bad.any():
         raise IndexError(f"Target {int(t[bad][0])} is out of bounds. {op}: the input has {classes} "
