@@ -247,10 +247,13 @@ class CrossEntropy(Function):
         need = ctx.needs_input_grad[0]
         loss, e, count = _cross_entropy_rows(x, target, ignore_index, need)
         if need:
-            valid = target != ignore_index
-            ctx.target, ctx.valid, ctx.reduction = target, valid, reduction
-            scale = valid.astype(x.dtype) / (count if reduction == "mean" and count else 1)
-            ctx.scale = scale.reshape(-1, 1)
+            # each row's share of the loss: 1/count (mean) or 1, and 0 where the target is ignored;
+            # the mask of kept rows only when some row is ignored (count says so)
+            rows, divisor = target.shape[0], (count if reduction == "mean" and count else 1)
+            valid = None if count == rows else target != ignore_index
+            kept = np.ones((rows, 1), x.dtype) if valid is None else valid.astype(x.dtype).reshape(-1, 1)
+            scale = kept / divisor
+            ctx.target, ctx.valid, ctx.reduction, ctx.scale = target, valid, reduction, xp_of(x).asarray(scale)
             ctx.save_for_backward(logits, e)
         if reduction == "none":
             return loss
@@ -266,8 +269,12 @@ class CrossEntropy(Function):
         if state.enabled:
             # create_graph: rebuild softmax - onehot from the logits so it is differentiable too
             onehot = np.zeros_like(diff._data)
-            valid = ctx.valid
-            onehot[np.arange(valid.shape[0], like=valid)[valid], ctx.target[valid]] = 1
+            target, valid = ctx.target, ctx.valid
+            rows = np.arange(target.shape[0], like=target)
+            if valid is None:
+                onehot[rows, target] = 1
+            else:
+                onehot[rows[valid], target[valid]] = 1
             diff = softmax(logits, 1) - Tensor._make(onehot)
         elif _direct(diff._data):  # no graph of the backward: one pass, split over the cores
             d = diff._data

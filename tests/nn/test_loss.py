@@ -210,13 +210,14 @@ def test_cross_entropy_probability_and_nll_gradcheck():
                                                                             dtype=ember.float64)))
 
 
-def test_cross_entropy_double_backward_matches_torch():
+@pytest.mark.parametrize("t", [[1, 0, 4, 4], [1, -100, 4, -100]])  # every row kept, some ignored
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_double_backward_matches_torch(t, reduction):
     x_np = np.random.default_rng(0).standard_normal((4, 5))
-    t = [1, 0, 4, 4]
     xe = ember.tensor(x_np, requires_grad=True)
     xt = torch.tensor(x_np, requires_grad=True)
-    ge, = ember.autograd.grad(EF.cross_entropy(xe, ember.tensor(t)), xe, create_graph=True)
-    gt, = torch.autograd.grad(TF.cross_entropy(xt, torch.tensor(t)), xt, create_graph=True)
+    ge, = ember.autograd.grad(EF.cross_entropy(xe, ember.tensor(t), reduction=reduction), xe, create_graph=True)
+    gt, = torch.autograd.grad(TF.cross_entropy(xt, torch.tensor(t), reduction=reduction), xt, create_graph=True)
     assert_close(ge, gt, atol=1e-10)
     (ge * ge).sum().backward()
     (gt * gt).sum().backward()
