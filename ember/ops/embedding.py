@@ -11,6 +11,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
+from ..backend import kernels
 from ..backend.compat import add_at
 from ..backend.device import xp_of
 from .creation import zeros
@@ -37,6 +38,12 @@ def _row_scale(indices, num_weights: int, padding_idx: int | None, scale_grad_by
 def _scatter_rows(rows, indices, num_weights: int, scale):
     """zeros((num_weights, D)) with ``rows[k] * scale[k]`` added to row ``indices[k]``."""
     dtype = rows.dtype
+    k = kernels.cpu()
+    if k is not None and kernels.usable(rows) and rows.flags.c_contiguous:
+        out = np.zeros((num_weights, rows.shape[1]), dtype)
+        factors = np.empty(0, dtype) if scale is None else scale.astype(dtype)
+        k.scatter.add_rows(out, np.ascontiguousarray(indices, dtype=np.int64), rows, factors)
+        return out
     if type(rows) is np.ndarray and dtype in (np.float32, np.float64):
         # A sparse (num_weights, N) selection matrix times the rows, one nonzero per column:
         # 2x faster than np.add.at on flattened positions and 9x faster than np.add.at on

@@ -113,6 +113,29 @@ def test_embedding_gradient_scatter_matches_repeated_lookups_at_scale():
     assert_close(grads[1], grads[0], 1e-5, 1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kwargs", [{}, {"padding_idx": 2, "scale_grad_by_freq": True}])
+def test_embedding_gradient_kernel_gives_the_numpy_paths_bits(dtype, kwargs):
+    # the compiled scatter adds the rows in lookup order, as SciPy's product and np.add.at do
+    from ember.backend import kernels
+    if kernels.cpu() is None:
+        pytest.skip("compiled kernels are not in use here")
+    rng = np.random.default_rng(1)
+    idx = ember.tensor(rng.integers(0, 50, (30, 7)))
+    cot = ember.tensor(rng.standard_normal((30, 7, 9)).astype(dtype))
+    grads = []
+    for off in (False, True):
+        w = ember.tensor(rng.standard_normal((50, 9)).astype(dtype), requires_grad=True)
+        if off:
+            with kernels.off():
+                F.embedding(idx, w, **kwargs).backward(cot)
+        else:
+            F.embedding(idx, w, **kwargs).backward(cot)
+        grads.append(w.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert np.count_nonzero(grads[0].any(axis=1)) > 10
+
+
 # ---- nn.Embedding --------------------------------------------------------------------------
 def run_pair(e_mod, t_mod, *inputs, cot_seed=1):
     """Copy weights, run both modules on the same inputs, back-propagate one random cotangent and
