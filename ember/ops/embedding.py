@@ -39,10 +39,11 @@ def _scatter_rows(rows, indices, num_weights: int, scale):
     """zeros((num_weights, D)) with ``rows[k] * scale[k]`` added to row ``indices[k]``."""
     dtype = rows.dtype
     k = kernels.cpu()
-    if k is not None and kernels.usable(rows) and rows.flags.c_contiguous:
+    if k is not None and kernels.usable(rows):
         out = np.zeros((num_weights, rows.shape[1]), dtype)
         factors = np.empty(0, dtype) if scale is None else scale.astype(dtype)
-        k.scatter.add_rows(out, np.ascontiguousarray(indices, dtype=np.int64), rows, factors)
+        k.scatter.add_rows(out, np.ascontiguousarray(indices, dtype=np.int64), np.ascontiguousarray(rows),
+                           factors)
         return out
     if type(rows) is np.ndarray and dtype in (np.float32, np.float64):
         # A sparse (num_weights, N) selection matrix times the rows, one nonzero per column:

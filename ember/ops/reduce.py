@@ -17,7 +17,7 @@ from .. import return_types
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ..backend import dtypes
+from ..backend import dtypes, kernels
 from ..backend.compat import as_array, max_initial
 from ..backend.device import xp_of
 from ._out import with_out
@@ -144,8 +144,10 @@ def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = 
         divisor = acc.type(divisor)
     if skip_nan:
         out = np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc)
-    elif type(x) is np.ndarray:  # ndarray.sum's own call, without its Python wrapper
-        out = np.add.reduce(x, dims, acc, None, keepdim)  # (axis, dtype, out, keepdims): keywords cost
+    elif type(x) is np.ndarray:
+        out = _column_sums(x, dims, acc, keepdim)
+        if out is None:  # ndarray.sum's own call, without its Python wrapper
+            out = np.add.reduce(x, dims, acc, None, keepdim)  # (axis, dtype, out, keepdims): keywords cost
     else:
         out = x.sum(axis=dims, keepdims=keepdim, dtype=acc)
     if divisor is not None:
@@ -161,6 +163,25 @@ def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = 
     if divisor is not None:
         scaled = scaled / divisor
     return np.where(bad, scaled * _drop_reduced(s, dims, keepdim), out)
+
+
+# Column sums of at least this many elements (and 2 columns: NumPy sums a single column
+# pairwise, in another order) run on the compiled kernel, split over the cores.
+_COLUMN_SUM_ELEMENTS = 1 << 15
+
+
+def _column_sums(x: np.ndarray, dims, acc, keepdim: bool):
+    """The sum over the rows of a large 2-d float32/float64 C-contiguous ``x`` in its own
+    dtype, by the compiled kernel (NumPy's bits, both cores); None for every other case."""
+    if dims != (0,) or x.ndim != 2 or x.size < _COLUMN_SUM_ELEMENTS or x.shape[1] < 2 or acc != x.dtype:
+        return None
+    k = kernels.cpu()
+    if k is None or not kernels.usable(x) or not x.flags.c_contiguous:
+        return None
+    out = np.empty(x.shape[1], x.dtype)
+    with kernels.lock:
+        k.reduce.column_sums(x, out)
+    return out.reshape(1, -1) if keepdim else out
 
 
 def _int64(result, like) -> Tensor:

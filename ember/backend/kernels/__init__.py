@@ -1,7 +1,7 @@
 """Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
 
 Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``loss``, ``pool``,
-``rnn``, ``norm``, ``optim``, ``scatter``, ``select``, ``softmax``, ``special``) loaded, when compiled
+``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``, ``softmax``, ``special``) loaded, when compiled
 kernels are available, else None, in which case they keep their NumPy path.
 Available means ``numba`` imports and the environment does not set ``EMBER_NUMBA=0``; that
 is decided once, on the first call, so importing ember neither imports Numba nor compiles
@@ -69,7 +69,7 @@ def _load():
         return None
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
         numba.config.THREADING_LAYER = _threading_layer()
-    from . import conv, loss, norm, optim, pool, rnn, scatter, select, softmax, special  # noqa: F401  (defining kernels compiles nothing yet)
+    from . import conv, loss, norm, optim, pool, reduce, rnn, scatter, select, softmax, special  # noqa: F401  (defining kernels compiles nothing yet)
     from .. import onednn
     from ..threads import get_num_threads
     _numba_threads(numba, get_num_threads())  # starts Numba's threads, which resets OpenMP's count:
