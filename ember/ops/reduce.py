@@ -207,9 +207,10 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim, divisor=None, skip_nan=False):
         x = a._data
-        ctx.shape, ctx.dims, ctx.keepdim, ctx.divisor = x.shape, dims, keepdim, divisor
-        if skip_nan and ctx.needs_input_grad[0]:
-            ctx.counted = ~np.isnan(x)
+        if ctx.needs_input_grad[0]:  # what backward reads (a no-grad sum keeps nothing)
+            ctx.shape, ctx.dims, ctx.keepdim, ctx.divisor = x.shape, dims, keepdim, divisor
+            if skip_nan:
+                ctx.counted = ~np.isnan(x)
         out = as_array(sum_of(x, dims, keepdim, divisor, skip_nan))  # NumPy's full sum is a scalar
         return out if out.dtype == x.dtype else out.astype(x.dtype)
 
