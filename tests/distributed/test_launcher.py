@@ -80,8 +80,14 @@ def test_checkpoint_from_rank_0_loads_into_a_plain_model(job, tmp_path):
 
 def test_ddp_example_is_pytorch_code(job):
     """The example's body is PyTorch's API: the same file runs under torchrun with PyTorch."""
-    code, out, err = job(os.path.join(ROOT, "examples", "ddp_mnist_style.py"), "--steps", "6", "--samples", "512",
-                         "--framework", "torch", launcher="torch.distributed.run", timeout=240)
+    def run():
+        return job(os.path.join(ROOT, "examples", "ddp_mnist_style.py"), "--steps", "6", "--samples", "512",
+                   "--framework", "torch", launcher="torch.distributed.run", timeout=240)
+    code, out, err = run()
+    if code and "terminate called without an active exception" in err:
+        # PyTorch's own gloo teardown now and then aborts a rank (a C++ thread left joinable;
+        # about one run in five here, ember not loaded): that run says nothing of the example
+        code, out, err = run()
     assert code == 0, err[-3000:]
     assert any(line.startswith("world 2") and "replicas equal" in line for line in out.splitlines()), out
 
