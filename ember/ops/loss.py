@@ -251,9 +251,8 @@ class CrossEntropy(Function):
             # the mask of kept rows only when some row is ignored (count says so)
             rows, divisor = target.shape[0], (count if reduction == "mean" and count else 1)
             valid = None if count == rows else target != ignore_index
-            kept = np.ones((rows, 1), x.dtype) if valid is None else valid.astype(x.dtype).reshape(-1, 1)
-            scale = kept / divisor
-            ctx.target, ctx.valid, ctx.reduction, ctx.scale = target, valid, reduction, xp_of(x).asarray(scale)
+            kept = xp_of(x).ones((rows, 1), x.dtype) if valid is None else valid.astype(x.dtype).reshape(-1, 1)
+            ctx.target, ctx.valid, ctx.reduction, ctx.scale = target, valid, reduction, kept / divisor
             ctx.save_for_backward(logits, e)
         if reduction == "none":
             return loss

@@ -145,7 +145,7 @@ def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = 
     if skip_nan:
         out = np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc)
     elif type(x) is np.ndarray:
-        out = _column_sums(x, dims, acc, keepdim)
+        out = _column_sums(x, keepdim) if dims == (0,) else None
         if out is None:  # ndarray.sum's own call, without its Python wrapper
             out = np.add.reduce(x, dims, acc, None, keepdim)  # (axis, dtype, out, keepdims): keywords cost
     else:
@@ -170,10 +170,11 @@ def sum_of(x, dims: tuple | None, keepdim: bool, divisor=None, skip_nan: bool = 
 _COLUMN_SUM_ELEMENTS = 1 << 15
 
 
-def _column_sums(x: np.ndarray, dims, acc, keepdim: bool):
-    """The sum over the rows of a large 2-d float32/float64 C-contiguous ``x`` in its own
-    dtype, by the compiled kernel (NumPy's bits, both cores); None for every other case."""
-    if dims != (0,) or x.ndim != 2 or x.size < _COLUMN_SUM_ELEMENTS or x.shape[1] < 2 or acc != x.dtype:
+def _column_sums(x: np.ndarray, keepdim: bool):
+    """The sum over the rows (dim 0) of a large 2-d float32/float64 C-contiguous ``x``, in its
+    own dtype (its accumulation dtype), by the compiled kernel (NumPy's bits, both cores);
+    None for every other case."""
+    if x.ndim != 2 or x.size < _COLUMN_SUM_ELEMENTS or x.shape[1] < 2:
         return None
     k = kernels.cpu()
     if k is None or not kernels.usable(x) or not x.flags.c_contiguous:

@@ -23,7 +23,6 @@ import numpy as np
 _state: dict = {}
 _UNLOADED = object()
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_ndarray = np.ndarray
 # Numba's workqueue pool (``_threading_layer``) aborts the process when two Python threads
 # launch parallel kernels at once: calls take turns (on either layer).
 lock = threading.Lock()
@@ -115,6 +114,6 @@ def usable(*arrays) -> bool:
     if dt not in _KERNEL_DTYPES:
         return False
     for a in arrays:
-        if type(a) is not _ndarray or a.dtype != dt:
+        if type(a) is not np.ndarray or a.dtype != dt:
             return False
     return True

@@ -69,7 +69,6 @@ def exp32(v):
     return e if v == v else v
 
 
-
 @njit(**_SUM)
 def sum64(row):
     """sum(row) in float64 (see the module's notes)."""
