@@ -5,8 +5,8 @@ Rank and world size come from MPI. Whatever the init method (``env://``, the def
 by an MPI launcher: ``python -m ember.distributed.run`` (torchrun's flags) or ``mpiexec``
 directly; MASTER_ADDR/MASTER_PORT need only be consistent, as MPI already knows every process.
 Processes started one by one with only the variables exported are refused: MPICH cannot
-connect processes it did not start (each believes it is rank 0 of the same one-process world). When the launcher ran once per node, torchrun's way, each node's ranks are one
-mpiexec job and ``_join`` makes them one world through MPI's own name server and
+connect processes it did not start (each believes it is rank 0 of the same one-process world).
+When the launcher ran once per node, torchrun's way, each node's ranks are one mpiexec job and ``_join`` makes them one world through MPI's own name server and
 dynamic-process calls, no socket of ours. A single process started without a launcher is a
 world of size 1.
 """

@@ -53,7 +53,7 @@ def _kernel_threads():
 def test_the_count_reaches_the_row_passes_onednn_and_the_kernels(restore):
     ember.set_num_threads(1)
     assert ember.get_num_threads() == 1
-    assert _kernel_threads() in (None, 1)
+    assert _kernel_threads() == (None if kernels.cpu() is None else 1)
     blocks = []
     parallel.over_rows(lambda lo, hi: blocks.append((lo, hi)), 100, 10 ** 9)
     assert blocks == [(0, 100)]
@@ -61,7 +61,7 @@ def test_the_count_reaches_the_row_passes_onednn_and_the_kernels(restore):
     ember.set_num_threads(3)
     if kernels.cpu() is not None:
         import numba
-        assert _kernel_threads() == min(3, numba.config.NUMBA_NUM_THREADS)
+        assert _kernel_threads() == min(3, numba.config.NUMBA_NUM_THREADS)  # Numba starts no more
     blocks.clear()
     parallel.over_rows(lambda lo, hi: blocks.append((lo, hi)), 100, 10 ** 9)
     assert sorted(blocks) == [(0, 33), (33, 66), (66, 100)]
