@@ -224,7 +224,9 @@ class Pow(Function):
         if a._data.dtype.kind in "iu":
             return _int_power(a._data, b._data)
         # inf/nan as in PyTorch
-        out = np.power(a._data, b._data)
+        out = _power_by_number(a._data, b._data)
+        if out is None:
+            out = np.power(a._data, b._data)
         ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
         return out
 
@@ -238,6 +240,26 @@ class Pow(Function):
         if ctx.needs_input_grad[1]:
             gb = grad * where_((a == 0) & (b >= 0), 0.0, out * a.log())
         return ga, gb
+
+
+# PyTorch's kernels for these exponents of a float tensor: products, square roots and
+# reciprocals (NumPy's power runs powf, 5.3 ms for x ** 3 on 512k float32 against 0.13)
+_BY_NUMBER = {
+    3.0: lambda x: x * x * x,
+    0.5: np.sqrt,
+    -0.5: lambda x: 1 / np.sqrt(x),
+    -1.0: lambda x: 1 / x,
+    -2.0: lambda x: 1 / (x * x),
+}
+
+
+def _power_by_number(x, e):
+    """x ** e as PyTorch computes it for the exponents of ``_BY_NUMBER``, for a float32 or
+    float64 x and a 0-d exponent of its dtype; None otherwise (NumPy's power)."""
+    if e.ndim or x.dtype != e.dtype or x.dtype.type not in (np.float32, np.float64):
+        return None
+    fn = _BY_NUMBER.get(float(e))
+    return None if fn is None else fn(x)
 
 
 def _int_power(a, b):

@@ -222,7 +222,17 @@ def _stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-exp = _float_unary("exp", np.exp, lambda g, y: g * y, "y", "e^x, element-wise.")
+def _compiled_or(name: str, numpy_fn):
+    """``numpy_fn``, run by the compiled kernel ``name`` where ``kernels.apply_pointwise`` takes
+    the array."""
+    def fn(x):
+        out = kernels.apply_pointwise(name, x)
+        return numpy_fn(x) if out is None else out
+    fn.__name__ = name
+    return fn
+
+
+exp = _float_unary("exp", _compiled_or("exp", np.exp), lambda g, y: g * y, "y", "e^x, element-wise.")
 exp2 = _float_unary("exp2", np.exp2, lambda g, y: g * y * _LN2, "y", "2^x, element-wise.")
 expm1 = _float_unary("expm1", np.expm1, lambda g, y: g * (y + 1), "y",
                      "e^x - 1, accurate for small x.")
@@ -242,14 +252,14 @@ acos = _float_unary("acos", np.arccos, lambda g, x: -(g * (1 - x * x).rsqrt()), 
 atan = _float_unary("atan", np.arctan, lambda g, x: g / (x * x + 1), doc="Inverse tangent.")
 sinh = _float_unary("sinh", np.sinh, lambda g, x: g * x.cosh(), doc="Hyperbolic sine.")
 cosh = _float_unary("cosh", np.cosh, lambda g, x: g * x.sinh(), doc="Hyperbolic cosine.")
-tanh = _float_unary("tanh", np.tanh, lambda g, y: g * (1 - y * y), "y", "Hyperbolic tangent.")
+tanh = _float_unary("tanh", _compiled_or("tanh", np.tanh), lambda g, y: g * (1 - y * y), "y", "Hyperbolic tangent.")
 asinh = _float_unary("asinh", np.arcsinh, lambda g, x: g * (x * x + 1).rsqrt(),
                      doc="Inverse hyperbolic sine.")
 acosh = _float_unary("acosh", np.arccosh, lambda g, x: g * ((x - 1) * (x + 1)).rsqrt(),
                      doc="Inverse hyperbolic cosine.")
 atanh = _float_unary("atanh", np.arctanh, lambda g, x: g / (1 - x * x),
                      doc="Inverse hyperbolic tangent.")
-sigmoid = _float_unary("sigmoid", _stable_sigmoid, lambda g, y: g * y * (1 - y), "y",
+sigmoid = _float_unary("sigmoid", _compiled_or("sigmoid", _stable_sigmoid), lambda g, y: g * y * (1 - y), "y",
                        "1 / (1 + e^-x), without overflow for large |x|.")
 erf = _float_unary("erf", special.erf, lambda g, x: g * (-(x * x)).exp() * (2 / _m.sqrt(_m.pi)),
                    doc="The Gauss error function.")

@@ -1,7 +1,7 @@
 """Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
 
-Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``loss``, ``pool``,
-``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``, ``softmax``, ``special``) loaded, when compiled
+Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``loss``, ``pointwise``,
+``pool``, ``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``, ``softmax``) loaded, when compiled
 kernels are available, else None, in which case they keep their NumPy path.
 Available means ``numba`` imports and the environment does not set ``EMBER_NUMBA=0``; that
 is decided once, on the first call, so importing ember neither imports Numba nor compiles
@@ -68,7 +68,7 @@ def _load():
         return None
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
         numba.config.THREADING_LAYER = _threading_layer()
-    from . import conv, loss, norm, optim, pool, reduce, rnn, scatter, select, softmax, special  # noqa: F401  (defining kernels compiles nothing yet)
+    from . import conv, loss, norm, optim, pointwise, pool, reduce, rnn, scatter, select, softmax  # noqa: F401  (defining kernels compiles nothing yet)
     from .. import onednn
     from ..threads import get_num_threads
     _numba_threads(numba, get_num_threads())  # starts Numba's threads, which resets OpenMP's count:
@@ -104,6 +104,25 @@ def _threading_layer() -> str:
         except ImportError:
             pass
     return "workqueue"
+
+
+POINTWISE_MIN = 1024  # elements: below, NumPy's ufunc call is as quick as a kernel's
+
+
+def apply_pointwise(name: str, x):
+    """The float32 function ``name`` of pointwise.py (exp, tanh, sigmoid, silu, gelu, gelu_tanh,
+    erf) of ``x``, a C-contiguous float32 NumPy array of at least POINTWISE_MIN elements, split
+    over the cores when large; None where it does not apply (the caller's NumPy path)."""
+    k = cpu() if x.size >= POINTWISE_MIN else None
+    if k is None or type(x) is not np.ndarray or x.dtype != np.float32 or not x.flags.c_contiguous:
+        return None
+    out = np.empty_like(x)
+    if x.size < k.pointwise.PARALLEL_FROM:
+        getattr(k.pointwise, name)(x.reshape(-1), out.reshape(-1))
+    else:
+        with lock:
+            getattr(k.pointwise, name + "_parallel")(x.reshape(-1), out.reshape(-1))
+    return out
 
 
 def usable(*arrays) -> bool:

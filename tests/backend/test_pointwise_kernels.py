@@ -1,0 +1,184 @@
+"""The compiled float32 exp, tanh, sigmoid, SiLU and GELUs (ember/backend/kernels/pointwise.py; erf
+in test_kernels.py):
+each against float64 over float32's range, edge values against PyTorch, the ops that use them
+against PyTorch (values and gradients) and against their NumPy paths, and which arrays take
+the serial kernel, the parallel one, or NumPy."""
+import math
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import kernels
+from helpers import torch
+
+RNG = np.random.default_rng(0)
+NAMES = ("exp", "tanh", "sigmoid", "silu", "gelu", "gelu_tanh")
+
+pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
+                                                                "EMBER_NUMBA=0): the NumPy paths run everywhere")
+
+
+def _exact(name: str, x: np.ndarray) -> np.ndarray:
+    v = x.astype(np.float64)
+    if name == "exp":
+        return np.exp(v)
+    if name == "tanh":
+        return np.tanh(v)
+    sig = 1 / (1 + np.exp(-v))
+    if name == "sigmoid":
+        return sig
+    if name == "silu":
+        return v * sig
+    if name == "gelu":
+        from scipy.special import erf
+        return 0.5 * v * (1 + erf(v / math.sqrt(2)))
+    return 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
+
+
+def _kernel(name: str, x: np.ndarray, parallel: bool = False) -> np.ndarray:
+    out = np.empty_like(x)
+    getattr(kernels.cpu().pointwise, name + ("_parallel" if parallel else ""))(x, out)
+    return out
+
+
+def _ulps(got: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+
+
+@pytest.mark.parametrize("name, bound, lo, hi", [
+    ("exp", 1.0, -87.3, 88.3), ("tanh", 2.0, -12.0, 12.0), ("sigmoid", 2.5, -80.0, 80.0),
+    ("silu", 3.0, -80.0, 80.0)])
+def test_within_a_few_ulp_of_float64(name, bound, lo, hi):
+    x = np.concatenate([np.linspace(lo, hi, 400_001), RNG.uniform(-1, 1, 100_000),
+                        np.float32([1e-30, -1e-30, 1e-7, -1e-7, 0.6249, 0.6251, -0.6251])]).astype(np.float32)
+    exact = _exact(name, x)
+    for parallel in (False, True):
+        assert _ulps(_kernel(name, x, parallel), exact).max() <= bound
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh"])
+def test_gelu_against_float64(name):
+    # 1 + tanh(z) (or erf) cancels for very negative x in float32 (in NumPy's passes as well), so
+    # the error is bounded by x times float32's epsilon there, not by ulps of the result
+    x = np.concatenate([np.linspace(-12, 12, 400_001), RNG.standard_normal(100_000)]).astype(np.float32)
+    exact = _exact(name, x)
+    for parallel in (False, True):
+        err = np.abs(_kernel(name, x, parallel) - exact)
+        assert (err <= 4 * np.spacing(np.float32(1)) * np.maximum(np.abs(x), 1) * 0.5 + np.abs(exact) * 3e-7).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_edge_values_against_torch(name):
+    x = np.float32([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-38, -1e-38, 1e-45, 3e38, -3e38, 88.8, -104.0, 20.0, -20.0])
+    fn = {"exp": torch.exp, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "silu": torch.nn.functional.silu,
+          "gelu": torch.nn.functional.gelu,
+          "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh")}[name]
+    expected = fn(torch.from_numpy(x)).numpy()
+    got = _kernel(name, x)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-37)
+    finite_zero = (expected == 0) & (got == 0)
+    assert (np.signbit(got[finite_zero]) == np.signbit(expected[finite_zero])).all() or \
+        name in ("silu", "gelu", "gelu_tanh")
+
+
+def test_tanh_keeps_negative_zero():
+    assert np.signbit(_kernel("tanh", np.float32([-0.0])))[0]
+
+
+def _ops():
+    return {
+        "exp": (ember.exp, torch.exp),
+        "tanh": (ember.tanh, torch.tanh),
+        "sigmoid": (ember.sigmoid, torch.sigmoid),
+        "silu": (F.silu, torch.nn.functional.silu),
+        "gelu": (F.gelu, torch.nn.functional.gelu),
+        "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"),
+                      lambda t: torch.nn.functional.gelu(t, approximate="tanh")),
+    }
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Kernel name -> calls, through the module attributes ``math.pointwise`` looks up."""
+    counts = {}
+    module = kernels.cpu().pointwise
+    for base in NAMES:
+        for name in (base, base + "_parallel"):
+            def counted(*args, _fn=getattr(module, name), _name=name):
+                counts[_name] = counts.get(_name, 0) + 1
+                return _fn(*args)
+            monkeypatch.setattr(module, name, counted)
+    return counts
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape, parallel", [((33, 65), False), ((3, 257, 101), True)])
+def test_ops_against_torch_and_numpy_with_gradients(calls, name, shape, parallel):
+    ours, theirs = _ops()[name]
+    x = (RNG.standard_normal(shape) * 4).astype(np.float32)
+    g = RNG.standard_normal(shape).astype(np.float32)
+    a = ember.tensor(x, requires_grad=True)
+    y = ours(a)
+    assert calls == {name + ("_parallel" if parallel else ""): 1}
+    y.backward(ember.tensor(g))
+    t = torch.tensor(x, requires_grad=True)
+    ty = theirs(t)
+    ty.backward(torch.tensor(g))
+    # GELU's 1 + tanh or erf (in its gradient too) cancels for very negative x: x times float32's
+    # epsilon, in either framework
+    atol = 3e-7 * np.abs(x).max() if name.startswith("gelu") else 2e-6
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=3e-6, atol=atol)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=2e-5, atol=atol)
+    with kernels.off():
+        slow = ours(ember.tensor(x))
+    np.testing.assert_allclose(y.detach().numpy(), slow.numpy(), rtol=3e-6, atol=atol)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_what_stays_on_numpy(calls, name):
+    ours = _ops()[name][0]
+    big = RNG.standard_normal((64, 64)).astype(np.float32)
+    ours(ember.tensor(big)[:, ::2])  # strided
+    ours(ember.tensor(big.astype(np.float64)))
+    ours(ember.tensor(big[:8, :8]))  # too small to repay the call
+    assert calls == {}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_half_computes_in_float32_and_rounds_once(calls, name):
+    ours, theirs = _ops()[name]
+    x = (RNG.standard_normal((48, 48)) * 3).astype(np.float16)
+    got = ours(ember.tensor(x))
+    assert calls == {name: 1} and got.dtype == ember.float16
+    expected = theirs(torch.tensor(x).float()).half().numpy()
+    np.testing.assert_allclose(got.numpy().astype(np.float32), expected.astype(np.float32), rtol=1e-3, atol=1e-6)
+
+
+def test_double_backward_composes_tensor_ops():
+    x = ember.tensor(RNG.standard_normal((40, 40)).astype(np.float32), requires_grad=True)
+    t = torch.tensor(x.detach().numpy(), requires_grad=True)
+    (g,) = ember.autograd.grad(F.silu(x).sum(), x, create_graph=True)
+    (tg,) = torch.autograd.grad(torch.nn.functional.silu(t).sum(), t, create_graph=True)
+    g.sum().backward()
+    tg.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("exponent", [3, 3.0, 0.5, -0.5, -1, -2, 2.5])
+def test_power_by_number_against_torch(dtype, exponent):
+    special = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, np.inf, -np.inf, np.nan, 1e-30, 3e38, -3e38, 1e20]
+    x = np.concatenate([special, RNG.uniform(0.1, 4, 200)]).astype(dtype)
+    got = (ember.tensor(x) ** exponent).numpy()
+    expected = (torch.tensor(x) ** exponent).numpy()
+    tol = dict(rtol=2e-7, atol=0) if dtype == np.float32 else dict(rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got, expected, equal_nan=True, **tol)
+    same_zero = (got == 0) & (expected == 0)
+    assert (np.signbit(got[same_zero]) == np.signbit(expected[same_zero])).all()
+    a = ember.tensor(x[-200:], requires_grad=True)
+    t = torch.tensor(x[-200:], requires_grad=True)
+    (a ** exponent).sum().backward()
+    (t ** exponent).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=2e-6 if dtype == np.float32 else 1e-13)
