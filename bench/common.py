@@ -152,12 +152,12 @@ def ember_compiled(lib, model, compiled: bool):
 
 
 def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
-            repeats: int = 7, target_s: float = 0.5, memory: bool = False) -> dict:
-    """Interleave ember and PyTorch; print samples/s of each and the median ratio, and the
-    share of its own GEMM peak (a 2048^3 float32 product) each side's steps reach, counting
-    the step's FLOPs as PyTorch's FlopCounterMode does. With ``memory``, also each side's
-    peak resident memory over its steps above the process between steps (the activations
-    and workspace of a step, and what the allocator keeps of them)."""
+            repeats: int = 7, target_s: float = 0.5, memory: bool = False, gemm_share: bool = True) -> dict:
+    """Interleave ember and PyTorch; print samples/s of each and the median ratio, and (with
+    ``gemm_share``) the share of its own GEMM peak (a 2048^3 float32 product) each side's steps
+    reach, counting the step's FLOPs as PyTorch's FlopCounterMode does. With ``memory``, also
+    each side's peak resident memory over its steps above the process between steps (the
+    activations and workspace of a step, and what the allocator keeps of them)."""
     ember_side, torch_side = Side(module, factory, "ember", *args), Side(module, factory, "torch", *args)
     try:
         iters = torch_side.ask("calibrate")
@@ -170,8 +170,9 @@ def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
             t_times.append(tt)
             ratios.append(tt / te)
         peaks = (ember_side.ask("peak_memory"), torch_side.ask("peak_memory")) if memory else None
-        flops = torch_side.ask("flops")
-        gemm = (ember_side.ask("gemm_peak"), torch_side.ask("gemm_peak"))
+        if gemm_share:
+            flops = torch_side.ask("flops")
+            gemm = (ember_side.ask("gemm_peak"), torch_side.ask("gemm_peak"))
     finally:
         ember_side.close()
         torch_side.close()
@@ -180,9 +181,12 @@ def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
     ratio = statistics.median(ratios)
     print(f"{name:<34} ember {e_rate:>9,.0f}/s   torch {t_rate:>9,.0f}/s   "
           f"ember/torch {ratio:5.2f}x  (median of {repeats} x {iters} steps)", flush=True)
-    shares = [flops / statistics.median(t) / g for t, g in zip((e_times, t_times), gemm)]
-    print(f"{'  share of its GEMM peak':<34} ember {100 * shares[0]:7.1f} %    torch {100 * shares[1]:7.1f} %    "
-          f"({flops / 1e9:.2f} GFLOP a step; peaks {gemm[0] / 1e9:.0f} and {gemm[1] / 1e9:.0f} GFLOP/s)", flush=True)
+    shares = None
+    if gemm_share:
+        shares = [flops / statistics.median(t) / g for t, g in zip((e_times, t_times), gemm)]
+        print(f"{'  share of its GEMM peak':<34} ember {100 * shares[0]:7.1f} %    torch {100 * shares[1]:7.1f} %    "
+              f"({flops / 1e9:.2f} GFLOP a step; peaks {gemm[0] / 1e9:.0f} and {gemm[1] / 1e9:.0f} GFLOP/s)",
+              flush=True)
     if peaks:
         print(f"{'  peak memory of its steps':<34} ember {peaks[0] / 2**20:7.1f} MB   torch {peaks[1] / 2**20:7.1f} MB   "
               f"ember/torch {peaks[0] / max(peaks[1], 1):5.2f}x", flush=True)

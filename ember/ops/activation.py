@@ -327,6 +327,11 @@ class Gelu(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        if not state.enabled:  # no graph of the backward: one compiled pass where it applies
+            out = kernels.apply_pointwise("gelu_tanh_grad" if ctx.approximate == "tanh" else "gelu_grad",
+                                          grad._data, x._data)
+            if out is not None:
+                return Tensor._make(out), None
         half = x.dtype if dtypes.is_half(x._data.dtype) else None
         if half:  # the derivative's x^2 and x^3 overflow float16 from |x| ~ 40
             x, grad = x.float(), grad.float()
@@ -352,6 +357,10 @@ class Silu(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        if not state.enabled:  # no graph of the backward: one compiled pass where it applies
+            out = kernels.apply_pointwise("silu_grad", grad._data, x._data)
+            if out is not None:
+                return Tensor._make(out)
         s = sigmoid(x)
         return grad * s * (x * (1 - s) + 1)
 

@@ -152,6 +152,7 @@ class _Unary(Function):
     gradient, in tensor ops) and ``saves``: "x" (the input), "y" (the output) or None."""
 
     saves: str | None = "x"
+    grad_kernel: str | None = None  # the compiled gradient of pointwise.py (from g and saved)
 
     @staticmethod
     def forward(ctx, a):
@@ -168,6 +169,10 @@ class _Unary(Function):
     @staticmethod
     def backward(ctx, grad):
         saved = ctx.saved_tensors[0] if ctx.saves is not None else None
+        if ctx.grad_kernel is not None and not state.enabled:  # no graph of the backward: one pass
+            out = kernels.apply_pointwise(ctx.grad_kernel, grad._data, saved._data)
+            if out is not None:
+                return Tensor._make(out)
         return half_in_float32(ctx.dx, grad, saved)
 
 
@@ -199,15 +204,15 @@ def _zero_grad(grad: Tensor, _) -> Tensor:
     return Tensor._make(np.zeros_like(grad._data))
 
 
-def _primitive(name: str, fn, dx, saves: str | None) -> type:
+def _primitive(name: str, fn, dx, saves: str | None, grad_kernel: str | None = None) -> type:
     return type(name, (_Unary,), {"fn": staticmethod(fn), "dx": staticmethod(dx), "saves": saves,
-                                  "__module__": __name__})
+                                  "grad_kernel": grad_kernel, "__module__": __name__})
 
 
-def _float_unary(name: str, fn, dx, saves: str | None = "x", doc: str = ""):
+def _float_unary(name: str, fn, dx, saves: str | None = "x", doc: str = "", grad_kernel: str | None = None):
     """The public function of a float primitive: integer and bool inputs compute in the
     default float dtype."""
-    cls = _primitive(name.capitalize(), fn, dx, saves)
+    cls = _primitive(name.capitalize(), fn, dx, saves, grad_kernel)
 
     def op(input: Tensor) -> Tensor:
         _check_tensor(name, input)
@@ -252,7 +257,8 @@ acos = _float_unary("acos", np.arccos, lambda g, x: -(g * (1 - x * x).rsqrt()), 
 atan = _float_unary("atan", np.arctan, lambda g, x: g / (x * x + 1), doc="Inverse tangent.")
 sinh = _float_unary("sinh", np.sinh, lambda g, x: g * x.cosh(), doc="Hyperbolic sine.")
 cosh = _float_unary("cosh", np.cosh, lambda g, x: g * x.sinh(), doc="Hyperbolic cosine.")
-tanh = _float_unary("tanh", _compiled_or("tanh", np.tanh), lambda g, y: g * (1 - y * y), "y", "Hyperbolic tangent.")
+tanh = _float_unary("tanh", _compiled_or("tanh", np.tanh), lambda g, y: g * (1 - y * y), "y", "Hyperbolic tangent.",
+                    "tanh_grad")
 asinh = _float_unary("asinh", np.arcsinh, lambda g, x: g * (x * x + 1).rsqrt(),
                      doc="Inverse hyperbolic sine.")
 acosh = _float_unary("acosh", np.arccosh, lambda g, x: g * ((x - 1) * (x + 1)).rsqrt(),
@@ -260,7 +266,7 @@ acosh = _float_unary("acosh", np.arccosh, lambda g, x: g * ((x - 1) * (x + 1)).r
 atanh = _float_unary("atanh", np.arctanh, lambda g, x: g / (1 - x * x),
                      doc="Inverse hyperbolic tangent.")
 sigmoid = _float_unary("sigmoid", _compiled_or("sigmoid", _stable_sigmoid), lambda g, y: g * y * (1 - y), "y",
-                       "1 / (1 + e^-x), without overflow for large |x|.")
+                       "1 / (1 + e^-x), without overflow for large |x|.", "sigmoid_grad")
 erf = _float_unary("erf", special.erf, lambda g, x: g * (-(x * x)).exp() * (2 / _m.sqrt(_m.pi)),
                    doc="The Gauss error function.")
 erfc = _float_unary("erfc", special.erfc, lambda g, x: g * (-(x * x)).exp() * (-2 / _m.sqrt(_m.pi)),

@@ -105,7 +105,7 @@ def calls(monkeypatch):
     counts = {}
     module = kernels.cpu().pointwise
     for base in NAMES:
-        for name in (base, base + "_parallel"):
+        for name in (base, base + "_parallel") + ((base + "_grad", base + "_grad_parallel") if base != "exp" else ()):
             def counted(*args, _fn=getattr(module, name), _name=name):
                 counts[_name] = counts.get(_name, 0) + 1
                 return _fn(*args)
@@ -121,8 +121,11 @@ def test_ops_against_torch_and_numpy_with_gradients(calls, name, shape, parallel
     g = RNG.standard_normal(shape).astype(np.float32)
     a = ember.tensor(x, requires_grad=True)
     y = ours(a)
-    assert calls == {name + ("_parallel" if parallel else ""): 1}
+    suffix = "_parallel" if parallel else ""
+    assert calls == {name + suffix: 1}
     y.backward(ember.tensor(g))
+    if name != "exp":  # exp's gradient is one product, g * y
+        assert calls[name + "_grad" + suffix] == 1
     t = torch.tensor(x, requires_grad=True)
     ty = theirs(t)
     ty.backward(torch.tensor(g))
@@ -132,8 +135,11 @@ def test_ops_against_torch_and_numpy_with_gradients(calls, name, shape, parallel
     np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=3e-6, atol=atol)
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=2e-5, atol=atol)
     with kernels.off():
-        slow = ours(ember.tensor(x))
-    np.testing.assert_allclose(y.detach().numpy(), slow.numpy(), rtol=3e-6, atol=atol)
+        b = ember.tensor(x, requires_grad=True)
+        slow = ours(b)
+        slow.backward(ember.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), slow.detach().numpy(), rtol=3e-6, atol=atol)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=2e-5, atol=atol)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -156,23 +162,43 @@ def test_half_computes_in_float32_and_rounds_once(calls, name):
     np.testing.assert_allclose(got.numpy().astype(np.float32), expected.astype(np.float32), rtol=1e-3, atol=1e-6)
 
 
-def test_double_backward_composes_tensor_ops():
+@pytest.mark.parametrize("name", NAMES)
+def test_double_backward_composes_tensor_ops(calls, name):
+    ours, theirs = _ops()[name]
     x = ember.tensor(RNG.standard_normal((40, 40)).astype(np.float32), requires_grad=True)
     t = torch.tensor(x.detach().numpy(), requires_grad=True)
-    (g,) = ember.autograd.grad(F.silu(x).sum(), x, create_graph=True)
-    (tg,) = torch.autograd.grad(torch.nn.functional.silu(t).sum(), t, create_graph=True)
-    g.sum().backward()
-    tg.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=2e-5, atol=2e-6)
+    w = RNG.standard_normal((40, 40)).astype(np.float32)
+    (g,) = ember.autograd.grad(ours(x), x, ember.tensor(w), create_graph=True)
+    (tg,) = torch.autograd.grad(theirs(t), t, torch.tensor(w), create_graph=True)
+    assert not any(k.endswith("_grad") for k in calls)  # a recorded backward is tensor ops
+    (g * g).sum().backward()
+    (tg * tg).sum().backward()
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=2e-5, atol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_broadcast_gradient_takes_the_tensor_ops(calls, name):
+    ours, theirs = _ops()[name]
+    x = RNG.standard_normal((40, 40)).astype(np.float32)
+    a, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours(a).sum().backward()  # the gradient of a sum: one value broadcast, not contiguous
+    theirs(t).sum().backward()
+    assert not any(k.endswith("_grad") for k in calls)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=2e-5, atol=2e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("exponent", [3, 3.0, 0.5, -0.5, -1, -2, 2.5])
+@pytest.mark.parametrize("exponent", [3, 3.0, 0.5, -0.5, -1, -2, 2.5, ember.tensor(2.0), ember.tensor(3.0)])
 def test_power_by_number_against_torch(dtype, exponent):
     special = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, np.inf, -np.inf, np.nan, 1e-30, 3e38, -3e38, 1e20]
     x = np.concatenate([special, RNG.uniform(0.1, 4, 200)]).astype(dtype)
+    if isinstance(exponent, ember.Tensor):  # a 0-d tensor of the base's dtype (as a gradient's b - 1 is)
+        exponent, theirs = exponent.to(ember.float64 if dtype == np.float64 else ember.float32), exponent.item()
+    else:
+        theirs = exponent
     got = (ember.tensor(x) ** exponent).numpy()
-    expected = (torch.tensor(x) ** exponent).numpy()
+    expected = (torch.tensor(x) ** theirs).numpy()
     tol = dict(rtol=2e-7, atol=0) if dtype == np.float32 else dict(rtol=1e-15, atol=0)
     np.testing.assert_allclose(got, expected, equal_nan=True, **tol)
     same_zero = (got == 0) & (expected == 0)
@@ -180,5 +206,5 @@ def test_power_by_number_against_torch(dtype, exponent):
     a = ember.tensor(x[-200:], requires_grad=True)
     t = torch.tensor(x[-200:], requires_grad=True)
     (a ** exponent).sum().backward()
-    (t ** exponent).sum().backward()
+    (t ** theirs).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=2e-6 if dtype == np.float32 else 1e-13)
