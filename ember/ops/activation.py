@@ -78,11 +78,16 @@ class LeakyRelu(Function):
         x = a._data
         ctx.slope = slope
         ctx.save_for_backward(a)
-        return np.where(x > 0, x, x * slope)
+        out = kernels.apply_select("leaky_relu", (x,), slope) if isinstance(slope, (int, float)) else None
+        return np.where(x > 0, x, x * slope) if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        if not state.enabled and isinstance(ctx.slope, (int, float)):  # no graph of the backward
+            out = kernels.apply_select("leaky_relu_grad", (grad._data, x._data), ctx.slope)
+            if out is not None:
+                return Tensor._make(out), None
         dydx = Tensor._make(np.where(x._data > 0, 1, ctx.slope).astype(x._data.dtype))
         return tie(grad * dydx, x), None
 
@@ -92,7 +97,9 @@ class Hardtanh(Function):
     def forward(ctx, a, lo, hi):
         ctx.lo, ctx.hi = lo, hi
         x = a._data
-        out = np.minimum(np.maximum(x, lo), hi).astype(x.dtype, copy=False)
+        out = kernels.apply_select("clamp", (x,), lo, hi)
+        if out is None:
+            out = np.minimum(np.maximum(x, lo), hi).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 
@@ -101,6 +108,10 @@ class Hardtanh(Function):
         out, = ctx.saved_tensors
         y = out._data  # inside (lo, hi) exactly where x was: clipping keeps those values
         # not (y <= lo or y >= hi): a NaN input passes the gradient, as in PyTorch
+        if not state.enabled:  # no graph of the backward
+            g = kernels.apply_select("strictly_inside", (grad._data, y), ctx.lo, ctx.hi)
+            if g is not None:
+                return Tensor._make(g), None, None
         return tie(_masked(grad, ~((y <= ctx.lo) | (y >= ctx.hi))), out), None, None
 
 
@@ -125,13 +136,18 @@ class Hardsigmoid(Function):
     @half_forward
     def forward(ctx, a):
         x = a._data
-        ctx.save_for_backward((x > -3) & (x < 3))
-        return np.minimum(np.maximum(x + 3, 0), 6) / 6
+        ctx.save_for_backward(a)
+        out = kernels.apply_select("hardsigmoid", (x,))
+        return np.minimum(np.maximum(x + 3, 0), 6) / 6 if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
-        mask, = ctx.saved_tensors
-        return _masked(grad, mask._data) * (1 / 6)
+        x, = ctx.saved_tensors
+        if not state.enabled:  # no graph of the backward
+            out = kernels.apply_select("hardsigmoid_grad", (grad._data, x._data))
+            if out is not None:
+                return Tensor._make(out)
+        return _masked(grad, (x._data > -3) & (x._data < 3)) * (1 / 6)
 
 
 class Hardswish(Function):
@@ -139,13 +155,18 @@ class Hardswish(Function):
     def forward(ctx, a):
         x = a._data
         ctx.save_for_backward(a)
-        return x * (np.minimum(np.maximum(x + 3, 0), 6) / 6)
+        out = kernels.apply_select("hardswish", (x,))
+        return x * np.minimum(np.maximum(x + 3, 0), 6) / 6 if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
         # PyTorch's formula: 0 up to -3, grad * (x / 3 + 1 / 2) below 3, grad from 3 on (and
         # at NaN); the middle piece keeps x in the graph, so the second derivative is grad / 3.
         x, = ctx.saved_tensors
+        if not state.enabled:  # no graph of the backward: one compiled pass
+            out = kernels.apply_select("hardswish_grad", (grad._data, x._data))
+            if out is not None:
+                return Tensor._make(out)
         low, mid = _const(x._data <= -3), _const(x._data < 3)
         return where(low, 0.0, where(mid, grad * (x / 3 + 0.5), grad))
 

@@ -435,6 +435,10 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, a, lo, hi):
         ctx.save_for_backward(a, lo, hi)
+        bounds = _scalar_bounds(a._data, lo, hi)
+        out = None if bounds is None else kernels.apply_select("clamp", (a._data,), *bounds)
+        if out is not None:
+            return out
         out = a._data
         if lo is not None:
             out = np.maximum(out, lo._data)
@@ -449,7 +453,11 @@ class Clamp(Function):
         lo_ = None if lo is None else lo._data
         hi_ = None if hi is None else hi._data
         ga = glo = ghi = None
-        if ctx.needs_input_grad[0]:  # x inside [min, max], both ends included (NaN gets 0)
+        bounds = None if state.enabled else _scalar_bounds(x, lo, hi)  # no graph of the backward
+        if ctx.needs_input_grad[0] and bounds is not None:
+            out = kernels.apply_select("inside", (grad._data, x), *bounds)
+            ga = None if out is None else Tensor._make(out)
+        if ctx.needs_input_grad[0] and ga is None:  # x inside [min, max], both ends included (NaN gets 0)
             inside = (x >= lo_) if lo_ is not None else np.ones_like(x, dtype=bool)
             ga = _masked(grad, inside & (x <= hi_) if hi_ is not None else inside)
         if ctx.needs_input_grad[1]:  # min is the result where x < min and min wins over max
@@ -457,6 +465,22 @@ class Clamp(Function):
         if ctx.needs_input_grad[2]:
             ghi = _masked(grad, (x > hi_) | (hi_ < lo_) if lo_ is not None else x > hi_)
         return ga, glo, ghi
+
+
+def _scalar_bounds(x, lo, hi):
+    """(lo, hi) as numbers, +-inf for a missing one, for the compiled clamp: where each bound
+    is None or a 0-d array of x's dtype and not NaN (a NaN bound gives NaN, NumPy's way);
+    None otherwise."""
+    bounds = []
+    for bound, missing in ((lo, -np.inf), (hi, np.inf)):
+        if bound is None:
+            bounds.append(missing)
+            continue
+        b = bound._data
+        if type(b) is not np.ndarray or b.ndim or b.dtype != x.dtype or b != b:
+            return None
+        bounds.append(b[()])
+    return bounds
 
 
 def _bound(x: Tensor, bound):

@@ -441,8 +441,8 @@ def test_relu_against_numpy_and_torch(calls, dtype, size):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kernel,fn", [("unless_at_most", lambda lib, x: lib.relu(x)),
                                        ("unless_at_most", lambda lib, x: lib.nn.functional.threshold(x, 0.25, -2.0)),
-                                       ("masked", lambda lib, x: x.clamp(-0.5, 0.7)),
-                                       ("masked", lambda lib, x: lib.nn.functional.hardtanh(x))])
+                                       ("inside", lambda lib, x: x.clamp(-0.5, 0.7)),
+                                       ("strictly_inside", lambda lib, x: lib.nn.functional.hardtanh(x))])
 def test_masked_gradient_against_numpy_and_torch(calls, kernel, fn, dtype):
     """inf and nan in the incoming gradient where the mask is off give 0 (a selection, as in
     PyTorch), not inf * 0 = nan; a NaN input passes ReLU's and threshold's gradient (PyTorch's

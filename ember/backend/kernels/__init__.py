@@ -132,6 +132,23 @@ def apply_pointwise(name: str, *arrays):
     return out
 
 
+def apply_select(name: str, arrays: tuple, *numbers):
+    """select.py's kernel ``name`` of ``arrays`` (C-contiguous NumPy arrays of one shape, all
+    float32 or all float64) and ``numbers`` (cast to their dtype), into a new array; None
+    where it does not apply (the caller's NumPy path)."""
+    k = cpu()
+    if k is None or not usable(*arrays):
+        return None
+    x = arrays[0]
+    for a in arrays:
+        if not a.flags.c_contiguous or a.shape != x.shape:
+            return None
+    out = np.empty_like(x)
+    cast = x.dtype.type
+    getattr(k.select, name)(*[a.reshape(-1) for a in arrays], *[cast(v) for v in numbers], out.reshape(-1))
+    return out
+
+
 def usable(*arrays) -> bool:
     """Whether the kernels take these arrays: NumPy arrays, all float32 or all float64 (native
     byte order), so that CuPy, half and integer arrays keep their NumPy path. (A loop, not

@@ -1,10 +1,14 @@
-"""The gradient of ReLU, clamp and the other piecewise-linear ops: the incoming gradient where a
-mask holds (or where the saved values are above a bound), else 0, in one pass.
+"""The piecewise-linear ops and their gradients in one pass each: ReLU, clamp (hardtanh, relu6),
+leaky ReLU, hardsigmoid and hardswish, and the masked gradient of ReLU, clamp and the others:
+the incoming gradient where a mask holds (or where the saved values are above a bound), else
+0.
 
-NumPy's path multiplies by the mask and then scans the product for the inf * 0 = nan it would
-have to undo (two passes and a temporary); a select needs neither and gives the same values
-(bit for bit: each element is the gradient's or zero). One thread: memory-bound, like the
-other kernels beside OpenBLAS (see conv.py). ReLU's forward is here too.
+NumPy's paths are several passes and temporaries, and its float32 ``maximum``, ``minimum``
+and ``where`` are slow on AVX2 (a 512k-element clamp took 0.51 ms, leaky ReLU 2.4, against
+PyTorch's 0.03 and 0.07); here each op is one loop: 0.06-0.09 ms. A select gives the same
+values as the mask product (bit for bit: each element is the gradient's or zero), without
+scanning for inf * 0 = nan. Clamping keeps -0.0, as PyTorch does. One thread:
+memory-bound, like the other kernels beside OpenBLAS (see conv.py).
 """
 from __future__ import annotations
 
@@ -42,3 +46,89 @@ def unless_at_most(grad, values, bound, out):
     bound = values.dtype.type(bound)
     for k in range(grad.shape[0]):
         out[k] = zero if values[k] <= bound else grad[k]
+
+
+@njit(**_JIT)
+def clamp(x, lo, hi, out):
+    """out = x limited to [lo, hi] (hi where lo > hi; NaN stays NaN): clamp, hardtanh, relu6.
+    The bounds are numbers of x's dtype (+-inf for a missing one), never NaN."""
+    for k in range(x.shape[0]):
+        v = x[k]
+        v = lo if v < lo else v
+        out[k] = hi if v > hi else v
+
+
+@njit(**_JIT)
+def inside(grad, x, lo, hi, out):
+    """out = grad where lo <= x <= hi, else 0 (NaN x gets 0): clamp's input gradient."""
+    zero = grad.dtype.type(0)
+    for k in range(grad.shape[0]):
+        v = x[k]
+        out[k] = grad[k] if (v >= lo) & (v <= hi) else zero
+
+
+@njit(**_JIT)
+def strictly_inside(grad, y, lo, hi, out):
+    """out = 0 where y <= lo or y >= hi, else grad (NaN y passes): hardtanh's gradient from its
+    result."""
+    zero = grad.dtype.type(0)
+    for k in range(grad.shape[0]):
+        v = y[k]
+        out[k] = zero if (v <= lo) | (v >= hi) else grad[k]
+
+
+@njit(**_JIT)
+def leaky_relu(x, slope, out):
+    """out = x where x > 0, else slope * x (NaN gives NaN)."""
+    for k in range(x.shape[0]):
+        v = x[k]
+        out[k] = v if v > 0 else v * slope
+
+
+@njit(**_JIT)
+def leaky_relu_grad(grad, x, slope, out):
+    """out = grad where x > 0, else grad * slope (NaN x takes the slope, as in PyTorch)."""
+    for k in range(grad.shape[0]):
+        g = grad[k]
+        out[k] = g if x[k] > 0 else g * slope
+
+
+@njit(**_JIT)
+def hardsigmoid(x, out):
+    """out = min(max(x + 3, 0), 6) / 6."""
+    three, six, zero = x.dtype.type(3), x.dtype.type(6), x.dtype.type(0)
+    for k in range(x.shape[0]):
+        v = x[k] + three
+        v = zero if v < zero else v
+        out[k] = (six if v > six else v) / six
+
+
+@njit(**_JIT)
+def hardsigmoid_grad(grad, x, out):
+    """out = grad * (1 / 6) where -3 < x < 3, else 0 (PyTorch's product by a sixth)."""
+    three, sixth, zero = x.dtype.type(3), x.dtype.type(1 / 6), x.dtype.type(0)
+    for k in range(grad.shape[0]):
+        v = x[k]
+        out[k] = grad[k] * sixth if (v > -three) & (v < three) else zero
+
+
+@njit(**_JIT)
+def hardswish(x, out):
+    """out = x * min(max(x + 3, 0), 6) / 6, in PyTorch's order."""
+    three, six, zero = x.dtype.type(3), x.dtype.type(6), x.dtype.type(0)
+    for k in range(x.shape[0]):
+        u = x[k]
+        v = u + three
+        v = zero if v < zero else v
+        out[k] = u * (six if v > six else v) / six
+
+
+@njit(**_JIT)
+def hardswish_grad(grad, x, out):
+    """out = 0 up to x = -3, grad * (x / 3 + 1 / 2) below 3, grad from 3 on and at NaN
+    (PyTorch's formula)."""
+    three, half, zero = x.dtype.type(3), x.dtype.type(0.5), x.dtype.type(0)
+    for k in range(grad.shape[0]):
+        v = x[k]
+        g = grad[k]
+        out[k] = zero if v <= -three else (g * (v / three + half) if v < three else g)
