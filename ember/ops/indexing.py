@@ -12,7 +12,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..backend import dtypes
+from ..backend import dtypes, kernels
 from ..backend.compat import add_at
 from .elementwise import cast, promote, scalar_tensor
 from .indices import _dims, _is_array, _numpy_index, _unread_values_unchecked, to_index
@@ -451,7 +451,8 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        return np.where(cond._data, a._data, b._data)
+        out = _selected(cond._data, a._data, b._data)
+        return np.where(cond._data, a._data, b._data) if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -460,6 +461,27 @@ class Where(Function):
         ga = Where.apply(cond, grad, zero) if ctx.needs_input_grad[1] else None
         gb = Where.apply(cond, zero, grad) if ctx.needs_input_grad[2] else None
         return None, ga, gb
+
+
+def _selected(cond, a, b):
+    """np.where(cond, a, b) by a compiled select (kernels/select.py) where it applies: a
+    C-contiguous boolean condition of at least one dimension, and two float32 or float64
+    arrays of its shape, C-contiguous, or one of them 0-d; None otherwise."""
+    k = kernels.cpu()
+    if (k is None or type(cond) is not np.ndarray or cond.dtype != np.bool_ or not cond.ndim
+            or not cond.flags.c_contiguous or not kernels.usable(a, b)):
+        return None  # (a 0-d condition broadcasts to the arrays' shape: NumPy's)
+    full = [x for x in (a, b) if x.shape == cond.shape and x.flags.c_contiguous]
+    if len(full) == 2:
+        out = np.empty_like(a)
+        k.select.where(cond.reshape(-1), a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
+    if len(full) == 1 and (a.ndim == 0 or b.ndim == 0):
+        array, value = (a, b[()]) if b.ndim == 0 else (b, a[()])
+        out = np.empty_like(array)
+        k.select.where_number(cond.reshape(-1), array.reshape(-1), value, b.ndim == 0, out.reshape(-1))
+        return out
+    return None
 
 
 def where(condition: Tensor, input=None, other=None):

@@ -142,3 +142,60 @@ def test_half_leaky_relu_and_hardswish_compute_in_float32(calls):
         want = OPS[name][0](torch, torch.tensor(x).float()).half()
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert calls == {"leaky_relu": 1, "hardswish": 1}
+
+
+@pytest.fixture
+def where_calls(monkeypatch):
+    counts = {}
+    module = kernels.cpu().select
+    for name in ("where", "where_number"):
+        def counted(*args, _fn=getattr(module, name), _name=name):
+            counts[_name] = counts.get(_name, 0) + 1
+            return _fn(*args)
+        monkeypatch.setattr(module, name, counted)
+    return counts
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("form", ["arrays", "number_after", "number_before"])
+def test_where_against_torch_with_gradients(where_calls, dtype, form):
+    x, y = _input(dtype), (RNG.standard_normal((7, 61)) * 2).astype(dtype)
+    cond = RNG.random((7, 61)) > 0.5
+    g = RNG.standard_normal((7, 61)).astype(dtype)
+
+    def run(lib):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(y, requires_grad=True)
+        c = lib.tensor(cond)
+        out = {"arrays": lambda: lib.where(c, a, b), "number_after": lambda: lib.where(c, a, -0.0),
+               "number_before": lambda: lib.where(c, 2.5, b)}[form]()
+        out.backward(lib.tensor(g))
+        grads = [t.grad.numpy() if t.grad is not None else None for t in (a, b)]
+        return out.detach().numpy(), grads
+
+    got = run(ember)
+    # forward: one select; backward: the two gradients, each a select against zero
+    assert where_calls == ({"where": 1, "where_number": 2} if form == "arrays" else {"where_number": 2})
+    want = run(torch)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(np.signbit(got[0]), np.signbit(want[0]))
+    for ours, theirs in zip(got[1], want[1]):
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_where_broadcast_strided_and_integer_stay_on_numpy(where_calls):
+    x = _input(np.float32)
+    cond = ember.tensor(RNG.random((7, 61)) > 0.5)
+    got = [ember.where(cond, ember.tensor(x), ember.tensor(x[0])),          # a broadcast row
+           ember.where(cond.t().t(), ember.tensor(x).t().t(), 1.0),
+           ember.where(cond[:, ::2], ember.tensor(x)[:, ::2], 0.0),           # strided
+           ember.where(cond, ember.tensor(x.astype(np.int64)), 0),            # integers
+           ember.where(ember.tensor(True), ember.tensor(np.float32(2)), ember.tensor(x))]  # a 0-d condition
+    assert where_calls == {"where_number": 1}  # only the second: .t().t() is contiguous again
+    c = torch.tensor(cond.numpy())
+    want = [torch.where(c, torch.tensor(x), torch.tensor(x[0])), torch.where(c, torch.tensor(x), 1.0),
+            torch.where(c[:, ::2], torch.tensor(x)[:, ::2], 0.0), torch.where(c, torch.tensor(x.astype(np.int64)), 0),
+            torch.where(torch.tensor(True), torch.tensor(np.float32(2)), torch.tensor(x))]
+    for ours, theirs in zip(got, want):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
