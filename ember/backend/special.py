@@ -19,7 +19,7 @@ def _module(array):
 def erf(x):
     if type(x) is np.ndarray and x.dtype == np.float32:
         from . import kernels
-        out = kernels.apply_pointwise("erf", np.ascontiguousarray(x))
+        out = kernels.apply_pointwise("erf", (np.ascontiguousarray(x),))
         if out is not None:
             return out
     return _module(x).erf(x)

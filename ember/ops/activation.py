@@ -309,10 +309,16 @@ class Elu(Function):
     @half_forward
     def forward(ctx, a, alpha, scale, input_scale):
         x = a._data
+        ctx.coef = alpha * scale, scale, input_scale
+        # With alpha > 0 (and scale > 0) the result's sign is the input's, so the compiled
+        # kernels' gradient reads the sides from the result alone.
+        out = kernels.apply_pointwise("elu", (x,), *ctx.coef) if alpha > 0 and scale > 0 else None
+        if out is not None:
+            ctx.save_for_backward(None, out)
+            return out
         mask = ~(x <= 0)  # NaN takes the positive side's gradient, as in PyTorch
         # the exp of the positive side is discarded
         out = np.where(mask, x * scale, np.expm1(x * input_scale) * (alpha * scale))
-        ctx.coef = alpha * scale, scale, input_scale
         ctx.save_for_backward(mask, out)
         return out
 
@@ -320,6 +326,14 @@ class Elu(Function):
     def backward(ctx, grad):
         mask, out = ctx.saved_tensors
         neg, scale, input_scale = ctx.coef
+        if mask is None and not state.enabled:  # no graph of the backward: one compiled pass
+            g = kernels.apply_pointwise("elu_grad", (grad._data, out._data), *ctx.coef)
+            if g is not None:
+                return Tensor._make(g), None, None, None
+        if mask is None:
+            mask = _const(~(out._data <= 0))
+        if state.enabled:  # a recorded backward: at x = 0 its own derivative is 0, PyTorch's
+            out = where(_const(out._data < 0), out, 0.0)  # (y < 0) factor (the value is unchanged)
         # On the negative side dy/dx = input_scale * (y + scale * alpha), from the output,
         # so the in-place form (which overwrites x) has what it needs.
         return where(mask, grad * scale, grad * (out + neg) * input_scale), None, None, None
@@ -336,7 +350,7 @@ class Gelu(Function):
         ctx.save_for_backward(a)
         xf = dtypes.float32_of(x)
         # x^3 overflows where tanh is +-1 anyway
-        out = kernels.apply_pointwise("gelu_tanh" if approximate == "tanh" else "gelu", xf)
+        out = kernels.apply_pointwise("gelu_tanh" if approximate == "tanh" else "gelu", (xf,))
         if out is not None:
             return out.astype(x.dtype, copy=False)
         if approximate == "tanh":
@@ -350,7 +364,7 @@ class Gelu(Function):
         x, = ctx.saved_tensors
         if not state.enabled:  # no graph of the backward: one compiled pass where it applies
             out = kernels.apply_pointwise("gelu_tanh_grad" if ctx.approximate == "tanh" else "gelu_grad",
-                                          grad._data, x._data)
+                                          (grad._data, x._data))
             if out is not None:
                 return Tensor._make(out), None
         half = x.dtype if dtypes.is_half(x._data.dtype) else None
@@ -372,14 +386,14 @@ class Silu(Function):
     @half_forward
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        out = kernels.apply_pointwise("silu", a._data)
+        out = kernels.apply_pointwise("silu", (a._data,))
         return a._data * _stable_sigmoid(a._data) if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         if not state.enabled:  # no graph of the backward: one compiled pass where it applies
-            out = kernels.apply_pointwise("silu_grad", grad._data, x._data)
+            out = kernels.apply_pointwise("silu_grad", (grad._data, x._data))
             if out is not None:
                 return Tensor._make(out)
         s = sigmoid(x)
@@ -390,15 +404,21 @@ class Softplus(Function):
     @half_forward
     def forward(ctx, a, beta, threshold):
         x = a._data
-        z = x * beta
         ctx.beta, ctx.threshold = beta, threshold
         ctx.save_for_backward(a)
-        # beta = 0 gives inf, as in PyTorch
-        return np.where(z > threshold, x, np.logaddexp(0, z) / beta)
+        out = kernels.apply_pointwise("softplus", (x,), beta, threshold)
+        if out is not None:
+            return out
+        z = x * beta
+        return np.where(z > threshold, x, np.logaddexp(0, z) / beta)  # beta = 0 gives inf, as in PyTorch
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        if not state.enabled:  # no graph of the backward: one compiled pass
+            g = kernels.apply_pointwise("softplus_grad", (grad._data, x._data), ctx.beta, ctx.threshold)
+            if g is not None:
+                return Tensor._make(g), None, None
         z = x * ctx.beta
         return where(_const(z._data > ctx.threshold), grad, grad * sigmoid(z)), None, None
 
@@ -408,11 +428,16 @@ class LogSigmoid(Function):
     def forward(ctx, a):
         x = a._data
         ctx.save_for_backward(a)
-        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))  # exp of |x| <= 0 only
+        out = kernels.apply_pointwise("logsigmoid", (x,))
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))) if out is None else out  # exp of |x| <= 0 only
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        if not state.enabled:  # no graph of the backward: one compiled pass
+            g = kernels.apply_pointwise("logsigmoid_grad", (grad._data, x._data))
+            if g is not None:
+                return Tensor._make(g)
         return grad * sigmoid(-x)
 
 

@@ -170,7 +170,7 @@ class _Unary(Function):
     def backward(ctx, grad):
         saved = ctx.saved_tensors[0] if ctx.saves is not None else None
         if ctx.grad_kernel is not None and not state.enabled:  # no graph of the backward: one pass
-            out = kernels.apply_pointwise(ctx.grad_kernel, grad._data, saved._data)
+            out = kernels.apply_pointwise(ctx.grad_kernel, (grad._data, saved._data))
             if out is not None:
                 return Tensor._make(out)
         return half_in_float32(ctx.dx, grad, saved)
@@ -231,7 +231,7 @@ def _compiled_or(name: str, numpy_fn):
     """``numpy_fn``, run by the compiled kernel ``name`` where ``kernels.apply_pointwise`` takes
     the array."""
     def fn(x):
-        out = kernels.apply_pointwise(name, x)
+        out = kernels.apply_pointwise(name, (x,))
         return numpy_fn(x) if out is None else out
     fn.__name__ = name
     return fn

@@ -109,12 +109,12 @@ def _threading_layer() -> str:
 POINTWISE_MIN = 1024  # elements: below, NumPy's ufunc call is as quick as a kernel's
 
 
-def apply_pointwise(name: str, *arrays):
+def apply_pointwise(name: str, arrays: tuple, *numbers):
     """The float32 function ``name`` of pointwise.py (exp, tanh, sigmoid, silu, gelu, gelu_tanh,
-    erf of one array; their ``_grad`` of the incoming gradient and the saved array) of
-    ``arrays``: C-contiguous float32 NumPy arrays of one shape, at least POINTWISE_MIN
-    elements, split over the cores when large. None where it does not apply (the caller's
-    NumPy path)."""
+    erf, elu, softplus, logsigmoid of one array; their ``_grad`` of the incoming gradient and
+    the saved array) of ``arrays`` (C-contiguous float32 NumPy arrays of one shape, at least
+    POINTWISE_MIN elements) and ``numbers`` (as float32), split over the cores when large.
+    None where it does not apply (the caller's NumPy path)."""
     x = arrays[0]
     k = cpu() if x.size >= POINTWISE_MIN else None
     if k is None:
@@ -123,12 +123,12 @@ def apply_pointwise(name: str, *arrays):
         if type(a) is not np.ndarray or a.dtype != np.float32 or not a.flags.c_contiguous or a.shape != x.shape:
             return None
     out = np.empty_like(x)
-    flat = [a.reshape(-1) for a in arrays]
+    args = [a.reshape(-1) for a in arrays] + [np.float32(v) for v in numbers] + [out.reshape(-1)]
     if x.size < k.pointwise.PARALLEL_FROM:
-        getattr(k.pointwise, name)(*flat, out.reshape(-1))
+        getattr(k.pointwise, name)(*args)
     else:
         with lock:
-            getattr(k.pointwise, name + "_parallel")(*flat, out.reshape(-1))
+            getattr(k.pointwise, name + "_parallel")(*args)
     return out
 
 
