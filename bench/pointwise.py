@@ -21,14 +21,16 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]
 from common import compare  # noqa: E402
 
 SHAPE = (256, 2048)
-FUNCTIONS = ("sigmoid", "tanh", "silu", "gelu", "gelu_tanh", "exp", "cube")
+FUNCTIONS = ("sigmoid", "tanh", "silu", "gelu", "gelu_tanh", "elu", "softplus", "leaky_relu", "hardswish",
+             "clamp", "exp", "cube")
 
 
 def _function(lib, name: str):
     F = lib.nn.functional
     return {"sigmoid": lib.sigmoid, "tanh": lib.tanh, "silu": F.silu, "gelu": F.gelu,
-            "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "exp": lib.exp,
-            "cube": lambda x: x ** 3}[name]
+            "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "elu": F.elu, "softplus": F.softplus,
+            "leaky_relu": F.leaky_relu, "hardswish": F.hardswish, "clamp": lambda x: x.clamp(-1.0, 1.0),
+            "exp": lib.exp, "cube": lambda x: x ** 3}[name]
 
 
 def step(lib_name: str, name: str, backward: bool):

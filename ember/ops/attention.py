@@ -14,7 +14,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ..backend import dtypes
+from ..backend import dtypes, gemm
 from ..backend.device import xp_of
 from ..backend.dtypes import round_to
 from .creation import zeros
@@ -40,7 +40,7 @@ class AttentionWeights(Function):
     @staticmethod
     def forward(ctx, q, k, mask, scale, causal, safe):
         qd = q._data
-        s = np.matmul(qd * qd.dtype.type(scale), np.swapaxes(k._data, -1, -2))
+        s = gemm.matmul(qd * qd.dtype.type(scale), np.swapaxes(k._data, -1, -2))
         if causal:  # upper-left aligned: query i sees keys 0..i
             np.copyto(s, -np.inf, where=xp_of(s).tri(s.shape[-1], s.shape[-2], -1, dtype=np.bool_).T)
         if mask is not None:

@@ -193,3 +193,82 @@ def test_turned_off_with_the_environment_variable():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, EMBER_ONEDNN="0"))
     assert out.returncode == 0 and out.stdout.strip() == "numpy", out.stderr
+
+
+# ---- stacks of small products: one batched matmul primitive -----------------------------------
+@pytest.fixture
+def batched(monkeypatch):
+    """The stacks that went to the batched primitive (their shapes)."""
+    seen = []
+    real = gemm._batched
+
+    def counted(a, b):
+        out = real(a, b)
+        if out is not None:
+            seen.append((a.shape, b.shape))
+        return out
+    monkeypatch.setattr(gemm, "_batched", counted)
+    return seen
+
+
+def _stack(batch, rows, cols, layout):
+    if layout == "T":
+        return np.ascontiguousarray(RNG.standard_normal((batch, cols, rows)), dtype=np.float32).transpose(0, 2, 1)
+    if layout == "strided":
+        return np.ascontiguousarray(RNG.standard_normal((batch, rows, cols + 5)), dtype=np.float32)[:, :, 2:2 + cols]
+    return np.ascontiguousarray(RNG.standard_normal((batch, rows, cols)), dtype=np.float32)
+
+
+@needs_onednn
+@pytest.mark.parametrize("la", ["N", "T", "strided"])
+@pytest.mark.parametrize("lb", ["N", "T", "strided"])
+@pytest.mark.parametrize("b,m,k,n", [(128, 64, 32, 64), (96, 64, 64, 32), (300, 7, 33, 17)])
+def test_stacks_of_small_products_match_float64(la, lb, b, m, k, n, batched, calls):
+    x, y = _stack(b, m, k, la), _stack(b, k, n, lb)
+    got = gemm.matmul(x, y)
+    np.testing.assert_allclose(got, x.astype(np.float64) @ y, rtol=1e-4, atol=1e-4)
+    assert batched == [((b, m, k), (b, k, n))] and calls[0] == 0  # one primitive, no per-matrix GEMM
+
+
+@needs_onednn
+def test_four_dim_stacks_merge_their_leading_dims(batched):
+    q = RNG.standard_normal((4, 8, 64, 32)).astype(np.float32)
+    k = RNG.standard_normal((4, 8, 64, 32)).astype(np.float32)
+    got = gemm.matmul(q, np.swapaxes(k, -1, -2))  # attention's scores: k transposed in place
+    np.testing.assert_allclose(got, q.astype(np.float64) @ np.swapaxes(k, -1, -2), rtol=1e-4, atol=1e-4)
+    assert batched == [((32, 64, 32), (32, 32, 64))]
+
+
+@pytest.mark.parametrize("case", ["broadcast batch", "reversed", "float64", "unmergeable", "few"])
+def test_stacks_numpy_multiplies(case, batched):
+    """Stacks the primitive does not take give np.matmul's result, bit for bit."""
+    a, b = _stack(64, 32, 32, "N"), _stack(64, 32, 32, "N")
+    if case == "broadcast batch":
+        b = np.broadcast_to(b[:1], b.shape)
+    elif case == "reversed":
+        a = a[:, ::-1]
+    elif case == "float64":
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    elif case == "unmergeable":  # (2, 32) leading dims whose strides do not merge into one
+        a = np.ascontiguousarray(RNG.standard_normal((32, 2, 32, 32)), dtype=np.float32).transpose(1, 0, 2, 3)
+        b = _stack(64, 32, 32, "N").reshape(2, 32, 32, 32)
+    else:  # under a million multiply-adds in all
+        a, b = a[:8], b[:8]
+    np.testing.assert_array_equal(gemm.matmul(a, b), np.matmul(a, b))
+    assert batched == []
+
+
+@needs_onednn
+def test_attention_and_bmm_match_torch_with_gradients(batched):
+    q, k, v = (RNG.standard_normal((4, 4, 64, 32)).astype(np.float32) for _ in range(3))
+    g = RNG.standard_normal((4, 4, 64, 32)).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in (q, k, v)]
+        out = lib.nn.functional.scaled_dot_product_attention(*ts, is_causal=True)
+        out = out + lib.bmm(ts[0].reshape(16, 64, 32), ts[1].reshape(16, 64, 32).mT).reshape(4, 4, 64, 64) @ ts[2]
+        out.backward(lib.tensor(g))
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+    assert batched  # the products went to the primitive
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
