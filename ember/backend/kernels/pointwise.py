@@ -4,10 +4,11 @@ whole arrays, each one compiled loop.
 NumPy's float32 transcendental ufuncs are slow on AVX2 (exp 1.6 ns an element, tanh 2.8, and
 SciPy's erf 9 in float64), and a function built from them is several whole-array passes: on
 512k elements ember's sigmoid took 4.4 ms, SiLU 3.6, GELU 4.9, the tanh GELU 2.5, ELU 10.1 and
-softplus 11.4, against PyTorch's 0.25, 0.33, 0.24, 1.0, 0.65 and 0.86. Here each is one loop over the elements with exp written
-out (``vmath.exp32``), which LLVM vectorizes. Arrays from ``PARALLEL_FROM`` elements are
-split into blocks over the cores (the OpenMP pool oneDNN uses); below that the start of the
-pool's threads costs more than the second core saves.
+softplus 11.4, against PyTorch's 0.25, 0.33, 0.24, 1.0, 0.65 and 0.86. Here each is one loop
+over the elements with exp written out (``vmath.exp32``, ``expm1_32``, ``log1p_unit``), which
+LLVM vectorizes. Arrays from ``PARALLEL_FROM`` elements are split into blocks over the cores
+(the OpenMP pool oneDNN uses); below that the start of the pool's threads costs more than
+the second core saves.
 
 - ``exp``: ``vmath.exp32`` (within 1 ulp; see vmath.py for its edge values).
 - ``tanh``: Cephes' tanhf: an odd polynomial below |x| = 0.625, 1 - 2 / (exp(2|x|) + 1)

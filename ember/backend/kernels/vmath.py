@@ -90,7 +90,9 @@ def expm1_32(v):
     return small if abs(v) < _LN2_32 else exp32(v) - np.float32(1)
 
 
-_SQRT_HALF32, _SQRT_TWO32 = np.float32(0.70710678), np.float32(1.41421356)
+_SQRT_TWO32 = np.float32(1.41421356)
+_LOG_POLY = np.float32([7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+                        -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1])  # Cephes' logf
 
 
 @njit(**_INLINE)
@@ -101,9 +103,9 @@ def log1p_unit(v):
     m = u * np.float32(0.5) if above else u
     f = m - np.float32(1)
     z = f * f
-    y = ((((((((np.float32(7.0376836292e-2) * f - np.float32(1.1514610310e-1)) * f + np.float32(1.1676998740e-1))
-              * f - np.float32(1.2420140846e-1)) * f + np.float32(1.4249322787e-1)) * f - np.float32(1.6668057665e-1))
-           * f + np.float32(2.0000714765e-1)) * f - np.float32(2.4999993993e-1)) * f + np.float32(3.3333331174e-1)) * f * z
+    c = _LOG_POLY
+    y = (((((((((c[0] * f + c[1]) * f + c[2]) * f + c[3]) * f + c[4]) * f + c[5]) * f + c[6]) * f + c[7]) * f + c[8])
+         * f * z)
     log_m = f + (y - np.float32(0.5) * z)
     log_u = log_m + _LN2_HI + _LN2_LO if above else log_m
     d = u - np.float32(1)
