@@ -308,3 +308,23 @@ def results_in_threads(call, threads: int, calls: int = 20) -> list:
         raise errors[0]
     assert len(results) == threads * calls
     return results
+
+
+def count_calls(monkeypatch, module, names) -> dict:
+    """name -> calls of each function ``names`` of ``module`` (compiled kernels), counted through
+    the module attributes the ops look up, so a call that took another path is not counted."""
+    counts = {}
+    for name in names:
+        def counted(*args, _fn=getattr(module, name), _name=name):
+            counts[_name] = counts.get(_name, 0) + 1
+            return _fn(*args)
+        monkeypatch.setattr(module, name, counted)
+    return counts
+
+
+def value_and_grad(lib, fn, x: np.ndarray, grad: np.ndarray) -> tuple:
+    """(fn(lib, t), t.grad after backward from ``grad``) as arrays, t = lib.tensor(x) (ember or torch)."""
+    t = lib.tensor(x, requires_grad=True)
+    y = fn(lib, t)
+    y.backward(lib.tensor(grad))
+    return y.detach().numpy(), t.grad.numpy()

@@ -9,7 +9,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.backend import kernels
-from helpers import torch
+from helpers import count_calls, torch, value_and_grad
 
 pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
                                                                 "EMBER_NUMBA=0): the NumPy paths run everywhere")
@@ -71,15 +71,8 @@ KERNELS = ("elu", "softplus", "logsigmoid")
 
 @pytest.fixture
 def calls(monkeypatch):
-    counts = {}
-    module = kernels.cpu().pointwise
-    for base in KERNELS:
-        for name in (base, base + "_parallel", base + "_grad", base + "_grad_parallel"):
-            def counted(*args, _fn=getattr(module, name), _name=name):
-                counts[_name] = counts.get(_name, 0) + 1
-                return _fn(*args)
-            monkeypatch.setattr(module, name, counted)
-    return counts
+    names = [k + suffix for k in KERNELS for suffix in ("", "_parallel", "_grad", "_grad_parallel")]
+    return count_calls(monkeypatch, kernels.cpu().pointwise, names)
 
 
 def _input(shape):
@@ -88,24 +81,17 @@ def _input(shape):
     return x
 
 
-def _run(lib, fn, x, g):
-    a = lib.tensor(x, requires_grad=True)
-    y = fn(lib, a)
-    y.backward(lib.tensor(g))
-    return y.detach().numpy(), a.grad.numpy()
-
-
 @pytest.mark.parametrize("name", sorted(OPS))
 @pytest.mark.parametrize("shape, parallel", [((41, 57), False), ((5, 170, 81), True)])
 def test_against_torch_and_the_numpy_path(calls, name, shape, parallel):
     fn, kernel = OPS[name]
     x, g = _input(shape), RNG.standard_normal(shape).astype(np.float32)
-    got = _run(ember, fn, x, g)
+    got = value_and_grad(ember, fn, x, g)
     suffix = "_parallel" if parallel else ""
     assert calls == {kernel + suffix: 1, kernel + "_grad" + suffix: 1}
     with kernels.off():
-        slow = _run(ember, fn, x, g)
-    want = _run(torch, fn, x, g)
+        slow = value_and_grad(ember, fn, x, g)
+    want = value_and_grad(torch, fn, x, g)
     # ELU's gradient at NaN: PyTorch's vectorized loop gives NaN, its scalar loop (and both of
     # ember's paths) the positive side's
     # its gradient, (y + alpha) g, cancels where y is near -alpha (PyTorch's uses x): agreement

@@ -11,7 +11,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.backend import kernels
-from helpers import torch
+from helpers import count_calls, torch
 
 RNG = np.random.default_rng(0)
 NAMES = ("exp", "tanh", "sigmoid", "silu", "gelu", "gelu_tanh")
@@ -101,16 +101,10 @@ def _ops():
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Kernel name -> calls, through the module attributes ``math.pointwise`` looks up."""
-    counts = {}
-    module = kernels.cpu().pointwise
-    for base in NAMES:
-        for name in (base, base + "_parallel") + ((base + "_grad", base + "_grad_parallel") if base != "exp" else ()):
-            def counted(*args, _fn=getattr(module, name), _name=name):
-                counts[_name] = counts.get(_name, 0) + 1
-                return _fn(*args)
-            monkeypatch.setattr(module, name, counted)
-    return counts
+    """Kernel name -> calls, through the module attributes ``kernels.apply_pointwise`` looks up."""
+    grads = [n + "_grad" for n in NAMES if n != "exp"]  # exp's gradient is one product, g * y
+    names = [n + suffix for n in (*NAMES, *grads) for suffix in ("", "_parallel")]
+    return count_calls(monkeypatch, kernels.cpu().pointwise, names)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -9,7 +9,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.backend import kernels
-from helpers import torch
+from helpers import count_calls, torch, value_and_grad
 
 pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
                                                                 "EMBER_NUMBA=0): the NumPy paths run everywhere")
@@ -34,14 +34,7 @@ KERNELS = sorted({k for _, f, g in OPS.values() for k in (f, g)})
 @pytest.fixture
 def calls(monkeypatch):
     """Kernel name -> calls, through the module attributes ``kernels.apply_select`` looks up."""
-    counts = {}
-    module = kernels.cpu().select
-    for name in KERNELS:
-        def counted(*args, _fn=getattr(module, name), _name=name):
-            counts[_name] = counts.get(_name, 0) + 1
-            return _fn(*args)
-        monkeypatch.setattr(module, name, counted)
-    return counts
+    return count_calls(monkeypatch, kernels.cpu().select, KERNELS)
 
 
 def _input(dtype, shape=(7, 61)):
@@ -50,23 +43,16 @@ def _input(dtype, shape=(7, 61)):
     return x
 
 
-def _run(lib, fn, x, g):
-    a = lib.tensor(x, requires_grad=True)
-    y = fn(lib, a)
-    y.backward(lib.tensor(g))
-    return y.detach().numpy(), a.grad.numpy()
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_against_torch_and_the_numpy_path(calls, name, dtype):
     fn, forward, gradient = OPS[name]
     x, g = _input(dtype), RNG.standard_normal((7, 61)).astype(dtype)
-    got = _run(ember, fn, x, g)
+    got = value_and_grad(ember, fn, x, g)
     assert calls == {forward: 1, gradient: 1}
     with kernels.off():
-        slow = _run(ember, fn, x, g)
-    want = _run(torch, fn, x, g)
+        slow = value_and_grad(ember, fn, x, g)
+    want = value_and_grad(torch, fn, x, g)
     # (PyTorch's float64 hardsigmoid gradient multiplies by a float32 sixth: 3e-8 off)
     rtol = 1e-6 if dtype == np.float32 else 1e-7 if name == "hardsigmoid" else 1e-15
     for ours in (got, slow):
@@ -146,14 +132,7 @@ def test_half_leaky_relu_and_hardswish_compute_in_float32(calls):
 
 @pytest.fixture
 def where_calls(monkeypatch):
-    counts = {}
-    module = kernels.cpu().select
-    for name in ("where", "where_number"):
-        def counted(*args, _fn=getattr(module, name), _name=name):
-            counts[_name] = counts.get(_name, 0) + 1
-            return _fn(*args)
-        monkeypatch.setattr(module, name, counted)
-    return counts
+    return count_calls(monkeypatch, kernels.cpu().select, ("where", "where_number"))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

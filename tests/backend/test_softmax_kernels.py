@@ -8,7 +8,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.backend import kernels, onednn
-from helpers import torch
+from helpers import count_calls, torch
 
 TOL = {"float32": dict(rtol=2e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
 RNG = np.random.default_rng(0)
@@ -21,13 +21,7 @@ pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels 
 def calls(monkeypatch):
     """Kernel name -> calls, through the module attribute the op looks up (oneDNN off: on a
     machine with its JIT softmax backward, float32 gradients would go there first)."""
-    counts = {}
-    module = kernels.cpu().softmax
-    for name in ("log_softmax_backward", "softmax_backward"):
-        def counted(*args, _fn=getattr(module, name), _name=name):
-            counts[_name] = counts.get(_name, 0) + 1
-            return _fn(*args)
-        monkeypatch.setattr(module, name, counted)
+    counts = count_calls(monkeypatch, kernels.cpu().softmax, ("log_softmax_backward", "softmax_backward"))
     with onednn.off():
         yield counts
 

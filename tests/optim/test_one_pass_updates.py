@@ -6,6 +6,7 @@ import pytest
 
 import ember
 from ember.backend import kernels
+from helpers import count_calls
 
 pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
                                                                 "EMBER_NUMBA=0): the NumPy path runs everywhere")
@@ -33,14 +34,7 @@ IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'defaults'}" for n,
 @pytest.fixture
 def calls(monkeypatch):
     """kernel name -> number of calls of the one-pass update kernels."""
-    counts = {}
-    module = kernels.cpu().optim
-    for name in ("sgd", "adam", "adadelta", "rmsprop"):
-        def counted(*args, _fn=getattr(module, name), _name=name):
-            counts[_name] = counts.get(_name, 0) + 1
-            return _fn(*args)
-        monkeypatch.setattr(module, name, counted)
-    return counts
+    return count_calls(monkeypatch, kernels.cpu().optim, ("sgd", "adam", "adadelta", "rmsprop"))
 
 
 def _grads(dtype, shapes, steps, special: bool):
