@@ -1,5 +1,5 @@
 """The compiled ELU family, softplus and log-sigmoid (ember/backend/kernels/pointwise.py) and the
-expm1 and log1p they are built on (vmath.py): the two against float64 over float32's range,
+exp of non-positive values, expm1 and log1p they are built on (vmath.py): the two against float64 over float32's range,
 the ops against PyTorch (values and gradients, both sides of each branch, NaN and infinities)
 and against their NumPy paths, which kernels run, and what keeps the NumPy path (float64, a
 negative alpha, a recorded backward)."""
@@ -28,6 +28,23 @@ def _vectorized(fn):
 
 def _ulps(got, exact):
     return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+
+
+def test_exp_of_nonpositive_values_has_exp32s_bits():
+    # the cheaper exp of sigmoid, softplus, erf and the softmax gradients: exp32's results exactly
+    from numba import njit
+    from ember.backend.kernels import vmath
+
+    @njit(fastmath={"contract"}, error_model="numpy")
+    def both(x, a, b):
+        for k in range(x.shape[0]):
+            a[k] = vmath.exp32(x[k])
+            b[k] = vmath.exp32_nonpositive(x[k])
+    x = np.concatenate([np.linspace(-120, 88.37, 2_000_001),
+                        [np.nan, -np.inf, 0.0, -0.0, -87.3365, -87.33654, -1e-45]]).astype(np.float32)
+    a, b = np.empty_like(x), np.empty_like(x)
+    both(x, a, b)
+    np.testing.assert_array_equal(a.view(np.int32), b.view(np.int32))
 
 
 def test_expm1_within_two_and_a_half_ulp():

@@ -102,7 +102,7 @@ def cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too):
         xr, er = x[r], e[r]
         top = _row_max(xr)
         for j in range(xr.shape[0]):
-            er[j] = vmath.exp32(xr[j] - top)
+            er[j] = vmath.exp32_nonpositive(xr[j] - top)
         total = vmath.sum64(er)
         t = target[r]
         loss[r] = 0 if t == ignore_index else np.log(total) - (xr[t] - top)

@@ -82,7 +82,7 @@ def _erf(v):
     a = abs(v)
     r = _ONE / (_ONE + _HALF * a)
     exponent = -a * a + _erfc_poly(r)
-    big = _ONE - r * vmath.exp32(exponent)  # 1 - erfc|x|
+    big = _ONE - r * vmath.exp32_nonpositive(exponent)  # 1 - erfc|x|; the exponent is below 0 from |x| = 1
     big = big if v >= 0 else -big
     return small if a < _ONE else big
 
@@ -102,7 +102,7 @@ def _gelu(v):
 
 @njit(**_ELEMENT)
 def _sigmoid(v):
-    e = vmath.exp32(-abs(v))
+    e = vmath.exp32_nonpositive(-abs(v))
     return _ONE / (_ONE + e) if v >= 0 else e / (_ONE + e)
 
 
@@ -124,7 +124,7 @@ def _elu(v, neg, scale, input_scale):
 @njit(**_ELEMENT)
 def _log1p_exp(z):
     """log(1 + exp(z)) without overflow: max(z, 0) + log(1 + exp(-|z|))."""
-    return (z if z > 0 else np.float32(0)) + vmath.log1p_unit(vmath.exp32(-abs(z)))
+    return (z if z > 0 else np.float32(0)) + vmath.log1p_unit(vmath.exp32_nonpositive(-abs(z)))
 
 
 @njit(**_ELEMENT)
@@ -135,7 +135,7 @@ def _softplus(v, beta, threshold):
 
 @njit(**_ELEMENT)
 def _logsigmoid(v):
-    return (v if v < 0 else np.float32(0)) - vmath.log1p_unit(vmath.exp32(-abs(v)))
+    return (v if v < 0 else np.float32(0)) - vmath.log1p_unit(vmath.exp32_nonpositive(-abs(v)))
 
 
 # Gradients from the incoming gradient g and what the op saved (its result y, or its input x),
@@ -160,7 +160,7 @@ def _silu_grad(g, x):
 @njit(**_ELEMENT)
 def _gelu_grad(g, x):
     cdf = (_erf(x * _SQRT_HALF) + _ONE) * _HALF
-    pdf = vmath.exp32(x * x * -_HALF) * _ONE_OVER_SQRT_2PI
+    pdf = vmath.exp32_nonpositive(x * x * -_HALF) * _ONE_OVER_SQRT_2PI
     return g * (cdf + x * pdf)
 
 

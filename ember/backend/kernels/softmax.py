@@ -31,7 +31,7 @@ def log_softmax_backward(g, y, out):
         total = np.float32(vmath.sum64(g[i]))
         gi, yi, oi = g[i], y[i], out[i]
         for j in range(yi.shape[0]):
-            oi[j] = gi[j] - vmath.exp32(yi[j]) * total
+            oi[j] = gi[j] - vmath.exp32_nonpositive(yi[j]) * total  # y <= 0: a log-probability
 
 
 @njit(**_JIT)

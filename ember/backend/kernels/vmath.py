@@ -13,6 +13,8 @@ one does (delete ``__pycache__`` after editing here).
   parts, p of degree 7, 2^k made from its exponent bits. Within 1 ulp of the exact value up
   to 88.37 and 2.5 ulp above (where k is capped at 127 and exp(r / 2) is squared); under
   -87.33 it gives 0 (exp is subnormal there, under 1.2e-38), above 88.72 +inf, NaN gives NaN.
+- ``exp32_nonpositive``: exp32's bits for v <= 0 (exp(-|x|) in sigmoid, softplus, erf),
+  without the cases above 0.
 - ``expm1_32``: exp(v) - 1 without the cancellation near 0: below |v| = ln 2, h (h + 2)
   with h = exp(v / 2) - 1 from exp32's reduced polynomial without its 1 (r + r^2 P(r)), else
   exp32(v) - 1. Within 2.5 ulp.
@@ -55,24 +57,47 @@ def _float_with_bits(typingctx, bits):
 
 
 @njit(**_INLINE)
+def _expm1_reduced(r):
+    """exp(r) - 1 for |r| <= ln 2 / 2: r + r^2 P(r), P of degree 5 (Cephes' expf)."""
+    return (((((np.float32(1.9875691500e-4) * r + np.float32(1.3981999507e-3)) * r + np.float32(8.3334519073e-3)) * r
+              + np.float32(4.1665795894e-2)) * r + np.float32(1.6666665459e-1)) * r
+            + np.float32(5.0000001201e-1)) * (r * r) + r
+
+
+@njit(**_INLINE)
+def _power_of_two(k):
+    """2^k for a whole float32 k in [-126, 127], from its exponent bits."""
+    return _float_with_bits(np.int32((k + np.float32(127)) * np.float32(1 << 23)))
+
+
+@njit(**_INLINE)
 def exp32(v):
     """exp of a float32 (see the module's notes for its accuracy and edge values)."""
     c = v if v > _LOWEST else _LOWEST  # v clamped to exp's range (NaN to its low end)
     c = c if c < _HIGHEST else _HIGHEST
     k = np.floor(c * _LOG2E + np.float32(0.5))
     k = k if k < np.float32(127) else np.float32(127)
-    scale = _float_with_bits(np.int32((k + np.float32(127)) * np.float32(1 << 23)))  # 2^k
     r = (c - k * _LN2_HI) - k * _LN2_LO
     halved = r > _HALVED_ABOVE  # near the top of the range: exp(r) = exp(r / 2)^2
     r = r * np.float32(0.5) if halved else r
-    z = r * r
-    p = (((((np.float32(1.9875691500e-4) * r + np.float32(1.3981999507e-3)) * r + np.float32(8.3334519073e-3)) * r
-           + np.float32(4.1665795894e-2)) * r + np.float32(1.6666665459e-1)) * r + np.float32(5.0000001201e-1)) \
-        * z + r + np.float32(1.0)
+    p = _expm1_reduced(r) + np.float32(1.0)
     p = p * p if halved else p
-    e = scale * p
+    e = _power_of_two(k) * p
     e = e if v >= _LOWEST else np.float32(0)
     e = e if v <= _HIGHEST else np.float32(np.inf)
+    return e if v == v else v
+
+
+@njit(**_INLINE)
+def exp32_nonpositive(v):
+    """exp32(v) for v <= 0 (or NaN), with the same bits (up to v = 88.37, in fact), without
+    exp32's cases near overflow (its upper clamps and halving): sigmoid's exp(-|x|) took a
+    third less time."""
+    c = v if v > _LOWEST else _LOWEST
+    k = np.floor(c * _LOG2E + np.float32(0.5))
+    r = (c - k * _LN2_HI) - k * _LN2_LO
+    e = _power_of_two(k) * (_expm1_reduced(r) + np.float32(1.0))
+    e = e if v >= _LOWEST else np.float32(0)
     return e if v == v else v
 
 
@@ -82,10 +107,7 @@ _LN2_32 = np.float32(0.69314718)
 @njit(**_INLINE)
 def expm1_32(v):
     """exp(v) - 1 of a float32 (see the module's notes)."""
-    r = v * np.float32(0.5)  # within exp32's reduced range where |v| < ln 2
-    h = ((((((np.float32(1.9875691500e-4) * r + np.float32(1.3981999507e-3)) * r + np.float32(8.3334519073e-3))
-            * r + np.float32(4.1665795894e-2)) * r + np.float32(1.6666665459e-1)) * r
-          + np.float32(5.0000001201e-1)) * (r * r) + r)  # exp(v / 2) - 1
+    h = _expm1_reduced(v * np.float32(0.5))  # exp(v / 2) - 1: v / 2 is in the reduced range where |v| < ln 2
     small = h * (h + np.float32(2)) if v != 0 else v  # (e^(v/2) - 1)(e^(v/2) + 1); -0.0 stays
     return small if abs(v) < _LN2_32 else exp32(v) - np.float32(1)
 
