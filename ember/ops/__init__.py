@@ -9,9 +9,9 @@ from . import activation, binary, creation, cumulative, elementwise, indexing, j
 from . import conv, unfold
 from ._out import plain
 from .views import check_inplace
-from . import pool, special, complex
+from . import pool, softmax, special, complex
 
-TOPICS = (creation, elementwise, math, binary, reduce, moments, cumulative, shape, join, indexing, scatter, linalg, activation, padding, sort, norm, resample, conv, unfold, pool, special, complex)
+TOPICS = (creation, elementwise, math, binary, reduce, moments, cumulative, shape, join, indexing, scatter, linalg, activation, softmax, padding, sort, norm, resample, conv, unfold, pool, special, complex)
 
 
 def _inplace(fn, name: str):

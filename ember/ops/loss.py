@@ -19,7 +19,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad, state
 from ..backend import kernels
 from ..backend.device import xp_of
-from .activation import _direct, log_softmax, logsigmoid, row_runs, softmax
+from .activation import logsigmoid
+from .softmax import _direct, log_softmax, row_runs, softmax
 from .creation import full_like
 from .indexing import where
 

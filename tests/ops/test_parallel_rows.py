@@ -10,7 +10,7 @@ import pytest
 import ember
 import ember.nn.functional as EF
 from ember.backend import parallel
-from ember.ops import activation
+from ember.ops import softmax as softmax_ops
 from helpers import check_op
 
 torch = pytest.importorskip("torch")
@@ -21,7 +21,7 @@ def always_split(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1)
     monkeypatch.setattr(parallel, "get_num_threads", lambda: 3)  # more blocks than this machine's cores
     # and each block passed to the softmax passes one or two rows at a time
-    monkeypatch.setattr(activation, "_CACHED_ELEMENTS", 10)
+    monkeypatch.setattr(softmax_ops, "_CACHED_ELEMENTS", 10)
 
 
 @pytest.mark.parametrize("rows", [1, 2, 7, 100])
