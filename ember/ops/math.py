@@ -76,14 +76,8 @@ def _zero_at_most(grad: Tensor, values, bound) -> Tensor:
     """``grad`` where not ``values <= bound`` (NaN values pass it), else 0: the gradient of
     ReLU and threshold from their saved values. Without a graph of the backward (no
     create_graph), one kernel pass that makes no mask array."""
-    g = grad._data
-    k = kernels.cpu()
-    if (not state.enabled and k is not None and kernels.usable(g, values) and g.shape == values.shape
-            and g.flags.c_contiguous and values.flags.c_contiguous):
-        out = np.empty_like(g)
-        k.select.unless_at_most(g.reshape(-1), values.reshape(-1), bound, out.reshape(-1))
-        return Tensor._make(out)
-    return _masked(grad, ~(values <= bound))
+    out = None if state.enabled else kernels.apply_select("unless_at_most", (grad._data, values), bound)
+    return _masked(grad, ~(values <= bound)) if out is None else Tensor._make(out)
 
 
 class _Tie(Function):

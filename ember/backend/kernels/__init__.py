@@ -117,11 +117,8 @@ def apply_pointwise(name: str, arrays: tuple, *numbers):
     None where it does not apply (the caller's NumPy path)."""
     x = arrays[0]
     k = cpu() if x.size >= POINTWISE_MIN else None
-    if k is None:
+    if k is None or x.dtype != np.float32 or not usable(*arrays) or not _one_layout(arrays):
         return None
-    for a in arrays:
-        if type(a) is not np.ndarray or a.dtype != np.float32 or not a.flags.c_contiguous or a.shape != x.shape:
-            return None
     out = np.empty_like(x)
     args = [a.reshape(-1) for a in arrays] + [np.float32(v) for v in numbers] + [out.reshape(-1)]
     if x.size < k.pointwise.PARALLEL_FROM:
@@ -137,16 +134,22 @@ def apply_select(name: str, arrays: tuple, *numbers):
     float32 or all float64) and ``numbers`` (cast to their dtype), into a new array; None
     where it does not apply (the caller's NumPy path)."""
     k = cpu()
-    if k is None or not usable(*arrays):
+    if k is None or not usable(*arrays) or not _one_layout(arrays):
         return None
     x = arrays[0]
-    for a in arrays:
-        if not a.flags.c_contiguous or a.shape != x.shape:
-            return None
     out = np.empty_like(x)
     cast = x.dtype.type
     getattr(k.select, name)(*[a.reshape(-1) for a in arrays], *[cast(v) for v in numbers], out.reshape(-1))
     return out
+
+
+def _one_layout(arrays) -> bool:
+    """Whether the arrays are C-contiguous and of one shape: flat views of them line up."""
+    shape = arrays[0].shape
+    for a in arrays:
+        if not a.flags.c_contiguous or a.shape != shape:
+            return False
+    return True
 
 
 def usable(*arrays) -> bool:

@@ -44,9 +44,8 @@ def masked(grad, mask, out):
 def unless_at_most(grad, values, bound, out):
     """out = 0 where values <= bound, else grad (NaN values pass it): ReLU's and threshold's
     gradient from the saved values in one pass, without the mask array (1-d arrays of one
-    length and dtype)."""
+    length and dtype; ``bound`` of that dtype)."""
     zero = grad.dtype.type(0)
-    bound = values.dtype.type(bound)
     for k in range(grad.shape[0]):
         g = grad[k]
         out[k] = zero if values[k] <= bound else g
