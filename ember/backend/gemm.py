@@ -6,10 +6,11 @@ than PyTorch's own GEMM on this project's machine; oneDNN's ``dnnl_sgemm`` (``on
 runs them at PyTorch's speed (``bench/kernels.py``).
 
 ``matmul(a, b)`` takes 2-d arrays (or stacks of them, with one or more leading dims: one call
-each when each product is large, else one batched oneDNN matmul primitive for the stack). It uses oneDNN when both are
-float32 NumPy matrices whose rows or columns are contiguous (so transposed views need no
-copy) and the product is large enough to repay a C call; anything else (float64, half,
-CuPy, tiny or empty products, or no oneDNN: see ``onednn.library``) is ``np.matmul``.
+each when each product is large, else one batched oneDNN matmul primitive for the stack). It
+uses oneDNN when both are float32 NumPy matrices whose rows or columns are contiguous (so
+transposed views need no copy) and the product is large enough to repay a C call; anything
+else (float64, half, CuPy, tiny or empty products, or no oneDNN: see ``onednn.library``) is
+``np.matmul``.
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
     if a.ndim == 2 and b.ndim == 2:
         return _product(a, b, out, accumulate)
     if a.ndim > 3 and a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2] and out is None and \
-            type(a) is type(b) is np.ndarray:
+            a.dtype == b.dtype == np.float32 and type(a) is type(b) is np.ndarray:
         a3, b3 = _stack(a), _stack(b)  # (B, H, L, E) @ (B, H, E, S): one stack of B * H products
         if a3 is not None and b3 is not None:
             return matmul(a3, b3).reshape(a.shape[:-1] + b.shape[-1:])
