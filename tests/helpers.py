@@ -310,10 +310,11 @@ def results_in_threads(call, threads: int, calls: int = 20) -> list:
     return results
 
 
-def count_calls(monkeypatch, module, names) -> dict:
+def count_calls(monkeypatch, module, names, counts: dict | None = None) -> dict:
     """name -> calls of each function ``names`` of ``module`` (compiled kernels), counted through
-    the module attributes the ops look up, so a call that took another path is not counted."""
-    counts = {}
+    the module attributes the ops look up, so a call that took another path is not counted;
+    into ``counts`` when given (several modules' kernels in one dict)."""
+    counts = {} if counts is None else counts
     for name in names:
         def counted(*args, _fn=getattr(module, name), _name=name):
             counts[_name] = counts.get(_name, 0) + 1

@@ -1,5 +1,4 @@
-"""The compiled float32 exp, tanh, sigmoid, SiLU and GELUs (ember/backend/kernels/pointwise.py; erf
-in test_kernels.py):
+"""The compiled float32 exp, tanh, sigmoid, SiLU, erf and GELUs (ember/backend/kernels/pointwise.py):
 each against float64 over float32's range, edge values against PyTorch, the ops that use them
 against PyTorch (values and gradients) and against their NumPy paths, and which arrays take
 the serial kernel, the parallel one, or NumPy."""
@@ -105,7 +104,7 @@ def _ops():
 def calls(monkeypatch):
     """Kernel name -> calls, through the module attributes ``kernels.apply_pointwise`` looks up."""
     grads = [n + "_grad" for n in NAMES if n != "exp"]  # exp's gradient is one product, g * y
-    names = [n + suffix for n in (*NAMES, *grads) for suffix in ("", "_parallel")]
+    names = [n + suffix for n in (*NAMES, *grads, "erf") for suffix in ("", "_parallel")]
     return count_calls(monkeypatch, kernels.cpu().pointwise, names)
 
 
@@ -145,7 +144,8 @@ def test_what_stays_on_numpy(calls, name):
     ours(ember.tensor(big)[:, ::2])  # strided
     ours(ember.tensor(big.astype(np.float64)))
     ours(ember.tensor(big[:8, :8]))  # too small to repay the call
-    assert calls == {}
+    # (GELU's NumPy path still takes the erf kernel, on a contiguous copy of the strided input)
+    assert calls == ({"erf": 1} if name == "gelu" else {})
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -204,3 +204,27 @@ def test_power_by_number_against_torch(dtype, exponent):
     (a ** exponent).sum().backward()
     (t ** theirs).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=2e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_erf_within_two_ulp_everywhere(calls):
+    scipy_special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.linspace(-9, 9, 400_001), np.logspace(-38, 1, 20_001), -np.logspace(-38, 1, 20_001),
+                        [0.0, 1.0, -1.0, 0.9999999, 1.0000001, 3.4e38, -3.4e38, 1e-45]]).astype(np.float32)
+    got = ember.erf(ember.tensor(x)).numpy().astype(np.float64)
+    assert calls == {"erf_parallel": 1}
+    exact = scipy_special.erf(x.astype(np.float64))
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert (np.abs(got - exact) / ulp).max() < 2.0
+    special = ember.erf(ember.tensor(np.float32([np.nan, np.inf, -np.inf, -0.0] * 300))).numpy()
+    assert np.isnan(special[0]) and special[1] == 1 and special[2] == -1
+    assert special[3] == 0 and np.signbit(special[3])
+
+
+def test_small_float64_and_strided_erf_inputs(calls):
+    x = RNG.standard_normal((40, 60)).astype(np.float32)
+    got = ember.erf(ember.tensor(x).t()).numpy()  # a transposed view: copied for the kernel
+    assert calls == {"erf": 1}
+    np.testing.assert_allclose(got, torch.erf(torch.tensor(x).t()).numpy(), rtol=3e-7, atol=1e-7)
+    ember.erf(ember.tensor(x[:10, :10]))                 # 100 elements: SciPy's
+    ember.erf(ember.tensor(x.astype(np.float64)))        # float64: SciPy's
+    assert calls == {"erf": 1}
