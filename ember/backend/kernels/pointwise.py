@@ -32,8 +32,8 @@ the second core saves.
   both GELUs, softplus and log-sigmoid (from their input), for a backward that is not
   itself recorded (no ``create_graph``), in one pass instead of the formula's tensor ops.
 
-Tested against float64 and the NumPy paths in ``tests/backend/test_pointwise_kernels.py``
-(erf and GELU also in ``test_kernels.py``).
+Tested against float64 and the NumPy paths in ``tests/backend/test_pointwise_kernels.py`` and
+``test_exp_log_kernels.py``.
 """
 from __future__ import annotations
 
