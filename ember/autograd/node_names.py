@@ -29,6 +29,7 @@ _RENAMED = {
     "ViewScatter": "CopySlices",
     "Unfold": "Im2ColBackward0",
     "Fold": "Col2ImBackward0",
+    "CompiledFunction": "CompiledFunctionBackward",  # ember.compile's fused runs
 }
 
 

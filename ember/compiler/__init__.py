@@ -35,8 +35,10 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     Args:
         fullgraph: raise instead of running eagerly when a call cannot be captured whole.
         dynamic: accepted; ember captures one graph per input signature (static shapes).
-        backend, mode, options: PyTorch's names are accepted (every mode replays the same
-            captured graph); an unknown mode raises as PyTorch does.
+        backend: "inductor" (the default) and "cudagraphs" fuse runs of element-wise ops into
+            one compiled loop (fusion.py); "eager" and "aot_eager" replay the ops as they are.
+        mode, options: PyTorch's names are accepted (every mode replays the same captured
+            graph); an unknown mode raises as PyTorch does.
         disable: return ``model`` itself.
         recompile_limit: how many input signatures to keep graphs for (default 8); calls with
             more run eagerly.
@@ -53,11 +55,11 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     from ..nn.modules.module import Module
     if isinstance(model, Module):
         from .module import OptimizedModule
-        return OptimizedModule(model, compiled_call(model, fullgraph=fullgraph,
+        return OptimizedModule(model, compiled_call(model, fullgraph=fullgraph, backend=backend,
                                                     recompile_limit=recompile_limit))
     owner = getattr(model, "__self__", None)  # model.forward: guarded as the module it is
     compiled = Compiled(model, module=owner if isinstance(owner, Module) else None, fullgraph=fullgraph,
-                        name=name, limit=recompile_limit)
+                        name=name, limit=recompile_limit, fuse=_fuses(backend))
 
     @functools.wraps(model)
     def run(*args, **kwargs):
@@ -75,7 +77,14 @@ def compiled_call(module, *, fullgraph: bool = False, dynamic=None, backend=None
         return None
     from ..nn.modules.module import Module
     return Compiled(functools.partial(Module._call_eager, module), module=module,
-                    fullgraph=fullgraph, name=type(module).__name__, limit=recompile_limit)
+                    fullgraph=fullgraph, name=type(module).__name__, limit=recompile_limit,
+                    fuse=_fuses(backend))
+
+
+def _fuses(backend) -> bool:
+    """Whether element-wise runs are fused: not with PyTorch's backends that run the captured
+    graph's ops as they are ("eager", "aot_eager")."""
+    return backend not in ("eager", "aot_eager")
 
 
 def _check(backend, mode, options) -> None:

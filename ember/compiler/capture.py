@@ -132,6 +132,9 @@ class Capture:
         if self.reason is None and _random.default_generator.get_state() != self._rng:
             self.graph_break("random numbers were drawn outside ember's ops")
         self.output = build(result, lambda t: self._ref(t, "the result"))
+        # each slot's (shape, dtype, array type, C-contiguous): what fusion needs of it
+        self.meta = [(t._data.shape, t._data.dtype, type(t._data), t._data.flags.c_contiguous)
+                     for t in self.values]
         self.values = []
         self.slot_of = {}
         self.born = None

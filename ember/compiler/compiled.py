@@ -52,8 +52,9 @@ class Compiled:
     """``fn`` compiled: call it as ``fn``. ``module`` is the module whose call ``fn`` is."""
 
     def __init__(self, fn, module=None, fullgraph: bool = False, name: str | None = None,
-                 limit: int | None = None):
+                 limit: int | None = None, fuse: bool = True):
         self.fn = fn
+        self.fuse = fuse
         self.module = module
         self.fullgraph = fullgraph
         self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
@@ -126,7 +127,8 @@ class Compiled:
                 entry.reason = diff
                 self._notice(diff, None)
             else:
-                entry.graph = Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()))
+                entry.graph = Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()),
+                                    cap.meta if self.fuse else None)
             entry.first = None
         return result
 

@@ -167,7 +167,11 @@ class Step:
 class Graph:
     """Replays a captured call: ``run(tensors)`` with the call's tensor inputs, in order."""
 
-    def __init__(self, steps: list, inputs: list, size: int, output, external: list):
+    def __init__(self, steps: list, inputs: list, size: int, output, external: list,
+                 meta: list | None = None):
+        if meta is not None:  # element-wise runs fused (see fusion.py)
+            from .fusion import fuse
+            steps = fuse(steps, meta, output)
         self.steps = steps
         self.inputs = inputs    # the input slots, in the order of the call's tensors
         self.size = size
