@@ -120,32 +120,40 @@ class Program:
         # exp, tanh and sigmoid as eager's kernels compute them: with fused multiply-adds
         self.contract = any(op in TRANSCENDENTAL for op, _ in instructions)
         self._kernels: dict = {}  # (needed inputs or None for forward, parallel) -> dispatcher
+        self._plans: dict = {}    # needed inputs -> what the backward loop writes
 
     # ---- running ----------------------------------------------------------------------
     def forward(self, arrays: list, shape: tuple, cols: int) -> list:
         """The outputs' arrays, of ``shape``, from the inputs' ``arrays`` (their layouts'
         shapes, C-contiguous); ``cols`` is the length of a ``col`` input (1 without)."""
         outs = [np.empty(shape, self.dtype) for _ in self.outputs]
-        self._run(None, arrays, outs, shape, cols)
+        self._run(None, arrays, outs, cols)
         return outs
 
     def backward(self, arrays: list, grads: list, needed: tuple, shape: tuple, cols: int) -> list:
         """For each input j in ``needed``, the gradient flowing to it from each element, an
-        array of the output's ``shape`` (the caller sums a broadcast input's): from the
-        inputs' ``arrays`` and the outputs' incoming ``grads`` (C-contiguous, of ``shape``)."""
-        outs = [np.empty(shape, self.dtype) for _ in needed]
-        self._run(needed, list(arrays) + list(grads), outs, shape, cols)
-        return outs
+        array of the output's ``shape`` (the caller sums a broadcast input's), from the
+        inputs' ``arrays`` and the outputs' incoming ``grads`` (C-contiguous, of ``shape``).
+        Inputs whose flows are equal share one array; a flow that is an incoming gradient
+        unchanged is that gradient's array (nothing written)."""
+        plan = self._plans.get(needed)
+        if plan is None:
+            plan = self._plans[needed] = self._backward_plan(needed)
+        stores, sources = plan
+        outs = [np.empty(shape, self.dtype) for _ in stores]
+        if outs:
+            self._run(needed, list(arrays) + list(grads), outs, cols)
+        return [outs[m] if kind == "new" else grads[m] for kind, m in sources]
 
-    def _run(self, needed, arrays: list, outs: list, shape: tuple, cols: int) -> None:
+    def _run(self, needed, arrays: list, outs: list, cols: int) -> None:
         n = outs[0].size if outs else 0
         if n == 0:
             return
         parallel = n >= PARALLEL_FROM
         kernel = self._kernels.get((needed, parallel))
         if kernel is None:
-            kernel = self._kernels[(needed, parallel)] = _compile(self.source(needed), self.dtype, parallel,
-                                                                  self.contract)
+            source = self.source() if needed is None else self._backward_source(needed)
+            kernel = self._kernels[(needed, parallel)] = _compile(source, self.dtype, parallel, self.contract)
         flat = [a.reshape(-1) for a in arrays] + [o.reshape(-1) for o in outs]
         if parallel:
             with lock:
@@ -154,30 +162,35 @@ class Program:
             kernel(n, cols, _ZERO, *flat)
 
     # ---- code ---------------------------------------------------------------------------
-    def source(self, needed=None) -> str:
-        """The Python source of the forward loop (``needed`` None) or of the backward loop
-        for the inputs ``needed``."""
+    def source(self) -> str:
+        """The Python source of the forward loop."""
+        return self._loop([f"o{q}" for q in range(len(self.outputs))],
+                          self._values() + [f"o{q}[i] = v{k}" for q, k in enumerate(self.outputs)])
+
+    def _backward_source(self, needed: tuple) -> str:
+        lines, stores, _ = self._reverse(needed)
+        return self._loop([f"g{q}" for q in range(len(self.outputs))] + [f"d{m}" for m in range(len(stores))],
+                          self._values() + lines + [f"d{m}[i] = {name}" for m, name in enumerate(stores)])
+
+    def _backward_plan(self, needed: tuple) -> tuple:
+        """(the flows the backward loop writes, per needed input ("new", store) or ("grad", q))."""
+        _, stores, sources = self._reverse(needed)
+        return stores, sources
+
+    def _loop(self, params: list, body: list) -> str:
         ins = [f"i{j}" for j in range(len(self.layouts))]
-        if needed is None:
-            params = ins + [f"o{q}" for q in range(len(self.outputs))]
-        else:
-            params = ins + [f"g{q}" for q in range(len(self.outputs))] + [f"d{j}" for j in needed]
-        head = [f"def kernel(n, cols, z, {', '.join(params)}):"]
+        head = [f"def kernel(n, cols, z, {', '.join(ins + params)}):"]
         head += [f"    x{j} = i{j}[0]" for j, lay in enumerate(self.layouts) if lay == "scalar"]
         loads = [f"x{j} = i{j}[{index}]" for j, lay in enumerate(self.layouts)
                  for index in [{"full": "i", "col": "c", "row": "r"}.get(lay)] if index is not None]
-        body = loads + self._values()
-        body += self._stores() if needed is None else self._gradients(needed)
         if any(lay in ("col", "row") for lay in self.layouts):
             loop = ["    for r in prange(n // cols):",
                     "        for c in range(cols):",
                     "            i = r * cols + c"]
-            indent = " " * 12
         else:
             loop = [f"    for b in prange((n + {_BLOCK - 1}) // {_BLOCK}):",
                     f"        for i in range(b * {_BLOCK}, min(b * {_BLOCK} + {_BLOCK}, n)):"]
-            indent = " " * 12
-        return "\n".join(head + loop + [indent + line for line in body]) + "\n"
+        return "\n".join(head + loop + [" " * 12 + line for line in loads + body]) + "\n"
 
     def _operand(self, arg) -> str:
         kind, k = arg
@@ -191,24 +204,25 @@ class Program:
         return [f"v{k} = " + self._kept(_FORWARD[op].format(*map(self._operand, args)))
                 for k, (op, args) in enumerate(self.instructions)]
 
-    def _stores(self) -> list:
-        return [f"o{q}[i] = v{k}" for q, k in enumerate(self.outputs)]
-
-    def _gradients(self, needed) -> list:
-        """The reverse pass: adjoint a{k} of each value that lies on a path from a needed
-        input, contributions added in the order the instructions consume them, last first."""
+    def _reverse(self, needed: tuple) -> tuple:
+        """The reverse pass: the adjoint of each value on a path from a needed input, its
+        contributions added in the order the instructions consume it, last first. Returns
+        (its lines, the distinct flows to store, per needed input ("new", store) or ("grad",
+        q) for output q's incoming gradient unchanged)."""
         live_inputs = set(needed)
         live = set()  # instructions whose value depends on a needed input
         for k, (_, args) in enumerate(self.instructions):
             if any((kind == "in" and j in live_inputs) or (kind == "v" and j in live) for kind, j in args):
                 live.add(k)
-        lines, adjoint = [], {}  # ("v", k) or ("in", j) -> name of its running sum
+        lines, adjoint, incoming = [], {}, {}  # adjoint: ("v", k) or ("in", j) -> its variable
         for q, k in enumerate(self.outputs):
             if k in live:
                 lines.append(f"a{k} = g{q}[i]")
                 adjoint[("v", k)] = f"a{k}"
+                incoming[f"a{k}"] = q  # holds output q's gradient as it came
         for k in range(len(self.instructions) - 1, -1, -1):
-            if ("v", k) not in adjoint:
+            g = adjoint.get(("v", k))
+            if g is None:
                 continue
             op, args = self.instructions[k]
             operands = [self._operand(a) for a in args]
@@ -216,14 +230,26 @@ class Program:
                 kind, j = arg
                 if not ((kind == "in" and j in live_inputs) or (kind == "v" and j in live)):
                     continue
-                term = self._kept(_GRADIENT[op][position].format(*operands, g=adjoint[("v", k)], y=f"v{k}"))
+                term = _GRADIENT[op][position].format(*operands, g=g, y=f"v{k}")
                 name = adjoint.get(arg)
+                if term == g and name is None:  # the flow passes unchanged: the same variable
+                    adjoint[arg] = g
+                    continue
+                term = term if term == g else self._kept(term)
                 target = f"b{j}" if kind == "in" else f"a{j}"
                 lines.append(f"{target} = {term}" if name is None else f"{target} = {name} + ({term})")
+                incoming.pop(target, None)
                 adjoint[arg] = target
+        stores, sources = [], []
         for j in needed:
-            lines.append(f"d{j}[i] = " + adjoint.get(("in", j), "ZERO"))
-        return lines
+            name = adjoint.get(("in", j), "ZERO")
+            if name in incoming:
+                sources.append(("grad", incoming[name]))
+                continue
+            if name not in stores:
+                stores.append(name)
+            sources.append(("new", stores.index(name)))
+        return lines, stores, sources
 
 
 def _compile(source: str, dtype, parallel: bool, contract: bool):
