@@ -112,7 +112,8 @@ def test_values_used_after_the_run_are_its_outputs():
         h = x * y + 1.0      # used by the run and returned
         z = (h - y) * h
         return z.sum(), h    # the sum ends the run
-    oc, oe, gc, ge, compiled = _run(fn, [ember.randn(20, 30, requires_grad=True), ember.randn(20, 30, requires_grad=True)])
+    inputs = [ember.randn(20, 30, requires_grad=True), ember.randn(20, 30, requires_grad=True)]
+    oc, oe, gc, ge, compiled = _run(fn, inputs)
     _assert_equal(oc, oe)
     _assert_equal(gc, ge)
     (step,) = _fused_steps(compiled)
