@@ -447,15 +447,20 @@ class GroupedNorm(Function):
     def forward(ctx, x, weight, bias, view, param_shape, eps):
         a, g, k, l = view
         a2 = x._data.reshape(a * g, k * l)
-        # only var + eps is used: a variance lost to underflow matters only where that is subnormal
-        y, shift, var, s = _rescaled_moments(_row_moments, a2, 0, np.finfo(a2.dtype).tiny - eps)
-        rstd = _scaled_rstd(var, eps, s)
-        y *= rstd[:, None]
-        y4 = y.reshape(view)
-        if weight is not None:
-            y4 *= weight._data.reshape(g, k, 1)
-        if bias is not None:
-            y4 += bias._data.reshape(g, k, 1)
+        done = _grouped_norm_kernel(a2, weight, bias, view, eps)
+        if done is not None:
+            y, shift, rstd = done
+            s = None
+        else:
+            # only var + eps is used: a variance lost to underflow matters only where that is subnormal
+            y, shift, var, s = _rescaled_moments(_row_moments, a2, 0, np.finfo(a2.dtype).tiny - eps)
+            rstd = _scaled_rstd(var, eps, s)
+            y *= rstd[:, None]
+            y4 = y.reshape(view)
+            if weight is not None:
+                y4 *= weight._data.reshape(g, k, 1)
+            if bias is not None:
+                y4 += bias._data.reshape(g, k, 1)
         ctx.save_for_backward(x, weight)
         ctx.shift, ctx.rstd, ctx.s, ctx.view, ctx.param_shape, ctx.eps = shift, rstd, s, view, param_shape, eps
         return y.reshape(x._data.shape)
@@ -472,6 +477,9 @@ class GroupedNorm(Function):
             return tuple(None if t is None else t.reshape(shape)
                          for t, shape in zip(grads, (x.shape, param_shape, param_shape))) + (None,) * 3
         n = k * l
+        done = _grouped_norm_kernel_grads(ctx, x, weight, grad, needs)
+        if done is not None:
+            return done
         g4 = grad._data.reshape(view)
         x2, s = x._data.reshape(a * g, n), ctx.s
         # x - mean in units of s (so its products with g stay finite)
@@ -504,6 +512,55 @@ class GroupedNorm(Function):
 
 def _ones(n: int, like):
     return xp_of(like).ones(n, dtype=like.dtype)
+
+
+def _grouped_norm_kernel(a2, weight, bias, view, eps):
+    """GroupedNorm's forward by the compiled kernel (kernels/grouped_norm.py): (y as (rows, n),
+    mean, rstd), or None where it does not cover the arrays (not float32 NumPy arrays) or a
+    row's statistics are not finite (the NumPy path rescales such rows)."""
+    k = kernels.cpu()
+    params = [t._data for t in (weight, bias) if t is not None]
+    if k is None or a2.dtype != np.float32 or not kernels.usable(a2, *params) or not a2.flags.c_contiguous \
+            or not all(p.flags.c_contiguous for p in params):
+        return None
+    _, groups, channels, length = view
+    none = np.empty(0, np.float32)
+    y = np.empty_like(a2)
+    mean, rstd = np.empty(a2.shape[0], np.float32), np.empty(a2.shape[0], np.float32)
+    with kernels.lock:
+        k.grouped_norm.forward(a2, none if weight is None else weight._data.reshape(-1),
+                               none if bias is None else bias._data.reshape(-1), groups, channels, length,
+                               float(eps), y, mean, rstd)
+    if not (np.isfinite(mean).all() and np.isfinite(rstd).all()):
+        return None
+    return y, mean, rstd
+
+
+def _grouped_norm_kernel_grads(ctx, x, weight, grad, needs):
+    """GroupedNorm's gradients by the compiled kernels, or None where they do not cover the
+    arrays (not float32 NumPy arrays, or statistics kept in scaled units)."""
+    k = kernels.cpu()
+    a, groups, channels, length = ctx.view
+    x2, g2 = x._data.reshape(a * groups, -1), grad._data
+    w = None if weight is None else weight._data
+    if k is None or ctx.s is not None or x2.dtype != np.float32 or not kernels.usable(x2, g2, *(
+            [] if w is None else [w])) or not (x2.flags.c_contiguous and g2.flags.c_contiguous):
+        return None
+    g2 = g2.reshape(x2.shape)
+    none = np.empty(0, np.float32)
+    dx = dw = db = None
+    with kernels.lock:
+        if needs[0]:
+            dx = np.empty_like(x._data)
+            k.grouped_norm.backward_input(x2, g2, none if w is None else w.reshape(-1), groups, channels, length,
+                                          ctx.shift, ctx.rstd, dx.reshape(x2.shape))
+        if needs[1] or needs[2]:
+            dw = np.empty(groups * channels, np.float32) if needs[1] else none
+            db = np.empty(groups * channels, np.float32) if needs[2] else none
+            k.grouped_norm.backward_params(x2, g2, groups, channels, length, ctx.shift, ctx.rstd, dw, db)
+    return (None if dx is None else Tensor._make(dx),
+            Tensor._make(dw.reshape(ctx.param_shape)) if needs[1] else None,
+            Tensor._make(db.reshape(ctx.param_shape)) if needs[2] else None, None, None, None)
 
 
 @autocast_op("layer_norm")

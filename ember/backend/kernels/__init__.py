@@ -1,6 +1,6 @@
 """Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
 
-Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``loss``, ``pointwise``,
+Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``grouped_norm``, ``loss``, ``pointwise``,
 ``pool``, ``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``, ``softmax``) loaded, when compiled
 kernels are available, else None, in which case they keep their NumPy path.
 Available means ``numba`` imports and the environment does not set ``EMBER_NUMBA=0``; that
@@ -68,7 +68,7 @@ def _load():
         return None
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
         numba.config.THREADING_LAYER = _threading_layer()
-    from . import conv, loss, norm, optim, pointwise, pool, reduce, rnn, scatter, select, softmax  # noqa: F401  (defining kernels compiles nothing yet)
+    from . import conv, grouped_norm, loss, norm, optim, pointwise, pool, reduce, rnn, scatter, select, softmax  # noqa: F401  (defining kernels compiles nothing yet)
     from .. import onednn
     from ..threads import get_num_threads
     _numba_threads(numba, get_num_threads())  # starts Numba's threads, which resets OpenMP's count:
