@@ -30,9 +30,9 @@ def _exact(name: str, x: np.ndarray) -> np.ndarray:
         return sig
     if name == "silu":
         return v * sig
-    if name == "gelu":
-        from scipy.special import erf
-        return 0.5 * v * (1 + erf(v / math.sqrt(2)))
+    if name == "gelu":  # 1 + erf(z) as erfc(-z): no cancellation in the reference either
+        from scipy.special import erfc
+        return 0.5 * v * erfc(-v / math.sqrt(2))
     return 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
 
 
@@ -66,6 +66,18 @@ def test_gelu_against_float64(name):
     for parallel in (False, True):
         err = np.abs(_kernel(name, x, parallel) - exact)
         assert (err <= 4 * np.spacing(np.float32(1)) * np.maximum(np.abs(x), 1) * 0.5 + np.abs(exact) * 3e-7).all()
+
+
+def test_gelu_keeps_its_relative_accuracy_for_very_negative_inputs():
+    # 1 + erf(z) is computed as erfc(|z|) there: no cancellation, unlike erf's own value plus 1
+    x = np.linspace(-13, 13, 1_000_001).astype(np.float32)
+    exact = _exact("gelu", x)
+    for parallel in (False, True):
+        got = _kernel("gelu", x, parallel)
+        above = x > -1
+        assert _ulps(got[above], exact[above]).max() <= 6
+        below = ~above & (np.abs(exact) > 1e-30)
+        assert (np.abs(got[below] - exact[below]) <= 2e-5 * np.abs(exact[below])).all()
 
 
 @pytest.mark.parametrize("name", NAMES)
