@@ -43,10 +43,17 @@ def forward(x, weight, bias, groups, k, length, eps, y, mean, rstd):
         s = np.float32(1.0 / math.sqrt(_centred_squares(row, m) / n + eps))
         mean[r], rstd[r] = m, s
         first = (r % groups) * k
-        if length == 1 and weight.size and bias.size:  # a layer norm's usual case: one loop
-            w, b = weight[first:first + n], bias[first:first + n]
-            for j in range(n):
-                out[j] = ((row[j] - m) * s) * w[j] + b[j]
+        if weight.size and bias.size:  # the usual case: one loop
+            if length == 1:
+                w, b = weight[first:first + n], bias[first:first + n]
+                for j in range(n):
+                    out[j] = ((row[j] - m) * s) * w[j] + b[j]
+            else:  # per channel, on slices: loops LLVM vectorizes (offset indices kept them scalar)
+                for c in range(k):
+                    w1, b1 = weight[first + c], bias[first + c]
+                    part, into = row[c * length:(c + 1) * length], out[c * length:(c + 1) * length]
+                    for t in range(length):
+                        into[t] = ((part[t] - m) * s) * w1 + b1
             continue
         for j in range(n):
             out[j] = (row[j] - m) * s
@@ -55,9 +62,10 @@ def forward(x, weight, bias, groups, k, length, eps, y, mean, rstd):
         for c in range(k):
             w1 = weight[first + c] if weight.size else np.float32(1)
             b1 = bias[first + c] if bias.size else np.float32(0)
-            for t in range(c * length, c * length + length):
-                v = out[t] * w1 if weight.size else out[t]
-                out[t] = v + b1 if bias.size else v
+            into = out[c * length:(c + 1) * length]
+            for t in range(length):
+                v = into[t] * w1 if weight.size else into[t]
+                into[t] = v + b1 if bias.size else v
 
 
 @njit(**_SUM)
@@ -85,6 +93,17 @@ def _row_means(x, g, w, m, s):
     return first / n, second / n
 
 
+@njit(**_SUM)
+def _channel_sums(x, g, m, s):
+    """(sum(g * xhat), sum(g)) over one channel's positions in float64, xhat = (x - m) * s."""
+    sw = sb = 0.0
+    for t in range(x.shape[0]):
+        v = np.float64(g[t])
+        sw += v * np.float64((x[t] - m) * s)
+        sb += v
+    return sw, sb
+
+
 @njit(**_JIT)
 def backward_input(x, g, weight, groups, k, length, mean, rstd, dx):
     """dx of each row (the NumPy path's formula and order) from the incoming gradient g."""
@@ -98,8 +117,7 @@ def backward_input(x, g, weight, groups, k, length, mean, rstd, dx):
         else:
             w = np.empty(n, np.float32)
             for c in range(k):
-                for t in range(c * length, c * length + length):
-                    w[t] = weight[first + c]
+                w[c * length:(c + 1) * length] = weight[first + c]
         mean_d, mean_dx = _row_means(row, grow, w, m, s)
         a, b = np.float32(mean_d), np.float32(mean_dx)
         for j in range(n):
@@ -132,11 +150,7 @@ def backward_params(x, g, groups, k, length, mean, rstd, dweight, dbias):
                     b[c] += grow[c]
                 continue
             for c in range(k):
-                sw = sb = 0.0
-                for t in range(c * length, c * length + length):
-                    v = np.float64(grow[t])
-                    sw += v * np.float64((row[t] - m) * s)
-                    sb += v
+                sw, sb = _channel_sums(row[c * length:(c + 1) * length], grow[c * length:(c + 1) * length], m, s)
                 pw[first + c] += sw
                 pb[first + c] += sb
     for ch in range(channels):

@@ -1,0 +1,57 @@
+"""Layer norm and group norm, ember vs PyTorch eager: forward, and forward with backward.
+
+    python bench/norm.py
+
+Rows: a transformer's layer norms, (2048, 128) (batch 32 x 64 tokens, width 128) and
+(8192, 512); a group norm of a CNN's activations, (32, 64, 16, 16) in 8 groups. float32,
+with weight and bias; the backward pass takes a given incoming gradient. Rates are elements
+per second.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
+
+from common import compare  # noqa: E402
+
+CASES = {"layer_norm_2048x128": (2048, 128), "layer_norm_8192x512": (8192, 512),
+         "group_norm_32x64x16x16": (32, 64, 16, 16)}
+
+
+def step(lib_name: str, case: str, backward: bool):
+    lib = importlib.import_module(lib_name)
+    shape = CASES[case]
+    lib.manual_seed(0)
+    layer = lib.nn.LayerNorm(shape[-1]) if case.startswith("layer") else lib.nn.GroupNorm(8, shape[1])
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=backward)
+    grad = lib.tensor(rng.standard_normal(shape).astype(np.float32))
+
+    def run():
+        if backward:
+            x.grad = None
+            layer(x).backward(grad)
+        else:
+            with lib.no_grad():
+                layer(x)
+    return run
+
+
+def main() -> None:
+    import ember
+    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
+          "each framework in its own worker process, interleaved", flush=True)
+    for case, shape in CASES.items():
+        elements = int(np.prod(shape))
+        compare(f"{case}, forward", "norm", "step", elements, case, False, gemm_share=False)
+        compare(f"{case}, forward and backward", "norm", "step", elements, case, True, gemm_share=False)
+
+
+if __name__ == "__main__":
+    main()
