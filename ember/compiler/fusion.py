@@ -10,10 +10,11 @@ the run's values and applies the chain rule in one more loop. The intermediate v
 neither written to memory nor saved for backward.
 
 Values keep eager ember's bits, and so do gradients, but for a value that feeds three or
-more gradients into one sum (summed in another order; see fused.py). A replay whose
-tensors do not have the layouts the run was fused for (a parameter made non-contiguous),
-and a backward that is itself differentiated (``create_graph``), run the original steps
-instead.
+more gradients into one sum, or a broadcast operand used twice (their flows are added in
+another order: a rounding apart; see fused.py). A replay whose tensors do not have the
+layouts the run was fused for (a parameter made non-contiguous) or that runs where the
+compiled kernels are off (a forked DataLoader worker), and a backward that is itself
+differentiated (``create_graph``), run the original steps instead.
 """
 from __future__ import annotations
 
@@ -92,6 +93,8 @@ class Region:
         return Step(self.run, tuple(self.operands), None, outs, grad, amp, name)
 
     def run(self, *operands):
+        if kernels.cpu() is None:
+            return self.run_steps(operands)
         for t, shape in zip(operands, self.shapes):
             a = t._data
             if type(a) is not np.ndarray or a.dtype != self.dtype or a.shape != shape or not a.flags.c_contiguous:

@@ -206,7 +206,7 @@ def test_an_in_place_change_to_a_saved_operand_is_refused():
         out.sum().backward()
 
 
-def test_the_eager_backends_and_no_numba_replay_unfused():
+def test_the_eager_backends_and_no_numba_replay_unfused(monkeypatch):
     fn = lambda x: (x * 2.0 + 1.0) * x  # noqa: E731
     x = ember.randn(8, 8)
     for compiled in (ember.compile(fn, backend="eager"), ember.compile(fn, backend="aot_eager")):
@@ -219,6 +219,16 @@ def test_the_eager_backends_and_no_numba_replay_unfused():
             out = compiled(x)
         assert not _fused_steps(compiled)
     np.testing.assert_array_equal(out.numpy(), fn(x).numpy())
+    fused = ember.compile(fn)
+    for _ in range(3):
+        fused(x)
+    from ember.compiler import fusion
+    ran = []
+    original = fusion.Region.run_steps
+    monkeypatch.setattr(fusion.Region, "run_steps", lambda self, ops: ran.append(1) or original(self, ops))
+    with kernels.off():  # a graph fused before the kernels went off (a forked worker) runs its steps
+        np.testing.assert_array_equal(fused(x).numpy(), fn(x).numpy())
+    assert ran == [1] and _fused_steps(fused)
 
 
 def test_equal_flows_share_one_array_and_unchanged_ones_write_nothing():

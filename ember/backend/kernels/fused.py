@@ -5,15 +5,19 @@ A ``Program`` is a run of element-wise ops over one output shape, as instruction
 ``(op, args)``: each arg is ``("in", j)``, the program's input j, or ``("v", k)``, the value of
 instruction k. Its forward loop reads each input element once, computes every instruction in
 registers and writes only the program's outputs; its backward loop recomputes the values
-and runs the chain rule in reverse in the same pass, writing one array per input that needs
-a gradient. Eager ember makes one pass over memory (and one temporary array) per op.
+and runs the chain rule in reverse in the same pass, writing an array for the inputs that
+need a gradient. Eager ember makes one pass over memory (and one temporary array) per op.
 
 Each op is computed as eager ember computes it, so the values have eager's bits: the same
-IEEE operations in the same order (no fused multiply-adds), and exp, tanh and sigmoid
-through the element functions eager's float32 kernels use (``pointwise.py``; eager takes
-them from ``kernels.POINTWISE_MIN`` elements, so ``compiler/fusion.py`` fuses them only
-there). Gradients too, except where a value feeds three or more gradients into one sum:
-eager adds them in the engine's order, a program in its own (a rounding apart).
+IEEE operations in the same order, and exp, tanh and sigmoid through the element functions
+eager's float32 kernels use (``pointwise.py``; eager takes them from ``kernels.POINTWISE_MIN``
+elements, so ``compiler/fusion.py`` fuses them only there). Those kernels are compiled with
+fused multiply-adds (``contract``), so a program holding one is too, and every value and
+gradient term of its own passes through ``_kept``, which keeps LLVM from contracting a
+product into the sum that uses it (eager rounds both). Gradients have eager's bits too,
+except where a value feeds three or more gradients into one sum, or a broadcast input feeds
+two: eager adds them in the engine's order, a program in its own (a rounding apart). Equal
+flows share one array, and a flow that is an incoming gradient unchanged is that array.
 
 Inputs come in four layouts, each read in place (C-contiguous): ``full`` (the output's
 shape), ``scalar`` (one element), ``col`` (the output's last dims: a bias, read at the
