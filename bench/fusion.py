@@ -10,6 +10,8 @@ eagerly, one kernel per op. Rates are elements per second.
 
 - ``new_gelu``: nanoGPT's GELU, 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))): 8 ops.
 - ``swish_residual``: x + 0.1 x sigmoid(1.5 x), a gated residual update: 5 ops.
+- ``swiglu``: silu(x) * y, the gate of LLaMA-style feed-forward blocks (two inputs, both
+  differentiated): 2 ops.
 """
 from __future__ import annotations
 
@@ -30,8 +32,10 @@ SHAPE = (256, 2048)
 
 def _function(lib, name: str):
     if name == "new_gelu":
-        return lambda x: 0.5 * x * (1.0 + lib.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * lib.pow(x, 3.0))))
-    return lambda x: x + 0.1 * x * lib.sigmoid(1.5 * x)
+        return lambda x, y: 0.5 * x * (1.0 + lib.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * lib.pow(x, 3.0))))
+    if name == "swiglu":
+        return lambda x, y: lib.nn.functional.silu(x) * y
+    return lambda x, y: x + 0.1 * x * lib.sigmoid(1.5 * x)
 
 
 def step(lib_name: str, name: str, backward: bool, compiled: bool = False):
@@ -41,15 +45,16 @@ def step(lib_name: str, name: str, backward: bool, compiled: bool = False):
         fn = lib.compile(fn)
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal(SHAPE).astype(np.float32) * 3, requires_grad=backward)
+    y = lib.tensor(rng.standard_normal(SHAPE).astype(np.float32), requires_grad=backward and name == "swiglu")
     grad = lib.tensor(rng.standard_normal(SHAPE).astype(np.float32))
 
     def run():
         if backward:
-            x.grad = None
-            fn(x).backward(grad)
+            x.grad = y.grad = None
+            fn(x, y).backward(grad)
         else:
             with lib.no_grad():
-                fn(x)
+                fn(x, y)
     return run
 
 
@@ -58,7 +63,7 @@ def main() -> None:
     print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
           "each framework in its own worker process, interleaved", flush=True)
     elements = SHAPE[0] * SHAPE[1]
-    for name in ("new_gelu", "swish_residual"):
+    for name in ("new_gelu", "swish_residual", "swiglu"):
         for backward in (False, True):
             what = "forward and backward" if backward else "forward"
             compare(f"{name}, {what}, eager", "fusion", "step", elements, name, backward, gemm_share=False)

@@ -1,7 +1,8 @@
 """Fusion: runs of element-wise steps in a captured graph become one compiled loop.
 
 ``fuse(steps, meta, output)`` finds each run of consecutive steps that apply element-wise
-primitives (arithmetic, ReLU, square roots, small powers, and float32 exp, tanh and sigmoid)
+primitives (arithmetic, ReLU, square roots, small powers, and float32 exp, tanh, sigmoid,
+SiLU and both GELUs)
 to tensors of one shape and dtype, each operand of the output's shape, one element, or
 broadcast along the rows or columns (a bias, a per-row statistic), and replaces the run with
 one step: a ``CompiledFunction`` whose forward is one loop (``backend/kernels/fused.py``)
@@ -24,17 +25,19 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, state
 from ..backend import kernels
-from ..ops import elementwise, math as math_ops
+from ..ops import activation, elementwise, math as math_ops
 from .graph import Const, Nested, Slot, Step
 
 _MIN_STEPS = 2  # a run of one op gains nothing
 
 
 def _primitive_ops() -> dict:
-    """Primitive class -> the fused op it is (Pow by its exponent, in ``_power``)."""
+    """Primitive class -> the fused op it is (Pow and Gelu by their constant argument, in
+    ``_by_constant``)."""
     unary = {cls.__name__: cls for cls in math_ops._Unary.__subclasses__()}
     ops = {elementwise.Add: "add", elementwise.Sub: "sub", elementwise.Mul: "mul",
-           elementwise.Div: "div", elementwise.Neg: "neg", math_ops.Relu: "relu", elementwise.Pow: None}
+           elementwise.Div: "div", elementwise.Neg: "neg", math_ops.Relu: "relu", elementwise.Pow: None,
+           activation.Silu: "silu", activation.Gelu: None}
     for name in ("Exp", "Tanh", "Sigmoid", "Sqrt", "Rsqrt"):
         ops[unary[name]] = name.lower()
     return ops
@@ -215,9 +218,8 @@ class _Builder:
         if out_shape != self.shape or out_dtype != self.dtype or out_type is not np.ndarray:
             return False
         op, tensor_args = _OPS[cls], step.args
-        if cls is elementwise.Pow:
-            op = _power(step.args)
-            tensor_args = step.args[:1]
+        if op is None:  # Pow, Gelu: the op its constant argument says
+            op, tensor_args = _by_constant(cls, step.args), step.args[:1]
         if op is None or (op in self.fused.TRANSCENDENTAL and
                           (self.dtype != np.float32 or self.n < kernels.POINTWISE_MIN)):
             return False  # eager computes them with NumPy there
@@ -233,7 +235,8 @@ class _Builder:
         self.values[step.outs] = len(self.instructions)
         self.instructions.append((op, tuple(args)))
         call = [("value" if kind == "v" else "operand", j) for kind, j in args]
-        self.calls.append((fn, tuple(call) + tuple(("constant", c.t) for c in step.args[len(args):])))
+        self.calls.append((fn, tuple(call) + tuple(("constant", c.t if type(c) is Const else c)
+                                                  for c in step.args[len(args):])))
         return True
 
     def _argument(self, spec):
@@ -284,9 +287,14 @@ class _Builder:
         return layout, shape
 
 
-def _power(args):
-    """The fused op of ``x ** e`` for a constant exponent eager computes with products."""
-    if len(args) != 2 or type(args[1]) is not Const or args[1].t._data.ndim:
+def _by_constant(cls, args):
+    """The fused op of ``x ** e`` for a constant exponent eager computes with products, and of
+    GELU by its ``approximate``; None for others."""
+    if len(args) != 2:
+        return None
+    if cls is activation.Gelu:
+        return {"none": "gelu", "tanh": "gelu_tanh"}.get(args[1]) if type(args[1]) is str else None
+    if type(args[1]) is not Const or args[1].t._data.ndim:
         return None
     return _POWERS.get(float(args[1].t._data))
 

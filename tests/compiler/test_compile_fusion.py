@@ -250,3 +250,17 @@ def test_equal_flows_share_one_array_and_unchanged_ones_write_nothing():
                                                            ember.randn(16, 64, requires_grad=True)])
     _assert_equal(oc, oe)
     _assert_equal(gc, ge)
+
+
+@pytest.mark.parametrize("gate", ["silu", "gelu", "gelu_tanh"])
+def test_gated_units_fuse_their_activation_and_product(gate):
+    # SwiGLU and GeGLU, the feed-forward blocks of LLaMA-style transformers: act(a) * b
+    act = {"silu": ember.nn.functional.silu, "gelu": ember.nn.functional.gelu,
+           "gelu_tanh": lambda t: ember.nn.functional.gelu(t, approximate="tanh")}[gate]
+    fn = lambda a, b: act(a) * b + a  # noqa: E731
+    inputs = [(ember.randn(64, 96) * 3).requires_grad_(), ember.randn(64, 96, requires_grad=True)]
+    oc, oe, gc, ge, compiled = _run(fn, inputs)
+    _assert_equal(oc, oe)
+    _assert_equal(gc, ge)
+    (step,) = _fused_steps(compiled)
+    assert len(entries(compiled)[0].graph.steps) == 1 and step.name.startswith("ember.compile>fused(")

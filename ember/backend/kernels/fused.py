@@ -9,10 +9,10 @@ and runs the chain rule in reverse in the same pass, writing an array for the in
 need a gradient. Eager ember makes one pass over memory (and one temporary array) per op.
 
 Each op is computed as eager ember computes it, so the values have eager's bits: the same
-IEEE operations in the same order, and exp, tanh and sigmoid through the element functions
-eager's float32 kernels use (``pointwise.py``; eager takes them from ``kernels.POINTWISE_MIN``
-elements, so ``compiler/fusion.py`` fuses them only there). Those kernels are compiled with
-fused multiply-adds (``contract``), so a program holding one is too, and every value and
+IEEE operations in the same order, and exp, tanh, sigmoid, SiLU and the GELUs through the
+element functions eager's float32 kernels use (``pointwise.py``; eager takes them from
+``kernels.POINTWISE_MIN`` elements, so ``compiler/fusion.py`` fuses them only there). Those kernels are compiled with
+fused multiply-adds (``contract``), so a program using one is too, and every value and
 gradient term of its own passes through ``_kept``, which keeps LLVM from contracting a
 product into the sum that uses it (eager rounds both). Gradients have eager's bits too,
 except where a value feeds three or more gradients into one sum, or a broadcast input feeds
@@ -59,6 +59,9 @@ _FORWARD = {
     "exp": "EXP({0})",
     "tanh": "TANH({0})",
     "sigmoid": "SIGMOID({0})",
+    "silu": "SILU({0})",
+    "gelu": "GELU({0})",
+    "gelu_tanh": "GELU_TANH({0})",
 }
 # op -> per operand, its gradient from the incoming gradient {g}, the value {y} and the
 # operands, in the order of operations of eager ember's backward
@@ -77,9 +80,13 @@ _GRADIENT = {
     "exp": ("{g} * {y}",),
     "tanh": ("TANH_GRAD({g}, {y})",),
     "sigmoid": ("SIGMOID_GRAD({g}, {y})",),
+    "silu": ("SILU_GRAD({g}, {0})",),
+    "gelu": ("GELU_GRAD({g}, {0})",),
+    "gelu_tanh": ("GELU_TANH_GRAD({g}, {0})",),
 }
 OPS = frozenset(_FORWARD)
-TRANSCENDENTAL = frozenset({"exp", "tanh", "sigmoid"})  # float32 only, from POINTWISE_MIN elements
+# float32 only, from POINTWISE_MIN elements: eager's kernels (pointwise.py) compute them there
+TRANSCENDENTAL = frozenset({"exp", "tanh", "sigmoid", "silu", "gelu", "gelu_tanh"})
 LAYOUTS = ("full", "scalar", "col", "row")
 
 _compiled: dict = {}  # (source, dtype, parallel, contract) -> Numba dispatcher
@@ -108,7 +115,9 @@ def _names(dtype) -> dict:
     return {"math": math, "np": np, "ZERO": f(0), "ONE": f(1), "TWO": f(2), "THREE": f(3),
             "NEG_ONE": f(-1), "NEG_HALF": f(-0.5), "EXP": vmath.exp32, "TANH": pointwise._tanh,
             "SIGMOID": pointwise._sigmoid, "TANH_GRAD": pointwise._tanh_grad,
-            "SIGMOID_GRAD": pointwise._sigmoid_grad, "KEPT": _kept}
+            "SIGMOID_GRAD": pointwise._sigmoid_grad, "SILU": pointwise._silu, "SILU_GRAD": pointwise._silu_grad,
+            "GELU": pointwise._gelu, "GELU_GRAD": pointwise._gelu_grad, "GELU_TANH": pointwise._gelu_tanh,
+            "GELU_TANH_GRAD": pointwise._gelu_tanh_grad, "KEPT": _kept}
 
 
 class Program:
