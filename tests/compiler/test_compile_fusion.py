@@ -264,3 +264,31 @@ def test_gated_units_fuse_their_activation_and_product(gate):
     _assert_equal(gc, ge)
     (step,) = _fused_steps(compiled)
     assert len(entries(compiled)[0].graph.steps) == 1 and step.name.startswith("ember.compile>fused(")
+
+
+def test_runs_end_at_grad_mode_changes_in_place_ops_and_other_dtypes():
+    def fn(x, n):
+        h = x * 2.0 + 1.0
+        with ember.no_grad():
+            scale = (h * 0.5).exp()      # another grad mode: a run of its own
+        h = h * scale
+        h.mul_(0.5)                      # in place: a whole step between runs
+        return (h - 1.0) * h, n * 3 + 1  # integers stay NumPy's
+    x, n = ember.randn(40, 40, requires_grad=True), ember.arange(12).reshape(3, 4)
+    oc, oe, gc, ge, compiled = _run(fn, [x, n])
+    _assert_equal(oc, oe)
+    _assert_equal(gc, ge)
+    names = [s.name.split(">")[-1] for s in entries(compiled)[0].graph.steps]
+    assert names == ["fused(Mul, Add)", "fused(Mul, Exp)", "Mul", "Tensor.mul_", "fused(Sub, Mul)", "Mul", "Add"]
+
+
+def test_autocast_regions_replay_as_eager():
+    model = ember.nn.Linear(32, 32)
+
+    def fn(x):
+        with ember.autocast("cpu", dtype=ember.bfloat16):
+            y = model(x)
+        return y.float() * 2.0 + 1.0
+    oc, oe, gc, ge, compiled = _run(fn, [ember.randn(16, 32, requires_grad=True)])
+    _assert_equal(oc, oe)
+    _assert_equal(gc, ge)
