@@ -324,7 +324,9 @@ class BatchNorm(Function):
             coef = scale * rstd * rstd * sum_gxc / count
             if s is not None:  # divided last: the products before it are of ordinary size
                 scale, coef = scale / s, coef / s
-            dx = np.empty_like(a)  # x's shape: a reshaped result would be copied again as a leaf's grad
+            # x's shape, in C order: the reshaped view below is written (a transposed x's layout
+            # would make it a copy); a reshaped result would be copied again as a leaf's grad
+            dx = np.empty_like(a, order="C")
             d3 = np.multiply(g3, scale[:, None], out=dx.reshape(g3.shape))
             xc *= -coef[:, None]
             d3 += xc
@@ -493,8 +495,9 @@ class GroupedNorm(Function):
                               .reshape(param_shape))
         if needs[0]:
             # dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * w; written
-            # into an array of x's shape (a reshaped result would be copied again as a leaf's grad)
-            dx = np.empty_like(x._data)
+            # into an array of x's shape in C order, through a reshaped view (with a transposed x's
+            # layout the reshape was a copy, and dx was never written)
+            dx = np.empty_like(x._data, order="C")
             d2 = dx.reshape(a * g, n)
             dxhat = grad._data.reshape(a * g, n)
             if weight is not None:
@@ -551,7 +554,7 @@ def _grouped_norm_kernel_grads(ctx, x, weight, grad, needs):
     dx = dw = db = None
     with kernels.lock:
         if needs[0]:
-            dx = np.empty_like(x._data)
+            dx = np.empty_like(x._data, order="C")  # written through the reshaped view below
             k.grouped_norm.backward_input(x2, g2, none if w is None else w.reshape(-1), groups, channels, length,
                                           ctx.shift, ctx.rstd, dx.reshape(x2.shape))
         if needs[1] or needs[2]:
