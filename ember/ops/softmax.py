@@ -138,31 +138,24 @@ def _softmax_backward(ctx, grad: Tensor, log: bool) -> Tensor:
 
 
 class Softmax(Function):
-    # half types are computed in float32 and rounded once (acc_dtype), as PyTorch does; so is
-    # the gradient
+    """softmax along ``dim`` (log-softmax where ``log``: LogSoftmax). Half types are computed
+    in float32 and rounded once (acc_dtype), as PyTorch does; so is the gradient."""
+    log = False
+
     @staticmethod
     def forward(ctx, a, dim):
-        out = _softmax_forward(a._data, dim, log=False)
+        out = _softmax_forward(a._data, dim, log=ctx.log)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return _softmax_backward(ctx, grad, log=False), None
+        return _softmax_backward(ctx, grad, log=ctx.log), None
 
 
-class LogSoftmax(Function):
-    @staticmethod
-    def forward(ctx, a, dim):
-        out = _softmax_forward(a._data, dim, log=True)
-        ctx.dim = dim
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _softmax_backward(ctx, grad, log=True), None
+class LogSoftmax(Softmax):
+    log = True
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
