@@ -135,10 +135,10 @@ def fuse(steps: list, meta: list, output) -> list:
     if kernels.cpu() is None:
         return steps
     from ..backend.kernels import fused
-    used = _uses(steps, output)
+    last = _last_reads(steps, output)
     out, i = [], 0
     while i < len(steps):
-        end, region = _grow(steps, i, meta, used, fused)
+        end, region = _grow(steps, i, meta, last, fused)
         if region is None:
             out.append(steps[i])
             i += 1
@@ -148,14 +148,15 @@ def fuse(steps: list, meta: list, output) -> list:
     return out
 
 
-def _uses(steps: list, output) -> list:
-    """Per step, the slots the steps after it and the result read."""
-    later, seen = [], set(_slots(output))
-    for step in reversed(steps):
-        later.append(set(seen))
-        seen.update(_slots(step.args))
-        seen.update(_slots(tuple((step.kwargs or {}).values())))
-    return later[::-1]
+def _last_reads(steps: list, output) -> dict:
+    """Slot -> the index of the last step that reads it (``len(steps)`` for the result's)."""
+    last = {}
+    for i, step in enumerate(steps):
+        for s in _slots((step.args, tuple((step.kwargs or {}).values()))):
+            last[s] = i
+    for s in _slots(output):
+        last[s] = len(steps)
+    return last
 
 
 def _slots(spec):
@@ -170,7 +171,7 @@ def _slots(spec):
             yield from _slots(s)
 
 
-def _grow(steps: list, start: int, meta: list, used: list, fused):
+def _grow(steps: list, start: int, meta: list, last: dict, fused):
     """The longest fusible run from ``start``: (its end, its fused step), or (start, None)."""
     first = steps[start]
     if type(first.outs) is not int:
@@ -187,7 +188,7 @@ def _grow(steps: list, start: int, meta: list, used: list, fused):
         return start, None
     region_steps = steps[start:end]
     outs = [s.outs for s in region_steps]
-    keep = [k for k, slot in enumerate(outs) if slot in used[end - 1]]
+    keep = [k for k, slot in enumerate(outs) if last.get(slot, -1) >= end]  # read after the run
     if not keep:
         return start, None
     program = fused.Program(builder.instructions, keep, builder.layouts, dtype)
