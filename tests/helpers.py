@@ -6,6 +6,7 @@ which hides errors) and compare every input's gradient.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -308,6 +309,13 @@ def results_in_threads(call, threads: int, calls: int = 20) -> list:
         raise errors[0]
     assert len(results) == threads * calls
     return results
+
+
+def kernel_path(compiled: bool):
+    """A context in which ops take their compiled-kernel paths (``compiled``, as configured)
+    or their NumPy paths (``kernels.off()``)."""
+    from ember.backend import kernels
+    return contextlib.nullcontext() if compiled else kernels.off()
 
 
 def count_calls(monkeypatch, module, names, counts: dict | None = None) -> dict:

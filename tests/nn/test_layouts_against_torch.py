@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.backend import kernels
-from helpers import copy_weights, torch
+from helpers import copy_weights, kernel_path, torch
 
 RNG = np.random.default_rng(0)
 NHWC = RNG.standard_normal((2, 8, 8, 3)).astype(np.float32)   # seen as (2, 3, 8, 8)
@@ -31,11 +30,18 @@ LAYERS = {
 RECURRENT = {"lstm": lambda nn: nn.LSTM(4, 5, 2), "gru": lambda nn: nn.GRU(4, 5, 1, bidirectional=True)}
 
 
-def _pair(make):
+def _check(make, data, view, compiled: bool) -> None:
+    """The layer ``make(nn)`` of both frameworks, with PyTorch's weights, on ``view`` of
+    ``data``: ember's output and input and parameter gradients equal PyTorch's."""
     theirs = make(torch.nn)
     ours = make(ember.nn)
     copy_weights(ours, theirs)
-    return ours, theirs
+    want = _outputs(torch, theirs, data, view)
+    with kernel_path(compiled):
+        got = _outputs(ember, ours, data, view)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
 
 
 def _outputs(lib, module, data, view, grad_seed=1):
@@ -47,38 +53,16 @@ def _outputs(lib, module, data, view, grad_seed=1):
     return [y.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in module.parameters()]
 
 
-def _compare(ours, theirs):
-    assert len(ours) == len(theirs)
-    for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
-
-
 @pytest.mark.parametrize("compiled", [True, False], ids=["kernels", "numpy"])
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_a_permuted_image_batch(layer, compiled):
-    ours, theirs = _pair(LAYERS[layer])
-    view = lambda t: t.permute(0, 3, 1, 2)  # noqa: E731
-    want = _outputs(torch, theirs, NHWC, view)
-    if compiled:
-        got = _outputs(ember, ours, NHWC, view)
-    else:
-        with kernels.off():
-            got = _outputs(ember, ours, NHWC, view)
-    _compare(got, want)
+    _check(LAYERS[layer], NHWC, lambda t: t.permute(0, 3, 1, 2), compiled)
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["kernels", "numpy"])
 @pytest.mark.parametrize("layer", list(RECURRENT))
 def test_a_batch_first_sequence_seen_time_first(layer, compiled):
-    ours, theirs = _pair(RECURRENT[layer])
-    view = lambda t: t.transpose(0, 1)  # noqa: E731
-    want = _outputs(torch, theirs, SEQ, view)
-    if compiled:
-        got = _outputs(ember, ours, SEQ, view)
-    else:
-        with kernels.off():
-            got = _outputs(ember, ours, SEQ, view)
-    _compare(got, want)
+    _check(RECURRENT[layer], SEQ, lambda t: t.transpose(0, 1), compiled)
 
 
 def test_cross_entropy_of_transposed_logits():
@@ -90,4 +74,5 @@ def test_cross_entropy_of_transposed_logits():
         loss = lib.nn.functional.cross_entropy(x.t(), lib.tensor(target), label_smoothing=0.1)
         loss.backward()
         results.append([loss.detach().numpy(), x.grad.numpy()])
-    _compare(*results)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
