@@ -133,14 +133,14 @@ class Program:
         # exp, tanh and sigmoid as eager's kernels compute them: with fused multiply-adds
         self.contract = any(op in TRANSCENDENTAL for op, _ in instructions)
         self._kernels: dict = {}  # (needed inputs or None for forward, parallel) -> dispatcher
-        self._plans: dict = {}    # needed inputs -> what the backward loop writes
+        self._plans: dict = {}    # needed inputs -> the backward loop's source and what it writes
 
     # ---- running ----------------------------------------------------------------------
     def forward(self, arrays: list, shape: tuple, cols: int) -> list:
         """The outputs' arrays, of ``shape``, from the inputs' ``arrays`` (their layouts'
         shapes, C-contiguous); ``cols`` is the length of a ``col`` input (1 without)."""
         outs = [np.empty(shape, self.dtype) for _ in self.outputs]
-        self._run(None, arrays, outs, cols)
+        self._run(None, self.source, arrays, outs, cols)
         return outs
 
     def backward(self, arrays: list, grads: list, needed: tuple, shape: tuple, cols: int) -> list:
@@ -151,22 +151,22 @@ class Program:
         unchanged is that gradient's array (nothing written)."""
         plan = self._plans.get(needed)
         if plan is None:
-            plan = self._plans[needed] = self._backward_plan(needed)
-        stores, sources = plan
+            plan = self._plans[needed] = self._backward_code(needed)
+        source, stores, sources = plan
         outs = [np.empty(shape, self.dtype) for _ in stores]
         if outs:
-            self._run(needed, list(arrays) + list(grads), outs, cols)
+            self._run(needed, lambda: source, list(arrays) + list(grads), outs, cols)
         return [outs[m] if kind == "new" else grads[m] for kind, m in sources]
 
-    def _run(self, needed, arrays: list, outs: list, cols: int) -> None:
+    def _run(self, needed, make_source, arrays: list, outs: list, cols: int) -> None:
         n = outs[0].size if outs else 0
         if n == 0:
             return
         parallel = n >= PARALLEL_FROM
         kernel = self._kernels.get((needed, parallel))
         if kernel is None:
-            source = self.source() if needed is None else self._backward_source(needed)
-            kernel = self._kernels[(needed, parallel)] = _compile(source, self.dtype, parallel, self.contract)
+            kernel = self._kernels[(needed, parallel)] = _compile(make_source(), self.dtype, parallel,
+                                                                  self.contract)
         flat = [a.reshape(-1) for a in arrays] + [o.reshape(-1) for o in outs]
         if parallel:
             with lock:
@@ -180,15 +180,13 @@ class Program:
         return self._loop([f"o{q}" for q in range(len(self.outputs))],
                           self._values() + [f"o{q}[i] = v{k}" for q, k in enumerate(self.outputs)])
 
-    def _backward_source(self, needed: tuple) -> str:
-        lines, stores, _ = self._reverse(needed)
-        return self._loop([f"g{q}" for q in range(len(self.outputs))] + [f"d{m}" for m in range(len(stores))],
-                          self._values() + lines + [f"d{m}[i] = {name}" for m, name in enumerate(stores)])
-
-    def _backward_plan(self, needed: tuple) -> tuple:
-        """(the flows the backward loop writes, per needed input ("new", store) or ("grad", q))."""
-        _, stores, sources = self._reverse(needed)
-        return stores, sources
+    def _backward_code(self, needed: tuple) -> tuple:
+        """(the source of the backward loop for the inputs ``needed``, the flows it writes, per
+        needed input ("new", store) or ("grad", q))."""
+        lines, stores, sources = self._reverse(needed)
+        source = self._loop([f"g{q}" for q in range(len(self.outputs))] + [f"d{m}" for m in range(len(stores))],
+                            self._values() + lines + [f"d{m}[i] = {name}" for m, name in enumerate(stores)])
+        return source, stores, sources
 
     def _loop(self, params: list, body: list) -> str:
         ins = [f"i{j}" for j in range(len(self.layouts))]
