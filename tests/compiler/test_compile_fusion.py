@@ -179,6 +179,7 @@ def test_inference_replays_without_a_graph():
         ref = fn(x)
     assert out.grad_fn is None and not out.requires_grad
     np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    assert [s.name.split(">")[-1] for s in _fused_steps(compiled)] == ["fused(Tanh, Mul, Sub)"]
 
 
 def test_an_operand_in_another_layout_runs_the_original_steps():
