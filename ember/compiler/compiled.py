@@ -127,8 +127,7 @@ class Compiled:
                 entry.reason = diff
                 self._notice(diff, None)
             else:
-                entry.graph = Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()),
-                                    cap.meta if self.fuse else None)
+                entry.graph = graph_of(cap, self.fuse)
             entry.first = None
         return result
 
@@ -146,6 +145,11 @@ class Compiled:
     def reset(self) -> None:
         self.cache.clear()
         self._warned = False
+
+
+def graph_of(cap: Capture, fuse: bool) -> Graph:
+    """The replayable graph of a finished capture, its element-wise runs fused with ``fuse``."""
+    return Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()), cap.meta if fuse else None)
 
 
 def _size(cap: Capture) -> int:

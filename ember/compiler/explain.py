@@ -12,8 +12,7 @@ from __future__ import annotations
 import warnings
 
 from .capture import Capture
-from .compiled import _arguments, _size
-from .graph import Graph
+from .compiled import _arguments, graph_of
 
 
 class ExplainOutput:
@@ -60,8 +59,7 @@ def explain(fn, *extra_args, **extra_kwargs):
         cap.finish(result)
         if cap.reason is not None:
             return ExplainOutput([], [f"{cap.reason} (at {cap.where})"])
-        return ExplainOutput([Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()),
-                                    cap.meta)], [])
+        return ExplainOutput([graph_of(cap, fuse=True)], [])
 
     if extra_args or extra_kwargs:
         warnings.warn("explain(f, *args, **kwargs) is deprecated, use explain(f)(*args, **kwargs) instead.",
