@@ -3,8 +3,8 @@
 
 Statistics are sums in float64: for float32 inputs in one read of the channel (sums shifted
 by a first estimate of the mean), for float64 ones in two (the mean, then the squares about
-it, while the channel's data is still in cache). Without ``fastmath`` the compiler keeps every
-sum in program order, so the sums run independent accumulators to hide the add latency.
+it, while the channel's data is still in cache). The sums alone may be reassociated (``_SUM``),
+so that LLVM runs them as vectors of accumulators; everything else keeps program order.
 
 Per-channel values the kernels round to the input's dtype are written to arrays of that dtype
 and read back, which rounds them (Numba has no generic cast to an array's dtype). Each kernel
@@ -17,81 +17,52 @@ import numpy as np
 from numba import njit, prange
 
 _JIT = dict(parallel=True, cache=True, fastmath=False, nogil=True)
-_INNER = dict(cache=True, fastmath=False, nogil=True)
+# float64 sums as vectors of accumulators: 2.5-4x faster than one chain of adds (64 x 32 x 256:
+# 0.29 -> 0.08 ms for the backward's sums); each channel is still summed by one thread, in one order.
+_SUM = dict(cache=True, nogil=True, fastmath={"reassoc"}, error_model="numpy", boundscheck=False)
 
 
-@njit(**_INNER)
+@njit(**_SUM)
 def _sum(row):
     """sum(row), in float64."""
-    n = row.size
-    a0 = a1 = a2 = a3 = 0.0
-    k = n - n % 4
-    for j in range(0, k, 4):
-        a0 += row[j]
-        a1 += row[j + 1]
-        a2 += row[j + 2]
-        a3 += row[j + 3]
-    for j in range(k, n):
-        a0 += row[j]
-    return (a0 + a1) + (a2 + a3)
+    a = 0.0
+    for j in range(row.size):
+        a += row[j]
+    return a
 
 
-@njit(**_INNER)
+@njit(**_SUM)
 def _sum_sq_dev(row, m):
     """sum((row - m) ** 2), in float64 (m a float64)."""
-    n = row.size
-    a0 = a1 = a2 = a3 = 0.0
-    k = n - n % 4
-    for j in range(0, k, 4):
-        d0 = row[j] - m
-        d1 = row[j + 1] - m
-        d2 = row[j + 2] - m
-        d3 = row[j + 3] - m
-        a0 += d0 * d0
-        a1 += d1 * d1
-        a2 += d2 * d2
-        a3 += d3 * d3
-    for j in range(k, n):
+    a = 0.0
+    for j in range(row.size):
         d = row[j] - m
-        a0 += d * d
-    return (a0 + a1) + (a2 + a3)
+        a += d * d
+    return a
 
 
-@njit(**_INNER)
+@njit(**_SUM)
 def _shifted_sums(row, k):
     """(sum(row - k), sum((row - k) ** 2)) in float64 (k a float64), in one pass."""
-    n = row.size
-    a0 = a1 = b0 = b1 = 0.0
-    m = n - n % 2
-    for j in range(0, m, 2):
-        d0 = row[j] - k
-        d1 = row[j + 1] - k
-        a0 += d0
-        a1 += d1
-        b0 += d0 * d0
-        b1 += d1 * d1
-    if m < n:
-        d = row[m] - k
-        a0 += d
-        b0 += d * d
-    return a0 + a1, b0 + b1
+    a = 0.0
+    b = 0.0
+    for j in range(row.size):
+        d = row[j] - k
+        a += d
+        b += d * d
+    return a, b
 
 
-@njit(**_INNER)
+@njit(**_SUM)
 def _sums_g(g, row, m):
     """(sum(g), sum(g * (row - m))) in float64, row - m in the input's dtype (m is), in one pass."""
-    n = row.size
-    a0 = a1 = b0 = b1 = 0.0
-    k = n - n % 2
-    for j in range(0, k, 2):
-        a0 += g[j]
-        a1 += g[j + 1]
-        b0 += g[j] * (row[j] - m)
-        b1 += g[j + 1] * (row[j + 1] - m)
-    if k < n:
-        a0 += g[k]
-        b0 += g[k] * (row[k] - m)
-    return a0 + a1, b0 + b1
+    a = 0.0
+    b = 0.0
+    for j in range(row.size):
+        gj = np.float64(g[j])
+        a += gj
+        b += gj * (row[j] - m)
+    return a, b
 
 
 @njit(**_JIT)
