@@ -490,11 +490,22 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     _check_tensor("clamp", input)
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    if min is not None and max is not None and _mixed_bounds(min, max):
+        raise TypeError(f"clamp(): min and max must both be tensors or both be numbers, got min of type "
+                        f"{type(min).__name__} and max of type {type(max).__name__}; make the number a tensor "
+                        f"(torch.full_like(input, value)) or pass two numbers")
     x, lo = _bound(input, min)
     x, hi = _bound(x, max)
     if lo is not None and lo._data.dtype != x._data.dtype:
         lo = cast(lo, x.dtype)
     return Clamp.apply(x, lo, hi)
+
+
+def _mixed_bounds(min, max) -> bool:
+    """Whether clamp's bounds match neither of PyTorch's overloads (two numbers, two tensors): a
+    number with a tensor of one or more dims (a 0-d tensor passes as a number)."""
+    tensors = [isinstance(b, Tensor) for b in (min, max)]
+    return tensors[0] != tensors[1] and (min if tensors[0] else max).ndim > 0
 
 
 def clamp_min(input: Tensor, min) -> Tensor:

@@ -192,6 +192,22 @@ def test_clamp_dtypes_and_errors():
         ember.tensor([1, 2]).clamp_(0.5)
 
 
+@pytest.mark.parametrize("bounds", [("tensor", 1.0), (0.0, "tensor")])
+def test_clamp_refuses_a_tensor_with_a_number_as_pytorch_does(bounds):
+    """PyTorch's clamp has a numbers overload and a tensors overload: a tensor bound with a
+    number bound matches neither (a TypeError), while a 0-d tensor passes as a number."""
+    for xp in (ember, torch):
+        x = xp.ones(3)
+        args = [xp.zeros(3) if b == "tensor" else b for b in bounds]
+        with pytest.raises(TypeError):
+            xp.clamp(x, *args)
+        with pytest.raises(TypeError):
+            x.clamp_(*args)
+        zero_dim = [xp.tensor(0.5) if b == "tensor" else b for b in bounds]
+        expected = [0.5] * 3 if bounds[0] == 0.0 else [1.0] * 3  # max 0.5, or min 0.5 below x = 1
+        assert xp.clamp(x, *zero_dim).tolist() == expected
+
+
 def test_clamp_nan():
     vals = [np.array([np.nan, 0.2, 3.0])]
     check_op([(3,)], lambda x: x.clamp(0.0, 1.0), values=vals)
