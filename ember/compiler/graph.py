@@ -169,9 +169,10 @@ class Graph:
 
     def __init__(self, steps: list, inputs: list, size: int, output, external: list,
                  meta: list | None = None):
-        if meta is not None:  # element-wise runs fused (see fusion.py)
+        if meta is not None:  # batch norm + ReLU pairs, then element-wise runs, fused (pairs.py, fusion.py)
             from .fusion import fuse
-            steps = fuse(steps, meta, output)
+            from .pairs import fuse_pairs
+            steps = fuse(fuse_pairs(steps, output), meta, output)
         self.steps = steps
         self.inputs = inputs    # the input slots, in the order of the call's tensors
         self.size = size

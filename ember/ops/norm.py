@@ -23,6 +23,7 @@ from ..autograd.grad_mode import no_grad, state
 from ..backend.compat import max_initial
 from ..backend.device import xp_of
 from .loss import scalar_name
+from .math import _zero_at_most, relu as _relu, tie
 from .padding import constant_pad_nd
 from .reduce import acc_dtype, pow2_scale, slice_scale
 
@@ -190,8 +191,9 @@ def _compiled_norm(*arrays):
         *arrays) else None
 
 
-def _fused_train(a, weight, bias, eps):
-    """Training-mode batch norm of ``a`` by the compiled kernel: (y, shift, var, rstd), or None
+def _fused_train(a, weight, bias, eps, relu: bool):
+    """Training-mode batch norm of ``a`` by the compiled kernel (then ReLU with ``relu``): (y,
+    shift, var, rstd), or None
     where the kernels do not cover the arrays or its results are not all finite with variances
     of normal size (the NumPy path rescales such channels)."""
     k = _compiled_norm(a, *(t._data for t in (weight, bias) if t is not None))
@@ -205,17 +207,18 @@ def _fused_train(a, weight, bias, eps):
     shift, var, rstd = np.empty(c, a.dtype), np.empty(c, a.dtype), np.empty(c, a.dtype)
     finite = np.empty(c, np.bool_)
     with kernels.lock:
-        k.batch_norm_train(x3, w, b, float(eps), a.dtype == np.float32, y, shift, var, rstd, np.empty(c, a.dtype),
-                           finite)
+        k.batch_norm_train(x3, w, b, float(eps), a.dtype == np.float32, relu, y, shift, var, rstd,
+                           np.empty(c, a.dtype), finite)
     if not (finite.all() and (var >= np.finfo(a.dtype).tiny).all()):
         return None
     return y.reshape(a.shape), shift, var, rstd
 
 
-def _fused_train_backward(a, g, shift, rstd, weight, need_dx: bool):
+def _fused_train_backward(a, g, shift, rstd, weight, need_dx: bool, y):
     """BatchNorm's gradient by the compiled kernel: (dx or None, sum(g), sum(g * (x - shift)))
-    per channel, or None where the kernels do not cover the arrays or a result is not finite."""
-    k = _compiled_norm(a, g, *(() if weight is None else (weight._data,)))
+    per channel, or None where the kernels do not cover the arrays or a result is not finite.
+    ``y``: None, or the result of the ReLU that followed, whose gradient ``g`` then is."""
+    k = _compiled_norm(a, g, *(() if weight is None else (weight._data,)), *(() if y is None else (y,)))
     if k is None:
         return None
     n, c = a.shape[0], a.shape[1]
@@ -226,8 +229,10 @@ def _fused_train_backward(a, g, shift, rstd, weight, need_dx: bool):
     sums = np.empty((2, c), a.dtype)
     finite = np.empty(c, np.bool_)
     with kernels.lock:
-        k.batch_norm_train_backward(g3, x3, shift, rstd, w, need_dx, dx.reshape(x3.shape if need_dx else
-                                         (0, 0, 0)), sums[0], sums[1], np.empty((c, 3), a.dtype), finite)
+        k.batch_norm_train_backward(g3, x3, shift, rstd, w, need_dx, y is not None,
+                                    x3 if y is None else np.ascontiguousarray(y).reshape(x3.shape),
+                                    dx.reshape(x3.shape if need_dx else (0, 0, 0)), sums[0], sums[1],
+                                    np.empty((c, 3), a.dtype), finite)
     if not finite.all():
         return None
     return (dx if need_dx else None), sums[0], sums[1]
@@ -255,14 +260,15 @@ class BatchNorm(Function):
     everywhere): mean = shift * s and invstd = rstd / s, so values near the dtype's largest
     (whose variance may not even fit it) normalize as ordinary ones do. ``round_to`` (float16
     inputs with float16 or no parameters) rounds the mean and invstd to it before they are used,
-    as PyTorch's kernel stores them in the input's dtype."""
+    as PyTorch's kernel stores them in the input's dtype. With ``relu`` the result is ReLU's of
+    the normalized values (``batch_norm_relu``), in the same pass, forward and backward."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, round_to):
+    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, round_to, relu):
         a = x._data
         n, c = a.shape[0], a.shape[1]
         count = a.size // c
-        fused = None if round_to is not None else _fused_train(a, weight, bias, eps)
+        fused = None if round_to is not None else _fused_train(a, weight, bias, eps, relu)
         if fused is not None:
             y, shift, var, rstd = fused
             s = None
@@ -289,26 +295,32 @@ class BatchNorm(Function):
             y *= scale[:, None]  # y is x / s - first
             y += (-residual * scale if bias is None else bias._data - residual * scale)[:, None]
             y = y.reshape(a.shape)
-        ctx.save_for_backward(x, weight)
+            if relu:
+                np.maximum(0, y, out=y)  # in this order -0.0 stays -0.0, as in Relu
+        ctx.save_for_backward(x, weight, *((y,) if relu else ()))  # ReLU's result: its gradient's mask
         ctx.shift, ctx.rstd, ctx.s, ctx.eps = shift, rstd, s, eps
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
+        x, weight, *relu_out = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if state.enabled:  # create_graph: differentiable again
+            if relu_out:
+                grad = tie(_zero_at_most(grad, relu_out[0]._data, 0), relu_out[0])
             dims = (0,) + tuple(range(2, x.ndim))
             shape = (-1,) + (1,) * (x.ndim - 2)
-            return _composed_grads(ctx, x, weight, grad, dims, dims, shape) + (None,) * 5
-        a, g = x._data, grad._data
+            return _composed_grads(ctx, x, weight, grad, dims, dims, shape) + (None,) * 6
+        a = x._data
         n, c = a.shape[0], a.shape[1]
         rstd, s = ctx.rstd, ctx.s
-        fused = None if s is not None else _fused_train_backward(a, g, ctx.shift, rstd, weight, needs[0])
+        y = relu_out[0]._data if relu_out else None
+        fused = None if s is not None else _fused_train_backward(a, grad._data, ctx.shift, rstd, weight, needs[0], y)
         if fused is not None:
             dx, sum_g, sum_gxc = fused
             return (None if dx is None else Tensor._make(dx), Tensor._make(sum_gxc * rstd) if needs[1] else None,
-                    Tensor._make(sum_g) if needs[2] else None, None, None, None, None, None)
+                    Tensor._make(sum_g) if needs[2] else None) + (None,) * 6
+        g = grad._data if y is None else _zero_at_most(grad, y, 0)._data
         g3 = g.reshape(n, c, -1)
         count = n * g3.shape[2]
         a3 = a.reshape(n, c, -1)
@@ -336,7 +348,7 @@ class BatchNorm(Function):
             dw = Tensor._make(sum_gxc * rstd)
         if needs[2]:
             db = Tensor._make(sum_g)
-        return dx, dw, db, None, None, None, None, None
+        return dx, dw, db, None, None, None, None, None, None
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -347,6 +359,19 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     In training mode the batch's statistics are used and the running ones (when given) move
     towards them by ``momentum`` (the variance unbiased); otherwise the running ones are used.
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, False)
+
+
+def batch_norm_relu(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                    weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+                    momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """``relu(batch_norm(...))`` with the same values and gradients, in training mode one pass
+    forward and one backward instead of two each: ``ember.compile`` runs a batch norm whose
+    result only a ReLU reads as this."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, True)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, relu: bool) -> Tensor:
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     if input.ndim < 2:
@@ -396,8 +421,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     elif input.numel() == 0:
         out = _affine_of_empty(x, weight, bias, shape)
     else:
-        out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps, round_to)
-    return out.to(input.dtype) if half else out
+        inside = relu and not half  # a half result is rounded first, and ReLU then sees its -0.0
+        out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps, round_to, inside)
+        relu = relu and not inside
+    if half:
+        out = out.to(input.dtype)
+    return _relu(out) if relu else out
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,

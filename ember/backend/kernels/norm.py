@@ -65,8 +65,20 @@ def _sums_g(g, row, m):
     return a, b
 
 
+@njit(**_SUM)
+def _sums_g_relu(g, y, row, m):
+    """_sums_g of g where y > 0 (NaN y passes), else 0: the gradient through a ReLU of y."""
+    a = 0.0
+    b = 0.0
+    for j in range(row.size):
+        gj = np.float64(g[j]) if not (y[j] <= 0) else 0.0
+        a += gj
+        b += gj * (row[j] - m)
+    return a, b
+
+
 @njit(**_JIT)
-def batch_norm_train(x, weight, bias, eps, one_pass, y, shift, var, rstd, offset, finite):
+def batch_norm_train(x, weight, bias, eps, one_pass, relu, y, shift, var, rstd, offset, finite):
     """Per channel: shift = the mean, var = the biased variance, rstd = 1 / sqrt(var + eps)
     (each rounded to x's dtype), y = (x - shift) * scale + offset with scale = rstd * weight and
     offset = bias - (mean - shift) * scale: the rounding of the mean to x's dtype is corrected
@@ -77,7 +89,9 @@ def batch_norm_train(x, weight, bias, eps, one_pass, y, shift, var, rstd, offset
     of x - k and of its squares, k the mean of the channel's first sample (a read of 1/N of the
     data). The variance's cancellation then costs a factor 1 + (mean - k)^2 / var on the float64
     roundings of the sums, which for k that close to the mean leaves them far below float32's
-    resolution. float64 inputs take two reads (the mean, then the squares about it)."""
+    resolution. float64 inputs take two reads (the mean, then the squares about it).
+
+    With ``relu`` y is then max(y, 0) as ReLU gives it (-0.0 and NaN pass), in the same pass."""
     n, c, l = x.shape
     count = n * l
     for ch in prange(c):
@@ -108,21 +122,23 @@ def batch_norm_train(x, weight, bias, eps, one_pass, y, shift, var, rstd, offset
         offset[ch] = bias[ch] - (m - mt) * scale
         b = offset[ch]
         ok = np.isfinite(mt) and np.isfinite(var[ch]) and np.isfinite(scale) and np.isfinite(b)
+        zero = y.dtype.type(0)
         for i in range(n):
             xr = x[i, ch]
             yr = y[i, ch]
             for j in range(l):
                 out = (xr[j] - mt) * scale + b
-                yr[j] = out
                 ok &= abs(out) < np.inf
+                yr[j] = zero if relu and out < zero else out
         finite[ch] = ok
 
 
 @njit(**_JIT)
-def batch_norm_train_backward(g, x, shift, rstd, weight, need_dx, dx, sum_g, sum_gxc, coef, finite):
+def batch_norm_train_backward(g, x, shift, rstd, weight, need_dx, relu, y, dx, sum_g, sum_gxc, coef, finite):
     """Per channel: sum_g = sum(g), sum_gxc = sum(g * (x - shift)) and, with ``need_dx``,
     dx = g * a - (x - shift) * b - c, the gradient of batch_norm_train's y, with a = rstd * weight,
-    b = a * rstd^2 * sum_gxc / count, c = a * sum_g / count (rounded to x's dtype, via ``coef``)."""
+    b = a * rstd^2 * sum_gxc / count, c = a * sum_g / count (rounded to x's dtype, via ``coef``).
+    With ``relu`` g is the gradient of ReLU's result ``y``, and 0 stands for it where y <= 0."""
     n, c, l = x.shape
     count = n * l
     for ch in prange(c):
@@ -130,7 +146,10 @@ def batch_norm_train_backward(g, x, shift, rstd, weight, need_dx, dx, sum_g, sum
         sg = 0.0
         sgx = 0.0
         for i in range(n):
-            a, b = _sums_g(g[i, ch], x[i, ch], m)
+            if relu:
+                a, b = _sums_g_relu(g[i, ch], y[i, ch], x[i, ch], m)
+            else:
+                a, b = _sums_g(g[i, ch], x[i, ch], m)
             sg += a
             sgx += b
         sum_g[ch] = sg
@@ -144,14 +163,23 @@ def batch_norm_train_backward(g, x, shift, rstd, weight, need_dx, dx, sum_g, sum
             coef[ch, 2] = a * sg / count
             ca, cb, cc = coef[ch, 0], coef[ch, 1], coef[ch, 2]
             ok = ok and np.isfinite(cb) and np.isfinite(cc)
+            zero = g.dtype.type(0)
             for i in range(n):
                 gr = g[i, ch]
                 xr = x[i, ch]
                 dr = dx[i, ch]
-                for j in range(l):
-                    out = gr[j] * ca - (xr[j] - m) * cb - cc
-                    dr[j] = out
-                    ok &= abs(out) < np.inf
+                if relu:
+                    yr = y[i, ch]
+                    for j in range(l):
+                        gj = gr[j] if not (yr[j] <= zero) else zero
+                        out = gj * ca - (xr[j] - m) * cb - cc
+                        dr[j] = out
+                        ok &= abs(out) < np.inf
+                else:
+                    for j in range(l):
+                        out = gr[j] * ca - (xr[j] - m) * cb - cc
+                        dr[j] = out
+                        ok &= abs(out) < np.inf
         finite[ch] = ok
 
 

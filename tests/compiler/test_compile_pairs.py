@@ -1,0 +1,81 @@
+"""ember.compile's pairs: a batch norm whose result only a ReLU reads replays as one op
+(batch_norm_relu), with eager ember's values, gradients and running statistics bit for bit;
+a batch norm whose result is also read elsewhere stays as it is."""
+import copy
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+
+from helpers import kernel_path
+from helpers_compile import entries
+
+
+class ConvBnRelu(nn.Module):
+    """A ResNet stem, then a second batch norm whose result is also returned."""
+
+    def __init__(self, keep_second: bool):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.keep_second = keep_second
+
+    def forward(self, x):
+        h = self.bn(self.conv(x)).relu()
+        z = self.bn2(h)
+        out = ember.relu(z)
+        return (out, z) if self.keep_second else out
+
+
+def _steps(compiled):
+    return [s.name for e in entries(compiled) if e.graph is not None for s in e.graph.steps]
+
+
+def _train(model, x, g, calls):
+    """Run ``calls`` training calls; the last one's output and every gradient and buffer."""
+    for _ in range(calls):
+        model.zero_grad()
+        out = model(x)
+        outs = out if isinstance(out, tuple) else (out,)
+        ember.autograd.backward(list(outs), [g] * len(outs))
+    values = [o.detach().numpy() for o in outs]
+    values += [p.grad.numpy() for p in model.parameters()]
+    values += [b.numpy() for b in model.buffers()]
+    return values
+
+
+@pytest.mark.parametrize("compiled_kernels", [True, False])
+@pytest.mark.parametrize("keep_second", [False, True])
+def test_batch_norm_then_relu_replays_as_one_step_with_eagers_bits(keep_second, compiled_kernels):
+    ember.manual_seed(0)
+    eager = ConvBnRelu(keep_second)
+    compiled = ember.compile(copy.deepcopy(eager))
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.standard_normal((8, 3, 6, 6)).astype(np.float32))
+    g = ember.tensor(rng.standard_normal((8, 4, 6, 6)).astype(np.float32))
+    with kernel_path(compiled_kernels):
+        got = _train(compiled, x, g, 3)
+        want = _train(eager, x, g, 3)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    names = _steps(compiled)
+    pairs = [n for n in names if n.endswith("batch_norm+relu")]
+    # the first batch norm is read by its ReLU alone; the second also by the return when kept
+    assert len(pairs) == (1 if keep_second else 2), names
+
+
+def test_a_batch_norm_read_twice_is_not_paired():
+    bn = nn.BatchNorm1d(3)
+    def twice(x):
+        y = bn(x)
+        return ember.relu(y) + y
+
+    compiled = ember.compile(twice)
+    x = ember.randn(5, 3, 4)
+    for _ in range(3):
+        compiled(x)
+    names = _steps(compiled)
+    assert names and not any(n.endswith("+relu") for n in names), names
