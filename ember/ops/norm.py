@@ -576,9 +576,11 @@ def _grouped_norm_kernel_grads(ctx, x, weight, grad, needs):
     x2, g2 = x._data.reshape(a * groups, -1), grad._data
     w = None if weight is None else weight._data
     if k is None or ctx.s is not None or x2.dtype != np.float32 or not kernels.usable(x2, g2, *(
-            [] if w is None else [w])) or not (x2.flags.c_contiguous and g2.flags.c_contiguous):
+            [] if w is None else [w])) or not x2.flags.c_contiguous:
         return None
-    g2 = g2.reshape(x2.shape)
+    # in C order: a batch-first attention's input gradient arrives transposed (its heads run
+    # sequence-first), and one copy costs a fraction of the NumPy path's passes
+    g2 = np.ascontiguousarray(g2).reshape(x2.shape)
     none = np.empty(0, np.float32)
     dx = dw = db = None
     with kernels.lock:

@@ -48,3 +48,33 @@ def test_a_non_contiguous_input_gets_pytorchs_values_and_gradients(layer, view, 
     assert len(got) == len(want)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("layer", ["layer_norm", "group_norm", "batch_norm"])
+def test_a_transposed_incoming_gradient_takes_the_kernels_with_pytorchs_values(layer, monkeypatch):
+    """A batch-first attention hands its input norm a transposed gradient: the kernels copy it
+    to C order rather than leave the layer to the NumPy path."""
+    from ember.backend import kernels
+    from helpers import count_calls
+    if kernels.cpu() is None:
+        pytest.skip("the compiled kernels are off")
+    shape = (4, 3, 6, 5)
+    data = RNG.standard_normal(shape).astype(np.float32)
+    grad = RNG.standard_normal((3, 4, 6, 5)).astype(np.float32)
+
+    def run(lib):
+        lib.manual_seed(0)
+        module = LAYERS[layer](lib)
+        x = lib.tensor(data, requires_grad=True)
+        y = module(x)
+        y.backward(lib.tensor(grad).transpose(0, 1))
+        return [y.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in module.parameters()]
+
+    names = {"layer_norm": ["backward_input"], "group_norm": ["backward_input"],
+             "batch_norm": ["batch_norm_train_backward"]}[layer]
+    module = kernels.cpu().norm if layer == "batch_norm" else kernels.cpu().grouped_norm
+    calls = count_calls(monkeypatch, module, names)
+    got, want = run(ember), run(torch)
+    assert calls == {names[0]: 1}
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
