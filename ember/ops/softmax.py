@@ -95,7 +95,7 @@ def _softmax_forward(x, dim: int, log: bool):
     return out
 
 
-def _softmax_grad_kernel(out, g, y, dim: int, log: bool) -> bool:
+def softmax_grad_kernel(out, g, y, dim: int, log: bool) -> bool:
     """The gradient along the last axis by the compiled kernels (backend/kernels/softmax.py),
     one pass a row over all cores; False where they do not take it (float64 exp stays
     NumPy's)."""
@@ -129,7 +129,7 @@ def _softmax_backward(ctx, grad: Tensor, log: bool) -> Tensor:
         result = softmax_primitive.backward(g, y, ctx.dim, log)
         if result is None:
             result = np.empty(y.shape, y.dtype)
-            if not _softmax_grad_kernel(result, g, y, ctx.dim % y.ndim, log):
+            if not softmax_grad_kernel(result, g, y, ctx.dim % y.ndim, log):
                 _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, ctx.dim, g, y)
         return Tensor._make(result)
     if log:  # composed of tensor ops, so that it can be differentiated again

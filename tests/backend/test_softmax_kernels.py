@@ -118,3 +118,46 @@ def test_double_backward_composes_tensor_ops(calls, name):
     (hx,) = ember.autograd.grad(ge.pow(2).sum(), x)
     (ht,) = torch.autograd.grad(gt.pow(2).sum(), xt)
     np.testing.assert_allclose(hx.numpy(), ht.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("safe", [True, False])
+def test_attention_softmax_rows_against_float64_and_numpys_non_finite_rows(safe):
+    """softmax_rows (attention's weights, in place): within a few float32 roundings of the
+    float64 softmax; rows with a NaN, a +inf or nothing but -inf come out as NumPy's passes
+    give them (NaN, or zeros for a fully masked row when ``safe``); -inf entries weigh 0."""
+    from ember.ops.attention import _softmax_rows
+    x = RNG.standard_normal((300, 37)).astype(np.float32) * 6
+    x[1, 3] = np.nan
+    x[2, 5] = np.inf
+    x[3] = -np.inf
+    x[4, ::2] = -np.inf
+    exact = np.exp(x.astype(np.float64) - x.max(-1, keepdims=True))
+    exact /= exact.sum(-1, keepdims=True)
+    got = x.copy()
+    kernels.cpu().softmax.softmax_rows(got, safe)
+    with kernels.off():
+        want = _softmax_rows(x.copy(), safe)  # NumPy's passes
+    finite = np.ones(300, bool)
+    finite[1:4] = False
+    np.testing.assert_allclose(got[finite], exact[finite], rtol=3e-7 * 4, atol=1e-12)
+    np.testing.assert_array_equal(got[4, ::2], 0)
+    np.testing.assert_array_equal(np.isnan(got[1:4]), np.isnan(want[1:4]))
+    np.testing.assert_array_equal(np.nan_to_num(got[1:4], nan=7), np.nan_to_num(want[1:4], nan=7))
+    assert (got[3] == 0).all() if safe else np.isnan(got[3]).all()
+
+
+def test_attention_takes_the_kernels_and_matches_pytorch(monkeypatch):
+    counts = count_calls(monkeypatch, kernels.cpu().softmax, ("softmax_rows", "softmax_backward"))
+    q0, k0, v0 = (RNG.standard_normal((2, 3, 17, 8)).astype(np.float32) for _ in range(3))
+    g0 = RNG.standard_normal((2, 3, 17, 8)).astype(np.float32)
+    mask = RNG.random((17, 17)) > 0.3
+    mask[5] = False  # a query that sees no key: zeros from scaled_dot_product_attention
+    results = []
+    for lib in (ember, torch):
+        q, k, v = (lib.tensor(a, requires_grad=True) for a in (q0, k0, v0))
+        out = lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=lib.tensor(mask))
+        out.backward(lib.tensor(g0))
+        results.append([t.detach().numpy() for t in (out, q.grad, k.grad, v.grad)])
+    assert counts == {"softmax_rows": 1, "softmax_backward": 1}
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, **TOL["float32"])
