@@ -85,7 +85,7 @@ def test_what_stays_on_numpy(calls):
     t[:, ::2].clamp(-1, 1)                               # strided
     ember.tensor(x.astype(np.int64)).clamp(-1, 1)        # integers
     ember.tensor(x.astype(np.float16)).clamp(-1, 1)      # half
-    t.clamp(ember.zeros(61), 1.0)                        # a tensor bound
+    t.clamp(ember.zeros(61), ember.ones(61))             # tensor bounds
     t.clamp(float("nan"), 1.0)                           # a NaN bound gives NaN
     F.rrelu(t, training=True)                            # an array of slopes
     assert calls == {}
