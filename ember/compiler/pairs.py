@@ -1,4 +1,4 @@
-"""Pairs: an op and the ReLU that alone reads its result become one op.
+"""Pairs: a batch norm and the ReLU that alone reads its result become one op.
 
 A batch norm followed by a ReLU (a CNN's conv - batch norm - ReLU) is two passes over the
 activations forward and two backward; ``ops.norm.batch_norm_relu`` is one each, with the
@@ -12,20 +12,18 @@ from ..ops import math as math_ops, norm
 from .fusion import _last_reads
 from .graph import Slot, Step
 
-# op -> the function that computes it followed by ReLU, with the same arguments
-_WITH_RELU = {norm.batch_norm: norm.batch_norm_relu}
-
 
 def fuse_pairs(steps: list, output) -> list:
-    """``steps`` with each (op, ReLU of its result only) pair as one step."""
+    """``steps`` with each (batch norm, ReLU of its result only) pair as one step."""
     last = _last_reads(steps, output)
     out, i = [], 0
     while i < len(steps):
         step = steps[i]
-        fused = _WITH_RELU.get(step.fn) if i + 1 < len(steps) and type(step.outs) is int else None
-        if fused is not None and _only_relu_of(steps[i + 1], step) and last.get(step.outs) == i + 1:
-            relu = steps[i + 1]
-            out.append(Step(fused, step.args, step.kwargs, relu.outs, step.grad, step.amp, f"{step.name}+relu"))
+        if step.fn is norm.batch_norm and i + 1 < len(steps) and type(step.outs) is int and \
+                _only_relu_of(steps[i + 1], step) and last.get(step.outs) == i + 1:
+            relu = steps[i + 1]  # batch_norm_relu takes batch_norm's arguments
+            out.append(Step(norm.batch_norm_relu, step.args, step.kwargs, relu.outs, step.grad, step.amp,
+                            f"{step.name}+relu"))
             i += 2
         else:
             out.append(step)
