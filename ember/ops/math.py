@@ -493,7 +493,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     if min is not None and max is not None and _mixed_bounds(min, max):
         raise TypeError(f"clamp(): min and max must both be tensors or both be numbers, got min of type "
                         f"{type(min).__name__} and max of type {type(max).__name__}; make the number a tensor "
-                        f"(torch.full_like(input, value)) or pass two numbers")
+                        f"(ember.full_like(input, value)) or pass two numbers")
     x, lo = _bound(input, min)
     x, hi = _bound(x, max)
     if lo is not None and lo._data.dtype != x._data.dtype:
