@@ -67,8 +67,9 @@ def _layout(m: np.ndarray):
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
            accumulate: bool = False) -> np.ndarray:
-    """``a @ b`` for 2-d arrays, or for two stacks of as many matrices (3-d), written into
-    ``out`` when given (an array of the product's shape and dtype that overlaps neither
+    """``a @ b`` for 2-d arrays, or for two stacks of as many matrices (3-d, or more dims with
+    equal leading ones, read in their own strides where they do not merge into one), written
+    into ``out`` when given (an array of the product's shape and dtype that overlaps neither
     operand); with ``accumulate``, added to ``out`` (2-d) instead."""
     if a.ndim == 2 and b.ndim == 2:
         return _product(a, b, out, accumulate)
@@ -77,6 +78,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
         a3, b3 = _stack(a), _stack(b)  # (B, H, L, E) @ (B, H, E, S): one stack of B * H products
         if a3 is not None and b3 is not None:
             return matmul(a3, b3).reshape(a.shape[:-1] + b.shape[-1:])
+        if a.size // a.shape[-1] * b.shape[-1] * a.shape[-1] >= _MIN_WORK:
+            out = _batched(a, b)  # dims that do not merge (heads split from a packed projection)
+            if out is not None:
+                return out
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and out is None and \
             a.dtype == b.dtype == np.float32 and type(a) is type(b) is np.ndarray:
         each = a.shape[1] * a.shape[2] * b.shape[2]
@@ -100,7 +105,7 @@ class _Batched(Family):
 
     def __init__(self, lib, a_shape, b_shape, a_strides, b_strides):
         lib.dnnl_matmul_primitive_desc_create.argtypes = [POINTER, P, P, P, P, P, P]
-        out_shape = a_shape[:2] + b_shape[2:]
+        out_shape = a_shape[:-1] + b_shape[-1:]
         self.descs = [desc(lib, a_shape, strides=a_strides), desc(lib, b_shape, strides=b_strides),
                       desc(lib, out_shape)]
         self.forward_pd = P()
@@ -114,9 +119,13 @@ class _Batched(Family):
 
 
 def _stack(m: np.ndarray):
-    """m's leading dims merged into one, as a view; None where that needs a copy."""
-    m3 = m.reshape((-1,) + m.shape[-2:])
-    return m3 if np.may_share_memory(m3, m) else None
+    """m's leading dims merged into one, as a view; None where that needs a copy (told from the
+    strides: a reshape that copies would cost a pass over m to find it out)."""
+    lead = [(n, s) for n, s in zip(m.shape[:-2], m.strides[:-2]) if n != 1]
+    for (_, outer), (n, inner) in zip(lead, lead[1:]):
+        if outer != inner * n:
+            return None
+    return m.reshape((-1,) + m.shape[-2:])
 
 
 def _element_strides(m: np.ndarray):
@@ -136,7 +145,7 @@ def _batched(a, b):
     sa, sb = _element_strides(a), _element_strides(b)
     if sa is None or sb is None or onednn.library() is None:
         return None
-    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), np.float32)
+    out = np.empty(a.shape[:-1] + b.shape[-1:], np.float32)
     key = ("batched matmul", a.shape, b.shape, sa, sb)
     done = run_family("forward", key, lambda lib: _Batched(lib, a.shape, b.shape, sa, sb), [a, b, out])
     return None if done is None else out

@@ -267,14 +267,16 @@ def _in_projection_packed(query, key, value, w: Tensor, b: Tensor | None) -> tup
 
 
 def _heads(t: Tensor, static: Tensor | None, name: str, bsz: int, num_heads: int, head_dim: int) -> Tensor:
-    """(S, N, E) -> (N * heads, S, head_dim), or the given precomputed ``static`` one."""
+    """(S, N, E) -> (N, heads, S, head_dim), a view (the products read it in its strides: a
+    packed projection's q, k and v are not copied), or the given precomputed ``static`` one,
+    (N * heads, S, head_dim)."""
     if static is None:
-        return t.reshape(t.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        return t.reshape(t.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
     if static.size(0) != bsz * num_heads:
         raise AssertionError(f"expecting {name}.size(0) of {bsz * num_heads}, but got {static.size(0)}")
     if static.size(2) != head_dim:
         raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.size(2)}")
-    return static
+    return static.reshape(bsz, num_heads, static.shape[1], head_dim)
 
 
 def multi_head_attention_forward(
@@ -356,30 +358,30 @@ def multi_head_attention_forward(
     k = _heads(k, static_k, "static_k", bsz, num_heads, head_dim)
     v = _heads(v, static_v, "static_v", bsz, num_heads, head_dim)
     if add_zero_attn:
-        zero = zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
-        k, v = cat([k, zero], 1), cat([v, zero], 1)
+        zero = zeros((bsz, num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
+        k, v = cat([k, zero], 2), cat([v, zero], 2)
         extra.append(1)
     for _ in extra:
         attn_mask = None if attn_mask is None else constant_pad_nd(attn_mask, (0, 1))
         key_padding_mask = None if key_padding_mask is None else constant_pad_nd(key_padding_mask, (0, 1))
-    src_len = k.shape[1]
+    src_len = k.shape[2]
+    if attn_mask is not None and attn_mask.shape[0] != 1:  # (N * heads, L, S) -> (N, heads, L, S)
+        attn_mask = attn_mask.reshape(bsz, num_heads, tgt_len, src_len)
 
     if key_padding_mask is not None:
         for d, want in ((0, bsz), (1, src_len)):
             if key_padding_mask.shape[d] != want:
                 raise AssertionError(f"Expected key_padded_mask.shape[{d}] to be {want}, but got "
                                      f"{key_padding_mask.shape[d]}")
-        padding = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1)
-        padding = padding.reshape(bsz * num_heads, 1, src_len)
+        padding = key_padding_mask.reshape(bsz, 1, 1, src_len)  # broadcast over heads and queries
         attn_mask = padding if attn_mask is None else attn_mask + padding
 
-    # (N * heads, L, S); the weights path's explicit softmax gives NaN for fully masked rows
+    # (N, heads, L, S); the weights path's explicit softmax gives NaN for fully masked rows
     weights = AttentionWeights.apply(q, k, attn_mask, 1.0 / math.sqrt(head_dim), causal, not need_weights)
     weights = _dropout(weights, dropout_p if training else 0.0)
-    out = matmul(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+    out = matmul(weights, v).permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
     if need_weights:
-        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(1)
     else:

@@ -380,3 +380,24 @@ def test_multi_head_attention_forward_gradcheck():
         return F.multi_head_attention_forward(x, kv, kv, 4, 2, w_in, b_in, None, None, False, 0.0, w_out, b_out,
                                               key_padding_mask=pad)
     check_gradcheck([(3, 2, 4), (2, 2, 4), (12, 4), (12,), (4, 4), (4,), (2, 2)], fn)
+
+
+def test_packed_heads_reach_the_products_without_copies(monkeypatch):
+    """Self-attention's q, k and v are views of one packed (L, N, 3E) projection; split into
+    heads they stay views, (N, heads, L, head_dim) whose first two dims do not merge, and the
+    batched products read them in their strides instead of each being copied first."""
+    from ember.backend import gemm
+    if gemm.sgemm() is None:
+        pytest.skip("oneDNN's GEMM is not in use here")
+    seen = []
+    real = gemm._batched
+
+    def counted(a, b):
+        seen.append((a.shape, b.shape, b.strides[-1]))
+        return real(a, b)
+    monkeypatch.setattr(gemm, "_batched", counted)
+    length, batch, width = 64, 8, 64
+    x = ember.randn(length, batch, width)
+    nn.MultiheadAttention(width, 4)(x, x, x, need_weights=False)
+    # the scores' product: k^T steps from key to key across the packed rows, 3 * width * batch apart
+    assert seen[0] == ((batch, 4, length, 16), (batch, 4, 16, length), 3 * width * batch * 4)
