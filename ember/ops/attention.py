@@ -268,8 +268,8 @@ def _in_projection_packed(query, key, value, w: Tensor, b: Tensor | None) -> tup
 
 def _heads(t: Tensor, static: Tensor | None, name: str, bsz: int, num_heads: int, head_dim: int) -> Tensor:
     """(S, N, E) -> (N, heads, S, head_dim), a view (the products read it in its strides: a
-    packed projection's q, k and v are not copied), or the given precomputed ``static`` one,
-    (N * heads, S, head_dim)."""
+    packed projection's q, k and v are not copied); or the given precomputed ``static`` one,
+    (N * heads, S, head_dim), seen in that shape."""
     if static is None:
         return t.reshape(t.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
     if static.size(0) != bsz * num_heads:
