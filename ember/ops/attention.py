@@ -14,7 +14,6 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ..autograd.grad_mode import state
 from ..backend import dtypes, gemm, kernels
 from ..backend.device import xp_of
 from ..backend.dtypes import round_to
@@ -22,7 +21,7 @@ from .creation import zeros
 from .join import cat, repeat_interleave
 from .linalg import linear, matmul
 from .padding import constant_pad_nd
-from .softmax import softmax_grad_kernel
+from .softmax import softmax_grad
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -63,13 +62,7 @@ class AttentionWeights(Function):
     def backward(ctx, grad):
         q, k, p = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        ds = None
-        if not state.enabled and p._data.size:  # no graph of the backward: one compiled pass a row
-            out = np.empty_like(p._data)
-            if softmax_grad_kernel(out, grad._data, p._data, p._data.ndim - 1, False):
-                ds = Tensor._make(out)
-        if ds is None:
-            ds = p * (grad - (grad * p).sum(-1, keepdim=True))  # the softmax's gradient
+        ds = softmax_grad(grad, p, -1, False)
         gq = matmul(ds, k) * ctx.scale if needs[0] else None
         gk = matmul(ds.mT, q) * ctx.scale if needs[1] else None
         return gq, gk, (ds if needs[2] else None), None, None, None

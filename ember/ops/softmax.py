@@ -95,7 +95,7 @@ def _softmax_forward(x, dim: int, log: bool):
     return out
 
 
-def softmax_grad_kernel(out, g, y, dim: int, log: bool) -> bool:
+def _softmax_grad_kernel(out, g, y, dim: int, log: bool) -> bool:
     """The gradient along the last axis by the compiled kernels (backend/kernels/softmax.py),
     one pass a row over all cores; False where they do not take it (float64 exp stays
     NumPy's)."""
@@ -121,20 +121,22 @@ def _softmax_grad_block(axis: int, out, g, y, log: bool) -> None:
         out *= y
 
 
-def _softmax_backward(ctx, grad: Tensor, log: bool) -> Tensor:
-    out, = ctx.saved_tensors
+def softmax_grad(grad: Tensor, out: Tensor, dim: int, log: bool) -> Tensor:
+    """The input's gradient of softmax (log-softmax with ``log``) along ``dim`` from its result
+    ``out``; differentiable itself when a graph of the backward is being recorded."""
     g, y = grad._data, out._data
+    dim %= max(y.ndim, 1)
     if not state.enabled and _direct(y, g) and g.shape == y.shape:
         # no graph of the backward is asked for: oneDNN, or the passes in place split over the cores
-        result = softmax_primitive.backward(g, y, ctx.dim, log)
+        result = softmax_primitive.backward(g, y, dim, log)
         if result is None:
             result = np.empty(y.shape, y.dtype)
-            if not softmax_grad_kernel(result, g, y, ctx.dim % y.ndim, log):
-                _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, ctx.dim, g, y)
+            if not _softmax_grad_kernel(result, g, y, dim, log):
+                _by_rows(lambda axis, o, gp, yp: _softmax_grad_block(axis, o, gp, yp, log), result, dim, g, y)
         return Tensor._make(result)
     if log:  # composed of tensor ops, so that it can be differentiated again
-        return half_in_float32(lambda g, y: g - y.exp() * g.sum(ctx.dim, keepdim=True), grad, out)
-    return half_in_float32(lambda g, y: y * (g - (g * y).sum(ctx.dim, keepdim=True)), grad, out)
+        return half_in_float32(lambda g, y: g - y.exp() * g.sum(dim, keepdim=True), grad, out)
+    return half_in_float32(lambda g, y: y * (g - (g * y).sum(dim, keepdim=True)), grad, out)
 
 
 class Softmax(Function):
@@ -151,7 +153,7 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _softmax_backward(ctx, grad, log=ctx.log), None
+        return softmax_grad(grad, ctx.saved_tensors[0], ctx.dim, ctx.log), None
 
 
 class LogSoftmax(Softmax):
