@@ -15,6 +15,7 @@ else (float64, half, CuPy, tiny or empty products, or no oneDNN: see ``onednn.li
 from __future__ import annotations
 
 import ctypes
+import math
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
         a3, b3 = _stack(a), _stack(b)  # (B, H, L, E) @ (B, H, E, S): one stack of B * H products
         if a3 is not None and b3 is not None:
             return matmul(a3, b3).reshape(a.shape[:-1] + b.shape[-1:])
-        if a.size // a.shape[-1] * b.shape[-1] * a.shape[-1] >= _MIN_WORK:
+        if a.size * b.shape[-1] >= _MIN_WORK:  # the products' multiply-adds
             out = _batched(a, b)  # dims that do not merge (heads split from a packed projection)
             if out is not None:
                 return out
@@ -125,7 +126,7 @@ def _stack(m: np.ndarray):
     for (_, outer), (n, inner) in zip(lead, lead[1:]):
         if outer != inner * n:
             return None
-    return m.reshape((-1,) + m.shape[-2:])
+    return m.reshape((math.prod(m.shape[:-2]),) + m.shape[-2:])  # not -1: ambiguous when m is empty
 
 
 def _element_strides(m: np.ndarray):

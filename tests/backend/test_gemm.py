@@ -250,6 +250,17 @@ def test_four_dim_stacks_that_do_not_merge_are_read_in_their_strides(batched):
     assert batched == [((4, 8, 64, 16), (4, 8, 16, 64))]
 
 
+@pytest.mark.parametrize("inner", [0, 4])
+@pytest.mark.parametrize("merged", [True, False])
+def test_empty_four_dim_stacks(inner, merged):
+    """Stacks with an empty dim, whose leading dims merge or not: np.matmul's result."""
+    a = np.zeros((2, 3, 4 - inner, inner), np.float32)
+    b = np.zeros((2, 3, inner, 5), np.float32)
+    if not merged:
+        a, b = a.transpose(1, 0, 2, 3), b.transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(gemm.matmul(a, b), np.matmul(a, b))
+
+
 @pytest.mark.parametrize("case", ["broadcast batch", "reversed", "float64", "few"])
 def test_stacks_numpy_multiplies(case, batched):
     """Stacks the primitive does not take give np.matmul's result, bit for bit."""
