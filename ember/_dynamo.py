@@ -1,8 +1,9 @@
 """torch._dynamo's names that scripts touch: ``reset()``, ``explain(fn)(*args)`` (what
 ember.compile makes of a call: its graph, its fused runs, or its graph break) and
 ``config.cache_size_limit`` (also ``recompile_limit``), the number of input signatures a
-compiled callable keeps graphs for. ``config.suppress_errors`` is accepted: ember's compile never raises on a graph break
-unless asked with ``fullgraph=True``; it runs that call eagerly."""
+compiled callable keeps graphs for. ``config.suppress_errors`` is accepted: ember's compile
+never raises on a graph break unless asked with ``fullgraph=True``; it runs that call
+eagerly."""
 from __future__ import annotations
 
 from .compiler import compiled as _compiled

@@ -1,8 +1,9 @@
 """Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
 
-Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``grouped_norm``, ``loss``, ``pointwise``,
-``pool``, ``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``, ``softmax``) loaded, when compiled
-kernels are available, else None, in which case they keep their NumPy path.
+Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``grouped_norm``,
+``loss``, ``pointwise``, ``pool``, ``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``,
+``softmax``) loaded, when compiled kernels are available, else None, in which case they keep
+their NumPy path.
 Available means ``numba`` imports and the environment does not set ``EMBER_NUMBA=0``; that
 is decided once, on the first call, so importing ember neither imports Numba nor compiles
 anything. Each kernel compiles on its first call for the array types it is given, and Numba's

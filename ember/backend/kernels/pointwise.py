@@ -24,8 +24,8 @@ the second core saves.
 - ``gelu``: (x / 2) (1 + erf(x / sqrt 2)), with 1 + erf(z) as erfc(|z|) (z < 0) or 2 - erfc(z)
   (Numerical Recipes' erfc, as above): half the work of erf's two branches, and no cancellation
   for very negative x, where 1 + erf loses every digit: within 6 ulp of the exact value above
-  x = -1, within 2e-5 relative below (the rounding of x^2 inside exp); ``gelu_tanh``: (x / 2) (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), in
-  the NumPy path's order of operations.
+  x = -1, within 2e-5 relative below (the rounding of x^2 inside exp); ``gelu_tanh``: (x / 2)
+  (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), in the NumPy path's order of operations.
 - ``elu(x, alpha * scale, scale, input_scale)``: ELU, SELU and CELU (``vmath.expm1_32``).
 - ``softplus(x, beta, threshold)``: x where beta x > threshold, else (max(z, 0) + log(1 +
   exp(-|z|))) / beta with z = beta x (``vmath.log1p_unit``), which never overflows;
