@@ -21,7 +21,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare, ember_compiled  # noqa: E402
+from common import compare, ember_compiled, print_header  # noqa: E402
 
 
 def lenet(nn):
@@ -102,9 +102,7 @@ def lenet_inference(lib_name: str, device: str = "cpu"):
 
 
 def main() -> None:
-    import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     compare("LeNet-5 train (batch 128, Adam)", "cnn", "lenet_train", 128)
     compare("ResNet-8 train (batch 64, SGD)", "cnn", "resnet_train", 64, memory=True)
     compare("LeNet-5 inference (batch 1000)", "cnn", "lenet_inference", 1000)

@@ -194,6 +194,31 @@ def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
             "gemm_share": shares}
 
 
+def print_header() -> None:
+    """The first line of a benchmark's output: the versions and cores it measured on."""
+    import os
+
+    import numpy as np
+
+    import ember
+    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
+          "each framework in its own worker process, interleaved", flush=True)
+
+
+def call_step(lib, fn: Callable, inputs: tuple, grad, backward: bool) -> Callable[[], None]:
+    """A step that calls ``fn(*inputs)``: under ``no_grad``, or, with ``backward``, then
+    differentiated against ``grad`` (the inputs' gradients cleared first)."""
+    def run():
+        if backward:
+            for t in inputs:
+                t.grad = None
+            fn(*inputs).backward(grad)
+        else:
+            with lib.no_grad():
+                fn(*inputs)
+    return run
+
+
 def overhead(name: str, ember_op, numpy_op, repeats: int = 7) -> None:
     """Microseconds per call of a small ember op and of the NumPy call inside it."""
     iters = calibrate(numpy_op, 0.2)

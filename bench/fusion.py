@@ -25,7 +25,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare  # noqa: E402
+from common import call_step, compare, print_header  # noqa: E402
 
 SHAPE = (256, 2048)
 
@@ -48,20 +48,11 @@ def step(lib_name: str, name: str, backward: bool, compiled: bool = False):
     y = lib.tensor(rng.standard_normal(SHAPE).astype(np.float32), requires_grad=backward and name == "swiglu")
     grad = lib.tensor(rng.standard_normal(SHAPE).astype(np.float32))
 
-    def run():
-        if backward:
-            x.grad = y.grad = None
-            fn(x, y).backward(grad)
-        else:
-            with lib.no_grad():
-                fn(x, y)
-    return run
+    return call_step(lib, fn, (x, y), grad, backward)
 
 
 def main() -> None:
-    import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     elements = SHAPE[0] * SHAPE[1]
     for name in ("new_gelu", "swish_residual", "swiglu"):
         for backward in (False, True):

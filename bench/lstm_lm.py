@@ -20,7 +20,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "examples")]
 
-from common import compare  # noqa: E402
+from common import compare, print_header  # noqa: E402
 
 VOCAB, SEQ, BATCH = 10_000, 35, 20
 
@@ -88,9 +88,7 @@ def main() -> None:
     if args.profile:
         profile_ember(args.profile)
         return
-    import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     compare(f"LSTM LM train step (batch {BATCH}x{SEQ})", "lstm_lm", "train_step", BATCH)
     compare(f"LSTM LM forward (batch {BATCH}x{SEQ})", "lstm_lm", "forward_step", BATCH)
 

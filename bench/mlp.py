@@ -18,7 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare, ember_compiled, overhead  # noqa: E402
+from common import compare, ember_compiled, overhead, print_header  # noqa: E402
 
 BATCH = 128
 
@@ -63,8 +63,7 @@ def inference_step(lib_name: str, device: str = "cpu"):
 
 def main() -> None:
     import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     compare("MLP train step (batch 128)", "mlp", "train_step", BATCH)
     compare("MLP inference (batch 128)", "mlp", "inference_step", BATCH)
     compare("MLP train step, ember.compile vs PyTorch eager", "mlp", "train_step", BATCH, "cpu", True)

@@ -19,7 +19,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare  # noqa: E402
+from common import call_step, compare, print_header  # noqa: E402
 
 CASES = {"batch_norm_64x16x32x32": (64, 16, 32, 32), "batch_norm_64x32x16x16": (64, 32, 16, 16),
          "batch_norm_64x64x8x8": (64, 64, 8, 8), "layer_norm_2048x128": (2048, 128), "layer_norm_8192x512": (8192, 512),
@@ -37,20 +37,11 @@ def step(lib_name: str, case: str, backward: bool):
     x = lib.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=backward)
     grad = lib.tensor(rng.standard_normal(shape).astype(np.float32))
 
-    def run():
-        if backward:
-            x.grad = None
-            layer(x).backward(grad)
-        else:
-            with lib.no_grad():
-                layer(x)
-    return run
+    return call_step(lib, layer, (x,), grad, backward)
 
 
 def main() -> None:
-    import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     for case, shape in CASES.items():
         elements = int(np.prod(shape))
         compare(f"{case}, forward", "norm", "step", elements, case, False, gemm_share=False)

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 from cnn import lenet, resnet8  # noqa: E402
-from common import compare  # noqa: E402
+from common import compare, print_header  # noqa: E402
 
 
 def _mlp(nn):
@@ -48,9 +48,7 @@ def step(lib_name: str, case: str, foreach: bool | None):
 
 
 def main() -> None:
-    import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     for case in CASES:
         for foreach in (None, True):
             compare(f"{case} step{', foreach' if foreach else ''}", "optim", "step", 1, case, foreach,

@@ -18,7 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare  # noqa: E402
+from common import call_step, compare, print_header  # noqa: E402
 
 SHAPE = (256, 2048)
 FUNCTIONS = ("sigmoid", "tanh", "silu", "gelu", "gelu_tanh", "elu", "softplus", "leaky_relu", "hardswish",
@@ -40,20 +40,11 @@ def step(lib_name: str, name: str, backward: bool):
     x = lib.tensor(rng.standard_normal(SHAPE).astype(np.float32) * 3, requires_grad=backward)
     grad = lib.tensor(rng.standard_normal(SHAPE).astype(np.float32))
 
-    def run():
-        if backward:
-            x.grad = None
-            fn(x).backward(grad)
-        else:
-            with lib.no_grad():
-                fn(x)
-    return run
+    return call_step(lib, fn, (x,), grad, backward)
 
 
 def main() -> None:
-    import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     elements = SHAPE[0] * SHAPE[1]
     for name in FUNCTIONS:
         compare(f"{name}, forward", "pointwise", "step", elements, name, False, gemm_share=False)

@@ -18,7 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare  # noqa: E402
+from common import compare, print_header  # noqa: E402
 
 BATCH, TOKENS, WIDTH, CLASSES = 32, 64, 128, 65
 
@@ -46,9 +46,7 @@ def train_step(lib_name: str):
 
 
 def main() -> None:
-    import ember
-    print(f"ember {ember.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-          "each framework in its own worker process, interleaved", flush=True)
+    print_header()
     compare(f"Transformer encoder train step (batch {BATCH}x{TOKENS})", "transformer", "train_step", BATCH)
 
 
