@@ -11,10 +11,10 @@ need a gradient. Eager ember makes one pass over memory (and one temporary array
 Each op is computed as eager ember computes it, so the values have eager's bits: the same
 IEEE operations in the same order, and exp, tanh, sigmoid, SiLU and the GELUs through the
 element functions eager's float32 kernels use (``pointwise.py``; eager takes them from
-``kernels.POINTWISE_MIN`` elements, so ``compiler/fusion.py`` fuses them only there). Those kernels are compiled with
-fused multiply-adds (``contract``), so a program using one is too, and every value and
-gradient term of its own passes through ``_kept``, which keeps LLVM from contracting a
-product into the sum that uses it (eager rounds both). Gradients have eager's bits too,
+``kernels.POINTWISE_MIN`` elements, so ``compiler/fusion.py`` fuses them only there). Those
+kernels are compiled with fused multiply-adds (``contract``), so a program using one is too,
+and every value and gradient term of its own passes through ``_kept``, which keeps LLVM from
+contracting a product into the sum that uses it (eager rounds both). Gradients have eager's bits too,
 except where a value feeds three or more gradients into one sum, or a broadcast input feeds
 two: eager adds them in the engine's order, a program in its own (a rounding apart). Equal
 flows share one array, and a flow that is an incoming gradient unchanged is that array.
@@ -84,10 +84,8 @@ _GRADIENT = {
     "gelu": ("GELU_GRAD({g}, {0})",),
     "gelu_tanh": ("GELU_TANH_GRAD({g}, {0})",),
 }
-OPS = frozenset(_FORWARD)
 # float32 only, from POINTWISE_MIN elements: eager's kernels (pointwise.py) compute them there
 TRANSCENDENTAL = frozenset({"exp", "tanh", "sigmoid", "silu", "gelu", "gelu_tanh"})
-LAYOUTS = ("full", "scalar", "col", "row")
 
 _compiled: dict = {}  # (source, dtype, parallel, contract) -> Numba dispatcher
 _ZERO = np.int32(0)
@@ -123,7 +121,7 @@ def _names(dtype) -> dict:
 class Program:
     """Instructions over the elements of one shape: ``instructions`` [(op, args)],
     ``outputs`` (the instructions whose values are written out), ``layouts`` (one per input,
-    of ``LAYOUTS``), ``dtype`` (float32 or float64)."""
+    "full", "scalar", "col" or "row"), ``dtype`` (float32 or float64)."""
 
     def __init__(self, instructions: list, outputs: list, layouts: list, dtype):
         self.instructions = instructions
