@@ -421,9 +421,8 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     elif input.numel() == 0:
         out = _affine_of_empty(x, weight, bias, shape)
     else:
-        inside = relu and not half  # a half result is rounded first, and ReLU then sees its -0.0
-        out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps, round_to, inside)
-        relu = relu and not inside
+        out = BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps, round_to, relu and not half)
+        relu = relu and half  # a half result is rounded first: ReLU after, as it sees the rounding's -0.0
     if half:
         out = out.to(input.dtype)
     return _relu(out) if relu else out
