@@ -34,7 +34,7 @@ from ..autograd import capture as hook
 from ..autograd import function as _function
 from ..autograd.grad_mode import state
 from ..backend import random as _random
-from .graph import Const, Nested, Slot, Step, build, tensors_in
+from .graph import Const, Slot, Step, build, slots_in, tensors_in
 
 # Tensor methods that read metadata only: called through, never steps.
 _METADATA = frozenset({
@@ -412,18 +412,7 @@ def _is_value(out) -> bool:
 
 
 def _reads_dynamic(specs, dynamic: set) -> bool:
-    return any(s.i in dynamic for s in _slots(specs))
-
-
-def _slots(spec):
-    if type(spec) is Slot:
-        yield spec
-    elif type(spec) is Nested:
-        for s in spec.items:
-            yield from _slots(s[1] if spec.kind is dict else s)
-    elif type(spec) is tuple:
-        for s in spec:
-            yield from _slots(s)
+    return any(i in dynamic for i in slots_in(specs))
 
 
 def _shaped_by_values(name: str, args: tuple) -> bool:

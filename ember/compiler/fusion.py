@@ -26,7 +26,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, state
 from ..backend import kernels
 from ..ops import activation, elementwise, math as math_ops
-from .graph import Const, Nested, Slot, Step
+from .graph import Const, Slot, Step, last_reads
 
 _MIN_STEPS = 2  # a run of one op gains nothing
 
@@ -135,7 +135,7 @@ def fuse(steps: list, meta: list, output) -> list:
     if kernels.cpu() is None:
         return steps
     from ..backend.kernels import fused
-    last = _last_reads(steps, output)
+    last = last_reads(steps, output)
     out, i = [], 0
     while i < len(steps):
         end, region = _grow(steps, i, meta, last, fused)
@@ -146,29 +146,6 @@ def fuse(steps: list, meta: list, output) -> list:
             out.append(region)
             i = end
     return out
-
-
-def _last_reads(steps: list, output) -> dict:
-    """Slot -> the index of the last step that reads it (``len(steps)`` for the result's)."""
-    last = {}
-    for i, step in enumerate(steps):
-        for s in _slots((step.args, tuple((step.kwargs or {}).values()))):
-            last[s] = i
-    for s in _slots(output):
-        last[s] = len(steps)
-    return last
-
-
-def _slots(spec):
-    t = type(spec)
-    if t is Slot:
-        yield spec.i
-    elif t is Nested:
-        for s in spec.items:
-            yield from _slots(s[1] if spec.kind is dict else s)
-    elif t in (tuple, list):
-        for s in spec:
-            yield from _slots(s)
 
 
 def _grow(steps: list, start: int, meta: list, last: dict, fused):

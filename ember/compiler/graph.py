@@ -119,6 +119,31 @@ def tensors_in(value, out: list) -> list:
     return out
 
 
+def slots_in(spec):
+    """The slot numbers a spec names (in its containers too), in order."""
+    t = type(spec)
+    if t is Slot:
+        yield spec.i
+    elif t is Nested:
+        for s in spec.items:
+            yield from slots_in(s[1] if spec.kind is dict else s)
+    elif t is tuple or t is list:
+        for s in spec:
+            yield from slots_in(s)
+
+
+def last_reads(steps: list, output) -> dict:
+    """Slot -> the index of the last step that reads it (``len(steps)`` for the result's): what
+    the fusion passes ask before they let a value go unwritten."""
+    last = {}
+    for i, step in enumerate(steps):
+        for s in slots_in((step.args, tuple((step.kwargs or {}).values()))):
+            last[s] = i
+    for s in slots_in(output):
+        last[s] = len(steps)
+    return last
+
+
 def same(a, b) -> bool:
     """Whether two specs say the same thing: slots by number, tensors that existed before
     the call by identity, arrays by value, everything else by equality (nan equal to nan)."""

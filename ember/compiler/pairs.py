@@ -9,13 +9,12 @@ returned), and both ran under the same grad and autocast modes.
 from __future__ import annotations
 
 from ..ops import math as math_ops, norm
-from .fusion import _last_reads
-from .graph import Slot, Step
+from .graph import Slot, Step, last_reads
 
 
 def fuse_pairs(steps: list, output) -> list:
     """``steps`` with each (batch norm, ReLU of its result only) pair as one step."""
-    last = _last_reads(steps, output)
+    last = last_reads(steps, output)
     out, i = [], 0
     while i < len(steps):
         step = steps[i]
