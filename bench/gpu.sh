@@ -12,7 +12,7 @@ py="${PYTHON:-python}"
 mkdir -p "$report"
 "$py" -c "import cupy" 2>/dev/null || "$py" -m pip install --quiet "cupy-cuda12x>=13"
 # the DDP test starts its ranks through MPI (ember[distributed]'s packages)
-"$py" -c "import mpi4py" 2>/dev/null || "$py" -m pip install --quiet "mpi4py>=4" "mpich>=4.3"
+"$py" -c "import mpi4py" 2>/dev/null || "$py" -m pip install --quiet "mpi4py>=4" "mpich>=4.3,<5"
 "$py" -c "import torch" 2>/dev/null || echo "PyTorch is not installed: the suite compares with it; install a CUDA build of torch"
 parallel=$("$py" -c "import xdist" 2>/dev/null && echo "-n auto")
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"

@@ -1,63 +1,168 @@
-"""One MPI world from one mpiexec job per node, as torchrun is run: once on each node.
+"""One MPI world from jobs that MPI did not start together, through MPI's dynamic-process calls.
 
-``ember.distributed.run --nnodes M --node-rank K`` (without ``--hostfile``) starts the node's
-ranks with MPICH's mpiexec, all jobs pointed at one MPI name server (``hydra_nameserver``, which
-node 0's launcher runs at MASTER_ADDR:MASTER_PORT). Each job's COMM_WORLD holds its node's ranks;
-here the jobs become one intracommunicator through MPI's dynamic-process calls: node 0 opens a
-port, and the world built so far accepts the nodes in order, each merged after the ranks
-already in it, so that global rank = node rank * processes per node + local rank. The name
-server carries the port (``MPI_Publish_name``/``MPI_Lookup_name``) and a name per node that says
-it has started, so that no side enters a blocking accept or connect before the other is there,
-and a node that never comes is an error after the timeout, not a hang.
+Two cases, each a set of "parts" numbered 0..n-1 that meet at MASTER_ADDR:MASTER_PORT:
+- a launcher per node, torchrun's way (``ember.distributed.run --nnodes M --node-rank K``
+  without ``--hostfile``): each node's ranks are one mpiexec job, a part;
+- processes started one by one with torchrun's variables (RANK, WORLD_SIZE, MASTER_ADDR,
+  MASTER_PORT) by a shell loop, a cluster scheduler or torchrun itself: each is an MPI singleton,
+  a part of one rank.
+
+The first rank of part 0 listens at MASTER_PORT. The first rank of every other part connects
+there, and the two sockets become an MPI intercommunicator through ``MPI_Comm_join``, the call
+MPI defines for this; from then on every byte goes through MPI: the part's number, then the MPI
+port that part 0 opened. The world built so far accepts the parts in order, each merged after
+the ranks already in it, so that a rank's place is its part's number, then its rank in the part.
+Every wait is bounded: a part that never comes is an error after the timeout that names it.
 """
 from __future__ import annotations
 
 import os
+import re
+import socket
 import time
 
+import numpy as np
+
+from . import _mpi
 from ._mpi import mpi
 
 _world = None
 
 
-def world(timeout: float):
-    """COMM_WORLD, or the world joined from the per-node jobs when the launcher started them so
-    (``EMBER_NNODES`` > 1 and ``EMBER_NODE_RANK`` in the environment); built once."""
+def meeting(rank: int, world_size: int, init_method: str | None):
+    """How this process joins its world: (its part, the number of parts, part 0's address and
+    port, what a part is), or None when one MPI job holds the whole world. Errors about the
+    environment are raised here, before any waiting."""
+    nnodes = int(os.environ.get("EMBER_NNODES", "1"))
+    if nnodes > 1:  # a launcher per node started this part
+        return int(os.environ["EMBER_NODE_RANK"]), nnodes, _master(None), "node"
+    if _mpi.under_mpi_launcher() or world_size == 1:
+        return None
+    if not 0 <= rank < world_size:
+        raise ValueError(f"init_process_group: rank {rank} is not one of the world's ranks (0 to {world_size - 1})")
+    master = _master(init_method)
+    _check_singletons_connect()
+    return rank, world_size, master, "rank"
+
+
+def world(timeout: float, meet):
+    """This process's world, built once: COMM_WORLD, or the parts that ``meet`` describes joined."""
     global _world
     if _world is None:
-        nnodes = int(os.environ.get("EMBER_NNODES", "1"))
-        if nnodes > 1:
-            _world = _join(int(os.environ["EMBER_NODE_RANK"]), nnodes, timeout)
-        else:
-            _world = mpi().COMM_WORLD
+        _world = mpi().COMM_WORLD if meet is None else _join(*meet, timeout)
     return _world
 
 
-def _join(node: int, nnodes: int, timeout: float):
+def _master(init_method: str | None) -> tuple[str, int]:
+    """(address, port) where part 0 listens: a ``tcp://host:port`` init_method's, else MASTER_ADDR
+    and MASTER_PORT (ValueError, as PyTorch's env:// rendezvous, when one is missing)."""
+    if init_method and init_method.startswith("tcp://"):
+        host, _, port = init_method[len("tcp://"):].partition("?")[0].rstrip("/").rpartition(":")
+        return host.strip("[]"), int(port)
+    for var in ("MASTER_ADDR", "MASTER_PORT"):
+        if var not in os.environ:
+            raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: environment variable "
+                             f"{var} expected, but not set")
+    # torchrun's agent keeps its own store at MASTER_PORT for the job's lifetime; the world meets on the next port
+    port = int(os.environ["MASTER_PORT"]) + (os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True")
+    return os.environ["MASTER_ADDR"], port
+
+
+def _check_singletons_connect() -> None:
+    """Refuse, before any waiting, MPI libraries whose singletons cannot connect to each other."""
+    version = mpi().Get_library_version()
+    found = re.search(r"MPICH Version:\s*(\d+)\.(\d+)", version)
+    if found and (int(found[1]), int(found[2])) == (5, 0):
+        raise RuntimeError("init_process_group: MPICH 5.0 cannot connect processes started without a launcher "
+                           "(pmodels/mpich#7805). pip install 'mpich>=4.3,<5' (the MPI of ember[distributed]), or "
+                           "start the job with `python -m ember.distributed.run --nproc-per-node N script.py`")
+    if "Open MPI" in version:
+        raise RuntimeError("init_process_group: Open MPI's processes cannot connect without its launcher. Start the "
+                           "job with `mpirun` or `python -m ember.distributed.run`, or pip install 'ember[distributed]' "
+                           "for MPICH, whose processes can")
+
+
+def _join(part: int, parts: int, master: tuple[str, int], unit: str, timeout: float):
     MPI = mpi()
     comm = MPI.COMM_WORLD
     first = comm.Get_rank() == 0
-    port = MPI.Open_port() if node == 0 and first else None
-    if node > 0:
-        if first:
-            MPI.Publish_name(_name("started", node), "yes")
-            port = _lookup(_name("port", node), timeout, f"node {node} waiting for node 0 to accept it")
-        inter = comm.Connect(port, root=0)
-        comm = _merged(inter, high=True)
-        if first:
-            MPI.Unpublish_name(_name("started", node), "yes")
-    for k in range(node + 1, nnodes):  # the world so far takes in the later nodes, in order
-        root = comm.Get_rank() == 0  # node 0's first rank, which holds the port
-        if root:
-            _lookup(_name("started", k), timeout, f"node 0 waiting for node {k} to start")
-            MPI.Publish_name(_name("port", k), port)
-        inter = comm.Accept(port, root=0)
-        if root:
-            MPI.Unpublish_name(_name("port", k), port)
-        comm = _merged(inter, high=False)
-    if node == 0 and first:
+    if part == 0:
+        links = _accept_links(parts, master[1], timeout, unit) if first else {}
+        port = MPI.Open_port() if first else None
+    else:
+        port = _port_from_part_0(part, master, timeout, unit) if first else None
+        comm = _merged(comm.Connect(port, root=0), high=True)
+    for k in range(part + 1, parts):  # the world so far takes in the later parts, in order
+        if comm.Get_rank() == 0:  # part 0's first rank, which holds the port
+            _send_text(links.pop(k), port)
+        comm = _merged(comm.Accept(port, root=0), high=False)
+    if part == 0 and first:
         MPI.Close_port(port)
     return comm
+
+
+def _accept_links(parts: int, port: int, timeout: float, unit: str) -> dict:
+    """Part 0: an intercommunicator with the first rank of each other part, by part number."""
+    MPI = mpi()
+    deadline = time.monotonic() + timeout
+    try:
+        server = socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True) \
+            if socket.has_dualstack_ipv6() else socket.create_server(("", port))
+    except OSError as e:
+        raise RuntimeError(f"init_process_group: {unit} 0 cannot listen at port {port} ({e.strerror}): "
+                           "choose another MASTER_PORT") from None
+    links = {}
+    with server:
+        while len(links) < parts - 1:
+            missing = ", ".join(str(k) for k in range(1, parts) if k not in links)
+            server.settimeout(max(deadline - time.monotonic(), 0.01))
+            try:
+                sock, _ = server.accept()
+            except socket.timeout:
+                raise _timed_out(f"{unit} 0 waiting for {unit} {missing} to connect", timeout) from None
+            with sock:
+                sock.setblocking(True)  # MPI reads and writes the descriptor itself
+                link = MPI.Comm.Join(sock.fileno())
+            number = np.zeros(1, np.int64)
+            _mpi.wait([link.Irecv(number, source=0)], timeout, f"init_process_group: {unit} 0 waiting "
+                      f"for a connected {unit} to say its number")
+            k = int(number[0])
+            if not 0 < k < parts or k in links:
+                raise RuntimeError(f"init_process_group: a process connected as {unit} {k}, which is "
+                                   + ("taken" if k in links else f"not one of {unit}s 1 to {parts - 1}")
+                                   + f": every {unit} needs its own number (RANK) below WORLD_SIZE={parts}")
+            links[k] = link
+    return links
+
+
+def _port_from_part_0(part: int, master: tuple[str, int], timeout: float, unit: str) -> str:
+    """Another part's first rank: connect to part 0 (retrying until it listens), then receive its MPI port."""
+    MPI = mpi()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock = socket.create_connection(master, timeout=max(deadline - time.monotonic(), 0.01))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise _timed_out(f"{unit} {part} waiting for {unit} 0 at {master[0]}:{master[1]}", timeout) from None
+            time.sleep(0.1)
+    with sock:
+        sock.setblocking(True)  # MPI reads and writes the descriptor itself
+        link = MPI.Comm.Join(sock.fileno())
+    link.Send(np.array([part], np.int64), dest=0)
+    text = np.zeros(MPI.MAX_PORT_NAME, np.uint8)
+    _mpi.wait([link.Irecv(text, source=0)], timeout, f"init_process_group: {unit} {part} waiting for "
+              f"{unit} 0 to accept it")
+    link.Free()
+    return text.tobytes().rstrip(b"\0").decode()
+
+
+def _send_text(link, text: str) -> None:
+    data = np.zeros(mpi().MAX_PORT_NAME, np.uint8)
+    data[:len(text)] = np.frombuffer(text.encode(), np.uint8)
+    link.Send(data, dest=0)
+    link.Free()
 
 
 def _merged(inter, high: bool):
@@ -66,22 +171,7 @@ def _merged(inter, high: bool):
     return merged
 
 
-def _name(what: str, node: int) -> str:
-    return f"ember-{os.environ.get('MASTER_PORT', '')}-{what}-{node}"
-
-
-def _lookup(name: str, timeout: float, what: str) -> str:
-    """The value published under ``name``, polling until it appears; after ``timeout`` seconds
-    a RuntimeError saying who was waiting for whom."""
-    MPI = mpi()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return MPI.Lookup_name(name)
-        except MPI.Exception:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"init_process_group: {what} timed out after {timeout:g} s: every node's launcher must "
-                    "run with the same --nnodes, --master-addr and --master-port, and each --node-rank "
-                    "once") from None
-            time.sleep(0.05)
+def _timed_out(what: str, timeout: float) -> RuntimeError:
+    return RuntimeError(f"init_process_group: {what} timed out after {timeout:g} s: every process must be given the same "
+                        "MASTER_ADDR, MASTER_PORT and WORLD_SIZE (or --nnodes, --master-addr and --master-port), "
+                        "and each its own RANK (or --node-rank)")

@@ -1,14 +1,12 @@
 """Process groups: init_process_group and its queries, new_group, ReduceOp, barrier.
 
-Rank and world size come from MPI. Whatever the init method (``env://``, the default, or
-``tcp://``/``file://``, whose address is then not used), the processes must have been started
-by an MPI launcher: ``python -m ember.distributed.run`` (torchrun's flags) or ``mpiexec``
-directly; MASTER_ADDR/MASTER_PORT need only be consistent, as MPI already knows every process.
-Processes started one by one with only the variables exported are refused: MPICH cannot
-connect processes it did not start (each believes it is rank 0 of the same one-process world).
-When the launcher ran once per node, torchrun's way, each node's ranks are one mpiexec job and ``_join`` makes them one world through MPI's own name server and
-dynamic-process calls, no socket of ours. A single process started without a launcher is a
-world of size 1.
+Every process talks through MPI. Started by an MPI launcher (``python -m
+ember.distributed.run`` with torchrun's flags, or ``mpiexec``), a job's ranks are already one
+MPI world. Started otherwise, with torchrun's variables (RANK, WORLD_SIZE, MASTER_ADDR,
+MASTER_PORT, or a ``tcp://`` init_method), each process is an MPI singleton, and ``_join``
+connects them into one world through MPI's dynamic-process calls, meeting at MASTER_PORT; it
+does the same for the jobs of a launcher run once per node, torchrun's way. A single process
+started without a launcher is a world of size 1.
 """
 from __future__ import annotations
 
@@ -175,8 +173,9 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
                        store=None, group_name: str = "", pg_options=None, device_id=None) -> None:
     """Join the default process group: every process of the job calls this once.
 
-    Rank and size come from MPI (see the module docstring). ``world_size`` and ``rank``, when
-    given, and the launcher's WORLD_SIZE and RANK variables must agree with them.
+    Under an MPI launcher, rank and size come from MPI, and ``world_size``, ``rank``, WORLD_SIZE
+    and RANK, when given, must agree with them. Otherwise they are this process's place in the
+    world that the processes form at MASTER_ADDR:MASTER_PORT (see the module docstring).
     """
     if is_initialized():
         raise ValueError("trying to initialize the default process group twice!")
@@ -186,16 +185,18 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
         raise ValueError(f"init_process_group: unsupported init_method {init_method!r} (env://, tcp:// or file://)")
     if store is not None:
         raise NotImplementedError("init_process_group(store=...): ember's MPI groups need no store; omit it")
-    env_size = int(os.environ.get("WORLD_SIZE", world_size if world_size > 0 else 1))
-    if not _mpi.under_mpi_launcher() and max(env_size, world_size) > 1:
-        raise RuntimeError(
-            f"init_process_group: a world of size {max(env_size, world_size)} was asked for, but this process "
-            "was not started by an MPI launcher. ember's processes talk through MPI: start the script with "
-            "`python -m ember.distributed.run --nproc-per-node N script.py` (torchrun's flags) or under mpiexec")
+    size = world_size if world_size > 0 else _env_int("WORLD_SIZE", 1)
+    launched = _mpi.under_mpi_launcher()
+    if str(init_method).startswith("file://") and not launched and size > 1:
+        raise ValueError("init_process_group: processes started without a launcher meet at an address: use "
+                         "init_method='env://' (MASTER_ADDR, MASTER_PORT) or 'tcp://host:port' instead of file://")
+    own_rank = rank if rank >= 0 else _env_int("RANK", 0 if launched or size == 1 else None)
+    meet = _join.meeting(own_rank, size, init_method)
     # A failure from here on (a node that never joins, a rank that disagrees) ends the job at once;
     # the launcher's RANK (MPI's own rank under a bare mpiexec) is this process's rank in the world.
-    _failure.install(next((int(os.environ[v]) for v in ("RANK",) + _mpi.LAUNCHER_RANK_VARS if v in os.environ), 0))
-    world = _join.world(seconds)  # COMM_WORLD, or the nodes' jobs joined into one world
+    _failure.install(next((int(os.environ[v]) for v in ("RANK",) + _mpi.LAUNCHER_RANK_VARS if v in os.environ),
+                          own_rank))
+    world = _join.world(seconds, meet)  # COMM_WORLD, or the parts joined into one
     for what, asked, actual in (("world_size", world_size, world.Get_size()), ("rank", rank, world.Get_rank()),
                                 ("WORLD_SIZE", int(os.environ.get("WORLD_SIZE", -1)), world.Get_size()),
                                 ("RANK", int(os.environ.get("RANK", -1)), world.Get_rank())):
@@ -204,6 +205,16 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
                              f"process as rank {world.Get_rank()} of {world.Get_size()}")
     comm = world.Dup()  # the user's own MPI calls on COMM_WORLD never match ember's collectives
     GroupMember.WORLD = ProcessGroup(comm, list(range(comm.Get_size())), name, seconds, devices)
+
+
+def _env_int(var: str, default: int | None) -> int:
+    """An integer environment variable; PyTorch's env:// error when it is missing and has no default."""
+    if var in os.environ:
+        return int(os.environ[var])
+    if default is None:
+        raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: environment variable {var} "
+                         "expected, but not set")
+    return default
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:

@@ -8,8 +8,8 @@ says which one first and why (exit status, the last lines of its stderr) and exi
 stops the other ranks. Several nodes, either way:
 
 - torchrun's: the launcher on each node, ``--nnodes M --node-rank K --master-addr A
-  --master-port P``. Each starts its node's ranks as one mpiexec job; node 0's launcher also
-  runs MPI's name server at A:P, through which the jobs join into one world (``_join``). This
+  --master-port P``. Each starts its node's ranks as one mpiexec job; the jobs meet at A:P,
+  where node 0's first rank listens, and join into one world through MPI (``_join``). This
   needs MPICH's mpiexec (the ``mpich`` wheel that ``ember[distributed]`` installs).
 - MPI's: one launcher with ``--hostfile``, which starts the ranks of every node itself.
 """
@@ -20,11 +20,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 from ._worker import die_with_parent
 
@@ -94,45 +92,15 @@ def mpiexec_command(nprocs: int, hostfile: str | None = None, nproc_per_node: in
     return cmd + ["-n", str(nprocs)]
 
 
-def _per_node_command(nproc: int, master_addr: str, master_port: int) -> list[str]:
-    """mpiexec starting this node's ``nproc`` ranks as a job that finds the others through the
-    name server at the master's address (MPICH's Hydra; Open MPI's jobs cannot join so)."""
+def _per_node_command(nproc: int) -> list[str]:
+    """MPICH's mpiexec starting this node's ``nproc`` ranks as one job, which joins the other
+    nodes' jobs at the master's address (``_join``; Open MPI's jobs cannot connect so)."""
     exe = find_mpiexec()
     if "HYDRA" not in _version(exe):
         raise SystemExit("ember.distributed.run: a launcher per node (--nnodes > 1 without --hostfile) needs "
                          f"MPICH's mpiexec, and {exe} is another MPI's. pip install mpich (the MPI of "
                          "ember[distributed]), or run one launcher with --hostfile listing the nodes")
-    return [exe, "-nameserver", f"{master_addr}:{master_port}", "-n", str(nproc)]
-
-
-def _start_name_server(port: int) -> subprocess.Popen:
-    """MPI's name server (MPICH's hydra_nameserver) at ``port`` on this node, for the nodes' jobs
-    to publish and look up the port they join through; it stops with this launcher."""
-    exe = os.path.join(os.path.dirname(find_mpiexec()), "hydra_nameserver")
-    if not os.access(exe, os.X_OK):
-        exe = shutil.which("hydra_nameserver") or exe
-    server = subprocess.Popen([exe, "-port", str(port)], preexec_fn=lambda: die_with_parent(signal.SIGTERM))
-    time.sleep(0.2)  # listening before the ranks ask it
-    if server.poll() is not None:
-        raise SystemExit(f"ember.distributed.run: MPI's name server could not start at port {port} (in use?): "
-                         "choose another --master-port")
-    return server
-
-
-def _wait_for_name_server(addr: str, port: int, seconds: float = 900) -> None:
-    """Wait (torchrun's default rendezvous time) until node 0's name server accepts connections,
-    so that the nodes may start in any order."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection((addr, port), timeout=5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"ember.distributed.run: node 0 did not come up at {addr}:{port} within "
-                                 f"{seconds:g} s: start its launcher (--node-rank 0) with the same --master-addr "
-                                 "and --master-port")
-            time.sleep(0.5)
+    return [exe, "-n", str(nproc)]
 
 
 def _report(note_dir: str, code: int) -> int:
@@ -182,14 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         target = [sys.executable, "-u", "-m", "ember.distributed._script"] + (["-m"] if args.module else []) + [args.script]
     env = dict(os.environ, MASTER_ADDR=args.master_addr, MASTER_PORT=str(args.master_port),
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))  # torchrun's default too
-    name_server = None
     if per_node:
-        launch = _per_node_command(nproc, args.master_addr, args.master_port)
+        launch = _per_node_command(nproc)
         env.update(EMBER_NNODES=str(nnodes), EMBER_NODE_RANK=str(args.node_rank))
-        if args.node_rank == 0:
-            name_server = _start_name_server(args.master_port)
-        else:
-            _wait_for_name_server(args.master_addr, args.master_port)
     else:
         launch = mpiexec_command(nproc * nnodes, args.hostfile, nproc)
     note_dir = tempfile.mkdtemp(prefix="ember-run-")
@@ -202,9 +165,6 @@ def main(argv: list[str] | None = None) -> int:
         code = proc.wait()
         return 0 if code == 0 else _report(note_dir, code)
     finally:
-        if name_server is not None:
-            name_server.terminate()
-            name_server.wait(timeout=10)
         shutil.rmtree(note_dir, ignore_errors=True)
 
 

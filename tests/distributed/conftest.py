@@ -89,17 +89,37 @@ def _reap(marker: str, what: str) -> None:
 
 def run_nodes(script: str, specs, timeout: float = 150):
     """Run ``script`` through one launcher per (node_rank, nnodes, args) in ``specs`` (two ranks
-    each, two "nodes" on this machine), each in a session of its own, started in that order half
-    a second apart; returns [(exit code, stdout, stderr)] per launcher."""
-    port, marker = free_port(), f"EMBER_TEST_NODES_{os.getpid()}_{time.monotonic_ns()}"
+    each, two "nodes" on this machine), started in that order; [(exit code, stdout, stderr)] per launcher."""
+    port = free_port()
+    return run_together([([sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2", "--nnodes",
+                           str(nnodes), "--node-rank", str(node), "--master-port", str(port),
+                           os.path.join(SCRIPTS, script), *args], {}) for node, nnodes, args in specs], script, timeout)
+
+
+def run_ranks(script: str, ranks, world_size: int, args=(), timeout: float = 150, variables: bool = True):
+    """Run ``script`` once per rank in ``ranks`` (in that order) as plain processes, no launcher,
+    "{rank}" in ``args`` replaced by the process's rank, with the variables torchrun sets for one
+    node (unless ``variables`` is false); [(exit code, stdout, stderr)] per process."""
+    port = free_port()
+
+    def env(r):
+        return {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(world_size), "RANK": str(r),
+                "LOCAL_RANK": str(r), "LOCAL_WORLD_SIZE": str(world_size), "GROUP_RANK": "0"} if variables else {}
+    return run_together([([sys.executable, os.path.join(SCRIPTS, script), *(a.format(rank=r) for a in args)], env(r))
+                         for r in ranks], script, timeout)
+
+
+def run_together(commands, what: str, timeout: float):
+    """Start each (argv, extra environment) in ``commands``, in that order half a second apart and
+    each in a session of its own, bounded in time together; [(exit code, stdout, stderr)] per command
+    once no process of theirs is left."""
+    marker = f"EMBER_TEST_JOB_{os.getpid()}_{time.monotonic_ns()}"
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), EMBER_TEST_JOB=marker)
     procs = []
     try:
-        for node, nnodes, args in specs:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2", "--nnodes", str(nnodes),
-                 "--node-rank", str(node), "--master-port", str(port), os.path.join(SCRIPTS, script), *args],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True, cwd=ROOT))
+        for argv, extra in commands:
+            procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                          env=dict(env, **extra), start_new_session=True, cwd=ROOT))
             time.sleep(0.5)
         deadline = time.monotonic() + timeout
         results = [p.communicate(timeout=max(1, deadline - time.monotonic())) for p in procs]
@@ -107,7 +127,7 @@ def run_nodes(script: str, specs, timeout: float = 150):
         for p in procs:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
-        _reap(marker, script)
+        _reap(marker, what)
     return [(p.returncode, out, err) for p, (out, err) in zip(procs, results)]
 
 
@@ -130,6 +150,19 @@ def nodes():
     if MPI_MISSING:
         pytest.skip(MPI_MISSING)
     return run_nodes
+
+
+@pytest.fixture
+def port() -> int:
+    """A TCP port free on this machine."""
+    return free_port()
+
+
+@pytest.fixture
+def ranks():
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
+    return run_ranks
 
 
 @pytest.fixture

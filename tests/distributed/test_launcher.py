@@ -148,5 +148,5 @@ def test_a_launcher_per_node_joins_one_world(nodes):
 def test_a_missing_node_is_named_after_the_timeout(nodes):
     [(code, out, err)] = nodes("joins.py", [(0, 2, ["3"])])
     assert code != 0
-    assert "node 0 waiting for node 1 to start timed out after 3 s" in err, err[-3000:]
+    assert "node 0 waiting for node 1 to connect timed out after 3 s" in err, err[-3000:]
     assert "rank 0 (local_rank 0, host " in err and "<- first failure" in err, err[-3000:]

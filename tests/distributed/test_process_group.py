@@ -40,9 +40,6 @@ def test_bare_mpiexec_job(command):
 def test_init_errors(monkeypatch):
     with pytest.raises(ValueError, match="unknown backend"):
         dist.init_process_group("ucc")
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.raises(RuntimeError, match="not started by an MPI launcher.*ember.distributed.run"):
-        dist.init_process_group("gloo")
     assert not dist.is_initialized()
 
 
