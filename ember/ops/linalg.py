@@ -197,11 +197,7 @@ class Linear(Function):
         rows = x_data.reshape(math.prod(x_data.shape[:-1]), x_data.shape[-1]) if x_data.ndim > 2 else x_data
         w, b = weight._data, None if bias is None else bias._data
         if b is not None and type(rows) is np.ndarray and rows.ndim == 2 and rows.dtype == w.dtype == b.dtype:
-            # the bias first, the product added to it in the GEMM (PyTorch's addmm): no pass
-            # over the output after it
-            out = np.empty((rows.shape[0], w.shape[0]), rows.dtype)
-            out[...] = b
-            out = gemm.matmul(rows, w.T, out=out, accumulate=True)
+            out = gemm.linear(rows, w.T, b)  # the bias added within the product
         else:
             out = gemm.matmul(rows, w.T)
             if b is not None:

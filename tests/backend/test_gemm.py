@@ -186,6 +186,68 @@ def test_linear_and_matmul_match_torch(shape_x):
         np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-4, atol=1e-2)
 
 
+@pytest.fixture
+def with_bias(monkeypatch):
+    """The products whose bias oneDNN's matmul primitive added (their shapes); every size takes it."""
+    monkeypatch.setattr(gemm, "_BIAS_IN_EPILOGUE", 1)
+    seen = []
+    real = gemm.run_family
+
+    def counted(kind, key, make, arrays, given=None):
+        done = real(kind, key, make, arrays, given)
+        if key[0] == "matmul with bias" and done is not None:
+            seen.append((arrays[0].shape, arrays[1].shape))
+        return done
+    monkeypatch.setattr(gemm, "run_family", counted)
+    return seen
+
+
+@needs_onednn
+@pytest.mark.parametrize("lx", ["N", "strided"])
+@pytest.mark.parametrize("lw", ["N", "T", "strided"])
+@pytest.mark.parametrize("m,k,n", [(700, 200, 1000), (1, 33, 5)])
+def test_bias_added_in_the_product_matches_float64(lx, lw, m, k, n, with_bias):
+    x, w_t = _mat(m, k, lx), _mat(k, n, lw)
+    bias = RNG.standard_normal(n).astype(np.float32)
+    got = gemm.linear(x, w_t, bias)
+    np.testing.assert_allclose(got, x.astype(np.float64) @ w_t + bias, rtol=1e-4, atol=1e-4)
+    assert with_bias == [((m, k), (k, n))] and got.flags.c_contiguous
+
+
+@pytest.mark.parametrize("case", ["bias of one element", "float64", "below the size"])
+def test_bias_copied_before_the_product(case, with_bias, monkeypatch):
+    """What the primitive does not take gets the bias copied into the output first; the same values."""
+    x, w_t = _mat(50, 20, "N"), _mat(20, 30, "T")
+    bias = RNG.standard_normal(30).astype(np.float32)
+    if case == "bias of one element":
+        bias = bias[:1]
+    elif case == "float64":
+        x, w_t, bias = x.astype(np.float64), w_t.astype(np.float64), bias.astype(np.float64)
+    else:
+        monkeypatch.setattr(gemm, "_BIAS_IN_EPILOGUE", 50 * 30 + 1)
+    got = gemm.linear(x, w_t, bias)
+    np.testing.assert_allclose(got, x.astype(np.float64) @ w_t + bias, rtol=1e-4, atol=1e-4)
+    assert with_bias == [] and got.dtype == x.dtype
+
+
+@needs_onednn
+def test_a_decoder_sized_linear_matches_torch(with_bias):
+    """A word-level LM's decoder, (700, 200) -> 10,000 words, values and gradients."""
+    x = RNG.standard_normal((35, 20, 200)).astype(np.float32)
+    w = (RNG.standard_normal((10_000, 200)) * 0.1).astype(np.float32)
+    b = RNG.standard_normal(10_000).astype(np.float32)
+    ex, ew, eb = (ember.tensor(v, requires_grad=True) for v in (x, w, b))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    e, t = ember.nn.functional.linear(ex, ew, eb), torch.nn.functional.linear(tx, tw, tb)
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-4)
+    assert with_bias == [((700, 200), (200, 10_000))]
+    g = RNG.standard_normal(t.shape).astype(np.float32)
+    e.backward(ember.tensor(g))
+    t.backward(torch.tensor(g))
+    for a, c in ((ex, tx), (ew, tw), (eb, tb)):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-4, atol=1e-2)
+
+
 def test_turned_off_with_the_environment_variable():
     code = ("import numpy as np, ember; from ember.backend import gemm, onednn; a = np.ones((128, 256), np.float32); "
             "assert onednn.library() is None and gemm.sgemm() is None; assert (gemm.matmul(a, a.T) == 256).all(); "
