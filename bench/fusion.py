@@ -12,6 +12,9 @@ eagerly, one kernel per op. Rates are elements per second.
 - ``swish_residual``: x + 0.1 x sigmoid(1.5 x), a gated residual update: 5 ops.
 - ``swiglu``: silu(x) * y, the gate of LLaMA-style feed-forward blocks (two inputs, both
   differentiated): 2 ops.
+
+Then a pair (``ember/compiler/pairs.py``): max_pool2d(relu(x), 2) on LeNet-5's two pooled
+activations at batch 128, forward and backward; rates are input elements per second.
 """
 from __future__ import annotations
 
@@ -51,6 +54,20 @@ def step(lib_name: str, name: str, backward: bool, compiled: bool = False):
     return call_step(lib, fn, (x, y), grad, backward)
 
 
+POOLED = ((128, 6, 28, 28), (128, 16, 10, 10))
+
+
+def pool_step(lib_name: str, shape: tuple, compiled: bool = False):
+    lib = importlib.import_module(lib_name)
+    fn = lambda x: lib.nn.functional.max_pool2d(lib.relu(x), 2)  # noqa: E731
+    if compiled and lib_name == "ember":
+        fn = lib.compile(fn)
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+    grad = lib.tensor(rng.standard_normal(shape[:2] + (shape[2] // 2, shape[3] // 2)).astype(np.float32))
+    return call_step(lib, fn, (x,), grad, True)
+
+
 def main() -> None:
     print_header()
     elements = SHAPE[0] * SHAPE[1]
@@ -60,6 +77,10 @@ def main() -> None:
             compare(f"{name}, {what}, eager", "fusion", "step", elements, name, backward, gemm_share=False)
             compare(f"{name}, {what}, ember.compile", "fusion", "step", elements, name, backward, True,
                     gemm_share=False)
+    for shape in POOLED:
+        for compiled in (False, True):
+            compare(f"relu, max pool {shape}, {'ember.compile' if compiled else 'eager'}", "fusion", "pool_step",
+                    math.prod(shape), shape, compiled, gemm_share=False)
 
 
 if __name__ == "__main__":

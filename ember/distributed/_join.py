@@ -77,9 +77,9 @@ def _check_singletons_connect() -> None:
                            "(pmodels/mpich#7805). pip install 'mpich>=4.3,<5' (the MPI of ember[distributed]), or "
                            "start the job with `python -m ember.distributed.run --nproc-per-node N script.py`")
     if "Open MPI" in version:
-        raise RuntimeError("init_process_group: Open MPI's processes cannot connect without its launcher. Start the "
-                           "job with `mpirun` or `python -m ember.distributed.run`, or pip install 'ember[distributed]' "
-                           "for MPICH, whose processes can")
+        raise RuntimeError("init_process_group: Open MPI's processes cannot connect without its launcher. Start "
+                           "the job with `mpirun` or `python -m ember.distributed.run`, or pip install "
+                           "'ember[distributed]' for MPICH, whose processes can")
 
 
 def _join(part: int, parts: int, master: tuple[str, int], unit: str, timeout: float):
@@ -172,6 +172,6 @@ def _merged(inter, high: bool):
 
 
 def _timed_out(what: str, timeout: float) -> RuntimeError:
-    return RuntimeError(f"init_process_group: {what} timed out after {timeout:g} s: every process must be given the same "
-                        "MASTER_ADDR, MASTER_PORT and WORLD_SIZE (or --nnodes, --master-addr and --master-port), "
-                        "and each its own RANK (or --node-rank)")
+    return RuntimeError(f"init_process_group: {what} timed out after {timeout:g} s: every process must be given "
+                        "the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE (or --nnodes, --master-addr and "
+                        "--master-port), and each its own RANK (or --node-rank)")

@@ -24,10 +24,11 @@ from functools import lru_cache
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..backend import dtypes, kernels
 from ..backend.compat import add_at, contiguous
 from ..backend.device import xp_of
-from .math import tie
+from .math import Relu, _zero_at_most, tie
 from .reduce import acc_dtype
 
 
@@ -182,9 +183,10 @@ def _divisor(divisor, dtype) -> np.ndarray:
     return np.array([1 if divisor is None else divisor], dtype=dtype)
 
 
-def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
+def _window_max(x: np.ndarray, win: Windows, need_kid: bool, relu: bool = False):
     """The max of each window and, with ``need_kid``, the tap it came from: the first maximum in
-    scan order, or the last NaN (PyTorch's rule)."""
+    scan order, or the last NaN (PyTorch's rule). With ``relu`` (only where ``_compiled_pool``
+    takes x, with ``need_kid``), those of ReLU's result (see the kernel)."""
     shape = x.shape[:x.ndim - len(win.in_size)] + win.out_size
     pool = _compiled_pool(win, x)
     if pool is not None:
@@ -196,7 +198,7 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool):
             return out.reshape(shape), None
         kid = np.empty(out.shape, dtype=win.kid_dtype)
         with kernels.lock:
-            pool.max_pool_2x2(x3, out, kid)
+            pool.max_pool_2x2(x3, out, kid, relu)
         return out.reshape(shape), kid.reshape(shape)
     kdt = win.kid_dtype
     if win.whole:
@@ -317,12 +319,13 @@ def _scatter(g: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
 
 
 class MaxPool(Function):
-    """Max over each window; the gradient goes to each window's first maximum."""
+    """Max over each window; the gradient goes to each window's first maximum. With ``relu``
+    (see ``relu_max_pool``), over the windows of ``relu(x)`` instead, ReLU's gradient included."""
 
     @staticmethod
-    def forward(ctx, x, win, return_indices):
-        out, kid = _window_max(x._data, win, ctx.needs_input_grad[0] or return_indices)
-        ctx.win, ctx.kid = win, kid
+    def forward(ctx, x, win, return_indices, relu=False):
+        out, kid = _window_max(x._data, win, ctx.needs_input_grad[0] or return_indices or relu, relu)
+        ctx.win, ctx.kid, ctx.relu = win, kid, relu
         ctx.save_for_backward(x)
         if return_indices:
             return out, win.flat_indices(kid)
@@ -331,7 +334,23 @@ class MaxPool(Function):
     @staticmethod
     def backward(ctx, grad, *_):
         x, = ctx.saved_tensors
-        return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, None), x), None, None
+        if not ctx.relu:
+            return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, None), x), None, None, None
+        if not state.enabled and _compiled_pool(ctx.win, grad._data) is not None:
+            return WindowScatter.apply(grad, ctx.win, ctx.kid, None), None, None, None  # NO_TAP: zeros
+        # the kernel's NO_TAP (4) read as tap 0, which eager's max pool picks among ReLU's equal
+        # zeros; then ReLU's gradient, masked where relu(x) <= 0, that is where x <= 0
+        kid = ctx.kid & 3
+        return tie(_zero_at_most(WindowScatter.apply(grad, ctx.win, kid, None), x._data, 0), x), None, None, None
+
+
+def relu_max_pool(x, win: Windows, node: type):
+    """``node.apply(relu(x), win, False)`` (``node``: MaxPool's graph node of the call) in one
+    pass forward and one backward, where the compiled kernels take x (``ember.compile``'s pairs);
+    the two ops otherwise. Values and gradients are the two ops' bit for bit."""
+    if _compiled_pool(win, x._data) is None:
+        return node.apply(Relu.apply(x), win, False)
+    return node.apply(x, win, False, True)
 
 
 class WindowGather(Function):

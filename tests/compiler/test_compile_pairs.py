@@ -1,6 +1,7 @@
 """ember.compile's pairs: a batch norm whose result only a ReLU reads replays as one op
-(batch_norm_relu), with eager ember's values, gradients and running statistics bit for bit;
-a batch norm whose result is also read elsewhere stays as it is."""
+(batch_norm_relu), and so does a ReLU whose result only a 2x2 max pool reads (relu_max_pool),
+with eager ember's values, gradients and running statistics bit for bit; a result also read
+elsewhere keeps its two ops."""
 import copy
 
 import numpy as np
@@ -79,3 +80,56 @@ def test_a_batch_norm_read_twice_is_not_paired():
         compiled(x)
     names = _steps(compiled)
     assert names and not any(n.endswith("+relu") for n in names), names
+
+
+class LeNetStem(nn.Module):
+    """Conv - ReLU - max pool twice; the second ReLU's result also read by a slice when ``keep``."""
+
+    def __init__(self, keep: bool):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 4, 5, padding=2), nn.Conv2d(4, 6, 5)
+        self.pool = nn.MaxPool2d(2)
+        self.keep = keep
+
+    def forward(self, x):
+        h = self.pool(ember.relu(self.conv1(x)))
+        r = ember.relu(self.conv2(h))
+        out = self.pool(r)
+        return out + r[..., ::2, ::2] if self.keep else out
+
+
+@pytest.mark.parametrize("compiled_kernels", [True, False])
+@pytest.mark.parametrize("keep", [False, True])
+def test_relu_then_max_pool_replays_as_one_step_with_eagers_bits(keep, compiled_kernels):
+    ember.manual_seed(0)
+    eager = LeNetStem(keep)
+    compiled = ember.compile(copy.deepcopy(eager))
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.standard_normal((8, 1, 16, 16)).astype(np.float32))
+    g = ember.tensor(rng.standard_normal((8, 6, 2, 2)).astype(np.float32))
+    with kernel_path(compiled_kernels):
+        got = _train(compiled, x, g, 3)
+        want = _train(eager, x, g, 3)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    names = _steps(compiled)
+    pairs = [n for n in names if n.startswith("relu+") and "MaxPool2D" in n]
+    assert len(pairs) == (1 if keep else 2), names
+
+
+@pytest.mark.parametrize("case", ["relu read twice", "indices returned", "3x3 windows"])
+def test_max_pools_that_are_not_paired(case):
+    def fn(x):
+        r = ember.relu(x)
+        if case == "relu read twice":
+            return ember.nn.functional.max_pool2d(r, 2) + r[..., ::2, ::2]
+        if case == "indices returned":
+            return ember.nn.functional.max_pool2d(r, 2, return_indices=True)
+        return ember.nn.functional.max_pool2d(r, 3)
+
+    compiled = ember.compile(fn)
+    x = ember.randn(2, 3, 8, 8, requires_grad=True)
+    for _ in range(3):
+        compiled(x)
+    names = _steps(compiled)
+    assert names and not any(n.startswith("relu+") for n in names), names

@@ -15,6 +15,7 @@ from numba import njit, prange
 _JIT = dict(parallel=True, cache=True, fastmath=False, nogil=True)
 _INNER = dict(cache=True, fastmath=False, nogil=True)
 _0, _1, _2, _3 = (np.int32(t) for t in range(4))  # taps as int32: 14% faster than Python's 64-bit ints
+NO_TAP = np.int32(4)  # a window that passes no gradient (max_pool_2x2 with relu); kid & 3 reads it as tap 0
 
 
 @njit(inline="always", **_INNER)
@@ -40,11 +41,16 @@ def max_pool_2x2_values(x, out):
 
 
 @njit(**_JIT)
-def max_pool_2x2(x, out, kid):
+def max_pool_2x2(x, out, kid, relu):
     """out = the max of each 2x2 window at stride 2 inside the plane, kid = its tap. Each row
     of windows takes two loops: the maxima (``_max_row``), then the tap of each, the first one
     equal to the maximum, or where the maximum is NaN the last NaN, which is the tap the
-    maxima's rule picked. One loop computing both ran 3x slower: LLVM did not vectorize it."""
+    maxima's rule picked. One loop computing both ran 3x slower: LLVM did not vectorize it.
+
+    With ``relu``, the windows of ReLU's result, ``max(0, x)`` (-0.0 kept), without making it:
+    a window holding a positive value or a NaN has the same maximum and tap; one holding
+    neither is ReLU's zero of its first tap (the first of equal maxima), and its tap is
+    ``NO_TAP``, as ReLU's gradient is 0 there."""
     for b in prange(x.shape[0]):
         xb, ob, kb = x[b], out[b], kid[b]
         for oh in range(ob.shape[0]):
@@ -58,12 +64,16 @@ def max_pool_2x2(x, out, kid):
                 k = _0 if v0 == m else k
                 if m != m:
                     k = _3 if v3 != v3 else (_2 if v2 != v2 else (_1 if v1 != v1 else _0))
+                elif relu and not m > 0:
+                    orow[ow] = v0 if v0 == 0 else 0.0
+                    k = NO_TAP
                 krow[ow] = k
 
 
 @njit(**_JIT)
 def max_pool_2x2_backward(g, kid, gi):
-    """gi = each window's gradient at the input position of its picked tap, 0 at its other taps.
+    """gi = each window's gradient at the input position of its picked tap, 0 at its other taps
+    (at all four for ``NO_TAP``).
     The windows cover each input position at most once, so every covered one is written and
     ``gi`` needs zeros on entry only where the windows leave an odd last row or column."""
     nb, oh_n, ow_n = g.shape
