@@ -8,17 +8,20 @@ Two cases, each a set of "parts" numbered 0..n-1 that meet at MASTER_ADDR:MASTER
   a part of one rank.
 
 The first rank of part 0 listens at MASTER_PORT. The first rank of every other part connects
-there, and the two sockets become an MPI intercommunicator through ``MPI_Comm_join``, the call
-MPI defines for this; from then on every byte goes through MPI: the part's number, then the MPI
-port that part 0 opened. The world built so far accepts the parts in order, each merged after
-the ranks already in it, so that a rank's place is its part's number, then its rank in the part.
-Every wait is bounded: a part that never comes is an error after the timeout that names it.
+there and says which part it is (``_HELLO`` and its number: a connection that says anything
+else is dropped), and part 0 answers whether it takes it; then the two sockets become an MPI intercommunicator through
+``MPI_Comm_join``, the call MPI defines for this, and from then on everything goes through MPI,
+starting with the MPI port that part 0 opened. The world built so far accepts the parts in
+order, each merged after the ranks already in it, so that a rank's place is its part's number,
+then its rank in the part. Every wait is bounded: a part that never comes is an error after the
+timeout that names it.
 """
 from __future__ import annotations
 
 import os
 import re
 import socket
+import struct
 import time
 
 import numpy as np
@@ -27,6 +30,9 @@ from . import _mpi
 from ._mpi import mpi
 
 _world = None
+_HELLO = b"ember.distributed join\n"  # a connecting part's first bytes, before its number
+_WELCOME = b"join\n"  # part 0's answer when it takes the part (else why it does not)
+_SILENT_PEER_S = 10  # how long part 0 waits for them from a connected process
 
 
 def meeting(rank: int, world_size: int, init_method: str | None):
@@ -109,7 +115,7 @@ def _accept_links(parts: int, port: int, timeout: float, unit: str) -> dict:
         server = socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True) \
             if socket.has_dualstack_ipv6() else socket.create_server(("", port))
     except OSError as e:
-        raise RuntimeError(f"init_process_group: {unit} 0 cannot listen at port {port} ({e.strerror}): "
+        raise RuntimeError(f"init_process_group: {unit} 0 cannot listen at port {port} ({os.strerror(e.errno)}): "
                            "choose another MASTER_PORT") from None
     links = {}
     with server:
@@ -121,18 +127,50 @@ def _accept_links(parts: int, port: int, timeout: float, unit: str) -> dict:
             except socket.timeout:
                 raise _timed_out(f"{unit} 0 waiting for {unit} {missing} to connect", timeout) from None
             with sock:
+                k = _hello(sock)
+                if k is None:
+                    continue  # not an ember process (a port scan, a health check): dropped
+                if not 0 < k < parts or k in links:
+                    why = (f"{unit} {k} is " + ("taken" if k in links else f"not one of {unit}s 1 to {parts - 1}")
+                           + f": every {unit} needs its own number (RANK) below WORLD_SIZE={parts}")
+                    sock.sendall(why.encode() + b"\n")  # the process is told, rather than left waiting
+                    raise RuntimeError(f"init_process_group: a process connected as {unit} {k}, but {why}")
+                sock.sendall(_WELCOME)
                 sock.setblocking(True)  # MPI reads and writes the descriptor itself
-                link = MPI.Comm.Join(sock.fileno())
-            number = np.zeros(1, np.int64)
-            _mpi.wait([link.Irecv(number, source=0)], timeout, f"init_process_group: {unit} 0 waiting "
-                      f"for a connected {unit} to say its number")
-            k = int(number[0])
-            if not 0 < k < parts or k in links:
-                raise RuntimeError(f"init_process_group: a process connected as {unit} {k}, which is "
-                                   + ("taken" if k in links else f"not one of {unit}s 1 to {parts - 1}")
-                                   + f": every {unit} needs its own number (RANK) below WORLD_SIZE={parts}")
-            links[k] = link
+                links[k] = MPI.Comm.Join(sock.fileno())
     return links
+
+
+def _hello(sock) -> int | None:
+    """The part number a connected process says in its first bytes (``_HELLO``, then the number),
+    or None when they are something else or do not come within _SILENT_PEER_S."""
+    sock.settimeout(_SILENT_PEER_S)
+    data = b""
+    try:
+        while len(data) < len(_HELLO) + 8:
+            chunk = sock.recv(len(_HELLO) + 8 - len(data))
+            if not chunk:
+                return None
+            data += chunk
+    except OSError:
+        return None
+    return struct.unpack("!q", data[len(_HELLO):])[0] if data.startswith(_HELLO) else None
+
+
+def _line(sock, timeout: float) -> bytes:
+    """The next line from ``sock``, read a byte at a time: what follows it is MPI's (b"" when it
+    closes, or says nothing for ``timeout`` seconds)."""
+    sock.settimeout(timeout)
+    line = b""
+    try:
+        while not line.endswith(b"\n"):
+            byte = sock.recv(1)
+            if not byte:
+                return b""
+            line += byte
+    except OSError:
+        return b""
+    return line
 
 
 def _port_from_part_0(part: int, master: tuple[str, int], timeout: float, unit: str) -> str:
@@ -148,9 +186,13 @@ def _port_from_part_0(part: int, master: tuple[str, int], timeout: float, unit: 
                 raise _timed_out(f"{unit} {part} waiting for {unit} 0 at {master[0]}:{master[1]}", timeout) from None
             time.sleep(0.1)
     with sock:
+        sock.sendall(_HELLO + struct.pack("!q", part))
+        answer = _line(sock, timeout)
+        if answer != _WELCOME:
+            raise RuntimeError(f"init_process_group: {unit} 0 refused {unit} {part}: "
+                               + (answer.decode(errors="replace").strip() or "it closed the connection"))
         sock.setblocking(True)  # MPI reads and writes the descriptor itself
         link = MPI.Comm.Join(sock.fileno())
-    link.Send(np.array([part], np.int64), dest=0)
     text = np.zeros(MPI.MAX_PORT_NAME, np.uint8)
     _mpi.wait([link.Irecv(text, source=0)], timeout, f"init_process_group: {unit} {part} waiting for "
               f"{unit} 0 to accept it")

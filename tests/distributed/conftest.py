@@ -159,6 +159,13 @@ def port() -> int:
 
 
 @pytest.fixture
+def together():
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
+    return run_together
+
+
+@pytest.fixture
 def ranks():
     if MPI_MISSING:
         pytest.skip(MPI_MISSING)

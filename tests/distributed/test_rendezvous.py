@@ -1,6 +1,7 @@
 """Processes started without an MPI launcher (one by one, as a shell loop, a cluster scheduler or
 torchrun starts them) form one world at MASTER_ADDR:MASTER_PORT; errors name who waited for whom."""
 import os
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -37,7 +38,37 @@ def test_a_missing_rank_is_named_after_the_timeout(ranks):
 def test_two_processes_with_one_rank_are_refused(ranks):
     results = ranks("joins.py", [0, 1, 1], world_size=3, args=["3"])
     assert all(code != 0 for code, _, _ in results)
-    assert "a process connected as rank 1, which is taken" in results[0][2], results[0][2][-3000:]
+    assert "a process connected as rank 1, but rank 1 is taken" in results[0][2], results[0][2][-3000:]
+    refused = [err for _, _, err in results[1:] if "rank 0 refused rank 1: rank 1 is taken" in err]
+    assert len(refused) == 1, [err[-2000:] for _, _, err in results]  # told at once, not left waiting
+
+
+STRAY = """
+import os, socket, sys, time
+while True:  # until rank 0 listens (the test's time limit bounds it)
+    try:
+        s = socket.create_connection(("127.0.0.1", int(os.environ["MASTER_PORT"])))
+        break
+    except OSError:
+        time.sleep(0.05)
+s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+s.close()
+open(sys.argv[1], "w").close()
+"""
+
+
+def test_a_stray_connection_to_the_port_is_dropped(together, port, tmp_path):
+    """Something else connecting to MASTER_PORT before rank 1 (a port scan, a health check)
+    does not stop the world from forming."""
+    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2", "LOCAL_RANK": "0",
+           "GROUP_RANK": "0"}
+    script, sent = os.path.join(ROOT, "tests", "distributed", "scripts", "joins.py"), tmp_path / "sent"
+    after_stray = f'while [ ! -e "{sent}" ]; do sleep 0.05; done; exec "{sys.executable}" "{script}" 60'
+    results = together([([sys.executable, script, "60"], dict(env, RANK="0")),
+                        ([sys.executable, "-c", STRAY, str(sent)], env),
+                        (["sh", "-c", after_stray], dict(env, RANK="1"))], "stray", 150)
+    assert [code for code, _, _ in results] == [0, 0, 0], [err[-2000:] for *_, err in results]
+    assert [r[1].split()[1] for r in (results[0], results[2])] == ["rank=0", "rank=1"]
 
 
 def test_an_ember_ddp_script_runs_under_torchrun(job):
