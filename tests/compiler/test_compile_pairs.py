@@ -48,21 +48,26 @@ def _train(model, x, g, calls):
     return values
 
 
-@pytest.mark.parametrize("compiled_kernels", [True, False])
-@pytest.mark.parametrize("keep_second", [False, True])
-def test_batch_norm_then_relu_replays_as_one_step_with_eagers_bits(keep_second, compiled_kernels):
-    ember.manual_seed(0)
-    eager = ConvBnRelu(keep_second)
+def _eagers_bits(eager, x_shape, g_shape, compiled_kernels):
+    """Train ``eager`` and a compiled copy of it for 3 calls each on the same random input and
+    output gradient; assert the same bits and return the compiled graph's step names."""
     compiled = ember.compile(copy.deepcopy(eager))
     rng = np.random.default_rng(0)
-    x = ember.tensor(rng.standard_normal((8, 3, 6, 6)).astype(np.float32))
-    g = ember.tensor(rng.standard_normal((8, 4, 6, 6)).astype(np.float32))
+    x = ember.tensor(rng.standard_normal(x_shape).astype(np.float32))
+    g = ember.tensor(rng.standard_normal(g_shape).astype(np.float32))
     with kernel_path(compiled_kernels):
         got = _train(compiled, x, g, 3)
         want = _train(eager, x, g, 3)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
-    names = _steps(compiled)
+    return _steps(compiled)
+
+
+@pytest.mark.parametrize("compiled_kernels", [True, False])
+@pytest.mark.parametrize("keep_second", [False, True])
+def test_batch_norm_then_relu_replays_as_one_step_with_eagers_bits(keep_second, compiled_kernels):
+    ember.manual_seed(0)
+    names = _eagers_bits(ConvBnRelu(keep_second), (8, 3, 6, 6), (8, 4, 6, 6), compiled_kernels)
     pairs = [n for n in names if n.endswith("batch_norm+relu")]
     # the first batch norm is read by its ReLU alone; the second also by the return when kept
     assert len(pairs) == (1 if keep_second else 2), names
@@ -102,17 +107,7 @@ class LeNetStem(nn.Module):
 @pytest.mark.parametrize("keep", [False, True])
 def test_relu_then_max_pool_replays_as_one_step_with_eagers_bits(keep, compiled_kernels):
     ember.manual_seed(0)
-    eager = LeNetStem(keep)
-    compiled = ember.compile(copy.deepcopy(eager))
-    rng = np.random.default_rng(0)
-    x = ember.tensor(rng.standard_normal((8, 1, 16, 16)).astype(np.float32))
-    g = ember.tensor(rng.standard_normal((8, 6, 2, 2)).astype(np.float32))
-    with kernel_path(compiled_kernels):
-        got = _train(compiled, x, g, 3)
-        want = _train(eager, x, g, 3)
-    for a, b in zip(got, want):
-        np.testing.assert_array_equal(a, b)
-    names = _steps(compiled)
+    names = _eagers_bits(LeNetStem(keep), (8, 1, 16, 16), (8, 6, 2, 2), compiled_kernels)
     pairs = [n for n in names if n.startswith("relu+") and "MaxPool2D" in n]
     assert len(pairs) == (1 if keep else 2), names
 

@@ -131,25 +131,26 @@ def run_together(commands, what: str, timeout: float):
     return [(p.returncode, out, err) for p, (out, err) in zip(procs, results)]
 
 
-@pytest.fixture
-def job():
+def _with_mpi(runner):
+    """``runner``, for a test that is skipped where mpi4py is missing."""
     if MPI_MISSING:
         pytest.skip(MPI_MISSING)
-    return run_job
+    return runner
+
+
+@pytest.fixture
+def job():
+    return _with_mpi(run_job)
 
 
 @pytest.fixture
 def command():
-    if MPI_MISSING:
-        pytest.skip(MPI_MISSING)
-    return run_command
+    return _with_mpi(run_command)
 
 
 @pytest.fixture
 def nodes():
-    if MPI_MISSING:
-        pytest.skip(MPI_MISSING)
-    return run_nodes
+    return _with_mpi(run_nodes)
 
 
 @pytest.fixture
@@ -160,16 +161,12 @@ def port() -> int:
 
 @pytest.fixture
 def together():
-    if MPI_MISSING:
-        pytest.skip(MPI_MISSING)
-    return run_together
+    return _with_mpi(run_together)
 
 
 @pytest.fixture
 def ranks():
-    if MPI_MISSING:
-        pytest.skip(MPI_MISSING)
-    return run_ranks
+    return _with_mpi(run_ranks)
 
 
 @pytest.fixture
