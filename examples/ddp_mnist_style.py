@@ -4,6 +4,9 @@ loss falls).
 
     python -m ember.distributed.run --nproc-per-node 2 examples/ddp_mnist_style.py --steps 50
 
+PyTorch's `torchrun --nproc-per-node 2`, or processes started by hand with RANK, WORLD_SIZE,
+MASTER_ADDR and MASTER_PORT set, run it as well.
+
 Every process trains on its share of each batch; gradients are averaged across processes, so the
 replicas stay equal. Below the `import`, this is PyTorch code: `--framework torch` runs the same
 file with PyTorch under `torchrun --nproc-per-node 2`.
