@@ -86,7 +86,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
         if a3 is not None and b3 is not None:
             return matmul(a3, b3).reshape(a.shape[:-1] + b.shape[-1:])
         if a.size * b.shape[-1] >= _MIN_WORK:  # the products' multiply-adds
-            out = _batched(a, b)  # dims that do not merge (heads split from a packed projection)
+            out = _primitive(a, b)  # dims that do not merge (heads split from a packed projection)
             if out is not None:
                 return out
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and out is None and \
@@ -98,7 +98,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
                 _product(a[i], b[i], out[i])
             return out
         if each * a.shape[0] >= _MIN_WORK:
-            out = _batched(a, b)
+            out = _primitive(a, b)
             if out is not None:
                 return out
     return np.matmul(a, b, out=out)
@@ -110,56 +110,37 @@ def linear(x: np.ndarray, w_t: np.ndarray, bias: np.ndarray) -> np.ndarray:
     m, n = x.shape[0], w_t.shape[1]
     if m * n >= _BIAS_IN_EPILOGUE and x.dtype == w_t.dtype == bias.dtype == np.float32 and bias.shape == (n,) \
             and type(x) is type(w_t) is type(bias) is np.ndarray and bias.flags.c_contiguous:
-        sx, sw = _element_strides(x), _element_strides(w_t)
-        if sx is not None and sw is not None and onednn.library() is not None:
-            out = np.empty((m, n), np.float32)
-            key = ("matmul with bias", x.shape, w_t.shape, sx, sw)
-            if run_family("forward", key, lambda lib: _WithBias(lib, x.shape, w_t.shape, sx, sw),
-                          [x, w_t, bias, out]) is not None:
-                return out
+        out = _primitive(x, w_t, bias)
+        if out is not None:
+            return out
     out = np.empty((m, n), x.dtype)
     out[...] = bias  # the product is added to the bias in the GEMM (PyTorch's addmm): no pass after it
     return matmul(x, w_t, out=out, accumulate=True)
 
 
-class _WithBias(Family):
-    """oneDNN's matmul primitive computing ``a @ b + bias`` (see ``linear``), operands in their
-    own strides."""
+class _Matmul(Family):
+    """oneDNN's matmul primitive, ``a @ b`` (+ a bias along the last dim, added as each block of
+    the output is written), operands in their own strides, so transposed views are read in
+    place. Over a stack of small products (attention's per-head products, (128, 64, 64) x
+    (128, 64, 32)) it is one call over both cores, where NumPy's matmul loops over the matrices
+    on one (0.25 ms against 0.50)."""
 
-    def __init__(self, lib, a_shape, b_shape, a_strides, b_strides):
+    def __init__(self, lib, a_shape, b_shape, a_strides, b_strides, bias: bool):
         lib.dnnl_matmul_primitive_desc_create.argtypes = [POINTER, P, P, P, P, P, P]
-        self.descs = [desc(lib, a_shape, strides=a_strides), desc(lib, b_shape, strides=b_strides),
-                      desc(lib, (1, b_shape[1])), desc(lib, (a_shape[0], b_shape[1]))]
+        operands = [desc(lib, a_shape, strides=a_strides), desc(lib, b_shape, strides=b_strides)]
+        if bias:
+            operands.append(desc(lib, (1,) * (len(a_shape) - 1) + b_shape[-1:]))
+        self.descs = operands + [desc(lib, a_shape[:-1] + b_shape[-1:])]
         self.forward_pd = P()
-        check(lib.dnnl_matmul_primitive_desc_create(ctypes.byref(self.forward_pd), engine(), *self.descs, None),
-              "matmul")
+        check(lib.dnnl_matmul_primitive_desc_create(ctypes.byref(self.forward_pd), engine(), operands[0],
+                                                    operands[1], operands[2] if bias else None, self.descs[-1],
+                                                    None), "matmul")
         self._lib = lib
 
     def _forward(self, lib):
-        return Primitive(lib, self.forward_pd, self.descs,
-                         [(QUERY_SRC, 0), (QUERY_WEIGHTS, 0), (QUERY_ARG, ARG_BIAS), (QUERY_DST, 0)],
-                         [(ARG_SRC, False), (ARG_WEIGHTS, False), (ARG_BIAS, False), (ARG_DST, True)])
-
-
-class _Batched(Family):
-    """oneDNN's matmul primitive over a stack of small products (attention's per-head
-    products, (128, 64, 64) x (128, 64, 32)): one call over both cores where NumPy's matmul
-    loops over the matrices on one (0.25 ms against 0.50). Operands in their own strides, so
-    transposed views are read in place."""
-
-    def __init__(self, lib, a_shape, b_shape, a_strides, b_strides):
-        lib.dnnl_matmul_primitive_desc_create.argtypes = [POINTER, P, P, P, P, P, P]
-        out_shape = a_shape[:-1] + b_shape[-1:]
-        self.descs = [desc(lib, a_shape, strides=a_strides), desc(lib, b_shape, strides=b_strides),
-                      desc(lib, out_shape)]
-        self.forward_pd = P()
-        check(lib.dnnl_matmul_primitive_desc_create(ctypes.byref(self.forward_pd), engine(), self.descs[0],
-                                                    self.descs[1], None, self.descs[2], None), "matmul")
-        self._lib = lib
-
-    def _forward(self, lib):
-        return Primitive(lib, self.forward_pd, self.descs, [(QUERY_SRC, 0), (QUERY_WEIGHTS, 0), (QUERY_DST, 0)],
-                         [(ARG_SRC, False), (ARG_WEIGHTS, False), (ARG_DST, True)])
+        queries = [(QUERY_SRC, 0), (QUERY_WEIGHTS, 0)] + [(QUERY_ARG, ARG_BIAS)] * (len(self.descs) == 4)
+        kinds = [(ARG_SRC, False), (ARG_WEIGHTS, False)] + [(ARG_BIAS, False)] * (len(self.descs) == 4)
+        return Primitive(lib, self.forward_pd, self.descs, queries + [(QUERY_DST, 0)], kinds + [(ARG_DST, True)])
 
 
 def _stack(m: np.ndarray):
@@ -183,15 +164,17 @@ def _element_strides(m: np.ndarray):
     return tuple(strides)
 
 
-def _batched(a, b):
-    """The stack of products a[i] @ b[i] through ``_Batched``, or None where oneDNN does not
-    take it (no library, strides it cannot read, or only its reference loops)."""
+def _primitive(a, b, bias=None):
+    """``a @ b`` (+ ``bias``) through ``_Matmul``: two matrices, or two stacks of them; None
+    where oneDNN does not take it (no library, strides it cannot read, or only its reference
+    loops)."""
     sa, sb = _element_strides(a), _element_strides(b)
     if sa is None or sb is None or onednn.library() is None:
         return None
     out = np.empty(a.shape[:-1] + b.shape[-1:], np.float32)
-    key = ("batched matmul", a.shape, b.shape, sa, sb)
-    done = run_family("forward", key, lambda lib: _Batched(lib, a.shape, b.shape, sa, sb), [a, b, out])
+    key = ("matmul", a.shape, b.shape, sa, sb, bias is not None)
+    arrays = [a, b, out] if bias is None else [a, b, bias, out]
+    done = run_family("forward", key, lambda lib: _Matmul(lib, a.shape, b.shape, sa, sb, bias is not None), arrays)
     return None if done is None else out
 
 

@@ -186,20 +186,26 @@ def test_linear_and_matmul_match_torch(shape_x):
         np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-4, atol=1e-2)
 
 
+def _primitive_calls(monkeypatch, biased: bool) -> list:
+    """The (a, b) shapes of the products oneDNN's matmul primitive computed, with a bias or
+    without."""
+    seen = []
+    real = gemm._primitive
+
+    def counted(a, b, bias=None):
+        out = real(a, b, bias)
+        if out is not None and (bias is not None) == biased:
+            seen.append((a.shape, b.shape))
+        return out
+    monkeypatch.setattr(gemm, "_primitive", counted)
+    return seen
+
+
 @pytest.fixture
 def with_bias(monkeypatch):
     """The products whose bias oneDNN's matmul primitive added (their shapes); every size takes it."""
     monkeypatch.setattr(gemm, "_BIAS_IN_EPILOGUE", 1)
-    seen = []
-    real = gemm.run_family
-
-    def counted(kind, key, make, arrays, given=None):
-        done = real(kind, key, make, arrays, given)
-        if key[0] == "matmul with bias" and done is not None:
-            seen.append((arrays[0].shape, arrays[1].shape))
-        return done
-    monkeypatch.setattr(gemm, "run_family", counted)
-    return seen
+    return _primitive_calls(monkeypatch, True)
 
 
 @needs_onednn
@@ -261,16 +267,7 @@ def test_turned_off_with_the_environment_variable():
 @pytest.fixture
 def batched(monkeypatch):
     """The stacks that went to the batched primitive (their shapes)."""
-    seen = []
-    real = gemm._batched
-
-    def counted(a, b):
-        out = real(a, b)
-        if out is not None:
-            seen.append((a.shape, b.shape))
-        return out
-    monkeypatch.setattr(gemm, "_batched", counted)
-    return seen
+    return _primitive_calls(monkeypatch, False)
 
 
 def _stack(batch, rows, cols, layout):

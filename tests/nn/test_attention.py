@@ -390,12 +390,13 @@ def test_packed_heads_reach_the_products_without_copies(monkeypatch):
     if gemm.sgemm() is None:
         pytest.skip("oneDNN's GEMM is not in use here")
     seen = []
-    real = gemm._batched
+    real = gemm._primitive
 
-    def counted(a, b):
-        seen.append((a.shape, b.shape, b.strides[-1]))
-        return real(a, b)
-    monkeypatch.setattr(gemm, "_batched", counted)
+    def counted(a, b, bias=None):
+        if bias is None:
+            seen.append((a.shape, b.shape, b.strides[-1]))
+        return real(a, b, bias)
+    monkeypatch.setattr(gemm, "_primitive", counted)
     length, batch, width = 64, 8, 64
     x = ember.randn(length, batch, width)
     nn.MultiheadAttention(width, 4)(x, x, x, need_weights=False)
