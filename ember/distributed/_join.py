@@ -8,20 +8,19 @@ Two cases, each a set of "parts" numbered 0..n-1 that meet at MASTER_ADDR:MASTER
   a part of one rank.
 
 The first rank of part 0 listens at MASTER_PORT. The first rank of every other part connects
-there and says which part it is (``_HELLO`` and its number: a connection that says anything
-else is dropped), and part 0 answers whether it takes it; then the two sockets become an MPI intercommunicator through
-``MPI_Comm_join``, the call MPI defines for this, and from then on everything goes through MPI,
-starting with the MPI port that part 0 opened. The world built so far accepts the parts in
-order, each merged after the ranks already in it, so that a rank's place is its part's number,
-then its rank in the part. Every wait is bounded: a part that never comes is an error after the
-timeout that names it.
+there and says which part it is (a line: ``_HELLO`` and its number; a connection that says
+anything else is dropped), and part 0 answers whether it takes it. Then the two sockets become
+an MPI intercommunicator through ``MPI_Comm_join``, the call MPI defines for this, and from
+then on everything goes through MPI, starting with the MPI port that part 0 opened. The world
+built so far accepts the parts in order, each merged after the ranks already in it, so that a
+rank's place is its part's number, then its rank in the part. Every wait is bounded: a part
+that never comes is an error after the timeout that names it.
 """
 from __future__ import annotations
 
 import os
 import re
 import socket
-import struct
 import time
 
 import numpy as np
@@ -30,7 +29,8 @@ from . import _mpi
 from ._mpi import mpi
 
 _world = None
-_HELLO = b"ember.distributed join\n"  # a connecting part's first bytes, before its number
+_HELLO = b"ember.distributed join "  # a connecting part's first line: this, then its number
+_LONGEST_LINE = 1024  # an answer or a first line longer than this is not ember's
 _WELCOME = b"join\n"  # part 0's answer when it takes the part (else why it does not)
 _SILENT_PEER_S = 10  # how long part 0 waits for them from a connected process
 
@@ -142,28 +142,21 @@ def _accept_links(parts: int, port: int, timeout: float, unit: str) -> dict:
 
 
 def _hello(sock) -> int | None:
-    """The part number a connected process says in its first bytes (``_HELLO``, then the number),
-    or None when they are something else or do not come within _SILENT_PEER_S."""
-    sock.settimeout(_SILENT_PEER_S)
-    data = b""
-    try:
-        while len(data) < len(_HELLO) + 8:
-            chunk = sock.recv(len(_HELLO) + 8 - len(data))
-            if not chunk:
-                return None
-            data += chunk
-    except OSError:
-        return None
-    return struct.unpack("!q", data[len(_HELLO):])[0] if data.startswith(_HELLO) else None
+    """The part number a connected process says in its first line (``_HELLO`` and the number),
+    or None when the line is something else or does not come within _SILENT_PEER_S."""
+    found = re.fullmatch(rb"%s(\d+)\n" % re.escape(_HELLO), _line(sock, _SILENT_PEER_S))
+    return None if found is None else int(found[1])
 
 
 def _line(sock, timeout: float) -> bytes:
     """The next line from ``sock``, read a byte at a time: what follows it is MPI's (b"" when it
-    closes, or says nothing for ``timeout`` seconds)."""
+    closes, says nothing for ``timeout`` seconds, or runs past _LONGEST_LINE bytes)."""
     sock.settimeout(timeout)
     line = b""
     try:
         while not line.endswith(b"\n"):
+            if len(line) > _LONGEST_LINE:
+                return b""
             byte = sock.recv(1)
             if not byte:
                 return b""
@@ -186,7 +179,7 @@ def _port_from_part_0(part: int, master: tuple[str, int], timeout: float, unit: 
                 raise _timed_out(f"{unit} {part} waiting for {unit} 0 at {master[0]}:{master[1]}", timeout) from None
             time.sleep(0.1)
     with sock:
-        sock.sendall(_HELLO + struct.pack("!q", part))
+        sock.sendall(b"%s%d\n" % (_HELLO, part))
         answer = _line(sock, timeout)
         if answer != _WELCOME:
             raise RuntimeError(f"init_process_group: {unit} 0 refused {unit} {part}: "
