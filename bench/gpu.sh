@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 report="${1:-gpu-report}"
 py="${PYTHON:-python}"
 mkdir -p "$report"
-"$py" -c "import cupy" 2>/dev/null || "$py" -m pip install --quiet "cupy-cuda12x>=13"
+# CuPy 14 and later compute bfloat16
+"$py" -c "import cupy, sys; sys.exit(int(cupy.__version__.split('.')[0]) < 14)" 2>/dev/null \
+  || "$py" -m pip install --quiet "cupy-cuda12x>=14"
 # the DDP test starts its ranks through MPI (ember[distributed]'s packages)
 "$py" -c "import mpi4py" 2>/dev/null || "$py" -m pip install --quiet "mpi4py>=4" "mpich>=4.3,<5"
 "$py" -c "import torch" 2>/dev/null || echo "PyTorch is not installed: the suite compares with it; install a CUDA build of torch"

@@ -161,5 +161,9 @@ def get_device_capability(device=None) -> tuple:
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """False: ember's CUDA backend has no bfloat16 (CPU tensors have it)."""
-    return False
+    """Whether CUDA tensors can be bfloat16: a GPU and a CuPy that computes bfloat16 (14 and
+    later), on a GPU with bfloat16 arithmetic (compute capability 8.0, Ampere, and later) or,
+    with ``including_emulation``, on any GPU (CUDA emulates it in float32)."""
+    if not is_available() or not _cuda.has_bfloat16():
+        return False
+    return including_emulation or get_device_capability()[0] >= 8

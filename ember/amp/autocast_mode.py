@@ -21,9 +21,9 @@ __all__ = ["autocast", "autocast_op", "is_autocast_available", "is_autocast_enab
            "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype"]
 
 _DEVICE_TYPES = ("cpu", "cuda")
-# PyTorch's defaults: bfloat16 on the CPU, float16 on CUDA. ember's CUDA backend has no
-# bfloat16, so a CUDA region supports float16 only.
-_SUPPORTED = {"cpu": (dtypes.bfloat16, dtypes.float16), "cuda": (dtypes.float16,)}
+# PyTorch's defaults: bfloat16 on the CPU, float16 on CUDA; both dtypes on either device
+# (bfloat16 on CUDA where ember.cuda.is_bf16_supported(): CuPy 14 or later).
+_SUPPORTED = {"cpu": (dtypes.bfloat16, dtypes.float16), "cuda": (dtypes.bfloat16, dtypes.float16)}
 class _State(threading.local):
     """Autocast's switches, per thread as PyTorch's are (an autocast region in one thread
     leaves another's ops in their own dtypes); a new thread starts with autocast off."""
@@ -108,8 +108,8 @@ class autocast:
     Args:
         device_type: "cpu" or "cuda"; only tensors on that device type are cast.
         dtype: the lower-precision dtype: on "cpu" ember.bfloat16 (the default) or
-            ember.float16; on "cuda" ember.float16 (the default; ember's CUDA backend has no
-            bfloat16).
+            ember.float16; on "cuda" ember.float16 (the default) or ember.bfloat16 (with
+            CuPy 14 or later, as ember.cuda.is_bf16_supported() says).
         enabled: False turns autocast off inside the region (nested regions too).
         cache_enabled: accepted for PyTorch's signature; ember casts a weight at each use,
             which gives the same values (PyTorch's cache only saves the repeated cast).
@@ -128,6 +128,10 @@ class autocast:
                 warnings.warn("User provided device_type of 'cuda', but CUDA is not available. "
                               "Disabling")
                 enabled = False
+            elif self.fast_dtype is dtypes.bfloat16 and not cuda.is_bf16_supported():
+                raise RuntimeError("Current CUDA Device does not support bfloat16. Please switch dtype to "
+                                   "float16 (ember computes bfloat16 on CUDA with CuPy 14 or later: pip "
+                                   "install 'cupy-cuda12x>=14').")
         if enabled and self.fast_dtype not in _SUPPORTED[device_type]:
             names = " and ".join(str(d) for d in _SUPPORTED[device_type])
             warnings.warn(

@@ -35,10 +35,21 @@ def device_count() -> int:
     return cupy().cuda.runtime.getDeviceCount() if is_available() else 0
 
 
+# The first CuPy whose arrays and kernels take ml_dtypes' bfloat16, the dtype ember's CPU
+# tensors hold it in (so a bfloat16 tensor moves between devices as its bits).
+BFLOAT16_CUPY = 14
+
+
+def has_bfloat16() -> bool:
+    """Whether the installed CuPy computes bfloat16 arrays (version 14 and later)."""
+    return int(cupy().__version__.split(".")[0]) >= BFLOAT16_CUPY
+
+
 def to_gpu(array, index: int):
-    if array.dtype == bfloat16.np:  # CuPy has no bfloat16 kernels
-        raise TypeError("ember's CUDA backend does not support bfloat16 tensors: convert with "
-                        ".to(ember.float16) or .float() before moving to 'cuda'")
     cp = cupy()
+    if array.dtype == bfloat16.np and not has_bfloat16():
+        raise TypeError(f"bfloat16 tensors on CUDA need CuPy {BFLOAT16_CUPY} or later (this is CuPy "
+                        f"{cp.__version__}): pip install 'cupy-cuda12x>={BFLOAT16_CUPY}', or convert with "
+                        ".to(ember.float16) or .float() before moving to 'cuda'")
     with cp.cuda.Device(index):
         return cp.asarray(array)
