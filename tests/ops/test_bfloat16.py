@@ -306,8 +306,3 @@ def test_safetensors_both_ways(tmp_path):
     t = torch.randn(3, 4).bfloat16()
     save_file({"y": t}, tmp_path / "t.safetensors")
     _assert_ulps(ember.io.load_safetensors(tmp_path / "t.safetensors")["y"], t, 0)
-
-
-def test_moving_to_cuda_names_bfloat16():
-    with pytest.raises(TypeError, match="bfloat16.*float16"):
-        ember.ones(2, dtype=ember.bfloat16).to("cuda")
