@@ -54,10 +54,11 @@ def _bind() -> None:
     def rrshift(self, other):
         return e.bitwise_right_shift(other, self)
 
-    ops = {
-        "__add__": e.operator(plain(e.add), e.Add), "__radd__": e.add,
+    add, mul = e.operator(plain(e.add), e.Add), e.operator(plain(e.mul), e.Mul)
+    ops = {  # number + tensor is tensor + number (both ops are exact in either order)
+        "__add__": add, "__radd__": add,
         "__sub__": e.operator(plain(e.sub), e.Sub), "__rsub__": e.rsub,
-        "__mul__": e.operator(plain(e.mul), e.Mul), "__rmul__": e.mul,
+        "__mul__": mul, "__rmul__": mul,
         "__truediv__": e.operator(plain(e.div), e.Div), "__rtruediv__": rdiv,
         "__floordiv__": e.floor_divide, "__rfloordiv__": rfloordiv,
         "__mod__": e.remainder, "__rmod__": rmod, "__pow__": e.pow, "__rpow__": rpow,

@@ -13,10 +13,11 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
+from ..autograd import function as _function
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, kernels
-from ..backend.compat import as_array
+from ..backend.compat import as_array, loud, quiet
 from ..backend.device import xp_of
 from ._out import with_out
 from .creation import ones_like, zeros_like
@@ -393,19 +394,51 @@ def add(input, other, *deprecated, alpha=1) -> Tensor:
 
 
 def operator(fn, primitive: type):
-    """Tensor's operator for ``fn`` (add, sub, mul, div): two NumPy tensors of one floating
-    dtype and shape, the common case, go straight to ``primitive``, whose result ``fn`` would
-    give; everything else (numbers, promotion, broadcasting, integer and bool rules, devices)
-    takes ``fn``. A third of a small op's dispatch is ``fn``'s checks."""
+    """Tensor's operator for ``fn`` (add, sub, mul, div), whose primitive computes
+    ``compute(a, b)`` on the arrays (the ufunc its forward calls). The common cases skip ``fn``'s checks, which are a third of
+    a small op's dispatch: two NumPy tensors of one floating dtype and shape go straight to
+    ``primitive``, and, where nothing is recorded, to ``compute`` itself, as does a float32 or
+    float64 tensor with a Python number in its range (the number converted as ``promote``
+    converts it). Everything else (promotion, broadcasting, half and integer rules, devices,
+    graphs, views to refresh, a profiler or capture watching) takes ``fn``."""
+    compute = _COMPUTE[primitive]
+
     def op(self, other):
+        x = self._data
         if isinstance(other, Tensor):
-            x, y = self._data, other._data
+            y = other._data
             if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is y.dtype \
                     and x.dtype.kind == "f" and x.shape == y.shape:
+                if _untracked(self) and _untracked(other) and _function.INTERCEPT is None:
+                    return _quietly(compute, x, y)
                 return primitive.apply(self, other)
+        elif (type(other) is float or (type(other) is int and -_INT64 <= other < _INT64)) \
+                and type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and _untracked(self) \
+                and _function.INTERCEPT is None and abs(other) <= _FLOAT_MAX.get(x.dtype, _LARGEST):
+            return _quietly(compute, x, float(other))
         return fn(self, other)
     op.__name__ = op.__qualname__ = fn.__name__
     return op
+
+
+_COMPUTE = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.true_divide}
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def _untracked(t: Tensor) -> bool:
+    """Nothing to record for ``t`` and nothing to refresh first (a view whose base changed in
+    place is re-derived by Function.apply)."""
+    return not t._requires_grad and (t._base is None or t._vc[0] == t._view_version)
+
+
+def _quietly(compute, x, y) -> Tensor:
+    """``compute(x, y)`` as a new tensor, NumPy's floating-point warnings silenced as every
+    op's are (overflow gives inf, as in PyTorch)."""
+    token = quiet()
+    try:
+        return Tensor._make(compute(x, y))
+    finally:
+        loud(token)
 
 
 def _check_bool_sub(input, other) -> None:
