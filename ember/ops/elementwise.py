@@ -395,12 +395,13 @@ def add(input, other, *deprecated, alpha=1) -> Tensor:
 
 def operator(fn, primitive: type):
     """Tensor's operator for ``fn`` (add, sub, mul, div), whose primitive computes
-    ``compute(a, b)`` on the arrays (the ufunc its forward calls). The common cases skip ``fn``'s checks, which are a third of
-    a small op's dispatch: two NumPy tensors of one floating dtype and shape go straight to
-    ``primitive``, and, where nothing is recorded, to ``compute`` itself, as does a float32 or
-    float64 tensor with a Python number in its range (the number converted as ``promote``
-    converts it). Everything else (promotion, broadcasting, half and integer rules, devices,
-    graphs, views to refresh, a profiler or capture watching) takes ``fn``."""
+    ``compute(a, b)`` on the arrays (the ufunc its forward calls). The common cases skip
+    ``fn``'s checks, which are a third of a small op's dispatch: two NumPy tensors of one
+    floating dtype and shape go straight to ``primitive``, and, where nothing is recorded, to
+    ``compute`` itself, as does a float32 or float64 tensor with a Python number in its range
+    (the number converted as ``promote`` converts it). Everything else (promotion,
+    broadcasting, half and integer rules, devices, graphs, views to refresh, a profiler or
+    capture watching) takes ``fn``."""
     compute = _COMPUTE[primitive]
 
     def op(self, other):
