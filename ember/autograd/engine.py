@@ -100,7 +100,15 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 if node._materialize and any(g is None for g in grads):
                     grads = _zeros_for_missing(node, grads)
 
-                in_grads = type(node).backward(node, *grads)
+                producer = None if create_graph or not hasattr(node, "fuse_backward") else \
+                    _sole_producer(node, deps, buffers, capture, runs)
+                in_grads = None if producer is None else node.fuse_backward(producer, grads)
+                if in_grads is not None:  # the two nodes ran as one: pass on the producer's gradients
+                    if not retain_graph:
+                        node._release()
+                    node, edges = producer, producer._edges
+                else:
+                    in_grads = type(node).backward(node, *grads)
                 if not retain_graph:
                     node._release()
                 if not isinstance(in_grads, tuple):
@@ -142,6 +150,22 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             captured = [None if g is None else g.detach() for g in captured]
         return tuple(captured)
     return None
+
+
+def _sole_producer(node, deps: dict, buffers: dict, capture: dict, runs):
+    """The node whose output is ``node``'s only differentiable input, when ``node`` is the last
+    and only consumer to give it a gradient and nothing else reads that gradient (a hook,
+    retain_grad, autograd.grad's inputs): then ``node.fuse_backward`` may run both backwards
+    as one. None otherwise."""
+    edges = [e for e in node._edges if e]
+    if len(edges) != 1 or edges[0][1] != 0:
+        return None
+    producer = edges[0][0]
+    if not isinstance(producer, Function) or deps.get(producer) != 1 or producer in buffers \
+            or producer._out_hooks or producer._retained or (producer, 0) in capture \
+            or (runs is not None and producer not in runs):
+        return None
+    return producer
 
 
 def _call_hooks(hooks, g):

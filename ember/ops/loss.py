@@ -1,10 +1,11 @@
 """Loss functions with ``torch.nn.functional``'s signatures (those built on distances between
 embeddings are in ``distance.py``).
 
-Every loss is composed from differentiable ops, with two exceptions written as fused
+Every loss is composed from differentiable ops, with three exceptions written as fused
 primitives (each says why): cross-entropy with class indices, the last op of every
-classifier's training step, and binary cross-entropy, whose clamped log and gradient
-must stay finite for probabilities of exactly 0 or 1.
+classifier's training step; binary cross-entropy, whose clamped log and gradient must stay
+finite for probabilities of exactly 0 or 1; and nll_loss of float32/float64 (nll.py), one
+node whose backward runs with its log_softmax's as one pass.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .activation import logsigmoid
 from .softmax import _direct, log_softmax, row_runs, softmax
 from .creation import full_like
 from .indexing import where
+from .nll import NllLoss
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -30,6 +32,11 @@ __all__ = [
     "gaussian_nll_loss",
     "soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss",
 ]
+
+# nll_loss's one node: float32/float64 NumPy arrays (half dtypes and CUDA run its ops), under
+# PyTorch's names for 1-2 dims and for more.
+_NLL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_NLL_2D = NllLoss.node("NllLoss2DBackward0")
 
 # PyTorch's names for dtypes, used where its error messages name one.
 _SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
@@ -200,17 +207,25 @@ def _rows(input: Tensor, classes: int, rows: int) -> Tensor:
     return input.reshape(rows, classes)
 
 
+def _row_weights(arr, t: np.ndarray, weight: Tensor | None, ignore_index: int) -> tuple:
+    """(the class each row picks, each row's weight in ``arr``'s dtype, the weight sum that
+    PyTorch's 'mean' divides by: the weights of the non-ignored targets)."""
+    valid = t != ignore_index
+    safe = np.where(valid, t, 0)  # ignored rows pick class 0 and then get weight 0
+    w = valid if weight is None else np.where(valid, weight._data.reshape(-1).astype(arr.dtype)[safe], 0)
+    w = w.astype(arr.dtype)
+    return safe, w, float(w.sum())
+
+
 def _nll_rows(logp: Tensor, t: np.ndarray, weight: Tensor | None, ignore_index: int,
               label_smoothing: float = 0.0) -> tuple[Tensor, float]:
     """Per-row negative log-likelihood of (rows, classes) log-probabilities, and the weight sum
     that PyTorch's 'mean' divides by (the weights of the non-ignored targets)."""
     rows, classes = logp.shape
     arr = logp._data
-    valid = t != ignore_index
-    safe = np.where(valid, t, 0)  # ignored rows pick class 0 and then get weight 0
+    safe, w, weight_sum = _row_weights(arr, t, weight, ignore_index)
     w_class = None if weight is None else weight._data.reshape(-1).astype(arr.dtype)
-    w = valid if w_class is None else np.where(valid, w_class[safe], 0)
-    w = w.astype(arr.dtype)
+    valid = t != ignore_index
     index = (Tensor._make(np.arange(rows, like=arr)), Tensor._make(safe))
     loss = -logp[index] * Tensor._make(w)
     if label_smoothing > 0:
@@ -218,7 +233,7 @@ def _nll_rows(logp: Tensor, t: np.ndarray, weight: Tensor | None, ignore_index: 
         spread = logp if w_class is None else logp * Tensor._make(w_class)
         smooth = -spread.sum(1) * Tensor._make(valid.astype(arr.dtype))
         loss = (1 - label_smoothing) * loss + (label_smoothing / classes) * smooth
-    return loss, float(w.sum())
+    return loss, weight_sum
 
 
 def _reduce_rows(loss: Tensor, weight_sum: float, reduction: str, shape: tuple) -> Tensor:
@@ -363,8 +378,16 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     reduction = get_reduction(size_average, reduce, reduction)
     classes, t = _class_targets("nll_loss", input, target, weight, ignore_index)
     _check_float("nll_loss", input)
+    shape = target.shape if input.ndim > 1 else ()
+    if type(input._data) is np.ndarray and input._data.dtype in _NLL_DTYPES:  # one node (nll.py)
+        rows = _rows(input, classes, t.size)
+        picks, w, weight_sum = _row_weights(rows._data, t, weight, ignore_index)
+        node = NllLoss._node if input.ndim <= 2 else _NLL_2D
+        whole = input.ndim <= 2 or input.ndim == 4  # PyTorch's other shapes view its 'none' rows
+        loss = node.apply(rows, picks, w, weight_sum, reduction, shape if whole else (t.size,))
+        return loss if whole or reduction != "none" else loss.reshape(shape)
     loss, weight_sum = _nll_rows(_rows(input, classes, t.size), t, weight, ignore_index)
-    return _reduce_rows(loss, weight_sum, reduction, target.shape if input.ndim > 1 else ())
+    return _reduce_rows(loss, weight_sum, reduction, shape)
 
 
 @autocast_op("cross_entropy")

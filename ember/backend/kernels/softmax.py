@@ -35,6 +35,20 @@ def log_softmax_backward(g, y, out):
             oi[j] = gi[j] - vmath.exp32_nonpositive(yi[j]) * total  # y <= 0: a log-probability
 
 
+@njit(**_EXP)
+def log_softmax_pick_backward(y, picks, coef, out):
+    """log_softmax_backward for a gradient that is zero but for coef[i] at column picks[i] of
+    each row (an NLL loss's), without reading that gradient: its row sum is coef[i] (+0.0 for
+    -0.0, as a sum of zeros gives), and the entries are those of zeros with coef added."""
+    for i in prange(y.shape[0]):
+        total = coef[i] + np.float32(0.0)
+        yi, oi = y[i], out[i]
+        for j in range(yi.shape[0]):
+            oi[j] = np.float32(0.0) - vmath.exp32_nonpositive(yi[j]) * total
+        t = picks[i]
+        oi[t] = total - vmath.exp32_nonpositive(yi[t]) * total
+
+
 @njit(**_JIT)
 def softmax_backward(g, y, out):
     """out = y * (g - sum(g * y)), row by row (float32 or float64), the rows split over the cores."""
