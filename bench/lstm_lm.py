@@ -80,13 +80,43 @@ def profile_ember(steps: int) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 
 
+def nll_pair(steps: int) -> None:
+    """ember's training step with the NLL loss's backward run with its log_softmax's as one
+    pass (ember/ops/nll.py) and apart, alternated in one process: median step times."""
+    import statistics
+    import time
+
+    from ember.ops import nll
+
+    fused = nll.NllLoss.fuse_backward
+    step = train_step("ember")
+    for _ in range(3):
+        step()
+    times = {"one pass": [], "apart": []}
+    for i in range(2 * steps):
+        name = "one pass" if i % 2 == 0 else "apart"
+        nll.NllLoss.fuse_backward = fused if i % 2 == 0 else (lambda self, producer, grads: None)
+        start = time.perf_counter()
+        step()
+        times[name].append(time.perf_counter() - start)
+    nll.NllLoss.fuse_backward = fused
+    for name, ts in times.items():
+        print(f"NLL and log_softmax backward {name:<9} {statistics.median(ts) * 1e3:7.1f} ms a step "
+              f"(median of {steps})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
                         help="profile this many ember training steps instead of comparing")
+    parser.add_argument("--nll-pair", type=int, default=0, metavar="STEPS",
+                        help="time ember's step with the NLL pair's backward as one pass and apart")
     args = parser.parse_args()
     if args.profile:
         profile_ember(args.profile)
+        return
+    if args.nll_pair:
+        nll_pair(args.nll_pair)
         return
     print_header()
     compare(f"LSTM LM train step (batch {BATCH}x{SEQ})", "lstm_lm", "train_step", BATCH)
