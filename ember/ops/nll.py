@@ -6,8 +6,8 @@ half dtypes still run. As one node it can tell the autograd engine that its grad
 zero but for one entry a row: when it is the only consumer of a log_softmax, as in a
 language model's ``nll_loss(log_softmax(logits))``, the engine runs the two backwards as one
 pass a row (``fuse_backward``), instead of writing a dense zero gradient with the picks
-added and reading it again (on (700, 10000) logits, 10.3 ms for log_softmax and NLL forward
-and backward against 6.5 with the fused pass).
+added and reading it again (on (700, 10000) logits, log_softmax and NLL forward and backward
+took 11.5 ms instead of 14.7, alternated in one process).
 """
 from __future__ import annotations
 
