@@ -11,7 +11,7 @@ import sys
 from types import SimpleNamespace
 
 from .backend import cuda as _cuda
-from .backend.device import CudaUnavailableError, device as _device
+from .backend.device import device as _device
 from .backend.random import manual_seed as _manual_seed
 from .amp.device_aliases import cuda_amp as amp
 
