@@ -10,6 +10,7 @@ from . import conv, unfold
 from ._out import plain
 from .views import check_inplace
 from . import pool, softmax, special, complex
+from . import operators
 
 TOPICS = (creation, elementwise, math, binary, reduce, moments, cumulative, shape, join, indexing, scatter, linalg, activation, softmax, padding, sort, norm, resample, conv, unfold, pool, special, complex)
 
@@ -54,12 +55,12 @@ def _bind() -> None:
     def rrshift(self, other):
         return e.bitwise_right_shift(other, self)
 
-    add, mul = e.operator(plain(e.add), e.Add), e.operator(plain(e.mul), e.Mul)
+    add, mul = operators.operator(plain(e.add), e.Add), operators.operator(plain(e.mul), e.Mul)
     ops = {  # number + tensor is tensor + number (both ops are exact in either order)
         "__add__": add, "__radd__": add,
-        "__sub__": e.operator(plain(e.sub), e.Sub), "__rsub__": e.rsub,
+        "__sub__": operators.operator(plain(e.sub), e.Sub), "__rsub__": e.rsub,
         "__mul__": mul, "__rmul__": mul,
-        "__truediv__": e.operator(plain(e.div), e.Div), "__rtruediv__": rdiv,
+        "__truediv__": operators.operator(plain(e.div), e.Div), "__rtruediv__": rdiv,
         "__floordiv__": e.floor_divide, "__rfloordiv__": rfloordiv,
         "__mod__": e.remainder, "__rmod__": rmod, "__pow__": e.pow, "__rpow__": rpow,
         "__matmul__": linalg.matmul, "__rmatmul__": rmatmul, "__neg__": e.neg,
@@ -76,12 +77,12 @@ def _bind() -> None:
     generic_add_, generic_sub_ = Tensor.add_, Tensor.sub_
 
     def add_(self, other, *args, alpha=1, **kwargs):
-        if args or kwargs or not e.add_in_place(self, other, alpha):
+        if args or kwargs or not operators.add_in_place(self, other, alpha):
             return generic_add_(self, other, *args, alpha=alpha, **kwargs)
         return self
 
     def sub_(self, other, *args, alpha=1, **kwargs):
-        if args or kwargs or type(alpha) not in (int, float) or not e.add_in_place(self, other, -alpha):
+        if args or kwargs or type(alpha) not in (int, float) or not operators.add_in_place(self, other, -alpha):
             return generic_sub_(self, other, *args, alpha=alpha, **kwargs)
         return self
     for method in (add_, sub_):

@@ -13,15 +13,12 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
-from ..autograd import function as _function
 from ..autograd.function import Function
-from ..autograd.grad_mode import state
-from ..backend import dtypes, kernels
-from ..backend.compat import as_array, loud, quiet
+from ..backend import dtypes
+from ..backend.compat import as_array
 from ..backend.device import xp_of
 from ._out import with_out
 from .creation import ones_like, zeros_like
-from .views import check_inplace
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
@@ -89,9 +86,8 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
     if not ta and not tb:
         raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
     t, s = (a, b) if ta else (b, a)
-    data, kind = t._data, type(s)
-    if (kind is float or (kind is int and -_INT64 <= s < _INT64)) and type(data) is np.ndarray \
-            and data.dtype.kind == "f" and abs(s) <= _FLOAT_MAX.get(data.dtype, _LARGEST):
+    data = t._data
+    if type(data) is np.ndarray and data.dtype.kind == "f" and held_number(s, data.dtype):
         # The common case, a float tensor and a Python number within its range: the tensor's
         # dtype, the number converted to it (what the general path below gives, 3x faster).
         s = Tensor._make(np.asarray(float(s), dtype=data.dtype))
@@ -107,6 +103,13 @@ def promote(a, b, op: str = "", *, wrap: bool = False, floating: bool = False):
     t = cast(t, dt)
     s = scalar_tensor(s, dt, t._data, wrap=wrap)
     return (t, s) if ta else (s, t)
+
+
+def held_number(s, np_dtype) -> bool:
+    """Whether ``s`` is a Python float, or an int within int64, inside the range of the floating
+    ``np_dtype``: the number converted to that dtype is then what PyTorch computes with."""
+    kind = type(s)
+    return (kind is float or (kind is int and -_INT64 <= s < _INT64)) and abs(s) <= _FLOAT_MAX.get(np_dtype, _LARGEST)
 
 
 def same_device(a: Tensor, b: Tensor) -> tuple:
@@ -393,55 +396,6 @@ def add(input, other, *deprecated, alpha=1) -> Tensor:
     return Add.apply(a, b)
 
 
-def operator(fn, primitive: type):
-    """Tensor's operator for ``fn`` (add, sub, mul, div), whose primitive computes
-    ``compute(a, b)`` on the arrays (the ufunc its forward calls). The common cases skip
-    ``fn``'s checks, which are a third of a small op's dispatch: two NumPy tensors of one
-    floating dtype and shape go straight to ``primitive``, and, where nothing is recorded, to
-    ``compute`` itself, as does a float32 or float64 tensor with a Python number in its range
-    (the number converted as ``promote`` converts it). Everything else (promotion,
-    broadcasting, half and integer rules, devices, graphs, views to refresh, a profiler or
-    capture watching) takes ``fn``."""
-    compute = _COMPUTE[primitive]
-
-    def op(self, other):
-        x = self._data
-        if isinstance(other, Tensor):
-            y = other._data
-            if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is y.dtype \
-                    and x.dtype.kind == "f" and x.shape == y.shape:
-                if _untracked(self) and _untracked(other) and _function.INTERCEPT is None:
-                    return _quietly(compute, x, y)
-                return primitive.apply(self, other)
-        elif (type(other) is float or (type(other) is int and -_INT64 <= other < _INT64)) \
-                and type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and _untracked(self) \
-                and _function.INTERCEPT is None and abs(other) <= _FLOAT_MAX.get(x.dtype, _LARGEST):
-            return _quietly(compute, x, float(other))
-        return fn(self, other)
-    op.__name__ = op.__qualname__ = fn.__name__
-    return op
-
-
-_COMPUTE = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.true_divide}
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-
-
-def _untracked(t: Tensor) -> bool:
-    """Nothing to record for ``t`` and nothing to refresh first (a view whose base changed in
-    place is re-derived by Function.apply)."""
-    return not t._requires_grad and (t._base is None or t._vc[0] == t._view_version)
-
-
-def _quietly(compute, x, y) -> Tensor:
-    """``compute(x, y)`` as a new tensor, NumPy's floating-point warnings silenced as every
-    op's are (overflow gives inf, as in PyTorch)."""
-    token = quiet()
-    try:
-        return Tensor._make(compute(x, y))
-    finally:
-        loud(token)
-
-
 def _check_bool_sub(input, other) -> None:
     bools = (_operand_dtype(input) is dtypes.bool_) + (_operand_dtype(other) is dtypes.bool_)
     if bools == 2:
@@ -450,28 +404,6 @@ def _check_bool_sub(input, other) -> None:
     if bools:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
-
-
-def add_in_place(self: Tensor, other, alpha) -> bool:
-    """``self += alpha * other`` written straight into self's array by one kernel pass (no
-    temporaries, no copy back): the update scripts make by hand, ``p.data.add_(p.grad,
-    alpha=-lr)``, which the generic in-place path computes out of place and copies in (a
-    sixth of a word-level LSTM's training step). Only where nothing is recorded and the
-    result is the generic path's bit for bit: float32/float64 NumPy arrays of one shape and
-    dtype, C-contiguous, self not a view and not overlapping other (unless it is other).
-    Returns whether it wrote; the caller takes the generic path otherwise."""
-    k = kernels.cpu()
-    if (k is None or not isinstance(other, Tensor) or type(alpha) not in (int, float) or abs(alpha) > 2 ** 53
-            or self._base is not None or (state.enabled and (self._requires_grad or other._requires_grad))):
-        return False
-    y, x = self._data, other._data
-    if not (kernels.usable(y, x) and y.shape == x.shape and y.flags.c_contiguous and x.flags.c_contiguous
-            and y.flags.writeable and (x is y or not np.may_share_memory(x, y))):
-        return False
-    check_inplace(self, (other,))
-    k.optim.axpy(y.reshape(-1), x.reshape(-1), float(alpha))
-    self._vc[0] += 1
-    return True
 
 
 @with_out()
