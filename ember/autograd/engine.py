@@ -100,7 +100,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 if node._materialize and any(g is None for g in grads):
                     grads = _zeros_for_missing(node, grads)
 
-                producer = None if create_graph or not hasattr(node, "fuse_backward") else \
+                producer = None if node.fuse_backward is None or create_graph else \
                     _sole_producer(node, deps, buffers, capture, runs)
                 in_grads = None if producer is None else node.fuse_backward(producer, grads)
                 if in_grads is not None:  # the two nodes ran as one: pass on the producer's gradients

@@ -41,6 +41,7 @@ class Function:
     _out_hooks = None      # output_nr -> hooks registered on non-leaf tensors
     _retained = None       # output_nr -> weakref of a tensor that called retain_grad()
     _materialize = True
+    fuse_backward = None   # a node's backward run together with its sole producer's (engine.py)
     _non_diff_objs = None  # outputs forward marked non-differentiable, until they are resolved
     needs_input_grad = ()
 

@@ -45,7 +45,7 @@ class NllLoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        coef = -(_scaled(ctx, grad).reshape(-1) * Tensor._make(ctx.w))
+        coef = _coefficients(ctx, grad, Tensor._make(ctx.w))
         return IndexAddInto.apply(coef, ctx.shape, ctx.index), None, None, None, None, None
 
     def fuse_backward(self, producer, grads):
@@ -60,17 +60,17 @@ class NllLoss(Function):
         y = producer.saved_tensors[0]._data
         if y.dtype != np.float32 or y.shape != self.shape or not kernels.usable(y):
             return None
-        g = grads[0]._data
-        coef = -(_scaled(self, g).reshape(-1) * self.w)
+        coef = _coefficients(self, grads[0]._data, self.w)
         out = np.empty_like(y)
         with kernels.lock:
             k.softmax.log_softmax_pick_backward(y, self.picks, coef, out)
         return Tensor._make(out), None
 
 
-def _scaled(ctx, grad):
-    """The loss's gradient as each row's share before the weights: divided by the weights' sum
-    for 'mean' (a tensor or an array alike)."""
+def _coefficients(ctx, grad, w):
+    """Each row's entry of the input's gradient, at its pick, from the loss's gradient ``grad``
+    and the rows' weights ``w`` (tensors, or arrays alike): -grad * w, the gradient divided by
+    the weights' sum first for 'mean', in the order the composed ops compute it."""
     if ctx.reduction == "mean" and ctx.weight_sum:
-        return grad / ctx.weight_sum
-    return grad
+        grad = grad / ctx.weight_sum
+    return -(grad.reshape(-1) * w)
