@@ -5,6 +5,9 @@ layer's weights, a convolution's few output channels against its columns) 1.2-3x
 than PyTorch's own GEMM on this project's machine; oneDNN's ``dnnl_sgemm`` (``onednn.py``)
 runs them at PyTorch's speed (``bench/kernels.py``).
 
+On Intel CPUs, where the ``mkl`` wheel is installed, the same products go through MKL's
+``cblas_sgemm`` instead (``mkl.py``: 10-25% faster there than this oneDNN release).
+
 ``matmul(a, b)`` takes 2-d arrays (or stacks of them, with one or more leading dims: one call
 each when each product is large, else one batched oneDNN matmul primitive for the stack). It
 uses oneDNN when both are float32 NumPy matrices whose rows or columns are contiguous (so
@@ -19,7 +22,7 @@ import math
 
 import numpy as np
 
-from . import onednn
+from . import mkl, onednn
 from .primitives import (ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, POINTER, QUERY_ARG, QUERY_DST, QUERY_SRC,
                          QUERY_WEIGHTS, Family, P, Primitive, check, desc, engine, run_family)
 
@@ -46,18 +49,24 @@ _state: dict = {}
 
 
 def sgemm():
-    """oneDNN's ``dnnl_sgemm`` as a ctypes function, or None where it is not used."""
+    """The row-major float32 GEMM products go through: MKL's where ``mkl.library()`` loads
+    (Intel CPUs), else oneDNN's ``dnnl_sgemm`` (one signature); None where neither is used."""
     lib = onednn.library()
     if lib is None:
         return None
     if "sgemm" not in _state:
-        fn = lib.dnnl_sgemm
-        i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        fn.argtypes = [ctypes.c_char, ctypes.c_char, i64, i64, i64, ctypes.c_float, ptr, i64, ptr, i64,
-                       ctypes.c_float, ptr, i64]
-        fn.restype = ctypes.c_int
-        _state["sgemm"] = fn
+        _state["sgemm"] = mkl.sgemm if mkl.library() is not None else dnnl_sgemm(lib)
     return _state["sgemm"]
+
+
+def dnnl_sgemm(lib):
+    """oneDNN's ``dnnl_sgemm`` of the loaded library, as a ctypes function."""
+    fn = lib.dnnl_sgemm
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    fn.argtypes = [ctypes.c_char, ctypes.c_char, i64, i64, i64, ctypes.c_float, ptr, i64, ptr, i64,
+                   ctypes.c_float, ptr, i64]
+    fn.restype = ctypes.c_int
+    return fn
 
 
 def _layout(m: np.ndarray):

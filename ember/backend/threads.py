@@ -2,9 +2,9 @@
 inter-op pair, with PyTorch's names, defaults and errors.
 
 The count applies to oneDNN's OpenMP pool, which multiplies float32 matrices
-(backend/gemm.py), to the compiled kernels' parallel loops (backend/kernels) and to the row
-passes split across cores (backend/parallel.py); where oneDNN is not in use, NumPy's
-OpenBLAS takes it instead. The default is ``OMP_NUM_THREADS``
+(backend/gemm.py; MKL's products run on it too), to the compiled kernels' parallel loops
+(backend/kernels) and to the row passes split across cores (backend/parallel.py); where
+oneDNN is not in use, NumPy's OpenBLAS takes it instead. The default is ``OMP_NUM_THREADS``
 where it is set, else the number of cores this process may run on. ember runs ops one after
 another, so the inter-op count is only recorded, once, as PyTorch accepts it.
 """
@@ -46,10 +46,11 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads for parallel work on the CPU (matrix products, large row passes)."""
     _state["threads"] = _checked(n, "set_num_threads")
-    from . import kernels, onednn
+    from . import kernels, mkl, onednn
     kernels.set_threads(n)
     if onednn.library() is not None:
         onednn.set_threads(n)
+        mkl.set_threads(n)
     else:
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=n, user_api="blas")

@@ -1,6 +1,6 @@
-"""Matrix products through oneDNN's GEMM (ember/backend/gemm.py): values against a float64
-product for every operand layout it takes, the cases left to NumPy (and that they are), the
-ops that use it against PyTorch, and ember with it turned off."""
+"""Matrix products through oneDNN's GEMM, and MKL's where installed (ember/backend/gemm.py):
+values against a float64 product for every operand layout they take, the cases left to NumPy
+(and that they are), the ops that use them against PyTorch, and ember with them turned off."""
 import os
 import subprocess
 import sys
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.backend import gemm, onednn
+from ember.backend import gemm, mkl, onednn
 from helpers import torch
 
 RNG = np.random.default_rng(0)
@@ -31,13 +31,26 @@ def test_the_library_loads_where_it_is_installed():
 needs_onednn = pytest.mark.skipif(gemm.sgemm() is None, reason="oneDNN's GEMM is not in use here")
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """The number of products oneDNN computed (0 where it is not in use)."""
-    fn = gemm.sgemm()
+def _providers() -> list:
+    """The GEMMs gemm.py multiplies through where oneDNN is in use: oneDNN's, and MKL's where
+    its wheel is installed (whatever this CPU's vendor, so that both are checked here)."""
+    if gemm.sgemm() is None:
+        return [None]
+    return ["onednn"] + ["mkl"] * (mkl.installed_path() is not None)
+
+
+@pytest.fixture(params=_providers())
+def calls(request, monkeypatch):
+    """The number of products oneDNN (or MKL, by the parameter) computed; 0 where neither is
+    in use."""
     count = [0]
-    if fn is None:
+    if request.param is None:
         return count
+    if request.param == "mkl":
+        monkeypatch.setitem(mkl._state, "lib", mkl.opened(mkl.installed_path()))
+        fn = mkl.sgemm
+    else:
+        fn = gemm.dnnl_sgemm(onednn.library())
 
     def counted(*args):
         count[0] += 1
