@@ -19,8 +19,8 @@ pytestmark = pytest.mark.skipif(onednn.library() is None, reason="oneDNN is not 
 
 def _compiled(shape=(256, 128), dim=-1, log=True) -> dict:
     """The runs oneDNN takes for a softmax of this shape and axis on this machine: those it has
-    a JIT kernel for (with AVX-512 all; with AVX2 no backward, and no forward along an axis
-    other than the last), its reference loops being refused for NumPy's passes."""
+    a JIT kernel for (with AVX2 no backward, and no forward along an axis other than the last;
+    with AVX-512 both along the last axis, on some CPUs along others too), its reference loops being refused for NumPy's passes."""
     if onednn.library() is None:
         return {}
     y = softmax.forward(np.zeros(shape, np.float32), dim, log)
@@ -121,8 +121,10 @@ def test_what_numpy_computes(runs, case):
     t = ember.tensor(x, requires_grad=True)
     y = ember.log_softmax(t.t(), 0) if case == "strided" else ember.log_softmax(t, 1)
     y.sum().backward()
-    # a strided input: NumPy's forward; its contiguous result takes oneDNN's backward
-    assert runs == (BACKWARD if case == "strided" else {})
+    # a strided input: NumPy's forward; its contiguous result takes oneDNN's backward along
+    # axis 0 where this machine has a JIT kernel for it
+    backward = {k: v for k, v in _compiled((128, 256), 0).items() if k == "backward"}
+    assert runs == (backward if case == "strided" else {})
 
 
 def test_the_base_case_takes_onednn(runs):
