@@ -14,6 +14,12 @@ Its OpenMP threads are then the process's one pool of compute threads: loading i
 NumPy's OpenBLAS to one thread, as PyTorch runs its work on its own pool. Two pools' idle
 workers spin on the cores for a while after each call, and a oneDNN product started right
 after an OpenBLAS one waited for them (0.25 ms became 7 ms on 2 cores).
+
+The pool's idle spin is GNU OpenMP's own (``GOMP_SPINCOUNT``, 300,000 by default), as in
+PyTorch: a step's workers stay awake between its ops. With a tenth of it they slept between
+ops, and on a virtual machine whose host also ran other work, every wake waited for the host:
+a LeNet-5 training step took 40-50 ms against 12.1-12.3, an MLP step 8.6-16 ms against 4.3-4.6
+(PyTorch: 4.1-4.7; 2 cores, a quarter of their time taken by the host).
 """
 from __future__ import annotations
 
@@ -39,8 +45,7 @@ def _load():
     if path is None or not os.path.exists(path):
         return None
     try:
-        with _short_spin():
-            lib = ctypes.CDLL(path)
+        lib = ctypes.CDLL(path)
     except OSError:  # e.g. no libgomp on the system
         return None
     from threadpoolctl import threadpool_limits
@@ -49,28 +54,6 @@ def _load():
     from .threads import get_num_threads
     _state["gomp"].omp_set_num_threads(get_num_threads())  # also one set before the first use
     return lib
-
-
-# GNU OpenMP's idle workers spin before they sleep: 300,000 pause instructions by default,
-# milliseconds on a core. ember's other threads (parallel.py's row passes, Numba's kernels)
-# then shared the cores with them: after a oneDNN call, a log-softmax gradient took 9.4 ms
-# instead of 4.9. At this count (libgomp's own for more threads than cores) the spin still
-# spans the gaps between a step's oneDNN calls (an LSTM's 35 products ran as fast).
-_SPINCOUNT = "30000"
-
-
-@contextmanager
-def _short_spin():
-    """GOMP_SPINCOUNT at ``_SPINCOUNT`` while libgomp loads and reads it, unless the user set
-    it or OMP_WAIT_POLICY; the environment is left as it was."""
-    if "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ:
-        yield
-        return
-    os.environ["GOMP_SPINCOUNT"] = _SPINCOUNT
-    try:
-        yield
-    finally:
-        del os.environ["GOMP_SPINCOUNT"]
 
 
 def library():
