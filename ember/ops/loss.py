@@ -224,14 +224,12 @@ def _nll_rows(logp: Tensor, t: np.ndarray, weight: Tensor | None, ignore_index: 
     rows, classes = logp.shape
     arr = logp._data
     safe, w, weight_sum = _row_weights(arr, t, weight, ignore_index)
-    w_class = None if weight is None else weight._data.reshape(-1).astype(arr.dtype)
-    valid = t != ignore_index
     index = (Tensor._make(np.arange(rows, like=arr)), Tensor._make(safe))
     loss = -logp[index] * Tensor._make(w)
     if label_smoothing > 0:
         # PyTorch's smoothing: each valid row also pays the (class-weighted) mean of -logp
-        spread = logp if w_class is None else logp * Tensor._make(w_class)
-        smooth = -spread.sum(1) * Tensor._make(valid.astype(arr.dtype))
+        spread = logp if weight is None else logp * Tensor._make(weight._data.reshape(-1).astype(arr.dtype))
+        smooth = -spread.sum(1) * Tensor._make((t != ignore_index).astype(arr.dtype))
         loss = (1 - label_smoothing) * loss + (label_smoothing / classes) * smooth
     return loss, weight_sum
 
