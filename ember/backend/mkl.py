@@ -3,8 +3,9 @@
 On Intel CPUs with AVX-512, oneDNN's ``dnnl_sgemm`` (the wheel's 2023.2 release) multiplies
 the shapes of small networks 10-25% slower than PyTorch's MKL: a word-level LM's decoder
 products took 53-60 ms against 46-48, where MKL's ``cblas_sgemm`` took 46-47 (2 cores of a
-Xeon with AVX-512, each library in its own process). On AMD's CPUs oneDNN's matched
-PyTorch's MKL. So ``gemm.py`` multiplies through MKL where the ``mkl`` wheel is installed
+Xeon with AVX-512, each library in its own process). On the AMD EPYC of earlier
+measurements oneDNN's GEMM kept the MLP within a few percent of PyTorch, and MKL there was
+not measured. So ``gemm.py`` multiplies through MKL where the ``mkl`` wheel is installed
 (``pip install ember[mkl]``: no compiler, about 900 MB) and the CPU is Intel's.
 
 ``library()`` is the loaded ``libmkl_rt``, or None: without the wheel, on other vendors'
@@ -31,10 +32,10 @@ _GNU_THREADING = 3           # MKL_THREADING_GNU: OpenMP from libgomp, oneDNN's 
 _INT_MAX = 2 ** 31 - 1       # libmkl_rt's default interface is LP64: 32-bit dimensions
 
 
-def intel_cpu() -> bool:
-    """Whether this machine's CPU is Intel's (``/proc/cpuinfo``'s vendor)."""
+def intel_cpu(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this machine's CPU is Intel's (the vendor ``cpuinfo`` names; False without it)."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(cpuinfo) as f:
             for line in f:
                 if line.startswith("vendor_id"):
                     return "GenuineIntel" in line

@@ -42,10 +42,13 @@ def test_which_gemm_products_go_through(env, want):
     assert _choice(env) == want
 
 
-def test_the_vendor_is_read_from_cpuinfo():
-    with open("/proc/cpuinfo") as f:
-        vendor = next((line for line in f if line.startswith("vendor_id")), "")
-    assert mkl.intel_cpu() == ("GenuineIntel" in vendor)
+@pytest.mark.parametrize("vendor,intel", [("GenuineIntel", True), ("AuthenticAMD", False), (None, False)])
+def test_the_vendor_is_read_from_cpuinfo(tmp_path, vendor, intel):
+    path = tmp_path / "cpuinfo"
+    lines = ["processor\t: 0\n"] + ([f"vendor_id\t: {vendor}\n"] if vendor else []) + ["model name\t: x\n"]
+    path.write_text("".join(lines))
+    assert mkl.intel_cpu(str(path)) is intel
+    assert mkl.intel_cpu(str(tmp_path / "missing")) is False
 
 
 def test_without_the_wheel_nothing_loads(monkeypatch):
