@@ -31,6 +31,7 @@ memory, once per source per process; nothing generated is written to disk or rea
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 from llvmlite import ir
@@ -187,19 +188,26 @@ class Program:
         return source, stores, sources
 
     def _loop(self, params: list, body: list) -> str:
+        """The kernel over ``body`` (lines reading ``x{j}`` and the full-shape arrays at ``[i]``).
+        Each block of elements, or each row, takes slices of the full-shape arrays and indexes
+        them from 0: indices offset by the block's start kept LLVM from vectorizing the loop
+        (an exp 2.2 ns an element on one thread instead of 1.0)."""
         ins = [f"i{j}" for j in range(len(self.layouts))]
+        full = [f"i{j}" for j, lay in enumerate(self.layouts) if lay == "full"] + params
         head = [f"def kernel(n, cols, z, {', '.join(ins + params)}):"]
         head += [f"    x{j} = i{j}[0]" for j, lay in enumerate(self.layouts) if lay == "scalar"]
         loads = [f"x{j} = i{j}[{index}]" for j, lay in enumerate(self.layouts)
-                 for index in [{"full": "i", "col": "c", "row": "r"}.get(lay)] if index is not None]
+                 for index in [{"full": "i", "col": "i", "row": "r"}.get(lay)] if index is not None]
         if any(lay in ("col", "row") for lay in self.layouts):
             loop = ["    for r in prange(n // cols):",
-                    "        for c in range(cols):",
-                    "            i = r * cols + c"]
+                    "        lo, hi = r * cols, r * cols + cols"]
         else:
             loop = [f"    for b in prange((n + {_BLOCK - 1}) // {_BLOCK}):",
-                    f"        for i in range(b * {_BLOCK}, min(b * {_BLOCK} + {_BLOCK}, n)):"]
-        return "\n".join(head + loop + [" " * 12 + line for line in loads + body]) + "\n"
+                    f"        lo, hi = b * {_BLOCK}, min(b * {_BLOCK} + {_BLOCK}, n)"]
+        loop += [f"        {', '.join(a + 'b' for a in full)} = {', '.join(a + '[lo:hi]' for a in full)}",
+                 "        for i in range(hi - lo):"]
+        lines = [re.sub(r"\b(" + "|".join(full) + r")\[i\]", r"\1b[i]", line) for line in loads + body]
+        return "\n".join(head + loop + [" " * 12 + line for line in lines]) + "\n"
 
     def _operand(self, arg) -> str:
         kind, k = arg

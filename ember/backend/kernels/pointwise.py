@@ -206,7 +206,9 @@ def _logsigmoid_grad(g, x):
 
 
 # One serial and one blocked-parallel loop per function (Numba inlines the element function
-# into each, so that the loop vectorizes; a function passed as an argument would not be).
+# into each, so that the loop vectorizes; a function passed as an argument would not be). A
+# block's loop runs over slices from 0: indexing the whole arrays from the block's start
+# kept LLVM from vectorizing it (exp 2.2 ns an element on one thread, against 1.0).
 @njit(**_JIT)
 def exp(x, out):
     for k in range(x.shape[0]):
@@ -217,8 +219,10 @@ def exp(x, out):
 def exp_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = vmath.exp32(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = vmath.exp32(xb[k])
 
 
 @njit(**_JIT)
@@ -231,8 +235,10 @@ def tanh(x, out):
 def tanh_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _tanh(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _tanh(xb[k])
 
 
 @njit(**_JIT)
@@ -245,8 +251,10 @@ def sigmoid(x, out):
 def sigmoid_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _sigmoid(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _sigmoid(xb[k])
 
 
 @njit(**_JIT)
@@ -259,8 +267,10 @@ def silu(x, out):
 def silu_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _silu(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _silu(xb[k])
 
 
 @njit(**_JIT)
@@ -273,8 +283,10 @@ def gelu_tanh(x, out):
 def gelu_tanh_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _gelu_tanh(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _gelu_tanh(xb[k])
 
 
 @njit(**_JIT)
@@ -287,8 +299,10 @@ def erf(x, out):
 def erf_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _erf(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _erf(xb[k])
 
 
 @njit(**_JIT)
@@ -301,8 +315,10 @@ def gelu(x, out):
 def gelu_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _gelu(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _gelu(xb[k])
 
 
 @njit(**_JIT)
@@ -315,8 +331,10 @@ def sigmoid_grad(g, saved, out):
 def sigmoid_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _sigmoid_grad(g[k], saved[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _sigmoid_grad(gb[k], sb[k])
 
 
 @njit(**_JIT)
@@ -329,8 +347,10 @@ def tanh_grad(g, saved, out):
 def tanh_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _tanh_grad(g[k], saved[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _tanh_grad(gb[k], sb[k])
 
 
 @njit(**_JIT)
@@ -343,8 +363,10 @@ def silu_grad(g, saved, out):
 def silu_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _silu_grad(g[k], saved[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _silu_grad(gb[k], sb[k])
 
 
 @njit(**_JIT)
@@ -357,8 +379,10 @@ def gelu_grad(g, saved, out):
 def gelu_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _gelu_grad(g[k], saved[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _gelu_grad(gb[k], sb[k])
 
 
 @njit(**_JIT)
@@ -371,8 +395,10 @@ def gelu_tanh_grad(g, saved, out):
 def gelu_tanh_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _gelu_tanh_grad(g[k], saved[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _gelu_tanh_grad(gb[k], sb[k])
 
 
 @njit(**_JIT)
@@ -385,8 +411,10 @@ def elu(x, neg, scale, input_scale, out):
 def elu_parallel(x, neg, scale, input_scale, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _elu(x[k], neg, scale, input_scale)
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _elu(xb[k], neg, scale, input_scale)
 
 
 @njit(**_JIT)
@@ -399,8 +427,10 @@ def elu_grad(g, saved, neg, scale, input_scale, out):
 def elu_grad_parallel(g, saved, neg, scale, input_scale, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _elu_grad(g[k], saved[k], neg, scale, input_scale)
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _elu_grad(gb[k], sb[k], neg, scale, input_scale)
 
 
 @njit(**_JIT)
@@ -413,8 +443,10 @@ def softplus(x, beta, threshold, out):
 def softplus_parallel(x, beta, threshold, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _softplus(x[k], beta, threshold)
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _softplus(xb[k], beta, threshold)
 
 
 @njit(**_JIT)
@@ -427,8 +459,10 @@ def softplus_grad(g, saved, beta, threshold, out):
 def softplus_grad_parallel(g, saved, beta, threshold, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _softplus_grad(g[k], saved[k], beta, threshold)
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _softplus_grad(gb[k], sb[k], beta, threshold)
 
 
 @njit(**_JIT)
@@ -441,8 +475,10 @@ def logsigmoid(x, out):
 def logsigmoid_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _logsigmoid(x[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        xb, ob = x[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _logsigmoid(xb[k])
 
 
 @njit(**_JIT)
@@ -455,5 +491,7 @@ def logsigmoid_grad(g, saved, out):
 def logsigmoid_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
-        for k in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            out[k] = _logsigmoid_grad(g[k], saved[k])
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
+        for k in range(hi - lo):
+            ob[k] = _logsigmoid_grad(gb[k], sb[k])
