@@ -163,3 +163,27 @@ def test_torch_profiler_without_schedule_records_everything(tmp_path):
         ember.ones(2).exp()
     assert _counts(prof.key_averages())["ember::exp"] == 1
     assert len(list(tmp_path.glob("*.pt.trace.json"))) == 1
+
+
+def test_an_op_of_another_thread_outliving_the_profiler_leaves_it_off():
+    """An op another thread began while profiling and ends after: the profiler stays off, and
+    this thread's ops were timed meanwhile (the other thread's op pauses only its own)."""
+    import threading
+    inside, release = threading.Event(), threading.Event()
+
+    class Waits(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            inside.set()
+            release.wait(30)
+            return x._data * 2
+
+    worker = threading.Thread(target=lambda: Waits.apply(ember.ones(3)))
+    with profile() as prof:
+        worker.start()
+        inside.wait(30)
+        ember.ones(2).exp()
+    release.set()
+    worker.join()
+    assert function_module.INTERCEPT is None
+    assert "exp" in {e.name.split("::")[-1] for e in prof.function_events}

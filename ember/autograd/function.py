@@ -8,6 +8,9 @@ differentiable when ``create_graph=True``.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from ..backend.compat import as_array, loud, quiet
 from ..backend.dtypes import is_floating_array
 from .grad_mode import state
@@ -61,7 +64,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        if INTERCEPT is not None:  # the only cost of profiling and capture when neither runs
+        if INTERCEPT is not None and not _paused.on:  # the only cost of profiling and capture when neither runs
             return INTERCEPT.record(cls, args)
         for a in args:  # grad mode (thread-local, the dearest read) only once a tensor asks
             if isinstance(a, Tensor):
@@ -290,6 +293,25 @@ _new = object.__new__
 # What sees every apply while it is set: the active autograd profiler (timing each op) or
 # ember.compile's capture (recording each op as a replay step); None otherwise.
 INTERCEPT = None
+
+
+class _Paused(threading.local):
+    on = False
+
+
+_paused = _Paused()
+
+
+@contextmanager
+def unintercepted():
+    """This thread's applies run plainly within the block (an op the interceptor runs itself,
+    or another thread's op while a capture records): a pause of the thread, never a change of
+    INTERCEPT, which another thread could restore after the interceptor has finished."""
+    was, _paused.on = _paused.on, True
+    try:
+        yield
+    finally:
+        _paused.on = was
 
 # The innermost active saved_tensors_hooks (ember.autograd.graph sets it), and the type of
 # the entries it packs; while None, saving for backward is untouched.

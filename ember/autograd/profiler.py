@@ -200,11 +200,10 @@ class profile:
         """Run one op with this profiler paused, and record its wall time."""
         shapes = [list(a.shape) if hasattr(a, "_data") else [] for a in args] if self.record_shapes else []
         event = FunctionEvent(_op_name(cls), time.perf_counter_ns(), shapes)
-        _function.INTERCEPT = None  # the op runs unprofiled: ops it calls count toward it
         try:
-            return cls.apply(*args)
+            with _function.unintercepted():  # the op runs unprofiled: ops it calls count toward it
+                return cls.apply(*args)
         finally:
-            _function.INTERCEPT = self
             self._close(event)
 
     def _open_range(self, name: str) -> FunctionEvent:

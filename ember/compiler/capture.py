@@ -150,13 +150,10 @@ class Capture:
         """Function.apply's entry while capturing."""
         if threading.get_ident() != self._thread or self.depth:
             # another thread's op (or one that slipped in while this thread's step runs):
-            # run it unrecorded. Ops of this thread missed meanwhile leave tensors made
-            # outside steps, which break the graph; they never replay wrongly.
-            saved, _function.INTERCEPT = _function.INTERCEPT, None
-            try:
+            # run it unrecorded, pausing only its own thread, so that this thread's ops are
+            # still recorded meanwhile, and the capture ends cleanly while the op runs on.
+            with _function.unintercepted():
                 return cls.apply(*args)
-            finally:
-                _function.INTERCEPT = saved
         return self.step(cls.apply, args, {}, cls.__name__)
 
     def step(self, fn, args: tuple, kwargs: dict, name: str, always: bool = False):
@@ -383,11 +380,8 @@ class _Lowering:
         if _random.default_generator.get_state() != self.rng:
             self.ok = False
         grad = state.enabled
-        _function.INTERCEPT = None
-        try:
+        with _function.unintercepted():
             out = cls.apply(*args)
-        finally:
-            _function.INTERCEPT = self
         self.rng = _random.default_generator.get_state()
         self.applies.append((cls, args, out, grad))
         return out

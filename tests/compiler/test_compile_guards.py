@@ -463,10 +463,43 @@ def test_ops_of_another_thread_are_not_recorded():
     finally:
         stop.set()
         worker.join()
-    # the worker's mul and tanh are in no graph (a race may still break one: then it is eager)
+    # the worker's mul and tanh are in no graph, and pause no op of the capture's thread
     for e in entries(compiled):
-        assert e.graph is None or [s.name.split(">")[0] for s in e.graph.steps] == \
+        assert e.graph is not None and [s.name.split(">")[0] for s in e.graph.steps] == \
             ["Tensor.__mul__", "Tensor.sin", "Tensor.__add__"]
+
+
+def test_an_op_of_another_thread_outliving_the_capture_leaves_nothing_behind():
+    """Another thread's op that began during a capture and ends after it: capture and
+    profiler are gone once their calls return, and the next capture records plainly."""
+    import threading
+
+    from ember.autograd import function as _function
+    from ember.autograd.function import Function
+    inside, release = threading.Event(), threading.Event()
+
+    class Waits(Function):
+        @staticmethod
+        def forward(ctx, x):
+            inside.set()
+            release.wait(30)
+            return x._data * 2
+
+    def fn(x):
+        worker.start()
+        inside.wait(30)
+        return x * 3 + 1
+
+    worker = threading.Thread(target=lambda: Waits.apply(ember.ones(3)))
+    compiled = ember.compile(fn)
+    try:
+        assert_same(compiled(ember.ones(2)), ember.full((2,), 4.0))
+    finally:
+        release.set()
+        worker.join()
+    assert _function.INTERCEPT is None
+    again = _check(lambda x: x.exp() - 1, [(ember.randn(3),) for _ in range(3)])
+    assert all(e.graph is not None for e in entries(again))
 
 
 # ---- steps lowered to their primitives ---------------------------------------------------
