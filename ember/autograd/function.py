@@ -313,6 +313,7 @@ def unintercepted():
     finally:
         _paused.on = was
 
+
 # The innermost active saved_tensors_hooks (ember.autograd.graph sets it), and the type of
 # the entries it packs; while None, saving for backward is untouched.
 SAVED_HOOKS = None
