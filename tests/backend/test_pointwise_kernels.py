@@ -243,3 +243,43 @@ def test_small_float64_and_strided_erf_inputs(calls):
     ember.erf(ember.tensor(x[:10, :10]))                 # 100 elements: SciPy's
     ember.erf(ember.tensor(x.astype(np.float64)))        # float64: SciPy's
     assert calls == {"erf": 1}
+
+
+@pytest.mark.parametrize("shape, parallel", [((33, 65), False), ((3, 257, 101), True)])
+def test_cube_has_the_bits_of_the_numpy_path_and_pytorchs_values(monkeypatch, shape, parallel):
+    """x ** 3 and its gradient, one compiled pass each: the bits of x * x * x and of grad *
+    (3 * x ** 2) as the NumPy path computes them, NaN, infinities and -0.0 included."""
+    names = [n + s for n in ("cube", "cube_grad") for s in ("", "_parallel")]
+    counted = count_calls(monkeypatch, kernels.cpu().pointwise, names)
+    x = (RNG.standard_normal(shape) * 4).astype(np.float32)
+    x.flat[:5] = [np.nan, np.inf, -np.inf, -0.0, 1e13]
+    g = RNG.standard_normal(shape).astype(np.float32)
+    results = []
+    for compiled in (True, False):
+        a = ember.tensor(x, requires_grad=True)
+        if compiled:
+            y = a ** 3
+            y.backward(ember.tensor(g))
+        else:
+            with kernels.off():
+                y = a ** 3
+                y.backward(ember.tensor(g))
+        results.append((y.detach().numpy(), a.grad.numpy()))
+    suffix = "_parallel" if parallel else ""
+    assert counted == {"cube" + suffix: 1, "cube_grad" + suffix: 1}
+    for fast, slow in zip(*results):
+        np.testing.assert_array_equal(fast.view(np.int32), slow.view(np.int32))
+    t = torch.tensor(x, requires_grad=True)
+    (t ** 3).backward(torch.tensor(g))
+    finite = np.isfinite(x)
+    np.testing.assert_allclose(results[0][0][finite], (t.detach() ** 3).numpy()[finite], rtol=1e-6)
+    np.testing.assert_allclose(results[0][1][finite], t.grad.numpy()[finite], rtol=1e-6)
+
+
+def test_cube_double_backward_composes_tensor_ops():
+    x = RNG.standard_normal(2000).astype(np.float32)
+    a = ember.tensor(x, requires_grad=True)
+    (first,) = ember.autograd.grad((a ** 3).sum(), a, create_graph=True)
+    (second,) = ember.autograd.grad(first.sum(), a)
+    np.testing.assert_allclose(first.detach().numpy(), 3 * x * x, rtol=1e-6)
+    np.testing.assert_allclose(second.numpy(), 6 * x, rtol=1e-5, atol=1e-6)

@@ -1,6 +1,5 @@
 """ember.compile's guards and graph breaks: whenever a replay could differ from eager, the
 call re-captures or runs eagerly, never silently giving a stale result."""
-import warnings
 
 import numpy as np
 import pytest
