@@ -164,10 +164,26 @@ def cast(input: Tensor, dtype: dtypes.dtype) -> Tensor:
 
 
 # ---- arithmetic primitives -----------------------------------------------------------
+ARITHMETIC = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+_ARITH_FROM = kernels.ARITH_FROM
+
+
+def arith(name: str, x, y):
+    """``x <name> y`` (add, sub, mul, div) as NumPy's operator computes it; large float arrays
+    over the cores (``kernels.apply_arith``: the same bits). ``x`` an array, ``y`` an array
+    or a Python float."""
+    if x.size >= _ARITH_FROM or (type(y) is np.ndarray and y.size >= _ARITH_FROM):
+        out = kernels.apply_arith(name, x, y)
+        if out is not None:
+            return out
+    return ARITHMETIC[name](x, y)
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return a._data + b._data
+        x, y = a._data, b._data
+        return x + y if x.size < _ARITH_FROM > y.size else arith("add", x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -177,7 +193,8 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return a._data - b._data
+        x, y = a._data, b._data
+        return x - y if x.size < _ARITH_FROM > y.size else arith("sub", x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -190,7 +207,8 @@ class Mul(Function):
         # Keep only what a gradient needs, so x.mul_(2) stays legal on graph tensors.
         ctx.save_for_backward(b if ctx.needs_input_grad[0] else None,
                               a if ctx.needs_input_grad[1] else None)
-        return a._data * b._data
+        x, y = a._data, b._data
+        return x * y if x.size < _ARITH_FROM > y.size else arith("mul", x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -203,7 +221,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        return a._data / b._data
+        x, y = a._data, b._data
+        return x / y if x.size < _ARITH_FROM > y.size else arith("div", x, y)
 
     @staticmethod
     def backward(ctx, grad):

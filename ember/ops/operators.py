@@ -11,20 +11,20 @@ from ..autograd import function as _function
 from ..autograd.grad_mode import state
 from ..backend import kernels
 from ..backend.compat import loud, quiet
-from .elementwise import Add, Div, Mul, Sub, held_number
+from .elementwise import ARITHMETIC, Add, Div, Mul, Sub, arith, held_number
 from .views import check_inplace
 
 
 def operator(fn, primitive: type):
     """Tensor's operator for ``fn`` (add, sub, mul, div), whose primitive computes
-    ``compute(a, b)`` on the arrays (the ufunc its forward calls). The common cases skip
+    ``elementwise.arith(name, a, b)`` on the arrays. The common cases skip
     ``fn``'s checks, which are a third of a small op's dispatch: two NumPy tensors of one
     floating dtype and shape go straight to ``primitive``, and, where nothing is recorded, to
-    ``compute`` itself, as does a float32 or float64 tensor with a Python number in its range
+    ``arith`` itself, as does a float32 or float64 tensor with a Python number in its range
     (the number converted as ``promote`` converts it). Everything else (promotion,
     broadcasting, half and integer rules, devices, graphs, views to refresh, a profiler or
     capture watching) takes ``fn``."""
-    compute = _COMPUTE[primitive]
+    name = _NAMES[primitive]
 
     def op(self, other):
         x = self._data
@@ -33,17 +33,17 @@ def operator(fn, primitive: type):
             if type(x) is np.ndarray and type(y) is np.ndarray and x.dtype is y.dtype \
                     and x.dtype.kind == "f" and x.shape == y.shape:
                 if _untracked(self) and _untracked(other) and _function.INTERCEPT is None:
-                    return _quietly(compute, x, y)
+                    return _quietly(name, x, y)
                 return primitive.apply(self, other)
         elif type(x) is np.ndarray and (x.dtype is _F32 or x.dtype is _F64) and held_number(other, x.dtype) \
                 and _untracked(self) and _function.INTERCEPT is None:
-            return _quietly(compute, x, float(other))
+            return _quietly(name, x, float(other))
         return fn(self, other)
     op.__name__ = op.__qualname__ = fn.__name__
     return op
 
 
-_COMPUTE = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.true_divide}
+_NAMES = {Add: "add", Sub: "sub", Mul: "mul", Div: "div"}
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
@@ -53,12 +53,12 @@ def _untracked(t: Tensor) -> bool:
     return not t._requires_grad and (t._base is None or t._vc[0] == t._view_version)
 
 
-def _quietly(compute, x, y) -> Tensor:
-    """``compute(x, y)`` as a new tensor, NumPy's floating-point warnings silenced as every
-    op's are (overflow gives inf, as in PyTorch)."""
+def _quietly(name: str, x, y) -> Tensor:
+    """``x <name> y`` (``elementwise.arith``) as a new tensor, NumPy's floating-point warnings
+    silenced as every op's are (overflow gives inf, as in PyTorch)."""
     token = quiet()
     try:
-        return Tensor._make(compute(x, y))
+        return Tensor._make(ARITHMETIC[name](x, y) if x.size < kernels.ARITH_FROM else arith(name, x, y))
     finally:
         loud(token)
 

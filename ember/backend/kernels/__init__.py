@@ -1,6 +1,6 @@
 """Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
 
-Ops ask ``kernels.cpu()``: this package, with its kernel modules (``conv``, ``grouped_norm``,
+Ops ask ``kernels.cpu()``: this package, with its kernel modules (``arith``, ``conv``, ``grouped_norm``,
 ``loss``, ``pointwise``, ``pool``, ``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``,
 ``softmax``) loaded, when compiled kernels are available, else None, in which case they keep
 their NumPy path.
@@ -69,7 +69,8 @@ def _load():
         return None
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
         numba.config.THREADING_LAYER = _threading_layer()
-    from . import conv, grouped_norm, loss, norm, optim, pointwise, pool, reduce, rnn, scatter, select, softmax  # noqa: F401  (defining kernels compiles nothing yet)
+    from . import (arith, conv, grouped_norm, loss, norm, optim, pointwise, pool, reduce, rnn,  # noqa: F401
+                   scatter, select, softmax)  # (defining kernels compiles nothing yet)
     from .. import onednn
     from ..threads import get_num_threads
     _numba_threads(numba, get_num_threads())  # starts Numba's threads, which resets OpenMP's count:
@@ -127,6 +128,38 @@ def apply_pointwise(name: str, arrays: tuple, *numbers):
     else:
         with lock:
             getattr(k.pointwise, name + "_parallel")(*args)
+    return out
+
+
+ARITH_FROM = 1 << 16  # elements: pointwise.PARALLEL_FROM, where the cores pay for their start
+
+
+def apply_arith(name: str, a, b):
+    """``a <name> b`` (add, sub, mul, div) by arith.py's kernels, into a new array: ``a`` a
+    C-contiguous float32 or float64 NumPy array of at least ARITH_FROM elements, ``b`` an
+    array of its shape, dtype and layout, or a number (a Python float, or a 0-d array of a's
+    dtype), which may come first for add and mul. The same bits as NumPy's operator;
+    None where it does not apply (the caller's NumPy path)."""
+    if type(a) is not np.ndarray or a.ndim == 0:
+        if name not in ("add", "mul"):
+            return None
+        a, b = b, a  # IEEE addition and multiplication are commutative, bit for bit
+        if type(a) is not np.ndarray:
+            return None
+    k = cpu() if a.size >= ARITH_FROM else None
+    if k is None or a.dtype not in _KERNEL_DTYPES or not a.flags.c_contiguous:
+        return None
+    if type(b) is np.ndarray and b.ndim:
+        if b.dtype != a.dtype or b.shape != a.shape or not b.flags.c_contiguous:
+            return None
+        fn, operand = getattr(k.arith, name), b.reshape(-1)
+    elif (type(b) is np.ndarray and b.dtype == a.dtype) or type(b) is float:
+        fn, operand = getattr(k.arith, name + "_number"), a.dtype.type(b)
+    else:
+        return None
+    out = np.empty_like(a)
+    with lock:
+        fn(a.reshape(-1), operand, out.reshape(-1))
     return out
 
 
