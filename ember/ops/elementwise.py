@@ -169,14 +169,12 @@ _ARITH_FROM = kernels.ARITH_FROM
 
 
 def arith(name: str, x, y):
-    """``x <name> y`` (add, sub, mul, div) as NumPy's operator computes it; large float arrays
-    over the cores (``kernels.apply_arith``: the same bits). ``x`` an array, ``y`` an array
-    or a Python float."""
-    if x.size >= _ARITH_FROM or (type(y) is np.ndarray and y.size >= _ARITH_FROM):
-        out = kernels.apply_arith(name, x, y)
-        if out is not None:
-            return out
-    return ARITHMETIC[name](x, y)
+    """``x <name> y`` (add, sub, mul, div) as NumPy's operator computes it, over the cores
+    where ``kernels.apply_arith`` takes the operands (the same bits). ``x`` an array, ``y`` an
+    array or a Python float; the callers ask only for operands of ``ARITH_FROM`` elements and
+    more (a small op skips the call)."""
+    out = kernels.apply_arith(name, x, y)
+    return ARITHMETIC[name](x, y) if out is None else out
 
 
 class Add(Function):

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.skipif(onednn.library() is None, reason="oneDNN is not 
 def _compiled(shape=(256, 128), dim=-1, log=True) -> dict:
     """The runs oneDNN takes for a softmax of this shape and axis on this machine: those it has
     a JIT kernel for (with AVX2 no backward, and no forward along an axis other than the last;
-    with AVX-512 both along the last axis, on some CPUs along others too), its reference loops being refused for NumPy's passes."""
+    with AVX-512 both along the last axis, on some CPUs along others too), its reference loops
+    being refused for NumPy's passes."""
     if onednn.library() is None:
         return {}
     y = softmax.forward(np.zeros(shape, np.float32), dim, log)

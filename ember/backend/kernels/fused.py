@@ -31,7 +31,6 @@ memory, once per source per process; nothing generated is written to disk or rea
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 from llvmlite import ir
@@ -177,27 +176,28 @@ class Program:
     def source(self) -> str:
         """The Python source of the forward loop."""
         return self._loop([f"o{q}" for q in range(len(self.outputs))],
-                          self._values() + [f"o{q}[i] = v{k}" for q, k in enumerate(self.outputs)])
+                          self._values() + [f"o{q}b[i] = v{k}" for q, k in enumerate(self.outputs)])
 
     def _backward_code(self, needed: tuple) -> tuple:
         """(the source of the backward loop for the inputs ``needed``, the flows it writes, per
         needed input ("new", store) or ("grad", q))."""
         lines, stores, sources = self._reverse(needed)
         source = self._loop([f"g{q}" for q in range(len(self.outputs))] + [f"d{m}" for m in range(len(stores))],
-                            self._values() + lines + [f"d{m}[i] = {name}" for m, name in enumerate(stores)])
+                            self._values() + lines + [f"d{m}b[i] = {name}" for m, name in enumerate(stores)])
         return source, stores, sources
 
     def _loop(self, params: list, body: list) -> str:
-        """The kernel over ``body`` (lines reading ``x{j}`` and the full-shape arrays at ``[i]``).
-        Each block of elements, or each row, takes slices of the full-shape arrays and indexes
-        them from 0: indices offset by the block's start kept LLVM from vectorizing the loop
-        (an exp 2.2 ns an element on one thread instead of 1.0)."""
+        """The kernel over ``body`` (lines reading ``x{j}``, and the block's slices of the
+        full-shape arrays, ``<name>b``, at ``[i]``). Each block of elements, or each row, takes
+        slices of the full-shape arrays and indexes them from 0: indices offset by the block's
+        start kept LLVM from vectorizing the loop (an exp 2.2 ns an element on one thread
+        instead of 1.0)."""
         ins = [f"i{j}" for j in range(len(self.layouts))]
         full = [f"i{j}" for j, lay in enumerate(self.layouts) if lay == "full"] + params
         head = [f"def kernel(n, cols, z, {', '.join(ins + params)}):"]
         head += [f"    x{j} = i{j}[0]" for j, lay in enumerate(self.layouts) if lay == "scalar"]
-        loads = [f"x{j} = i{j}[{index}]" for j, lay in enumerate(self.layouts)
-                 for index in [{"full": "i", "col": "i", "row": "r"}.get(lay)] if index is not None]
+        index = {"full": "b[i]", "col": "[i]", "row": "[r]"}  # full: the block's slice
+        loads = [f"x{j} = i{j}{index[lay]}" for j, lay in enumerate(self.layouts) if lay != "scalar"]
         if any(lay in ("col", "row") for lay in self.layouts):
             loop = ["    for r in prange(n // cols):",
                     "        lo, hi = r * cols, r * cols + cols"]
@@ -206,8 +206,7 @@ class Program:
                     f"        lo, hi = b * {_BLOCK}, min(b * {_BLOCK} + {_BLOCK}, n)"]
         loop += [f"        {', '.join(a + 'b' for a in full)} = {', '.join(a + '[lo:hi]' for a in full)}",
                  "        for i in range(hi - lo):"]
-        lines = [re.sub(r"\b(" + "|".join(full) + r")\[i\]", r"\1b[i]", line) for line in loads + body]
-        return "\n".join(head + loop + [" " * 12 + line for line in lines]) + "\n"
+        return "\n".join(head + loop + [" " * 12 + line for line in loads + body]) + "\n"
 
     def _operand(self, arg) -> str:
         kind, k = arg
@@ -234,7 +233,7 @@ class Program:
         lines, adjoint, incoming = [], {}, {}  # adjoint: ("v", k) or ("in", j) -> its variable
         for q, k in enumerate(self.outputs):
             if k in live:
-                lines.append(f"a{k} = g{q}[i]")
+                lines.append(f"a{k} = g{q}b[i]")
                 adjoint[("v", k)] = f"a{k}"
                 incoming[f"a{k}"] = q  # holds output q's gradient as it came
         for k in range(len(self.instructions) - 1, -1, -1):
