@@ -152,14 +152,14 @@ def apply_arith(name: str, a, b):
     if type(b) is np.ndarray and b.ndim:
         if b.dtype != a.dtype or b.shape != a.shape or not b.flags.c_contiguous:
             return None
-        fn, operand = getattr(k.arith, name), b.reshape(-1)
+        operand = b.reshape(-1)
     elif (type(b) is np.ndarray and b.dtype == a.dtype) or type(b) is float:
-        fn, operand = getattr(k.arith, name + "_number"), a.dtype.type(b)
+        operand = a.dtype.type(b)
     else:
         return None
     out = np.empty_like(a)
     with lock:
-        fn(a.reshape(-1), operand, out.reshape(-1))
+        getattr(k.arith, name)(a.reshape(-1), operand, out.reshape(-1))
     return out
 
 
