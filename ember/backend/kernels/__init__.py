@@ -9,6 +9,9 @@ is decided once, on the first call, so importing ember neither imports Numba nor
 anything. Each kernel compiles on its first call for the array types it is given, and Numba's
 on-disk cache (``cache=True``) keeps the machine code for later processes.
 
+Every kernel calls ``simd.wide()`` (inside its ``prange`` loop when parallel): it is compiled for
+512-bit vectors where the CPU has them (see simd.py).
+
 Kernels take C-contiguous NumPy arrays of one float dtype (float32 or float64) and write
 into output arrays allocated by the caller; the ops check the arrays before calling.
 """

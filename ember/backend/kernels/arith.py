@@ -12,6 +12,8 @@ indexed from 0, which LLVM vectorizes. ``kernels.apply_arith`` picks them, for a
 from __future__ import annotations
 
 from numba import njit, prange, types
+
+from . import simd
 from numba.extending import overload
 
 _JIT = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
@@ -40,6 +42,7 @@ def _at_of(b, i):
 def add(a, b, out):
     n = a.shape[0]
     for k in prange((n + BLOCK - 1) // BLOCK):
+        simd.wide()
         lo, hi = k * BLOCK, min(n, (k + 1) * BLOCK)
         ab, bb, ob = a[lo:hi], _part(b, lo, hi), out[lo:hi]
         for i in range(hi - lo):
@@ -50,6 +53,7 @@ def add(a, b, out):
 def sub(a, b, out):
     n = a.shape[0]
     for k in prange((n + BLOCK - 1) // BLOCK):
+        simd.wide()
         lo, hi = k * BLOCK, min(n, (k + 1) * BLOCK)
         ab, bb, ob = a[lo:hi], _part(b, lo, hi), out[lo:hi]
         for i in range(hi - lo):
@@ -60,6 +64,7 @@ def sub(a, b, out):
 def mul(a, b, out):
     n = a.shape[0]
     for k in prange((n + BLOCK - 1) // BLOCK):
+        simd.wide()
         lo, hi = k * BLOCK, min(n, (k + 1) * BLOCK)
         ab, bb, ob = a[lo:hi], _part(b, lo, hi), out[lo:hi]
         for i in range(hi - lo):
@@ -70,6 +75,7 @@ def mul(a, b, out):
 def div(a, b, out):
     n = a.shape[0]
     for k in prange((n + BLOCK - 1) // BLOCK):
+        simd.wide()
         lo, hi = k * BLOCK, min(n, (k + 1) * BLOCK)
         ab, bb, ob = a[lo:hi], _part(b, lo, hi), out[lo:hi]
         for i in range(hi - lo):

@@ -23,12 +23,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import simd
+
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
 
 @njit(**_JIT)
 def im2col_2d(xp, cols, sh, sw, dh, dw):
     """cols[c, i, j, n, oh, ow] = xp[n, c, oh * sh + i * dh, ow * sw + j * dw]."""
+    simd.wide()
     nc, kh, kw, nb, oh_n, ow_n = cols.shape
     for c in range(nc):
         for i in range(kh):
@@ -50,6 +53,7 @@ def im2col_2d(xp, cols, sh, sw, dh, dw):
 def col2im_2d(cols, xp, sh, sw, dh, dw):
     """xp[n, c, oh * sh + i * dh, ow * sw + j * dw] += cols[c, i, j, n, oh, ow], tap after tap
     (``xp`` zeroed by the caller)."""
+    simd.wide()
     nc, kh, kw, nb, oh_n, ow_n = cols.shape
     for c in range(nc):
         for i in range(kh):

@@ -37,7 +37,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from . import lock, pointwise, vmath
+from . import lock, pointwise, simd, vmath
 
 PARALLEL_FROM = pointwise.PARALLEL_FROM
 _BLOCK = 1 << 14  # elements a thread takes at a time (flat loops)
@@ -200,9 +200,11 @@ class Program:
         loads = [f"x{j} = i{j}{index[lay]}" for j, lay in enumerate(self.layouts) if lay != "scalar"]
         if any(lay in ("col", "row") for lay in self.layouts):
             loop = ["    for r in prange(n // cols):",
+                    "        wide()",
                     "        lo, hi = r * cols, r * cols + cols"]
         else:
             loop = [f"    for b in prange((n + {_BLOCK - 1}) // {_BLOCK}):",
+                    "        wide()",
                     f"        lo, hi = b * {_BLOCK}, min(b * {_BLOCK} + {_BLOCK}, n)"]
         loop += [f"        {', '.join(a + 'b' for a in full)} = {', '.join(a + '[lo:hi]' for a in full)}",
                  "        for i in range(hi - lo):"]
@@ -273,7 +275,7 @@ def _compile(source: str, dtype, parallel: bool, contract: bool):
     kernel = _compiled.get(key)
     if kernel is None:
         from numba import prange
-        scope = dict(_names(dtype), prange=prange)
+        scope = dict(_names(dtype), prange=prange, wide=simd.wide)
         # the source is built above from fixed templates, never from user input
         exec(compile(source, "<ember fused kernel>", "exec"), scope)  # noqa: S102
         flags = dict(_JIT, fastmath={"contract"}) if contract else _JIT

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import vmath
+from . import simd, vmath
 
 _JIT = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 _SUM = dict(cache=True, nogil=True, fastmath={"reassoc"}, error_model="numpy", boundscheck=False)
@@ -38,6 +38,7 @@ def forward(x, weight, bias, groups, k, length, eps, y, mean, rstd):
     (groups * k,) or empty (none); writes each row's float32 mean and rstd."""
     rows, n = x.shape
     for r in prange(rows):
+        simd.wide()
         row, out = x[r], y[r]
         m = np.float32(vmath.sum64(row) / n)
         s = np.float32(1.0 / math.sqrt(_centred_squares(row, m) / n + eps))
@@ -119,6 +120,7 @@ def backward_input(x, g, weight, groups, k, length, mean, rstd, dx):
     """dx of each row (the NumPy path's formula and order) from the incoming gradient g."""
     rows, n = x.shape
     for r in prange(rows):
+        simd.wide()
         row, grow, out = x[r], g[r], dx[r]
         m, s = mean[r], rstd[r]
         first = (r % groups) * k
@@ -147,6 +149,7 @@ def backward_params(x, g, groups, k, length, mean, rstd, dweight, dbias):
     dw = np.zeros((parts, channels))
     db = np.zeros((parts, channels))
     for p in prange(parts):
+        simd.wide()
         pw, pb = dw[p], db[p]
         for r in range(p * rows // parts, (p + 1) * rows // parts):
             first = (r % groups) * k

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import vmath
+from . import simd, vmath
 
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
@@ -30,6 +30,7 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundsc
 def _row_max(row):
     """max(row), NaN if the row holds one: four running maxima (independent chains), and a
     count of NaNs (vectorized) instead of a test in the loop."""
+    simd.wide()
     n = row.shape[0]
     m0 = m1 = m2 = m3 = row[0]
     nans = 0
@@ -54,6 +55,7 @@ def _row_max(row):
 @njit(**_JIT)
 def shift_rows(x, shifted, top):
     """top[r] = max of row r of x (NaN if it holds one); shifted[r] = x[r] - top[r]."""
+    simd.wide()
     rows, classes = x.shape
     for r in range(rows):
         m = _row_max(x[r])
@@ -68,6 +70,7 @@ def cross_entropy_rows(x, e, top, target, ignore_index, loss, softmax_too):
     of row r (0 where t is ``ignore_index``); with ``softmax_too``, e[r] becomes softmax(x[r])
     minus the one-hot of t (t not ignored). Returns the number of rows not ignored. Targets
     must be in range (checked by the caller)."""
+    simd.wide()
     rows, classes = x.shape
     count = 0
     for r in range(rows):
@@ -99,6 +102,7 @@ def cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too):
     Targets in range (checked by the caller)."""
     count = 0
     for r in prange(x.shape[0]):
+        simd.wide()
         xr, er = x[r], e[r]
         top = _row_max(xr)
         for j in range(xr.shape[0]):
@@ -120,6 +124,7 @@ def cross_entropy_wide(x, target, ignore_index, loss, e, softmax_too):
 def scale_rows(d, factor, out):
     """out[r] = d[r] * factor[r], the rows split over the cores."""
     for r in prange(d.shape[0]):
+        simd.wide()
         f, dr, orow = factor[r], d[r], out[r]
         for j in range(dr.shape[0]):
             orow[j] = dr[j] * f

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import vmath
+from . import simd, vmath
 
 _JIT = dict(parallel=True, cache=True, fastmath=False, nogil=True)
 # float64 sums as vectors of accumulators: 2.5-4x faster than one chain of adds (64 x 32 x 256:
@@ -88,6 +88,7 @@ def batch_norm_train(x, weight, bias, eps, one_pass, relu, y, shift, var, rstd, 
     n, c, l = x.shape
     count = n * l
     for ch in prange(c):
+        simd.wide()
         if one_pass:
             k = vmath.sum64(x[0, ch]) / l
             s1 = 0.0
@@ -135,6 +136,7 @@ def batch_norm_train_backward(g, x, shift, rstd, weight, need_dx, relu, y, dx, s
     n, c, l = x.shape
     count = n * l
     for ch in prange(c):
+        simd.wide()
         m = shift[ch]
         sg = 0.0
         sgx = 0.0
@@ -181,6 +183,7 @@ def channel_affine(x, scale, shift, y):
     """y = x * scale + shift per channel (evaluation-mode batch norm, folded)."""
     n, c, l = x.shape
     for ch in prange(c):
+        simd.wide()
         s = scale[ch]
         b = shift[ch]
         for i in range(n):

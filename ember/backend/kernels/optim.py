@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import simd
+
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
 
@@ -27,6 +29,7 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundsc
 def sgd(p, g, buf, lr, momentum, damp, wd, nesterov, maximize, first):
     """p -= lr * d, d the gradient or its momentum buffer (Nesterov's look-ahead when asked);
     ``buf`` is empty without momentum and takes the gradient itself on the ``first`` step."""
+    simd.wide()
     t = p.dtype.type
     lr, momentum, damp, wd = t(lr), t(momentum), t(damp), t(wd)
     has_momentum = buf.shape[0] != 0
@@ -46,6 +49,7 @@ def adam(p, g, m, v, vmax, shrink, wd, maximize, w1, one_minus_w1, small1, w2, b
     """Adam's step: decoupled decay ``p *= shrink`` (1 where none), moments m (lerp towards g by
     w1) and v (v * b2 + w2 * g * g), AMSGrad's running maximum in ``vmax`` when it is not
     empty, then p += step_size * m / (sqrt(v) / bc2_sqrt + eps)."""
+    simd.wide()
     t = p.dtype.type
     shrink, wd, w1, one_minus_w1, w2, b2 = t(shrink), t(wd), t(w1), t(one_minus_w1), t(w2), t(b2)
     bc2_sqrt, eps, step_size = t(bc2_sqrt), t(eps), t(step_size)
@@ -74,6 +78,7 @@ def adam(p, g, m, v, vmax, shrink, wd, maximize, w1, one_minus_w1, small1, w2, b
 def adadelta(p, g, square_avg, acc_delta, lr, rho, one_minus_rho, eps, wd, maximize):
     """Adadelta's step: the running averages of g^2 and of the update's square, and
     p -= lr * sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g."""
+    simd.wide()
     t = p.dtype.type
     lr, rho, one_minus_rho, eps, wd = t(lr), t(rho), t(one_minus_rho), t(eps), t(wd)
     for k in range(p.shape[0]):
@@ -92,6 +97,7 @@ def rmsprop(p, g, square_avg, grad_avg, buf, lr, alpha, w, one_minus_w, small, e
     """RMSprop's step: the running averages of g^2 (weight w = 1 - alpha) and, when
     ``grad_avg`` is not empty (centered), of g; then g / (sqrt(the variance) + eps) into the
     momentum buffer when it is not empty, or straight into p, times -lr."""
+    simd.wide()
     t = p.dtype.type
     lr, alpha, w, one_minus_w, eps, momentum, wd = t(lr), t(alpha), t(w), t(one_minus_w), t(eps), t(momentum), t(wd)
     centered, has_momentum = grad_avg.shape[0] != 0, buf.shape[0] != 0
@@ -120,6 +126,7 @@ def axpy(y, x, alpha):
     """y += alpha * x, alpha rounded to the dtype and the product rounded before the sum, as
     NumPy's ``y + x * alpha`` computes it: the hand-written update ``p.data.add_(p.grad,
     alpha=-lr)`` in one pass."""
+    simd.wide()
     alpha = y.dtype.type(alpha)
     for k in range(y.shape[0]):
         y[k] = y[k] + x[k] * alpha

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import vmath
+from . import simd, vmath
 
 # fused multiply-adds in exp's and tanh's polynomials (as in softmax.py)
 _JIT = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", boundscheck=False)
@@ -222,6 +222,7 @@ def _logsigmoid_grad(g, x):
 # kept LLVM from vectorizing it (exp 2.2 ns an element on one thread, against 1.0).
 @njit(**_JIT)
 def exp(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = vmath.exp32(x[k])
 
@@ -230,6 +231,7 @@ def exp(x, out):
 def exp_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -238,6 +240,7 @@ def exp_parallel(x, out):
 
 @njit(**_JIT)
 def tanh(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _tanh(x[k])
 
@@ -246,6 +249,7 @@ def tanh(x, out):
 def tanh_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -254,6 +258,7 @@ def tanh_parallel(x, out):
 
 @njit(**_JIT)
 def sigmoid(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _sigmoid(x[k])
 
@@ -262,6 +267,7 @@ def sigmoid(x, out):
 def sigmoid_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -270,6 +276,7 @@ def sigmoid_parallel(x, out):
 
 @njit(**_JIT)
 def silu(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _silu(x[k])
 
@@ -278,6 +285,7 @@ def silu(x, out):
 def silu_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -286,6 +294,7 @@ def silu_parallel(x, out):
 
 @njit(**_JIT)
 def gelu_tanh(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _gelu_tanh(x[k])
 
@@ -294,6 +303,7 @@ def gelu_tanh(x, out):
 def gelu_tanh_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -302,6 +312,7 @@ def gelu_tanh_parallel(x, out):
 
 @njit(**_JIT)
 def erf(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _erf(x[k])
 
@@ -310,6 +321,7 @@ def erf(x, out):
 def erf_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -318,6 +330,7 @@ def erf_parallel(x, out):
 
 @njit(**_JIT)
 def gelu(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _gelu(x[k])
 
@@ -326,6 +339,7 @@ def gelu(x, out):
 def gelu_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -334,6 +348,7 @@ def gelu_parallel(x, out):
 
 @njit(**_JIT)
 def sigmoid_grad(g, saved, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _sigmoid_grad(g[k], saved[k])
 
@@ -342,6 +357,7 @@ def sigmoid_grad(g, saved, out):
 def sigmoid_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -350,6 +366,7 @@ def sigmoid_grad_parallel(g, saved, out):
 
 @njit(**_JIT)
 def tanh_grad(g, saved, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _tanh_grad(g[k], saved[k])
 
@@ -358,6 +375,7 @@ def tanh_grad(g, saved, out):
 def tanh_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -366,6 +384,7 @@ def tanh_grad_parallel(g, saved, out):
 
 @njit(**_JIT)
 def silu_grad(g, saved, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _silu_grad(g[k], saved[k])
 
@@ -374,6 +393,7 @@ def silu_grad(g, saved, out):
 def silu_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -382,6 +402,7 @@ def silu_grad_parallel(g, saved, out):
 
 @njit(**_JIT)
 def gelu_grad(g, saved, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _gelu_grad(g[k], saved[k])
 
@@ -390,6 +411,7 @@ def gelu_grad(g, saved, out):
 def gelu_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -398,6 +420,7 @@ def gelu_grad_parallel(g, saved, out):
 
 @njit(**_JIT)
 def gelu_tanh_grad(g, saved, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _gelu_tanh_grad(g[k], saved[k])
 
@@ -406,6 +429,7 @@ def gelu_tanh_grad(g, saved, out):
 def gelu_tanh_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -414,6 +438,7 @@ def gelu_tanh_grad_parallel(g, saved, out):
 
 @njit(**_JIT)
 def elu(x, neg, scale, input_scale, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _elu(x[k], neg, scale, input_scale)
 
@@ -422,6 +447,7 @@ def elu(x, neg, scale, input_scale, out):
 def elu_parallel(x, neg, scale, input_scale, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -430,6 +456,7 @@ def elu_parallel(x, neg, scale, input_scale, out):
 
 @njit(**_JIT)
 def elu_grad(g, saved, neg, scale, input_scale, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _elu_grad(g[k], saved[k], neg, scale, input_scale)
 
@@ -438,6 +465,7 @@ def elu_grad(g, saved, neg, scale, input_scale, out):
 def elu_grad_parallel(g, saved, neg, scale, input_scale, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -446,6 +474,7 @@ def elu_grad_parallel(g, saved, neg, scale, input_scale, out):
 
 @njit(**_JIT)
 def softplus(x, beta, threshold, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _softplus(x[k], beta, threshold)
 
@@ -454,6 +483,7 @@ def softplus(x, beta, threshold, out):
 def softplus_parallel(x, beta, threshold, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -462,6 +492,7 @@ def softplus_parallel(x, beta, threshold, out):
 
 @njit(**_JIT)
 def softplus_grad(g, saved, beta, threshold, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _softplus_grad(g[k], saved[k], beta, threshold)
 
@@ -470,6 +501,7 @@ def softplus_grad(g, saved, beta, threshold, out):
 def softplus_grad_parallel(g, saved, beta, threshold, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -478,6 +510,7 @@ def softplus_grad_parallel(g, saved, beta, threshold, out):
 
 @njit(**_JIT)
 def logsigmoid(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _logsigmoid(x[k])
 
@@ -486,6 +519,7 @@ def logsigmoid(x, out):
 def logsigmoid_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -494,6 +528,7 @@ def logsigmoid_parallel(x, out):
 
 @njit(**_JIT)
 def logsigmoid_grad(g, saved, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _logsigmoid_grad(g[k], saved[k])
 
@@ -502,6 +537,7 @@ def logsigmoid_grad(g, saved, out):
 def logsigmoid_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -510,6 +546,7 @@ def logsigmoid_grad_parallel(g, saved, out):
 
 @njit(**_JIT)
 def cube(x, out):
+    simd.wide()
     for k in range(x.shape[0]):
         out[k] = _cube(x[k])
 
@@ -518,6 +555,7 @@ def cube(x, out):
 def cube_parallel(x, out):
     n = x.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         xb, ob = x[lo:hi], out[lo:hi]
         for k in range(hi - lo):
@@ -526,6 +564,7 @@ def cube_parallel(x, out):
 
 @njit(**_JIT)
 def cube_grad(g, saved, out):
+    simd.wide()
     for k in range(g.shape[0]):
         out[k] = _cube_grad(g[k], saved[k])
 
@@ -534,6 +573,7 @@ def cube_grad(g, saved, out):
 def cube_grad_parallel(g, saved, out):
     n = g.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         gb, sb, ob = g[lo:hi], saved[lo:hi], out[lo:hi]
         for k in range(hi - lo):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import simd
+
 _JIT = dict(parallel=True, cache=True, fastmath=False, nogil=True)
 _INNER = dict(cache=True, fastmath=False, nogil=True)
 _0, _1, _2, _3 = (np.int32(t) for t in range(4))  # taps as int32: 14% faster than Python's 64-bit ints
@@ -35,6 +37,7 @@ def _max_row(r0, r1, orow):
 def max_pool_2x2_values(x, out):
     """out = the max of each 2x2 window at stride 2 inside the plane (no taps: inference)."""
     for b in prange(x.shape[0]):
+        simd.wide()
         xb, ob = x[b], out[b]
         for oh in range(ob.shape[0]):
             _max_row(xb[2 * oh], xb[2 * oh + 1], ob[oh])
@@ -52,6 +55,7 @@ def max_pool_2x2(x, out, kid, relu):
     neither is ReLU's zero of its first tap (the first of equal maxima), and its tap is
     ``NO_TAP``, as ReLU's gradient is 0 there."""
     for b in prange(x.shape[0]):
+        simd.wide()
         xb, ob, kb = x[b], out[b], kid[b]
         for oh in range(ob.shape[0]):
             r0, r1, orow, krow = xb[2 * oh], xb[2 * oh + 1], ob[oh], kb[oh]
@@ -78,6 +82,7 @@ def max_pool_2x2_backward(g, kid, gi):
     ``gi`` needs zeros on entry only where the windows leave an odd last row or column."""
     nb, oh_n, ow_n = g.shape
     for b in prange(nb):
+        simd.wide()
         gb, kb, ib = g[b], kid[b], gi[b]
         for oh in range(oh_n):
             r0, r1, grow, krow = ib[2 * oh], ib[2 * oh + 1], gb[oh], kb[oh]
@@ -97,6 +102,7 @@ def avg_pool_2x2(x, out, div):
     oh_n, ow_n = out.shape[1], out.shape[2]
     d = div[0]
     for b in prange(nb):
+        simd.wide()
         xb, ob = x[b], out[b]
         for oh in range(oh_n):
             r0, r1, orow = xb[2 * oh], xb[2 * oh + 1], ob[oh]
@@ -111,6 +117,7 @@ def avg_pool_2x2_backward(g, gi, div):
     nb, oh_n, ow_n = g.shape
     d = div[0]
     for b in prange(nb):
+        simd.wide()
         gb, ib = g[b], gi[b]
         for oh in range(oh_n):
             r0, r1, grow = ib[2 * oh], ib[2 * oh + 1], gb[oh]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from numba import njit, prange
 
+from . import simd
+
 _JIT = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 _BLOCK = 1024  # columns a thread sums at a time: its running sums stay in the L1 cache
 
@@ -18,6 +20,7 @@ def column_sums(x, out):
     """out[j] = x[0, j] + x[1, j] + ... in row order (x 2-d C-contiguous with at least one row)."""
     rows, cols = x.shape
     for b in prange((cols + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         lo = b * _BLOCK
         hi = min(lo + _BLOCK, cols)
         acc = x[0, lo:hi].copy()  # a buffer of its own: LLVM vectorizes the loop (slices, no wrap checks)

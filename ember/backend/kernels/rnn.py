@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from . import simd
+
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
 
@@ -22,6 +24,7 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundsc
 def lstm_cell_forward(g, scale, shift, c_prev, c):
     """From tanh of the scaled pre-activations in ``g``: g = g * scale + shift (the gates:
     sigmoid as 0.5 tanh(x / 2) + 0.5), then c = f * c_prev + i * g_gate."""
+    simd.wide()
     rows, width = g.shape
     hidden = width // 4
     for r in range(rows):
@@ -37,6 +40,7 @@ def lstm_cell_backward(d, g, tc, c_prev, dc, flag, dg):
     previous cell state and the cell gradient ``dc`` (updated in place to the previous
     step's), the gates' pre-activation gradients into ``dg``. ``flag`` is 1 on the g columns
     (tanh: derivative (1 - y)(1 + y)), 0 on the sigmoid ones (y (1 - y))."""
+    simd.wide()
     rows, width = g.shape
     hidden = width // 4
     one = g.dtype.type(1)
@@ -56,6 +60,7 @@ def lstm_cell_backward(d, g, tc, c_prev, dc, flag, dg):
 def gru_cell_before_tanh(g, hw, b_hn, hn):
     """Gates (r, z, n columns): the r and z columns become (g + hw) / 2 (the sigmoids'
     argument for 0.5 tanh(x / 2) + 0.5), hn = hw's n columns + b_hn (``b_hn`` empty: none)."""
+    simd.wide()
     rows, width = g.shape
     hidden = width // 3
     half = g.dtype.type(0.5)
@@ -70,6 +75,7 @@ def gru_cell_before_tanh(g, hw, b_hn, hn):
 @njit(**_JIT)
 def gru_cell_between_tanhs(g, hn):
     """From the tanh of the r and z columns: r, z = 0.5 t + 0.5; n columns += r * hn."""
+    simd.wide()
     rows, width = g.shape
     hidden = width // 3
     half = g.dtype.type(0.5)
@@ -83,6 +89,7 @@ def gru_cell_between_tanhs(g, hn):
 @njit(**_JIT)
 def gru_cell_after_tanh(g, h, h_next):
     """h_next = n + z (h - n), from the gates after the n columns' tanh."""
+    simd.wide()
     rows, width = g.shape
     hidden = width // 3
     for r in range(rows):
@@ -97,6 +104,7 @@ def gru_cell_backward(d, g, h, hn, dx, dh_gates, d_prev):
     gradients into ``dx`` (r, z, n columns), the hidden-side ones into ``dh_gates`` and
     d * z, the direct part of the previous step's gradient, into ``d_prev`` (which may be
     ``d`` itself: each element is read before it is written)."""
+    simd.wide()
     rows, width = g.shape
     hidden = width // 3
     one = g.dtype.type(1)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from . import simd
+
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
 
@@ -17,6 +19,7 @@ _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundsc
 def add_rows(out, indices, rows, scale):
     """out[indices[k]] += rows[k] * scale[k] for k in order (``scale`` empty: a factor of 1);
     out (num_weights, D) and rows (N, D) C-contiguous of one float dtype, indices int64 in range."""
+    simd.wide()
     scaled = scale.shape[0] != 0
     for k in range(indices.shape[0]):
         target = out[indices[k]]

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from . import simd
+
 _JIT = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
 
@@ -25,6 +27,7 @@ def relu(x, out):
     ``maximum(x, 0)`` took 2-5x longer. One thread: a parallel loop made training steps slower
     (the MLP's by 15%), its second thread waiting on the core oneDNN's pool still spins on
     (measured while Numba's threads were a pool apart from oneDNN's)."""
+    simd.wide()
     zero = x.dtype.type(0)
     for k in range(x.shape[0]):
         v = x[k]
@@ -34,6 +37,7 @@ def relu(x, out):
 @njit(**_JIT)
 def masked(grad, mask, out):
     """out = grad where mask, else 0 (1-d arrays of one length; mask boolean)."""
+    simd.wide()
     zero = grad.dtype.type(0)
     for k in range(grad.shape[0]):
         g = grad[k]
@@ -45,6 +49,7 @@ def unless_at_most(grad, values, bound, out):
     """out = 0 where values <= bound, else grad (NaN values pass it): ReLU's and threshold's
     gradient from the saved values in one pass, without the mask array (1-d arrays of one
     length and dtype; ``bound`` of that dtype)."""
+    simd.wide()
     zero = grad.dtype.type(0)
     for k in range(grad.shape[0]):
         g = grad[k]
@@ -55,6 +60,7 @@ def unless_at_most(grad, values, bound, out):
 def clamp(x, lo, hi, out):
     """out = x limited to [lo, hi] (hi where lo > hi; NaN stays NaN): clamp, hardtanh, relu6.
     The bounds are numbers of x's dtype (+-inf for a missing one), never NaN."""
+    simd.wide()
     for k in range(x.shape[0]):
         v = x[k]
         v = lo if v < lo else v
@@ -64,6 +70,7 @@ def clamp(x, lo, hi, out):
 @njit(**_JIT)
 def inside(grad, x, lo, hi, out):
     """out = grad where lo <= x <= hi, else 0 (NaN x gets 0): clamp's input gradient."""
+    simd.wide()
     zero = grad.dtype.type(0)
     for k in range(grad.shape[0]):
         v, g = x[k], grad[k]
@@ -74,6 +81,7 @@ def inside(grad, x, lo, hi, out):
 def strictly_inside(grad, y, lo, hi, out):
     """out = 0 where y <= lo or y >= hi, else grad (NaN y passes): hardtanh's gradient from its
     result."""
+    simd.wide()
     zero = grad.dtype.type(0)
     for k in range(grad.shape[0]):
         v, g = y[k], grad[k]
@@ -83,6 +91,7 @@ def strictly_inside(grad, y, lo, hi, out):
 @njit(**_JIT)
 def leaky_relu(x, slope, out):
     """out = x where x > 0, else slope * x (NaN gives NaN)."""
+    simd.wide()
     for k in range(x.shape[0]):
         v = x[k]
         out[k] = v if v > 0 else v * slope
@@ -91,6 +100,7 @@ def leaky_relu(x, slope, out):
 @njit(**_JIT)
 def leaky_relu_grad(grad, x, slope, out):
     """out = grad where x > 0, else grad * slope (NaN x takes the slope, as in PyTorch)."""
+    simd.wide()
     for k in range(grad.shape[0]):
         g = grad[k]
         out[k] = g if x[k] > 0 else g * slope
@@ -99,6 +109,7 @@ def leaky_relu_grad(grad, x, slope, out):
 @njit(**_JIT)
 def hardsigmoid(x, out):
     """out = min(max(x + 3, 0), 6) / 6."""
+    simd.wide()
     three, six, zero = x.dtype.type(3), x.dtype.type(6), x.dtype.type(0)
     for k in range(x.shape[0]):
         v = x[k] + three
@@ -109,6 +120,7 @@ def hardsigmoid(x, out):
 @njit(**_JIT)
 def hardsigmoid_grad(grad, x, out):
     """out = grad * (1 / 6) where -3 < x < 3, else 0 (PyTorch's product by a sixth)."""
+    simd.wide()
     three, sixth, zero = x.dtype.type(3), x.dtype.type(1 / 6), x.dtype.type(0)
     for k in range(grad.shape[0]):
         v, g = x[k], grad[k]
@@ -118,6 +130,7 @@ def hardsigmoid_grad(grad, x, out):
 @njit(**_JIT)
 def hardswish(x, out):
     """out = x * min(max(x + 3, 0), 6) / 6, in PyTorch's order."""
+    simd.wide()
     three, six, zero = x.dtype.type(3), x.dtype.type(6), x.dtype.type(0)
     for k in range(x.shape[0]):
         u = x[k]
@@ -130,6 +143,7 @@ def hardswish(x, out):
 def hardswish_grad(grad, x, out):
     """out = 0 up to x = -3, grad * (x / 3 + 1 / 2) below 3, grad from 3 on and at NaN
     (PyTorch's formula)."""
+    simd.wide()
     three, half, zero = x.dtype.type(3), x.dtype.type(0.5), x.dtype.type(0)
     for k in range(grad.shape[0]):
         v = x[k]
@@ -141,6 +155,7 @@ def hardswish_grad(grad, x, out):
 def where(cond, a, b, out):
     """out = a where cond, else b (1-d arrays of one length): branch-free, where NumPy's where
     mispredicts on a mixed condition (2.2 ms on 512k float32 elements)."""
+    simd.wide()
     for k in range(cond.shape[0]):
         av, bv = a[k], b[k]  # both read first: a select, not a branch around each load
         out[k] = av if cond[k] else bv
@@ -149,6 +164,7 @@ def where(cond, a, b, out):
 @njit(**_JIT)
 def where_number(cond, a, value, keep, out):
     """out = a where cond == keep, else value (``where(c, x, 0)`` and ``where(c, 0, x)``)."""
+    simd.wide()
     for k in range(cond.shape[0]):
         av = a[k]
         out[k] = av if cond[k] == keep else value

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import vmath
+from . import simd, vmath
 
 _JIT = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 # fused multiply-adds in exp's polynomial (vmath.py): 6.3 ms instead of 7.8 for 7M elements
@@ -30,6 +30,7 @@ _BLOCK = 1 << 14  # elements a thread counts at a time
 def log_softmax_backward(g, y, out):
     """out = g - exp(y) * sum(g), row by row (float32), the rows split over the cores."""
     for i in prange(y.shape[0]):
+        simd.wide()
         total = np.float32(vmath.sum64(g[i]))
         gi, yi, oi = g[i], y[i], out[i]
         for j in range(yi.shape[0]):
@@ -42,6 +43,7 @@ def log_softmax_pick_backward(y, picks, coef, out):
     each row (an NLL loss's), without reading that gradient: its row sum is coef[i] (+0.0 for
     -0.0, as a sum of zeros gives), and the entries are those of zeros with coef added."""
     for i in prange(y.shape[0]):
+        simd.wide()
         total = coef[i] + np.float32(0.0)
         yi, oi = y[i], out[i]
         for j in range(yi.shape[0]):
@@ -54,6 +56,7 @@ def log_softmax_pick_backward(y, picks, coef, out):
 def softmax_backward(g, y, out):
     """out = y * (g - sum(g * y)), row by row (float32 or float64), the rows split over the cores."""
     for i in prange(y.shape[0]):
+        simd.wide()
         gi, yi, oi = g[i], y[i], out[i]
         total = gi.dtype.type(vmath.dot64(gi, yi))
         for j in range(yi.shape[0]):
@@ -70,6 +73,7 @@ def softmax_rows(x, safe):
     loops, so that LLVM vectorizes the first and last (a float64 sum inside the exp's loop kept
     it scalar: 2.5 ns an element)."""
     for i in prange(x.shape[0]):
+        simd.wide()
         row = x[i]
         top = row[0]
         for j in range(1, row.shape[0]):
@@ -97,6 +101,7 @@ def count_nan_or_inf(x):
     n = x.shape[0]
     found = 0
     for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
         block = x[b * _BLOCK:min(n, (b + 1) * _BLOCK)]
         count = 0
         for j in range(block.shape[0]):
