@@ -83,6 +83,7 @@ def forward(x, weight, bias, groups, k, length, eps, y, mean, rstd):
 def _centred_squares(row, m):
     """sum((row - m)^2) in float64, each difference rounded to float32 first (the NumPy path's
     centred values)."""
+    simd.wide()
     total = 0.0
     for j in range(row.shape[0]):
         d = np.float64(row[j] - m)
@@ -94,6 +95,7 @@ def _centred_squares(row, m):
 def _row_means(x, g, w, m, s):
     """(mean(dxhat), mean(dxhat * xhat)) of one row in float64, dxhat = g * w (w: the row's
     weights, or empty), xhat = (x - m) * s."""
+    simd.wide()
     n = x.shape[0]
     first = second = 0.0
     for j in range(n):
@@ -107,6 +109,7 @@ def _row_means(x, g, w, m, s):
 @njit(**_SUM)
 def _channel_sums(x, g, m, s):
     """(sum(g * xhat), sum(g)) over one channel's positions in float64, xhat = (x - m) * s."""
+    simd.wide()
     sw = sb = 0.0
     for t in range(x.shape[0]):
         v = np.float64(g[t])

@@ -27,6 +27,7 @@ _SUM = dict(cache=True, nogil=True, fastmath={"reassoc"}, error_model="numpy", b
 @njit(**_SUM)
 def _sum_sq_dev(row, m):
     """sum((row - m) ** 2), in float64 (m a float64)."""
+    simd.wide()
     a = 0.0
     for j in range(row.size):
         d = row[j] - m
@@ -37,6 +38,7 @@ def _sum_sq_dev(row, m):
 @njit(**_SUM)
 def _shifted_sums(row, k):
     """(sum(row - k), sum((row - k) ** 2)) in float64 (k a float64), in one pass."""
+    simd.wide()
     a = 0.0
     b = 0.0
     for j in range(row.size):
@@ -49,6 +51,7 @@ def _shifted_sums(row, k):
 @njit(**_SUM)
 def _sums_g(g, row, m):
     """(sum(g), sum(g * (row - m))) in float64, row - m in the input's dtype (m is), in one pass."""
+    simd.wide()
     a = 0.0
     b = 0.0
     for j in range(row.size):
@@ -61,6 +64,7 @@ def _sums_g(g, row, m):
 @njit(**_SUM)
 def _sums_g_relu(g, y, row, m):
     """_sums_g of g where y > 0 (NaN y passes), else 0: the gradient through a ReLU of y."""
+    simd.wide()
     a = 0.0
     b = 0.0
     for j in range(row.size):

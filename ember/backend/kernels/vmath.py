@@ -24,7 +24,7 @@ one does (delete ``__pycache__`` after editing here).
   1), which undoes the rounding of u (Goldberg's correction). Within 2.5 ulp.
 - ``sum64``, ``dot64``: the float64 sum of a row and of the products of two, in the order
   LLVM's vector lanes take them (``reassoc``: compiled on their own, not inlined, so that
-  the flag stays on their loops).
+  the flag stays on their loops; 512-bit lanes, ``simd.wide``, where the CPU has them).
 
 Tested against float64 over float32's range (``tests/backend/test_softmax_kernels.py``,
 ``test_exp_log_kernels.py``).
@@ -35,6 +35,8 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
+
+from . import simd
 
 _INLINE = dict(inline="always", cache=True, nogil=True, error_model="numpy", boundscheck=False)
 _SUM = dict(cache=True, nogil=True, fastmath={"reassoc"}, error_model="numpy", boundscheck=False)
@@ -141,6 +143,7 @@ def log1p_unit(v):
 @njit(**_SUM)
 def sum64(row):
     """sum(row) in float64 (see the module's notes)."""
+    simd.wide()
     total = 0.0
     for j in range(row.shape[0]):
         total += np.float64(row[j])
@@ -150,6 +153,7 @@ def sum64(row):
 @njit(**_SUM)
 def dot64(a, b):
     """sum(a * b) in float64 (see the module's notes)."""
+    simd.wide()
     total = 0.0
     for j in range(a.shape[0]):
         total += np.float64(a[j]) * np.float64(b[j])
