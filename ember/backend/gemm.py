@@ -85,31 +85,33 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *,
            accumulate: bool = False) -> np.ndarray:
     """``a @ b`` for 2-d arrays, or for two stacks of as many matrices (3-d, or more dims with
     equal leading ones, read in their own strides where they do not merge into one), written
-    into ``out`` when given (an array of the product's shape and dtype that overlaps neither
-    operand); with ``accumulate``, added to ``out`` (2-d) instead."""
+    into ``out`` when given (an array of the product's shape and dtype, in any strides, that
+    overlaps neither operand); with ``accumulate``, added to ``out`` (2-d) instead."""
     if a.ndim == 2 and b.ndim == 2:
         return _product(a, b, out, accumulate)
-    if a.ndim > 3 and a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2] and out is None and \
-            a.dtype == b.dtype == np.float32 and type(a) is type(b) is np.ndarray:
+    stacks = a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2] and a.dtype == b.dtype == np.float32 and \
+        type(a) is type(b) is np.ndarray and (out is None or type(out) is np.ndarray)
+    if stacks and a.ndim > 3:
         a3, b3 = _stack(a), _stack(b)  # (B, H, L, E) @ (B, H, E, S): one stack of B * H products
-        if a3 is not None and b3 is not None:
-            return matmul(a3, b3).reshape(a.shape[:-1] + b.shape[-1:])
+        out3 = None if out is None else _stack(out)
+        if a3 is not None and b3 is not None and (out is None or out3 is not None):
+            product = matmul(a3, b3, out3)
+            return product.reshape(a.shape[:-1] + b.shape[-1:]) if out is None else out
         if a.size * b.shape[-1] >= _MIN_WORK:  # the products' multiply-adds
-            out = _primitive(a, b)  # dims that do not merge (heads split from a packed projection)
-            if out is not None:
-                return out
-    if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and out is None and \
-            a.dtype == b.dtype == np.float32 and type(a) is type(b) is np.ndarray:
+            done = _primitive(a, b, out=out)  # dims that do not merge (heads split from a packed projection)
+            if done is not None:
+                return done
+    if stacks and a.ndim == 3:
         each = a.shape[1] * a.shape[2] * b.shape[2]
         if each >= _MIN_WORK and sgemm() is not None:
-            out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.float32)
+            out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.float32) if out is None else out
             for i in range(a.shape[0]):
                 _product(a[i], b[i], out[i])
             return out
         if each * a.shape[0] >= _MIN_WORK:
-            out = _primitive(a, b)
-            if out is not None:
-                return out
+            done = _primitive(a, b, out=out)
+            if done is not None:
+                return done
     return np.matmul(a, b, out=out)
 
 
@@ -134,12 +136,12 @@ class _Matmul(Family):
     (128, 64, 32)) it is one call over both cores, where NumPy's matmul loops over the matrices
     on one (0.25 ms against 0.50)."""
 
-    def __init__(self, lib, a_shape, b_shape, a_strides, b_strides, bias: bool):
+    def __init__(self, lib, a_shape, b_shape, a_strides, b_strides, bias: bool, out_strides=None):
         lib.dnnl_matmul_primitive_desc_create.argtypes = [POINTER, P, P, P, P, P, P]
         operands = [desc(lib, a_shape, strides=a_strides), desc(lib, b_shape, strides=b_strides)]
         if bias:
             operands.append(desc(lib, (1,) * (len(a_shape) - 1) + b_shape[-1:]))
-        self.descs = operands + [desc(lib, a_shape[:-1] + b_shape[-1:])]
+        self.descs = operands + [desc(lib, a_shape[:-1] + b_shape[-1:], strides=out_strides)]
         self.forward_pd = P()
         check(lib.dnnl_matmul_primitive_desc_create(ctypes.byref(self.forward_pd), engine(), operands[0],
                                                     operands[1], operands[2] if bias else None, self.descs[-1],
@@ -173,17 +175,19 @@ def _element_strides(m: np.ndarray):
     return tuple(strides)
 
 
-def _primitive(a, b, bias=None):
-    """``a @ b`` (+ ``bias``) through ``_Matmul``: two matrices, or two stacks of them; None
-    where oneDNN does not take it (no library, strides it cannot read, or only its reference
-    loops)."""
+def _primitive(a, b, bias=None, out=None):
+    """``a @ b`` (+ ``bias``) through ``_Matmul``: two matrices, or two stacks of them, written
+    into ``out`` in its strides when given; None where oneDNN does not take it (no library,
+    strides it cannot read or write, or only its reference loops)."""
     sa, sb = _element_strides(a), _element_strides(b)
-    if sa is None or sb is None or onednn.library() is None:
+    so = None if out is None else _element_strides(out)
+    if sa is None or sb is None or (out is not None and so is None) or onednn.library() is None:
         return None
-    out = np.empty(a.shape[:-1] + b.shape[-1:], np.float32)
-    key = ("matmul", a.shape, b.shape, sa, sb, bias is not None)
+    out = np.empty(a.shape[:-1] + b.shape[-1:], np.float32) if out is None else out
+    key = ("matmul", a.shape, b.shape, sa, sb, bias is not None, so)
     arrays = [a, b, out] if bias is None else [a, b, bias, out]
-    done = run_family("forward", key, lambda lib: _Matmul(lib, a.shape, b.shape, sa, sb, bias is not None), arrays)
+    done = run_family("forward", key,
+                      lambda lib: _Matmul(lib, a.shape, b.shape, sa, sb, bias is not None, so), arrays)
     return None if done is None else out
 
 
@@ -199,7 +203,11 @@ def _product(a, b, out, accumulate: bool = False):
             out = np.empty((m, n), dtype=np.float32)
         if out is not None and out.dtype == np.float32 and type(out) is np.ndarray:
             lc = _layout(out)
-    if la is None or lb is None or lc is None or lc[0] != b"N":
+    if lc is not None and lc[0] == b"T" and la is not None and lb is not None:
+        # a transposed (column-major) out: its transpose, b^T a^T, is row-major
+        _sgemm(fn, _layout(b.T), _layout(a.T), n, m, k, b.T, a.T, accumulate, out.T, lc[1])
+        return out
+    if la is None or lb is None or lc is None:
         return _numpy(a, b, out, accumulate)  # what oneDNN does not take
     _sgemm(fn, la, lb, m, n, k, a, b, accumulate, out, lc[1])
     return out

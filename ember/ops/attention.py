@@ -14,12 +14,13 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..backend import dtypes, gemm, kernels
 from ..backend.device import xp_of
 from ..backend.dtypes import round_to
 from .creation import zeros
 from .join import cat, repeat_interleave
-from .linalg import linear, matmul
+from .linalg import linear, matmul, product_laid_out, stacks_of_one_batch
 from .padding import constant_pad_nd
 from .softmax import softmax_grad
 
@@ -56,6 +57,7 @@ class AttentionWeights(Function):
         ctx.scale = scale
         needs = ctx.needs_input_grad
         ctx.save_for_backward(q if needs[1] else None, k if needs[0] else None, p)
+        ctx.strides = (q._data.strides, k._data.strides) if stacks_of_one_batch(q._data, k._data) else None
         return p
 
     @staticmethod
@@ -63,6 +65,17 @@ class AttentionWeights(Function):
         q, k, p = ctx.saved_tensors
         needs = ctx.needs_input_grad
         ds = softmax_grad(grad, p, -1, False)
+        if ctx.strides is not None and not state.enabled and type(ds._data) is np.ndarray:
+            d, scale = ds._data, np.float32(ctx.scale)  # not recorded: q's and k's gradients laid out as q and k
+            gq = gk = None
+            if needs[0]:
+                gq = product_laid_out(d, k._data, ctx.strides[0])
+                gq *= scale
+            if needs[1]:
+                gk = product_laid_out(np.swapaxes(d, -1, -2), q._data, ctx.strides[1])
+                gk *= scale
+            return (None if gq is None else Tensor._make(gq), None if gk is None else Tensor._make(gk),
+                    (ds if needs[2] else None), None, None, None)
         gq = matmul(ds, k) * ctx.scale if needs[0] else None
         gk = matmul(ds.mT, q) * ctx.scale if needs[1] else None
         return gq, gk, (ds if needs[2] else None), None, None, None

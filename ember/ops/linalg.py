@@ -30,12 +30,31 @@ def _check_same(a: Tensor, b: Tensor, op: str) -> None:
             "Convert one with .to(other.dtype).")
 
 
+def stacks_of_one_batch(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a @ b`` is one float32 product per matrix of a batch both share (no broadcast)."""
+    return a.ndim == b.ndim >= 3 and a.shape[:-2] == b.shape[:-2] and a.dtype == b.dtype == np.float32 and \
+        type(a) is type(b) is np.ndarray
+
+
+def product_laid_out(a: np.ndarray, b: np.ndarray, strides: tuple) -> np.ndarray:
+    """``a @ b`` (stacks_of_one_batch) in a new array whose memory is ordered as that of an array
+    with ``strides``: an operand's gradient laid out as the operand. Attention's heads are views
+    of a packed projection, (L, N, 3E) seen as (N, heads, L, head_dim); their gradients, laid out
+    as (L, N, heads, head_dim), reshape back to the projection's as views, where contiguous ones
+    were copied once more on the way (2048 x 128 elements each, three a layer)."""
+    shape = a.shape[:-1] + b.shape[-1:]
+    outermost_first = sorted(range(len(shape)), key=lambda d: -strides[d])
+    memory = np.empty([shape[d] for d in outermost_first], np.float32)
+    return gemm.matmul(a, b, out=memory.transpose(np.argsort(outermost_first)))
+
+
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
         ctx.a_ndim, ctx.b_ndim = a._data.ndim, b._data.ndim
+        ctx.strides = (a._data.strides, b._data.strides) if stacks_of_one_batch(a._data, b._data) else None
         if ctx.a_ndim > 2 and ctx.b_ndim == 2:
             # A batch times one matrix as one GEMM: NumPy runs one small BLAS call (or, for a
             # transposed matrix, a non-BLAS loop) per batch element.
@@ -48,6 +67,12 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if ctx.strides is not None and not state.enabled and type(grad._data) is np.ndarray:
+            g = grad._data  # not recorded: each gradient in its operand's layout
+            return (None if b is None else Tensor._make(product_laid_out(g, np.swapaxes(b._data, -1, -2),
+                                                                          ctx.strides[0])),
+                    None if a is None else Tensor._make(product_laid_out(np.swapaxes(a._data, -1, -2), g,
+                                                                          ctx.strides[1])))
         if ctx.a_ndim == 1 and ctx.b_ndim == 1:  # dot product
             return (grad * b.conj() if b is not None else None), (grad * a.conj() if a is not None else None)
         # conj: PyTorch's conjugate Wirtinger gradients (a no-op on real tensors).

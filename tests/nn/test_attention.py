@@ -392,13 +392,40 @@ def test_packed_heads_reach_the_products_without_copies(monkeypatch):
     seen = []
     real = gemm._primitive
 
-    def counted(a, b, bias=None):
+    def counted(a, b, bias=None, out=None):
         if bias is None:
             seen.append((a.shape, b.shape, b.strides[-1]))
-        return real(a, b, bias)
+        return real(a, b, bias, out)
     monkeypatch.setattr(gemm, "_primitive", counted)
     length, batch, width = 64, 8, 64
     x = ember.randn(length, batch, width)
     nn.MultiheadAttention(width, 4)(x, x, x, need_weights=False)
     # the scores' product: k^T steps from key to key across the packed rows, 3 * width * batch apart
     assert seen[0] == ((batch, 4, length, 16), (batch, 4, 16, length), 3 * width * batch * 4)
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_heads_gradients_come_out_laid_out_as_the_packed_projection(is_causal):
+    """GPT-style heads split from one packed projection: the gradients of q, k and v (from the
+    scores' product and the values' product) come out in the heads' own layout, (L, N, heads,
+    head_dim) in memory, so the reshapes back to the projection are views; the values are
+    PyTorch's."""
+    length, batch, heads, head_dim = 24, 3, 4, 8
+    width = heads * head_dim
+    x = np.random.default_rng(0).standard_normal((length, batch, 3 * width)).astype(np.float32)
+    grad = np.random.default_rng(1).standard_normal((batch, heads, length, head_dim)).astype(np.float32)
+    layouts = []
+
+    def attend(lib, qkv, keep_layout):
+        q, k, v = (t.reshape(length, batch, heads, head_dim).permute(1, 2, 0, 3) for t in qkv.chunk(3, -1))
+        if keep_layout:
+            for t in (q, k, v):
+                t.register_hook(lambda g: layouts.append(g.numpy().transpose(2, 0, 1, 3).flags.c_contiguous))
+        return lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+
+    e_qkv = ember.tensor(x, requires_grad=True)
+    attend(ember, e_qkv, True).backward(ember.tensor(grad))
+    t_qkv = to_torch(e_qkv, True)
+    attend(torch, t_qkv, False).backward(torch.from_numpy(grad))
+    assert layouts == [True, True, True]
+    assert_close(e_qkv.grad, t_qkv.grad, rtol=1e-4, atol=1e-5)
