@@ -10,7 +10,8 @@ anything. Each kernel compiles on its first call for the array types it is given
 on-disk cache (``cache=True``) keeps the machine code for later processes.
 
 Every kernel calls ``simd.wide()`` (inside its ``prange`` loop when parallel): it is compiled for
-512-bit vectors where the CPU has them (see simd.py).
+512-bit vectors where the CPU has them (see simd.py); batch norm's reassociated sums do not
+(norm.py says why).
 
 Kernels take C-contiguous NumPy arrays of one float dtype (float32 or float64) and write
 into output arrays allocated by the caller; the ops check the arrays before calling.

@@ -21,13 +21,14 @@ from . import simd, vmath
 _JIT = dict(parallel=True, cache=True, fastmath=False, nogil=True)
 # float64 sums as vectors of accumulators: 2.5-4x faster than one chain of adds (64 x 32 x 256:
 # 0.29 -> 0.08 ms for the backward's sums); each channel is still summed by one thread, in one order.
+# These keep the default vector width (no simd.wide): in 512-bit vectors LLVM split _sums_g and
+# _sums_g_relu into lanes differently, and the fused ReLU's gradients must have eager's bits.
 _SUM = dict(cache=True, nogil=True, fastmath={"reassoc"}, error_model="numpy", boundscheck=False)
 
 
 @njit(**_SUM)
 def _sum_sq_dev(row, m):
     """sum((row - m) ** 2), in float64 (m a float64)."""
-    simd.wide()
     a = 0.0
     for j in range(row.size):
         d = row[j] - m
@@ -38,7 +39,6 @@ def _sum_sq_dev(row, m):
 @njit(**_SUM)
 def _shifted_sums(row, k):
     """(sum(row - k), sum((row - k) ** 2)) in float64 (k a float64), in one pass."""
-    simd.wide()
     a = 0.0
     b = 0.0
     for j in range(row.size):
@@ -51,7 +51,6 @@ def _shifted_sums(row, k):
 @njit(**_SUM)
 def _sums_g(g, row, m):
     """(sum(g), sum(g * (row - m))) in float64, row - m in the input's dtype (m is), in one pass."""
-    simd.wide()
     a = 0.0
     b = 0.0
     for j in range(row.size):
@@ -64,7 +63,6 @@ def _sums_g(g, row, m):
 @njit(**_SUM)
 def _sums_g_relu(g, y, row, m):
     """_sums_g of g where y > 0 (NaN y passes), else 0: the gradient through a ReLU of y."""
-    simd.wide()
     a = 0.0
     b = 0.0
     for j in range(row.size):
