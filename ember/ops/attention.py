@@ -20,7 +20,7 @@ from ..backend.device import xp_of
 from ..backend.dtypes import round_to
 from .creation import zeros
 from .join import cat, repeat_interleave
-from .linalg import linear, matmul, product_laid_out, stacks_of_one_batch
+from .linalg import linear, matmul, matmul_in_order, product_laid_out, stacks_of_one_batch
 from .padding import constant_pad_nd
 from .softmax import softmax_grad
 
@@ -385,7 +385,8 @@ def multi_head_attention_forward(
     # (N, heads, L, S); the weights path's explicit softmax gives NaN for fully masked rows
     weights = AttentionWeights.apply(q, k, attn_mask, 1.0 / math.sqrt(head_dim), causal, not need_weights)
     weights = _dropout(weights, dropout_p if training else 0.0)
-    out = matmul(weights, v).permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
+    out = matmul_in_order(weights, v, v._data.strides)  # (N, heads, L, head_dim) laid out as (L, N, heads, head_dim)
+    out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
     if need_weights:
         if average_attn_weights:

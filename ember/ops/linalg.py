@@ -49,12 +49,17 @@ def product_laid_out(a: np.ndarray, b: np.ndarray, strides: tuple) -> np.ndarray
 
 
 class MatMul(Function):
+    """a @ b; with ``order`` (strides), stacks of one batch give their result in memory ordered
+    as an array of those strides (matmul_in_order)."""
+
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, order=None):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
         ctx.a_ndim, ctx.b_ndim = a._data.ndim, b._data.ndim
         ctx.strides = (a._data.strides, b._data.strides) if stacks_of_one_batch(a._data, b._data) else None
+        if order is not None and ctx.strides is not None:
+            return product_laid_out(a._data, b._data, order)
         if ctx.a_ndim > 2 and ctx.b_ndim == 2:
             # A batch times one matrix as one GEMM: NumPy runs one small BLAS call (or, for a
             # transposed matrix, a non-BLAS loop) per batch element.
@@ -132,6 +137,14 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 _MATMUL_NODES = {(1, 1): MatMul.node("DotBackward0"), (2, 1): MatMul.node("MvBackward0"),
                  (2, 2): MatMul._node, (1, 2): MatMul.node("SqueezeBackward4")}
 _BATCHED = MatMul.node("UnsafeViewBackward0")
+
+
+def matmul_in_order(input: Tensor, other: Tensor, strides: tuple) -> Tensor:
+    """``matmul`` of two stacks of matrices with the same batch dims; float32 ones give their
+    result in memory ordered as an array of ``strides``: multi-head attention's per-head
+    outputs, (N, heads, L, head_dim), laid out as (L, N, heads, head_dim), merge back into
+    rows as a view instead of a copy."""
+    return _BATCHED.apply(input, other, strides)
 
 
 def _rows(t: Tensor) -> int:

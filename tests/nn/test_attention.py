@@ -429,3 +429,26 @@ def test_heads_gradients_come_out_laid_out_as_the_packed_projection(is_causal):
     attend(torch, t_qkv, False).backward(torch.from_numpy(grad))
     assert layouts == [True, True, True]
     assert_close(e_qkv.grad, t_qkv.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_heads_product_laid_out_for_the_merge():
+    """multi-head attention's per-head outputs come out laid out as (L, N, heads, head_dim), so
+    merging the heads back into rows is a view; values and gradients are matmul's (PyTorch's)."""
+    from ember.ops.linalg import matmul_in_order
+    rng = np.random.default_rng(2)
+    length, batch, heads, head_dim = 10, 3, 2, 4
+    w = rng.random((batch, heads, length, length)).astype(np.float32)
+    v = rng.standard_normal((length, batch, heads, head_dim)).astype(np.float32)
+    grad = rng.standard_normal((length, batch, heads, head_dim)).astype(np.float32)
+    ew = ember.tensor(w, requires_grad=True)
+    ev = ember.tensor(v, requires_grad=True)
+    heads_v = ev.permute(1, 2, 0, 3)
+    out = matmul_in_order(ew, heads_v, heads_v._data.strides).permute(2, 0, 1, 3)
+    assert out._data.flags.c_contiguous
+    out.backward(ember.tensor(grad))
+    tw, tv = to_torch(ew, True), to_torch(ev, True)
+    t_out = (tw @ tv.permute(1, 2, 0, 3)).permute(2, 0, 1, 3)
+    t_out.backward(torch.from_numpy(grad))
+    assert_close(out, t_out, rtol=1e-5, atol=1e-6)
+    assert_close(ew.grad, tw.grad, rtol=1e-5, atol=1e-5)
+    assert_close(ev.grad, tv.grad, rtol=1e-5, atol=1e-5)
