@@ -80,6 +80,6 @@ def add_in_place(self: Tensor, other, alpha) -> bool:
             and y.flags.writeable and (x is y or not np.may_share_memory(x, y))):
         return False
     check_inplace(self, (other,))
-    k.optim.axpy(y.reshape(-1), x.reshape(-1), float(alpha))
+    kernels.optim_update("axpy", y.size)(y.reshape(-1), x.reshape(-1), float(alpha))
     self._vc[0] += 1
     return True

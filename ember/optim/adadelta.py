@@ -55,11 +55,11 @@ class Adadelta(Optimizer):
                 state["square_avg"] = state_zeros(p)
                 state["acc_delta"] = state_zeros(p)
             increment(state["step"])
-            fused = one_pass(p, state["square_avg"], state["acc_delta"])
+            fused = one_pass(p, "adadelta", state["square_avg"], state["acc_delta"])
             if fused is not None:
-                k, param, grad, square_avg, acc_delta = fused
-                k.adadelta(param, grad, square_avg, acc_delta, lr, rho, 1 - rho, eps, group["weight_decay"],
-                           group["maximize"])
+                update, param, grad, square_avg, acc_delta = fused
+                update(param, grad, square_avg, acc_delta, lr, rho, 1 - rho, eps, group["weight_decay"],
+                       group["maximize"])
                 p._vc[0] += 1
                 continue
             g = grad_of(p, group["maximize"], group["weight_decay"])

@@ -64,7 +64,8 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = state_zeros(p)
                 if amsgrad:
                     state["max_exp_avg_sq"] = state_zeros(p)
-            fused = one_pass(p, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq") if amsgrad else None)
+            fused = one_pass(p, "adam", state["exp_avg"], state["exp_avg_sq"],
+                             state.get("max_exp_avg_sq") if amsgrad else None)
             if fused is not None:
                 self._fused_step(fused, state, group, lr, beta1, beta2, eps)
                 p._vc[0] += 1
@@ -87,11 +88,11 @@ class Adam(Optimizer):
     def _fused_step(fused: tuple, state: dict, group: dict, lr: float, beta1: float, beta2: float,
                     eps: float) -> None:
         """The step above by the one-pass kernel, from the same derived hyper-parameters."""
-        k, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq = fused
+        update, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq = fused
         step = increment(state["step"])
         weight_decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
         shrink = 1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
         w1 = 1 - beta1
-        k.adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, 0 if decoupled else weight_decay,
+        update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, 0 if decoupled else weight_decay,
                group["maximize"], w1, 1 - w1, abs(w1) < 0.5, 1 - beta2, beta2, (1 - beta2 ** step) ** 0.5, eps,
                -lr / (1 - beta1 ** step))

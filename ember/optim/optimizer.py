@@ -409,11 +409,12 @@ def state_zeros(p: Tensor) -> Tensor:
     return Tensor._make(np.zeros_like(p._data))
 
 
-def one_pass(p: Tensor, *states):
-    """The one-pass update kernels (``backend/kernels/optim.py``) with the flat arrays they
-    update: (kernels, parameter, gradient, *states), a state given as None passed as an empty
-    array; or None where the array math runs: no compiled kernels, a dtype other than
-    float32/float64, a CUDA tensor, or a parameter or state that is not C-contiguous."""
+def one_pass(p: Tensor, name: str, *states):
+    """The one-pass update kernel ``name`` of ``backend/kernels/optim.py`` for ``p`` (its
+    parallel one from PARALLEL_FROM elements) with the flat arrays it updates: (kernel,
+    parameter, gradient, *states), a state given as None passed as an empty array; or None
+    where the array math runs: no compiled kernels, a dtype other than float32/float64, a CUDA
+    tensor, or a parameter or state that is not C-contiguous."""
     k = kernels.cpu()
     if k is None:
         return None
@@ -423,7 +424,7 @@ def one_pass(p: Tensor, *states):
             and all(a.flags.c_contiguous and a.size == param.size for a in arrays)):
         return None
     flat = param.reshape(-1)
-    return (k.optim, flat, np.ascontiguousarray(grad).reshape(-1),
+    return (kernels.optim_update(name, flat.size), flat, np.ascontiguousarray(grad).reshape(-1),
             *(flat[:0] if s is None else s._data.reshape(-1) for s in states))
 
 

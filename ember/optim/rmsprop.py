@@ -64,12 +64,12 @@ class RMSprop(Optimizer):
                 if centered:
                     state["grad_avg"] = state_zeros(p)
             increment(state["step"])
-            fused = one_pass(p, state["square_avg"], state["grad_avg"] if centered else None,
+            fused = one_pass(p, "rmsprop", state["square_avg"], state["grad_avg"] if centered else None,
                              state["momentum_buffer"] if momentum > 0 else None)
             if fused is not None:
-                k, param, grad, square_avg, grad_avg, buf = fused
-                k.rmsprop(param, grad, square_avg, grad_avg, buf, lr, alpha, 1 - alpha, 1 - (1 - alpha),
-                          abs(1 - alpha) < 0.5, eps, momentum, group["weight_decay"], group["maximize"])
+                update, param, grad, square_avg, grad_avg, buf = fused
+                update(param, grad, square_avg, grad_avg, buf, lr, alpha, 1 - alpha, 1 - (1 - alpha),
+                       abs(1 - alpha) < 0.5, eps, momentum, group["weight_decay"], group["maximize"])
                 p._vc[0] += 1
                 continue
             g = grad_of(p, group["maximize"], group["weight_decay"])

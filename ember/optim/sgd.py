@@ -56,10 +56,10 @@ class SGD(Optimizer):
                 if buf is None:  # the first step: the buffer starts as the gradient
                     buf = state["momentum_buffer"] = Tensor._make(np.empty_like(p._data))
                     first = True
-            fused = one_pass(p, buf)
+            fused = one_pass(p, "sgd", buf)
             if fused is not None:
-                k, param, grad, flat_buf = fused
-                k.sgd(param, grad, flat_buf, lr, momentum, 1 - dampening, weight_decay, nesterov, maximize, first)
+                update, param, grad, flat_buf = fused
+                update(param, grad, flat_buf, lr, momentum, 1 - dampening, weight_decay, nesterov, maximize, first)
             else:
                 g = grad_of(p, maximize, weight_decay)
                 if buf is not None:

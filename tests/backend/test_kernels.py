@@ -553,16 +553,17 @@ def test_recurrent_cell_kernels_give_the_numpy_paths_bits(calls, without_onednn,
 
 
 # ---- in-place add and sub ------------------------------------------------------------------------
+@pytest.mark.parametrize("shape,kernel", [((37, 5), "axpy"), ((301, 233), "axpy_parallel")])  # over the cores
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("method,alpha", [("add_", -20.0), ("add_", 1), ("sub_", 0.3), ("sub_", 3), ("add_", 2 ** 60)])
-def test_in_place_add_in_one_pass_equals_the_generic_path(calls, dtype, method, alpha):
+def test_in_place_add_in_one_pass_equals_the_generic_path(calls, dtype, method, alpha, shape, kernel):
     """p.data.add_(p.grad, alpha=-lr): the kernel's bits are the generic path's (which computes
     out of place and copies in) and PyTorch's to rounding; the version counter moves."""
-    a, b = _array((37, 5), dtype), _array((37, 5), dtype, seed=1)
+    a, b = _array(shape, dtype), _array(shape, dtype, seed=1)
     x = ember.tensor(a)
     version = x._version
     assert getattr(x, method)(ember.tensor(b), alpha=alpha) is x
-    assert calls.get("axpy", 0) == (abs(alpha) <= 2 ** 53) and x._version == version + 1
+    assert calls.get(kernel, 0) == (abs(alpha) <= 2 ** 53) and x._version == version + 1
     with kernels.off():
         ref = getattr(ember.tensor(a), method)(ember.tensor(b), alpha=alpha)
     np.testing.assert_array_equal(x.numpy(), ref.numpy())

@@ -33,8 +33,9 @@ IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'defaults'}" for n,
 
 @pytest.fixture
 def calls(monkeypatch):
-    """kernel name -> number of calls of the one-pass update kernels."""
-    return count_calls(monkeypatch, kernels.cpu().optim, ("sgd", "adam", "adadelta", "rmsprop"))
+    """kernel name -> number of calls of the one-pass update kernels, on one thread and parallel."""
+    names = ("sgd", "adam", "adadelta", "rmsprop")
+    return count_calls(monkeypatch, kernels.cpu().optim, names + tuple(n + "_parallel" for n in names))
 
 
 def _grads(dtype, shapes, steps, special: bool):
@@ -54,9 +55,8 @@ def _grads(dtype, shapes, steps, special: bool):
     return out
 
 
-def _run(name, kwargs, dtype, special=False, steps=4, make=None):
+def _run(name, kwargs, dtype, special=False, steps=4, make=None, shapes=((5, 7), (7,), (2, 3, 4), ())):
     """Parameters and optimizer state after ``steps`` steps from fixed gradients."""
-    shapes = [(5, 7), (7,), (2, 3, 4), ()]
     rng = np.random.default_rng(0)
     params = [ember.tensor(rng.uniform(-1, 1, s).astype(dtype), requires_grad=True) for s in shapes]
     if make is not None:
@@ -87,6 +87,20 @@ def test_one_pass_gives_the_array_maths_bits(calls, name, kernel, kwargs, dtype,
     assert calls == {kernel: 4 * 4}
     with kernels.off():
         want = _run(name, kwargs, dtype, special)
+    _assert_same(got, want)
+
+
+@pytest.mark.parametrize("name,kernel,kwargs", CASES, ids=IDS)
+def test_large_parameters_are_updated_over_the_cores_with_the_same_bits(calls, name, kernel, kwargs):
+    """From PARALLEL_FROM elements the update runs in blocks over the cores (the last block
+    partial): the array math's bits still, special values included; smaller ones stay on one
+    thread."""
+    size = kernels.cpu().optim.PARALLEL_FROM
+    shapes = ((3, size // 3 + 5), (size - 1,))
+    got = _run(name, kwargs, "float32", True, steps=3, shapes=shapes)
+    assert calls == {kernel + "_parallel": 3, kernel: 3}
+    with kernels.off():
+        want = _run(name, kwargs, "float32", True, steps=3, shapes=shapes)
     _assert_same(got, want)
 
 

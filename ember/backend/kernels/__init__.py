@@ -18,6 +18,7 @@ into output arrays allocated by the caller; the ops check the arrays before call
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -133,6 +134,21 @@ def apply_pointwise(name: str, arrays: tuple, *numbers):
         with lock:
             getattr(k.pointwise, name + "_parallel")(*args)
     return out
+
+
+def optim_update(name: str, size: int):
+    """The update kernel ``name`` of optim.py (sgd, adam, adadelta, rmsprop, axpy) for arrays of
+    ``size`` elements: the one-thread kernel, or from optim.PARALLEL_FROM the parallel one, called
+    under ``lock``. Only where the kernels are on (``cpu()`` is not None)."""
+    module = _state["module"].optim
+    if size < module.PARALLEL_FROM:
+        return getattr(module, name)
+    return functools.partial(_under_lock, getattr(module, name + "_parallel"))
+
+
+def _under_lock(kernel, *args) -> None:
+    with lock:
+        kernel(*args)
 
 
 ARITH_FROM = 1 << 16  # elements: pointwise.PARALLEL_FROM, where the cores pay for their start
