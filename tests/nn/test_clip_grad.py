@@ -42,6 +42,26 @@ def test_clip_grad_norm_matches_torch(norm_type, scale, max_norm, dtype):
         assert_close(e.grad, t.grad)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_gradients_are_scaled_over_the_cores_with_numpys_bits(monkeypatch, dtype):
+    """Gradients are scaled in one compiled pass, from 64k elements over the cores (where the
+    kernels are on): the bits of NumPy's in-place product, PyTorch's values."""
+    from ember.backend import kernels
+    from helpers import count_calls
+    shapes = [(300, 250), (7,)]
+    ep, tp = params_with_grads(3.0, dtype, shapes=shapes)
+    scaled = [p.grad.numpy().copy() for p in ep]
+    calls = None if kernels.cpu() is None else count_calls(monkeypatch, kernels.cpu().optim, ("scale", "scale_parallel"))
+    total = EU.clip_grad_norm_(ep, 0.5)
+    TU.clip_grad_norm_(tp, 0.5)
+    for a in scaled:
+        a *= a.dtype.type(min(0.5 / (float(total) + 1e-6), 1.0))
+    for e, t, want in zip(ep, tp, scaled):
+        np.testing.assert_array_equal(e.grad.numpy(), want)
+        assert_close(e.grad, t.grad)
+    assert calls is None or calls == {"scale_parallel": 1, "scale": 1}
+
+
 def test_clip_grad_norm_inputs():
     # a single tensor, a generator, parameters without grads, no grads at all
     ep, tp = params_with_grads(3.0)

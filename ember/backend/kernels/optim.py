@@ -1,4 +1,6 @@
-"""Optimizer updates in one pass over a parameter: SGD, Adam (and AdamW), Adadelta, RMSprop.
+"""Optimizer updates in one pass over a parameter: SGD, Adam (and AdamW), Adadelta, RMSprop; and
+the in-place updates around them: ``axpy`` (``add_`` with alpha) and ``scale`` (``mul_`` by a
+number, gradient clipping's).
 
 NumPy runs an update as a dozen whole-array passes (each reading and writing the parameter's
 size), where these loops read each element once. Each kernel does, per element, the same
@@ -136,6 +138,15 @@ def _axpy(y, x, alpha):
         y[k] = y[k] + x[k] * alpha
 
 
+@njit(**_LOOP)
+def _scale(y, alpha):
+    """y *= alpha, alpha rounded to the dtype (NumPy's in-place product): gradient clipping's
+    rescale in one pass over the cores."""
+    alpha = y.dtype.type(alpha)
+    for k in range(y.shape[0]):
+        y[k] = y[k] * alpha
+
+
 @njit(**_JIT)
 def sgd(p, g, buf, lr, momentum, damp, wd, nesterov, maximize, first):
     simd.wide()
@@ -213,3 +224,18 @@ def axpy_parallel(y, x, alpha):
         simd.wide()
         lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
         _axpy(y[lo:hi], x[lo:hi], alpha)
+
+
+@njit(**_JIT)
+def scale(y, alpha):
+    simd.wide()
+    _scale(y, alpha)
+
+
+@njit(**_PARALLEL)
+def scale_parallel(y, alpha):
+    n = y.shape[0]
+    for b in prange((n + _BLOCK - 1) // _BLOCK):
+        simd.wide()
+        lo, hi = b * _BLOCK, min(n, (b + 1) * _BLOCK)
+        _scale(y[lo:hi], alpha)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from ...backend import kernels
 from ...backend.compat import as_array
 from ...backend.device import xp_of
 from ...backend.dtypes import get_default_dtype
@@ -80,7 +81,11 @@ def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: Ten
     coef = min(float(max_norm) / (float(total_norm) + 1e-6), 1.0)
     with np.errstate(invalid="ignore"):  # a non-finite norm scales to nan, as in PyTorch
         for g in _grads(parameters):
-            g._data *= g._data.dtype.type(coef)
+            data = g._data
+            if kernels.cpu() is not None and kernels.usable(data) and data.flags.c_contiguous:
+                kernels.optim_update("scale", data.size)(data.reshape(-1), coef)  # one pass, large ones over the cores
+            else:
+                data *= data.dtype.type(coef)
             g._vc[0] += 1
 
 
