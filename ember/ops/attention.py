@@ -65,7 +65,8 @@ class AttentionWeights(Function):
         q, k, p = ctx.saved_tensors
         needs = ctx.needs_input_grad
         ds = softmax_grad(grad, p, -1, False)
-        if ctx.strides is not None and not state.enabled and type(ds._data) is np.ndarray:
+        if ctx.strides is not None and not state.enabled and type(ds._data) is np.ndarray and \
+                ds._data.dtype == np.float32:
             d, scale = ds._data, np.float32(ctx.scale)  # not recorded: q's and k's gradients laid out as q and k
             gq = gk = None
             if needs[0]:

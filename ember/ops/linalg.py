@@ -72,7 +72,8 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        if ctx.strides is not None and not state.enabled and type(grad._data) is np.ndarray:
+        if ctx.strides is not None and not state.enabled and type(grad._data) is np.ndarray and \
+                grad._data.dtype == np.float32:
             g = grad._data  # not recorded: each gradient in its operand's layout
             return (None if b is None else Tensor._make(product_laid_out(g, np.swapaxes(b._data, -1, -2),
                                                                           ctx.strides[0])),
