@@ -44,6 +44,13 @@ def _root_grads(outputs: list, grads: list) -> list:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and output[{i}] "
                 f"has a shape of {list(t.shape)}.")
+        elif g._data.dtype != t._data.dtype:
+            if (g._data.dtype.kind == "c") != (t._data.dtype.kind == "c"):
+                raise RuntimeError(
+                    f"For complex Tensors, both grad_output and output are required to have the same dtype. "
+                    f"Mismatch in dtype: grad_output[{i}] has a dtype of {g.dtype} and output[{i}] has a dtype "
+                    f"of {t.dtype}.")
+            g = g.to(t.dtype)  # as PyTorch's engine: every node gets gradients of its output's dtype
         out.append(g)
     return out
 

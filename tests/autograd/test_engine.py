@@ -49,6 +49,37 @@ def test_backward_with_gradient_argument():
     assert_close(x.grad, xt.grad)
 
 
+@pytest.mark.parametrize("op", ["matmul", "bmm", "mul", "exp", "linear"])
+@pytest.mark.parametrize("given", ["float64", "float16", "int64"])
+def test_a_gradient_of_another_dtype_is_cast_to_the_outputs(op, given):
+    """backward(gradient) and autograd.grad(grad_outputs) with another real dtype: PyTorch casts
+    the gradient to the output's dtype on its way into the graph, so every node's backward sees
+    its own dtype (matmul's used to raise on a float64 gradient)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    b = rng.standard_normal((2, 4, 5)).astype(np.float32)
+    fns = {"matmul": lambda m, x, y: x @ y, "bmm": lambda m, x, y: m.bmm(x, y),
+           "mul": lambda m, x, y: x * 2, "exp": lambda m, x, y: x.exp(),
+           "linear": lambda m, x, y: m.nn.functional.linear(x, y[0].mT)}
+    results = []
+    for m in (ember, torch):
+        x, y = m.tensor(a, requires_grad=True), m.tensor(b, requires_grad=True)
+        out = fns[op](m, x, y)
+        g = m.ones(tuple(out.shape), dtype=getattr(m, given))
+        out.backward(g)
+        again = m.autograd.grad(fns[op](m, x, y), x, grad_outputs=g)[0]
+        results.append((x.grad, again))
+    for e, t in zip(*results):
+        assert e.dtype == ember.float32
+        assert_close(e, t, 1e-5, 1e-5)
+
+
+def test_a_real_gradient_for_a_complex_output_is_refused_as_in_torch():
+    z = ember.tensor(np.ones(3, np.complex64), requires_grad=True)
+    with pytest.raises(RuntimeError, match="For complex Tensors, both grad_output and output"):
+        (z * 2).backward(ember.ones(3))
+
+
 def test_nonscalar_backward_needs_gradient():
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
         (leaf(3) * 2).backward()
