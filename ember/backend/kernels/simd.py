@@ -27,9 +27,10 @@ def wide(typingctx):
     """Compile the calling function for 512-bit vectors where the CPU has them."""
     def codegen(context, builder, signature, args):
         attributes = builder.function.attributes
-        for attribute in _ATTRIBUTES:
-            # llvmlite's attribute set checks names against a list without LLVM's key="value"
-            # attributes; the set itself prints any string it holds into the function's definition
-            set.add(attributes, attribute)
+        if isinstance(attributes, set):  # else (another llvmlite) the default width stays
+            for attribute in _ATTRIBUTES:
+                # llvmlite's attribute set checks names against a list without LLVM's key="value"
+                # attributes; the set itself prints any string it holds into the function's definition
+                set.add(attributes, attribute)
         return context.get_dummy_value()
     return types.none(), codegen
