@@ -207,6 +207,15 @@ class Split(Function):
     def backward(ctx, *grads):
         return cat(grads, ctx.dim), None, None
 
+    def fuse_backward(self, producer, grads):
+        """The input gradients of ``producer`` straight from these pieces' gradients, when it is
+        a linear layer whose output's last dim this split cut (linalg.linear_grads_of_pieces),
+        instead of joining the pieces first; None otherwise (the engine runs both apart)."""
+        if any(g is None for g in grads) or self.dim != grads[0]._data.ndim - 1:
+            return None
+        from .linalg import linear_grads_of_pieces  # linalg imports reduce, which imports this module
+        return linear_grads_of_pieces(producer, grads)
+
 
 def _split(input: Tensor, sizes: list, dim: int) -> tuple:
     return tuple(_as_view(p, input, ("multi_output", "SplitBackward0", i))

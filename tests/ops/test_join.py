@@ -244,3 +244,61 @@ def test_keyword_arguments():
     check_op([(2, 3)], lambda x: x.repeat(repeats=(2, 1)))
     check_op([(2, 3)], lambda x: x.tile(dims=(2,)))
     check_op([(2, 3)], lambda x: torch.tile(x, dims=(1, 2)), lambda x: ember.tile(x, dims=(1, 2)))
+
+
+@pytest.mark.parametrize("case", ["3-d", "2-d", "no bias", "frozen weight", "input without grad", "unused piece",
+                                  "float64", "chunk"])
+def test_split_of_a_linear_output_takes_its_gradients_without_joining(monkeypatch, case):
+    """q, k, v = linear(x).split(...): the split's backward runs with the linear layer's as one,
+    each piece's products writing its rows of the weight's gradient (no join of the pieces);
+    the gradients are PyTorch's and the joined path's."""
+    import numpy as np
+    from ember.ops import join, linalg
+    rng = np.random.default_rng(0)
+    dtype = np.float64 if case == "float64" else np.float32
+    x0 = rng.standard_normal((7, 8) if case == "2-d" else (6, 5, 8)).astype(dtype)
+    w0 = rng.standard_normal((12, 8)).astype(dtype) / 3
+    b0 = None if case == "no bias" else rng.standard_normal(12).astype(dtype)
+    fused = []
+    real, real_fuse = linalg.linear_grads_of_pieces, join.Split.fuse_backward
+
+    def counted(node, pieces):
+        out = real(node, pieces)
+        fused.append(out is not None)
+        return out
+
+    def run(m, joined=False):
+        x = m.tensor(x0, requires_grad=case != "input without grad")
+        w = m.tensor(w0, requires_grad=case != "frozen weight")
+        b = None if b0 is None else m.tensor(b0, requires_grad=True)
+        y = m.nn.functional.linear(x, w, b)
+        q, k, v = y.chunk(3, -1) if case == "chunk" else y.split([3, 4, 5], -1)
+        loss = (q * 2).sum() + (k ** 2).sum()
+        if case != "unused piece":
+            loss = loss + v.tanh().sum()
+        if m is ember:
+            monkeypatch.setattr(join.Split, "fuse_backward", None if joined else real_fuse)
+            monkeypatch.setattr(linalg, "linear_grads_of_pieces", counted)
+        loss.backward()
+        return [None if t is None or t.grad is None else t.grad.detach().numpy() for t in (x, w, b)]
+
+    theirs, joined, ours = run(torch), run(ember, joined=True), run(ember)
+    assert fused == [True]
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
+    for a, j, t in zip(ours, joined, theirs):
+        assert (a is None) == (j is None) == (t is None)
+        if a is not None:
+            assert a.dtype == dtype
+            np.testing.assert_allclose(a, j, **tol)
+            np.testing.assert_allclose(a, t, **tol)
+
+
+def test_a_split_along_another_dim_joins_its_pieces():
+    x = ember.randn(6, 4, requires_grad=True)
+    w = ember.randn(10, 4, requires_grad=True)
+    xt, wt = torch.tensor(x.detach().numpy(), requires_grad=True), torch.tensor(w.detach().numpy(), requires_grad=True)
+    for m, (a, b) in ((ember, (x, w)), (torch, (xt, wt))):
+        top, bottom = m.nn.functional.linear(a, b).split([2, 4], 0)
+        ((top * 3).sum() + bottom.exp().sum()).backward()
+    assert_close(x.grad, xt.grad)
+    assert_close(w.grad, wt.grad)
