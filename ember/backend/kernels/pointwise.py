@@ -36,6 +36,10 @@ the second core saves.
   both GELUs, softplus, log-sigmoid and the cube (from their input), for a backward that is not
   itself recorded (no ``create_graph``), in one pass instead of the formula's tensor ops.
 
+Each function's serial and parallel kernels are written out, not made by a factory: Numba's
+disk cache misses for closures made by one factory, and for kernels given the element function
+as an argument (each process compiled them again and added cache entries).
+
 Tested against float64 and the NumPy paths in ``tests/backend/test_pointwise_kernels.py`` and
 ``test_exp_log_kernels.py``.
 """
