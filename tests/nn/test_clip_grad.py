@@ -64,6 +64,17 @@ def test_large_gradients_are_scaled_over_the_cores_with_numpys_bits(monkeypatch,
     assert calls is None or calls == {"scale_parallel": 1, "scale": 1}
 
 
+def test_a_read_only_gradient_is_refused_as_numpy_refuses_it():
+    import numpy as np
+    p = ember.ones(300, 250, requires_grad=True)
+    data = np.ones((300, 250), np.float32)
+    data.flags.writeable = False
+    p.grad = ember.tensor(data)
+    p.grad._data = data  # ember.tensor copied it: the read-only array itself
+    with pytest.raises(ValueError, match="read-only"):
+        EU.clip_grad_norm_([p], 1.0)
+
+
 def test_clip_grad_norm_inputs():
     # a single tensor, a generator, parameters without grads, no grads at all
     ep, tp = params_with_grads(3.0)

@@ -137,7 +137,7 @@ def apply_pointwise(name: str, arrays: tuple, *numbers):
 
 
 def optim_update(name: str, size: int):
-    """The update kernel ``name`` of optim.py (sgd, adam, adadelta, rmsprop, axpy) for arrays of
+    """The update kernel ``name`` of optim.py (sgd, adam, adadelta, rmsprop, axpy, scale) for arrays of
     ``size`` elements: the one-thread kernel, or from optim.PARALLEL_FROM the parallel one, called
     under ``lock``. Only where the kernels are on (``cpu()`` is not None)."""
     module = _state["module"].optim

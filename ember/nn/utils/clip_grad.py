@@ -82,7 +82,8 @@ def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: Ten
     with np.errstate(invalid="ignore"):  # a non-finite norm scales to nan, as in PyTorch
         for g in _grads(parameters):
             data = g._data
-            if kernels.cpu() is not None and kernels.usable(data) and data.flags.c_contiguous:
+            if kernels.cpu() is not None and kernels.usable(data) and data.flags.c_contiguous and \
+                    data.flags.writeable:
                 kernels.optim_update("scale", data.size)(data.reshape(-1), coef)  # one pass, large ones over the cores
             else:
                 data *= data.dtype.type(coef)
