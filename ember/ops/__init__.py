@@ -74,7 +74,7 @@ def _bind() -> None:
     }
     for name, fn in ops.items():
         setattr(Tensor, name, plain(fn))
-    generic_add_, generic_sub_ = Tensor.add_, Tensor.sub_
+    generic_add_, generic_sub_, generic_mul_ = Tensor.add_, Tensor.sub_, Tensor.mul_
 
     def add_(self, other, *args, alpha=1, **kwargs):
         if args or kwargs or not operators.add_in_place(self, other, alpha):
@@ -85,7 +85,11 @@ def _bind() -> None:
         if args or kwargs or type(alpha) not in (int, float) or not operators.add_in_place(self, other, -alpha):
             return generic_sub_(self, other, *args, alpha=alpha, **kwargs)
         return self
-    for method in (add_, sub_):
+    def mul_(self, other, *args, **kwargs):
+        if args or kwargs or not operators.scale_in_place(self, other):
+            return generic_mul_(self, other, *args, **kwargs)
+        return self
+    for method in (add_, sub_, mul_):
         method.__doc__ = getattr(Tensor, method.__name__).__doc__
         setattr(Tensor, method.__name__, method)
     for name, method in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"),

@@ -63,6 +63,24 @@ def _quietly(name: str, x, y) -> Tensor:
         loud(token)
 
 
+def scale_in_place(self: Tensor, other) -> bool:
+    """``self *= other`` for a Python number, written straight into self's array by one kernel
+    pass (large arrays over the cores) where the generic in-place path computes out of place
+    and copies in: ``p.grad.mul_(scale)``, ``ema.mul_(decay)``. Only where nothing is recorded
+    and the result is the generic path's bit for bit (the conditions of add_in_place, and a
+    number the operators' fast path takes). Returns whether it wrote."""
+    k = kernels.cpu()
+    if k is None or self._base is not None or (state.enabled and self._requires_grad):
+        return False
+    y = self._data
+    if not (kernels.usable(y) and y.flags.c_contiguous and y.flags.writeable and held_number(other, y.dtype)):
+        return False
+    check_inplace(self, ())
+    kernels.optim_update("scale", y.size)(y.reshape(-1), float(other))
+    self._vc[0] += 1
+    return True
+
+
 def add_in_place(self: Tensor, other, alpha) -> bool:
     """``self += alpha * other`` written straight into self's array by one kernel pass (no
     temporaries, no copy back): the update scripts make by hand, ``p.data.add_(p.grad,

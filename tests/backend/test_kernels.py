@@ -606,6 +606,58 @@ def test_in_place_add_keeps_the_leaf_rule():
     np.testing.assert_array_equal(leaf.detach().numpy(), [0.5] * 3)
 
 
+@pytest.mark.parametrize("shape,kernel", [((37, 5), "scale"), ((301, 233), "scale_parallel")])  # over the cores
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("number", [0.3, -20.0, 3, 2 ** 40, 1e300, float("nan")])
+def test_in_place_mul_by_a_number_in_one_pass_equals_the_generic_path(calls, dtype, number, shape, kernel):
+    """x.mul_(number) and x *= number: the kernel's bits are the generic path's and PyTorch's
+    values; the version counter moves."""
+    a = _array(shape, dtype)
+    x = ember.tensor(a)
+    version = x._version
+    assert x.mul_(number) is x
+    # beyond float32's range, and NaN: the generic path's rules
+    held = not (dtype == "float32" and number == 1e300) and number == number
+    assert calls.get(kernel, 0) == held and x._version == version + 1
+    with kernels.off():
+        ref = ember.tensor(a).mul_(number)
+    np.testing.assert_array_equal(x.numpy(), ref.numpy())
+    y = ember.tensor(a)
+    y *= number
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
+    if held:
+        np.testing.assert_allclose(x.numpy(), torch.tensor(a).mul_(number).numpy(), rtol=1e-7)
+
+
+@pytest.mark.parametrize("case", ["view", "tensor", "int", "recorded"])
+def test_in_place_mul_cases_left_to_the_generic_path(calls, case):
+    a = _array((6, 6), "float32")
+    x, other = ember.tensor(a), 2.5
+    target = x
+    if case == "view":
+        target = x[1:]
+    elif case == "tensor":
+        other = ember.full((6, 6), 2.5)
+    elif case == "int":
+        target = ember.tensor(np.arange(36).reshape(6, 6))
+        other = 2
+    else:
+        target = ember.tensor(a, requires_grad=True) * 1
+    expected = target.detach().numpy() * 2.5 if case != "int" else np.arange(36).reshape(6, 6) * 2
+    target.mul_(other)
+    assert calls.get("scale", 0) == 0
+    np.testing.assert_allclose(target.detach().numpy(), expected, rtol=1e-6)
+
+
+def test_in_place_mul_keeps_the_leaf_rule():
+    leaf = ember.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        leaf.mul_(0.5)
+    with ember.no_grad():
+        leaf.mul_(0.5)
+    np.testing.assert_array_equal(leaf.detach().numpy(), [0.5] * 3)
+
+
 def test_threads_calling_kernels_at_once():
     """Python threads pooling and normalizing at the same time (the kernels take turns: the
     workqueue pool aborts the process on concurrent launches) get their own results."""
