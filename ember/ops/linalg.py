@@ -57,8 +57,10 @@ class MatMul(Function):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
         ctx.a_ndim, ctx.b_ndim = a._data.ndim, b._data.ndim
-        ctx.strides = (a._data.strides, b._data.strides) if stacks_of_one_batch(a._data, b._data) else None
-        if order is not None and ctx.strides is not None:
+        needs = ctx.needs_input_grad  # the strides serve the backward's layouts and ``order`` only
+        laid_out = (order is not None or needs[0] or needs[1]) and stacks_of_one_batch(a._data, b._data)
+        ctx.strides = (a._data.strides, b._data.strides) if laid_out else None
+        if order is not None and laid_out:
             return product_laid_out(a._data, b._data, order)
         if ctx.a_ndim > 2 and ctx.b_ndim == 2:
             # A batch times one matrix as one GEMM: NumPy runs one small BLAS call (or, for a
@@ -247,8 +249,10 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        if not state.enabled and type(grad._data) is np.ndarray and grad._data.dtype in _GEMM_DTYPES:
-            return _linear_grads(ctx, grad._data, x, weight)
+        if not state.enabled:  # the backward not recorded: the products on the arrays
+            grads = linear_grads_of_pieces(ctx, (grad,))
+            if grads is not None:
+                return grads
         gx = matmul(grad, weight) if weight is not None else None
         gw = None
         if x is not None:
@@ -264,54 +268,45 @@ class Linear(Function):
 _GEMM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _linear_grads(ctx, g, x, weight):
-    """Linear's gradients when the backward itself is not recorded (no create_graph): the two
-    GEMMs and the bias sum on the arrays, the values of the tensor-op formulas without their
-    dispatch (about a fifth of a small MLP's backward)."""
-    g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-    gx = gw = gb = None
-    if weight is not None:
-        gx = Tensor._make(gemm.matmul(g2, weight._data).reshape(g.shape[:-1] + weight._data.shape[1:]))
-    if x is not None:
-        xa = x._data
-        gw = Tensor._make(gemm.matmul(g2.T, xa.reshape(-1, xa.shape[-1]) if xa.ndim != 2 else xa))
-    if ctx.needs_input_grad[2]:
-        gb = Tensor._make(sum_of(g2, (0,), False).astype(g.dtype, copy=False) if g.ndim > 1 else g)
-    return gx, gw, gb
-
-
-def linear_grads_of_pieces(node, pieces: list) -> tuple | None:
-    """The input gradients of the linear ``node`` from its output's gradient given as consecutive
-    pieces of the last dim (what split and chunk cut it into: attention's packed q, k and v),
-    without joining them: each piece's products write the rows of the weight's gradient it
-    owns and add into the input's; the bias's gradient is each piece's column sums (a
-    Transformer layer's 2048 x 384 join took 0.6 ms). None where ``node`` is not a linear
-    layer or the pieces are not NumPy arrays of its dtype (the split's own backward joins them)."""
+def linear_grads_of_pieces(node, pieces) -> tuple | None:
+    """The input gradients of the linear ``node``, not recorded, from its output's gradient:
+    whole (one piece: Linear's own backward, the two GEMMs and the bias sum on the arrays,
+    without the tensor ops' dispatch), or as consecutive pieces of the last dim (what split and
+    chunk cut it into: attention's packed q, k and v), without joining them: each piece's
+    products write the rows of the weight's gradient it owns and add into the input's; the
+    bias's gradient is each piece's column sums (a Transformer layer's 2048 x 384 join took 0.6
+    ms). None where ``node`` is not a linear layer or the pieces are not float32/float64 NumPy
+    arrays of one dtype (the tensor ops', or the split's own joining backward, run instead)."""
     if not isinstance(node, Linear):
         return None
-    x, weight = node.saved_tensors
     arrays = [g._data for g in pieces]
     dtype = arrays[0].dtype
     if dtype not in _GEMM_DTYPES or any(type(a) is not np.ndarray or a.dtype != dtype for a in arrays):
         return None
+    x, weight = node.saved_tensors
     flat = [a.reshape(-1, a.shape[-1]) for a in arrays]
-    bounds = np.cumsum([0] + [g.shape[1] for g in flat])
+    widths = [g.shape[1] for g in flat]
     gx = gw = gb = None
     if weight is not None:
         w = weight._data
         total = np.empty((flat[0].shape[0], w.shape[1]), dtype)
-        for i, g in enumerate(flat):
-            gemm.matmul(g, w[bounds[i]:bounds[i + 1]], out=total, accumulate=i > 0)
+        start = 0
+        for g, n in zip(flat, widths):
+            gemm.matmul(g, w[start:start + n], out=total, accumulate=start > 0)
+            start += n
         gx = Tensor._make(total.reshape(arrays[0].shape[:-1] + w.shape[1:]))
     if x is not None:
         xa = x._data
         rows = xa.reshape(-1, xa.shape[-1]) if xa.ndim != 2 else xa
-        gw_array = np.empty((int(bounds[-1]), rows.shape[1]), dtype)
-        for i, g in enumerate(flat):
-            gemm.matmul(g.T, rows, out=gw_array[bounds[i]:bounds[i + 1]])
+        gw_array = np.empty((sum(widths), rows.shape[1]), dtype)
+        start = 0
+        for g, n in zip(flat, widths):
+            gemm.matmul(g.T, rows, out=gw_array[start:start + n])
+            start += n
         gw = Tensor._make(gw_array)
     if node.needs_input_grad[2]:
-        gb = Tensor._make(np.concatenate([sum_of(g, (0,), False).astype(dtype, copy=False) for g in flat]))
+        sums = [sum_of(g, (0,), False).astype(dtype, copy=False) for g in flat]
+        gb = Tensor._make(sums[0] if len(sums) == 1 else np.concatenate(sums))
     return gx, gw, gb
 
 
