@@ -8,6 +8,8 @@ a's shape or a number already of a's dtype (a - b and a / b: b on the right); Nu
 each kernel for either (``_part``, ``_at``). Each block of ``BLOCK`` elements runs over slices
 indexed from 0, which LLVM vectorizes. ``kernels.apply_arith`` picks them, for arrays of
 ``kernels.ARITH_FROM`` elements and more (below that NumPy's single pass costs no more).
+The four kernels are written out, as pointwise.py's are, for the same reason: Numba's disk
+cache misses for kernels made by a factory or given the operator as an argument.
 """
 from __future__ import annotations
 
