@@ -97,7 +97,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                             captured[i] = g
                 if runs is not None and node not in runs:
                     continue
-                if node._materialize and any(g is None for g in grads):
+                if node._materialize and (grads[0] is None if len(grads) == 1 else any(g is None for g in grads)):
                     grads = _zeros_for_missing(node, grads)
 
                 producer = None if node.fuse_backward is None or create_graph else \

@@ -216,18 +216,22 @@ class Function:
                     r._requires_grad, r._grad_fn = False, None
         if not to_save:
             return
-        out_arrays = [r._data for r in results]
+        # outputs are found by identity with what forward returned (a 0-d result may have been
+        # a NumPy scalar)
+        raw = [o._data if isinstance(o, Tensor) else o for o in raw_outputs]
         saved = []
         for x in to_save:
             if x is None:
                 saved.append((None, None, 0))
                 continue
             arr = x._data if isinstance(x, Tensor) else x
-            # by identity with what forward returned (a 0-d result may have been a NumPy scalar)
-            idx = next((i for i, o in enumerate(raw_outputs)
-                        if (o._data if isinstance(o, Tensor) else o) is arr), None)
+            idx = None
+            for i, o in enumerate(raw):
+                if o is arr:
+                    idx = i
+                    break
             if idx is not None and results[idx]._grad_fn is self:
-                self._out_arrays = out_arrays
+                self._out_arrays = [r._data for r in results]
                 counter = results[idx]._vc
                 saved.append((idx, counter, counter[0]))
             elif isinstance(x, Tensor):

@@ -225,6 +225,19 @@ def test_linear_and_matmul_match_torch(shape_x):
         np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-4, atol=1e-2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n", [(16, 4, 32), (128, 256, 10), (1, 7, 3)])
+def test_a_linear_left_to_numpy_has_the_bits_of_bias_plus_product(m, k, n, dtype):
+    """Below GEMM sizes (and for float64) linear is NumPy's product with the bias added after
+    it: the bits of the bias plus the product, as the bias-first path gives them."""
+    x = RNG.standard_normal((m, k)).astype(dtype)
+    w = RNG.standard_normal((n, k)).astype(dtype)
+    b = RNG.standard_normal(n).astype(dtype)
+    out = gemm.linear(x, w.T, b)
+    assert out.dtype == dtype and out.shape == (m, n)
+    np.testing.assert_array_equal(out, b + np.matmul(x, w.T))
+
+
 def _primitive_calls(monkeypatch, biased: bool) -> list:
     """The (a, b) shapes of the products oneDNN's matmul primitive computed, with a bias or
     without."""

@@ -412,12 +412,14 @@ class Module(StateDictMixin):
     def __call__(self, *args, **kwargs):
         if self._compiled_call is not None:
             return self._compiled_call(*args, **kwargs)
-        return self._call_eager(*args, **kwargs)
-
-    def _call_eager(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
-            return self.forward(*args, **kwargs)
+            return self.forward(*args, **kwargs)  # in this frame: every layer of every forward passes here
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_eager(self, *args, **kwargs):
+        """The call as if not compiled (what ember.compile captures): forward with its hooks
+        (with none, ``_call_with_hooks`` is forward itself)."""
         return self._call_with_hooks(args, kwargs)
 
     def compile(self, *args, **kwargs) -> None:
