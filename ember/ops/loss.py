@@ -291,7 +291,7 @@ class CrossEntropy(Function):
             diff = softmax(logits, 1) - Tensor._make(onehot)
         elif _direct(diff._data):  # no graph of the backward: one pass, split over the cores
             d = diff._data
-            factor = np.broadcast_to(g._data * ctx.scale, (d.shape[0], 1))
+            factor = g._data * ctx.scale  # (rows, 1): scale is, and g is 0-d or a column
             out = np.empty_like(d)
             k = kernels.cpu()
             if k is not None and d.size > _KERNEL_ELEMENTS and kernels.usable(d, factor) and d.flags.c_contiguous:

@@ -51,6 +51,9 @@ _CACHED_ELEMENTS = 1 << 18
 def row_runs(fn, rows: int, width: int) -> None:
     """``fn(start, stop)`` over ``range(rows)`` of rows ``width`` elements wide: in blocks split
     across the cores, each taken a cache-sized run of rows at a time."""
+    if rows * width < parallel.MIN_ELEMENTS and rows * width <= _CACHED_ELEMENTS:
+        fn(0, rows)  # one run, on this thread: what the blocks below come to, without their calls
+        return
     step = max(1, _CACHED_ELEMENTS // max(width, 1))
 
     def block(lo, hi):
