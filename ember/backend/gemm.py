@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from . import mkl, onednn
+from . import kernels, mkl, onednn
 from .primitives import (ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, POINTER, QUERY_ARG, QUERY_DST, QUERY_SRC,
                          QUERY_WEIGHTS, Family, P, Primitive, check, desc, engine, run_family)
 
@@ -129,7 +129,7 @@ def linear(x: np.ndarray, w_t: np.ndarray, bias: np.ndarray) -> np.ndarray:
         out += bias  # the bits of bias + product: addition commutes
         return out
     out = np.empty((m, n), x.dtype)
-    out[...] = bias  # the product is added to the bias in the GEMM (PyTorch's addmm): no pass after it
+    kernels.fill_rows(out, bias)  # the product is added to the bias in the GEMM (PyTorch's addmm): no pass after it
     return matmul(x, w_t, out=out, accumulate=True)
 
 

@@ -1,6 +1,7 @@
 """The compiled column sums (ember/backend/kernels/reduce.py: ``x.sum(0)``, a bias's gradient)
-give NumPy's bits and leave the other cases to NumPy; an embedding's gradient takes the
-scatter kernel (kernels/scatter.py)."""
+give NumPy's bits and leave the other cases to NumPy, as does their adjoint, a bias written
+down a linear layer's output; an embedding's gradient takes the scatter kernel
+(kernels/scatter.py)."""
 import numpy as np
 import pytest
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels 
 
 @pytest.fixture
 def calls(monkeypatch):
-    counts = count_calls(monkeypatch, kernels.cpu().reduce, ("column_sums",))
+    counts = count_calls(monkeypatch, kernels.cpu().reduce, ("column_sums", "fill_rows"))
     return count_calls(monkeypatch, kernels.cpu().scatter, ("add_rows",), counts)
 
 
@@ -63,3 +64,40 @@ def test_embedding_gradient_takes_the_scatter_kernel(calls):
     assert calls.get("add_rows") == 1
     np.testing.assert_array_equal(w.grad.numpy(), np.bincount(idx.numpy().ravel(), minlength=100)[:, None]
                                   * np.ones((1, 8), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2048, 384), (700, 97), (65536, 1), (1, 70000)])
+def test_rows_filled_with_a_bias_are_numpys_broadcast(calls, dtype, shape):
+    row = _array(shape[1], dtype, seed=6)
+    if shape[1] >= 3:
+        row[:3] = [np.nan, -0.0, np.inf]
+    out = np.empty(shape, dtype)
+    kernels.fill_rows(out, row)
+    np.testing.assert_array_equal(out, np.broadcast_to(row, shape))  # (NaN matches NaN)
+    np.testing.assert_array_equal(np.signbit(out), np.broadcast_to(np.signbit(row), shape))
+    assert calls.get("fill_rows") == 1
+
+
+@pytest.mark.parametrize("case", ["small", "strided", "int", "2-d row"])
+def test_rows_left_to_numpy(calls, case):
+    shape = (16, 16) if case == "small" else (512, 256)
+    out = np.empty(shape, np.int64 if case == "int" else np.float32)
+    row = np.arange(shape[1]).astype(out.dtype)
+    if case == "strided":
+        out = np.empty((512, 512), np.float32)[:, ::2]
+    if case == "2-d row":
+        row = row.reshape(1, -1)
+    kernels.fill_rows(out, row)
+    np.testing.assert_array_equal(out, np.broadcast_to(row, out.shape))
+    assert calls.get("fill_rows") is None
+
+
+def test_a_linear_layers_output_starts_from_its_bias_over_the_cores(calls):
+    """A linear layer large enough for the GEMM writes its bias by the kernel, and its result is
+    PyTorch's."""
+    x, w, b = _array((512, 128), np.float32, 7), _array((384, 128), np.float32, 8), _array(384, np.float32, 9)
+    got = F.linear(ember.tensor(x), ember.tensor(w), ember.tensor(b)).numpy()
+    want = torch.nn.functional.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    assert calls.get("fill_rows") == 1

@@ -183,6 +183,18 @@ def apply_arith(name: str, a, b):
     return out
 
 
+def fill_rows(out, row) -> None:
+    """``out[...] = row`` for a 2-d C-contiguous NumPy ``out`` and a row of its width: over the
+    cores by reduce.py's kernel from ARITH_FROM elements of float32 or float64, else NumPy's
+    broadcast copy (the same values either way: a copy)."""
+    k = cpu() if out.size >= ARITH_FROM else None
+    if k is None or not usable(out, row) or not out.flags.c_contiguous or row.ndim != 1:
+        out[...] = row
+        return
+    with lock:
+        k.reduce.fill_rows(row, out)
+
+
 def apply_select(name: str, arrays: tuple, *numbers):
     """select.py's kernel ``name`` of ``arrays`` (C-contiguous NumPy arrays of one shape, all
     float32 or all float64) and ``numbers`` (cast to their dtype), into a new array; None
