@@ -423,6 +423,27 @@ def test_globals_a_function_reads_are_guarded():
     assert replaying(compiled)
 
 
+def test_a_global_modules_deep_changes_are_seen_and_its_states_graphs_kept():
+    """A module read as a global is guarded by its tree's state: a submodule replaced deep in
+    it, or a deep attribute set, captures again; going back to a state seen before replays
+    that state's graph (no third capture)."""
+    global _MODEL, _SCALE, _OFFSET
+    ember.manual_seed(0)
+    _MODEL = nn.Sequential(nn.Sequential(nn.Linear(3, 3), nn.ReLU()), nn.Dropout(0.5))
+    _SCALE, _OFFSET = 1.0, ember.zeros(3)
+    compiled = ember.compile(_evaluate)
+    x = ember.randn(4, 3)
+    relu, tanh = _MODEL[0][1], nn.Tanh()
+    for swap in (relu, relu, relu, tanh, tanh, tanh, relu, tanh):
+        _MODEL[0][1] = swap           # a submodule two levels down
+        same_as_eager(compiled, _evaluate, x)
+    assert len(entries(compiled)) == 2 and replaying(compiled)
+    _MODEL[0][0].bias = None          # a parameter deep inside set to None
+    for _ in range(3):
+        same_as_eager(compiled, _evaluate, x)
+    assert len(entries(compiled)) == 3
+
+
 def test_closure_variables_are_guarded():
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.9))
     compiled = ember.compile(lambda x: model(x))
