@@ -240,14 +240,10 @@ def _object_key(value, keep: list) -> tuple:
 
 
 def _module_key(module, keep: list) -> tuple:
-    """A module (an argument, a global, an object's attribute) by everything in its tree: the
-    version its ``_Tree`` gives the objects in it now (walked again only when one changed)."""
-    tree = _TREES.get(module)
-    if tree is None:
-        tree = _TREES[module] = _Tree(module)
-    version = tree.state()
-    keep.append((module, tree.objects))
-    return ("module", id(module), version)
+    """A module (an argument, a global, an object's attribute) by everything in its tree."""
+    objects = _module_state(list(module.modules()))
+    keep.append((module, objects))
+    return ("module", id(module), tuple(map(id, objects)))
 
 
 def _free_reads(functions: list) -> list:
@@ -333,12 +329,16 @@ class _Tree:
 
 
 _HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-_TREES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # modules in guard keys -> their _Tree
 
 
 def _dicts(m) -> tuple:
     d = m.__dict__
     return d, d["_parameters"], d["_buffers"], d["_modules"]
+
+
+def _module_state(modules: list) -> list:
+    """Everything in a module tree a forward may read, as objects (see _Tree)."""
+    return list(chain.from_iterable(d.values() for m in modules for d in _dicts(m)))
 
 
 def _tree_snapshot(tree: _Tree):
