@@ -444,6 +444,22 @@ def test_a_global_modules_deep_changes_are_seen_and_its_states_graphs_kept():
     assert len(entries(compiled)) == 3
 
 
+def test_a_module_a_compiled_function_read_is_freed_with_it():
+    """The guards keep what they name alive only as long as the compiled function's cache."""
+    import gc
+    import weakref
+
+    model = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
+    compiled = ember.compile(lambda x, m: m(x))
+    for _ in range(3):
+        compiled(ember.ones(2, 3), model)
+    assert replaying(compiled)
+    ref = weakref.ref(model)
+    del model, compiled
+    gc.collect()
+    assert ref() is None
+
+
 def test_closure_variables_are_guarded():
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.9))
     compiled = ember.compile(lambda x: model(x))
