@@ -20,7 +20,7 @@ from __future__ import annotations
 import types
 import warnings
 import weakref
-from itertools import chain
+from itertools import chain, count
 from operator import is_
 
 from .._tensor import Tensor
@@ -59,6 +59,7 @@ class Compiled:
         self.fullgraph = fullgraph
         self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
         self.cache: dict = {}
+        self.trees: dict = {}  # id -> _Tree of the modules the guard keys name (kept with this callable)
         self.tree = None if module is None else _Tree(module)
         self.free = _free_reads([fn])  # the globals and closure cells the code reads
         # a bound method's object (not a module: a module is guarded as ``tree``)
@@ -75,7 +76,7 @@ class Compiled:
             version = tree.state()
             if any(tree.hooks):
                 return self.fn(*args, **kwargs)  # hooks are Python that must run on every call
-        tensors, keep = [], []
+        tensors, keep = [], Kept(self.trees)
         key = (_arguments(args, kwargs, tensors, keep), state.enabled, autocast_mode.snapshot(),
                dtypes.get_default_dtype(),
                tuple(_describe(_value(s, n), keep) for s, n in self.free),
@@ -144,6 +145,7 @@ class Compiled:
 
     def reset(self) -> None:
         self.cache.clear()
+        self.trees.clear()
         self._warned = False
 
 
@@ -181,7 +183,7 @@ def _difference(first: Capture, second: Capture):
     return None
 
 
-def _arguments(args: tuple, kwargs: dict, tensors: list, keep: list):
+def _arguments(args: tuple, kwargs: dict, tensors: list, keep: Kept):
     """A hashable description of a call's arguments; their tensors go to ``tensors``."""
     if not kwargs and all(type(a) is Tensor for a in args) and len(set(map(id, args))) == len(args):
         tensors.extend(args)  # the common call: distinct plain tensors
@@ -195,7 +197,7 @@ def _tensor_key(t) -> tuple:
             t._base is not None)
 
 
-def _key(value, tensors: list, keep: list):
+def _key(value, tensors: list, keep: Kept):
     if isinstance(value, Tensor):
         for i, t in enumerate(tensors):
             if t is value:
@@ -223,7 +225,7 @@ def _plain_key(value) -> tuple:
     return (type(value), value) if value == value else (type(value), "nan")
 
 
-def _object_key(value, keep: list) -> tuple:
+def _object_key(value, keep: Kept) -> tuple:
     """An object by identity and, for a user's own object (a config, an argparse Namespace,
     a trainer), the numbers and strings it holds and its modules' trees, so that a changed
     setting or ``model.eval()`` is not frozen into a graph.
@@ -239,11 +241,32 @@ def _object_key(value, keep: list) -> tuple:
         for k, v in attrs.items() if type(v) in _PLAIN or isinstance(v, Module))
 
 
-def _module_key(module, keep: list) -> tuple:
-    """A module (an argument, a global, an object's attribute) by everything in its tree."""
-    objects = _module_state(list(module.modules()))
-    keep.append((module, objects))
-    return ("module", id(module), tuple(map(id, objects)))
+class Kept(list):
+    """What a guard key names by identity, kept alive with its cache entry so that no id is
+    reused; ``trees`` is the compiled callable's cache of module trees (``_module_key``), or
+    None (a key made once: the tree is walked)."""
+    __slots__ = ("trees",)
+
+    def __init__(self, trees: dict | None = None):
+        super().__init__()
+        self.trees = trees
+
+
+def _module_key(module, keep: Kept) -> tuple:
+    """A module (an argument, a global, an object's attribute) by everything in its tree: the
+    version of its ``_Tree``, walked again only when something in it changed. The trees live
+    with the compiled callable (a global cache would keep every module alive) and are dropped
+    when many modules passed through; versions are unique across trees, so a new tree never
+    matches an old key."""
+    trees = keep.trees if keep.trees is not None else {}
+    tree = trees.get(id(module))
+    if tree is None or tree.module is not module:
+        if len(trees) >= 2 * CACHE_SIZE_LIMIT:
+            trees.clear()
+        tree = trees[id(module)] = _Tree(module)
+    version = tree.state()
+    keep.append((module, tree.objects))
+    return ("module", id(module), version)
 
 
 def _free_reads(functions: list) -> list:
@@ -278,7 +301,7 @@ def _value(scope, name):
         return _MISSING
 
 
-def _describe(value, keep: list):
+def _describe(value, keep: Kept):
     """A global's or closure variable's part of the guard key: numbers, strings and small
     containers of them by value, a module by the identity of everything in its tree, any
     other object (a tensor, an optimizer, a function) by identity (see _object_key)."""
@@ -302,7 +325,6 @@ class _Tree:
     def __init__(self, module):
         self.module = module
         self.versions: dict = {}  # the objects' ids -> (version, the objects, kept alive)
-        self.count = 0
         self._walk()
 
     def _walk(self) -> None:
@@ -317,8 +339,7 @@ class _Tree:
         if ids not in self.versions:
             if len(self.versions) >= 64:  # many states seen (a parameter replaced each step)
                 self.versions.clear()
-            self.count += 1
-            self.versions[ids] = (self.count, self.objects)
+            self.versions[ids] = (next(_VERSIONS), self.objects)
         self.version = self.versions[ids][0]
 
     def state(self) -> int:
@@ -329,16 +350,12 @@ class _Tree:
 
 
 _HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+_VERSIONS = count(1)  # tree versions, unique across trees
 
 
 def _dicts(m) -> tuple:
     d = m.__dict__
     return d, d["_parameters"], d["_buffers"], d["_modules"]
-
-
-def _module_state(modules: list) -> list:
-    """Everything in a module tree a forward may read, as objects (see _Tree)."""
-    return list(chain.from_iterable(d.values() for m in modules for d in _dicts(m)))
 
 
 def _tree_snapshot(tree: _Tree):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 
 from .capture import Capture
-from .compiled import _arguments, graph_of
+from .compiled import Kept, _arguments, graph_of
 
 
 class ExplainOutput:
@@ -49,7 +49,7 @@ def explain(fn, *extra_args, **extra_kwargs):
     ``explain(fn, *args, **kwargs)`` is accepted with PyTorch's deprecation warning."""
     def inner(*args, **kwargs) -> ExplainOutput:
         tensors: list = []
-        _arguments(args, kwargs, tensors, [])
+        _arguments(args, kwargs, tensors, Kept())
         cap = Capture()
         cap.start(tensors)
         try:

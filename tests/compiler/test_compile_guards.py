@@ -460,6 +460,27 @@ def test_a_module_a_compiled_function_read_is_freed_with_it():
     assert ref() is None
 
 
+def test_a_module_whose_tree_was_dropped_and_changed_is_not_taken_for_its_old_state(monkeypatch):
+    """The trees of the modules a compiled function reads are dropped when many modules passed
+    through it; a module changed meanwhile (put in eval mode) then gets a new version, never
+    its train-mode graph's key."""
+    from ember.compiler import compiled as compiled_module
+    monkeypatch.setattr(compiled_module, "CACHE_SIZE_LIMIT", 1)  # trees dropped from 2 on
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    others = [nn.Linear(3, 3) for _ in range(3)]
+    eager = lambda x, m: m(x)  # noqa: E731
+    compiled = ember.compile(eager, recompile_limit=64)
+    x = ember.ones(2, 3)
+    for _ in range(3):
+        same_as_eager(compiled, eager, x, model)   # train mode: a graph with dropout
+    for m in others:
+        same_as_eager(compiled, eager, x, m)       # the trees are dropped on the way
+    model.eval()
+    for _ in range(3):
+        same_as_eager(compiled, eager, x, model)   # eval mode: no dropout, as eager
+
+
 def test_closure_variables_are_guarded():
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.9))
     compiled = ember.compile(lambda x: model(x))
