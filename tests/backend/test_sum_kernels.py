@@ -79,7 +79,7 @@ def test_rows_filled_with_a_bias_are_numpys_broadcast(calls, dtype, shape):
     assert calls.get("fill_rows") == 1
 
 
-@pytest.mark.parametrize("case", ["small", "strided", "int", "2-d row"])
+@pytest.mark.parametrize("case", ["small", "strided", "int", "2-d row", "one element", "0-d"])
 def test_rows_left_to_numpy(calls, case):
     shape = (16, 16) if case == "small" else (512, 256)
     out = np.empty(shape, np.int64 if case == "int" else np.float32)
@@ -88,16 +88,20 @@ def test_rows_left_to_numpy(calls, case):
         out = np.empty((512, 512), np.float32)[:, ::2]
     if case == "2-d row":
         row = row.reshape(1, -1)
+    if case in ("one element", "0-d"):  # a bias that broadcasts (F.linear takes (1,) and ())
+        row = np.full((1,) if case == "one element" else (), 7.0, np.float32)
     kernels.fill_rows(out, row)
     np.testing.assert_array_equal(out, np.broadcast_to(row, out.shape))
     assert calls.get("fill_rows") is None
 
 
-def test_a_linear_layers_output_starts_from_its_bias_over_the_cores(calls):
-    """A linear layer large enough for the GEMM writes its bias by the kernel, and its result is
-    PyTorch's."""
-    x, w, b = _array((512, 128), np.float32, 7), _array((384, 128), np.float32, 8), _array(384, np.float32, 9)
+@pytest.mark.parametrize("bias_shape", [(384,), (1,), ()])
+def test_a_linear_layers_output_starts_from_its_bias_over_the_cores(calls, bias_shape):
+    """A linear layer large enough for the GEMM writes a bias of its width by the kernel and one
+    that broadcasts by NumPy; its result is PyTorch's."""
+    x, w = _array((512, 128), np.float32, 7), _array((384, 128), np.float32, 8)
+    b = _array(bias_shape, np.float32, 9)
     got = F.linear(ember.tensor(x), ember.tensor(w), ember.tensor(b)).numpy()
     want = torch.nn.functional.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
-    assert calls.get("fill_rows") == 1
+    assert calls.get("fill_rows") == (1 if bias_shape == (384,) else None)

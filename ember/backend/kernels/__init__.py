@@ -184,11 +184,12 @@ def apply_arith(name: str, a, b):
 
 
 def fill_rows(out, row) -> None:
-    """``out[...] = row`` for a 2-d C-contiguous NumPy ``out`` and a row of its width: over the
-    cores by reduce.py's kernel from ARITH_FROM elements of float32 or float64, else NumPy's
-    broadcast copy (the same values either way: a copy)."""
+    """``out[...] = row`` for a 2-d NumPy ``out``: over the cores by reduce.py's kernel for a
+    C-contiguous float32 or float64 ``out`` of ARITH_FROM elements and a row of its width, else
+    NumPy's broadcast copy (of any row that broadcasts: a (1,) or 0-d bias). The same values
+    either way: a copy."""
     k = cpu() if out.size >= ARITH_FROM else None
-    if k is None or not usable(out, row) or not out.flags.c_contiguous or row.ndim != 1:
+    if k is None or not usable(out, row) or not out.flags.c_contiguous or row.shape != out.shape[1:]:
         out[...] = row
         return
     with lock:
