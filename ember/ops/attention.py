@@ -57,7 +57,9 @@ class AttentionWeights(Function):
         ctx.scale = scale
         needs = ctx.needs_input_grad
         ctx.save_for_backward(q if needs[1] else None, k if needs[0] else None, p)
-        ctx.strides = (q._data.strides, k._data.strides) if stacks_of_one_batch(q._data, k._data) else None
+        # the strides serve the backward's layouts only (MatMul's rule): no check without a gradient
+        ctx.strides = (q._data.strides, k._data.strides) if (needs[0] or needs[1]) and \
+            stacks_of_one_batch(q._data, k._data) else None
         return p
 
     @staticmethod
