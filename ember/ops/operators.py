@@ -69,14 +69,12 @@ def scale_in_place(self: Tensor, other) -> bool:
     and copies in: ``p.grad.mul_(scale)``, ``ema.mul_(decay)``. Only where nothing is recorded
     and the result is the generic path's bit for bit (the conditions of add_in_place, and a
     number the operators' fast path takes). Returns whether it wrote."""
-    k = kernels.cpu()
-    if k is None or self._base is not None or (state.enabled and self._requires_grad):
+    if self._base is not None or (state.enabled and self._requires_grad) or \
+            not held_number(other, self._data.dtype):
         return False
-    y = self._data
-    if not (kernels.usable(y) and y.flags.c_contiguous and y.flags.writeable and held_number(other, y.dtype)):
+    check_inplace(self, ())  # (what the generic path checks first too)
+    if not kernels.apply_scale(self._data, float(other)):
         return False
-    check_inplace(self, ())
-    kernels.optim_update("scale", y.size)(y.reshape(-1), float(other))
     self._vc[0] += 1
     return True
 

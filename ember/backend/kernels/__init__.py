@@ -146,6 +146,17 @@ def optim_update(name: str, size: int):
     return functools.partial(_under_lock, getattr(module, name + "_parallel"))
 
 
+def apply_scale(y, alpha: float) -> bool:
+    """``y *= alpha`` in place by optim.py's one-pass ``scale`` (over the cores when large),
+    alpha rounded to y's dtype: NumPy's in-place product's bits. False, writing nothing, where
+    it does not apply: no kernels, or ``y`` not a writeable C-contiguous float32/float64 NumPy
+    array."""
+    if cpu() is None or not usable(y) or not y.flags.c_contiguous or not y.flags.writeable:
+        return False
+    optim_update("scale", y.size)(y.reshape(-1), alpha)
+    return True
+
+
 def _under_lock(kernel, *args) -> None:
     with lock:
         kernel(*args)

@@ -81,12 +81,8 @@ def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: Ten
     coef = min(float(max_norm) / (float(total_norm) + 1e-6), 1.0)
     with np.errstate(invalid="ignore"):  # a non-finite norm scales to nan, as in PyTorch
         for g in _grads(parameters):
-            data = g._data
-            if kernels.cpu() is not None and kernels.usable(data) and data.flags.c_contiguous and \
-                    data.flags.writeable:
-                kernels.optim_update("scale", data.size)(data.reshape(-1), coef)  # one pass, large ones over the cores
-            else:
-                data *= data.dtype.type(coef)
+            if not kernels.apply_scale(g._data, coef):  # one pass, large ones over the cores
+                g._data *= g._data.dtype.type(coef)
             g._vc[0] += 1
 
 
