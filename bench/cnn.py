@@ -21,7 +21,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare, ember_compiled, print_header  # noqa: E402
+from common import classifier_step, compare, inference, print_header  # noqa: E402
 
 
 def lenet(nn):
@@ -68,37 +68,20 @@ def _setup(lib_name: str, build, input_shape, batch: int, device: str = "cpu"):
     return lib, model.to(device), x, y
 
 
-def _train(lib, model, x, y, opt, compiled: bool = False):
-    model = ember_compiled(lib, model, compiled)
-    loss_fn = lib.nn.CrossEntropyLoss()
-    model.train()
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-    return step
-
-
 def lenet_train(lib_name: str, device: str = "cpu", compiled: bool = False):
     lib, model, x, y = _setup(lib_name, lenet, (1, 28, 28), 128, device)
-    return _train(lib, model, x, y, lib.optim.Adam(model.parameters(), lr=1e-3), compiled)
+    return classifier_step(lib, model, x, y, lib.optim.Adam(model.parameters(), lr=1e-3), compiled)
 
 
 def resnet_train(lib_name: str, device: str = "cpu", compiled: bool = False):
     lib, model, x, y = _setup(lib_name, resnet8, (3, 32, 32), 64, device)
-    return _train(lib, model, x, y, lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4),
+    return classifier_step(lib, model, x, y, lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4),
                   compiled)
 
 
 def lenet_inference(lib_name: str, device: str = "cpu"):
     lib, model, x, _ = _setup(lib_name, lenet, (1, 28, 28), 1000, device)
-    model.eval()
-
-    def step():
-        with lib.no_grad():
-            model(x)
-    return step
+    return inference(lib, model, x)
 
 
 def main() -> None:

@@ -151,6 +151,31 @@ def ember_compiled(lib, model, compiled: bool):
     return lib.compile(model) if compiled and lib.__name__ == "ember" else model
 
 
+def classifier_step(lib, model, x, y, opt, compiled: bool = False) -> Callable[[], None]:
+    """A classifier's training step on one batch: zero the gradients, cross-entropy of
+    ``model(x)`` against ``y``, backward, ``opt.step()``; the model through ember.compile where
+    ``compiled`` (ember_compiled)."""
+    model = ember_compiled(lib, model, compiled)
+    loss_fn = lib.nn.CrossEntropyLoss()
+    model.train()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def inference(lib, model, x) -> Callable[[], None]:
+    """``model(x)`` in eval mode under no_grad."""
+    model.eval()
+
+    def step():
+        with lib.no_grad():
+            model(x)
+    return step
+
+
 def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
             repeats: int = 7, target_s: float = 0.5, memory: bool = False, gemm_share: bool = True) -> dict:
     """Interleave ember and PyTorch; print samples/s of each and the median ratio, and (with

@@ -18,7 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare, ember_compiled, overhead, print_header  # noqa: E402
+from common import classifier_step, compare, inference, overhead, print_header  # noqa: E402
 
 BATCH = 128
 
@@ -39,26 +39,12 @@ def _setup(lib_name: str, device: str = "cpu"):
 
 def train_step(lib_name: str, device: str = "cpu", compiled: bool = False):
     lib, model, x, y = _setup(lib_name, device)
-    model = ember_compiled(lib, model, compiled)
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-    return step
+    return classifier_step(lib, model, x, y, lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), compiled)
 
 
 def inference_step(lib_name: str, device: str = "cpu"):
     lib, model, x, _ = _setup(lib_name, device)
-    model.eval()
-
-    def step():
-        with lib.no_grad():
-            model(x)
-    return step
+    return inference(lib, model, x)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import compare, ember_compiled, print_header  # noqa: E402
+from common import classifier_step, compare, inference, print_header  # noqa: E402
 
 BATCH = 16
 
@@ -40,15 +40,7 @@ def _setup(lib_name: str):
 
 def train_step(lib_name: str, compiled: bool = False):
     lib, model, x, y = _setup(lib_name)
-    model = ember_compiled(lib, model, compiled)
-    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-    return step
+    return classifier_step(lib, model, x, y, lib.optim.Adam(model.parameters(), lr=1e-3), compiled)
 
 
 def forward_backward(lib_name: str):
@@ -63,12 +55,7 @@ def forward_backward(lib_name: str):
 
 def inference_step(lib_name: str):
     lib, model, x, _ = _setup(lib_name)
-    model.eval()
-
-    def step():
-        with lib.no_grad():
-            model(x)
-    return step
+    return inference(lib, model, x)
 
 
 def main() -> None:
