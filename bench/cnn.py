@@ -86,9 +86,9 @@ def lenet_inference(lib_name: str, device: str = "cpu"):
 
 def main() -> None:
     print_header()
-    compare("LeNet-5 train (batch 128, Adam)", "cnn", "lenet_train", 128)
-    compare("ResNet-8 train (batch 64, SGD)", "cnn", "resnet_train", 64, memory=True)
-    compare("LeNet-5 inference (batch 1000)", "cnn", "lenet_inference", 1000)
+    compare("LeNet-5 train (batch 128, Adam)", "cnn", "lenet_train", 128, jax="lenet_train")
+    compare("ResNet-8 train (batch 64, SGD)", "cnn", "resnet_train", 64, memory=True, jax="resnet_train")
+    compare("LeNet-5 inference (batch 1000)", "cnn", "lenet_inference", 1000, jax="lenet_inference")
     compare("LeNet-5 train, ember.compile vs PyTorch eager", "cnn", "lenet_train", 128, "cpu", True)
     compare("ResNet-8 train, ember.compile vs PyTorch eager", "cnn", "resnet_train", 64, "cpu", True)
 

@@ -1,6 +1,7 @@
-"""Side-by-side timing of ember and PyTorch, interleaved, reported as ratios of medians.
+"""Side-by-side timing of ember and PyTorch (and JAX's jit where installed), interleaved,
+reported as ratios of medians.
 
-Each framework runs in its own worker process, started by this run, and the two
+Each framework runs in its own worker process, started by this run, and they
 take turns: ember times a block of steps, then PyTorch does, and so on. Separate
 processes keep one library's thread pool (PyTorch's OpenMP, NumPy's OpenBLAS) from
 spinning on the cores while the other works, which in a shared process slows
@@ -64,9 +65,17 @@ def _release_freed_memory() -> None:
 def _gemm_peak(lib: str) -> float:
     """FLOP/s of this framework's float32 matrix product at 2048^3, all threads: the machine's
     practical peak as this side reaches it."""
-    xp = importlib.import_module(lib)
-    a, b = xp.ones(2048, 2048), xp.ones(2048, 2048)
-    seconds = min(time_block(lambda: xp.matmul(a, b), 5) for _ in range(3))
+    if lib == "jax":
+        import jax
+        a = jax.numpy.ones((2048, 2048))
+        product = jax.jit(jax.numpy.matmul)
+        step = lambda: product(a, a).block_until_ready()  # noqa: E731  (JAX returns before the work ends)
+    else:
+        xp = importlib.import_module(lib)
+        a = xp.ones(2048, 2048)
+        step = lambda: xp.matmul(a, a)  # noqa: E731
+    step()
+    seconds = min(time_block(step, 5) for _ in range(3))
     return 2 * 2048 ** 3 / seconds
 
 
@@ -176,47 +185,66 @@ def inference(lib, model, x) -> Callable[[], None]:
     return step
 
 
+def jax_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("jax") is not None
+
+
 def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
-            repeats: int = 7, target_s: float = 0.5, memory: bool = False, gemm_share: bool = True) -> dict:
+            repeats: int = 7, target_s: float = 0.5, memory: bool = False, gemm_share: bool = True,
+            jax: str | None = None) -> dict:
     """Interleave ember and PyTorch; print samples/s of each and the median ratio, and (with
     ``gemm_share``) the share of its own GEMM peak (a 2048^3 float32 product) each side's steps
     reach, counting the step's FLOPs as PyTorch's FlopCounterMode does. With ``memory``, also
     each side's peak resident memory over its steps above the process between steps (the
-    activations and workspace of a step, and what the allocator keeps of them)."""
-    ember_side, torch_side = Side(module, factory, "ember", *args), Side(module, factory, "torch", *args)
+    activations and workspace of a step, and what the allocator keeps of them).
+
+    ``jax`` names the same workload's factory in ``jax_models.py``: where JAX is installed, its
+    jitted step is a third side, taking its turn after PyTorch's, and its row gives JAX's rate
+    and its median ratio to PyTorch."""
+    sides = {"ember": Side(module, factory, "ember", *args), "torch": Side(module, factory, "torch", *args)}
+    if jax is not None and jax_installed():
+        sides["jax"] = Side("jax_models", jax, "jax")
     try:
-        iters = torch_side.ask("calibrate")
-        ember_side.ask("calibrate")
-        ratios, e_times, t_times = [], [], []
+        iters = sides["torch"].ask("calibrate")
+        for side in sides.values():
+            side.ask("calibrate")  # (its warm-up; every side times the same number of steps)
+        times: dict = {lib: [] for lib in sides}
         for _ in range(repeats):
-            te = ember_side.ask("time", iters)
-            tt = torch_side.ask("time", iters)
-            e_times.append(te)
-            t_times.append(tt)
-            ratios.append(tt / te)
-        peaks = (ember_side.ask("peak_memory"), torch_side.ask("peak_memory")) if memory else None
+            for lib, side in sides.items():
+                times[lib].append(side.ask("time", iters))
+        peaks = {lib: side.ask("peak_memory") for lib, side in sides.items()} if memory else None
         if gemm_share:
-            flops = torch_side.ask("flops")
-            gemm = (ember_side.ask("gemm_peak"), torch_side.ask("gemm_peak"))
+            flops = sides["torch"].ask("flops")
+            gemm = {lib: side.ask("gemm_peak") for lib, side in sides.items()}
     finally:
-        ember_side.close()
-        torch_side.close()
-    e_rate = samples_per_step / statistics.median(e_times)
-    t_rate = samples_per_step / statistics.median(t_times)
-    ratio = statistics.median(ratios)
-    print(f"{name:<34} ember {e_rate:>9,.0f}/s   torch {t_rate:>9,.0f}/s   "
+        for side in sides.values():
+            side.close()
+    rate = {lib: samples_per_step / statistics.median(t) for lib, t in times.items()}
+    ratio = statistics.median(t / e for t, e in zip(times["torch"], times["ember"]))
+    print(f"{name:<34} ember {rate['ember']:>9,.0f}/s   torch {rate['torch']:>9,.0f}/s   "
           f"ember/torch {ratio:5.2f}x  (median of {repeats} x {iters} steps)", flush=True)
     shares = None
     if gemm_share:
-        shares = [flops / statistics.median(t) / g for t, g in zip((e_times, t_times), gemm)]
-        print(f"{'  share of its GEMM peak':<34} ember {100 * shares[0]:7.1f} %    torch {100 * shares[1]:7.1f} %    "
-              f"({flops / 1e9:.2f} GFLOP a step; peaks {gemm[0] / 1e9:.0f} and {gemm[1] / 1e9:.0f} GFLOP/s)",
-              flush=True)
+        shares = {lib: flops / statistics.median(times[lib]) / gemm[lib] for lib in sides}
+        print(f"{'  share of its GEMM peak':<34} ember {100 * shares['ember']:7.1f} %    "
+              f"torch {100 * shares['torch']:7.1f} %    ({flops / 1e9:.2f} GFLOP a step; peaks "
+              f"{gemm['ember'] / 1e9:.0f} and {gemm['torch'] / 1e9:.0f} GFLOP/s)", flush=True)
     if peaks:
-        print(f"{'  peak memory of its steps':<34} ember {peaks[0] / 2**20:7.1f} MB   torch {peaks[1] / 2**20:7.1f} MB   "
-              f"ember/torch {peaks[0] / max(peaks[1], 1):5.2f}x", flush=True)
-    return {"name": name, "ember": e_rate, "torch": t_rate, "ratio": ratio, "peak_memory": peaks,
-            "gemm_share": shares}
+        print(f"{'  peak memory of its steps':<34} ember {peaks['ember'] / 2**20:7.1f} MB   "
+              f"torch {peaks['torch'] / 2**20:7.1f} MB   ember/torch {peaks['ember'] / max(peaks['torch'], 1):5.2f}x",
+              flush=True)
+    jax_ratio = None
+    if "jax" in sides:
+        jax_ratio = statistics.median(t / j for t, j in zip(times["torch"], times["jax"]))
+        share = f"   GEMM peak share {100 * shares['jax']:.1f} %" if shares else ""
+        memory_mb = f"   peak memory {peaks['jax'] / 2**20:.1f} MB" if peaks else ""
+        print(f"{'  JAX jit, same workload':<34} jax {rate['jax']:>11,.0f}/s   jax/torch {jax_ratio:5.2f}x   "
+              f"ember/jax {rate['ember'] / rate['jax']:5.2f}x{share}{memory_mb}", flush=True)
+    return {"name": name, "ember": rate["ember"], "torch": rate["torch"], "ratio": ratio,
+            "peak_memory": None if peaks is None else (peaks["ember"], peaks["torch"]),
+            "gemm_share": None if shares is None else (shares["ember"], shares["torch"]),
+            "jax": rate.get("jax"), "jax_ratio": jax_ratio}
 
 
 def print_header() -> None:

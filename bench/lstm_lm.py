@@ -119,8 +119,8 @@ def main() -> None:
         nll_pair(args.nll_pair)
         return
     print_header()
-    compare(f"LSTM LM train step (batch {BATCH}x{SEQ})", "lstm_lm", "train_step", BATCH)
-    compare(f"LSTM LM forward (batch {BATCH}x{SEQ})", "lstm_lm", "forward_step", BATCH)
+    compare(f"LSTM LM train step (batch {BATCH}x{SEQ})", "lstm_lm", "train_step", BATCH, jax="lstm_train")
+    compare(f"LSTM LM forward (batch {BATCH}x{SEQ})", "lstm_lm", "forward_step", BATCH, jax="lstm_forward")
 
 
 if __name__ == "__main__":

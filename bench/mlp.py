@@ -50,8 +50,8 @@ def inference_step(lib_name: str, device: str = "cpu"):
 def main() -> None:
     import ember
     print_header()
-    compare("MLP train step (batch 128)", "mlp", "train_step", BATCH)
-    compare("MLP inference (batch 128)", "mlp", "inference_step", BATCH)
+    compare("MLP train step (batch 128)", "mlp", "train_step", BATCH, jax="mlp_train")
+    compare("MLP inference (batch 128)", "mlp", "inference_step", BATCH, jax="mlp_inference")
     compare("MLP train step, ember.compile vs PyTorch eager", "mlp", "train_step", BATCH, "cpu", True)
 
     a, b = ember.ones(16), ember.ones(16)

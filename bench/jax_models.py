@@ -1,0 +1,322 @@
+"""The benchmark workloads in JAX, each step one ``jax.jit`` call: the third side of a row
+where JAX is installed (``pip install "jax[cpu]"``; ``common.compare`` skips it otherwise).
+
+Each model is written as a JAX user writes it without a layer library: parameters in a
+list, the loss as a function of them, ``jax.value_and_grad``, and the optimizer's update
+in the same jitted step, which takes the old parameters and state and returns the new
+ones. The weights, inputs and targets are drawn from the same generator, in the same
+order, as ``mlp.py``, ``cnn.py`` and ``lstm_lm.py`` draw them for ember and PyTorch, so a
+row's three sides start from one model. Each step waits for its result (JAX dispatches
+asynchronously; ember and PyTorch on the CPU return when the work is done).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _jax():
+    import jax
+    import jax.numpy as jnp
+    return jax, jnp
+
+
+def _step_loop(step, state: tuple, *data):
+    """A benchmark step: ``state = step(*state, *data)``, waited for; returns the new state."""
+    import jax
+
+    def run():
+        nonlocal state
+        state = step(*state, *data)
+        return jax.block_until_ready(state)
+    return run
+
+
+def _cross_entropy(jnp, jax, logits, y):
+    """PyTorch's CrossEntropyLoss (mean over the batch)."""
+    logp = jax.nn.log_softmax(logits)
+    return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+
+def _sgd(jax, momentum: float, lr: float, weight_decay: float = 0.0):
+    """torch.optim.SGD's update (dampening 0, not Nesterov): the buffer starts as the first
+    gradient, which 0 * momentum + g is."""
+    def update(params, bufs, grads):
+        grads = jax.tree_util.tree_map(lambda g, p: g + weight_decay * p, grads, params) if weight_decay else grads
+        bufs = jax.tree_util.tree_map(lambda b, g: momentum * b + g, bufs, grads)
+        return jax.tree_util.tree_map(lambda p, b: p - lr * b, params, bufs), bufs
+    return update
+
+
+# ---- MLP 784-512-256-10 (mlp.py) ---------------------------------------------------------
+def _mlp():
+    jax, jnp = _jax()
+    rng = np.random.default_rng(0)
+    params = [jnp.asarray(rng.uniform(-0.05, 0.05, shape).astype(np.float32))
+              for shape in ((512, 784), (512,), (256, 512), (256,), (10, 256), (10,))]
+    x = jnp.asarray(rng.standard_normal((128, 784)).astype(np.float32))
+    y = jnp.asarray(rng.integers(0, 10, 128))
+
+    def forward(params, x):
+        w1, b1, w2, b2, w3, b3 = params
+        h = jax.nn.relu(x @ w1.T + b1)
+        h = jax.nn.relu(h @ w2.T + b2)
+        return h @ w3.T + b3
+    return jax, jnp, params, x, y, forward
+
+
+def mlp_train(lib_name: str = "jax"):
+    jax, jnp, params, x, y, forward = _mlp()
+    update = _sgd(jax, 0.9, 0.01)
+
+    @jax.jit
+    def step(params, bufs, x, y):
+        grads = jax.grad(lambda p: _cross_entropy(jnp, jax, forward(p, x), y))(params)
+        return update(params, bufs, grads)
+    return _step_loop(step, (params, [jnp.zeros_like(p) for p in params]), x, y)
+
+
+def mlp_inference(lib_name: str = "jax"):
+    jax, _, params, x, _, forward = _mlp()
+    return _forward_loop(jax.jit(forward), params, x)
+
+
+def _forward_loop(fn, params, x):
+    import jax
+
+    def run():
+        jax.block_until_ready(fn(params, x))
+    return run
+
+
+# ---- LeNet-5 and ResNet-8 (cnn.py) -------------------------------------------------------
+def _uniform_by_fan_in(rng, shapes):
+    """cnn.py's weights: U(-1, 1) / sqrt(fan_in), fan_in the product of a weight's dims after
+    the first (a vector's: its length), drawn in the order of ``shapes``."""
+    out = []
+    for shape in shapes:
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]
+        out.append((rng.uniform(-1, 1, shape).astype(np.float32) / np.sqrt(fan_in)).astype(np.float32))
+    return out
+
+
+def _conv(jax, x, w, stride: int = 1, padding: int = 0):
+    """nn.Conv2d's product (NCHW input, OIHW weight), no bias."""
+    return jax.lax.conv_general_dilated(x, w, (stride, stride), [(padding, padding)] * 2,
+                                        dimension_numbers=("NCHW", "OIHW", "NCHW"))
+
+
+def _max_pool2(jax, x):
+    return jax.lax.reduce_window(x, -np.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+
+_LENET_SHAPES = ((6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 400), (120,), (84, 120), (84,), (10, 84), (10,))
+
+
+def _lenet(batch: int):
+    jax, jnp = _jax()
+    rng = np.random.default_rng(0)
+    params = [jnp.asarray(p) for p in _uniform_by_fan_in(rng, _LENET_SHAPES)]
+    x = jnp.asarray(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
+    y = jnp.asarray(rng.integers(0, 10, batch))
+
+    def forward(params, x):
+        c1, b1, c2, b2, w3, b3, w4, b4, w5, b5 = params
+        h = _max_pool2(jax, jax.nn.relu(_conv(jax, x, c1, padding=2) + b1[:, None, None]))
+        h = _max_pool2(jax, jax.nn.relu(_conv(jax, h, c2) + b2[:, None, None]))
+        h = h.reshape(h.shape[0], -1)
+        h = jax.nn.relu(h @ w3.T + b3)
+        h = jax.nn.relu(h @ w4.T + b4)
+        return h @ w5.T + b5
+    return jax, jnp, params, x, y, forward
+
+
+def _adam(jax, jnp, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+    """torch.optim.Adam's update (bias-corrected moments; eps added after the square root)."""
+    b1, b2 = betas
+
+    def update(params, m, v, t, grads):
+        t = t + 1
+        m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
+        v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
+        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v)
+        return params, m, v, t
+    return update
+
+
+def lenet_train(lib_name: str = "jax"):
+    jax, jnp, params, x, y, forward = _lenet(128)
+    update = _adam(jax, jnp)
+
+    @jax.jit
+    def step(params, m, v, t, x, y):
+        grads = jax.grad(lambda p: _cross_entropy(jnp, jax, forward(p, x), y))(params)
+        return update(params, m, v, t, grads)
+    zeros = [jnp.zeros_like(p) for p in params]
+    return _step_loop(step, (params, zeros, zeros, jnp.float32(0)), x, y)
+
+
+def lenet_inference(lib_name: str = "jax"):
+    jax, _, params, x, _, forward = _lenet(1000)
+    return _forward_loop(jax.jit(forward), params, x)
+
+
+def _batch_norm(jnp, x, weight, bias, running):
+    """nn.BatchNorm2d in training mode: normalised by the batch's statistics (biased
+    variance), the running ones updated (momentum 0.1, unbiased variance)."""
+    mean = x.mean(axis=(0, 2, 3))
+    var = x.var(axis=(0, 2, 3))
+    n = x.size // x.shape[1]
+    running_mean, running_var = running
+    running = (0.9 * running_mean + 0.1 * mean, 0.9 * running_var + 0.1 * var * n / (n - 1))
+    out = (x - mean[:, None, None]) / jnp.sqrt(var[:, None, None] + 1e-5)
+    return out * weight[:, None, None] + bias[:, None, None], running
+
+
+# (in channels, out channels, stride) of ResNet-8's three basic blocks
+_RESNET_BLOCKS = ((16, 16, 1), (16, 32, 2), (32, 64, 2))
+
+
+def _resnet_shapes():
+    """Parameter shapes in cnn.resnet8's order: per conv its weight, per batch norm its weight
+    and bias; a block's shortcut (conv, norm) after its two convs."""
+    shapes = [(16, 3, 3, 3), (16,), (16,)]
+    for cin, cout, stride in _RESNET_BLOCKS:
+        shapes += [(cout, cin, 3, 3), (cout,), (cout,), (cout, cout, 3, 3), (cout,), (cout,)]
+        if stride != 1 or cin != cout:
+            shapes += [(cout, cin, 1, 1), (cout,), (cout,)]
+    return shapes + [(10, 64), (10,)]
+
+
+def resnet_train(lib_name: str = "jax"):
+    jax, jnp = _jax()
+    rng = np.random.default_rng(0)
+    params = [jnp.asarray(p) for p in _uniform_by_fan_in(rng, _resnet_shapes())]
+    x = jnp.asarray(rng.standard_normal((64, 3, 32, 32)).astype(np.float32))
+    y = jnp.asarray(rng.integers(0, 10, 64))
+    channels = [s[0] for s in _resnet_shapes() if len(s) == 4]
+    stats = [(jnp.zeros(c, jnp.float32), jnp.ones(c, jnp.float32)) for c in channels]
+
+    def forward(params, stats, x):
+        params, stats, new_stats = list(params), list(stats), []
+
+        def conv_bn(h, stride, padding):
+            w, g, b = params.pop(0), params.pop(0), params.pop(0)
+            out, running = _batch_norm(jnp, _conv(jax, h, w, stride, padding), g, b, stats.pop(0))
+            new_stats.append(running)
+            return out
+
+        h = jax.nn.relu(conv_bn(x, 1, 1))
+        for cin, cout, stride in _RESNET_BLOCKS:
+            out = jax.nn.relu(conv_bn(h, stride, 1))
+            out = conv_bn(out, 1, 1)
+            shortcut = conv_bn(h, stride, 0) if stride != 1 or cin != cout else h
+            h = jax.nn.relu(out + shortcut)
+        w, b = params
+        return h.mean(axis=(2, 3)) @ w.T + b, new_stats
+
+    update = _sgd(jax, 0.9, 0.1, 5e-4)
+
+    @jax.jit
+    def step(params, bufs, stats, x, y):
+        def loss(p):
+            logits, new_stats = forward(p, stats, x)
+            return _cross_entropy(jnp, jax, logits, y), new_stats
+        grads, new_stats = jax.grad(loss, has_aux=True)(params)
+        params, bufs = update(params, bufs, grads)
+        return params, bufs, new_stats
+    return _step_loop(step, (params, [jnp.zeros_like(p) for p in params], stats), x, y)
+
+
+# ---- word-level LSTM LM (lstm_lm.py) -----------------------------------------------------
+VOCAB, SEQ, BATCH, EMSIZE, NHID, NLAYERS, DROPOUT = 10_000, 35, 20, 200, 200, 2, 0.2
+
+
+def _lstm_lm():
+    """examples/word_language_model.py's RNNModel("LSTM") with its defaults and init_weights
+    (RandomState(1111)); the tokens and targets as lstm_lm.py draws them."""
+    jax, jnp = _jax()
+    init = np.random.RandomState(1111)
+    encoder = init.uniform(-0.1, 0.1, (VOCAB, EMSIZE))
+    decoder_b = np.zeros(VOCAB)
+    decoder_w = init.uniform(-0.1, 0.1, (VOCAB, NHID))
+    bound = 1.0 / math.sqrt(NHID)
+    layers = []
+    for layer in range(NLAYERS):
+        inputs = EMSIZE if layer == 0 else NHID
+        layers.append([init.uniform(-bound, bound, shape)
+                       for shape in ((4 * NHID, inputs), (4 * NHID, NHID), (4 * NHID,), (4 * NHID,))])
+    params = {"encoder": encoder, "decoder_w": decoder_w, "decoder_b": decoder_b, "layers": layers}
+    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), params)
+    rng = np.random.default_rng(0)
+    data = jnp.asarray(rng.integers(0, VOCAB, (SEQ, BATCH)))
+    targets = jnp.asarray(rng.integers(0, VOCAB, SEQ * BATCH))
+    hidden = (jnp.zeros((NLAYERS, BATCH, NHID), jnp.float32),) * 2
+    return jax, jnp, params, data, targets, hidden
+
+
+def _lstm_layer(jax, jnp, x, weights, h, c):
+    """One nn.LSTM layer over (T, B, in): the input's products for every step at once, then
+    the recurrence (PyTorch's gate order i, f, g, o)."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    projected = x @ w_ih.T + (b_ih + b_hh)
+
+    def cell(carry, gates_x):
+        h, c = carry
+        i, f, g, o = jnp.split(gates_x + h @ w_hh.T, 4, axis=-1)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h, c), h
+    (h, c), out = jax.lax.scan(cell, (h, c), projected)
+    return out, h, c
+
+
+def _dropout(jax, key, x, train: bool):
+    if not train:
+        return x
+    keep = jax.random.bernoulli(key, 1 - DROPOUT, x.shape)
+    return x * keep / (1 - DROPOUT)
+
+
+def _lstm_forward(jax, jnp, params, data, hidden, key, train: bool):
+    keys = jax.random.split(key, NLAYERS + 1)
+    x = _dropout(jax, keys[0], params["encoder"][data], train)
+    hs, cs = [], []
+    for layer, weights in enumerate(params["layers"]):
+        if layer:  # nn.LSTM's dropout between layers
+            x = _dropout(jax, keys[layer], x, train)
+        x, h, c = _lstm_layer(jax, jnp, x, weights, hidden[0][layer], hidden[1][layer])
+        hs.append(h)
+        cs.append(c)
+    x = _dropout(jax, keys[NLAYERS], x, train)
+    decoded = x.reshape(-1, NHID) @ params["decoder_w"].T + params["decoder_b"]
+    return jax.nn.log_softmax(decoded, axis=1), (jnp.stack(hs), jnp.stack(cs))
+
+
+def lstm_train(lib_name: str = "jax"):
+    """The example's step: forward from the carried (detached) hidden state, NLL, gradients,
+    their total norm clipped to 0.25, SGD at lr 20."""
+    jax, jnp, params, data, targets, hidden = _lstm_lm()
+
+    @jax.jit
+    def step(params, hidden, key, data, targets):
+        key, sub = jax.random.split(key)
+
+        def loss(p):
+            logp, new_hidden = _lstm_forward(jax, jnp, p, data, hidden, sub, True)
+            return -jnp.mean(jnp.take_along_axis(logp, targets[:, None], axis=1)), new_hidden
+        grads, new_hidden = jax.grad(loss, has_aux=True)(params)
+        norm = jnp.sqrt(sum(jnp.sum(g * g) for g in jax.tree_util.tree_leaves(grads)))
+        scale = jnp.minimum(1.0, 0.25 / (norm + 1e-6))
+        params = jax.tree_util.tree_map(lambda p, g: p - 20.0 * scale * g, params, grads)
+        return params, jax.lax.stop_gradient(new_hidden), key
+    return _step_loop(step, (params, hidden, jax.random.PRNGKey(0)), data, targets)
+
+
+def lstm_forward(lib_name: str = "jax"):
+    jax, jnp, params, data, _, hidden = _lstm_lm()
+    forward = jax.jit(lambda p, d: _lstm_forward(jax, jnp, p, d, hidden, jax.random.PRNGKey(0), False))
+    return _forward_loop(forward, params, data)
