@@ -8,6 +8,10 @@ ones. The weights, inputs and targets are drawn from the same generator, in the 
 order, as ``mlp.py``, ``cnn.py`` and ``lstm_lm.py`` draw them for ember and PyTorch, so a
 row's three sides start from one model. Each step waits for its result (JAX dispatches
 asynchronously; ember and PyTorch on the CPU return when the work is done).
+
+    python bench/jax_models.py
+
+checks that the JAX workloads compute what PyTorch's do (the largest differences).
 """
 from __future__ import annotations
 
@@ -191,7 +195,7 @@ def _resnet_shapes():
     return shapes + [(10, 64), (10,)]
 
 
-def resnet_train(lib_name: str = "jax"):
+def _resnet():
     jax, jnp = _jax()
     rng = np.random.default_rng(0)
     params = [jnp.asarray(p) for p in _uniform_by_fan_in(rng, _resnet_shapes())]
@@ -201,6 +205,7 @@ def resnet_train(lib_name: str = "jax"):
     stats = [(jnp.zeros(c, jnp.float32), jnp.ones(c, jnp.float32)) for c in channels]
 
     def forward(params, stats, x):
+        """The logits in training mode, and the batch norms' updated running statistics."""
         params, stats, new_stats = list(params), list(stats), []
 
         def conv_bn(h, stride, padding):
@@ -217,7 +222,11 @@ def resnet_train(lib_name: str = "jax"):
             h = jax.nn.relu(out + shortcut)
         w, b = params
         return h.mean(axis=(2, 3)) @ w.T + b, new_stats
+    return jax, jnp, params, stats, x, y, forward
 
+
+def resnet_train(lib_name: str = "jax"):
+    jax, jnp, params, stats, x, y, forward = _resnet()
     update = _sgd(jax, 0.9, 0.1, 5e-4)
 
     @jax.jit
@@ -320,3 +329,71 @@ def lstm_forward(lib_name: str = "jax"):
     jax, jnp, params, data, _, hidden = _lstm_lm()
     forward = jax.jit(lambda p, d: _lstm_forward(jax, jnp, p, d, hidden, jax.random.PRNGKey(0), False))
     return _forward_loop(forward, params, data)
+
+
+# ---- the same workloads? ------------------------------------------------------------------
+def check() -> None:
+    """Each JAX workload against PyTorch's from the same weights: the loss after a few
+    training steps (and, for SGD, the parameters' largest difference; Adam's first steps
+    move a parameter by about lr * sign(g), so a gradient that rounds to the other side of
+    zero moves it by up to 2 lr), and the LSTM LM's forward output (its training step draws
+    dropout masks from JAX's generator, which no other side shares)."""
+    import copy
+    import os
+    import sys
+
+    import torch
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [here, os.path.join(os.path.dirname(here), "examples")]
+    import cnn
+    import lstm_lm
+    import mlp
+    from common import classifier_step
+
+    def compare_training(name, factory, forward, setup, make_opt, steps, parameters=True):
+        run = factory()
+        for _ in range(steps):
+            state = run()
+        _, model, x, y = setup()
+        step = classifier_step(torch, model, x, y, make_opt(model.parameters()))
+        for _ in range(steps):
+            step()
+        with torch.no_grad():  # (on a copy: a batch norm's forward would move the running statistics)
+            expected = float(torch.nn.functional.cross_entropy(copy.deepcopy(model)(x), y))
+        jax, jnp = _jax()
+        ours = float(_cross_entropy(jnp, jax, forward(state), jnp.asarray(y.numpy())))
+        line = f"{name}, loss after {steps} steps: JAX {ours:.6f}, PyTorch {expected:.6f}"
+        if parameters:
+            line += "; parameters' largest difference %.1e" % max(
+                float(np.abs(np.asarray(a) - p.detach().numpy()).max()) for a, p in zip(state[0], model.parameters()))
+        print(line)
+        return state, model
+
+    _, _, _, x, _, mlp_forward = _mlp()
+    compare_training("MLP (SGD)", mlp_train, lambda s: mlp_forward(s[0], x), lambda: mlp._setup("torch"),
+                     lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9), 5)
+    _, _, _, x, _, lenet_forward = _lenet(128)
+    compare_training("LeNet-5 (Adam)", lenet_train, lambda s: lenet_forward(s[0], x),
+                     lambda: cnn._setup("torch", cnn.lenet, (1, 28, 28), 128),
+                     lambda p: torch.optim.Adam(p, lr=1e-3), 5, parameters=False)
+    _, _, _, _, x, _, resnet_forward = _resnet()
+    state, model = compare_training(
+        "ResNet-8 (SGD)", resnet_train, lambda s: resnet_forward(s[0], s[2], x)[0],
+        lambda: cnn._setup("torch", cnn.resnet8, (3, 32, 32), 64),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=5e-4), 3)
+    running = [b.numpy() for name, b in model.named_buffers() if "running" in name]
+    ours = [np.asarray(v) for pair in state[2] for v in pair]
+    print("ResNet-8, running statistics' largest difference %.1e"
+          % max(float(np.abs(a - b).max()) for a, b in zip(ours, running)))
+    jax, jnp, params, data, _, hidden = _lstm_lm()
+    logp, _ = _lstm_forward(jax, jnp, params, data, hidden, jax.random.PRNGKey(0), False)
+    _, model, tdata, _ = lstm_lm._setup("torch")
+    model.eval()
+    with torch.no_grad():
+        expected, _ = model(tdata, model.init_hidden(BATCH))
+    print("LSTM LM, forward log-probabilities' largest difference %.1e"
+          % float(np.abs(np.asarray(logp) - expected.numpy()).max()))
+
+
+if __name__ == "__main__":
+    check()
