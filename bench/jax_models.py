@@ -331,6 +331,76 @@ def lstm_forward(lib_name: str = "jax"):
     return _forward_loop(forward, params, data)
 
 
+# ---- pytorch/examples' MNIST script (mnist_script.py) --------------------------------------
+def _dropout_rate(jax, key, x, rate: float):
+    keep = jax.random.bernoulli(key, 1 - rate, x.shape)
+    return x * keep / (1 - rate)
+
+
+def mnist_epoch(lib_name: str, data_dir: str, limit: int):
+    """The script's epoch in JAX (returning the trained parameters): the same network, Adadelta (lr 1.0, decayed by 0.7 an epoch
+    as StepLR does) and batches of 64 in a shuffled order. JAX has no data loader, so a plain
+    loop makes each batch the way the other sides' loaders do: every image through PIL,
+    scaled to [0, 1] and normalised, then stacked."""
+    from PIL import Image
+
+    from ember.vision import datasets  # only to decode the idx files into arrays
+    jax, jnp = _jax()
+    from mnist_script import MEAN, STD
+    raw = datasets.MNIST(data_dir, train=True)
+    images, labels = raw.data.numpy(), raw.targets.numpy()
+    count = limit or len(images)
+    rng = np.random.default_rng(1)
+    shapes = ((32, 1, 3, 3), (32,), (64, 32, 3, 3), (64,), (128, 9216), (128,), (10, 128), (10,))
+    fans = (9, 9, 288, 288, 9216, 9216, 128, 128)  # PyTorch's default init: U(+-1/sqrt(fan_in))
+    params = [jnp.asarray(rng.uniform(-1, 1, s).astype(np.float32) / np.float32(math.sqrt(f)))
+              for s, f in zip(shapes, fans)]
+
+    def log_probs(params, x, key):
+        c1, b1, c2, b2, w3, b3, w4, b4 = params
+        k1, k2 = jax.random.split(key)
+        h = jax.nn.relu(_conv(jax, x, c1) + b1[:, None, None])
+        h = jax.nn.relu(_conv(jax, h, c2) + b2[:, None, None])
+        h = _dropout_rate(jax, k1, _max_pool2(jax, h), 0.25).reshape(x.shape[0], -1)
+        h = _dropout_rate(jax, k2, jax.nn.relu(h @ w3.T + b3), 0.5)
+        return jax.nn.log_softmax(h @ w4.T + b4)
+
+    @jax.jit
+    def step(params, square_avg, acc_delta, lr, key, x, y):
+        def loss(p):
+            return -jnp.mean(jnp.take_along_axis(log_probs(p, x, key), y[:, None], axis=1))
+        grads = jax.grad(loss)(params)
+        rho, eps = 0.9, 1e-6  # torch.optim.Adadelta's defaults
+        new = [[], [], []]
+        for p, g, sa, ad in zip(params, grads, square_avg, acc_delta):
+            sa = rho * sa + (1 - rho) * g * g
+            delta = jnp.sqrt(ad + eps) / jnp.sqrt(sa + eps) * g
+            ad = rho * ad + (1 - rho) * delta * delta
+            for out, v in zip(new, (p - lr * delta, sa, ad)):
+                out.append(v)
+        return tuple(new)
+
+    square_avg = [jnp.zeros_like(p) for p in params]
+    acc_delta = [jnp.zeros_like(p) for p in params]
+    lr, key = 1.0, jax.random.PRNGKey(1)
+
+    def item(i):
+        pixels = np.asarray(Image.fromarray(images[i], mode="L"), dtype=np.float32) / 255
+        return ((pixels - MEAN) / STD)[None]
+
+    def run():
+        nonlocal params, square_avg, acc_delta, lr, key
+        order = rng.permutation(count)
+        for start in range(0, count, 64):
+            batch = order[start:start + 64]
+            x = np.stack([item(i) for i in batch]).astype(np.float32)
+            key, sub = jax.random.split(key)
+            params, square_avg, acc_delta = step(params, square_avg, acc_delta, lr, sub, x, labels[batch])
+        lr *= 0.7
+        return jax.block_until_ready(params)
+    return run
+
+
 # ---- the same workloads? ------------------------------------------------------------------
 def check() -> None:
     """Each JAX workload against PyTorch's from the same weights: the loss after a few

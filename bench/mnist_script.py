@@ -9,7 +9,9 @@ and normalised per item by the DataLoader (a PIL image, then ToTensor and Normal
 torchvision does). ember runs the script with ember.vision; PyTorch, which has no
 torchvision beside it here, reads the same decoded digits through a Dataset that makes the
 same PIL image and applies the same conversion. Each framework runs in its own process and
-the two alternate; the figure is the median of the paired ratios (PyTorch's time / ember's).
+they alternate; the figure is the median of the paired ratios (PyTorch's time / ember's).
+Where JAX is installed, jax_models.mnist_epoch is a third side: the same epoch as one jitted
+step per batch, its batches made by a plain loop through the same per-image conversion.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from common import Side  # noqa: E402
+from common import Side, jax_installed  # noqa: E402
 
 MEAN, STD = 0.1307, 0.3081
 
@@ -103,8 +105,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="epochs timed on each side")
     args = parser.parse_args()
     sides = {lib: Side("mnist_script", "epoch", lib, args.data_dir, args.limit) for lib in ("ember", "torch")}
+    if jax_installed():
+        sides["jax"] = Side("jax_models", "mnist_epoch", "jax", args.data_dir, args.limit)
     try:
-        times = {"ember": [], "torch": []}
+        times = {lib: [] for lib in sides}
         for _ in range(args.repeats):
             for lib, side in sides.items():
                 times[lib].append(side.ask("time", 1))
@@ -116,6 +120,10 @@ def main() -> None:
     print(f"MNIST script, one epoch of {images} images: ember {statistics.median(times['ember']):.1f} s, "
           f"torch {statistics.median(times['torch']):.1f} s, ember/torch {ratio:.2f}x "
           f"(median of {args.repeats} paired epochs)", flush=True)
+    if "jax" in times:
+        jax_ratio = statistics.median(t / j for j, t in zip(times["jax"], times["torch"]))
+        print(f"  JAX jit, the same epoch: {statistics.median(times['jax']):.1f} s, jax/torch {jax_ratio:.2f}x",
+              flush=True)
 
 
 if __name__ == "__main__":
