@@ -283,24 +283,26 @@ def _lstm_layer(jax, jnp, x, weights, h, c):
     return out, h, c
 
 
-def _dropout(jax, key, x, train: bool):
-    if not train:
-        return x
-    keep = jax.random.bernoulli(key, 1 - DROPOUT, x.shape)
-    return x * keep / (1 - DROPOUT)
+def _dropout(jax, key, x, rate: float):
+    """nn.Dropout in training mode."""
+    keep = jax.random.bernoulli(key, 1 - rate, x.shape)
+    return x * keep / (1 - rate)
 
 
 def _lstm_forward(jax, jnp, params, data, hidden, key, train: bool):
     keys = jax.random.split(key, NLAYERS + 1)
-    x = _dropout(jax, keys[0], params["encoder"][data], train)
+
+    def dropout(i, x):
+        return _dropout(jax, keys[i], x, DROPOUT) if train else x
+    x = dropout(0, params["encoder"][data])
     hs, cs = [], []
     for layer, weights in enumerate(params["layers"]):
         if layer:  # nn.LSTM's dropout between layers
-            x = _dropout(jax, keys[layer], x, train)
+            x = dropout(layer, x)
         x, h, c = _lstm_layer(jax, jnp, x, weights, hidden[0][layer], hidden[1][layer])
         hs.append(h)
         cs.append(c)
-    x = _dropout(jax, keys[NLAYERS], x, train)
+    x = dropout(NLAYERS, x)
     decoded = x.reshape(-1, NHID) @ params["decoder_w"].T + params["decoder_b"]
     return jax.nn.log_softmax(decoded, axis=1), (jnp.stack(hs), jnp.stack(cs))
 
@@ -332,14 +334,10 @@ def lstm_forward(lib_name: str = "jax"):
 
 
 # ---- pytorch/examples' MNIST script (mnist_script.py) --------------------------------------
-def _dropout_rate(jax, key, x, rate: float):
-    keep = jax.random.bernoulli(key, 1 - rate, x.shape)
-    return x * keep / (1 - rate)
-
-
 def mnist_epoch(lib_name: str, data_dir: str, limit: int):
-    """The script's epoch in JAX (returning the trained parameters): the same network, Adadelta (lr 1.0, decayed by 0.7 an epoch
-    as StepLR does) and batches of 64 in a shuffled order. JAX has no data loader, so a plain
+    """The script's epoch in JAX (returning the trained parameters): the same network,
+    Adadelta (lr 1.0, decayed by 0.7 an epoch as StepLR does) and batches of 64 in a
+    shuffled order. JAX has no data loader, so a plain
     loop makes each batch the way the other sides' loaders do: every image through PIL,
     scaled to [0, 1] and normalised, then stacked."""
     from PIL import Image
@@ -361,8 +359,8 @@ def mnist_epoch(lib_name: str, data_dir: str, limit: int):
         k1, k2 = jax.random.split(key)
         h = jax.nn.relu(_conv(jax, x, c1) + b1[:, None, None])
         h = jax.nn.relu(_conv(jax, h, c2) + b2[:, None, None])
-        h = _dropout_rate(jax, k1, _max_pool2(jax, h), 0.25).reshape(x.shape[0], -1)
-        h = _dropout_rate(jax, k2, jax.nn.relu(h @ w3.T + b3), 0.5)
+        h = _dropout(jax, k1, _max_pool2(jax, h), 0.25).reshape(x.shape[0], -1)
+        h = _dropout(jax, k2, jax.nn.relu(h @ w3.T + b3), 0.5)
         return jax.nn.log_softmax(h @ w4.T + b4)
 
     @jax.jit
