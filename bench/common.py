@@ -126,7 +126,7 @@ class Side:
     """One framework's training step, living in a worker process of its own.
 
     ``factory(lib, *args)`` (a function in ``module``) builds the step in that process;
-    ``lib`` is "ember" or "torch".
+    ``lib`` is "ember", "torch" or "jax" (a workload of jax_models.py).
     """
 
     def __init__(self, module: str, factory: str, lib: str, *args):
@@ -186,6 +186,7 @@ def inference(lib, model, x) -> Callable[[], None]:
 
 
 def jax_installed() -> bool:
+    """Whether JAX can be imported: then the rows that name a JAX workload run it too."""
     import importlib.util
     return importlib.util.find_spec("jax") is not None
 
@@ -207,8 +208,9 @@ def compare(name: str, module: str, factory: str, samples_per_step: int, *args,
         sides["jax"] = Side("jax_models", jax, "jax")
     try:
         iters = sides["torch"].ask("calibrate")
-        for side in sides.values():
-            side.ask("calibrate")  # (its warm-up; every side times the same number of steps)
+        for lib, side in sides.items():
+            if lib != "torch":
+                side.ask("calibrate")  # (its warm-up; every side times the same number of steps)
         times: dict = {lib: [] for lib in sides}
         for _ in range(repeats):
             for lib, side in sides.items():

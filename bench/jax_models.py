@@ -7,7 +7,8 @@ in the same jitted step, which takes the old parameters and state and returns th
 ones. The weights, inputs and targets are drawn from the same generator, in the same
 order, as ``mlp.py``, ``cnn.py`` and ``lstm_lm.py`` draw them for ember and PyTorch, so a
 row's three sides start from one model. Each step waits for its result (JAX dispatches
-asynchronously; ember and PyTorch on the CPU return when the work is done).
+asynchronously; ember and PyTorch on the CPU return when the work is done). A factory takes
+the library name ``common.Side`` passes every factory, and the workload's other arguments.
 
     python bench/jax_models.py
 
