@@ -2,7 +2,7 @@
 where JAX is installed (``pip install "jax[cpu]"``; ``common.compare`` skips it otherwise).
 
 Each model is written as a JAX user writes it without a layer library: parameters in a
-list, the loss as a function of them, ``jax.value_and_grad``, and the optimizer's update
+list, the loss as a function of them, ``jax.grad``, and the optimizer's update
 in the same jitted step, which takes the old parameters and state and returns the new
 ones. The weights, inputs and targets are drawn from the same generator, in the same
 order, as ``mlp.py``, ``cnn.py`` and ``lstm_lm.py`` draw them for ember and PyTorch, so a
@@ -44,6 +44,20 @@ def _cross_entropy(jnp, jax, logits, y):
     return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
 
 
+def _classifier_training(forward, update, params, opt_state: tuple, x, y):
+    """A classifier's training step as one jitted call: the cross-entropy of
+    ``forward(params, x)`` against ``y``, its gradient, then ``update(params, *opt_state,
+    grads)``, which returns the new ``(params, *opt_state)``: the step's state."""
+    jax, jnp = _jax()
+
+    @jax.jit
+    def step(params, *rest):
+        *opt_state, x, y = rest
+        grads = jax.grad(lambda p: _cross_entropy(jnp, jax, forward(p, x), y))(params)
+        return update(params, *opt_state, grads)
+    return _step_loop(step, (params, *opt_state), x, y)
+
+
 def _sgd(jax, momentum: float, lr: float, weight_decay: float = 0.0):
     """torch.optim.SGD's update (dampening 0, not Nesterov): the buffer starts as the first
     gradient, which 0 * momentum + g is."""
@@ -73,13 +87,7 @@ def _mlp():
 
 def mlp_train(lib_name: str = "jax"):
     jax, jnp, params, x, y, forward = _mlp()
-    update = _sgd(jax, 0.9, 0.01)
-
-    @jax.jit
-    def step(params, bufs, x, y):
-        grads = jax.grad(lambda p: _cross_entropy(jnp, jax, forward(p, x), y))(params)
-        return update(params, bufs, grads)
-    return _step_loop(step, (params, [jnp.zeros_like(p) for p in params]), x, y)
+    return _classifier_training(forward, _sgd(jax, 0.9, 0.01), params, ([jnp.zeros_like(p) for p in params],), x, y)
 
 
 def mlp_inference(lib_name: str = "jax"):
@@ -154,14 +162,8 @@ def _adam(jax, jnp, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
 
 def lenet_train(lib_name: str = "jax"):
     jax, jnp, params, x, y, forward = _lenet(128)
-    update = _adam(jax, jnp)
-
-    @jax.jit
-    def step(params, m, v, t, x, y):
-        grads = jax.grad(lambda p: _cross_entropy(jnp, jax, forward(p, x), y))(params)
-        return update(params, m, v, t, grads)
     zeros = [jnp.zeros_like(p) for p in params]
-    return _step_loop(step, (params, zeros, zeros, jnp.float32(0)), x, y)
+    return _classifier_training(forward, _adam(jax, jnp), params, (zeros, zeros, jnp.float32(0)), x, y)
 
 
 def lenet_inference(lib_name: str = "jax"):
