@@ -1,11 +1,17 @@
 """Layouts and memory formats: ``ember.strided``, ``ember.channels_last``, ...
 
 ember tensors are dense NumPy/CuPy arrays, so ``strided`` is the only layout. A memory
-format is accepted wherever PyTorch takes one and checked as PyTorch checks it, but
-ember keeps every result in row-major order: ``channels_last`` changes no values, only
-where PyTorch would place them in memory.
+format is the order of a tensor's dims in memory, as in PyTorch: ``contiguous_format`` is
+row-major; ``channels_last`` keeps an (N, C, H, W) tensor's values in (N, H, W, C) order (an
+array whose ``transpose(0, 2, 3, 1)`` is row-major), ``channels_last_3d`` the 5-D
+equivalent; ``preserve_format`` keeps a dense tensor's own order. Values never depend on
+it: only speed does. NumPy's ufuncs keep their operands' order, so a channels-last tensor
+stays so through elementwise ops, and convolutions and batch norm compute it in place
+(oneDNN's NHWC kernels), as PyTorch's do.
 """
 from __future__ import annotations
+
+import numpy as np
 
 
 class layout:
@@ -87,3 +93,104 @@ def is_contiguous_as(array, fmt) -> bool:
             return False
         expected *= array.shape[d]
     return True
+
+
+def is_dense(array) -> bool:
+    """Whether an array's elements fill a block of memory with no gaps or overlaps (in any
+    order of its dims): PyTorch's "non-overlapping and dense"."""
+    if array.size == 0:
+        return True
+    expected = array.itemsize
+    for stride, size in sorted((abs(s), n) for s, n in zip(array.strides, array.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def suggest_format(array):
+    """PyTorch's ``suggest_memory_format``: ``channels_last`` (``_3d``) for a 4-D (5-D) array
+    whose strides grow from C through the spatial dims to N (dims of size 1 aside; not for a
+    row-major array, a broadcast channel dim or an (N, C, 1, 1) one), else ``contiguous_format``."""
+    fmt = channels_last if array.ndim == 4 else channels_last_3d if array.ndim == 5 else None
+    if fmt is None or array.flags.c_contiguous or array.strides[1] == 0:
+        return contiguous_format
+    smallest = 0
+    for d in (1, *range(array.ndim - 1, 1, -1), 0):
+        size, stride = array.shape[d], array.strides[d]
+        if size == 0 or stride < smallest or (d == 0 and smallest == array.strides[1]):
+            return contiguous_format
+        smallest = stride * size if size > 1 else stride
+    return fmt
+
+
+def _order(fmt) -> tuple:
+    return (0, *range(2, fmt.rank), 1)
+
+
+def memory_order(array, fmt) -> tuple:
+    """The dims of ``array`` from outermost to innermost in ``fmt``'s layout. ``preserve_format``
+    keeps a dense array's own order and gives another the order of the format it suggests."""
+    if fmt is preserve_format:
+        if is_dense(array):  # size-1 dims sort anywhere: they move no element
+            return tuple(sorted(range(array.ndim), key=lambda d: -abs(array.strides[d])))
+        fmt = suggest_format(array)
+    if fmt is None or fmt is contiguous_format:
+        return tuple(range(array.ndim))
+    return _order(fmt)
+
+
+def laid_out(make, shape: tuple, order: tuple):
+    """A new array of ``shape`` whose dims lie in memory in ``order``: ``make`` (an allocator
+    taking a shape) called with the permuted shape, then seen through the inverse permutation."""
+    if order == tuple(range(len(shape))):
+        return make(shape)
+    return make(tuple(shape[d] for d in order)).transpose(tuple(np.argsort(order)))
+
+
+def copy_in(array, fmt):
+    """A copy of ``array`` laid out in ``fmt`` (see ``memory_order``)."""
+    return copy_ordered(array, memory_order(array, fmt))
+
+
+def copy_ordered(array, order: tuple):
+    """A copy of ``array`` whose dims lie in memory in ``order`` (outermost first)."""
+    if order == tuple(range(array.ndim)):
+        return array.copy()
+    return array.transpose(order).copy().transpose(tuple(np.argsort(order)))
+
+
+def in_format(array, fmt):
+    """``array`` itself when it is laid out in ``fmt`` already, else ``copy_in``'s copy."""
+    if fmt is preserve_format or is_contiguous_as(array, fmt):
+        return array
+    return copy_in(array, fmt)
+
+
+def element_strides(array) -> tuple:
+    """PyTorch's ``stride()`` of an array: its strides in elements. A dim of size 1 whose NumPy
+    stride is 0 (an inserted axis), and every dim of a new empty array, take the row-major value
+    (the next dim's stride times its size), as PyTorch gives them."""
+    shape, strides, item = array.shape, array.strides, array.itemsize
+    canonical = array.size == 0 and not any(strides)  # a new empty array: NumPy's strides are all 0
+    out = [0] * array.ndim
+    next_stride = 1
+    for d in range(array.ndim - 1, -1, -1):
+        out[d] = next_stride if canonical or (shape[d] <= 1 and not strides[d]) else strides[d] // item
+        next_stride = out[d] * max(shape[d], 1)
+    return tuple(out)
+
+
+def same_layout(a, b) -> bool:
+    """Whether two arrays of one shape place their elements alike in memory."""
+    return (a.flags.c_contiguous and b.flags.c_contiguous) or a.strides == b.strides
+
+
+def flat_view(array):
+    """A 1-D view of a dense array's elements in memory order (row-major order for a row-major
+    array), or None where its elements leave gaps or overlap."""
+    if array.flags.c_contiguous:
+        return array.reshape(-1)
+    if not is_dense(array):
+        return None
+    return array.transpose(memory_order(array, preserve_format)).reshape(-1)

@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from ._layout import check_memory_format, is_contiguous_as
+from ._layout import check_memory_format, element_strides, is_contiguous_as, preserve_format
 from .autograd.grad_mode import state
 from .backend import dtypes
 from .backend.device import CPU, device_of, move, to_device
@@ -123,6 +123,20 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None) -> bool:
         return is_contiguous_as(self._data, memory_format)
+
+    def stride(self, dim: int | None = None):
+        """The step in elements between neighbours along each dim (or along ``dim``)."""
+        strides = element_strides(self._data)
+        return strides if dim is None else strides[self._wrap_dim(dim)]
+
+    def storage_offset(self) -> int:
+        """Where this tensor's first element lies in its storage, in elements (non-zero for
+        views that start inside another tensor)."""
+        from .backend.device import data_ptr
+        a = root = self._data
+        while isinstance(root.base, type(a)):
+            root = root.base
+        return (data_ptr(a) - data_ptr(root)) // a.itemsize
 
     def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
         n = self._data.ndim if ndim is None else ndim
@@ -354,18 +368,22 @@ class Tensor:
 
     # ---- conversion ----------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
-        """Cast and/or move: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``."""
+        """Cast and/or move: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``;
+        ``memory_format=`` lays the result out in that format (a copy where it is not yet)."""
         device, dtype, copy = parse_to_args(args, kwargs)
-        check_memory_format(kwargs.get("memory_format"), self._data.ndim, "to")
+        fmt = kwargs.get("memory_format")
+        check_memory_format(fmt, self._data.ndim, "to")
         from .ops.elementwise import cast
-        from .ops.shape import to_device
+        from .ops.shape import contiguous, to_device
         out = self
         if device is not None:
             out = to_device(out, device)
         if dtype is not None:
             out = cast(out, dtypes.to_dtype(dtype))
         if copy and out is self:
-            out = self.clone()
+            out = self.clone(memory_format=fmt or preserve_format)
+        elif fmt is not None and fmt is not preserve_format and not is_contiguous_as(out._data, fmt):
+            out = contiguous(out, fmt)
         return out
 
     def type(self, dtype=None, non_blocking: bool = False):

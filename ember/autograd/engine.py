@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .._layout import copy_ordered, memory_order, preserve_format, same_layout
 from .._tensor import Tensor  # the engine is first imported by a backward call, after Tensor exists
 from ..backend.compat import loud, quiet
 from ..backend.device import xp_of
@@ -90,7 +91,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     for nr, ref in node._retained.items():
                         t = ref()
                         if t is not None and grads[nr] is not None:
-                            t.grad = _owned(grads[nr], stored_arrays, create_graph)
+                            t.grad = _owned(t, grads[nr], stored_arrays, create_graph)
                 if capture:
                     for nr, g in enumerate(grads):
                         for i in capture.get((node, nr), ()):
@@ -277,20 +278,21 @@ def _fit(g, shape, dtype, node):
     return g
 
 
-def _owned(g, stored_arrays: set, create_graph: bool):
-    """A gradient safe to keep in ``.grad``: never a view or an array kept elsewhere."""
+def _owned(t, g, stored_arrays: set, create_graph: bool):
+    """A gradient safe to keep in ``t.grad``: never a view or an array kept elsewhere, and laid
+    out as ``t`` is (PyTorch's layout contract: a channels-last weight gets a channels-last grad)."""
     if create_graph:
         return g
-    arr = g._data
-    if arr.base is not None or id(arr) in stored_arrays:
-        arr = arr.copy()
+    arr, leaf = g._data, t._data
+    if arr.base is not None or id(arr) in stored_arrays or not same_layout(arr, leaf):
+        arr = copy_ordered(arr, memory_order(leaf, preserve_format))
     stored_arrays.add(id(arr))
     return Tensor._make(arr)
 
 
 def _accumulate(t, g, stored_arrays: set, create_graph: bool) -> None:
     if t.grad is None:
-        t.grad = _owned(g, stored_arrays, create_graph)
+        t.grad = _owned(t, g, stored_arrays, create_graph)
     elif create_graph or t.grad._requires_grad:
         t.grad = t.grad + g
     else:

@@ -34,15 +34,16 @@ def _numerical(func, inputs, wrt, eps) -> list:
 
     jac = []
     for t in wrt:
-        flat = t._data.reshape(-1)  # a view: perturbing it perturbs the input
+        a = t._data
         cols = []
-        for j in range(flat.size):
-            orig = flat[j].item()
-            flat[j] = orig + eps
+        for j in range(a.size):
+            at = np.unravel_index(j, a.shape)  # element j in C order, in place whatever a's layout
+            orig = a[at].item()
+            a[at] = orig + eps
             plus = flat_outputs()
-            flat[j] = orig - eps
+            a[at] = orig - eps
             minus = flat_outputs()
-            flat[j] = orig
+            a[at] = orig
             cols.append((plus - minus) / (2 * eps))
         jac.append(np.stack(cols, axis=1) if cols else np.zeros((flat_outputs().size, 0)))
     return jac
@@ -59,7 +60,7 @@ def _analytical(func, inputs, wrt) -> list:
     for o, n in zip(outs, sizes):
         for k in range(n):
             go = zeros_like(o)
-            go._data.reshape(-1)[k] = 1
+            go._data[np.unravel_index(k, go._data.shape)] = 1  # in place whatever the layout
             gs = grad(o, wrt, go, retain_graph=True, allow_unused=True) if o.requires_grad else [None] * len(wrt)
             for i, g in enumerate(gs):
                 if g is not None:

@@ -15,7 +15,7 @@ from ..backend.device import xp_of
 from ..ops.activation import *  # noqa: F401,F403
 from ..ops.attention import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
-from ..ops.creation import rand
+from ..ops.creation import rand, rand_like
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.distance import *  # noqa: F401,F403
 from ..ops.embedding import embedding, embedding_bag  # noqa: F401
@@ -42,8 +42,9 @@ def _check_p(p: float) -> None:
 
 
 def _keep_mask(input: Tensor, p: float, shape: tuple) -> np.ndarray:
-    """1 (kept, probability 1 - p) or 0 per element of ``shape``, in the input's dtype and device."""
-    u = rand(shape, dtype=input.dtype, device=input.device)._data
+    """1 (kept, probability 1 - p) or 0 per element of ``shape``, in the input's dtype and device
+    (and memory layout, where ``shape`` is the input's)."""
+    u = (rand_like(input) if shape == input._data.shape else rand(shape, dtype=input.dtype, device=input.device))._data
     return (u >= p).astype(u.dtype)
 
 

@@ -6,11 +6,11 @@ import warnings
 
 import numpy as np
 
-from .._layout import check_layout, check_memory_format, strided
+from .._layout import check_layout, check_memory_format, copy_ordered, laid_out, memory_order, preserve_format, strided
 from ..autograd.capture import replayable
 from .._tensor import Tensor
 from ..backend import cuda as _cuda, dtypes
-from ..backend.device import CPU, CudaUnavailableError, move, resolve
+from ..backend.device import CPU, CudaUnavailableError, move, resolve, xp_of
 from ..backend.random import rng
 from . import _out
 from .data import array_from_data
@@ -130,7 +130,16 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, pin_memory: bool
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
           requires_grad: bool = False, memory_format=None) -> Tensor:
-    return _filled(None, size, dtype, device, requires_grad, "empty", out, layout, pin_memory)
+    t = _filled(None, size, dtype, device, requires_grad, "empty", out, layout, pin_memory)
+    if memory_format is not None:
+        check_memory_format(memory_format, t.ndim, "empty")
+        if memory_format is preserve_format:
+            raise RuntimeError("unsupported memory format Preserve: empty() has no tensor whose format to keep "
+                               "(empty_like(t) keeps t's)")
+        order = memory_order(t._data, memory_format)
+        if order != tuple(range(t.ndim)):
+            t._data = laid_out(lambda s: xp_of(t._data).empty(s, t._data.dtype), t._data.shape, order)
+    return t
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
@@ -142,35 +151,43 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, pi
 
 
 def _like(t: Tensor, dtype, device, layout=None, memory_format=None, op: str = ""):
-    """dtype and device of a ``*_like`` result (the source's unless given), after PyTorch's
-    checks of layout and memory_format."""
+    """dtype, device and memory order (see ``_layout.memory_order``) of a ``*_like`` result:
+    the source's unless given, after PyTorch's checks of layout and memory_format."""
     check_layout(layout, op)
     check_memory_format(memory_format, t.ndim, op)
-    return (t.dtype if dtype is None else dtype), (t.device if device is None else device)
+    order = memory_order(t._data, preserve_format if memory_format is None else memory_format)
+    return (t.dtype if dtype is None else dtype), (t.device if device is None else device), order
+
+
+def _ordered(t: Tensor, order: tuple) -> Tensor:
+    """``t``, a tensor just made, with its values laid out in ``order``."""
+    if order != tuple(range(t.ndim)):
+        t._data = copy_ordered(t._data, order)
+    return t
 
 
 def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    d, dev = _like(input, dtype, device, layout, memory_format, "zeros_like")
-    return zeros(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    d, dev, order = _like(input, dtype, device, layout, memory_format, "zeros_like")
+    return _ordered(zeros(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
 
 
 def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    d, dev = _like(input, dtype, device, layout, memory_format, "ones_like")
-    return ones(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    d, dev, order = _like(input, dtype, device, layout, memory_format, "ones_like")
+    return _ordered(ones(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
 
 
 def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    d, dev = _like(input, dtype, device, layout, memory_format, "empty_like")
-    return empty(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    d, dev, order = _like(input, dtype, device, layout, memory_format, "empty_like")
+    return _ordered(empty(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    d, dev = _like(input, dtype, device, layout, memory_format, "full_like")
-    return full(input.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
+    d, dev, order = _like(input, dtype, device, layout, memory_format, "full_like")
+    return _ordered(full(input.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad), order)
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
@@ -333,20 +350,20 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
 
 def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    d, dev = _like(input, dtype, device, layout, memory_format, "rand_like")
-    return rand(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    d, dev, order = _like(input, dtype, device, layout, memory_format, "rand_like")
+    return _ordered(rand(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
 
 
 def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    d, dev = _like(input, dtype, device, layout, memory_format, "randn_like")
-    return randn(input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    d, dev, order = _like(input, dtype, device, layout, memory_format, "randn_like")
+    return _ordered(randn(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
 
 
 def randint_like(input: Tensor, low, high=None, *, dtype=None, layout=None, device=None,
                  requires_grad: bool = False, memory_format=None) -> Tensor:
-    d, dev = _like(input, dtype, device, layout, memory_format, "randint_like")
-    return randint(low, high, input.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    d, dev, order = _like(input, dtype, device, layout, memory_format, "randint_like")
+    return _ordered(randint(low, high, input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
 
 
 # ---- in-place random fills and new_* (Tensor methods) ---------------------------------

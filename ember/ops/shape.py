@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._layout import check_memory_format
+from .._layout import check_memory_format, contiguous_format, copy_in, is_contiguous_as, preserve_format
 from .._tensor import Size, Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -511,24 +511,30 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 class Clone(Function):
     @staticmethod
-    def forward(ctx, a):
-        return a._data.copy()
+    def forward(ctx, a, memory_format):
+        return copy_in(a._data, memory_format)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad
+        return grad, None
 
 
-def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy with its own storage; gradients flow back to the input."""
-    check_memory_format(memory_format, input._data.ndim, "clone")  # accepted; results stay row-major
-    return Clone.apply(input)
+def clone(input: Tensor, *, memory_format=preserve_format) -> Tensor:
+    """A copy with its own storage, laid out in ``memory_format`` (by default the input's own
+    order where it is dense); gradients flow back to the input."""
+    check_memory_format(memory_format, input._data.ndim, "clone")
+    return Clone.apply(input, memory_format)
 
 
-def contiguous(input: Tensor, memory_format=None) -> Tensor:
-    """The tensor itself when its storage is C-contiguous, else a contiguous copy."""
-    check_memory_format(memory_format, input._data.ndim, "contiguous")  # accepted; results stay row-major
-    return input if input._data.flags.c_contiguous else Clone.apply(input)
+def contiguous(input: Tensor, memory_format=contiguous_format) -> Tensor:
+    """The tensor itself when its storage is laid out in ``memory_format`` (row-major by
+    default), else a copy that is."""
+    check_memory_format(memory_format, input._data.ndim, "contiguous")
+    if is_contiguous_as(input._data, memory_format):
+        return input
+    if memory_format is preserve_format:
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    return Clone.apply(input, memory_format)
 
 
 class ToDevice(Function):

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from .._layout import copy_ordered, flat_view, memory_order, preserve_format, same_layout
 from .._tensor import Tensor
 from ..autograd.capture import replayable
 from ..autograd.grad_mode import enable_grad
@@ -414,18 +415,21 @@ def one_pass(p: Tensor, name: str, *states):
     parallel one from PARALLEL_FROM elements) with the flat arrays it updates: (kernel,
     parameter, gradient, *states), a state given as None passed as an empty array; or None
     where the array math runs: no compiled kernels, a dtype other than float32/float64, a CUDA
-    tensor, or a parameter or state that is not C-contiguous."""
+    tensor, or a parameter with gaps (a view) or states laid out otherwise. The arrays are
+    flat in the parameter's memory order (row-major, channels-last, ...)."""
     k = kernels.cpu()
     if k is None:
         return None
     param, grad = p._data, p.grad._data
     arrays = [s._data for s in states if s is not None]
-    if not (kernels.usable(param, grad, *arrays) and param.flags.c_contiguous
-            and all(a.flags.c_contiguous and a.size == param.size for a in arrays)):
+    flat = flat_view(param)
+    if flat is None or not (kernels.usable(param, grad, *arrays)
+                            and all(a.size == param.size and same_layout(a, param) for a in arrays)):
         return None
-    flat = param.reshape(-1)
-    return (kernels.optim_update(name, flat.size), flat, np.ascontiguousarray(grad).reshape(-1),
-            *(flat[:0] if s is None else s._data.reshape(-1) for s in states))
+    if not same_layout(grad, param):
+        grad = copy_ordered(grad, memory_order(param, preserve_format))
+    return (kernels.optim_update(name, flat.size), flat, flat_view(grad),
+            *(flat[:0] if s is None else flat_view(s._data) for s in states))
 
 
 def grad_of(p: Tensor, maximize: bool, weight_decay: float):

@@ -113,14 +113,33 @@ def test_first_sgd_momentum_step_fills_the_buffer_from_an_empty_one(calls):
     np.testing.assert_array_equal(got[1][0]["momentum_buffer"], _grads("float32", [(5, 7)], 1, False)[0][0])
 
 
-@pytest.mark.parametrize("case", ["non-contiguous", "float16", "state loaded as a view"])
+@pytest.mark.parametrize("layout", ["transposed", "channels-last"])
+def test_dense_parameters_of_another_layout_take_the_one_pass_update(calls, layout):
+    """A parameter whose elements fill its memory in another order (and its states, laid out
+    alike) is updated flat in that order; its row-major gradient is laid out so first."""
+    def relaid(p):
+        if p.dim() < 2:
+            return p
+        if layout == "transposed":
+            return p.detach().mT.requires_grad_()
+        return p.detach().unsqueeze(0).contiguous(memory_format=ember.channels_last).requires_grad_() \
+            if p.dim() == 3 else p
+    shapes = ((5, 7), (7,), (2, 3, 4), ())
+    got = _run("Adam", dict(lr=0.01), "float32", make=relaid, shapes=shapes)
+    assert calls == {"adam": 4 * 4}
+    with kernels.off():
+        want = _run("Adam", dict(lr=0.01), "float32", make=relaid, shapes=shapes)
+    _assert_same(got, want)
+
+
+@pytest.mark.parametrize("case", ["with gaps", "float16", "state loaded as a view"])
 def test_other_parameters_take_the_array_maths(calls, case):
-    if case == "non-contiguous":
-        def transposed(p):
-            return p.detach().mT.requires_grad_() if p.dim() >= 2 else p
-        got = _run("Adam", dict(lr=0.01), "float32", make=transposed)
+    if case == "with gaps":
+        def strided(p):
+            return p.detach()[..., ::2].requires_grad_() if p.dim() >= 2 else p
+        got = _run("Adam", dict(lr=0.01), "float32", make=strided)
         with kernels.off():
-            want = _run("Adam", dict(lr=0.01), "float32", make=transposed)
+            want = _run("Adam", dict(lr=0.01), "float32", make=strided)
         assert calls == {"adam": 4 * 2}  # the two 1-d and 0-d parameters only
         _assert_same(got, want)
     elif case == "float16":

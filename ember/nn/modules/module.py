@@ -371,8 +371,11 @@ class Module(StateDictMixin):
 
     def to(self, *args, **kwargs) -> "Module":
         """Move and/or cast the parameters and buffers in place: ``to(device)``,
-        ``to(dtype)`` (floating ones only), ``to(device, dtype)`` or ``to(tensor)``."""
+        ``to(dtype)`` (floating ones only), ``to(device, dtype)`` or ``to(tensor)``;
+        ``memory_format=ember.channels_last`` lays out the 4-D and 5-D ones (convolution
+        weights) in that format."""
         device, dtype, _ = parse_to_args(args, kwargs)
+        fmt = kwargs.get("memory_format")
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
                             f"desired dtype={dtype}")
@@ -381,6 +384,8 @@ class Module(StateDictMixin):
         def convert(t: Tensor) -> Tensor:
             if dtype is not None and t.is_floating_point():
                 t = t.to(dtype)
+            if fmt is not None and t.ndim in (4, 5):
+                t = t.to(memory_format=fmt)
             return t.to(dev) if dev is not None else t
         return self._apply(convert)
 
