@@ -132,6 +132,8 @@ def memory_order(array, fmt) -> tuple:
     """The dims of ``array`` from outermost to innermost in ``fmt``'s layout. ``preserve_format``
     keeps a dense array's own order and gives another the order of the format it suggests."""
     if fmt is preserve_format:
+        if array.flags.c_contiguous:
+            return tuple(range(array.ndim))
         if is_dense(array):  # size-1 dims sort anywhere: they move no element
             return tuple(sorted(range(array.ndim), key=lambda d: -abs(array.strides[d])))
         fmt = suggest_format(array)

@@ -251,3 +251,35 @@ def test_a_channels_last_model_trains_step_for_step_like_pytorch(optimizer):
         assert ep.stride() == tp.stride(), name
     for (name, tb), (_, eb) in zip(t.named_buffers(), e.named_buffers()):
         np.testing.assert_allclose(eb.numpy(), tb.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+POOLS = [
+    lambda m, x: m.nn.functional.max_pool2d(x, 2),
+    lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1),
+    lambda m, x: m.nn.functional.max_pool2d(x, 2, ceil_mode=True, dilation=1),
+    lambda m, x: m.nn.functional.avg_pool2d(x, 2),
+    lambda m, x: m.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+    lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 5),
+    lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 3),
+    lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 1),
+    lambda m, x: m.nn.functional.adaptive_max_pool2d(x, 3),
+    lambda m, x: m.nn.functional.max_pool2d(x.relu(), 2),
+]
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pooling_keeps_channels_last_with_pytorchs_values_and_gradients(pool, dtype):
+    a = np.random.default_rng(6).standard_normal((3, 8, 10, 11)).astype(dtype)
+    out = {}
+    for m in (torch, ember):
+        x = m.tensor(a).contiguous(memory_format=m.channels_last).requires_grad_()
+        y = pool(m, x)
+        g = m.tensor(np.random.default_rng(7).standard_normal(tuple(y.shape)).astype(dtype))
+        y.backward(g)
+        out[m] = y, x.grad
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    for te, ee in zip(out[torch], out[ember]):
+        np.testing.assert_allclose(ee.detach().numpy(), te.detach().numpy(), rtol=tol, atol=tol)
+        assert ee.is_contiguous(memory_format=ember.channels_last) == te.is_contiguous(memory_format=torch.channels_last)
+        assert ee.is_contiguous() == te.is_contiguous()

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._layout import suggest_format
 from .._tensor import Tensor
 from ..backend import dtypes
 from .creation import zeros
@@ -267,7 +268,7 @@ def _adaptive_avg(op, n, input, output_size):
         m = ((j >= start) & (j < end)) / (end - start)
         weight = Tensor._make(np.asarray(m.astype(input._data.dtype), like=input._data))
         x = matmul(x.movedim(d, -1), weight).movedim(-1, d)
-    return x
+    return x.contiguous(memory_format=suggest_format(input._data))  # the input's format, as PyTorch's
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._layout import copy_ordered, laid_out, memory_order, preserve_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, kernels
@@ -165,8 +166,8 @@ def _acc_dtype(dtype: np.dtype) -> np.dtype:
 # (max, and average with one divisor for all windows): one pass instead of several whole-array
 # passes per tap (bench/kernels.py has the figures).
 def _compiled_pool(win: Windows, *arrays):
-    """The pooling kernels where they cover the call, else None."""
-    if not win.pairs:
+    """The pooling kernels where they cover the call (row-major arrays), else None."""
+    if not win.pairs or not all(a.flags.c_contiguous for a in arrays):
         return None
     k = kernels.cpu()
     return k.pool if k is not None and kernels.usable(*arrays) else None
@@ -175,6 +176,16 @@ def _compiled_pool(win: Windows, *arrays):
 def _planes(a: np.ndarray, size: tuple) -> np.ndarray:
     """``a`` (..., *size) as contiguous (B, H, W) planes."""
     return np.ascontiguousarray(a).reshape((-1,) + size)
+
+
+def _new(like, shape: tuple, dtype, fill=None, order=None):
+    """A new array of ``shape`` whose dims lie in memory in ``order`` (by default ``like``'s own
+    order: a channels-last input gives channels-last windows), filled with ``fill`` unless None."""
+    if order is None:
+        order = memory_order(like, preserve_format) if like.ndim == len(shape) else tuple(range(len(shape)))
+    xp = xp_of(like)
+    make = (lambda s: xp.empty(s, dtype)) if fill is None else (lambda s: xp.full(s, fill, dtype))
+    return laid_out(make, shape, tuple(order))
 
 
 def _divisor(divisor, dtype) -> np.ndarray:
@@ -206,15 +217,16 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool, relu: bool = False)
     taps = win.taps
     kid = None
     if win.full:
-        out = x[taps[0][2]].copy()
+        out = _new(x, shape, x.dtype)
+        out[...] = x[taps[0][2]]
         if need_kid:
-            kid = np.zeros(shape, dtype=kdt, like=x)
+            kid = _new(x, shape, kdt, 0)
         taps = taps[1:]
     else:
         low = -np.inf if dtypes.is_floating_array(x.dtype) else np.iinfo(x.dtype).min
-        out = xp_of(x).full(shape, low, dtype=x.dtype)
+        out = _new(x, shape, x.dtype, low)
         if need_kid:
-            kid = np.empty(shape, dtype=kdt, like=x)
+            kid = _new(x, shape, kdt)
             kid[...] = np.asarray(win.first, like=x)
     for t, oi, ii in taps:
         best = out[oi]
@@ -267,7 +279,7 @@ def _gather(x: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
         flat = x.reshape(lead + (plane,)).astype(acc, copy=False)
         out = (flat @ xp_of(x).ones(plane, dtype=acc)).reshape(lead + win.out_size)
     else:
-        out = np.zeros(lead + win.out_size, dtype=acc, like=x)
+        out = _new(x, lead + win.out_size, acc, 0)
         for _, oi, ii in win.taps:
             o = out[oi]
             np.add(o, x[ii], out=o)
@@ -280,13 +292,15 @@ def _gather(x: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
     return out.astype(x.dtype, copy=False)
 
 
-def _scatter(g: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
+def _scatter(g: np.ndarray, win: Windows, kid, divisor, order=None) -> np.ndarray:
     """The adjoint of ``_gather``: each window's value (divided by ``divisor``) added at the
     input positions of its taps, or with ``kid`` at the tap it picked. Without ``kid`` the
-    windows are a regular kernel's (average pooling), whose taps are slices."""
+    windows are a regular kernel's (average pooling), whose taps are slices. ``order``: the
+    result's dim order in memory (the pooled input's; None: ``g``'s)."""
     acc = _acc_dtype(g.dtype)
     shape = g.shape[:g.ndim - len(win.out_size)] + win.in_size
-    pool = _compiled_pool(win, g) if kid is not None or np.ndim(divisor) == 0 else None
+    row_major = order is None or order == tuple(range(len(shape)))
+    pool = _compiled_pool(win, g) if row_major and (kid is not None or np.ndim(divisor) == 0) else None
     if pool is not None:
         g3 = _planes(g, win.out_size)
         covered = all(2 * o == n for o, n in zip(win.out_size, win.in_size))
@@ -299,16 +313,18 @@ def _scatter(g: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
         return gi.reshape(shape)
     if kid is not None:
         # One scatter-add of flat positions: 3-10x faster than a masked add per tap.
-        gi = np.zeros(shape, dtype=g.dtype, like=g)
+        gi = np.zeros(shape, dtype=g.dtype, like=g)  # row-major: flat positions index it
         add_at(gi.reshape(-1), win.flat_indices(kid, whole=True).reshape(-1), g.reshape(-1))
-        return gi
+        return gi if row_major else copy_ordered(gi, order)
     g = g.astype(acc, copy=False)
     if divisor is not None:
         g = g / np.asarray(divisor, dtype=acc, like=g)
     if win.whole:
-        return np.broadcast_to(g, shape).copy()
+        gi = _new(g, shape, acc, order=order)
+        gi[...] = g
+        return gi
     # Where every input position is read by exactly one tap of one window, taps just assign.
-    gi = (np.empty if win.disjoint and win.covers else np.zeros)(shape, dtype=acc, like=g)
+    gi = _new(g, shape, acc, None if win.disjoint and win.covers else 0, order)
     for _, oi, ii in win.taps:
         if win.disjoint:
             gi[ii] = g[oi]
@@ -334,14 +350,21 @@ class MaxPool(Function):
     @staticmethod
     def backward(ctx, grad, *_):
         x, = ctx.saved_tensors
+        order = _order(x)
         if not ctx.relu:
-            return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, None), x), None, None, None
+            return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, None, order), x), None, None, None
         if not state.enabled and _compiled_pool(ctx.win, grad._data) is not None:
-            return WindowScatter.apply(grad, ctx.win, ctx.kid, None), None, None, None  # NO_TAP: zeros
+            return WindowScatter.apply(grad, ctx.win, ctx.kid, None, order), None, None, None  # NO_TAP: zeros
         # the kernel's NO_TAP (4) read as tap 0, which eager's max pool picks among ReLU's equal
         # zeros; then ReLU's gradient, masked where relu(x) <= 0, that is where x <= 0
         kid = ctx.kid & 3
-        return tie(_zero_at_most(WindowScatter.apply(grad, ctx.win, kid, None), x._data, 0), x), None, None, None
+        scattered = WindowScatter.apply(grad, ctx.win, kid, None, order)
+        return tie(_zero_at_most(scattered, x._data, 0), x), None, None, None
+
+
+def _order(x) -> tuple:
+    """The dim order of ``x``'s memory, which its gradient takes (channels-last stays so)."""
+    return memory_order(x._data, preserve_format)
 
 
 def relu_max_pool(x, win: Windows, node: type):
@@ -365,18 +388,19 @@ class WindowGather(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, ctx.divisor), x), None, None, None
+        return tie(WindowScatter.apply(grad, ctx.win, ctx.kid, ctx.divisor, _order(x)), x), None, None, None
 
 
 class WindowScatter(Function):
     """Each window's value / ``divisor`` added at its taps' input positions (the transpose of
-    WindowGather: average pooling's and max pooling's gradient)."""
+    WindowGather: average pooling's and max pooling's gradient), laid out in ``order`` (the
+    pooled input's dim order in memory)."""
 
     @staticmethod
-    def forward(ctx, g, win, kid, divisor):
+    def forward(ctx, g, win, kid, divisor, order):
         ctx.win, ctx.kid, ctx.divisor = win, kid, divisor
-        return _scatter(g._data, win, kid, divisor).astype(g._data.dtype, copy=False)
+        return _scatter(g._data, win, kid, divisor, order).astype(g._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        return WindowGather.apply(grad, ctx.win, ctx.kid, ctx.divisor), None, None, None
+        return WindowGather.apply(grad, ctx.win, ctx.kid, ctx.divisor), None, None, None, None
