@@ -4,7 +4,8 @@
 
 - LeNet-5 training: 1x28x28 input, batch 128, Adam.
 - ResNet-8 training (CIFAR form: 3 stages of one basic block, 16/32/64 channels):
-  3x32x32 input, batch 64, SGD with momentum.
+  3x32x32 input, batch 64, SGD with momentum; also with the model and its input in
+  ``channels_last`` memory format on both sides (NHWC convolutions and batch norm).
 - LeNet-5 inference, batch 1000.
 
 The models are written once below against the shared API and built with either
@@ -73,10 +74,13 @@ def lenet_train(lib_name: str, device: str = "cpu", compiled: bool = False):
     return classifier_step(lib, model, x, y, lib.optim.Adam(model.parameters(), lr=1e-3), compiled)
 
 
-def resnet_train(lib_name: str, device: str = "cpu", compiled: bool = False):
+def resnet_train(lib_name: str, device: str = "cpu", compiled: bool = False, channels_last: bool = False):
     lib, model, x, y = _setup(lib_name, resnet8, (3, 32, 32), 64, device)
+    if channels_last:
+        model.to(memory_format=lib.channels_last)
+        x = x.contiguous(memory_format=lib.channels_last)
     return classifier_step(lib, model, x, y, lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4),
-                  compiled)
+                           compiled)
 
 
 def lenet_inference(lib_name: str, device: str = "cpu"):
@@ -88,6 +92,7 @@ def main() -> None:
     print_header()
     compare("LeNet-5 train (batch 128, Adam)", "cnn", "lenet_train", 128, jax="lenet_train")
     compare("ResNet-8 train (batch 64, SGD)", "cnn", "resnet_train", 64, memory=True, jax="resnet_train")
+    compare("ResNet-8 train, channels_last", "cnn", "resnet_train", 64, "cpu", False, True, memory=True)
     compare("LeNet-5 inference (batch 1000)", "cnn", "lenet_inference", 1000, jax="lenet_inference")
     compare("LeNet-5 train, ember.compile vs PyTorch eager", "cnn", "lenet_train", 128, "cpu", True)
     compare("ResNet-8 train, ember.compile vs PyTorch eager", "cnn", "resnet_train", 64, "cpu", True)

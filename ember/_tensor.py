@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from ._layout import check_memory_format, element_strides, is_contiguous_as, preserve_format
+from ._layout import check_memory_format, copy_in, element_strides, is_contiguous_as, preserve_format
 from .autograd.grad_mode import state
 from .backend import dtypes
 from .backend.device import CPU, device_of, move, to_device
@@ -520,7 +520,7 @@ class Tensor:
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
                 "protocol at the moment.")
         out = type(self).__new__(type(self))
-        Tensor._init(out, self._data.copy(), self._requires_grad)
+        Tensor._init(out, copy_in(self._data, preserve_format), self._requires_grad)  # its layout too
         if self.grad is not None:
             out.grad = self.grad.__deepcopy__(memo)
         out.__dict__.update({k: v for k, v in self.__dict__.items()})

@@ -283,3 +283,36 @@ def test_pooling_keeps_channels_last_with_pytorchs_values_and_gradients(pool, dt
         np.testing.assert_allclose(ee.detach().numpy(), te.detach().numpy(), rtol=tol, atol=tol)
         assert ee.is_contiguous(memory_format=ember.channels_last) == te.is_contiguous(memory_format=torch.channels_last)
         assert ee.is_contiguous() == te.is_contiguous()
+
+
+def test_deepcopy_keeps_a_channels_last_parameter_channels_last():
+    import copy
+    conv = ember.nn.Conv2d(4, 8, 3).to(memory_format=ember.channels_last)
+    twin = copy.deepcopy(conv)
+    assert twin.weight.stride() == conv.weight.stride() == torch.nn.Conv2d(4, 8, 3).to(
+        memory_format=torch.channels_last).weight.stride()
+    np.testing.assert_array_equal(twin.weight.detach().numpy(), conv.weight.detach().numpy())
+
+
+def test_compiled_channels_last_model_trains_like_eager():
+    import copy
+    eager = _small_cnn(ember).to(memory_format=ember.channels_last)
+    twin = copy.deepcopy(eager)
+    compiled = ember.compile(twin)
+    opts = [ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (eager, twin)]
+    rng = np.random.default_rng(9)
+    x = ember.tensor(rng.standard_normal((4, 3, 10, 10)).astype(np.float32)).contiguous(
+        memory_format=ember.channels_last)
+    y = ember.tensor(rng.integers(0, 5, 4))
+    for _ in range(3):
+        losses = []
+        for model, opt in zip((eager, compiled), opts):
+            opt.zero_grad()
+            loss = ember.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[0] == losses[1]
+    for a, b in zip(eager.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        assert a.stride() == b.stride()
