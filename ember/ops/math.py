@@ -12,6 +12,7 @@ import math as _m
 import numpy as np
 
 from ..amp.autocast_mode import autocast_op
+from .._layout import flat_view
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
@@ -53,10 +54,11 @@ class _Masked(Function):
         ctx.mask = mask
         g = grad._data
         k = kernels.cpu()
-        if (k is not None and kernels.usable(g) and type(mask) is np.ndarray and mask.dtype == np.bool_
-                and mask.shape == g.shape and g.flags.c_contiguous and mask.flags.c_contiguous):
-            out = np.empty_like(g)
-            k.select.masked(g.reshape(-1), mask.reshape(-1), out.reshape(-1))  # one pass (kernels/select.py)
+        flats = kernels.flat_views((g, mask)) if (k is not None and kernels.usable(g) and type(mask) is np.ndarray
+                                                  and mask.dtype == np.bool_) else None
+        if flats is not None:
+            out = np.empty_like(g)  # g's layout, so its flat view lines up
+            k.select.masked(*flats, flat_view(out))  # one pass (kernels/select.py)
             return out
         out = g * mask
         if not np.isfinite(out).all():
@@ -285,9 +287,10 @@ class Relu(Function):
     def forward(ctx, a):
         x = a._data
         k = kernels.cpu() if x.size >= _RELU_KERNEL_SIZE else None
-        if k is not None and kernels.usable(x) and x.flags.c_contiguous:
-            out = np.empty_like(x)
-            k.select.relu(x.reshape(-1), out.reshape(-1))
+        flat = flat_view(x) if k is not None and kernels.usable(x) else None
+        if flat is not None:
+            out = np.empty_like(x)  # x's layout, so its flat view lines up
+            k.select.relu(flat, flat_view(out))
         else:
             out = np.maximum(0, x)  # in this order -0.0 stays -0.0, as in PyTorch and the kernel
         ctx.save_for_backward(out)

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._layout import copy_ordered, laid_out, memory_order, preserve_format
+from .._layout import channels_last, copy_ordered, laid_out, memory_order, preserve_format, suggest_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, kernels
@@ -165,9 +165,11 @@ def _acc_dtype(dtype: np.dtype) -> np.dtype:
 # Pooling of 2x2 windows at stride 2 (``win.pairs``) of float32/float64 NumPy arrays runs there
 # (max, and average with one divisor for all windows): one pass instead of several whole-array
 # passes per tap (bench/kernels.py has the figures).
+# Channels-last (N, C, H, W) arrays run the kernels' (N, H, W, C) forms on their row-major
+# (N, H, W, C) views, and their results are channels-last.
 def _compiled_pool(win: Windows, *arrays):
-    """The pooling kernels where they cover the call (row-major arrays), else None."""
-    if not win.pairs or not all(a.flags.c_contiguous for a in arrays):
+    """The pooling kernels where they cover the call, else None."""
+    if not win.pairs:
         return None
     k = kernels.cpu()
     return k.pool if k is not None and kernels.usable(*arrays) else None
@@ -176,6 +178,23 @@ def _compiled_pool(win: Windows, *arrays):
 def _planes(a: np.ndarray, size: tuple) -> np.ndarray:
     """``a`` (..., *size) as contiguous (B, H, W) planes."""
     return np.ascontiguousarray(a).reshape((-1,) + size)
+
+
+_CHANNELS_LAST = (0, 2, 3, 1)  # (N, C, H, W)'s dims in channels-last memory order
+
+
+def _nhwc(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) ``a`` as a row-major (N, H, W, C) array: a view of a channels-last one."""
+    return np.ascontiguousarray(a.transpose(_CHANNELS_LAST))
+
+
+def _nchw(a: np.ndarray) -> np.ndarray:
+    """A (N, H, W, C) array seen as (N, C, H, W): channels-last."""
+    return a.transpose(0, 3, 1, 2)
+
+
+def _channels_last(a: np.ndarray) -> bool:
+    return a.ndim == 4 and not a.flags.c_contiguous and suggest_format(a) is channels_last
 
 
 def _new(like, shape: tuple, dtype, fill=None, order=None):
@@ -200,6 +219,16 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool, relu: bool = False)
     takes x, with ``need_kid``), those of ReLU's result (see the kernel)."""
     shape = x.shape[:x.ndim - len(win.in_size)] + win.out_size
     pool = _compiled_pool(win, x)
+    if pool is not None and _channels_last(x):
+        x4 = _nhwc(x)
+        out = np.empty((x4.shape[0],) + win.out_size + (x4.shape[3],), dtype=x.dtype)
+        kid = np.empty(out.shape, dtype=win.kid_dtype) if need_kid else None
+        with kernels.lock:
+            if need_kid:
+                pool.max_pool_2x2_nhwc(x4, out, kid, relu)
+            else:
+                pool.max_pool_2x2_nhwc_values(x4, out)
+        return _nchw(out), None if kid is None else _nchw(kid)
     if pool is not None:
         x3 = _planes(x, win.in_size)
         out = np.empty((x3.shape[0],) + win.out_size, dtype=x.dtype)
@@ -267,6 +296,12 @@ def _gather(x: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
         return x.reshape(-1)[win.flat_indices(kid, whole=True)]
     lead = x.shape[:x.ndim - len(win.in_size)]
     pool = _compiled_pool(win, x) if np.ndim(divisor) == 0 else None
+    if pool is not None and _channels_last(x):
+        x4 = _nhwc(x)
+        out = np.empty((x4.shape[0],) + win.out_size + (x4.shape[3],), dtype=x.dtype)
+        with kernels.lock:
+            pool.avg_pool_2x2_nhwc(x4, out, _divisor(divisor, x.dtype))
+        return _nchw(out)
     if pool is not None:
         x3 = _planes(x, win.in_size)
         out = np.empty((x3.shape[0],) + win.out_size, dtype=x.dtype)
@@ -300,17 +335,28 @@ def _scatter(g: np.ndarray, win: Windows, kid, divisor, order=None) -> np.ndarra
     acc = _acc_dtype(g.dtype)
     shape = g.shape[:g.ndim - len(win.out_size)] + win.in_size
     row_major = order is None or order == tuple(range(len(shape)))
-    pool = _compiled_pool(win, g) if row_major and (kid is not None or np.ndim(divisor) == 0) else None
+    # the kernels whenever they take g: their max pooling's taps may hold NO_TAP, which only they read
+    pool = _compiled_pool(win, g) if kid is not None or np.ndim(divisor) == 0 else None
+    covered = all(2 * o == n for o, n in zip(win.out_size, win.in_size))
+    if pool is not None and order == _CHANNELS_LAST:
+        g4 = _nhwc(g)
+        gi = (np.empty if covered else np.zeros)((g4.shape[0],) + win.in_size + (g4.shape[3],), dtype=g.dtype)
+        with kernels.lock:
+            if kid is not None:
+                pool.max_pool_2x2_nhwc_backward(g4, _nhwc(kid), gi)
+            else:
+                pool.avg_pool_2x2_nhwc_backward(g4, gi, _divisor(divisor, g.dtype))
+        return _nchw(gi)
     if pool is not None:
         g3 = _planes(g, win.out_size)
-        covered = all(2 * o == n for o, n in zip(win.out_size, win.in_size))
         gi = (np.empty if covered else np.zeros)((g3.shape[0],) + win.in_size, dtype=g.dtype)
         with kernels.lock:
             if kid is not None:
                 pool.max_pool_2x2_backward(g3, _planes(kid, win.out_size), gi)
             else:
                 pool.avg_pool_2x2_backward(g3, gi, _divisor(divisor, g.dtype))
-        return gi.reshape(shape)
+        gi = gi.reshape(shape)
+        return gi if row_major else copy_ordered(gi, order)
     if kid is not None:
         # One scatter-add of flat positions: 3-10x faster than a masked add per tap.
         gi = np.zeros(shape, dtype=g.dtype, like=g)  # row-major: flat positions index it

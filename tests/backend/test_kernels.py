@@ -219,6 +219,44 @@ def test_avg_pool2d_odd_sizes_and_non_finite(calls):
     np.testing.assert_allclose(got[1], want[1], **TOL["float32"])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "relu_then_max_pool2d"])
+@pytest.mark.parametrize("shape", [(4, 5, 12, 10), (2, 16, 7, 9), (3, 33, 6, 6)])
+def test_channels_last_pooling_takes_the_nhwc_kernels(calls, name, shape, dtype):
+    """Channels-last inputs run the (N, H, W, C) kernels, with the row-major kernels' values and
+    gradients bit for bit (ties, NaN and infinities included) and channels-last results."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(-2, 3, shape).astype(dtype)  # many ties, zeros of both signs
+    a[0, 0, :4, :4] = np.nan
+    a[1, 1][rng.random(shape[2:]) < 0.3] = np.nan
+    a[0, 2, :2, :2] = -np.inf
+    a[1, 3][rng.random(shape[2:]) < 0.3] = np.inf
+    a[1, 4, 2:4, 2:4] = -0.0
+    pool = {"max_pool2d": lambda x: F.max_pool2d(x, 2, return_indices=True), "avg_pool2d": lambda x: F.avg_pool2d(x, 2),
+            "relu_then_max_pool2d": lambda x: F.max_pool2d(F.relu(x), 2)}[name]
+    g = _array(shape[:2] + (shape[2] // 2, shape[3] // 2), dtype, seed=1)
+    results = []
+    for layout in (ember.contiguous_format, ember.channels_last):
+        x = ember.tensor(a).contiguous(memory_format=layout).requires_grad_()
+        out = pool(x)
+        outs = out if isinstance(out, tuple) else (out,)
+        outs[0].backward(ember.tensor(g).contiguous(memory_format=layout))
+        results.append([o.detach().numpy() for o in outs] + [x.grad.numpy()])
+        assert outs[0].is_contiguous(memory_format=layout) and x.grad.is_contiguous(memory_format=layout)
+    kernel = "avg_pool_2x2" if name == "avg_pool2d" else "max_pool_2x2"
+    assert calls[kernel + "_nhwc"] == calls[kernel + "_nhwc_backward"] == calls[kernel] == 1
+    for row_major, last in zip(*results):
+        np.testing.assert_array_equal(np.ascontiguousarray(last).view(np.uint8), row_major.view(np.uint8))
+
+
+def test_channels_last_max_pool_without_gradient_takes_the_values_kernel(calls):
+    x = ember.randn(2, 8, 6, 6).contiguous(memory_format=ember.channels_last)
+    with ember.no_grad():
+        y = F.max_pool2d(x, 2)
+    assert calls == {"max_pool_2x2_nhwc_values": 1}
+    np.testing.assert_array_equal(y.numpy(), F.max_pool2d(ember.tensor(x.numpy()), 2).numpy())
+
+
 # ---- batch norm --------------------------------------------------------------------------
 NORMS = [(4, 3, 5, 7), (8, 16, 4, 4), (5, 3, 7), (2, 3, 2, 2, 3), (7, 4, 1, 3), (2, 2, 1, 1)]
 
@@ -718,3 +756,47 @@ def test_forked_process_runs_numpy_paths():
     child.start()
     child.join(60)
     assert queue.get(timeout=5) is True
+
+
+# ---- elementwise kernels of any one dense layout -------------------------------------------
+def _relaid(a, layout):
+    t = ember.tensor(a)
+    if layout == "channels_last":
+        return t.contiguous(memory_format=ember.channels_last)
+    return t.transpose(1, 3).contiguous().transpose(1, 3)  # dense, in a transposed order
+
+
+ELEMENTWISE = [  # (kernel module, kernel, op of two same-shaped tensors; x needs a gradient)
+    ("select", "relu", lambda x, y: F.relu(x) * 1.0),
+    ("select", "unless_at_most", lambda x, y: F.relu(x)),
+    ("select", "leaky_relu", lambda x, y: F.leaky_relu(x, 0.1)),
+    ("pointwise", "silu", lambda x, y: F.silu(x)),
+    ("pointwise", "sigmoid", lambda x, y: ember.sigmoid(x)),
+    ("arith", "mul", lambda x, y: x * y),
+    ("arith", "add", lambda x, y: x + y),
+]
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "transposed"])
+@pytest.mark.parametrize("module,kernel,op", ELEMENTWISE, ids=[k for _, k, _ in ELEMENTWISE])
+def test_elementwise_kernels_take_any_one_dense_layout(monkeypatch, module, kernel, op, layout):
+    """Operands laid out alike in a dense order other than row-major run the same flat kernels,
+    with the row-major results' bits, and keep their layout."""
+    from helpers import count_calls
+    shape = (4, 32, 24, 24)  # above the kernels' thresholds
+    a, b = _array(shape, "float32"), _array(shape, "float32", seed=1)
+    g = _array(shape, "float32", seed=2)
+    results = []
+    for relaid in (False, True):
+        x = (_relaid(a, layout) if relaid else ember.tensor(a)).requires_grad_()
+        y = _relaid(b, layout) if relaid else ember.tensor(b)
+        counts = count_calls(monkeypatch, getattr(kernels.cpu(), module), [kernel, kernel + "_parallel"]
+                             if hasattr(getattr(kernels.cpu(), module), kernel + "_parallel") else [kernel])
+        out = op(x, y)
+        out.backward(_relaid(g, layout) if relaid else ember.tensor(g))
+        assert sum(counts.values()) >= 1, counts
+        if relaid:
+            assert out._data.strides == x._data.strides and x.grad._data.strides == x._data.strides
+        results.append([np.ascontiguousarray(out.detach().numpy()), np.ascontiguousarray(x.grad.numpy())])
+    for row_major, other in zip(*results):
+        np.testing.assert_array_equal(other.view(np.uint8), row_major.view(np.uint8))

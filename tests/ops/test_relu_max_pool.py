@@ -53,8 +53,11 @@ def _special(shape, dtype, seed):
     return x
 
 
-def _run(x0, g, paired: bool, create_graph: bool = False):
-    x = ember.tensor(x0.copy(), requires_grad=True)
+def _run(x0, g, paired: bool, create_graph: bool = False, layout=None):
+    x = ember.tensor(x0.copy())
+    if layout is not None:
+        x = x.contiguous(memory_format=layout)
+    x.requires_grad_()
     y = _paired(x) if paired else F.max_pool2d(F.relu(x), 2)
     if create_graph:
         gx, = ember.autograd.grad(y, x, g, create_graph=True)
@@ -74,6 +77,23 @@ def test_eagers_bits_with_special_values(shape, dtype, compiled):
         got, want = _run(x0, g, True), _run(x0, g, False)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a.detach().numpy().view(np.uint8), b.detach().numpy().view(np.uint8))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES[:2])
+def test_channels_last_bits_with_special_values(shape, dtype, compiled):
+    """A channels-last input (the kernels' (N, H, W, C) form) gives the row-major one's bits."""
+    x0 = _special(shape, dtype, seed=1)
+    g = ember.tensor(np.random.default_rng(2).standard_normal(shape[:2] + (shape[2] // 2, shape[3] // 2)).astype(dtype))
+    with kernel_path(compiled):
+        want = _run(x0, g, False)
+        for paired in (True, False):
+            got = _run(x0, g, paired, layout=ember.channels_last)
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(a.detach().contiguous().numpy().view(np.uint8),
+                                              b.detach().numpy().view(np.uint8))
+                assert a.is_contiguous(memory_format=ember.channels_last)
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..._layout import flat_view
+
 _state: dict = {}
 _UNLOADED = object()
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -119,15 +121,16 @@ POINTWISE_MIN = 1024  # elements: below, NumPy's ufunc call is as quick as a ker
 def apply_pointwise(name: str, arrays: tuple, *numbers):
     """The float32 function ``name`` of pointwise.py (exp, tanh, sigmoid, silu, gelu, gelu_tanh,
     erf, elu, softplus, logsigmoid of one array; their ``_grad`` of the incoming gradient and
-    the saved array) of ``arrays`` (C-contiguous float32 NumPy arrays of one shape, at least
-    POINTWISE_MIN elements) and ``numbers`` (as float32), split over the cores when large.
+    the saved array) of ``arrays`` (float32 NumPy arrays of one shape and layout, see
+    ``flat_views``, at least POINTWISE_MIN elements) and ``numbers`` (as float32), split over the cores when large.
     None where it does not apply (the caller's NumPy path)."""
     x = arrays[0]
     k = cpu() if x.size >= POINTWISE_MIN else None
-    if k is None or x.dtype != np.float32 or not usable(*arrays) or not _one_layout(arrays):
+    flats = None if k is None or x.dtype != np.float32 or not usable(*arrays) else flat_views(arrays)
+    if flats is None:
         return None
-    out = np.empty_like(x)
-    args = [a.reshape(-1) for a in arrays] + [np.float32(v) for v in numbers] + [out.reshape(-1)]
+    out = np.empty_like(x)  # x's layout, so its flat view lines up
+    args = flats + [np.float32(v) for v in numbers] + [flat_view(out)]
     if x.size < k.pointwise.PARALLEL_FROM:
         getattr(k.pointwise, name)(*args)
     else:
@@ -149,11 +152,11 @@ def optim_update(name: str, size: int):
 def apply_scale(y, alpha: float) -> bool:
     """``y *= alpha`` in place by optim.py's one-pass ``scale`` (over the cores when large),
     alpha rounded to y's dtype: NumPy's in-place product's bits. False, writing nothing, where
-    it does not apply: no kernels, or ``y`` not a writeable C-contiguous float32/float64 NumPy
-    array."""
-    if cpu() is None or not usable(y) or not y.flags.c_contiguous or not y.flags.writeable:
+    it does not apply: no kernels, or ``y`` not a writeable dense float32/float64 NumPy array."""
+    flat = flat_view(y) if cpu() is not None and usable(y) and y.flags.writeable else None
+    if flat is None:
         return False
-    optim_update("scale", y.size)(y.reshape(-1), alpha)
+    optim_update("scale", y.size)(flat, alpha)
     return True
 
 
@@ -167,10 +170,10 @@ ARITH_FROM = 1 << 16  # elements: pointwise.PARALLEL_FROM, where the cores pay f
 
 def apply_arith(name: str, a, b):
     """``a <name> b`` (add, sub, mul, div) by arith.py's kernels, into a new array: ``a`` a
-    C-contiguous float32 or float64 NumPy array of at least ARITH_FROM elements, ``b`` an
-    array of its shape, dtype and layout, or a number (a Python float, or a 0-d array of a's
-    dtype), which may come first for add and mul. The same bits as NumPy's operator;
-    None where it does not apply (the caller's NumPy path)."""
+    dense float32 or float64 NumPy array of at least ARITH_FROM elements, ``b`` an array of
+    its shape, dtype and layout (see ``flat_views``), or a number (a Python float, or a 0-d
+    array of a's dtype), which may come first for add and mul. The same bits as NumPy's
+    operator; None where it does not apply (the caller's NumPy path)."""
     if type(a) is not np.ndarray or a.ndim == 0:
         if name not in ("add", "mul"):
             return None
@@ -178,19 +181,22 @@ def apply_arith(name: str, a, b):
         if type(a) is not np.ndarray:
             return None
     k = cpu() if a.size >= ARITH_FROM else None
-    if k is None or a.dtype not in _KERNEL_DTYPES or not a.flags.c_contiguous:
+    if k is None or a.dtype not in _KERNEL_DTYPES:
         return None
     if type(b) is np.ndarray and b.ndim:
-        if b.dtype != a.dtype or b.shape != a.shape or not b.flags.c_contiguous:
+        flats = flat_views((a, b)) if b.dtype == a.dtype else None
+        if flats is None:
             return None
-        operand = b.reshape(-1)
+        flat_a, operand = flats
     elif (type(b) is np.ndarray and b.dtype == a.dtype) or type(b) is float:
-        operand = a.dtype.type(b)
+        flat_a, operand = flat_view(a), a.dtype.type(b)
+        if flat_a is None:
+            return None
     else:
         return None
-    out = np.empty_like(a)
+    out = np.empty_like(a)  # a's layout, so its flat view lines up
     with lock:
-        getattr(k.arith, name)(a.reshape(-1), operand, out.reshape(-1))
+        getattr(k.arith, name)(flat_a, operand, flat_view(out))
     return out
 
 
@@ -208,26 +214,37 @@ def fill_rows(out, row) -> None:
 
 
 def apply_select(name: str, arrays: tuple, *numbers):
-    """select.py's kernel ``name`` of ``arrays`` (C-contiguous NumPy arrays of one shape, all
-    float32 or all float64) and ``numbers`` (cast to their dtype), into a new array; None
-    where it does not apply (the caller's NumPy path)."""
+    """select.py's kernel ``name`` of ``arrays`` (NumPy arrays of one shape and layout, see
+    ``flat_views``, all float32 or all float64) and ``numbers`` (cast to their dtype), into a
+    new array; None where it does not apply (the caller's NumPy path)."""
     k = cpu()
-    if k is None or not usable(*arrays) or not _one_layout(arrays):
+    flats = flat_views(arrays) if k is not None and usable(*arrays) else None
+    if flats is None:
         return None
     x = arrays[0]
-    out = np.empty_like(x)
+    out = np.empty_like(x)  # x's layout, so its flat view lines up
     cast = x.dtype.type
-    getattr(k.select, name)(*[a.reshape(-1) for a in arrays], *[cast(v) for v in numbers], out.reshape(-1))
+    getattr(k.select, name)(*flats, *[cast(v) for v in numbers], flat_view(out))
     return out
 
 
-def _one_layout(arrays) -> bool:
-    """Whether the arrays are C-contiguous and of one shape: flat views of them line up."""
-    shape = arrays[0].shape
+def flat_views(arrays):
+    """1-D views of arrays of one shape whose elements line up one for one: all row-major, or
+    all laid out alike in another dense order (channels-last, transposed); None otherwise. An
+    elementwise kernel over them computes every layout as it does the row-major one."""
+    x = arrays[0]
+    shape = x.shape
+    if x.flags.c_contiguous:  # the common case, first and cheap
+        for a in arrays:
+            if not a.flags.c_contiguous or a.shape != shape:
+                return None
+        return [a.reshape(-1) for a in arrays]
+    strides = x.strides
     for a in arrays:
-        if not a.flags.c_contiguous or a.shape != shape:
-            return False
-    return True
+        if a.shape != shape or a.strides != strides:
+            return None
+    flat = flat_view(x)
+    return None if flat is None else [flat] + [flat_view(a) for a in arrays[1:]]
 
 
 def usable(*arrays) -> bool:

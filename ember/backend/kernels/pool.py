@@ -1,6 +1,7 @@
 """Max and average pooling of 2x2 windows at stride 2 (the common ``MaxPool2d(2)``) over the
-planes of (B, H, W) arrays (B = batch * channels), and their gradients. One thread per plane
-(``prange``).
+planes of (B, H, W) arrays (B = batch * channels), and their gradients, one thread per plane
+(``prange``); and the same of channels-last (N, H, W, C) arrays (``*_nhwc``), one thread per
+row of windows, the channels of a window a vector.
 
 A window's taps are numbered row-major (tap t = 2 * i + j); ``kid`` holds the tap each window
 picked, as ``ember.ops.window`` records it. Only this case is compiled: general windows
@@ -21,16 +22,33 @@ NO_TAP = np.int32(4)  # a window that passes no gradient (max_pool_2x2 with relu
 
 
 @njit(inline="always", **_INNER)
+def _max4(v0, v1, v2, v3):
+    """The max of a window's taps: the first maximum, or the last NaN (PyTorch's rule). The
+    rule picks the later of two candidates where it is greater or NaN, which gives the same
+    tap in any grouping that keeps the taps' order: the taps pair up as (0, 1) and (2, 3),
+    then the pairs' winners (selects only, which LLVM vectorizes)."""
+    m01 = v1 if (v1 > v0) | (v1 != v1) else v0
+    m23 = v3 if (v3 > v2) | (v3 != v3) else v2
+    return m23 if (m23 > m01) | (m23 != m23) else m01
+
+
+@njit(inline="always", **_INNER)
+def _tap4(v0, v1, v2, v3, m):
+    """The tap ``_max4`` picked for maximum ``m``: the first equal to it or, where it is NaN,
+    the last NaN."""
+    if m != m:
+        return _3 if v3 != v3 else (_2 if v2 != v2 else (_1 if v1 != v1 else _0))
+    k = _3
+    k = _2 if v2 == m else k
+    k = _1 if v1 == m else k
+    return _0 if v0 == m else k
+
+
+@njit(inline="always", **_INNER)
 def _max_row(r0, r1, orow):
-    """orow = the max of each 2x2 window of the row pair (r0, r1): the first maximum, or the
-    last NaN (PyTorch's rule). The rule picks the later of two candidates where it is greater
-    or NaN, which gives the same tap in any grouping that keeps the taps' order: the taps pair
-    up as (0, 1) and (2, 3), then the pairs' winners (selects only, which LLVM vectorizes)."""
+    """orow = the max of each 2x2 window of the row pair (r0, r1)."""
     for ow in range(orow.shape[0]):
-        v0, v1, v2, v3 = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]
-        m01 = v1 if (v1 > v0) | (v1 != v1) else v0
-        m23 = v3 if (v3 > v2) | (v3 != v3) else v2
-        orow[ow] = m23 if (m23 > m01) | (m23 != m23) else m01
+        orow[ow] = _max4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1])
 
 
 @njit(**_JIT)
@@ -62,13 +80,8 @@ def max_pool_2x2(x, out, kid, relu):
             _max_row(r0, r1, orow)
             for ow in range(orow.shape[0]):
                 v0, v1, v2, v3, m = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow]
-                k = _3
-                k = _2 if v2 == m else k
-                k = _1 if v1 == m else k
-                k = _0 if v0 == m else k
-                if m != m:
-                    k = _3 if v3 != v3 else (_2 if v2 != v2 else (_1 if v1 != v1 else _0))
-                elif relu and not m > 0:
+                k = _tap4(v0, v1, v2, v3, m)
+                if relu and not (m > 0 or m != m):
                     orow[ow] = v0 if v0 == 0 else 0.0
                     k = NO_TAP
                 krow[ow] = k
@@ -127,3 +140,91 @@ def avg_pool_2x2_backward(g, gi, div):
                 r0[2 * ow + 1] = v
                 r1[2 * ow] = v
                 r1[2 * ow + 1] = v
+
+
+@njit(**_JIT)
+def max_pool_2x2_nhwc_values(x, out):
+    """``max_pool_2x2_values`` of (N, H, W, C) arrays."""
+    n, oh_n, ow_n, c = out.shape
+    for r in prange(n * oh_n):
+        simd.wide()
+        b, oh = r // oh_n, r % oh_n
+        r0, r1, orow = x[b, 2 * oh], x[b, 2 * oh + 1], out[b, oh]
+        for ow in range(ow_n):
+            a0, a1, a2, a3, o = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow]
+            for ch in range(c):
+                o[ch] = _max4(a0[ch], a1[ch], a2[ch], a3[ch])
+
+
+@njit(**_JIT)
+def max_pool_2x2_nhwc(x, out, kid, relu):
+    """``max_pool_2x2`` of (N, H, W, C) arrays: per window, the maxima of its channels in one
+    loop, then their taps in a second (as there, one loop for both would not vectorize)."""
+    n, oh_n, ow_n, c = out.shape
+    for r in prange(n * oh_n):
+        simd.wide()
+        b, oh = r // oh_n, r % oh_n
+        r0, r1, orow, krow = x[b, 2 * oh], x[b, 2 * oh + 1], out[b, oh], kid[b, oh]
+        for ow in range(ow_n):
+            a0, a1, a2, a3, o, k = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow], krow[ow]
+            for ch in range(c):
+                o[ch] = _max4(a0[ch], a1[ch], a2[ch], a3[ch])
+            for ch in range(c):
+                v0, m = a0[ch], o[ch]
+                t = _tap4(v0, a1[ch], a2[ch], a3[ch], m)
+                if relu and not (m > 0 or m != m):
+                    o[ch] = v0 if v0 == 0 else 0.0
+                    t = NO_TAP
+                k[ch] = t
+
+
+@njit(**_JIT)
+def max_pool_2x2_nhwc_backward(g, kid, gi):
+    """``max_pool_2x2_backward`` of (N, H, W, C) arrays."""
+    n, oh_n, ow_n, c = g.shape
+    for r in prange(n * oh_n):
+        simd.wide()
+        b, oh = r // oh_n, r % oh_n
+        r0, r1, grow, krow = gi[b, 2 * oh], gi[b, 2 * oh + 1], g[b, oh], kid[b, oh]
+        for ow in range(ow_n):
+            i0, i1, i2, i3, gv, k = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], grow[ow], krow[ow]
+            for ch in range(c):
+                v, t = gv[ch], k[ch]
+                i0[ch] = v if t == 0 else 0.0
+                i1[ch] = v if t == 1 else 0.0
+                i2[ch] = v if t == 2 else 0.0
+                i3[ch] = v if t == 3 else 0.0
+
+
+@njit(**_JIT)
+def avg_pool_2x2_nhwc(x, out, div):
+    """``avg_pool_2x2`` of (N, H, W, C) arrays."""
+    n, oh_n, ow_n, c = out.shape
+    d = div[0]
+    for r in prange(n * oh_n):
+        simd.wide()
+        b, oh = r // oh_n, r % oh_n
+        r0, r1, orow = x[b, 2 * oh], x[b, 2 * oh + 1], out[b, oh]
+        for ow in range(ow_n):
+            a0, a1, a2, a3, o = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow]
+            for ch in range(c):
+                o[ch] = (((a0[ch] + a1[ch]) + a2[ch]) + a3[ch]) / d
+
+
+@njit(**_JIT)
+def avg_pool_2x2_nhwc_backward(g, gi, div):
+    """``avg_pool_2x2_backward`` of (N, H, W, C) arrays."""
+    n, oh_n, ow_n, c = g.shape
+    d = div[0]
+    for r in prange(n * oh_n):
+        simd.wide()
+        b, oh = r // oh_n, r % oh_n
+        r0, r1, grow = gi[b, 2 * oh], gi[b, 2 * oh + 1], g[b, oh]
+        for ow in range(ow_n):
+            i0, i1, i2, i3, gv = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], grow[ow]
+            for ch in range(c):
+                v = gv[ch] / d
+                i0[ch] = v
+                i1[ch] = v
+                i2[ch] = v
+                i3[ch] = v
