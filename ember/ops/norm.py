@@ -179,77 +179,108 @@ def _scaled_rstd(var, eps: float, s):
         return np.where(np.isfinite(e), 1 / np.sqrt(var + e), s / np.sqrt(var * s * s + eps))
 
 
-# Compiled kernels (ember/backend/kernels/norm.py) run batch norm of float32/float64 NumPy arrays
-# with spatial dims: one pass per channel instead of several whole-array passes. (N, C) inputs
+# Compiled kernels run batch norm of float32/float64 NumPy arrays with spatial dims: one pass per
+# channel of (N, C, L) arrays instead of several whole-array passes (ember/backend/kernels/norm.py),
+# or, for channels-last inputs (NHWC data seen as NCHW, ``ember.channels_last``), passes over blocks
+# of rows of their (N, L, C) view (kernels/norm_rows.py), whose results are channels last too: no
+# copy to NCHW and back around each batch norm between channels-last convolutions. (N, C) inputs
 # (and 1x1 planes) stay on NumPy: its passes along rows measured 4-5x faster than the kernels'
 # strided per-channel loops on (256, 128).
 def _compiled_norm(*arrays):
-    """The batch norm kernels where they cover these arrays (the input first), else None."""
+    """The compiled kernels (``kernels.cpu()``) where they cover these arrays (the input first),
+    else None."""
     k = kernels.cpu()
     a = arrays[0]
-    return k.norm if k is not None and a.ndim > 2 and a.size > a.shape[0] * a.shape[1] and kernels.usable(
+    return k if k is not None and a.ndim > 2 and a.size > a.shape[0] * a.shape[1] and kernels.usable(
         *arrays) else None
+
+
+def _channels_last(a) -> bool:
+    """Whether ``a`` (N, C, *) is laid out channels last (dims (0, 2, ..., 1) row-major) and not
+    C-contiguous (as arrays of one channel or of 1x1 planes are both): the rows kernels' input."""
+    return not a.flags.c_contiguous and a.transpose(0, *range(2, a.ndim), 1).flags.c_contiguous
+
+
+def _as3(t, rows: bool):
+    """``t`` (N, C, *) as the kernels' C-contiguous 3-d array: (N, L, C) for the rows kernels, else
+    (N, C, L). A view where t is laid out so, else a copy."""
+    n, c = t.shape[0], t.shape[1]
+    if rows:
+        return np.ascontiguousarray(t.transpose(0, *range(2, t.ndim), 1)).reshape(n, -1, c)
+    return np.ascontiguousarray(t).reshape(n, c, -1)
+
+
+def _empty(a, rows: bool):
+    """A new array of a's shape and dtype, laid out as a is (channels last) for the rows kernels,
+    else C-contiguous: its _as3 is a view, which the kernels write. An array of its own, not a
+    view: the autograd engine keeps it as a leaf's grad without a copy."""
+    return np.empty_like(a, order="K" if rows else "C")
 
 
 def _fused_train(a, weight, bias, eps, relu: bool):
     """Training-mode batch norm of ``a`` by the compiled kernel (then ReLU with ``relu``): (y,
-    shift, var, rstd), or None
+    shift, var, rstd), y in a's layout where that is channels last, else C-contiguous; or None
     where the kernels do not cover the arrays or its results are not all finite with variances
     of normal size (the NumPy path rescales such channels)."""
     k = _compiled_norm(a, *(t._data for t in (weight, bias) if t is not None))
     if k is None:
         return None
-    n, c = a.shape[0], a.shape[1]
-    x3 = np.ascontiguousarray(a).reshape(n, c, -1)
+    c = a.shape[1]
+    rows = _channels_last(a)
+    kernel = k.norm_rows.batch_norm_train_rows if rows else k.norm.batch_norm_train
     w = np.ones(c, a.dtype) if weight is None else np.ascontiguousarray(weight._data)
     b = np.zeros(c, a.dtype) if bias is None else np.ascontiguousarray(bias._data)
-    y = np.empty_like(x3)
+    y = _empty(a, rows)
     shift, var, rstd = np.empty(c, a.dtype), np.empty(c, a.dtype), np.empty(c, a.dtype)
     finite = np.empty(c, np.bool_)
     with kernels.lock:
-        k.batch_norm_train(x3, w, b, float(eps), a.dtype == np.float32, relu, y, shift, var, rstd,
-                           np.empty(c, a.dtype), finite)
+        kernel(_as3(a, rows), w, b, float(eps), a.dtype == np.float32, relu, _as3(y, rows), shift, var, rstd,
+               np.empty(c, a.dtype), finite)
     if not (finite.all() and (var >= np.finfo(a.dtype).tiny).all()):
         return None
-    return y.reshape(a.shape), shift, var, rstd
+    return y, shift, var, rstd
 
 
 def _fused_train_backward(a, g, shift, rstd, weight, need_dx: bool, y):
     """BatchNorm's gradient by the compiled kernel: (dx or None, sum(g), sum(g * (x - shift)))
     per channel, or None where the kernels do not cover the arrays or a result is not finite.
-    ``y``: None, or the result of the ReLU that followed, whose gradient ``g`` then is."""
+    ``y``: None, or the result of the ReLU that followed, whose gradient ``g`` then is. For a
+    channels-last ``a`` the rows kernel runs (g and y of another layout copied to it) and dx is
+    channels last; else dx is C-contiguous."""
     k = _compiled_norm(a, g, *(() if weight is None else (weight._data,)), *(() if y is None else (y,)))
     if k is None:
         return None
-    n, c = a.shape[0], a.shape[1]
-    x3 = np.ascontiguousarray(a).reshape(n, c, -1)
-    g3 = np.ascontiguousarray(g).reshape(x3.shape)
+    c = a.shape[1]
+    rows = _channels_last(a)
+    kernel = k.norm_rows.batch_norm_train_backward_rows if rows else k.norm.batch_norm_train_backward
+    x3 = _as3(a, rows)
     w = np.ones(c, a.dtype) if weight is None else np.ascontiguousarray(weight._data)
-    dx = np.empty(a.shape if need_dx else (0,), a.dtype)  # x's shape: see BatchNorm.backward
+    dx = _empty(a, rows) if need_dx else None  # x's shape: see BatchNorm.backward
     sums = np.empty((2, c), a.dtype)
     finite = np.empty(c, np.bool_)
     with kernels.lock:
-        k.batch_norm_train_backward(g3, x3, shift, rstd, w, need_dx, y is not None,
-                                    x3 if y is None else np.ascontiguousarray(y).reshape(x3.shape),
-                                    dx.reshape(x3.shape if need_dx else (0, 0, 0)), sums[0], sums[1],
-                                    np.empty((c, 3), a.dtype), finite)
+        kernel(_as3(g, rows), x3, shift, rstd, w, need_dx, y is not None, x3 if y is None else _as3(y, rows),
+               _as3(dx, rows) if need_dx else np.empty((0, 0, 0), a.dtype), sums[0], sums[1],
+               np.empty((c, 3), a.dtype), finite)
     if not finite.all():
         return None
-    return (dx if need_dx else None), sums[0], sums[1]
+    return dx, sums[0], sums[1]
 
 
 def _fused_eval(x: Tensor, scale: Tensor, shift: Tensor):
     """x * scale + shift per channel of (N, C, *) by the compiled kernel (one pass, no
-    temporaries), or None where it does not cover the arrays or a gradient is recorded."""
+    temporaries; channels last for a channels-last x), or None where it does not cover the
+    arrays or a gradient is recorded."""
     a = x._data
     k = _compiled_norm(a, scale._data, shift._data)
     if k is None or (state.enabled and any(t.requires_grad for t in (x, scale, shift))):
         return None
-    x3 = np.ascontiguousarray(a).reshape(a.shape[0], a.shape[1], -1)
-    y = np.empty_like(x3)
+    rows = _channels_last(a)
+    y = _empty(a, rows)
     with kernels.lock:
-        k.channel_affine(x3, np.ascontiguousarray(scale._data), np.ascontiguousarray(shift._data), y)
-    return Tensor._make(y.reshape(a.shape))
+        (k.norm_rows.channel_affine_rows if rows else k.norm.channel_affine)(
+            _as3(a, rows), np.ascontiguousarray(scale._data), np.ascontiguousarray(shift._data), _as3(y, rows))
+    return Tensor._make(y)
 
 
 class BatchNorm(Function):
@@ -336,9 +367,10 @@ class BatchNorm(Function):
             coef = scale * rstd * rstd * sum_gxc / count
             if s is not None:  # divided last: the products before it are of ordinary size
                 scale, coef = scale / s, coef / s
-            # x's shape, in C order: the reshaped view below is written (a transposed x's layout
-            # would make it a copy); a reshaped result would be copied again as a leaf's grad
-            dx = np.empty_like(a, order="C")
+            # x's shape, in C order or channels last as x is: the reshaped view below is written
+            # (another transposed x's layout would make it a copy); a reshaped result would be copied
+            # again as a leaf's grad
+            dx = _empty(a, _channels_last(a))
             d3 = np.multiply(g3, scale[:, None], out=dx.reshape(g3.shape))
             xc *= -coef[:, None]
             d3 += xc

@@ -1,6 +1,6 @@
 """batch_norm_relu: ReLU of a batch norm in one op (ember.compile's pair), against PyTorch's
 relu(batch_norm), against float64 finite differences, and bit for bit against ember's own
-relu(batch_norm) on the kernel and NumPy paths."""
+relu(batch_norm) on the kernel and NumPy paths, for C-contiguous and channels-last inputs."""
 import numpy as np
 import pytest
 
@@ -32,19 +32,23 @@ def test_finite_differences():
     check_gradcheck([(6, 3, 4), (3,), (3,)], lambda x, w, b: batch_norm_relu(x, None, None, w, b, True))
 
 
-def _both(shape, dtype, training=True, seed=0):
+def _both(shape, dtype, training=True, seed=0, channels_last=False):
     """(fused, unfused) results: output, the gradients of x, weight and bias, and the running
-    statistics after the call, from identical inputs."""
+    statistics after the call, from identical inputs (x laid out channels last, NHWC data seen as
+    NCHW, with ``channels_last``: the rows kernels)."""
     rng = np.random.default_rng(seed)
     c = shape[1]
     x0 = rng.standard_normal(shape).astype(dtype)
     x0.reshape(-1)[::7] = 0.0  # exact zeros, some of which normalize to exact zeros
+    if channels_last:
+        order = (0, *range(2, len(shape)), 1)
+        x0 = np.ascontiguousarray(x0.transpose(order)).transpose(np.argsort(order))
     w0 = rng.uniform(0.5, 1.5, c).astype(dtype)
     b0 = rng.uniform(-0.2, 0.2, c).astype(dtype)
     g = ember.tensor(rng.standard_normal(shape).astype(dtype))
     results = []
     for fused in (True, False):
-        x, w, b = (ember.tensor(a.copy(), requires_grad=True) for a in (x0, w0, b0))
+        x, w, b = (ember.tensor(a.copy(order="K"), requires_grad=True) for a in (x0, w0, b0))
         mean = ember.tensor(np.full(c, 0.5, dtype))
         var = ember.tensor(np.full(c, 2.0, dtype))
         if fused:
@@ -57,12 +61,13 @@ def _both(shape, dtype, training=True, seed=0):
     return results
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["contiguous", "channels_last"])
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", SHAPES)
-def test_bits_equal_eager_relu_of_batch_norm(shape, dtype, compiled):
+@pytest.mark.parametrize("shape", SHAPES + [(16, 17, 8, 8)])  # and one the rows kernels cut in blocks
+def test_bits_equal_eager_relu_of_batch_norm(shape, dtype, compiled, channels_last):
     with kernel_path(compiled):
-        fused, unfused = _both(shape, dtype)
+        fused, unfused = _both(shape, dtype, channels_last=channels_last)
     for a, b in zip(fused, unfused):
         np.testing.assert_array_equal(a, b)
 

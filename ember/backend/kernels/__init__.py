@@ -1,8 +1,8 @@
 """Compiled CPU kernels (Numba): the loops that NumPy can only run as many whole-array passes.
 
 Ops ask ``kernels.cpu()``: this package, with its kernel modules (``arith``, ``conv``, ``grouped_norm``,
-``loss``, ``pointwise``, ``pool``, ``reduce``, ``rnn``, ``norm``, ``optim``, ``scatter``, ``select``,
-``softmax``) loaded, when compiled kernels are available, else None, in which case they keep
+``loss``, ``pointwise``, ``pool``, ``reduce``, ``rnn``, ``norm``, ``norm_rows``, ``optim``, ``scatter``,
+``select``, ``softmax``) loaded, when compiled kernels are available, else None, in which case they keep
 their NumPy path.
 Available means ``numba`` imports and the environment does not set ``EMBER_NUMBA=0``; that
 is decided once, on the first call, so importing ember neither imports Numba nor compiles
@@ -76,8 +76,8 @@ def _load():
         return None
     if numba.config.THREADING_LAYER == "default":  # NUMBA_THREADING_LAYER unset
         numba.config.THREADING_LAYER = _threading_layer()
-    from . import (arith, conv, grouped_norm, loss, norm, optim, pointwise, pool, reduce, rnn,  # noqa: F401
-                   scatter, select, softmax)  # (defining kernels compiles nothing yet)
+    from . import (arith, conv, grouped_norm, loss, norm, norm_rows, optim, pointwise, pool, reduce,  # noqa: F401
+                   rnn, scatter, select, softmax)  # (defining kernels compiles nothing yet)
     from .. import onednn
     from ..threads import get_num_threads
     _numba_threads(numba, get_num_threads())  # starts Numba's threads, which resets OpenMP's count:
