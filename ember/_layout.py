@@ -162,13 +162,6 @@ def copy_ordered(array, order: tuple):
     return array.transpose(order).copy().transpose(tuple(np.argsort(order)))
 
 
-def in_format(array, fmt):
-    """``array`` itself when it is laid out in ``fmt`` already, else ``copy_in``'s copy."""
-    if fmt is preserve_format or is_contiguous_as(array, fmt):
-        return array
-    return copy_in(array, fmt)
-
-
 def element_strides(array) -> tuple:
     """PyTorch's ``stride()`` of an array: its strides in elements. A dim of size 1 whose NumPy
     stride is 0 (an inserted axis), and every dim of a new empty array, take the row-major value
@@ -195,4 +188,5 @@ def flat_view(array):
         return array.reshape(-1)
     if not is_dense(array):
         return None
-    return array.transpose(memory_order(array, preserve_format)).reshape(-1)
+    ordered = array.transpose(memory_order(array, preserve_format))
+    return ordered.reshape(-1) if ordered.flags.c_contiguous else None  # (not one of reversed strides)

@@ -281,7 +281,8 @@ def test_pooling_keeps_channels_last_with_pytorchs_values_and_gradients(pool, dt
     tol = 1e-6 if dtype == "float32" else 1e-12
     for te, ee in zip(out[torch], out[ember]):
         np.testing.assert_allclose(ee.detach().numpy(), te.detach().numpy(), rtol=tol, atol=tol)
-        assert ee.is_contiguous(memory_format=ember.channels_last) == te.is_contiguous(memory_format=torch.channels_last)
+        last = te.is_contiguous(memory_format=torch.channels_last)
+        assert ee.is_contiguous(memory_format=ember.channels_last) == last
         assert ee.is_contiguous() == te.is_contiguous()
 
 
@@ -316,3 +317,17 @@ def test_compiled_channels_last_model_trains_like_eager():
     for a, b in zip(eager.parameters(), twin.parameters()):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
         assert a.stride() == b.stride()
+
+
+@pytest.mark.parametrize("pad", [(1, 1, 1, 1), (2, 0, 0, 3), (-1, 2, 1, -2), (0, 0, 0, 0), (1, 1, 1, 1, 1, 1)])
+def test_constant_padding_keeps_channels_last(pad):
+    a = np.random.default_rng(8).standard_normal((2, 5, 6, 7)).astype(np.float32)
+    out = {}
+    for m in (torch, ember):
+        x = m.tensor(a).contiguous(memory_format=m.channels_last).requires_grad_()
+        y = m.nn.functional.pad(x, pad, value=1.5)
+        y.backward(m.ones_like(y) * 2)
+        out[m] = y, x.grad
+    for te, ee in zip(out[torch], out[ember]):
+        np.testing.assert_array_equal(ee.detach().numpy(), te.detach().numpy())
+        assert ee.is_contiguous(memory_format=ember.channels_last) == te.is_contiguous(memory_format=torch.channels_last)

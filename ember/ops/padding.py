@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._layout import laid_out, memory_order, preserve_format
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
+from ..backend.device import xp_of
 
 __all__ = ["constant_pad_nd"]
 
@@ -31,8 +33,12 @@ class ConstantPad(Function):
         x = x[tuple(slice(max(-lo, 0), x.shape[d] - max(-hi, 0)) for d, (lo, hi) in enumerate(pairs))]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
         if not any(lo or hi for lo, hi in widths):
-            return x.copy()
-        return np.pad(x, widths, mode="constant", constant_values=value)
+            return x.copy(order="K")
+        # in the input's memory order (channels-last stays so), as PyTorch's
+        shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, widths))
+        out = laid_out(lambda s: xp_of(x).full(s, value, x.dtype), shape, memory_order(a._data, preserve_format))
+        out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, widths))] = x
+        return out
 
     @staticmethod
     def backward(ctx, grad):
