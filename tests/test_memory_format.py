@@ -331,3 +331,20 @@ def test_constant_padding_keeps_channels_last(pad):
     for te, ee in zip(out[torch], out[ember]):
         np.testing.assert_array_equal(ee.detach().numpy(), te.detach().numpy())
         assert ee.is_contiguous(memory_format=ember.channels_last) == te.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("kwargs", [dict(scale_factor=2), dict(size=(5, 9), mode="bilinear"),
+                                    dict(scale_factor=0.5, mode="bicubic", align_corners=True),
+                                    dict(size=(3, 4), mode="area")])
+def test_interpolate_gives_channels_last_for_channels_last(kwargs):
+    a = np.random.default_rng(10).standard_normal((2, 4, 6, 8)).astype(np.float32)
+    out = {}
+    for m in (torch, ember):
+        x = m.tensor(a).contiguous(memory_format=m.channels_last).requires_grad_()
+        y = m.nn.functional.interpolate(x, **kwargs)
+        y.backward(m.ones_like(y))
+        out[m] = y, x.grad
+    for te, ee in zip(out[torch], out[ember]):
+        np.testing.assert_allclose(ee.detach().numpy(), te.detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert out[ember][0].is_contiguous(memory_format=ember.channels_last)
+    assert out[torch][0].is_contiguous(memory_format=torch.channels_last)

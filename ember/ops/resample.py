@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from .._layout import contiguous_format, suggest_format
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend.compat import max_initial
@@ -289,7 +290,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             x = Resample.apply(x, d + 2, taps)
     if x is input:
         return input.clone()
-    return x.to(half) if half else x
+    x = x.to(half) if half else x
+    fmt = suggest_format(input._data)  # the taps' gathers give row-major results: the input's format back
+    return x if fmt is contiguous_format else x.contiguous(memory_format=fmt)
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
