@@ -43,7 +43,8 @@ def main() -> None:
     scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     print(f"ResNet-20: {sum(p.numel() for p in model.parameters()):,} parameters")
     fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
-        "cifar10_resnet20", scheduler=scheduler, compile=args.compile)
+        "cifar10_resnet20", scheduler=scheduler, compile=args.compile,
+        channels_last=args.channels_last)
 
 
 if __name__ == "__main__":

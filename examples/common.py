@@ -31,6 +31,9 @@ def parse_args(description: str, epochs: int, batch_size: int, lr: float, data_d
     parser.add_argument("--fake", action="store_true", help="random images instead of the data set")
     parser.add_argument("--compile", action="store_true",
                         help="train and evaluate the model through ember.compile (torch.compile's place)")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="lay the model's convolution weights out channels-last (memory_format="
+                             "ember.channels_last): its activations follow, and convolutions run NHWC")
     if save:
         parser.add_argument("--save", default=None, metavar="PATH",
                             help="also write the trained weights to PATH as float16 safetensors")
@@ -92,11 +95,16 @@ def run_epoch(model, loader, loss_fn, optimizer=None, scheduler=None, bar=None) 
 
 
 def fit(model, train_loader, val_loader, test_loader, loss_fn, optimizer, epochs: int, out: str, name: str,
-        scheduler=None, per_batch_scheduler: bool = False, compile: bool = False) -> dict:
+        scheduler=None, per_batch_scheduler: bool = False, compile: bool = False,
+        channels_last: bool = False) -> dict:
     """Train for ``epochs``, validating after each (when ``val_loader`` is given) with one line
     per epoch and a progress bar (or a line every 10 s off a terminal) during it; then
     evaluate the test set once, and save the checkpoint and the curves. With ``compile``,
-    the batches go through ``ember.compile(model)``; the checkpoint keeps the model's keys."""
+    the batches go through ``ember.compile(model)``; the checkpoint keeps the model's keys.
+    With ``channels_last``, the model is laid out in that memory format first (in place: the
+    optimizer keeps its parameters)."""
+    if channels_last:
+        model.to(memory_format=ember.channels_last)
     net = ember.compile(model) if compile else model
     from ember.train.progress import ProgressBar
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}

@@ -62,7 +62,8 @@ def main() -> None:
                                                     steps_per_epoch=len(train_loader))
     print(model)
     fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
-        "fashion_mnist_cnn", scheduler=scheduler, per_batch_scheduler=True, compile=args.compile)
+        "fashion_mnist_cnn", scheduler=scheduler, per_batch_scheduler=True, compile=args.compile,
+        channels_last=args.channels_last)
     if args.save:
         save_weights(model, args.save, test_loader)
 

@@ -37,7 +37,8 @@ def main() -> None:
     scheduler = ember.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
     print(model)
     fit(model, train_loader, val_loader, test_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, args.out,
-        "mnist_lenet5", scheduler=scheduler, compile=args.compile)
+        "mnist_lenet5", scheduler=scheduler, compile=args.compile,
+        channels_last=args.channels_last)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def test_cifar10_fake_run_reports_validation_then_test_once(tmp_path):
+    """(In channels_last: the example's option, which lays the model out in that format.)"""
     pytest.importorskip("matplotlib")
     pytest.importorskip("PIL")
     run = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "cifar10.py"), "--fake", "--limit", "40",
-                          "--epochs", "2", "--batch-size", "16", "--val-split", "0.2", "--out", str(tmp_path)],
+                          "--epochs", "2", "--batch-size", "16", "--val-split", "0.2", "--out", str(tmp_path),
+                          "--channels-last"],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
@@ -24,6 +26,8 @@ def test_cifar10_fake_run_reports_validation_then_test_once(tmp_path):
     assert sum(line.startswith("test set (evaluated once, after training)") for line in lines) == 1
     state = ember.load(str(tmp_path / "cifar10_resnet20.ember"))
     assert len(state["history"]["val_loss"]) == 2 and set(state["test"]) == {"loss", "acc"}
+    conv = next(v for k, v in state["model"].items() if v.ndim == 4)
+    assert conv.is_contiguous(memory_format=ember.channels_last) and not conv.is_contiguous()
     assert (tmp_path / "cifar10_resnet20_curves.png").stat().st_size > 0
 
 
