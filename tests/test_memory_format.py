@@ -348,3 +348,17 @@ def test_interpolate_gives_channels_last_for_channels_last(kwargs):
         np.testing.assert_allclose(ee.detach().numpy(), te.detach().numpy(), rtol=1e-5, atol=1e-5)
     assert out[ember][0].is_contiguous(memory_format=ember.channels_last)
     assert out[torch][0].is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("index", [(slice(None), slice(None), slice(None, None, 2), slice(None, None, 2)),
+                                   (slice(1, None), slice(0, 2)), (Ellipsis, 3)])
+def test_slicing_gradient_keeps_the_inputs_layout(index):
+    """A slice's gradient is laid out as its input, so that it adds to the input's other
+    gradients (a residual branch's) in one layout."""
+    a = np.random.default_rng(11).standard_normal((2, 4, 6, 6)).astype(np.float32)
+    x = ember.tensor(a).contiguous(memory_format=ember.channels_last).requires_grad_()
+    g, = ember.autograd.grad(x[index].sum() * 2, x)
+    assert g.is_contiguous(memory_format=ember.channels_last)
+    t = torch.tensor(a, requires_grad=True)
+    want, = torch.autograd.grad(t[index].sum() * 2, t)
+    np.testing.assert_array_equal(g.numpy(), want.numpy())

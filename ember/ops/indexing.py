@@ -9,11 +9,13 @@ import numbers
 
 import numpy as np
 
+from .._layout import laid_out, memory_order, preserve_format
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, kernels
 from ..backend.compat import add_at
+from ..backend.device import xp_of
 from .elementwise import cast, promote, scalar_tensor
 from .indices import _dims, _is_array, _numpy_index, _unread_values_unchecked, to_index
 from .shape import _as_view, expand
@@ -128,26 +130,33 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.index = a._data.shape, _numpy_index(index, a._data.shape)
+        # the gradient is laid out as the input (a channels-last one's too), so that the sums
+        # with its other gradients run on one layout
+        ctx.order = None if a._data.flags.c_contiguous else memory_order(a._data, preserve_format)
         return _read(a._data, ctx.index)
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAddInto.apply(grad, ctx.shape, ctx.index), None
+        return IndexAddInto.apply(grad, ctx.shape, ctx.index, ctx.order), None
 
 
 class IndexAddInto(Function):
-    """zeros(shape) with grad added at index (repeats add up): GetItem's adjoint."""
+    """zeros(shape) with grad added at index (repeats add up): GetItem's adjoint, its dims in
+    memory in ``order`` (None: row-major)."""
 
     @staticmethod
-    def forward(ctx, grad, shape, index):
+    def forward(ctx, grad, shape, index, order=None):
         ctx.index = index
-        out = np.zeros(shape, dtype=grad._data.dtype, like=grad._data)
+        if order is None:
+            out = np.zeros(shape, dtype=grad._data.dtype, like=grad._data)
+        else:  # (_write reads the layout: its flat fast path takes row-major arrays only)
+            out = laid_out(lambda s: xp_of(grad._data).zeros(s, grad._data.dtype), shape, order)
         _write(out, index, grad._data, accumulate=True)
         return out
 
     @staticmethod
     def backward(ctx, gg):
-        return GetItem.apply(gg, ctx.index), None, None
+        return GetItem.apply(gg, ctx.index), None, None, None
 
 
 class IndexPut(Function):
