@@ -36,12 +36,13 @@ def _max4(v0, v1, v2, v3):
 def _tap4(v0, v1, v2, v3, m):
     """The tap ``_max4`` picked for maximum ``m``: the first equal to it or, where it is NaN,
     the last NaN."""
-    if m != m:
-        return _3 if v3 != v3 else (_2 if v2 != v2 else (_1 if v1 != v1 else _0))
-    k = _3
+    k = _3  # selects first, then the rare NaN's branch: LLVM vectorizes the loop around it
     k = _2 if v2 == m else k
     k = _1 if v1 == m else k
-    return _0 if v0 == m else k
+    k = _0 if v0 == m else k
+    if m != m:
+        k = _3 if v3 != v3 else (_2 if v2 != v2 else (_1 if v1 != v1 else _0))
+    return k
 
 
 @njit(inline="always", **_INNER)
