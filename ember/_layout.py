@@ -190,3 +190,40 @@ def flat_view(array):
         return None
     ordered = array.transpose(memory_order(array, preserve_format))
     return ordered.reshape(-1) if ordered.flags.c_contiguous else None  # (not one of reversed strides)
+
+
+def dim_order(shape: tuple, strides: tuple) -> tuple:
+    """PyTorch's ``Tensor.dim_order()`` of a tensor of ``shape`` and element ``strides``: its
+    dims from outermost to innermost in memory. Dims are insertion-sorted by stride (largest
+    outermost; a stride of 0 leaves two dims unordered, as do equal strides unless the sizes
+    order them); the second value says whether some neighbours stayed unordered (ambiguous)."""
+    n = len(shape)
+
+    def outer(a: int, b: int) -> int:
+        """1 where dim a lies outside dim b, -1 inside, 0 where the strides do not tell."""
+        sa, sb = strides[a], strides[b]
+        if sa == 0 or sb == 0:
+            return 0
+        if sa == sb:
+            return 0 if _at_least(shape[b], shape[a]) else 1
+        if _at_least(sb, sa):
+            return -1
+        return 1 if _at_least(sa, sb) else 0
+
+    perm = list(range(n - 1, -1, -1))  # innermost first while sorting
+    for i in range(1, n):
+        j = i
+        for k in range(i - 1, -1, -1):
+            order = outer(perm[k], perm[j])
+            if order > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif order < 0:
+                break
+    ambiguous = any(outer(perm[i], perm[i + 1]) != -1 for i in range(n - 1))
+    return tuple(reversed(perm)), ambiguous
+
+
+def _at_least(a: int, b: int) -> bool:
+    """PyTorch's stride comparison: a >= b, or a multiple of b (with 0 below everything)."""
+    return b == 0 or (a != 0 and (a >= b or a % b == 0))

@@ -10,7 +10,9 @@ import weakref
 
 import numpy as np
 
-from ._layout import check_memory_format, copy_in, element_strides, is_contiguous_as, preserve_format
+from ._layout import (channels_last, check_memory_format, contiguous_format, copy_in, element_strides, is_contiguous_as,
+                      memory_format, preserve_format)
+from ._layout import dim_order as layout_dim_order
 from .autograd.grad_mode import state
 from .backend import dtypes
 from .backend.device import CPU, device_of, move, to_device
@@ -128,6 +130,31 @@ class Tensor:
         """The step in elements between neighbours along each dim (or along ``dim``)."""
         strides = element_strides(self._data)
         return strides if dim is None else strides[self._wrap_dim(dim)]
+
+    def dim_order(self, *, ambiguity_check=False) -> tuple:
+        """The dims from outermost to innermost in memory: (0, 1, 2, 3) for row-major, (0, 2, 3, 1)
+        for channels-last. With ``ambiguity_check`` (True, or a list of memory formats exactly
+        one of which the tensor must be in), a RuntimeError where the order is not unique."""
+        formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+        if not isinstance(ambiguity_check, bool) and not (
+                isinstance(ambiguity_check, list) and all(isinstance(f, memory_format) for f in formats)):
+            raise TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
+        shape, strides = self._data.shape, element_strides(self._data)
+        check = ambiguity_check is True or isinstance(ambiguity_check, list)
+        several = any(a == b for a, b in zip(strides, strides[1:])) or 1 in shape
+        if check and several and sum(is_contiguous_as(self._data, f) for f in formats) != 1:
+            raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact one of the "
+                               "given memory formats.")
+        if len(shape) < 2:
+            return tuple(range(len(shape)))
+        row_major = is_contiguous_as(self._data, contiguous_format)
+        last = len(shape) == 4 and is_contiguous_as(self._data, channels_last)
+        if row_major != last:  # one of the two formats alone: its order
+            return (0, 2, 3, 1) if last else tuple(range(len(shape)))
+        order, ambiguous = layout_dim_order(shape, strides)
+        if check and ambiguous:
+            raise RuntimeError("The tensor does not have unique dim order.")
+        return order
 
     def storage_offset(self) -> int:
         """Where this tensor's first element lies in its storage, in elements (non-zero for

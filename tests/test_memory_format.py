@@ -330,7 +330,8 @@ def test_constant_padding_keeps_channels_last(pad):
         out[m] = y, x.grad
     for te, ee in zip(out[torch], out[ember]):
         np.testing.assert_array_equal(ee.detach().numpy(), te.detach().numpy())
-        assert ee.is_contiguous(memory_format=ember.channels_last) == te.is_contiguous(memory_format=torch.channels_last)
+        last = te.is_contiguous(memory_format=torch.channels_last)
+        assert ee.is_contiguous(memory_format=ember.channels_last) == last
 
 
 @pytest.mark.parametrize("kwargs", [dict(scale_factor=2), dict(size=(5, 9), mode="bilinear"),
@@ -362,3 +363,27 @@ def test_slicing_gradient_keeps_the_inputs_layout(index):
     t = torch.tensor(a, requires_grad=True)
     want, = torch.autograd.grad(t[index].sum() * 2, t)
     np.testing.assert_array_equal(g.numpy(), want.numpy())
+
+
+DIM_ORDER_CASES = [
+    lambda m: m.zeros(2, 3, 4, 5), lambda m: m.zeros(2, 3, 4, 5).contiguous(memory_format=m.channels_last),
+    lambda m: m.zeros(2, 3, 4, 5, 6).contiguous(memory_format=m.channels_last_3d), lambda m: m.zeros(3, 4).t(),
+    lambda m: m.zeros(2, 3, 4).permute(2, 0, 1), lambda m: m.zeros(4, 1).expand(4, 3), lambda m: m.zeros(2, 1, 3),
+    lambda m: m.zeros(1, 2, 3, 4), lambda m: m.zeros(2, 3, 1, 1).contiguous(memory_format=m.channels_last),
+    lambda m: m.zeros(4, 6)[:, ::2], lambda m: m.zeros(5), lambda m: m.zeros(()), lambda m: m.zeros(2, 0, 3),
+    lambda m: m.zeros(2, 3, 4, 5).contiguous(memory_format=m.channels_last)[:, :, ::2],
+    lambda m: m.zeros(3, 3)[:, None, :].expand(3, 2, 3),
+]
+CHECKS = [False, True, ("contiguous_format",), ("channels_last",), ("contiguous_format", "channels_last"), 3, (3,)]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=str)
+@pytest.mark.parametrize("make", DIM_ORDER_CASES)
+def test_dim_order_matches_pytorch(make, check):
+    def outcome(m):
+        arg = [getattr(m, f) if isinstance(f, str) else f for f in check] if isinstance(check, tuple) else check
+        try:
+            return "ok", make(m).dim_order(ambiguity_check=arg)
+        except (TypeError, RuntimeError) as e:
+            return type(e).__name__, str(e)
+    assert outcome(ember) == outcome(torch)
