@@ -318,6 +318,22 @@ def kernel_path(compiled: bool):
     return contextlib.nullcontext() if compiled else kernels.off()
 
 
+@contextlib.contextmanager
+def num_threads(n: int):
+    """ember computing on ``n`` threads within the block, then as before: a default count stays
+    the default (OMP_NUM_THREADS or the cores), not a count recorded as set by hand, which
+    later tests of the defaults would read."""
+    from ember.backend import threads
+    saved, before = dict(threads._state), ember.get_num_threads()
+    ember.set_num_threads(n)
+    try:
+        yield
+    finally:
+        ember.set_num_threads(before)  # the pools back to their count
+        threads._state.clear()
+        threads._state.update(saved)
+
+
 def count_calls(monkeypatch, module, names, counts: dict | None = None) -> dict:
     """name -> calls of each function ``names`` of ``module`` (compiled kernels), counted through
     the module attributes the ops look up, so a call that took another path is not counted;

@@ -6,8 +6,8 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.backend import kernels, onednn, threads
-from helpers import count_calls, torch
+from ember.backend import kernels
+from helpers import count_calls, num_threads, torch
 
 pytestmark = pytest.mark.skipif(kernels.cpu() is None, reason="compiled kernels are off (numba missing or "
                                                                 "EMBER_NUMBA=0): the NumPy paths run everywhere")
@@ -113,17 +113,9 @@ def test_parameter_gradients_have_the_same_bits_on_one_core_and_two():
     x = RNG.standard_normal((300, 48)).astype(np.float32)
     w, b = RNG.standard_normal(48).astype(np.float32), RNG.standard_normal(48).astype(np.float32)
     g = RNG.standard_normal((300, 48)).astype(np.float32)
-    saved = dict(threads._state)
-    try:
-        results = []
-        for n in (1, 2):
-            ember.set_num_threads(n)
+    results = []
+    for n in (1, 2):
+        with num_threads(n):
             results.append(_run(ember, _layer_norm, [x, w, b], g, (48,)))
-    finally:  # back to the default count, not one set by hand
-        threads._state.clear()
-        threads._state.update(saved)
-        n = ember.get_num_threads()
-        kernels.set_threads(n)
-        onednn.set_threads(n)
     for a, c in zip(*results):
         np.testing.assert_array_equal(a, c)
