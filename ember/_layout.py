@@ -124,6 +124,13 @@ def suggest_format(array):
     return fmt
 
 
+def is_channels_last(array) -> bool:
+    """Whether an (N, C, *) array holds its values channels-last, dims (0, 2, ..., 1) row-major,
+    and is not row-major too (as arrays of one channel or of 1x1 planes are): the input that
+    ember's channels-last kernels take as its row-major (N, *, C) view."""
+    return not array.flags.c_contiguous and array.transpose(0, *range(2, array.ndim), 1).flags.c_contiguous
+
+
 def _order(fmt) -> tuple:
     return (0, *range(2, fmt.rank), 1)
 

@@ -13,8 +13,8 @@ import ember
 import ember.nn.functional as F
 from ember._layout import is_contiguous_as
 from ember.backend import kernels
-from ember.ops.norm import batch_norm_relu
-from helpers import copy_weights, count_calls, torch
+from ember.ops.batch_norm import batch_norm_relu
+from helpers import copy_weights, count_calls, num_threads, torch
 
 TF = torch.nn.functional
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
@@ -319,14 +319,10 @@ def test_results_do_not_depend_on_the_number_of_threads():
     """Blocks of a fixed number of rows, their sums added in block order: the same bits on one
     thread as on all."""
     x, g, w, b = _data((16, 16, 16, 16), np.float32, seed=9)
-    threads = ember.get_num_threads()
     results = []
-    try:
-        for n in (1, max(2, threads)):
-            ember.set_num_threads(n)
+    for n in (1, max(2, ember.get_num_threads())):
+        with num_threads(n):
             results.append(_run(ember, x, g, w, b, True, relu=True))
-    finally:
-        ember.set_num_threads(threads)
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 

@@ -28,7 +28,7 @@ import ctypes
 
 import numpy as np
 
-from .._layout import channels_last, channels_last_3d, contiguous_format, copy_in, is_contiguous_as, suggest_format
+from .._layout import channels_last, channels_last_3d, contiguous_format, copy_in, is_channels_last, suggest_format
 from . import onednn
 from .primitives import (ANY, ARG_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC, ARG_DIFF_WEIGHTS, ARG_DST, ARG_SRC,
                          ARG_WEIGHTS, ARG_DIFF_BIAS, FORWARD_TRAINING, POINTER, QUERY_DIFF_DST, QUERY_DIFF_SRC,
@@ -127,10 +127,9 @@ def _operand(a, last: bool):
     is dense row-major or channels-last, else a copy in the call's layout."""
     if a.flags.c_contiguous:
         return a, False
-    fmt = _format(a.ndim)
-    if fmt is not None and is_contiguous_as(a, fmt):
+    if is_channels_last(a):
         return a, True
-    return (copy_in(a, fmt), True) if last else (np.ascontiguousarray(a), False)
+    return (copy_in(a, _format(a.ndim)), True) if last else (np.ascontiguousarray(a), False)
 
 
 def _empty(shape: tuple, last: bool):

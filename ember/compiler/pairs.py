@@ -1,7 +1,7 @@
 """Pairs: two ops where the second alone reads the first's result become one op.
 
 - A batch norm, then a ReLU (a CNN's conv - batch norm - ReLU): two passes over the
-  activations forward and two backward; ``ops.norm.batch_norm_relu`` is one each.
+  activations forward and two backward; ``ops.batch_norm.batch_norm_relu`` is one each.
 - A ReLU, then a max pool of 2x2 windows (a CNN's conv - ReLU - pool): the ReLU's pass over
   the activations forward and its gradient's backward; ``ops.window.relu_max_pool`` pools the
   ReLU's windows without making its result.
@@ -12,7 +12,7 @@ by a later step, not returned), and both ran under the same grad and autocast mo
 """
 from __future__ import annotations
 
-from ..ops import math as math_ops, norm, window
+from ..ops import batch_norm as bn, math as math_ops, window
 from .graph import Slot, Step, last_reads
 
 
@@ -35,9 +35,9 @@ def _pair(first: Step, second: Step) -> Step | None:
     they are not a pair."""
     if second.grad != first.grad or second.amp != first.amp or second.kwargs:
         return None
-    if first.fn is norm.batch_norm and second.fn == math_ops.Relu.apply and second.args == (Slot(first.outs),):
+    if first.fn is bn.batch_norm and second.fn == math_ops.Relu.apply and second.args == (Slot(first.outs),):
         # batch_norm_relu takes batch_norm's arguments
-        return Step(norm.batch_norm_relu, first.args, first.kwargs, second.outs, first.grad, first.amp,
+        return Step(bn.batch_norm_relu, first.args, first.kwargs, second.outs, first.grad, first.amp,
                     f"{first.name}+relu")
     node = getattr(second.fn, "__self__", None)  # MaxPool's graph node: max_pool2d's steps apply it
     if first.fn == math_ops.Relu.apply and not first.kwargs and isinstance(node, type) and \

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._layout import channels_last, copy_ordered, laid_out, memory_order, preserve_format, suggest_format
+from .._layout import copy_ordered, is_channels_last, laid_out, memory_order, preserve_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, kernels
@@ -193,10 +193,6 @@ def _nchw(a: np.ndarray) -> np.ndarray:
     return a.transpose(0, 3, 1, 2)
 
 
-def _channels_last(a: np.ndarray) -> bool:
-    return a.ndim == 4 and not a.flags.c_contiguous and suggest_format(a) is channels_last
-
-
 def _new(like, shape: tuple, dtype, fill=None, order=None):
     """A new array of ``shape`` whose dims lie in memory in ``order`` (by default ``like``'s own
     order: a channels-last input gives channels-last windows), filled with ``fill`` unless None."""
@@ -219,7 +215,7 @@ def _window_max(x: np.ndarray, win: Windows, need_kid: bool, relu: bool = False)
     takes x, with ``need_kid``), those of ReLU's result (see the kernel)."""
     shape = x.shape[:x.ndim - len(win.in_size)] + win.out_size
     pool = _compiled_pool(win, x)
-    if pool is not None and _channels_last(x):
+    if pool is not None and x.ndim == 4 and is_channels_last(x):
         x4 = _nhwc(x)
         out = np.empty((x4.shape[0],) + win.out_size + (x4.shape[3],), dtype=x.dtype)
         kid = np.empty(out.shape, dtype=win.kid_dtype) if need_kid else None
@@ -296,7 +292,7 @@ def _gather(x: np.ndarray, win: Windows, kid, divisor) -> np.ndarray:
         return x.reshape(-1)[win.flat_indices(kid, whole=True)]
     lead = x.shape[:x.ndim - len(win.in_size)]
     pool = _compiled_pool(win, x) if np.ndim(divisor) == 0 else None
-    if pool is not None and _channels_last(x):
+    if pool is not None and x.ndim == 4 and is_channels_last(x):
         x4 = _nhwc(x)
         out = np.empty((x4.shape[0],) + win.out_size + (x4.shape[3],), dtype=x.dtype)
         with kernels.lock:

@@ -6,7 +6,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.ops.norm import batch_norm_relu
+from ember.ops.batch_norm import batch_norm_relu
 
 from helpers import check_gradcheck, check_op, kernel_path, torch
 
