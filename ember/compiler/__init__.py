@@ -40,7 +40,9 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
         backend: "inductor" (the default) and "cudagraphs" fuse runs of element-wise ops into
             one compiled loop (fusion.py); "eager" and "aot_eager" replay the ops as they are.
         mode, options: PyTorch's names are accepted (every mode replays the same captured
-            graph); an unknown mode raises as PyTorch does.
+            graph); an unknown mode raises as PyTorch does. ``options={"layout_optimization":
+            False}`` keeps convolutions in the model's own layout (layout.py), which makes a
+            replay's values eager's bit for bit.
         disable: return ``model`` itself.
         recompile_limit: how many input signatures to keep graphs for (default 8); calls with
             more run eagerly.
@@ -58,10 +60,11 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     if isinstance(model, Module):
         from .module import OptimizedModule
         return OptimizedModule(model, compiled_call(model, fullgraph=fullgraph, backend=backend,
-                                                    recompile_limit=recompile_limit))
+                                                    recompile_limit=recompile_limit, options=options))
     owner = getattr(model, "__self__", None)  # model.forward: guarded as the module it is
     compiled = Compiled(model, module=owner if isinstance(owner, Module) else None, fullgraph=fullgraph,
-                        name=name, limit=recompile_limit, fuse=_fuses(backend))
+                        name=name, limit=recompile_limit, fuse=_fuses(backend),
+                        channels_last=_layout_optimization(options))
 
     @functools.wraps(model)
     def run(*args, **kwargs):
@@ -80,13 +83,19 @@ def compiled_call(module, *, fullgraph: bool = False, dynamic=None, backend=None
     from ..nn.modules.module import Module
     return Compiled(functools.partial(Module._call_eager, module), module=module,
                     fullgraph=fullgraph, name=type(module).__name__, limit=recompile_limit,
-                    fuse=_fuses(backend))
+                    fuse=_fuses(backend), channels_last=_layout_optimization(options))
 
 
 def _fuses(backend) -> bool:
     """Whether element-wise runs are fused: not with PyTorch's backends that run the captured
     graph's ops as they are ("eager", "aot_eager")."""
     return backend not in ("eager", "aot_eager")
+
+
+def _layout_optimization(options) -> bool:
+    """Inductor's ``layout_optimization`` option (default True): convolutions computed
+    channels-last inside the graph (layout.py)."""
+    return bool((options or {}).get("layout_optimization", True))
 
 
 def _check(backend, mode, options) -> None:

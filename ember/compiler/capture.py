@@ -35,6 +35,7 @@ from ..autograd import function as _function
 from ..autograd.grad_mode import state
 from ..backend import random as _random
 from .graph import Const, Slot, Step, build, slots_in, tensors_in
+from .layout import layout_of
 
 # Tensor methods that read metadata only: called through, never steps.
 _METADATA = frozenset({
@@ -132,8 +133,9 @@ class Capture:
         if self.reason is None and _random.default_generator.get_state() != self._rng:
             self.graph_break("random numbers were drawn outside ember's ops")
         self.output = build(result, lambda t: self._ref(t, "the result"))
-        # each slot's (shape, dtype, array type, C-contiguous): what fusion needs of it
-        self.meta = [(t._data.shape, t._data.dtype, type(t._data), t._data.flags.c_contiguous)
+        # each slot's (shape, dtype, array type, layout, alias group): what the layout and
+        # fusion passes need of it (tensors that share a version counter alias one storage)
+        self.meta = [(t._data.shape, t._data.dtype, type(t._data), layout_of(t._data), id(t._vc))
                      for t in self.values]
         self.values = []
         self.slot_of = {}

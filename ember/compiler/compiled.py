@@ -52,9 +52,10 @@ class Compiled:
     """``fn`` compiled: call it as ``fn``. ``module`` is the module whose call ``fn`` is."""
 
     def __init__(self, fn, module=None, fullgraph: bool = False, name: str | None = None,
-                 limit: int | None = None, fuse: bool = True):
+                 limit: int | None = None, fuse: bool = True, channels_last: bool = True):
         self.fn = fn
         self.fuse = fuse
+        self.channels_last = channels_last
         self.module = module
         self.fullgraph = fullgraph
         self.name = name or getattr(fn, "__qualname__", type(fn).__name__)
@@ -128,7 +129,7 @@ class Compiled:
                 entry.reason = diff
                 self._notice(diff, None)
             else:
-                entry.graph = graph_of(cap, self.fuse)
+                entry.graph = graph_of(cap, self.fuse, self.channels_last)
             entry.first = None
         return result
 
@@ -149,9 +150,11 @@ class Compiled:
         self._warned = False
 
 
-def graph_of(cap: Capture, fuse: bool) -> Graph:
-    """The replayable graph of a finished capture, its element-wise runs fused with ``fuse``."""
-    return Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()), cap.meta if fuse else None)
+def graph_of(cap: Capture, fuse: bool, channels_last: bool = False) -> Graph:
+    """The replayable graph of a finished capture, its element-wise runs fused with ``fuse``,
+    its convolutions computed channels-last with ``fuse`` and ``channels_last`` (layout.py)."""
+    return Graph(cap.steps, cap.inputs, _size(cap), cap.output, list(cap.seen.values()), cap.meta if fuse else None,
+                 channels_last)
 
 
 def _size(cap: Capture) -> int:

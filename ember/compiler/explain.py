@@ -59,7 +59,7 @@ def explain(fn, *extra_args, **extra_kwargs):
         cap.finish(result)
         if cap.reason is not None:
             return ExplainOutput([], [f"{cap.reason} (at {cap.where})"])
-        return ExplainOutput([graph_of(cap, fuse=True)], [])
+        return ExplainOutput([graph_of(cap, fuse=True, channels_last=True)], [])
 
     if extra_args or extra_kwargs:
         warnings.warn("explain(f, *args, **kwargs) is deprecated, use explain(f)(*args, **kwargs) instead.",

@@ -27,6 +27,7 @@ from ..autograd.grad_mode import enable_grad, state
 from ..backend import kernels
 from ..ops import activation, elementwise, math as math_ops
 from .graph import Const, Slot, Step, last_reads
+from .layout import CL, layout_of
 
 _MIN_STEPS = 2  # a run of one op gains nothing
 
@@ -55,8 +56,9 @@ class CompiledFunction(Function):
     @staticmethod
     def forward(ctx, *operands):
         region = ctx.region
-        outs = region.program.forward([t._data for t in operands], region.shape, region.cols)
+        outs = region.program.forward([region.loop_view(t._data) for t in operands], region.shape, region.cols)
         ctx.save_for_backward(*operands)
+        outs = [region.logical(o) for o in outs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     @staticmethod
@@ -66,11 +68,12 @@ class CompiledFunction(Function):
         needed = tuple(j for j, need in enumerate(ctx.needs_input_grad) if need)
         if state.enabled:  # create_graph: the original steps, whose backward can be differentiated
             return region.backward_by_steps(operands, grads, needed)
-        arrays = [np.ascontiguousarray(g._data) for g in grads]
-        flows = region.program.backward([t._data for t in operands], arrays, needed, region.shape, region.cols)
+        arrays = [np.ascontiguousarray(region.loop_view(g._data)) for g in grads]
+        flows = region.program.backward([region.loop_view(t._data) for t in operands], arrays, needed,
+                                        region.shape, region.cols)
         out = [None] * len(operands)
         for j, flow in zip(needed, flows):
-            out[j] = Tensor._make(flow)  # of the output's shape: the engine sums a broadcast operand's
+            out[j] = Tensor._make(region.logical(flow))  # of the output's shape: the engine sums a broadcast operand's
         return tuple(out)
 
 
@@ -79,12 +82,15 @@ class Region:
     tensors from before the call) with their shapes, and the steps it replaces."""
 
     def __init__(self, steps: list, program, operands: list, shapes: list, shape: tuple, cols: int,
-                 calls: list):
+                 calls: list, channels_last: bool = False):
         self.steps = steps
         self.program = program
         self.operands = operands
         self.shapes = shapes
-        self.shape = shape
+        # A channels-last run loops over its (N, H, W, C) arrays, row-major views of its
+        # operands and results; its other operands are single elements.
+        self.channels_last = channels_last
+        self.shape = (shape[0], *shape[2:], shape[1]) if channels_last else shape
         self.cols = cols
         self.dtype = program.dtype
         self.calls = calls  # per step: (apply, args as ("operand", j), ("value", k) or constants)
@@ -100,9 +106,18 @@ class Region:
             return self.run_steps(operands)
         for t, shape in zip(operands, self.shapes):
             a = t._data
-            if type(a) is not np.ndarray or a.dtype != self.dtype or a.shape != shape or not a.flags.c_contiguous:
+            if type(a) is not np.ndarray or a.dtype != self.dtype or a.shape != shape or \
+                    (a.size > 1 and layout_of(a) != (CL if self.channels_last else "C")):
                 return self.run_steps(operands)
         return self.function.apply(*operands)
+
+    def loop_view(self, a: np.ndarray) -> np.ndarray:
+        """An operand's or incoming gradient's array as the loop reads it."""
+        return a.transpose(0, 2, 3, 1) if self.channels_last and a.size > 1 else a
+
+    def logical(self, a: np.ndarray) -> np.ndarray:
+        """A result the loop wrote, as the (N, C, H, W) array it is."""
+        return a.transpose(0, 3, 1, 2) if self.channels_last else a
 
     def run_steps(self, operands) -> tuple:
         """The outputs as the original steps compute them."""
@@ -153,11 +168,11 @@ def _grow(steps: list, start: int, meta: list, last: dict, fused):
     first = steps[start]
     if type(first.outs) is not int:
         return start, None
-    shape, dtype, array_type, _ = meta[first.outs]
+    shape, dtype, array_type, layout, _ = meta[first.outs]
     if array_type is not np.ndarray or dtype not in (np.float32, np.float64) or not shape:
         return start, None
     n = int(np.prod(shape))
-    builder = _Builder(shape, dtype, n, meta, fused)
+    builder = _Builder(shape, dtype, n, meta, fused, layout == CL)
     end = start
     while end < len(steps) and builder.add(steps[end], first.grad, first.amp):
         end += 1
@@ -170,7 +185,7 @@ def _grow(steps: list, start: int, meta: list, last: dict, fused):
         return start, None
     program = fused.Program(builder.instructions, keep, builder.layouts, dtype)
     region = Region(region_steps, program, builder.operands, builder.shapes, shape, builder.cols,
-                    builder.calls)
+                    builder.calls, builder.channels_last)
     return end, region.step(tuple(outs[k] for k in keep), first.grad, first.amp)
 
 
@@ -178,8 +193,9 @@ class _Builder:
     """Grows a run step by step, checking each fits: same output shape, dtype, grad and
     autocast mode, operands in a layout the loop reads."""
 
-    def __init__(self, shape, dtype, n, meta, fused):
+    def __init__(self, shape, dtype, n, meta, fused, channels_last: bool):
         self.shape, self.dtype, self.n, self.meta, self.fused = shape, np.dtype(dtype), n, meta, fused
+        self.channels_last = channels_last  # the run's results are (N, C, H, W) channels-last
         self.instructions, self.calls = [], []
         self.operands, self.shapes, self.layouts = [], [], []
         self.values: dict = {}   # slot -> instruction index
@@ -192,8 +208,9 @@ class _Builder:
         if (getattr(fn, "__func__", None) is not Function.apply.__func__ or cls not in _OPS or step.kwargs
                 or step.grad is not grad or step.amp != amp or type(step.outs) is not int):
             return False
-        out_shape, out_dtype, out_type, _ = self.meta[step.outs]
-        if out_shape != self.shape or out_dtype != self.dtype or out_type is not np.ndarray:
+        out_shape, out_dtype, out_type, out_layout, _ = self.meta[step.outs]
+        if out_shape != self.shape or out_dtype != self.dtype or out_type is not np.ndarray or \
+                (self.channels_last and out_layout != CL):
             return False
         op, tensor_args = _OPS[cls], step.args
         if op is None:  # Pow, Gelu: the op its constant argument says
@@ -236,19 +253,23 @@ class _Builder:
     def _layout(self, spec):
         """(layout, shape) of a tensor operand, or None."""
         if type(spec) is Slot:
-            shape, dtype, array_type, contiguous = self.meta[spec.i]
+            shape, dtype, array_type, layout, _ = self.meta[spec.i]
         elif type(spec) is Const or isinstance(spec, Tensor):
             a = spec.t._data if type(spec) is Const else spec._data
-            shape, dtype, array_type, contiguous = a.shape, a.dtype, type(a), a.flags.c_contiguous
+            shape, dtype, array_type, layout = a.shape, a.dtype, type(a), layout_of(a)
         else:
             return None
-        if array_type is not np.ndarray or dtype != self.dtype or not contiguous or len(shape) > len(self.shape):
+        if array_type is not np.ndarray or dtype != self.dtype or len(shape) > len(self.shape):
             return None
-        if shape == self.shape:
-            return "full", shape
         size = int(np.prod(shape))
         if size == 1:
             return "scalar", shape
+        if layout != (CL if self.channels_last else "C"):
+            return None
+        if shape == self.shape:
+            return "full", shape
+        if self.channels_last:
+            return None  # a broadcast operand's rows and columns are the row-major run's
         padded = (1,) * (len(self.shape) - len(shape)) + tuple(shape)
         for k in range(1, len(self.shape)):
             if padded[:k] == (1,) * k and padded[k:] == self.shape[k:]:

@@ -193,10 +193,16 @@ class Graph:
     """Replays a captured call: ``run(tensors)`` with the call's tensor inputs, in order."""
 
     def __init__(self, steps: list, inputs: list, size: int, output, external: list,
-                 meta: list | None = None):
-        if meta is not None:  # batch norm + ReLU pairs, then element-wise runs, fused (pairs.py, fusion.py)
+                 meta: list | None = None, channels_last: bool = False):
+        if meta is not None:
+            # convolutions channels-last (layout.py), batch norm + ReLU pairs, then element-wise
+            # runs, fused (pairs.py, fusion.py)
             from .fusion import fuse
+            from .layout import compute_channels_last
             from .pairs import fuse_pairs
+            if channels_last:
+                steps, output, meta = compute_channels_last(steps, inputs, output, meta)
+                size = max(size, len(meta))
             steps = fuse(fuse_pairs(steps, output), meta, output)
         self.steps = steps
         self.inputs = inputs    # the input slots, in the order of the call's tensors

@@ -15,6 +15,13 @@ def replaying(compiled) -> bool:
     return any(e.graph is not None for e in entries(compiled))
 
 
+def rewritten(compiled) -> bool:
+    """Whether a replayed graph computes convolutions channels-last (compiler/layout.py)."""
+    from ember.compiler import layout
+    return any(step.fn is layout._to_channels_last for e in entries(compiled) if e.graph is not None
+               for step in e.graph.steps)
+
+
 def assert_same(a, b):
     if isinstance(a, (tuple, list)):
         assert type(a) is type(b) and len(a) == len(b)

@@ -1,30 +1,35 @@
 """ember.compile on whole models: the replayed graph gives eager ember's values and gradients,
-bit for bit (the same ops run in the same order), random draws included."""
+bit for bit (the same ops run in the same order), random draws included. A CNN's replay computes
+its convolutions channels-last (compiler/layout.py): bit for bit what eager computes from the
+input laid out channels-last."""
 import numpy as np
 import pytest
 
 import ember
 import ember.nn as nn
-import ember.nn.functional as F
 from ember.vision import models
 
-from helpers_compile import assert_same, replaying, same_as_eager
+from helpers_compile import assert_same, replaying, rewritten, same_as_eager
 
 
 def _grads(model):
     return [None if p.grad is None else p.grad.clone() for p in model.parameters()]
 
 
-def _compare(model, make_inputs, calls=4, train=True, loss=lambda out: out.float().sum()):
+def _compare(model, make_inputs, calls=4, train=True, loss=lambda out: out.float().sum(), options=None,
+             channels_last=False):
     """Call the compiled and the eager model with the same inputs and seeds, ``calls`` times
-    (the third call onwards replays), comparing outputs and parameter gradients."""
+    (the third call onwards replays), comparing outputs and parameter gradients; with
+    ``channels_last``, the replays with eager's calls on the inputs laid out channels-last."""
     model.train(train)
-    compiled = ember.compile(model)
+    compiled = ember.compile(model, options=options)
     for i in range(calls):
         inputs = make_inputs(i)
         results = []
         for m in (compiled, model):
             ember.manual_seed(100 + i)
+            if m is model and channels_last and i >= 2:
+                inputs = tuple(x.contiguous(memory_format=ember.channels_last) for x in inputs)
             out = m(*inputs)
             if train:
                 loss(out[0] if isinstance(out, tuple) else out).backward()
@@ -38,6 +43,7 @@ def _compare(model, make_inputs, calls=4, train=True, loss=lambda out: out.float
             else:
                 np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert replaying(compiled)
+    assert rewritten(compiled) == channels_last
     return compiled
 
 
@@ -45,17 +51,26 @@ def _images(n, c=3, size=32):
     return lambda i: (ember.randn(n, c, size, size, generator=ember.Generator().manual_seed(i)),)
 
 
-@pytest.mark.parametrize("name, build, inputs", [
-    ("lenet5", lambda: models.lenet5(), _images(4, 1, 28)),
+ZOO = [
+    ("lenet5", lambda: models.lenet5(), _images(4, 1, 28)),  # 1 and 6 input channels: not rewritten
     ("resnet18", lambda: models.resnet18(num_classes=10), _images(2)),
     ("mobilenet_v2", lambda: models.mobilenet_v2(num_classes=10), _images(2)),
     ("efficientnet_b0", lambda: models.efficientnet_b0(num_classes=10), _images(2)),  # stochastic depth
     ("vgg11_bn", lambda: models.vgg11_bn(num_classes=10), _images(1, 3, 32)),  # dropout, batch norm
-])
+]
+
+
+@pytest.mark.parametrize("name, build, inputs", ZOO)
 @pytest.mark.parametrize("train", [True, False])
 def test_model_zoo_matches_eager(name, build, inputs, train):
     ember.manual_seed(0)
-    _compare(build(), inputs, calls=3, train=train)
+    _compare(build(), inputs, calls=3, train=train, channels_last=name != "lenet5")
+
+
+@pytest.mark.parametrize("name, build, inputs", ZOO)
+def test_model_zoo_without_layout_optimization_matches_row_major_eager(name, build, inputs):
+    ember.manual_seed(0)
+    _compare(build(), inputs, calls=3, options={"layout_optimization": False})
 
 
 def test_batch_norm_running_statistics_follow_eager():
