@@ -4,7 +4,9 @@ replays that graph on later calls with no Python of the model in between.
 What a replay runs is what eager ember ran, op by op (random draws included), except that
 runs of element-wise ops are fused into one compiled loop each (``fusion.py``), and a batch
 norm read only by a ReLU becomes one op (``pairs.py``), each computing as the eager ops do;
-so results match eager ember's. Guards re-capture when
+so results match eager ember's. A CNN's convolutions are computed channels-last
+(``layout.py``, inductor's ``layout_optimization``): its results are then eager's on the
+input laid out channels-last, bit for bit. Guards re-capture when
 the inputs' shapes, dtypes, devices or requires_grad, the other arguments, grad or autocast
 mode, a module's attributes, or the globals and closure variables the code reads change;
 code that hands tensor values to Python (``.item()``, ``if t.sum() > 0:``) or works around

@@ -13,7 +13,8 @@ buffer and submodule in its tree) a call goes through three stages:
 
 A capture that cannot be replayed (a graph break) or two that disagree leave that key
 eager for good, with a one-line warning (an error with ``fullgraph=True``). Results are
-always eager ember's: a replay runs the same ops in the same order, random draws included.
+eager ember's: a replay runs the same ops in the same order, random draws included (a CNN's
+on its input laid out channels-last: ``layout.py``).
 """
 from __future__ import annotations
 

@@ -12,10 +12,12 @@ neither written to memory nor saved for backward.
 
 Values keep eager ember's bits, and so do gradients, but for a value that feeds three or
 more gradients into one sum, or a broadcast operand used twice (their flows are added in
-another order: a rounding apart; see fused.py). A replay whose tensors do not have the
-layouts the run was fused for (a parameter made non-contiguous) or that runs where the
-compiled kernels are off (a forked DataLoader worker), and a backward that is itself
-differentiated (``create_graph``), run the original steps instead.
+another order: a rounding apart; see fused.py). A run over channels-last values (layout.py)
+loops over their row-major (N, H, W, C) views, its other operands single elements. A replay
+whose tensors do not have the layouts the run was fused for (a parameter made
+non-contiguous) or that runs where the compiled kernels are off (a forked DataLoader worker),
+and a backward that is itself differentiated (``create_graph``), run the original steps
+instead.
 """
 from __future__ import annotations
 

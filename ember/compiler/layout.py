@@ -79,11 +79,17 @@ def compute_channels_last(steps: list, inputs: list, output, meta: list):
             continue
         conv_input = _row_major_conv_input(step, new_meta)
         if conv_input is not None:
-            step = _renamed(step, {conv_input: copy(conv_input, CL, step.grad, step.amp)})
-        elif reads & moved.keys() and not _keeps_layout(step):
+            copy(conv_input, CL, step.grad, step.amp)
+        if conv_input is not None or _keeps_layout(step):
+            # reads the channels-last copy of a row-major value where one was made
+            twins = {s: copies[k] for s in reads - moved.keys() if (k := (s, step.grad, step.amp)) in copies}
+            step = _renamed(step, twins)
+            relabel = bool(twins or reads & moved.keys())
+        else:
             step = _renamed(step, {s: copy(s, "C", step.grad, step.amp) for s in sorted(reads & moved.keys())})
+            relabel = False
         out.append(step)
-        if conv_input is not None or reads & moved.keys():
+        if relabel:
             _label(step, outs, new_meta, moved)
     back = {s: copy(s, "C", *moved[s]) for s in sorted(set(slots_in(output)) & moved.keys())}
     return out, _rename(output, back), new_meta

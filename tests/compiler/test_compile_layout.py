@@ -1,0 +1,218 @@
+"""ember.compile's layout rewrite (compiler/layout.py): a CNN's replay computes channels-last,
+bit for bit as eager does on the input laid out channels-last, and everything the caller
+sees (results, gradients, writes in place) is as eager's."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+from ember.compiler import fusion
+
+from helpers_compile import replaying, rewritten
+
+CL = ember.channels_last
+
+
+class Block(nn.Module):
+    """conv - batch norm - ReLU twice with a shortcut: a ResNet block on 16 channels."""
+
+    def __init__(self, c=16):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        out = self.bn1(self.conv1(x)).relu()
+        return (self.bn2(self.conv2(out)) + x).relu()
+
+
+def _twins(build, seed=0):
+    ember.manual_seed(seed)
+    a = build()
+    ember.manual_seed(seed)
+    return a, build()
+
+
+def _x(*shape, seed=1, requires_grad=False):
+    g = ember.Generator().manual_seed(seed)
+    return ember.randn(*shape, generator=g).requires_grad_(requires_grad)
+
+
+def _run(model, x):
+    """The result and the parameters' and input's gradients of model(x).sum()."""
+    out = model(x)
+    out.sum().backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    return out, grads
+
+
+def test_replay_is_eager_on_channels_last_input_with_eager_layouts_outside():
+    model, twin = _twins(lambda: nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                                               Block(), nn.MaxPool2d(2)))
+    compiled = ember.compile(model)
+    for i in range(4):
+        x = _x(4, 3, 12, 12, seed=i, requires_grad=True)
+        got, got_grads = _run(compiled, x)
+        x_eager = _x(4, 3, 12, 12, seed=i, requires_grad=True)
+        want, want_grads = _run(twin, x_eager.contiguous(memory_format=CL) if i >= 2 else x_eager)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        for a, b in zip(got_grads, want_grads):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(x.grad.numpy(), x_eager.grad.numpy())
+        # the caller's tensors are laid out as eager lays them out: the result, the input's gradient
+        assert got.stride() == want.contiguous().stride() and got.is_contiguous()
+        assert x.grad.stride() == x.stride()
+    assert rewritten(compiled)
+    for a, b in zip(model.buffers(), twin.buffers()):  # batch norm's running statistics
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_fused_runs_loop_over_channels_last_operands(monkeypatch):
+    model, twin = _twins(Block)
+    compiled = ember.compile(model)
+    x = _x(2, 16, 8, 8)
+    for _ in range(2):
+        _run(compiled, x)
+        _run(twin, x)
+
+    def unfused(*args):
+        raise AssertionError("a channels-last run fell back to its steps")
+    monkeypatch.setattr(fusion.Region, "run_steps", unfused)
+    got, got_grads = _run(compiled, x)
+    want, want_grads = _run(twin, x.contiguous(memory_format=CL))
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    for a, b in zip(got_grads, want_grads):
+        np.testing.assert_array_equal(a, b)
+    steps = [s.name for e in compiled.__dict__["_compiled"].cache.values() for s in e.graph.steps]
+    assert any(name.startswith("ember.compile>fused(Add, Relu") for name in steps)
+
+
+class ScaledConv(nn.Module):
+    """A convolution, then a per-channel scale: an operand broadcast over a channels-last run."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 16, 3, padding=1)
+        self.scale = nn.Parameter(ember.rand(1, 16, 1, 1))
+
+    def forward(self, x):
+        return (self.conv(x) * self.scale + 1.0).relu()
+
+
+def test_a_broadcast_operand_over_channels_last_values_is_computed_as_eager():
+    model, twin = _twins(ScaledConv)
+    compiled = ember.compile(model)
+    x = _x(2, 16, 6, 6)
+    for i in range(3):
+        got, got_grads = _run(compiled, x)
+        want, want_grads = _run(twin, x.contiguous(memory_format=CL) if i >= 2 else x)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        for a, b in zip(got_grads, want_grads):
+            np.testing.assert_array_equal(a, b)
+    assert rewritten(compiled)
+
+
+class Viewed(nn.Module):
+    """A view of a convolution's result, which eager's layout allows and channels-last does not."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 8, 3)
+        self.fc = nn.Linear(8 * 4 * 4, 3)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).relu().view(x.shape[0], -1))
+
+
+def test_ops_that_need_eager_layout_read_a_row_major_copy():
+    model, twin = _twins(Viewed)
+    compiled = ember.compile(model)
+    x = _x(3, 16, 6, 6)
+    for _ in range(3):
+        got, got_grads = _run(compiled, x)
+        want, want_grads = _run(twin, x)
+        ember.testing.assert_close(got, want)
+        for a, b in zip(got_grads, want_grads):
+            ember.testing.assert_close(ember.tensor(a), ember.tensor(b))
+    assert replaying(compiled) and rewritten(compiled)
+
+
+class WriteAfterView(nn.Module):
+    """Writes in place into a convolution's result after a view of it was taken: eager's view
+    sees the write."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        flat = y.view(-1)
+        y.add_(1.0)
+        return flat
+
+
+class WriteThroughView(nn.Module):
+    """Writes in place into a view of a convolution's result: eager's result sees the write."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x).relu()
+        y.flatten(1).mul_(2.0)
+        return y
+
+
+class InplaceActivation(nn.Module):
+    """ReLU(inplace=True) on a convolution's result: a write no copy stands in for."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 16, 3)
+
+    def forward(self, x):
+        return F.relu(self.conv(x), inplace=True).mean((2, 3))
+
+
+@pytest.mark.parametrize("build, rewrites", [(WriteAfterView, False), (WriteThroughView, False),
+                                             (InplaceActivation, True)])
+def test_writes_in_place_reach_what_they_reach_in_eager(build, rewrites):
+    model, twin = _twins(build)
+    compiled = ember.compile(model)
+    x = _x(2, 16, 6, 6)
+    with ember.no_grad():
+        for _ in range(3):
+            got, want = compiled(x), twin(x)
+            if rewrites:  # (its mean adds in another order)
+                ember.testing.assert_close(got, want)
+            else:
+                np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert replaying(compiled) and rewritten(compiled) == rewrites
+
+
+@pytest.mark.parametrize("channels, dtype, rewrites", [(16, ember.float32, True), (8, ember.float32, False),
+                                                       (16, ember.float64, False)])
+def test_only_wide_float32_convolutions_are_rewritten(channels, dtype, rewrites):
+    model = nn.Sequential(nn.Conv2d(channels, channels, 3), nn.ReLU()).to(dtype)
+    compiled = ember.compile(model)
+    x = _x(2, channels, 6, 6).to(dtype)
+    for _ in range(3):
+        compiled(x)
+    assert replaying(compiled) and rewritten(compiled) == rewrites
+
+
+def test_layout_optimization_option_off_keeps_the_model_layout():
+    model, twin = _twins(Block)
+    compiled = ember.compile(model, options={"layout_optimization": False})
+    x = _x(2, 16, 8, 8)
+    for _ in range(3):
+        got, got_grads = _run(compiled, x)
+        want, want_grads = _run(twin, x)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        for a, b in zip(got_grads, want_grads):
+            np.testing.assert_array_equal(a, b)
+    assert replaying(compiled) and not rewritten(compiled)
