@@ -216,3 +216,45 @@ def test_layout_optimization_option_off_keeps_the_model_layout():
         for a, b in zip(got_grads, want_grads):
             np.testing.assert_array_equal(a, b)
     assert replaying(compiled) and not rewritten(compiled)
+
+
+# What the rewrite lets read channels-last values (layout._keeping): each gives the values and
+# gradients it gives on row-major ones.
+KEEPING = {
+    "relu": F.relu, "relu6": F.relu6, "leaky_relu": F.leaky_relu, "hardtanh": F.hardtanh, "silu": F.silu,
+    "gelu": F.gelu, "elu": F.elu, "selu": F.selu, "celu": F.celu, "hardswish": F.hardswish,
+    "hardsigmoid": F.hardsigmoid, "mish": F.mish, "softplus": F.softplus, "sigmoid": F.sigmoid, "tanh": F.tanh,
+    "batch_norm": lambda x: F.batch_norm(x, None, None, training=True),
+    "dropout": lambda x: F.dropout(x, 0.5), "dropout2d": lambda x: F.dropout2d(x, 0.5),
+    "pad": lambda x: F.pad(x, (1, 2, 0, 1)), "pad reflect": lambda x: F.pad(x, (1, 1, 1, 1), mode="reflect"),
+    "max_pool2d": lambda x: F.max_pool2d(x, 2), "max_pool2d 3x3": lambda x: F.max_pool2d(x, 3, 2, 1),
+    "avg_pool2d": lambda x: F.avg_pool2d(x, 2), "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x, 3),
+    "adaptive_max_pool2d": lambda x: F.adaptive_max_pool2d(x, 2),
+    "interpolate": lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"),
+    "getitem": lambda x: x[:, 1:, ::2], "add": lambda x: x + x * 2.0 - x / 3.0, "neg pow": lambda x: (-x) ** 2,
+    "exp": ember.exp, "clamp": lambda x: x.clamp(-0.5, 0.5), "threshold": lambda x: F.threshold(x, 0.1, 0.0),
+    "conv": lambda x: F.conv2d(x, ember.ones(4, 6, 3, 3) / 9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEEPING))
+def test_layout_keeping_ops_compute_channels_last_values_as_row_major_ones(name):
+    x = _x(2, 6, 5, 7, requires_grad=True)
+    x_cl = x.detach().contiguous(memory_format=CL).requires_grad_()
+    results = []
+    for t in (x, x_cl):
+        ember.manual_seed(3)
+        out = KEEPING[name](t)
+        out.backward(ember.ones_like(out).contiguous())
+        results.append((out, t.grad))
+    (row, row_grad), (cl, cl_grad) = results
+    ember.testing.assert_close(cl, row)
+    ember.testing.assert_close(cl_grad, row_grad)
+    assert cl_grad.stride() == x_cl.stride()
+
+
+def test_keeping_covers_every_op_the_rewrite_lets_through():
+    from ember.compiler import layout
+    classes, functions = layout._keeping()
+    named = {getattr(F, n, None) for n in KEEPING} | {ember.exp}
+    assert functions <= named  # each function the rewrite keeps is tested above
