@@ -351,6 +351,27 @@ def test_interpolate_gives_channels_last_for_channels_last(kwargs):
     assert out[torch][0].is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.parametrize("layouts", [(True, True), (True, False), (False, False), (True, True, True)])
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_cat_keeps_a_layout_its_inputs_share_as_pytorch_does(layouts, dim):
+    rng = np.random.default_rng(12)
+    arrays = [rng.standard_normal((2, 3 + i if dim == 1 else 3, 4, 5)).astype(np.float32) for i in range(len(layouts))]
+    out = {}
+    for m in (torch, ember):
+        xs = [m.tensor(a).contiguous(memory_format=m.channels_last if last else m.contiguous_format)
+              .requires_grad_() for a, last in zip(arrays, layouts)]
+        if dim != 1:
+            xs = [x for x in xs[:1] for _ in layouts]
+        y = m.cat(xs, dim)
+        y.backward(m.arange(y.numel(), dtype=m.float32).reshape(y.shape))
+        out[m] = y, [x.grad for x in xs]
+    (ty, tgrads), (ey, egrads) = out[torch], out[ember]
+    np.testing.assert_array_equal(ey.detach().numpy(), ty.detach().numpy())
+    assert ey.stride() == ty.stride()
+    for te, ee in zip(tgrads, egrads):
+        np.testing.assert_array_equal(ee.numpy(), te.numpy())
+
+
 @pytest.mark.parametrize("index", [(slice(None), slice(None), slice(None, None, 2), slice(None, None, 2)),
                                    (slice(1, None), slice(0, 2)), (Ellipsis, 3)])
 def test_slicing_gradient_keeps_the_inputs_layout(index):

@@ -15,8 +15,8 @@ everything the user sees keeps eager's layout:
 
 The layout-keeping ops (``_keeping``) take any strides and lay their results out like their
 input: convolutions, batch norm, element-wise arithmetic and activations, pooling, dropout,
-padding, interpolation, indexing; and every op that writes in place, which writes wherever
-its target lives. Values are eager ember's up to float32 rounding (the channels-last kernels
+padding, indexing, a concatenation of channels-last values (a U-Net's skip
+connections); and every op that writes in place, which writes wherever its target lives. Values are eager ember's up to float32 rounding (the channels-last kernels
 add in another order); random draws are eager's.
 
 A copy breaks the aliasing between a tensor and the views eager made of it. So a graph that
@@ -33,7 +33,7 @@ from .. import _layout
 from .graph import Nested, Slot, Step, slots_in
 
 CL = "channels_last"
-_WIDE = 16  # input channels from which a convolution gains from channels-last (_gains)
+_WIDE = (16, 64)  # the input channels of convolutions that gain from channels-last (_gains)
 
 
 def layout_of(array) -> str | None:
@@ -54,6 +54,7 @@ def compute_channels_last(steps: list, inputs: list, output, meta: list):
     copies = {}            # (slot, grad, autocast) -> the slot of its copy in the other layout
     split = set()          # the alias groups that a copy was made of
     seen = set(inputs)
+    returned = set()       # slots computed from a row-major copy
     out = []
 
     def copy(s: int, layout, grad, amp) -> int:
@@ -79,15 +80,22 @@ def compute_channels_last(steps: list, inputs: list, output, meta: list):
             continue
         conv_input = _row_major_conv_input(step, new_meta)
         if conv_input is not None:
+            if conv_input in returned:
+                return steps, output, meta  # a round trip: a copy back and forth between convolutions
             copy(conv_input, CL, step.grad, step.amp)
-        if conv_input is not None or _keeps_layout(step):
+        if conv_input is not None or _keeps_layout(step) or (step.fn is _cat() and reads and all(
+                s in moved or (s, step.grad, step.amp) in copies for s in reads)):
             # reads the channels-last copy of a row-major value where one was made
             twins = {s: copies[k] for s in reads - moved.keys() if (k := (s, step.grad, step.amp)) in copies}
             step = _renamed(step, twins)
             relabel = bool(twins or reads & moved.keys())
         else:
-            step = _renamed(step, {s: copy(s, "C", step.grad, step.amp) for s in sorted(reads & moved.keys())})
+            if reads & moved.keys():
+                step = _renamed(step, {s: copy(s, "C", step.grad, step.amp) for s in sorted(reads & moved.keys())})
+                returned.update(outs)
             relabel = False
+        if reads & returned:
+            returned.update(outs)
         out.append(step)
         if relabel:
             _label(step, outs, new_meta, moved)
@@ -141,9 +149,12 @@ def _row_major_conv_input(step: Step, meta: list):
 
 def _gains(steps: list, meta: list) -> bool:
     """Whether the rewrite pays: some convolution's input is rewritten, and most of the
-    convolutions' multiply-adds read 16 channels or more. On fewer, oneDNN's channels-last
-    kernels gain less than the copies cost: LeNet-5's training step (1 and 6 input channels)
-    took 7% longer rewritten, ResNet-8's (16 to 64) 14% less (2 cores)."""
+    convolutions' multiply-adds read 16 to 64 channels. There oneDNN's channels-last kernels
+    gain more than the copies cost; on fewer or more channels they gained less, or lost
+    (compiled training steps, 2 cores: ResNet-8, 16-64 channels, took 14-21% less time
+    rewritten; MobileNetV2 on 32x32 images 13% less; LeNet-5, 1 and 6 channels, 7% more;
+    ResNet-18 and VGG-11 on 32x32 images, 64-512 channels on planes of 16x16 down to 1x1, 16%
+    and 7% more)."""
     wide = total = 0
     for step in steps:
         s = _row_major_conv_input(step, meta)
@@ -153,7 +164,7 @@ def _gains(steps: list, meta: list) -> bool:
         w_shape = meta[weight.i][0] if type(weight) is Slot else weight._data.shape
         macs = int(np.prod(meta[step.outs][0])) * int(np.prod(w_shape[1:]))
         total += macs
-        wide += macs if meta[s][0][1] >= _WIDE else 0
+        wide += macs if _WIDE[0] <= meta[s][0][1] <= _WIDE[1] else 0
     return total > 0 and 2 * wide >= total
 
 
@@ -176,7 +187,7 @@ def _keeping() -> tuple:
     functions = frozenset(getattr(F, name) for name in (
         "relu", "relu6", "leaky_relu", "hardtanh", "silu", "gelu", "elu", "selu", "celu", "hardswish",
         "hardsigmoid", "mish", "softplus", "sigmoid", "tanh", "batch_norm", "dropout", "dropout2d", "pad",
-        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate"))
+        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"))
     return classes, functions
 
 
@@ -184,6 +195,12 @@ def _keeping() -> tuple:
 def _conv():
     from ..ops.conv import Conv
     return Conv
+
+
+@lru_cache(maxsize=None)
+def _cat():
+    from ..ops.join import cat
+    return cat  # channels-last where all its operands are (otherwise row-major)
 
 
 @lru_cache(maxsize=None)

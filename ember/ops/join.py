@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .._layout import contiguous_format, memory_order, suggest_format
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -57,6 +58,10 @@ class Cat(Function):
         ctx.dim = dim
         ctx.sizes = [None if t._data.shape == (0,) else t._data.shape[dim] for t in tensors]
         arrays = [t._data for t, s in zip(tensors, ctx.sizes) if s is not None]
+        order = _shared_order(arrays)
+        if order is not None:  # joined in the layout they share, as in PyTorch
+            joined = np.concatenate([a.transpose(order) for a in arrays], axis=order.index(dim))
+            return joined.transpose(tuple(np.argsort(order)))
         return np.concatenate(arrays or [t._data for t in tensors], axis=dim)
 
     @staticmethod
@@ -70,6 +75,16 @@ class Cat(Function):
             out.append(grad.narrow(ctx.dim, start, size) if needed else None)
             start += size
         return tuple(out)
+
+
+def _shared_order(arrays: list):
+    """The dims' memory order of a channels-last format that every array suggests (PyTorch's
+    rule for cat's result), or None: row-major."""
+    fmts = {suggest_format(a) for a in arrays}
+    if len(fmts) != 1:
+        return None
+    fmt = fmts.pop()
+    return None if fmt is contiguous_format else memory_order(arrays[0], fmt)
 
 
 @with_out("cat")
