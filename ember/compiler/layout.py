@@ -2,9 +2,10 @@
 ``layout_optimization``, on by default as in PyTorch).
 
 oneDNN's channels-last convolutions, batch norm's (N, L, C) kernels and the pools' NHWC
-kernels run a CNN's training step faster than the row-major ops (``docs/PERFORMANCE.md``).
-``compute_channels_last(steps, inputs, output, meta)`` rewrites a graph to compute that way, while
-everything the user sees keeps eager's layout:
+kernels run a CIFAR ResNet's training step faster than the row-major ops
+(``docs/PERFORMANCE.md``). ``compute_channels_last(steps, inputs, output, meta)`` rewrites a
+graph to compute that way, where that pays (``_gains``), while everything the user sees keeps
+eager's layout:
 
 - before each 2-D float32 convolution whose input is row-major (with more than one
   channel), a step copies the input channels-last; the convolution's result is then
@@ -15,13 +16,16 @@ everything the user sees keeps eager's layout:
 
 The layout-keeping ops (``_keeping``) take any strides and lay their results out like their
 input: convolutions, batch norm, element-wise arithmetic and activations, pooling, dropout,
-padding, indexing, a concatenation of channels-last values (a U-Net's skip
-connections); and every op that writes in place, which writes wherever its target lives. Values are eager ember's up to float32 rounding (the channels-last kernels
-add in another order); random draws are eager's.
+padding, indexing, a concatenation of channels-last values (a U-Net's skip connections); and
+every op that writes in place, which writes wherever its target lives. Values are eager
+ember's up to float32 rounding (the channels-last kernels add in another order); random
+draws are eager's.
 
 A copy breaks the aliasing between a tensor and the views eager made of it. So a graph that
 writes in place into a tensor (or a view of one) after a copy of it was made keeps its
-layouts: a replay of the rewrite would not see that write where eager does.
+layouts: a replay of the rewrite would not see that write where eager does. So does a graph
+that would copy a value back to row-major and then channels-last again for a convolution:
+the copies would cost more than the convolution gains.
 """
 from __future__ import annotations
 
