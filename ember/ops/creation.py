@@ -166,28 +166,40 @@ def _ordered(t: Tensor, order: tuple) -> Tensor:
     return t
 
 
+def _fill_in_order(make, shape: tuple, order: tuple) -> Tensor:
+    """``make(shape)``, a constant fill, made laid out in ``order``: the fill of the permuted
+    shape, seen through the inverse permutation (no copy, as ``_ordered`` needs for values
+    that depend on their position)."""
+    if order == tuple(range(len(shape))):
+        return make(shape)
+    t = make(tuple(shape[d] for d in order))
+    t._data = t._data.transpose(tuple(np.argsort(order)))
+    return t
+
+
 def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     d, dev, order = _like(input, dtype, device, layout, memory_format, "zeros_like")
-    return _ordered(zeros(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
+    return _fill_in_order(lambda s: zeros(s, dtype=d, device=dev, requires_grad=requires_grad), input.shape, order)
 
 
 def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     d, dev, order = _like(input, dtype, device, layout, memory_format, "ones_like")
-    return _ordered(ones(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
+    return _fill_in_order(lambda s: ones(s, dtype=d, device=dev, requires_grad=requires_grad), input.shape, order)
 
 
 def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     d, dev, order = _like(input, dtype, device, layout, memory_format, "empty_like")
-    return _ordered(empty(input.shape, dtype=d, device=dev, requires_grad=requires_grad), order)
+    return _fill_in_order(lambda s: empty(s, dtype=d, device=dev, requires_grad=requires_grad), input.shape, order)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     d, dev, order = _like(input, dtype, device, layout, memory_format, "full_like")
-    return _ordered(full(input.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad), order)
+    return _fill_in_order(lambda s: full(s, fill_value, dtype=d, device=dev, requires_grad=requires_grad), input.shape,
+                   order)
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
