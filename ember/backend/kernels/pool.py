@@ -143,6 +143,9 @@ def avg_pool_2x2_backward(g, gi, div):
                 r1[2 * ow + 1] = v
 
 
+# The (N, H, W, C) kernels index the arrays whole ([b, h, w, ch]): slicing a window's taps
+# into 1-D views per window cost more than the loop (a max pool's backward on (16, 16, 16, 32)
+# took 0.47 ms that way, 0.048 indexed; the other kernels gained up to 25%).
 @njit(**_JIT)
 def max_pool_2x2_nhwc_values(x, out):
     """``max_pool_2x2_values`` of (N, H, W, C) arrays."""
@@ -150,11 +153,11 @@ def max_pool_2x2_nhwc_values(x, out):
     for r in prange(n * oh_n):
         simd.wide()
         b, oh = r // oh_n, r % oh_n
-        r0, r1, orow = x[b, 2 * oh], x[b, 2 * oh + 1], out[b, oh]
+        h0, h1 = 2 * oh, 2 * oh + 1
         for ow in range(ow_n):
-            a0, a1, a2, a3, o = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow]
+            w0, w1 = 2 * ow, 2 * ow + 1
             for ch in range(c):
-                o[ch] = _max4(a0[ch], a1[ch], a2[ch], a3[ch])
+                out[b, oh, ow, ch] = _max4(x[b, h0, w0, ch], x[b, h0, w1, ch], x[b, h1, w0, ch], x[b, h1, w1, ch])
 
 
 @njit(**_JIT)
@@ -165,18 +168,18 @@ def max_pool_2x2_nhwc(x, out, kid, relu):
     for r in prange(n * oh_n):
         simd.wide()
         b, oh = r // oh_n, r % oh_n
-        r0, r1, orow, krow = x[b, 2 * oh], x[b, 2 * oh + 1], out[b, oh], kid[b, oh]
+        h0, h1 = 2 * oh, 2 * oh + 1
         for ow in range(ow_n):
-            a0, a1, a2, a3, o, k = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow], krow[ow]
+            w0, w1 = 2 * ow, 2 * ow + 1
             for ch in range(c):
-                o[ch] = _max4(a0[ch], a1[ch], a2[ch], a3[ch])
+                out[b, oh, ow, ch] = _max4(x[b, h0, w0, ch], x[b, h0, w1, ch], x[b, h1, w0, ch], x[b, h1, w1, ch])
             for ch in range(c):
-                v0, m = a0[ch], o[ch]
-                t = _tap4(v0, a1[ch], a2[ch], a3[ch], m)
+                v0, m = x[b, h0, w0, ch], out[b, oh, ow, ch]
+                t = _tap4(v0, x[b, h0, w1, ch], x[b, h1, w0, ch], x[b, h1, w1, ch], m)
                 if relu and not (m > 0 or m != m):
-                    o[ch] = v0 if v0 == 0 else 0.0
+                    out[b, oh, ow, ch] = v0 if v0 == 0 else 0.0
                     t = NO_TAP
-                k[ch] = t
+                kid[b, oh, ow, ch] = t
 
 
 @njit(**_JIT)
@@ -186,15 +189,15 @@ def max_pool_2x2_nhwc_backward(g, kid, gi):
     for r in prange(n * oh_n):
         simd.wide()
         b, oh = r // oh_n, r % oh_n
-        r0, r1, grow, krow = gi[b, 2 * oh], gi[b, 2 * oh + 1], g[b, oh], kid[b, oh]
+        h0, h1 = 2 * oh, 2 * oh + 1
         for ow in range(ow_n):
-            i0, i1, i2, i3, gv, k = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], grow[ow], krow[ow]
+            w0, w1 = 2 * ow, 2 * ow + 1
             for ch in range(c):
-                v, t = gv[ch], k[ch]
-                i0[ch] = v if t == 0 else 0.0
-                i1[ch] = v if t == 1 else 0.0
-                i2[ch] = v if t == 2 else 0.0
-                i3[ch] = v if t == 3 else 0.0
+                v, t = g[b, oh, ow, ch], kid[b, oh, ow, ch]
+                gi[b, h0, w0, ch] = v if t == 0 else 0.0
+                gi[b, h0, w1, ch] = v if t == 1 else 0.0
+                gi[b, h1, w0, ch] = v if t == 2 else 0.0
+                gi[b, h1, w1, ch] = v if t == 3 else 0.0
 
 
 @njit(**_JIT)
@@ -205,11 +208,11 @@ def avg_pool_2x2_nhwc(x, out, div):
     for r in prange(n * oh_n):
         simd.wide()
         b, oh = r // oh_n, r % oh_n
-        r0, r1, orow = x[b, 2 * oh], x[b, 2 * oh + 1], out[b, oh]
+        h0, h1 = 2 * oh, 2 * oh + 1
         for ow in range(ow_n):
-            a0, a1, a2, a3, o = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], orow[ow]
+            w0, w1 = 2 * ow, 2 * ow + 1
             for ch in range(c):
-                o[ch] = (((a0[ch] + a1[ch]) + a2[ch]) + a3[ch]) / d
+                out[b, oh, ow, ch] = (((x[b, h0, w0, ch] + x[b, h0, w1, ch]) + x[b, h1, w0, ch]) + x[b, h1, w1, ch]) / d
 
 
 @njit(**_JIT)
@@ -220,12 +223,12 @@ def avg_pool_2x2_nhwc_backward(g, gi, div):
     for r in prange(n * oh_n):
         simd.wide()
         b, oh = r // oh_n, r % oh_n
-        r0, r1, grow = gi[b, 2 * oh], gi[b, 2 * oh + 1], g[b, oh]
+        h0, h1 = 2 * oh, 2 * oh + 1
         for ow in range(ow_n):
-            i0, i1, i2, i3, gv = r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], grow[ow]
+            w0, w1 = 2 * ow, 2 * ow + 1
             for ch in range(c):
-                v = gv[ch] / d
-                i0[ch] = v
-                i1[ch] = v
-                i2[ch] = v
-                i3[ch] = v
+                v = g[b, oh, ow, ch] / d
+                gi[b, h0, w0, ch] = v
+                gi[b, h0, w1, ch] = v
+                gi[b, h1, w0, ch] = v
+                gi[b, h1, w1, ch] = v
