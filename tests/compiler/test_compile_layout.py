@@ -194,11 +194,12 @@ def test_writes_in_place_reach_what_they_reach_in_eager(build, rewrites):
     assert replaying(compiled) and rewritten(compiled) == rewrites
 
 
-@pytest.mark.parametrize("channels, dtype, rewrites", [(16, ember.float32, True), (64, ember.float32, True),
-                                                       (8, ember.float32, False), (128, ember.float32, False),
-                                                       (16, ember.float64, False)])
-def test_only_wide_float32_convolutions_are_rewritten(channels, dtype, rewrites):
-    model = nn.Sequential(nn.Conv2d(channels, channels, 3), nn.ReLU()).to(dtype)
+@pytest.mark.parametrize("channels, groups, size, dtype, rewrites", [
+    (16, 1, 3, ember.float32, True), (64, 1, 3, ember.float32, True), (8, 8, 3, ember.float32, True),  # depthwise
+    (8, 1, 3, ember.float32, False), (128, 1, 3, ember.float32, False), (16, 1, 1, ember.float32, False),  # 1x1
+    (16, 1, 3, ember.float64, False)])
+def test_only_convolutions_that_gain_are_rewritten(channels, groups, size, dtype, rewrites):
+    model = nn.Sequential(nn.Conv2d(channels, channels, size, groups=groups), nn.ReLU()).to(dtype)
     compiled = ember.compile(model)
     x = _x(2, channels, 6, 6).to(dtype)
     for _ in range(3):

@@ -52,12 +52,12 @@ def _images(n, c=3, size=32):
 
 
 # (name, model, inputs, whether ember.compile computes its convolutions channels-last: where
-# most of their work reads 16 to 64 channels, compiler/layout.py)
+# most of their work wider than 1x1 is depthwise or reads 16 to 64 channels, compiler/layout.py)
 ZOO = [
     ("lenet5", lambda: models.lenet5(), _images(4, 1, 28), False),
     ("resnet18", lambda: models.resnet18(num_classes=10), _images(2), False),
-    ("mobilenet_v2", lambda: models.mobilenet_v2(num_classes=10), _images(2), False),
-    ("efficientnet_b0", lambda: models.efficientnet_b0(num_classes=10), _images(2), False),  # stochastic depth
+    ("mobilenet_v2", lambda: models.mobilenet_v2(num_classes=10), _images(2), True),
+    ("efficientnet_b0", lambda: models.efficientnet_b0(num_classes=10), _images(2), True),  # stochastic depth
     ("vgg11_bn", lambda: models.vgg11_bn(num_classes=10), _images(1, 3, 32), False),  # dropout, batch norm
     ("resnet20", lambda: models.resnet20(), _images(2), True),  # shortcuts: slicing and padding
 ]
