@@ -34,7 +34,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import _layout
-from .graph import Nested, Slot, Step, slots_in
+from .graph import Const, Nested, Slot, Step, slots_in
 
 CL = "channels_last"
 _WIDE = (16, 64)  # the input channels of the convolutions that gain from channels-last (_gains)
@@ -167,7 +167,7 @@ def _gains(steps: list, meta: list) -> bool:
         if s is None:
             continue
         weight = step.args[1]
-        w_shape = meta[weight.i][0] if type(weight) is Slot else weight._data.shape
+        w_shape = meta[weight.i][0] if type(weight) is Slot else (weight.t if type(weight) is Const else weight).shape
         if w_shape[2] * w_shape[3] == 1:
             continue
         macs = int(np.prod(meta[step.outs][0])) * int(np.prod(w_shape[1:]))
