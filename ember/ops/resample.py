@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .._layout import contiguous_format, suggest_format
+from .._layout import contiguous_format, memory_order, preserve_format, suggest_format
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend.compat import max_initial
@@ -65,6 +65,15 @@ class _Taps:
         return self._transpose
 
     def apply(self, a, axis: int):
+        """The taps along ``axis`` of ``a``, gathered in ``a``'s memory order (a channels-last
+        array's (N, H, W, C) view), so that the result is laid out as ``a`` is."""
+        if not a.flags.c_contiguous:
+            order = memory_order(a, preserve_format)
+            gathered = self._gather(a.transpose(order), order.index(axis))
+            return gathered.transpose(tuple(np.argsort(order)))
+        return self._gather(a, axis)
+
+    def _gather(self, a, axis: int):
         xp = xp_of(a)
         view = (-1,) + (1,) * (a.ndim - 1 - axis)
         out = None
@@ -291,7 +300,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if x is input:
         return input.clone()
     x = x.to(half) if half else x
-    fmt = suggest_format(input._data)  # the taps' gathers give row-major results: the input's format back
+    fmt = suggest_format(input._data)  # the input's format (the gathers keep a dense input's layout)
     return x if fmt is contiguous_format else x.contiguous(memory_format=fmt)
 
 
