@@ -16,7 +16,8 @@ eager's layout:
 
 The layout-keeping ops (``_keeping``) take any strides and lay their results out like their
 input: convolutions, batch norm, element-wise arithmetic and activations, pooling, dropout,
-padding, indexing, a concatenation of channels-last values (a U-Net's skip connections); and
+padding, interpolation, indexing, a concatenation of channels-last values (a U-Net's skip
+connections); and
 every op that writes in place, which writes wherever its target lives. Values are eager
 ember's up to float32 rounding (the channels-last kernels add in another order); random
 draws are eager's.
@@ -196,7 +197,7 @@ def _keeping() -> tuple:
     functions = frozenset(getattr(F, name) for name in (
         "relu", "relu6", "leaky_relu", "hardtanh", "silu", "gelu", "elu", "selu", "celu", "hardswish",
         "hardsigmoid", "mish", "softplus", "sigmoid", "tanh", "batch_norm", "dropout", "dropout2d", "pad",
-        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"))
+        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate"))
     return classes, functions
 
 
