@@ -149,12 +149,21 @@ def memory_order(array, fmt) -> tuple:
     return _order(fmt)
 
 
+NHWC = _order(channels_last)  # (N, C, H, W)'s dims in channels-last memory order: (0, 2, 3, 1)
+
+
+def in_dim_order(array, order: tuple):
+    """An array whose dims are another's taken in ``order`` (a view of it in memory order, or
+    what was computed on one), seen in that other array's dim order again."""
+    return array.transpose(tuple(np.argsort(order)))
+
+
 def laid_out(make, shape: tuple, order: tuple):
     """A new array of ``shape`` whose dims lie in memory in ``order``: ``make`` (an allocator
     taking a shape) called with the permuted shape, then seen through the inverse permutation."""
     if order == tuple(range(len(shape))):
         return make(shape)
-    return make(tuple(shape[d] for d in order)).transpose(tuple(np.argsort(order)))
+    return in_dim_order(make(tuple(shape[d] for d in order)), order)
 
 
 def copy_in(array, fmt):
@@ -166,7 +175,7 @@ def copy_ordered(array, order: tuple):
     """A copy of ``array`` whose dims lie in memory in ``order`` (outermost first)."""
     if order == tuple(range(array.ndim)):
         return array.copy()
-    return array.transpose(order).copy().transpose(tuple(np.argsort(order)))
+    return in_dim_order(array.transpose(order).copy(), order)
 
 
 def element_strides(array) -> tuple:

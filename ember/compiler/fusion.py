@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._layout import NHWC, in_dim_order
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, state
@@ -108,18 +109,18 @@ class Region:
             return self.run_steps(operands)
         for t, shape in zip(operands, self.shapes):
             a = t._data
-            if type(a) is not np.ndarray or a.dtype != self.dtype or a.shape != shape or \
-                    (a.size > 1 and layout_of(a) != (CL if self.channels_last else "C")):
+            if type(a) is not np.ndarray or a.dtype != self.dtype or a.shape != shape or a.size > 1 and (
+                    layout_of(a) != CL if self.channels_last else not a.flags.c_contiguous):
                 return self.run_steps(operands)
         return self.function.apply(*operands)
 
     def loop_view(self, a: np.ndarray) -> np.ndarray:
         """An operand's or incoming gradient's array as the loop reads it."""
-        return a.transpose(0, 2, 3, 1) if self.channels_last and a.size > 1 else a
+        return a.transpose(NHWC) if self.channels_last and a.size > 1 else a
 
     def logical(self, a: np.ndarray) -> np.ndarray:
         """A result the loop wrote, as the (N, C, H, W) array it is."""
-        return a.transpose(0, 3, 1, 2) if self.channels_last else a
+        return in_dim_order(a, NHWC) if self.channels_last else a
 
     def run_steps(self, operands) -> tuple:
         """The outputs as the original steps compute them."""

@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 
-from .._layout import check_layout, check_memory_format, copy_ordered, laid_out, memory_order, preserve_format, strided
+from .._layout import (check_layout, check_memory_format, copy_ordered, in_dim_order, laid_out, memory_order,
+                      preserve_format, strided)
 from ..autograd.capture import replayable
 from .._tensor import Tensor
 from ..backend import cuda as _cuda, dtypes
@@ -173,7 +174,7 @@ def _fill_in_order(make, shape: tuple, order: tuple) -> Tensor:
     if order == tuple(range(len(shape))):
         return make(shape)
     t = make(tuple(shape[d] for d in order))
-    t._data = t._data.transpose(tuple(np.argsort(order)))
+    t._data = in_dim_order(t._data, order)
     return t
 
 

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._layout import contiguous_format, memory_order, suggest_format
+from .._layout import contiguous_format, in_dim_order, memory_order, suggest_format
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import dtypes
@@ -60,8 +60,7 @@ class Cat(Function):
         arrays = [t._data for t, s in zip(tensors, ctx.sizes) if s is not None]
         order = _shared_order(arrays)
         if order is not None:  # joined in the layout they share, as in PyTorch
-            joined = np.concatenate([a.transpose(order) for a in arrays], axis=order.index(dim))
-            return joined.transpose(tuple(np.argsort(order)))
+            return in_dim_order(np.concatenate([a.transpose(order) for a in arrays], axis=order.index(dim)), order)
         return np.concatenate(arrays or [t._data for t in tensors], axis=dim)
 
     @staticmethod

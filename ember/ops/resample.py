@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .._layout import contiguous_format, memory_order, preserve_format, suggest_format
+from .._layout import contiguous_format, in_dim_order, memory_order, preserve_format, suggest_format
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend.compat import max_initial
@@ -69,8 +69,7 @@ class _Taps:
         array's (N, H, W, C) view), so that the result is laid out as ``a`` is."""
         if not a.flags.c_contiguous:
             order = memory_order(a, preserve_format)
-            gathered = self._gather(a.transpose(order), order.index(axis))
-            return gathered.transpose(tuple(np.argsort(order)))
+            return in_dim_order(self._gather(a.transpose(order), order.index(axis)), order)
         return self._gather(a, axis)
 
     def _gather(self, a, axis: int):

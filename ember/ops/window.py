@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._layout import copy_ordered, is_channels_last, laid_out, memory_order, preserve_format
+from .._layout import NHWC, copy_ordered, in_dim_order, is_channels_last, laid_out, memory_order, preserve_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import dtypes, kernels
@@ -180,17 +180,14 @@ def _planes(a: np.ndarray, size: tuple) -> np.ndarray:
     return np.ascontiguousarray(a).reshape((-1,) + size)
 
 
-_CHANNELS_LAST = (0, 2, 3, 1)  # (N, C, H, W)'s dims in channels-last memory order
-
-
 def _nhwc(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) ``a`` as a row-major (N, H, W, C) array: a view of a channels-last one."""
-    return np.ascontiguousarray(a.transpose(_CHANNELS_LAST))
+    return np.ascontiguousarray(a.transpose(NHWC))
 
 
 def _nchw(a: np.ndarray) -> np.ndarray:
     """A (N, H, W, C) array seen as (N, C, H, W): channels-last."""
-    return a.transpose(0, 3, 1, 2)
+    return in_dim_order(a, NHWC)
 
 
 def _new(like, shape: tuple, dtype, fill=None, order=None):
@@ -334,7 +331,7 @@ def _scatter(g: np.ndarray, win: Windows, kid, divisor, order=None) -> np.ndarra
     # the kernels whenever they take g: their max pooling's taps may hold NO_TAP, which only they read
     pool = _compiled_pool(win, g) if kid is not None or np.ndim(divisor) == 0 else None
     covered = all(2 * o == n for o, n in zip(win.out_size, win.in_size))
-    if pool is not None and order == _CHANNELS_LAST:
+    if pool is not None and order == NHWC:
         g4 = _nhwc(g)
         gi = (np.empty if covered else np.zeros)((g4.shape[0],) + win.in_size + (g4.shape[3],), dtype=g.dtype)
         with kernels.lock:
