@@ -14,13 +14,12 @@ eager's layout:
   that step computes on what eager gave it (a ``view``, a ``flatten``, a linear layer); so
   does the call's result, where it would be channels-last.
 
-The layout-keeping ops (``_keeping``) take any strides and lay their results out like their
-input: convolutions, batch norm, element-wise arithmetic and activations, pooling, dropout,
-padding, interpolation, indexing, a concatenation of channels-last values (a U-Net's skip
-connections); and
-every op that writes in place, which writes wherever its target lives. Values are eager
-ember's up to float32 rounding (the channels-last kernels add in another order); random
-draws are eager's.
+The layout-keeping ops (``_KEEPING_CLASSES``, ``_KEEPING_FUNCTIONS``) take any strides and
+lay their results out like their input: convolutions, batch norm, element-wise arithmetic and
+activations, pooling, dropout, padding, interpolation, indexing, a concatenation of
+channels-last values (a U-Net's skip connections); and every op that writes in place, which
+writes wherever its target lives. Values are eager ember's up to float32 rounding (the
+channels-last kernels add in another order); random draws are eager's.
 
 A copy breaks the aliasing between a tensor and the views eager made of it. So a graph that
 writes in place into a tensor (or a view of one) after a copy of it was made keeps its
@@ -30,11 +29,14 @@ the copies would cost more than the convolution gains.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .. import _layout
+from ..nn import functional as F
+from ..ops import activation as a, elementwise as e, math as m, window
+from ..ops.conv import Conv
+from ..ops.indexing import getitem
+from ..ops.join import cat
 from .graph import Const, Nested, Slot, Step, slots_in
 
 CL = "channels_last"
@@ -88,7 +90,8 @@ def compute_channels_last(steps: list, inputs: list, output, meta: list):
             if conv_input in returned:
                 return steps, output, meta  # a round trip: a copy back and forth between convolutions
             copy(conv_input, CL, step.grad, step.amp)
-        if conv_input is not None or _keeps_layout(step) or (step.fn is _cat() and reads and all(
+        # (cat is channels-last where all its operands are)
+        if conv_input is not None or _keeps_layout(step) or (step.fn is cat and reads and all(
                 s in moved or (s, step.grad, step.amp) in copies for s in reads)):
             # reads the channels-last copy of a row-major value where one was made
             twins = {s: copies[k] for s in reads - moved.keys() if (k := (s, step.grad, step.amp)) in copies}
@@ -113,7 +116,7 @@ def _label(step: Step, outs: set, meta: list, moved: dict) -> None:
     results channels-last where that differs from row-major, an indexed view as moved."""
     for s in outs:
         shape = meta[s][0]
-        if step.fn is _getitem():
+        if step.fn is getitem:
             layout = None
         elif len(shape) == 4 and shape[1] > 1 and shape[2] * shape[3] > 1:
             layout = CL
@@ -142,7 +145,7 @@ def _row_major_conv_input(step: Step, meta: list):
     """The input slot of a 2-D float32 convolution step whose input is row-major with more
     than one channel, else None."""
     cls = getattr(step.fn, "__self__", None)
-    if not isinstance(cls, type) or not issubclass(cls, _conv()) or type(step.args[0]) is not Slot:
+    if not isinstance(cls, type) or not issubclass(cls, Conv) or type(step.args[0]) is not Slot:
         return None
     s = step.args[0].i
     shape, dtype, kind, layout, _ = meta[s]
@@ -179,44 +182,20 @@ def _gains(steps: list, meta: list) -> bool:
 
 
 def _keeps_layout(step: Step) -> bool:
-    classes, functions = _keeping()
     cls = getattr(step.fn, "__self__", None)
     if isinstance(cls, type):
-        return issubclass(cls, classes)
-    return step.fn in functions or step.fn is _getitem()
+        return issubclass(cls, _KEEPING_CLASSES)
+    return step.fn in _KEEPING_FUNCTIONS
 
 
-@lru_cache(maxsize=None)
-def _keeping() -> tuple:
-    """(the Function classes, the functions) whose results are laid out like their input."""
-    from ..nn import functional as F
-    from ..ops import activation as a, elementwise as e, math as m, window
-    classes = (_conv(), e.Add, e.Sub, e.Mul, e.Div, e.Neg, e.Pow, m._Unary, m.Relu, m.Clamp, a.LeakyRelu,
-               a.Hardtanh, a.Threshold, a.Hardsigmoid, a.Hardswish, a.Elu, a.Gelu, a.Silu, a.Softplus,
-               window.WindowGather, window.MaxPool)
-    functions = frozenset(getattr(F, name) for name in (
-        "relu", "relu6", "leaky_relu", "hardtanh", "silu", "gelu", "elu", "selu", "celu", "hardswish",
-        "hardsigmoid", "mish", "softplus", "sigmoid", "tanh", "batch_norm", "dropout", "dropout2d", "pad",
-        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate"))
-    return classes, functions
-
-
-@lru_cache(maxsize=None)
-def _conv():
-    from ..ops.conv import Conv
-    return Conv
-
-
-@lru_cache(maxsize=None)
-def _cat():
-    from ..ops.join import cat
-    return cat  # channels-last where all its operands are (otherwise row-major)
-
-
-@lru_cache(maxsize=None)
-def _getitem():
-    from ..ops.indexing import getitem
-    return getitem
+# The Function classes and the functions whose results are laid out like their input
+_KEEPING_CLASSES = (Conv, e.Add, e.Sub, e.Mul, e.Div, e.Neg, e.Pow, m._Unary, m.Relu, m.Clamp, a.LeakyRelu,
+                    a.Hardtanh, a.Threshold, a.Hardsigmoid, a.Hardswish, a.Elu, a.Gelu, a.Silu, a.Softplus,
+                    window.WindowGather, window.MaxPool)
+_KEEPING_FUNCTIONS = frozenset(getattr(F, name) for name in (
+    "relu", "relu6", "leaky_relu", "hardtanh", "silu", "gelu", "elu", "selu", "celu", "hardswish",
+    "hardsigmoid", "mish", "softplus", "sigmoid", "tanh", "batch_norm", "dropout", "dropout2d", "pad",
+    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate")) | {getitem}
 
 
 def _renamed(step: Step, names: dict) -> Step:
